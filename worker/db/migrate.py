@@ -1,0 +1,208 @@
+"""`valr-monitor migrate`: migrations once each, functions every time, pg_cron jobs upserted.
+
+1. db/migrations/*.sql in name order, each once, each in its own transaction, recorded with a
+   sha256 checksum; an applied migration whose file changed is refused.
+2. db/functions/: functions (*.sql), then triggers/, then views/ — all CREATE OR REPLACE, so
+   re-applying is idempotent. A signature change is a migration that drops the old function.
+3. pg_cron jobs, upserted by name from the database pg_cron lives in (cron.schedule_in_database),
+   so enabling pg_cron later and migrating again creates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from worker.db import sqlcheck
+
+# Serialises concurrent migrations (two workers starting at once); any constant would do.
+MIGRATE_LOCK_KEY = 0x6C74685F707672  # "lth_pvr"
+
+# (key, schedule, command). The safety net is the only job whose name matches %poll_orders%.
+CRON_JOBS = [
+    ("poll_orders", "*/10 * * * *", "SELECT lth_pvr.safety_net_tick()"),
+    ("prune_event_log", "17 3 * * *", "SELECT lth_pvr.prune_event_log()"),
+]
+
+PG_CRON_HOWTO = (
+    "pg_cron is not loaded on this server. Add to postgresql.conf and restart PostgreSQL:\n"
+    "    shared_preload_libraries = 'pg_cron'\n"
+    "    cron.database_name = '{dbname}'\n"
+    "    cron.use_background_workers = on\n"
+    "(Debian: apt-get install postgresql-15-cron), then run migrate again. "
+    "Or pass --no-cron to migrate without the safety-net job."
+)
+
+
+class MigrationError(RuntimeError):
+    """Migration refused; the message names the file or the setting."""
+
+
+def db_dir() -> Path:
+    """The repository's db/ folder (override with VALR_MONITOR_DB_DIR)."""
+    override = os.environ.get("VALR_MONITOR_DB_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "db"
+
+
+def cron_job_name(key: str, dbname: str) -> str:
+    # The target database is part of the name: pg_cron names are unique per user, and one server
+    # may hold several databases of ours (per-test databases, staging beside production).
+    return f"lth_pvr_{key}@{dbname}"
+
+
+def checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def function_files(root: Path) -> list[Path]:
+    """Functions first, then triggers (they need functions), then views (they may call both)."""
+    fdir = root / "functions"
+    return (
+        sorted(fdir.glob("*.sql"))
+        + sorted((fdir / "triggers").glob("*.sql"))
+        + sorted((fdir / "views").glob("*.sql"))
+    )
+
+
+@dataclass
+class MigrateReport:
+    applied: list[str] = field(default_factory=list)
+    already_applied: list[str] = field(default_factory=list)
+    functions_applied: int = 0
+    cron_jobs: dict[str, str] = field(default_factory=dict)  # job name -> created|updated|unchanged
+    cron_database: str | None = None
+
+
+def migrate(url: str, *, cron: bool = True, root: Path | None = None,
+            progress: Callable[[str], None] = lambda _: None) -> MigrateReport:
+    root = root or db_dir()
+    bad = sqlcheck.check_tree(root)
+    if bad:
+        raise MigrationError("SQL files failed the static check:\n  " + "\n  ".join(bad))
+    report = MigrateReport()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
+        try:
+            _apply_migrations(conn, root, report, progress)
+            _apply_functions(conn, root, report, progress)
+            if cron:
+                _ensure_cron_jobs(conn, url, report, progress)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+    return report
+
+
+def _apply_migrations(conn: psycopg.Connection, root: Path, report: MigrateReport,
+                      progress: Callable[[str], None]) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS lth_pvr")
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS lth_pvr.schema_migrations (
+               name       text PRIMARY KEY,
+               checksum   text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    applied = dict(conn.execute("SELECT name, checksum FROM lth_pvr.schema_migrations").fetchall())
+    for path in sorted((root / "migrations").glob("*.sql")):
+        digest = checksum(path)
+        if path.name in applied:
+            if applied[path.name] != digest:
+                raise MigrationError(
+                    f"migration {path.name} was applied with checksum {applied[path.name][:12]}… "
+                    f"but the file now has {digest[:12]}…: applied migrations must never change; "
+                    "write a new migration instead"
+                )
+            report.already_applied.append(path.name)
+            continue
+        progress(f"applying migration {path.name}")
+        try:
+            with conn.transaction():
+                conn.execute(path.read_text())
+                conn.execute(
+                    "INSERT INTO lth_pvr.schema_migrations (name, checksum) VALUES (%s, %s)",
+                    (path.name, digest),
+                )
+        except psycopg.Error as exc:
+            raise MigrationError(f"migration {path.name} failed: {exc}") from exc
+        report.applied.append(path.name)
+
+
+def _apply_functions(conn: psycopg.Connection, root: Path, report: MigrateReport,
+                     progress: Callable[[str], None]) -> None:
+    files = function_files(root)
+    progress(f"applying {len(files)} files from db/functions")
+    with conn.transaction():
+        # Functions may reference each other in any order; bodies are checked when first run.
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for path in files:
+            try:
+                conn.execute(path.read_text())
+            except psycopg.Error as exc:
+                raise MigrationError(f"{path.relative_to(root)} failed: {exc}") from exc
+        # Belt and braces: nothing in our schema is callable by PUBLIC.
+        conn.execute("REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA lth_pvr FROM PUBLIC")
+    report.functions_applied = len(files)
+
+
+def cron_database(conn: psycopg.Connection) -> str | None:
+    """The database pg_cron lives in, or None when pg_cron is not preloaded."""
+    row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
+    if not row or not row[0] or "pg_cron" not in preload:
+        return None
+    return row[0]
+
+
+def _ensure_cron_jobs(conn: psycopg.Connection, url: str, report: MigrateReport,
+                      progress: Callable[[str], None]) -> None:
+    dbname = conn.info.dbname
+    cron_db = cron_database(conn)
+    if cron_db is None:
+        raise MigrationError(PG_CRON_HOWTO.format(dbname=dbname))
+    report.cron_database = cron_db
+    with psycopg.connect(make_conninfo(url, dbname=cron_db), autocommit=True) as cconn:
+        if cconn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'").fetchone() is None:
+            try:
+                cconn.execute("CREATE EXTENSION pg_cron")
+            except psycopg.Error as exc:
+                raise MigrationError(
+                    f"pg_cron is preloaded but its extension is not created in database {cron_db!r} "
+                    f"and could not be created ({exc}); as a superuser run there: CREATE EXTENSION pg_cron"
+                ) from exc
+        for key, schedule, command in CRON_JOBS:
+            name = cron_job_name(key, dbname)
+            report.cron_jobs[name] = _upsert_job(cconn, name, schedule, command, dbname)
+            progress(f"cron job {name} ({schedule}): {report.cron_jobs[name]}")
+
+
+def _upsert_job(cconn: psycopg.Connection, name: str, schedule: str, command: str, dbname: str) -> str:
+    row = cconn.execute(
+        "SELECT schedule, command, database, active FROM cron.job WHERE jobname = %s AND username = current_user",
+        (name,),
+    ).fetchone()
+    if row == (schedule, command, dbname, True):
+        return "unchanged"
+    cconn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)", (name, schedule, command, dbname))
+    return "created" if row is None else "updated"
+
+
+def unschedule_jobs(url: str) -> int:
+    """Remove this database's cron jobs (tests drop their databases; the jobs would linger)."""
+    dbname = conninfo_to_dict(url).get("dbname")
+    with psycopg.connect(url, autocommit=True) as conn:
+        cron_db = cron_database(conn)
+    if cron_db is None:
+        return 0
+    with psycopg.connect(make_conninfo(url, dbname=cron_db), autocommit=True) as cconn:
+        if cconn.execute("SELECT to_regclass('cron.job')").fetchone()[0] is None:
+            return 0
+        rows = cconn.execute(
+            "SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %s AND jobname LIKE 'lth\\_pvr\\_%%'",
+            (dbname,),
+        ).fetchall()
+    return len(rows)

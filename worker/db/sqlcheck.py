@@ -1,0 +1,66 @@
+"""Static checks of our SQL files with pglast (PostgreSQL's own parser).
+
+pglast parses with a newer grammar than the server may run: this complements applying the SQL to a
+real server, it never replaces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pglast
+from pglast import ast
+
+
+def statements(path: Path) -> list[ast.RawStmt]:
+    """Parse a file; raises pglast.parser.ParseError (with its position) on bad SQL."""
+    return list(pglast.parse_sql(path.read_text()))
+
+
+def problems(path: Path, *, is_function_file: bool) -> list[str]:
+    """What is wrong with one file: a parse error, or (in db/functions) a non-idempotent CREATE."""
+    try:
+        stmts = statements(path)
+    except pglast.parser.ParseError as exc:
+        return [f"{path}: parse error: {exc}"]
+    found: list[str] = []
+    for raw in stmts:
+        stmt = raw.stmt
+        if isinstance(stmt, ast.CreateFunctionStmt):
+            if is_function_file and not stmt.replace:
+                name = ".".join(n.sval for n in stmt.funcname)
+                found.append(f"{path}: CREATE FUNCTION {name} without OR REPLACE (migrate re-applies it)")
+            if stmt.options and _language(stmt) == "plpgsql":
+                found.extend(_plpgsql_problems(path, raw))
+        elif is_function_file and isinstance(stmt, ast.ViewStmt) and not stmt.replace:
+            found.append(f"{path}: CREATE VIEW without OR REPLACE (migrate re-applies it)")
+        elif is_function_file and isinstance(stmt, ast.CreateTrigStmt) and not stmt.replace:
+            found.append(f"{path}: CREATE TRIGGER without OR REPLACE (migrate re-applies it)")
+    return found
+
+
+def _language(stmt: ast.CreateFunctionStmt) -> str:
+    for opt in stmt.options or ():
+        if opt.defname == "language":
+            return opt.arg.sval.lower()
+    return ""
+
+
+def _plpgsql_problems(path: Path, raw: ast.RawStmt) -> list[str]:
+    sql = path.read_text()
+    text = sql[raw.stmt_location: raw.stmt_location + raw.stmt_len] if raw.stmt_len else sql[raw.stmt_location:]
+    try:
+        pglast.parser.parse_plpgsql(text)
+    except pglast.parser.ParseError as exc:
+        return [f"{path}: plpgsql parse error: {exc}"]
+    return []
+
+
+def check_tree(db_dir: Path) -> list[str]:
+    """Every problem in db/migrations and db/functions."""
+    found: list[str] = []
+    for path in sorted((db_dir / "migrations").glob("*.sql")):
+        found.extend(problems(path, is_function_file=False))
+    for path in sorted((db_dir / "functions").rglob("*.sql")):
+        found.extend(problems(path, is_function_file=True))
+    return found
