@@ -1,0 +1,276 @@
+"""Async VALR REST client (httpx). Every number VALR sends stays as received (strings stay strings,
+bare JSON numbers become Decimal or int, never float), so answers can go verbatim to SQL as jsonb."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable
+
+import httpx
+
+from worker.valr.errors import (
+    AuthenticationError, ClockSkewError, DuplicateCustomerOrderId, OrderNotFound, PlacementAnswerLost,
+    RateLimited, TransportError, ValrError,
+)
+from worker.valr.pairs import PairTable
+from worker.valr.ratelimit import RequestBudget, shared_budget, wait_after_429
+from worker.valr.signing import Credentials, auth_headers
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.valr.com"
+TRADE_PAGE = 100  # VALR's maximum `limit` on trade history
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    id: str
+    customer_order_id: str
+
+
+def loads(text: str | bytes) -> Any:
+    """VALR JSON → Python, with bare decimals as Decimal (ints, e.g. sequenceId, stay exact ints)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def dumps(body: dict[str, Any]) -> str:
+    """Compact JSON with Decimals as strings: the exact text that is signed and sent."""
+    return json.dumps(body, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def iso_ms(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds, as VALR prints and accepts it."""
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> datetime:
+    """VALR's timestamps, which may carry nanoseconds ('2025-06-17T13:02:41.280178906Z')."""
+    text = text.strip().replace("Z", "+00:00")
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = "".join(c for c in rest if c.isdigit())
+        tz = rest[len(digits):] or "+00:00"
+        text = f"{head}.{(digits + '000000')[:6]}{tz}"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class ValrClient:
+    """One process's view of VALR's REST API. Each account method takes `subaccount_id` first
+    ("" = the primary account); it is sent as X-VALR-SUB-ACCOUNT-ID and signed."""
+
+    def __init__(self, base_url: str, credentials: Credentials, *, requests_per_minute: int = 1000,
+                 timeout: float = 10.0, pairs: PairTable | None = None, max_429_retries: int = 3,
+                 wait_on_429: bool = True, budget: RequestBudget | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.pairs = pairs if pairs is not None else PairTable()
+        self.requests_sent: Counter[str] = Counter()
+        self._budget = budget if budget is not None else shared_budget(requests_per_minute)
+        self._max_429_retries = max_429_retries
+        self._wait_on_429 = wait_on_429
+        self._clock = clock
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"ValrClient({self.base_url!r}, api_key={self.credentials.api_key[:6]!r}…)"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "ValrClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- orders -------------------------------------------------------------------------------
+
+    async def place_limit_order(self, subaccount_id: str, *, pair: str, side: str, quantity: Decimal,
+                                price: Decimal, customer_order_id: str, post_only: bool = False,
+                                time_in_force: str = "GTC") -> PlacedOrder:
+        """POST /v1/orders/limit. 202 means accepted, not placed: the outcome arrives by WebSocket or
+        status poll. No answer after sending → PlacementAnswerLost (look the order up, never resend)."""
+        side = side.upper()
+        if side not in ("BUY", "SELL"):
+            raise ValueError(f"side must be BUY or SELL, got {side!r}")
+        quantity, price = Decimal(quantity), Decimal(price)
+        self.pairs.check(pair, quantity, price)
+        body = {"side": side, "quantity": format(quantity, "f"), "price": format(price, "f"),
+                "pair": pair, "postOnly": post_only, "customerOrderId": customer_order_id,
+                "timeInForce": time_in_force}
+        answer = await self._request("POST", "/v1/orders/limit", "POST /v1/orders/limit",
+                                     subaccount_id, body=body, placement=True)
+        return PlacedOrder(id=str(answer["id"]), customer_order_id=str(answer.get("customerOrderId") or customer_order_id))
+
+    async def order_status(self, subaccount_id: str, pair: str, *, order_id: str | None = None,
+                           customer_order_id: str | None = None) -> dict:
+        if (order_id is None) == (customer_order_id is None):
+            raise ValueError("give exactly one of order_id and customer_order_id")
+        if order_id is not None:
+            path, route = f"/v1/orders/{pair}/orderid/{order_id}", "GET /v1/orders/{pair}/orderid/{id}"
+        else:
+            path = f"/v1/orders/{pair}/customerorderid/{customer_order_id}"
+            route = "GET /v1/orders/{pair}/customerorderid/{id}"
+        return await self._request("GET", path, route, subaccount_id, order_lookup=True)
+
+    async def order_history_detail(self, subaccount_id: str, order_id: str) -> list[dict]:
+        """Every status snapshot of the order, newest first."""
+        return await self._request("GET", f"/v1/orders/history/detail/orderid/{order_id}",
+                                   "GET /v1/orders/history/detail/orderid/{id}", subaccount_id, order_lookup=True)
+
+    async def open_orders(self, subaccount_id: str) -> list[dict]:
+        return await self._request("GET", "/v1/orders/open", "GET /v1/orders/open", subaccount_id)
+
+    async def cancel_order(self, subaccount_id: str, pair: str, *, order_id: str | None = None,
+                           customer_order_id: str | None = None) -> None:
+        """DELETE /v1/orders/order → 202. The cancellation itself is confirmed by an ORDER_STATUS_UPDATE
+        (or refused by FAILED_CANCEL_ORDER)."""
+        if (order_id is None) == (customer_order_id is None):
+            raise ValueError("give exactly one of order_id and customer_order_id")
+        body = {"orderId": order_id} if order_id is not None else {"customerOrderId": customer_order_id}
+        body["pair"] = pair
+        await self._request("DELETE", "/v1/orders/order", "DELETE /v1/orders/order", subaccount_id,
+                            body=body, order_lookup=True)
+
+    async def order_trades(self, subaccount_id: str, pair: str, order_id: str, *,
+                           since: datetime | None = None) -> list[dict]:
+        """The fills of one order, oldest first. VALR has no per-order endpoint: page the account's trade
+        history (100 rows, newest first, `beforeId`) from `since` (the order's submission) and keep the
+        rows of this order."""
+        trades: list[dict] = []
+        before_id: str | None = None
+        while True:
+            params: dict[str, str] = {"limit": str(TRADE_PAGE)}
+            if since is not None:
+                params["startTime"] = iso_ms(since)
+            if before_id is not None:
+                params["beforeId"] = before_id
+            page = await self._request("GET", "/v1/account/tradehistory", "GET /v1/account/tradehistory",
+                                       subaccount_id, params=params)
+            trades.extend(row for row in page if row.get("orderId") == order_id
+                          and (not pair or row.get("currencyPair", pair) == pair))
+            if len(page) < TRADE_PAGE or (since is not None and _older_than(page[-1], since)):
+                break
+            before_id = str(page[-1]["id"])
+        trades.reverse()
+        return trades
+
+    # ---- public -------------------------------------------------------------------------------
+
+    async def server_time(self) -> datetime:
+        answer = await self._request("GET", "/v1/public/time", "GET /v1/public/time", None)
+        if answer.get("time"):
+            return parse_time(str(answer["time"]))
+        return datetime.fromtimestamp(int(answer["epochTime"]), timezone.utc)
+
+    async def check_clock(self, max_skew_seconds: float = 30) -> float:
+        """Local clock minus VALR's, in seconds. Refuses (ClockSkewError) beyond the limit: VALR would
+        refuse every signed request."""
+        before = self._clock()
+        server = (await self.server_time()).timestamp()
+        local = (before + self._clock()) / 2
+        skew = local - server
+        if abs(skew) > max_skew_seconds:
+            raise ClockSkewError(
+                f"local clock is {skew:+.1f}s off VALR's server time (limit {max_skew_seconds:g}s): VALR refuses "
+                f"requests signed with a stale timestamp; synchronise the clock (NTP) and start again")
+        return skew
+
+    async def load_pairs(self) -> PairTable:
+        """Replace the pair table from /v1/public/pairs."""
+        answer = await self._request("GET", "/v1/public/pairs", "GET /v1/public/pairs", None)
+        self.pairs = PairTable.from_valr(answer)
+        return self.pairs
+
+    # ---- transport ----------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, route: str, subaccount_id: str | None, *,
+                       body: dict | None = None, params: dict[str, str] | None = None,
+                       placement: bool = False, order_lookup: bool = False) -> Any:
+        """One call, with the client-side budget and VALR's 429 wait. `subaccount_id=None` = public."""
+        attempt = 0
+        while True:
+            await self._budget.acquire()
+            response = await self._send(method, path, route, subaccount_id, body, params, placement)
+            if response.status_code != 429:
+                return self._answer(response, route, order_lookup, placement)
+            # A 429 proves the request was not accepted, so even an order POST may be retried.
+            wait = wait_after_429(response.headers.get("Retry-After"))
+            attempt += 1
+            if not self._wait_on_429 or attempt > self._max_429_retries:
+                raise RateLimited(route, wait)
+            log.warning("VALR rate limit on %s: waiting %.1fs (attempt %d)", route, wait, attempt)
+            await asyncio.sleep(wait)
+
+    async def _send(self, method: str, path: str, route: str, subaccount_id: str | None,
+                    body: dict | None, params: dict[str, str] | None, placement: bool) -> httpx.Response:
+        url = httpx.URL(self.base_url + path, params=params)
+        signed_path = url.raw_path.decode()  # path + query exactly as it goes on the wire
+        text = dumps(body) if body is not None else ""
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if subaccount_id is not None:
+            headers.update(auth_headers(self.credentials, method, signed_path, text, subaccount_id,
+                                        int(self._clock() * 1000)))
+        self.requests_sent[route] += 1
+        try:
+            return await self._http.request(method, url, content=text.encode() if body is not None else None,
+                                            headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransportError(f"{route}: could not connect to VALR ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            # Sent (or partly sent) and no answer: for an order, VALR may have accepted it.
+            cls = PlacementAnswerLost if placement else TransportError
+            raise cls(f"{route}: no answer from VALR ({type(exc).__name__})") from None
+
+    def _answer(self, response: httpx.Response, route: str, order_lookup: bool, placement: bool) -> Any:
+        status = response.status_code
+        if status >= 500:
+            cls = PlacementAnswerLost if placement else TransportError
+            raise cls(f"{route}: VALR answered {status}", status=status)
+        if status < 400:
+            return loads(response.content) if response.content.strip() else None
+        code, message = _error_body(response)
+        lowered = message.lower()
+        if status in (401, 403):
+            raise AuthenticationError(status, code, message)
+        if "customerorderid" in lowered and any(w in lowered for w in ("duplicate", "unique", "already", "exists")):
+            raise DuplicateCustomerOrderId(status, code, message)
+        if order_lookup and (status == 404 or "invalid order" in lowered or "order not found" in lowered):
+            raise OrderNotFound(status, code, message)
+        raise ValrError(status, code, message)
+
+
+def _error_body(response: httpx.Response) -> tuple[int | None, str]:
+    try:
+        body = loads(response.content)
+    except ValueError:
+        return None, response.text[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        code = body.get("code")
+        return (int(code) if isinstance(code, (int, str)) and str(code).lstrip("-").isdigit() else None,
+                str(body.get("message", "")))
+    return None, str(body)[:200]
+
+
+def _older_than(row: dict, since: datetime) -> bool:
+    try:
+        return parse_time(str(row["tradedAt"])) < since.astimezone(timezone.utc) if since.tzinfo else \
+            parse_time(str(row["tradedAt"])) < since.replace(tzinfo=timezone.utc)
+    except (KeyError, ValueError):
+        return False

@@ -1,0 +1,193 @@
+"""VALR account WebSocket: `<ws base>/ws/account`, authenticated by signed headers on the upgrade.
+
+A reader task takes every frame off the socket as it arrives into a queue (so BALANCE_UPDATE and
+OPEN_ORDERS_UPDATE sent right after AUTHENTICATED are never lost), a pinger sends {"type":"PING"}
+every `ping_interval` and declares the connection dead when no PONG follows within `pong_timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import AsyncIterator
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from worker.valr.errors import AuthenticationError, ConnectionLost, TransportError
+from worker.valr.events import AccountEvent, parse_frame
+from worker.valr.signing import Credentials, auth_headers
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_PATH = "/ws/account"
+
+
+def ws_url(base_url: str, path: str = ACCOUNT_PATH) -> str:
+    """https://api.valr.com → wss://api.valr.com/ws/account (http → ws for the simulator)."""
+    base = base_url.rstrip("/")
+    if base.startswith("https://"):
+        base = "wss://" + base[len("https://"):]
+    elif base.startswith("http://"):
+        base = "ws://" + base[len("http://"):]
+    return base + path
+
+
+class AccountSocket:
+    """`async with AccountSocket(base, creds, subaccount_id) as sock: async for batch in sock.batches(): …`"""
+
+    def __init__(self, base_url: str, credentials: Credentials, subaccount_id: str = "", *,
+                 ping_interval: float = 30.0, pong_timeout: float = 10.0, max_size: int = 64 * 2**20,
+                 auth_timeout: float = 10.0) -> None:
+        self.url = ws_url(base_url)
+        self.credentials = credentials
+        self.subaccount_id = subaccount_id
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+        self.max_size = max_size
+        self.auth_timeout = auth_timeout
+        self.skipped_frames = 0
+        self.connected_at: float | None = None
+        self._ws: ClientConnection | None = None
+        self._queue: asyncio.Queue[AccountEvent | ConnectionLost] = asyncio.Queue()
+        self._authenticated = asyncio.Event()
+        self._pong = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._lost: ConnectionLost | None = None
+
+    def __repr__(self) -> str:
+        return f"AccountSocket({self.url!r}, subaccount={self.subaccount_id!r})"
+
+    async def __aenter__(self) -> "AccountSocket":
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        headers = auth_headers(self.credentials, "GET", ACCOUNT_PATH, "", self.subaccount_id)
+        try:
+            self._ws = await connect(self.url, additional_headers=headers, max_size=self.max_size,
+                                     ping_interval=None, open_timeout=self.auth_timeout)
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise AuthenticationError(status, None, f"account WebSocket handshake refused ({status})") from None
+        except (InvalidHandshake, OSError, asyncio.TimeoutError) as exc:
+            raise TransportError(f"account WebSocket: could not connect ({type(exc).__name__})") from None
+        self._tasks.append(asyncio.create_task(self._read(), name="valr-ws-reader"))
+        try:
+            await asyncio.wait_for(self._wait_authenticated(), self.auth_timeout)
+        except BaseException:
+            await self.close()
+            raise
+        self.connected_at = time.time()
+        self._tasks.append(asyncio.create_task(self._keepalive(), name="valr-ws-pinger"))
+
+    async def _wait_authenticated(self) -> None:
+        auth = asyncio.create_task(self._authenticated.wait())
+        lost = asyncio.create_task(self._closed_before_auth())
+        done, pending = await asyncio.wait({auth, lost}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if not self._authenticated.is_set():
+            err = self._lost
+            raise AuthenticationError(401, err.code if err else None,
+                                      f"account WebSocket closed before AUTHENTICATED ({err})")
+
+    async def _closed_before_auth(self) -> None:
+        while self._lost is None:
+            await asyncio.sleep(0.01)
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for message in self._ws:
+                self._take(message)
+            code, reason = self._ws.close_code, self._ws.close_reason
+            self._end(ConnectionLost(f"account WebSocket closed (code {code}, {reason!r})", code, reason or ""))
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+            reason = exc.rcvd.reason if exc.rcvd else ""
+            self._end(ConnectionLost(f"account WebSocket dropped (code {code}, {reason!r})", code, reason))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a protocol error: the stream ends, the caller reconnects
+            self._end(ConnectionLost(f"account WebSocket reader failed: {type(exc).__name__}: {exc}"))
+
+    def _take(self, message: str | bytes) -> None:
+        event = parse_frame(message)
+        if event is None:
+            self.skipped_frames += 1
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            log.warning("skipped account frame (malformed or unknown): %s", text[:200])
+        elif event.type == "AUTHENTICATED":
+            self._authenticated.set()
+        elif event.type == "PONG":
+            self._pong.set()
+        elif event.type in ("SUBSCRIBED", "UNSUPPORTED"):
+            pass
+        else:
+            self._queue.put_nowait(event)
+
+    def _end(self, lost: ConnectionLost) -> None:
+        if self._lost is None:
+            self._lost = lost
+            self._queue.put_nowait(lost)
+
+    async def _keepalive(self) -> None:
+        assert self._ws is not None
+        try:
+            while self._lost is None:
+                await asyncio.sleep(self.ping_interval)
+                self._pong.clear()
+                await self._ws.send(json.dumps({"type": "PING"}))
+                try:
+                    await asyncio.wait_for(self._pong.wait(), self.pong_timeout)
+                except asyncio.TimeoutError:
+                    self._end(ConnectionLost(f"no PONG within {self.pong_timeout:g}s: connection presumed dead"))
+                    await self._ws.close(code=1011, reason="no PONG")
+                    return
+        except ConnectionClosed:
+            return  # the reader reports it
+
+    async def batches(self, max_batch: int = 500) -> AsyncIterator[list[AccountEvent]]:
+        """Yield every frame already received, without waiting once the first has arrived. Ends by
+        raising ConnectionLost (after the frames received before the loss have been yielded)."""
+        while True:
+            first = await self._queue.get()
+            if isinstance(first, ConnectionLost):
+                raise first
+            batch = [first]
+            while len(batch) < max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if isinstance(item, ConnectionLost):
+                    self._queue.put_nowait(item)  # raised on the next round, after this batch
+                    break
+                batch.append(item)
+            yield batch
+
+    async def send_ping(self) -> None:
+        """Send one PING now (tests; the keepalive does it on its own)."""
+        if self._ws is not None:
+            await self._ws.send(json.dumps({"type": "PING"}))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+        if self._ws is not None:
+            await self._ws.close()
+        self._end(ConnectionLost("closed by the client"))
+
+
+__all__ = ["AccountSocket", "ws_url", "ConnectionLost"]
+_ = websockets  # the dependency this module is written against (≥ 14: additional_headers)
