@@ -100,8 +100,9 @@ CREATE TABLE lth_pvr.exchange_orders (
     cancel_sent_at      timestamptz,
     -- One REST reconciliation is owed (inserted as submitted, or placed before its socket was up).
     reconcile_due_at    timestamptz,
+    -- cancelled without an id: cancelled from SQL before it was ever placed.
     CONSTRAINT placed_order_must_have_ext_order_id
-        CHECK (status IN ('pending', 'placing', 'failed') OR ext_order_id IS NOT NULL),
+        CHECK (status IN ('pending', 'placing', 'failed', 'cancelled') OR ext_order_id IS NOT NULL),
     CONSTRAINT filled_qty_must_not_be_negative CHECK (filled_qty >= 0)
 );
 

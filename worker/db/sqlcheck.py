@@ -50,7 +50,7 @@ def _plpgsql_problems(path: Path, raw: ast.RawStmt) -> list[str]:
     sql = path.read_text()
     text = sql[raw.stmt_location: raw.stmt_location + raw.stmt_len] if raw.stmt_len else sql[raw.stmt_location:]
     try:
-        pglast.parser.parse_plpgsql(text)
+        pglast.parse_plpgsql(text)
     except pglast.parser.ParseError as exc:
         return [f"{path}: plpgsql parse error: {exc}"]
     return []
