@@ -12,6 +12,7 @@ import click
 
 VERBS = [
     ("worker.tools.embedded_demo", "demo"),
+    ("worker.daemon.command", "run"),
 ]
 
 

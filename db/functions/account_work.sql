@@ -1,0 +1,39 @@
+-- Owns no transition: tells a worker what each subaccount it leases needs, so it knows which
+-- WebSocket sessions to open (new or unwatched orders, cancels) and which to close (nothing open).
+CREATE OR REPLACE FUNCTION lth_pvr.account_work(
+    p_worker_id text,
+    p_now timestamptz DEFAULT now()
+) RETURNS TABLE (
+    exchange_account_id uuid,
+    subaccount_id       text,
+    pending             int,   -- waiting to be placed
+    placing             int,   -- claimed; placement outcome not yet recorded
+    submitted           int,   -- open on VALR
+    unmonitored         int,   -- placing/submitted with no WebSocket session watching yet
+    cancel_requested    int    -- cancel requested, not yet sent
+)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = lth_pvr, pg_temp
+AS $$
+    SELECT l.exchange_account_id,
+           a.subaccount_id,
+           count(*) FILTER (WHERE o.status = 'pending')::int,
+           count(*) FILTER (WHERE o.status = 'placing')::int,
+           count(*) FILTER (WHERE o.status = 'submitted')::int,
+           count(*) FILTER (WHERE o.status IN ('placing', 'submitted') AND o.ws_monitored_at IS NULL)::int,
+           count(*) FILTER (WHERE o.cancel_requested_at IS NOT NULL AND o.cancel_sent_at IS NULL
+                              AND o.status = 'submitted')::int
+      FROM subaccount_leases l
+      JOIN exchange_accounts a ON a.exchange_account_id = l.exchange_account_id
+      LEFT JOIN exchange_orders o
+             ON o.exchange_account_id = l.exchange_account_id
+            AND o.status IN ('pending', 'placing', 'submitted')
+     WHERE l.worker_id = p_worker_id
+       AND l.expires_at > p_now
+     GROUP BY l.exchange_account_id, a.subaccount_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.account_work(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.account_work(text, timestamptz) TO valr_worker;

@@ -1,0 +1,49 @@
+"""`valr-monitor run`: the worker the user runs in production."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from worker import logs
+from worker.config import ConfigError, build_settings
+
+
+@click.command()
+@click.option("--database-url", envvar="DATABASE_URL", metavar="URL",
+              help="PostgreSQL URL (env DATABASE_URL). Needs a session connection (no PgBouncer transaction mode: LISTEN).")
+@click.option("--valr-base-url", envvar="VALR_BASE_URL", metavar="URL",
+              help="VALR API base URL (env VALR_BASE_URL; default https://api.valr.com; WebSocket URL derived).")
+@click.option("--max-session", type=float, default=None, metavar="SECONDS",
+              help="Close a subaccount's WebSocket after this long (env VALR_MAX_SESSION_SECONDS; default 300; 0 = persistent).")
+@click.option("--socket-wait", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="How long placement waits for the subaccount's socket to authenticate.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
+@click.option("--worker-id", default=None, help="Name of this worker in leases and sessions (default host:pid:random).")
+def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_level, worker_id) -> None:
+    """Run the worker: place pending orders, watch them over VALR's account WebSocket, poll when told.
+
+    VALR_API_KEY and VALR_API_SECRET come from the environment only.
+    """
+    try:
+        settings = build_settings(database_url=database_url, valr_base_url=valr_base_url,
+                                  max_session=max_session, socket_wait=socket_wait, log_format=log_format,
+                                  worker_id=worker_id)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    from psycopg.conninfo import conninfo_to_dict
+
+    logs.register_secret(settings.credentials.api_secret)
+    logs.register_secret(conninfo_to_dict(settings.database_url).get("password"))
+    logs.setup(log_format, level={"debug": 10, "info": 20, "warning": 30}[log_level])
+
+    from worker.daemon.runner import Runner  # heavy imports after validation
+
+    try:
+        sys.exit(asyncio.run(Runner(settings).run()))
+    except KeyboardInterrupt:
+        sys.exit(0)

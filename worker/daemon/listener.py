@@ -1,0 +1,56 @@
+"""The dedicated LISTEN connection (autocommit, outside the pool). A NOTIFY is only a wake-up hint:
+the runner asks the database what is due on every wake-up and on a periodic timeout, and after the
+LISTEN connection is lost and regained it catches up by query (notifications sent meanwhile are gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import psycopg
+
+from worker.daemon.session import backoff
+from worker.logs import event
+
+log = logging.getLogger("worker.listener")
+
+CHANNELS = ("lth_pvr_pending", "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel")
+
+
+class Listener:
+    def __init__(self, database_url: str, wake: asyncio.Event, timeout_s: float) -> None:
+        self.database_url = database_url
+        self.wake = wake
+        self.timeout_s = timeout_s
+        self.stopping = False
+        self.notifications = 0
+        self.reconnects = 0
+
+    async def run(self) -> None:
+        attempt = 0
+        while not self.stopping:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+                    for channel in CHANNELS:
+                        await conn.execute(f"LISTEN {channel}")  # constant identifiers, not input
+                    if attempt:
+                        event(log, "LISTEN connection restored; catching up by query")
+                    attempt = 0
+                    self.wake.set()  # catch up on whatever was due while not listening
+                    await self._listen(conn)
+            except psycopg.OperationalError as exc:
+                attempt += 1
+                self.reconnects += 1
+                event(log, "LISTEN connection lost", logging.WARNING, error=str(exc).strip()[:200], attempt=attempt)
+                self.wake.set()
+                await asyncio.sleep(backoff(attempt, base=0.5, cap=10.0))
+
+    async def _listen(self, conn: psycopg.AsyncConnection) -> None:
+        while not self.stopping:
+            async for _ in conn.notifies(timeout=self.timeout_s):
+                self.notifications += 1
+                self.wake.set()
+            # Timeout with no notification: the periodic catch-up, and a liveness check of the link.
+            await conn.execute("SELECT 1")
+            self.wake.set()

@@ -1,0 +1,229 @@
+"""`valr-monitor run`: composes the listener, leases, sessions, placement, polls and cancels.
+
+Every wake-up (a NOTIFY, or the periodic catch-up) runs one tick: heartbeat, renew and take leases,
+then ask the database what is due — pending orders to place, polls, cancels, lost placements — and
+hand each to the subaccount's session or to a REST lookup. The database decides; this only routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from collections import defaultdict
+from uuid import UUID
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from worker.config import WorkerSettings
+from worker.daemon.budget import ConnectionBudget
+from worker.daemon.listener import Listener
+from worker.daemon.lookups import Lookups
+from worker.daemon.session import SubaccountSession, backoff
+from worker.db.store import Store
+from worker.logs import event
+from worker.valr import ValrClient
+
+log = logging.getLogger("worker.runner")
+
+
+class Runner:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.sessions: dict[UUID, SubaccountSession] = {}
+        self.seen_accounts: set[UUID] = set()     # accounts this process has opened a session for
+        self.work: dict[UUID, dict] = {}          # last account_work() snapshot
+        self.in_flight: set[UUID] = set()         # orders whose placement request is under way
+        self.tasks: set[asyncio.Task] = set()
+        self.busy: set[tuple[str, UUID]] = set()  # (kind, id) being handled, to not double up
+        self.ws_budget = ConnectionBudget(settings.ws_connects_per_minute)
+        self.last_lease_renewal = time.monotonic()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def run(self) -> int:
+        s = self.settings
+        self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False,
+                                        check=AsyncConnectionPool.check_connection,
+                                        kwargs={"autocommit": True})
+        await self.pool.open(wait=True, timeout=30)
+        self.store = Store(self.pool, s.worker_id)
+        self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
+        self.lookups = Lookups(self.client, self.store)
+        self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
+        self._install_signal_handlers()
+        try:
+            skew = await self.client.check_clock(s.max_clock_skew_s)
+            event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
+                  max_session_s=s.max_session_s)
+            listener_task = asyncio.create_task(self.listener.run(), name="listener")
+            await self._loop()
+            self.listener.stopping = True
+            listener_task.cancel()
+            await self._shutdown()
+        finally:
+            await self.client.aclose()
+            await self.pool.close()
+        return 0
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+
+    def request_stop(self) -> None:
+        if not self.stopping:
+            event(log, "stopping: no new claims; finishing the frames in hand")
+        self.stopping = True
+        self.wake.set()
+
+    async def _loop(self) -> None:
+        attempt = 0
+        interval = min(self.settings.catch_up_s, self.settings.lease_ttl_s / 3)
+        while not self.stopping:
+            try:
+                await self.tick()
+                attempt = 0
+            except (psycopg.Error, OSError) as exc:
+                attempt += 1
+                event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
+                await self._drop_sessions_if_lease_unrenewable()
+                await asyncio.sleep(backoff(attempt, base=0.5, cap=5.0))
+                continue
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+            self.wake.clear()
+
+    async def _shutdown(self) -> None:
+        await asyncio.gather(*(s.stop("shutdown") for s in self.sessions.values()), return_exceptions=True)
+        pending = [s.task for s in self.sessions.values() if s.task] + list(self.tasks)
+        if pending:
+            await asyncio.wait(pending, timeout=15)
+        try:
+            await self.store.stopped()  # releases this worker's leases
+        except psycopg.Error as exc:
+            event(log, "could not record stop; leases will expire", logging.WARNING, error=str(exc))
+        event(log, "worker stopped", worker=self.settings.worker_id)
+
+    # -- one tick -------------------------------------------------------------------------------
+    async def tick(self) -> None:
+        await self.store.heartbeat(socket.gethostname(), os.getpid())
+        await self._renew_leases()
+        self.work = {w["exchange_account_id"]: w for w in await self.store.account_work()}
+        self._reap_sessions()
+        self._open_sessions_with_work()
+        await self._place_pending()
+        await self._send_cancels()
+        await self._run_due_polls()
+        await self._resolve_lost_placements()
+
+    async def _renew_leases(self) -> None:
+        leases = await self.store.acquire_leases(self.settings.lease_ttl_s)
+        self.last_lease_renewal = time.monotonic()
+        held = {row["exchange_account_id"] for row in leases}
+        for account_id, session in list(self.sessions.items()):
+            if account_id not in held:
+                event(log, "lease lost; closing its socket", subaccount=session.subaccount_id)
+                await session.stop("lease_lost")
+                del self.sessions[account_id]
+        for row in leases:
+            if row["exchange_account_id"] not in self.seen_accounts and row["exchange_account_id"] not in self.sessions:
+                event(log, "lease taken", subaccount=row["subaccount_id"])
+
+    async def _drop_sessions_if_lease_unrenewable(self) -> None:
+        """A lease that cannot be renewed may be taken by another worker: close those sockets at once."""
+        if time.monotonic() - self.last_lease_renewal > self.settings.lease_ttl_s * 0.8:
+            for account_id, session in list(self.sessions.items()):
+                await session.stop("lease_unrenewable")
+                del self.sessions[account_id]
+
+    def _reap_sessions(self) -> None:
+        for account_id, session in list(self.sessions.items()):
+            if session.done:
+                del self.sessions[account_id]
+
+    def _open_sessions_with_work(self) -> None:
+        """A session opens for new orders, unwatched ones, cancels, and — once per process — any open
+        order (a restart). After --max-session it stays closed until new work arrives."""
+        for account_id, w in self.work.items():
+            if account_id in self.sessions:
+                continue
+            fresh = w["pending"] + w["unmonitored"] + w["cancel_requested"] > 0
+            recovering = account_id not in self.seen_accounts and w["placing"] + w["submitted"] > 0
+            if fresh or recovering:
+                self.ensure_session(account_id, w["subaccount_id"])
+
+    def ensure_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
+        session = self.sessions.get(account_id)
+        if session is None or session.done or session.stop_reason:
+            session = SubaccountSession(self, account_id, subaccount_id)
+            self.sessions[account_id] = session
+            self.seen_accounts.add(account_id)
+            session.start()
+        return session
+
+    async def work_of(self, account_id: UUID) -> dict | None:
+        rows = {w["exchange_account_id"]: w for w in await self.store.account_work()}
+        self.work.update(rows)
+        return rows.get(account_id)
+
+    async def _place_pending(self) -> None:
+        if self.stopping:
+            return
+        claimed = await self.store.claim_pending_orders(None, 500)
+        by_account: dict[UUID, list[dict]] = defaultdict(list)
+        for order in claimed:
+            by_account[order["exchange_account_id"]].append(order)
+        for account_id, orders in by_account.items():
+            session = self.ensure_session(account_id, orders[0]["subaccount_id"])
+            self.spawn(session.place(orders), "place")
+
+    async def _send_cancels(self) -> None:
+        for order in await self.store.claim_cancel_requests():
+            self.ensure_session(order["exchange_account_id"], order["subaccount_id"])
+            self.spawn(self.lookups.cancel(order), "cancel")
+
+    async def _run_due_polls(self) -> None:
+        due = await self.store.claim_due_polls(500)
+        by_account: dict[UUID, list[dict]] = defaultdict(list)
+        for order in due:
+            by_account[order["exchange_account_id"]].append(order)
+        for account_id, orders in by_account.items():
+            if ("poll", account_id) in self.busy:
+                continue
+            self.spawn(self.lookups.poll_account(account_id, orders[0]["subaccount_id"], orders),
+                       "poll", key=("poll", account_id))
+
+    async def _resolve_lost_placements(self) -> None:
+        for order in await self.store.unresolved_placements(self.settings.placement_lookup_after_s):
+            key = ("placement", order["exchange_order_id"])
+            if order["exchange_order_id"] in self.in_flight or key in self.busy:
+                continue
+            self.spawn(self.lookups.resolve_placement(order), "resolve_placement", key=key)
+
+    # -- background tasks -----------------------------------------------------------------------
+    def spawn(self, coro, name: str, key: tuple[str, UUID] | None = None) -> asyncio.Task:
+        task = asyncio.create_task(self._guarded(coro, name, key), name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _guarded(self, coro, name: str, key: tuple[str, UUID] | None) -> None:
+        if key:
+            self.busy.add(key)
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failed task must not stop the worker; the DB still holds the truth
+            event(log, f"{name} failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}"[:300])
+        finally:
+            if key:
+                self.busy.discard(key)

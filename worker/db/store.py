@@ -1,0 +1,139 @@
+"""Calls to the SQL functions in db/functions — nothing else. Every query here is a function call with
+parameters; the database decides, this module only carries arguments and results.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # VALR's numbers are strings; a Decimal goes back as the same string
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=lambda v: json.dumps(v, default=_json_default))
+
+
+class Store:
+    """One method per SQL function the worker may call (EXECUTE granted to valr_worker)."""
+
+    def __init__(self, pool: AsyncConnectionPool, worker_id: str) -> None:
+        self.pool = pool
+        self.worker_id = worker_id
+
+    async def _rows(self, query: str, params: tuple) -> list[dict]:
+        async with self.pool.connection() as conn:
+            cur = await conn.cursor(row_factory=dict_row).execute(query, params)
+            return await cur.fetchall()
+
+    async def _one(self, query: str, params: tuple) -> dict | None:
+        rows = await self._rows(query, params)
+        return rows[0] if rows else None
+
+    # -- workers and leases ---------------------------------------------------------------------
+    async def heartbeat(self, host: str, pid: int) -> None:
+        await self._rows("SELECT lth_pvr.worker_heartbeat(%s, %s, %s)", (self.worker_id, host, pid))
+
+    async def stopped(self) -> None:
+        await self._rows("SELECT lth_pvr.worker_stopped(%s)", (self.worker_id,))
+
+    async def acquire_leases(self, ttl_s: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.acquire_leases(%s, %s)", (self.worker_id, ttl_s))
+
+    async def release_lease(self, account_id: UUID) -> None:
+        await self._rows("SELECT lth_pvr.release_lease(%s, %s)", (self.worker_id, account_id))
+
+    async def account_work(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.account_work(%s)", (self.worker_id,))
+
+    # -- placement ------------------------------------------------------------------------------
+    async def claim_pending_orders(self, account_ids: list[UUID] | None = None, limit: int = 100) -> list[dict]:
+        return await self._rows(
+            "SELECT * FROM lth_pvr.claim_pending_orders(%s, %s, %s)", (self.worker_id, account_ids, limit)
+        )
+
+    async def record_placement(self, order_id: UUID, ext_order_id: str | None,
+                               failed_reason: str | None = None, payload: Any = None) -> dict | None:
+        return await self._one(
+            "SELECT * FROM lth_pvr.record_placement(%s, %s, %s, %s)",
+            (order_id, ext_order_id, failed_reason, jsonb(payload) if payload is not None else None),
+        )
+
+    async def unresolved_placements(self, older_than_s: int) -> list[dict]:
+        return await self._rows(
+            "SELECT * FROM lth_pvr.list_unresolved_placements(%s, %s)", (older_than_s, self.worker_id)
+        )
+
+    async def record_placement_not_found(self, order_id: UUID) -> dict | None:
+        return await self._one("SELECT * FROM lth_pvr.record_placement_not_found(%s)", (order_id,))
+
+    # -- what VALR said -------------------------------------------------------------------------
+    async def record_order_update(self, account_id: UUID, source: str, payload: dict) -> list[dict]:
+        return await self._rows(
+            "SELECT * FROM lth_pvr.record_order_update(%s, %s, %s)", (account_id, source, jsonb(payload))
+        )
+
+    async def record_fills(self, account_id: UUID, source: str, trades: list[dict]) -> list[dict]:
+        """Each trade through record_fill, in one transaction (one round trip per trade)."""
+        if not trades:
+            return []
+        out: list[dict] = []
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                cur = conn.cursor(row_factory=dict_row)
+                for trade in trades:
+                    await cur.execute("SELECT * FROM lth_pvr.record_fill(%s, %s, %s)",
+                                      (account_id, source, jsonb(trade)))
+                    out.extend(await cur.fetchall())
+        return out
+
+    async def record_batch(self, session_id: int, frames: list[dict]) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.record_batch(%s, %s)", (session_id, jsonb(frames)))
+
+    async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:
+        return await self._rows(
+            "SELECT * FROM lth_pvr.reconcile_open_orders(%s, %s, %s)", (account_id, source, jsonb(open_orders))
+        )
+
+    # -- safety net and cancels -----------------------------------------------------------------
+    async def claim_due_polls(self, limit: int = 500) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_due_polls(%s, %s)", (self.worker_id, limit))
+
+    async def record_poll(self, order_id: UUID, result: str, payload: dict | None = None,
+                          error: str | None = None) -> dict | None:
+        return await self._one(
+            "SELECT * FROM lth_pvr.record_poll(%s, %s, %s, %s)",
+            (order_id, result, jsonb(payload) if payload is not None else None, error),
+        )
+
+    async def claim_cancel_requests(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))
+
+    # -- WebSocket sessions ---------------------------------------------------------------------
+    async def session_open(self, account_id: UUID) -> int:
+        row = await self._one("SELECT lth_pvr.session_open(%s, %s) AS id", (self.worker_id, account_id))
+        return row["id"]
+
+    async def session_authenticated(self, session_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.session_authenticated(%s)", (session_id,))
+
+    async def session_closed(self, session_id: int, reason: str, with_error: bool = False) -> None:
+        await self._rows("SELECT lth_pvr.session_closed(%s, %s, %s)", (session_id, reason, with_error))
+
+    async def orders_for_lookup(self, order_ids: list[UUID]) -> list[dict]:
+        if not order_ids:
+            return []
+        return await self._rows("SELECT * FROM lth_pvr.orders_for_lookup(%s)", (list(order_ids),))
