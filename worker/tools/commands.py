@@ -12,6 +12,7 @@ import click
 
 VERBS = [
     ("worker.tools.embedded_demo", "demo"),
+    ("worker.sim.cli", "sim"),
     ("worker.daemon.command", "run"),
 ]
 

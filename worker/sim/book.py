@@ -1,0 +1,346 @@
+"""The simulated exchange's state: orders and trades of every (sub)account, each its own book, and the
+account events VALR sends for each change, in VALR's order and VALR's JSON shapes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any, Callable
+
+from worker.valr.pairs import DEFAULT_RULES, PairRule
+
+Emit = Callable[[str, dict], None]  # (subaccount id, frame)
+
+OPEN_STATUSES = ("Placed", "Partially Filled")
+CUSTOMER_ORDER_ID = re.compile(r"^[0-9a-zA-Z-]{0,50}$")
+EXTRA_RULES = (PairRule("BTCUSDC", 8, Decimal("1")), PairRule("ETHBTC", 6, Decimal("0.00001")),
+               PairRule("BTCUSDT", 8, Decimal("1")))
+PAIRS: dict[str, PairRule] = {r.symbol: r for r in (*DEFAULT_RULES, *EXTRA_RULES)}
+_SEQUENCE = itertools.count(1368928567986638000)  # VALR's sequenceIds exceed 2^53
+
+
+class SimError(Exception):
+    """A VALR error answer: status + {"code","message"}."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def now_iso() -> str:
+    moment = datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def num(value: Decimal) -> str:
+    """VALR prints numbers as plain strings without trailing zeros: '0.0002', '1149500', '0'."""
+    if value == 0:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def uuid7() -> str:
+    """Time-ordered ids like VALR's (UUIDv7)."""
+    ms = int(time.time() * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | ((rand >> 64) & 0x0FFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def decimal_field(body: dict, name: str) -> Decimal:
+    """VALR accepts numbers as JSON numbers or strings."""
+    value = body.get(name)
+    if value is None or isinstance(value, bool):
+        raise SimError(400, -11, f"Validation Failed: {name} is required")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise SimError(400, -11, f"Validation Failed: {name} is not a number") from None
+    if not result.is_finite() or result <= 0:
+        raise SimError(400, -11, f"Validation Failed: {name} must be positive")
+    return result
+
+
+@dataclass
+class Order:
+    order_id: str
+    subaccount_id: str
+    pair: str
+    side: str            # "buy" / "sell"
+    price: Decimal
+    quantity: Decimal
+    post_only: bool
+    time_in_force: str
+    customer_order_id: str
+    created_at: str
+    status: str = "Accepted"   # internal until processed
+    filled: Decimal = Decimal(0)
+    failed_reason: str = ""
+    updated_at: str = ""
+    snapshots: list[dict] = field(default_factory=list)   # ORDER_STATUS_UPDATE data, oldest first
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def order_type(self) -> str:
+        return "post-only limit" if self.post_only else "limit"
+
+    def status_view(self, executed: tuple[Decimal, Decimal, Decimal] | None = None) -> dict:
+        """The shape of GET /v1/orders/{pair}/orderid/{id} and of ORDER_STATUS_UPDATE's data."""
+        view = {
+            "orderId": self.order_id, "orderStatusType": self.status, "currencyPair": self.pair,
+            "originalPrice": num(self.price), "remainingQuantity": num(self.remaining),
+            "originalQuantity": num(self.quantity), "orderSide": self.side, "orderType": self.order_type,
+            "failedReason": self.failed_reason, "orderUpdatedAt": self.updated_at,
+            "orderCreatedAt": self.created_at,
+        }
+        if self.customer_order_id:
+            view["customerOrderId"] = self.customer_order_id
+        if executed is not None:
+            price, qty, fee = executed
+            view.update(executedPrice=num(price), executedQuantity=num(qty), executedFee=num(fee))
+        view["timeInForce"] = self.time_in_force
+        return view
+
+    def open_view(self, remaining_key: str) -> dict:
+        """An open order as listed by GET /v1/orders/open (remainingQuantity) or OPEN_ORDERS_UPDATE (quantity)."""
+        view = {"orderId": self.order_id, "side": self.side, remaining_key: num(self.remaining),
+                "price": num(self.price), "currencyPair": self.pair, "createdAt": self.created_at,
+                "originalQuantity": num(self.quantity),
+                "filledPercentage": f"{(self.filled / self.quantity * 100):.2f}"}
+        if self.customer_order_id:
+            view["customerOrderId"] = self.customer_order_id
+        view.update(updatedAt=self.updated_at, status=self.status, type=self.order_type,
+                    timeInForce=self.time_in_force, allowMargin=False)
+        return view
+
+    def truth(self) -> dict:
+        return {"orderId": self.order_id, "customerOrderId": self.customer_order_id,
+                "subaccountId": self.subaccount_id, "pair": self.pair, "side": self.side,
+                "price": num(self.price), "quantity": num(self.quantity), "status": self.status,
+                "filledQuantity": num(self.filled), "failedReason": self.failed_reason,
+                "createdAt": self.created_at, "updatedAt": self.updated_at, "history": list(self.history)}
+
+
+class Exchange:
+    """Every book; `emit(subaccount, frame)` delivers an account event to that subaccount's sockets."""
+
+    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001")) -> None:
+        self.emit = emit
+        self.fee_rate = fee_rate
+        self.orders: dict[str, Order] = {}
+        self.trades: list[dict] = []          # truth rows, in trade order
+        self.on_placed: Callable[[Order], None] | None = None  # the auto matcher hooks in here
+
+    # ---- placement ------------------------------------------------------------------------------
+
+    def accept(self, subaccount_id: str, body: Any) -> Order:
+        """POST /v1/orders/limit: validate and accept (202). Processing happens later, in process()."""
+        if not isinstance(body, dict):
+            raise SimError(400, -11, "Validation Failed: body must be a JSON object")
+        pair = str(body.get("pair") or "").upper()
+        rule = PAIRS.get(pair)
+        if rule is None:
+            raise SimError(400, -1, f"Invalid currency pair: {body.get('pair')!r}")
+        side = str(body.get("side") or "").upper()
+        if side not in ("BUY", "SELL"):
+            raise SimError(400, -11, "Validation Failed: side must be BUY or SELL")
+        # VALR truncates quantity and price to the pair's precision without telling: so do we.
+        quantity = decimal_field(body, "quantity").quantize(Decimal(1).scaleb(-rule.base_decimal_places),
+                                                            rounding=ROUND_DOWN)
+        price = decimal_field(body, "price")
+        price = (price / rule.tick_size).to_integral_value(rounding=ROUND_DOWN) * rule.tick_size
+        if quantity <= 0 or price <= 0:
+            raise SimError(400, -11, "Validation Failed: quantity and price below the pair's precision")
+        customer_order_id = body.get("customerOrderId") or ""
+        if not isinstance(customer_order_id, str) or not CUSTOMER_ORDER_ID.match(customer_order_id):
+            raise SimError(400, -11, "Validation Failed: customerOrderId must match ^[0-9a-zA-Z-]{0,50}$")
+        tif = str(body.get("timeInForce") or "GTC").upper()
+        if tif not in ("GTC", "IOC", "FOK"):
+            raise SimError(400, -11, "Validation Failed: timeInForce must be GTC, IOC or FOK")
+        post_only = body.get("postOnly", False) in (True, "true", "True")
+        stamp = now_iso()
+        order = Order(uuid7(), subaccount_id, pair, side.lower(), price, quantity, post_only, tif,
+                      customer_order_id, created_at=stamp, updated_at=stamp)
+        self.orders[order.order_id] = order
+        return order
+
+    def process(self, order: Order, fail_reason: str | None = None) -> None:
+        """The matching engine takes the accepted order: ORDER_PROCESSED, then Placed (or Failed)."""
+        if order.status != "Accepted":
+            return
+        duplicate = order.customer_order_id and any(
+            o.customer_order_id == order.customer_order_id and o.subaccount_id == order.subaccount_id
+            and o.is_open and o is not order for o in self.orders.values())
+        if duplicate:
+            # VALR: "If you do reuse an id value that is currently an active open order, your order will
+            # not be placed" — 202 was already given; the failure shows in status and events.
+            fail_reason = "Duplicate customerOrderId: an open order already uses this customerOrderId"
+        sub = order.subaccount_id
+        self.emit(sub, {"type": "ORDER_PROCESSED", "data": {
+            "orderId": order.order_id, "success": fail_reason is None, "failureReason": fail_reason or "",
+            "customerOrderId": order.customer_order_id}})
+        if fail_reason is not None:
+            self._set_status(order, "Failed", fail_reason)
+            return
+        self._set_status(order, "Placed")
+        self._emit_open_orders(sub)
+        if self.on_placed is not None:
+            self.on_placed(order)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def fill(self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None) -> dict:
+        if not order.is_open:
+            raise SimError(400, -1, f"order {order.order_id} is not open ({order.status})")
+        qty = order.remaining if quantity is None else Decimal(str(quantity))
+        if qty <= 0 or qty > order.remaining:
+            raise SimError(400, -1, f"fill quantity must be within (0, {num(order.remaining)}]")
+        px = order.price if price is None else Decimal(str(price))
+        base, quote = _currencies(order.pair)
+        # Fees follow the taker rule: in the currency received (base for a buy, quote for a sell).
+        fee, fee_currency = ((qty * self.fee_rate, base) if order.side == "buy"
+                             else ((qty * px * self.fee_rate).quantize(Decimal("0.00000001")), quote))
+        trade = {"price": num(px), "quantity": num(qty), "currencyPair": order.pair, "tradedAt": now_iso(),
+                 "side": order.side, "sequenceId": next(_SEQUENCE), "id": uuid7(), "orderId": order.order_id,
+                 "fee": num(fee), "feeCurrency": fee_currency}
+        truth = dict(trade, customerOrderId=order.customer_order_id, subaccountId=order.subaccount_id)
+        self.trades.append(truth)
+        order.filled += qty
+        event = {k: trade[k] for k in ("price", "quantity", "currencyPair", "tradedAt", "side", "orderId",
+                                       "id", "fee", "feeCurrency")}
+        if order.customer_order_id:
+            event["customerOrderId"] = order.customer_order_id
+        self.emit(order.subaccount_id, {"type": "NEW_ACCOUNT_TRADE", "currencyPairSymbol": order.pair,
+                                        "data": event})
+        status = "Filled" if order.remaining == 0 else "Partially Filled"
+        self._set_status(order, status, executed=(px, qty, fee))
+        self._emit_open_orders(order.subaccount_id)
+        return truth
+
+    def cancel(self, order: Order) -> bool:
+        """DELETE /v1/orders/order or an admin cancel. False (and FAILED_CANCEL_ORDER) when not open."""
+        if not order.is_open:
+            self.emit(order.subaccount_id, {"type": "FAILED_CANCEL_ORDER", "data": {
+                "orderId": order.order_id, "message": "An error occurred while cancelling your order."}})
+            return False
+        self._set_status(order, "Cancelled")
+        self._emit_open_orders(order.subaccount_id)
+        return True
+
+    def expire(self, order: Order) -> None:
+        if not order.is_open:
+            raise SimError(400, -1, f"order {order.order_id} is not open ({order.status})")
+        self._set_status(order, "Expired")
+        self._emit_open_orders(order.subaccount_id)
+
+    def fail(self, order: Order, reason: str) -> None:
+        if order.status == "Accepted":
+            self.process(order, fail_reason=reason)
+            return
+        if not order.is_open:
+            raise SimError(400, -1, f"order {order.order_id} is not open ({order.status})")
+        self._set_status(order, "Failed", reason)
+        self._emit_open_orders(order.subaccount_id)
+
+    def _set_status(self, order: Order, status: str, reason: str = "",
+                    executed: tuple[Decimal, Decimal, Decimal] | None = None) -> None:
+        order.status = status
+        order.failed_reason = reason
+        order.updated_at = now_iso()
+        order.history.append({"status": status, "at": order.updated_at})
+        view = order.status_view(executed or (Decimal(0), Decimal(0), Decimal(0)))
+        order.snapshots.append(view)
+        self.emit(order.subaccount_id, {"type": "ORDER_STATUS_UPDATE", "data": view})
+
+    def _emit_open_orders(self, subaccount_id: str) -> None:
+        self.emit(subaccount_id, {"type": "OPEN_ORDERS_UPDATE", "data": self.open_orders_frame(subaccount_id)})
+
+    # ---- queries --------------------------------------------------------------------------------
+
+    def find(self, subaccount_id: str | None, *, order_id: str | None = None,
+             customer_order_id: str | None = None) -> Order | None:
+        """One book's order (subaccount_id None = any book, for the admin API). By customerOrderId the
+        open order wins, else the most recent."""
+        if order_id is not None:
+            order = self.orders.get(order_id)
+            if order is None or (subaccount_id is not None and order.subaccount_id != subaccount_id):
+                return None
+            return None if order.status == "Accepted" and subaccount_id is not None else order
+        matches = [o for o in self.orders.values() if o.customer_order_id == customer_order_id
+                   and (subaccount_id is None or o.subaccount_id == subaccount_id)
+                   and (subaccount_id is None or o.status != "Accepted")]
+        if not matches:
+            return None
+        open_ones = [o for o in matches if o.is_open]
+        return (open_ones or matches)[-1]
+
+    def open_orders(self, subaccount_id: str) -> list[Order]:
+        return [o for o in self.orders.values() if o.subaccount_id == subaccount_id and o.is_open]
+
+    def open_orders_frame(self, subaccount_id: str) -> list[dict]:
+        return [o.open_view("quantity") for o in self.open_orders(subaccount_id)]
+
+    def trade_history(self, subaccount_id: str, pair: str | None, *, limit: int, skip: int = 0,
+                      before_id: str | None = None, start: datetime | None = None,
+                      end: datetime | None = None) -> list[dict]:
+        """Newest first, like VALR's /v1/account/tradehistory."""
+        rows = [t for t in reversed(self.trades) if t["subaccountId"] == subaccount_id
+                and (pair is None or t["currencyPair"] == pair)]
+        if before_id is not None:
+            ids = [t["id"] for t in rows]
+            rows = rows[ids.index(before_id) + 1:] if before_id in ids else []
+        if start is not None:
+            rows = [t for t in rows if _parse(t["tradedAt"]) >= start]
+        if end is not None:
+            rows = [t for t in rows if _parse(t["tradedAt"]) <= end]
+        keys = ("price", "quantity", "currencyPair", "tradedAt", "side", "sequenceId", "id", "orderId",
+                "fee", "feeCurrency")
+        return [{k: t[k] for k in keys} for t in rows[skip:skip + limit]]
+
+    def truth(self) -> dict:
+        return {"orders": [o.truth() for o in self.orders.values()],
+                "trades": [{k: t[k] for k in ("id", "orderId", "customerOrderId", "subaccountId", "price",
+                                              "quantity", "fee", "feeCurrency", "tradedAt")}
+                           for t in self.trades]}
+
+
+def _currencies(pair: str) -> tuple[str, str]:
+    for quote in ("USDC", "USDT", "ZAR", "BTC", "ETH"):
+        if pair.endswith(quote) and len(pair) > len(quote):
+            return pair[: -len(quote)], quote
+    return pair[:3], pair[3:]
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def balances_frames() -> list[dict]:
+    """One BALANCE_UPDATE per asset, as VALR sends right after AUTHENTICATED (static test balances)."""
+    stamp = now_iso()
+    frames = []
+    for symbol, places, total in (("ZAR", 2, "1000000"), ("BTC", 8, "10"), ("ETH", 8, "100"),
+                                  ("XRP", 6, "100000"), ("SOL", 8, "1000"), ("USDT", 2, "100000"),
+                                  ("USDC", 2, "100000")):
+        frames.append({"type": "BALANCE_UPDATE", "data": {
+            "currency": {"symbol": symbol, "decimalPlaces": places, "isActive": True, "shortName": symbol,
+                         "longName": symbol, "supportedWithdrawDecimalPlaces": places},
+            "available": total, "reserved": "0", "total": total, "updatedAt": stamp}})
+    return frames

@@ -1,0 +1,35 @@
+"""The simulator's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass
+class SimConfig:
+    # "manual": nothing fills until told (/_sim/fill …) — deterministic tests.
+    # "auto": the matching model fills, cancels, expires and fails orders over time.
+    mode: str = "manual"
+    fill_delay_s: float = 0.2               # auto: mean delay before each fill (jittered ±50%)
+    fills_per_order: tuple[int, int] = (1, 3)  # auto: inclusive range of trades per filled order
+    cancel_fraction: float = 0.0            # auto: share of orders cancelled by "the exchange/user"
+    expire_fraction: float = 0.0            # auto: share that expire
+    fail_fraction: float = 0.0              # auto: share that fail at processing (e.g. balance)
+    seed: int | None = None
+    process_delay_s: float = 0.0            # 202 → ORDER_PROCESSED delay (placement is asynchronous)
+    enforce_limits: bool = True             # 60 WS connects/min, REST budgets; False for benchmarks
+    ws_connects_per_minute: int = 60
+    rest_per_minute_key: int = 2000
+    rest_per_minute_ip: int = 1200
+    orders_per_second: int = 400
+    timestamp_window_ms: int = 30_000       # VALR's tolerance is undocumented; ±30 s here
+    stamp_frames: bool = False              # keep an admin log of every frame's send time
+    taker_fee_rate: Decimal = Decimal("0.001")
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("manual", "auto"):
+            raise ValueError(f"mode must be 'manual' or 'auto', got {self.mode!r}")
+        low, high = self.fills_per_order
+        if not 1 <= low <= high:
+            raise ValueError("fills_per_order must be a range (low, high) with 1 <= low <= high")

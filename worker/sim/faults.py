@@ -1,0 +1,94 @@
+"""Fault injection state, set by flag at start or at run time through POST /_sim/faults."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class RestError:
+    status: int
+    until: float | None = None      # monotonic deadline, or
+    remaining: int | None = None    # number of requests still to fail
+    retry_after: float | None = None
+
+    def active(self) -> bool:
+        if self.remaining is not None:
+            return self.remaining > 0
+        return self.until is not None and time.monotonic() < self.until
+
+
+@dataclass
+class Faults:
+    silent: bool = False                   # sockets stay open, no events are delivered
+    pong: bool = True                      # False: PING goes unanswered (a dead-but-open socket)
+    close_after_events: int | None = None  # close every account socket after N more events
+    drop_fraction: float = 0.0
+    duplicate_fraction: float = 0.0
+    reorder: bool = False                  # deliver events in swapped pairs
+    rest_error: RestError | None = None
+    lose_placement_answers: int = 0        # accept the next n placements, then drop the connection
+    latency_ms: int = 0                    # added before every REST answer
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, changes: dict[str, Any]) -> list[str]:
+        """Apply a /_sim/faults body. Returns the one-shot actions requested (close_sockets,
+        malformed_frame) for the caller to perform now."""
+        actions: list[str] = []
+        if changes.get("reset"):
+            self.__init__()  # type: ignore[misc]
+        for key, value in changes.items():
+            if key == "reset":
+                continue
+            if key in ("close_sockets", "malformed_frame"):
+                if value:
+                    actions.append(key)
+            elif key == "rest_error":
+                self.rest_error = _rest_error(value) if value else None
+            elif key in ("silent", "pong", "reorder"):
+                self.__setattr__(key, bool(value))
+            elif key in ("drop_fraction", "duplicate_fraction"):
+                fraction = float(value)
+                if not 0.0 <= fraction <= 1.0:
+                    raise ValueError(f"{key} must be within [0, 1]")
+                self.__setattr__(key, fraction)
+            elif key in ("close_after_events",):
+                self.close_after_events = None if value is None else int(value)
+            elif key in ("lose_placement_answers", "latency_ms"):
+                self.__setattr__(key, int(value))
+            else:
+                raise ValueError(f"unknown fault {key!r}")
+        return actions
+
+    def take_rest_error(self) -> RestError | None:
+        """The error to answer this request with, if one is active (counts it down)."""
+        err = self.rest_error
+        if err is None or not err.active():
+            return None
+        if err.remaining is not None:
+            err.remaining -= 1
+        return err
+
+    def describe(self) -> dict[str, Any]:
+        state = asdict(self)
+        state.pop("extra")
+        if self.rest_error is not None:
+            err = self.rest_error
+            state["rest_error"] = {
+                "status": err.status, "active": err.active(), "remaining": err.remaining,
+                "seconds_left": None if err.until is None else max(0.0, round(err.until - time.monotonic(), 3)),
+                "retry_after": err.retry_after,
+            }
+        return state
+
+
+def _rest_error(spec: dict[str, Any]) -> RestError:
+    status = int(spec["status"])
+    if status not in (429, 500, 502, 503, 504):
+        raise ValueError("rest_error.status must be 429 or a 5xx")
+    retry_after = float(spec["retry_after"]) if spec.get("retry_after") is not None else None
+    if spec.get("count") is not None:
+        return RestError(status, remaining=int(spec["count"]), retry_after=retry_after)
+    return RestError(status, until=time.monotonic() + float(spec.get("seconds", 60)), retry_after=retry_after)

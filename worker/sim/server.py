@@ -1,0 +1,444 @@
+"""The simulator: one aiohttp app on one port serving VALR's REST paths, /ws/account and the /_sim/
+admin API. aiohttp (not the websockets server) because it answers HTTP requests with a body and
+WebSocket upgrades on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from worker.sim.auth import AuthRefused, Verifier
+from worker.sim.book import PAIRS, Exchange, Order, SimError, balances_frames, num
+from worker.sim.config import SimConfig
+from worker.sim.faults import Faults
+from worker.sim.hub import Hub
+from worker.sim.matching import Matcher
+
+log = logging.getLogger("worker.sim")
+
+JSON_TYPES = ("application/json",)
+
+
+class Simulator:
+    """`sim = Simulator(key, secret, config=SimConfig(...)); await sim.start(); sim.base_url; await sim.stop()`"""
+
+    def __init__(self, api_key: str, api_secret: str, *, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.api_key = api_key
+        self.verifier = Verifier(api_key, api_secret, self.config.timestamp_window_ms)
+        self.faults = Faults()
+        self.rng = random.Random(self.config.seed)
+        self.hub = Hub(self.faults, self.rng, self.config.stamp_frames)
+        self.exchange = Exchange(self._emit, self.config.taker_fee_rate)
+        self.matcher = Matcher(self.exchange, self.config, self.rng)
+        self.exchange.on_placed = self.matcher.placed
+        self.rest_counts: Counter[str] = Counter()
+        self.ws_connections = 0
+        self.ws_refused = 0
+        self._minute_counts: dict[tuple[str, int], int] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def __repr__(self) -> str:
+        return f"Simulator({self.base_url or 'not started'}, mode={self.config.mode})"
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        self.base_url = f"http://{shown}:{bound[1]}"
+        log.info("VALR simulator listening on %s (mode %s, limits %s)", self.base_url, self.config.mode,
+                 "on" if self.config.enforce_limits else "off")
+        return self.base_url
+
+    async def stop(self) -> None:
+        await self.matcher.stop()
+        await self.hub.close_all("simulator stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._valr_middleware])
+        r = app.router
+        r.add_get("/v1/public/time", self.public_time)
+        r.add_get("/v1/public/pairs", self.public_pairs)
+        r.add_post("/v1/orders/limit", self.place_limit)
+        r.add_get("/v1/orders/open", self.open_orders)
+        r.add_delete("/v1/orders/order", self.cancel_order)
+        r.add_get("/v1/orders/history/detail/orderid/{id}", self.history_detail)
+        r.add_get("/v1/orders/history/detail/customerorderid/{id}", self.history_detail)
+        r.add_get("/v1/orders/history/summary/orderid/{id}", self.history_summary)
+        r.add_get("/v1/orders/history/summary/customerorderid/{id}", self.history_summary)
+        r.add_get("/v1/orders/{pair}/orderid/{id}", self.order_status)
+        r.add_get("/v1/orders/{pair}/customerorderid/{id}", self.order_status)
+        r.add_get("/v1/account/tradehistory", self.trade_history)
+        r.add_get("/v1/account/{pair}/tradehistory", self.trade_history)
+        r.add_get("/ws/account", self.account_socket)
+        r.add_get("/_sim/truth", self.admin_truth)
+        r.add_get("/_sim/counters", self.admin_counters)
+        r.add_post("/_sim/counters/reset", self.admin_counters_reset)
+        r.add_get("/_sim/frames", self.admin_frames)
+        r.add_get("/_sim/faults", self.admin_faults)
+        r.add_post("/_sim/faults", self.admin_faults)
+        for action in ("fill", "cancel", "expire", "fail"):
+            r.add_post(f"/_sim/{action}", self.admin_order_action)
+        return app
+
+    # ---- the VALR envelope: counting, latency, injected errors, rate limits ---------------------
+
+    @web.middleware
+    async def _valr_middleware(self, request: web.Request, handler):
+        if request.path.startswith("/_sim/"):
+            return await handler(request)
+        route = request.match_info.route.resource
+        template = route.canonical if route is not None else request.path
+        if template == "/ws/account":
+            return await handler(request)
+        self.rest_counts[f"{request.method} {template}"] += 1
+        log.debug("%s %s", request.method, request.path_qs)
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        injected = self.faults.take_rest_error()
+        if injected is not None:
+            return _status_page(injected.status, injected.retry_after)
+        if self.config.enforce_limits and not template.startswith("/v1/public/"):
+            limited = self._over_budget(request)
+            if limited:
+                return _status_page(429, None)
+        try:
+            return await handler(request)
+        except SimError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        except AuthRefused as exc:
+            return _error(exc.status, exc.code, exc.message)
+
+    def _over_budget(self, request: web.Request) -> bool:
+        """VALR counts per calendar minute: 2,000 per key and 1,200 per IP; orders 400 per second."""
+        minute = int(time.time() // 60)
+        checks = [(("key", minute), self.config.rest_per_minute_key),
+                  ((f"ip:{request.remote}", minute), self.config.rest_per_minute_ip)]
+        if request.method == "POST" and request.path.startswith("/v1/orders"):
+            checks.append((("orders", int(time.time())), self.config.orders_per_second))
+        over = False
+        for key, limit in checks:
+            count = self._minute_counts.get(key, 0) + 1
+            self._minute_counts[key] = count
+            over = over or count > limit
+        if len(self._minute_counts) > 1000:
+            self._minute_counts = {k: v for k, v in self._minute_counts.items() if k[1] >= minute}
+        return over
+
+    async def _authenticate(self, request: web.Request) -> tuple[str, str]:
+        """(subaccount id, body text). VALR: POST/PUT/PATCH without application/json → 403."""
+        body = await request.text() if request.can_read_body else ""
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type not in JSON_TYPES:
+            raise AuthRefused(403, -1, "Content-Type must be application/json")
+        subaccount = self.verifier.verify(request.headers, request.method, request.raw_path, body)
+        return subaccount, body
+
+    # ---- public -----------------------------------------------------------------------------------
+
+    async def public_time(self, request: web.Request) -> web.Response:
+        now = time.time()
+        stamp = datetime.utcfromtimestamp(now).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+        return web.json_response({"epochTime": int(now), "time": stamp})
+
+    async def public_pairs(self, request: web.Request) -> web.Response:
+        return web.json_response([_pair_view(rule) for rule in PAIRS.values()])
+
+    # ---- orders -----------------------------------------------------------------------------------
+
+    async def place_limit(self, request: web.Request) -> web.Response:
+        subaccount, text = await self._authenticate(request)
+        body = _json_body(text)
+        order = self.exchange.accept(subaccount, body)
+        fail = self.matcher.processing_fault()
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.config.process_delay_s, self.exchange.process, order, fail)
+        log.info("%s accepted %s %s %s @ %s (%s)", _who(subaccount), order.side, num(order.quantity),
+                 order.pair, num(order.price), order.customer_order_id or order.order_id)
+        if self.faults.lose_placement_answers > 0:
+            self.faults.lose_placement_answers -= 1
+            log.info("fault: dropping the answer to placement %s", order.order_id)
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError()
+        return web.json_response({"id": order.order_id, "customerOrderId": order.customer_order_id}, status=202)
+
+    async def order_status(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        order = self._lookup(request, subaccount)
+        if order.pair != request.match_info["pair"].upper():
+            raise SimError(400, -1, "Invalid Order. ")
+        return web.json_response(order.status_view())
+
+    async def history_detail(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        order = self._lookup(request, subaccount, empty_ok=True)
+        return web.json_response(list(reversed(order.snapshots)) if order else [])
+
+    async def history_summary(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        order = self._lookup(request, subaccount)
+        if order.is_open:
+            raise SimError(400, -1, "Invalid Order. ")
+        trades = [t for t in self.exchange.trades if t["orderId"] == order.order_id]
+        total = sum((Decimal(t["price"]) * Decimal(t["quantity"]) for t in trades), Decimal(0))
+        fee = sum((Decimal(t["fee"]) for t in trades), Decimal(0))
+        view = order.status_view()
+        view.update(averagePrice=num(total / order.filled) if order.filled else "0", total=num(total),
+                    totalExecutedQuantity=num(order.filled), totalFee=num(fee),
+                    feeCurrency=trades[0]["feeCurrency"] if trades else "")
+        return web.json_response(view)
+
+    def _lookup(self, request: web.Request, subaccount: str, empty_ok: bool = False) -> Order | None:
+        ident = request.match_info["id"]
+        by_customer = "customerorderid" in request.path
+        order = self.exchange.find(subaccount, order_id=None if by_customer else ident,
+                                   customer_order_id=ident if by_customer else None)
+        if order is None and not empty_ok:
+            raise SimError(400, -1, "Invalid Order. ")
+        return order
+
+    async def open_orders(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        return web.json_response([o.open_view("remainingQuantity") for o in self.exchange.open_orders(subaccount)])
+
+    async def cancel_order(self, request: web.Request) -> web.Response:
+        subaccount, text = await self._authenticate(request)
+        body = _json_body(text)
+        if not isinstance(body, dict) or not body.get("pair") or \
+                bool(body.get("orderId")) == bool(body.get("customerOrderId")):
+            raise SimError(400, -11, "Validation Failed: give pair and exactly one of orderId, customerOrderId")
+        order = self.exchange.find(subaccount, order_id=body.get("orderId"),
+                                   customer_order_id=body.get("customerOrderId"))
+        if order is None or order.pair != str(body["pair"]).upper():
+            raise SimError(400, -1, "Invalid Order. ")
+        asyncio.get_running_loop().call_soon(self.exchange.cancel, order)
+        return web.Response(status=202)
+
+    async def trade_history(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        q = request.query
+        try:
+            limit = min(int(q.get("limit", "100")), 100)
+            skip = int(q.get("skip", "0"))
+            start = _iso(q["startTime"]) if q.get("startTime") else None
+            end = _iso(q["endTime"]) if q.get("endTime") else None
+        except ValueError:
+            raise SimError(400, -11, "Validation Failed: bad skip, limit, startTime or endTime") from None
+        pair = request.match_info.get("pair")
+        rows = self.exchange.trade_history(subaccount, pair.upper() if pair else None, limit=limit, skip=skip,
+                                           before_id=q.get("beforeId"), start=start, end=end)
+        return web.json_response(rows)
+
+    # ---- account WebSocket ------------------------------------------------------------------------
+
+    async def account_socket(self, request: web.Request) -> web.StreamResponse:
+        try:
+            subaccount = self.verifier.verify(request.headers, "GET", request.raw_path, "")
+        except AuthRefused as exc:
+            self.ws_refused += 1
+            log.info("refused account socket: %s", exc.message)
+            return _error(exc.status, exc.code, exc.message)
+        if self.config.enforce_limits:
+            minute = int(time.time() // 60)
+            count = self._minute_counts.get(("ws", minute), 0) + 1
+            self._minute_counts[("ws", minute)] = count
+            if count > self.config.ws_connects_per_minute:
+                self.ws_refused += 1
+                return _status_page(429, None)
+        ws = web.WebSocketResponse(max_msg_size=4 * 2**20)
+        await ws.prepare(request)
+        self.ws_connections += 1
+        conn = self.hub.new_connection(subaccount, ws)
+        writer = asyncio.create_task(self.hub.writer(conn))
+        log.info("%s account socket #%d connected", _who(subaccount), conn.number)
+        self.hub.send_control(conn, {"type": "AUTHENTICATED"})
+        for frame in balances_frames():
+            self.hub.send_event(conn, frame)
+        self.hub.send_event(conn, {"type": "OPEN_ORDERS_UPDATE",
+                                   "data": self.exchange.open_orders_frame(subaccount)})
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self._on_client_frame(conn, msg.data)
+        finally:
+            self.hub.drop(conn)
+            writer.cancel()
+            log.info("%s account socket #%d closed", _who(subaccount), conn.number)
+        return ws
+
+    def _on_client_frame(self, conn, text: str) -> None:
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(frame, dict) and frame.get("type") == "PING" and self.faults.pong:
+            self.hub.send_control(conn, {"type": "PONG"})
+        # SUBSCRIBE and anything else: accepted silently (the account socket is auto-subscribed).
+
+    def _emit(self, subaccount: str, frame: dict) -> None:
+        data = frame.get("data")
+        if frame["type"] == "ORDER_STATUS_UPDATE":
+            log.info("%s order %s %s", _who(subaccount), data.get("customerOrderId") or data["orderId"],
+                     data["orderStatusType"])
+        elif frame["type"] == "NEW_ACCOUNT_TRADE":
+            log.info("%s trade %s %s @ %s (order %s)", _who(subaccount), data["side"], data["quantity"],
+                     data["price"], data.get("customerOrderId") or data["orderId"])
+        self.hub.emit(subaccount, frame)
+
+    # ---- admin (ground truth, counters, manual matching, faults) -----------------------------------
+
+    def truth(self) -> dict:
+        return self.exchange.truth()
+
+    def counters(self) -> dict:
+        return {"rest": dict(self.rest_counts), "rest_total": sum(self.rest_counts.values()),
+                "ws_connections": self.ws_connections, "ws_refused": self.ws_refused,
+                "ws_frames_sent": self.hub.frames_sent, "ws_events_sent": self.hub.events_sent,
+                "ws_open": len(self.hub.connections)}
+
+    def reset_counters(self) -> dict:
+        self.rest_counts.clear()
+        self.ws_connections = self.ws_refused = self.hub.frames_sent = self.hub.events_sent = 0
+        return self.counters()
+
+    def frames(self) -> list[dict]:
+        return list(self.hub.frame_log)
+
+    def find_order(self, order_id: str | None = None, customer_order_id: str | None = None,
+                   subaccount_id: str | None = None) -> Order:
+        order = self.exchange.find(subaccount_id, order_id=order_id, customer_order_id=customer_order_id)
+        if order is None:
+            raise SimError(404, -1, f"no such order: {order_id or customer_order_id}")
+        return order
+
+    def fill(self, order_id: str | None = None, customer_order_id: str | None = None, *,
+             quantity: Decimal | str | None = None, price: Decimal | str | None = None,
+             subaccount_id: str | None = None) -> dict:
+        order = self.find_order(order_id, customer_order_id, subaccount_id)
+        return self.exchange.fill(order, None if quantity is None else Decimal(str(quantity)),
+                                  None if price is None else Decimal(str(price)))
+
+    def cancel(self, order_id: str | None = None, customer_order_id: str | None = None, *,
+               subaccount_id: str | None = None) -> bool:
+        return self.exchange.cancel(self.find_order(order_id, customer_order_id, subaccount_id))
+
+    def expire(self, order_id: str | None = None, customer_order_id: str | None = None, *,
+               subaccount_id: str | None = None) -> None:
+        self.exchange.expire(self.find_order(order_id, customer_order_id, subaccount_id))
+
+    def fail(self, order_id: str | None = None, customer_order_id: str | None = None, *,
+             reason: str = "Order failed", subaccount_id: str | None = None) -> None:
+        self.exchange.fail(self.find_order(order_id, customer_order_id, subaccount_id), reason)
+
+    async def set_faults(self, **changes: Any) -> dict:
+        """Change the fault state (see Faults); close_sockets and malformed_frame act now."""
+        for action in self.faults.update(changes):
+            if action == "close_sockets":
+                await self.hub.close_all()
+            elif action == "malformed_frame":
+                self.hub.malformed_to_all()
+        log.info("faults now: %s", {k: v for k, v in self.faults.describe().items() if v not in (None, 0, 0.0, False)})
+        return self.faults.describe()
+
+    async def admin_truth(self, request: web.Request) -> web.Response:
+        return web.json_response(self.truth())
+
+    async def admin_counters(self, request: web.Request) -> web.Response:
+        return web.json_response(self.counters())
+
+    async def admin_counters_reset(self, request: web.Request) -> web.Response:
+        return web.json_response(self.reset_counters())
+
+    async def admin_frames(self, request: web.Request) -> web.Response:
+        return web.json_response(self.frames())
+
+    async def admin_faults(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response(self.faults.describe())
+        try:
+            return web.json_response(await self.set_faults(**await request.json()))
+        except (ValueError, TypeError, KeyError) as exc:
+            return _error(400, -11, f"bad faults: {exc}")
+
+    async def admin_order_action(self, request: web.Request) -> web.Response:
+        action = request.path.rsplit("/", 1)[1]
+        try:
+            body = await request.json()
+            ids = dict(order_id=body.get("orderId"), customer_order_id=body.get("customerOrderId"),
+                       subaccount_id=body.get("subaccountId"))
+            if action == "fill":
+                result: Any = self.fill(**ids, quantity=body.get("quantity"), price=body.get("price"))
+            elif action == "cancel":
+                result = {"cancelled": self.cancel(**ids)}
+            elif action == "expire":
+                self.expire(**ids)
+                result = {"expired": True}
+            else:
+                self.fail(**ids, reason=body.get("reason") or "Order failed")
+                result = {"failed": True}
+        except SimError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            return _error(400, -11, f"bad request: {exc}")
+        return web.json_response(result)
+
+
+def _json_body(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal) if text else None
+    except ValueError:
+        raise SimError(400, -11, "Malformed request body: not JSON") from None
+
+
+def _iso(text: str) -> datetime:
+    from worker.valr.rest import parse_time
+    return parse_time(text)
+
+
+def _error(status: int, code: int, message: str) -> web.Response:
+    return web.json_response({"code": code, "message": message}, status=status)
+
+
+def _status_page(status: int, retry_after: float | None) -> web.Response:
+    """VALR's rate-limit and infrastructure errors come from its edge: an HTML body, no JSON."""
+    headers = {}
+    if status == 429:
+        headers["x-valr-ratelimited"] = "true"
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    reason = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+              503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
+    return web.Response(status=status, headers=headers, content_type="text/html",
+                        text=f"<html><body><h1>{status} {reason}</h1></body></html>")
+
+
+def _pair_view(rule) -> dict:
+    base = rule.symbol[:-3] if rule.symbol.endswith(("ZAR", "BTC")) else rule.symbol[:-4]
+    quote = rule.symbol[len(base):]
+    return {"symbol": rule.symbol, "baseCurrency": base, "quoteCurrency": quote, "shortName": f"{base}/{quote}",
+            "active": True, "minBaseAmount": "0", "maxBaseAmount": "1000000", "minQuoteAmount": "0",
+            "maxQuoteAmount": "100000000", "tickSize": num(rule.tick_size),
+            "baseDecimalPlaces": str(rule.base_decimal_places), "marginTradingAllowed": False,
+            "currencyPairType": "SPOT"}
+
+
+def _who(subaccount: str) -> str:
+    return f"[{subaccount}]" if subaccount else "[primary]"
