@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 CONTROL = frozenset({"AUTHENTICATED", "PONG"})
 
 
-@dataclass
+@dataclass(eq=False)  # identity-hashed: kept in a set
 class AccountConnection:
     number: int
     subaccount_id: str
@@ -35,7 +35,7 @@ class Hub:
         self.faults = faults
         self.rng = rng
         self.stamp_frames = stamp_frames
-        self.connections: set[AccountConnection] = set()  # type: ignore[assignment]
+        self.connections: set[AccountConnection] = set()
         self.frame_log: list[dict] = []
         self.frames_sent = 0
         self.events_sent = 0
@@ -44,11 +44,11 @@ class Hub:
     def new_connection(self, subaccount_id: str, ws: web.WebSocketResponse) -> AccountConnection:
         self._numbers += 1
         conn = AccountConnection(self._numbers, subaccount_id, ws)
-        self.connections.add(conn)  # type: ignore[arg-type]
+        self.connections.add(conn)
         return conn
 
     def drop(self, conn: AccountConnection) -> None:
-        self.connections.discard(conn)  # type: ignore[arg-type]
+        self.connections.discard(conn)
 
     # ---- delivery -------------------------------------------------------------------------------
 

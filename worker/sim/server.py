@@ -111,14 +111,19 @@ class Simulator:
             return await handler(request)
         self.rest_counts[f"{request.method} {template}"] += 1
         log.debug("%s %s", request.method, request.path_qs)
+        response = await self._answer(request, handler, template)
         if self.faults.latency_ms:
+            # After the work is done: a slow answer, not a slow exchange (a timed-out placement may
+            # well have been accepted, as on VALR).
             await asyncio.sleep(self.faults.latency_ms / 1000)
+        return response
+
+    async def _answer(self, request: web.Request, handler, template: str) -> web.StreamResponse:
         injected = self.faults.take_rest_error()
         if injected is not None:
             return _status_page(injected.status, injected.retry_after)
         if self.config.enforce_limits and not template.startswith("/v1/public/"):
-            limited = self._over_budget(request)
-            if limited:
+            if self._over_budget(request):
                 return _status_page(429, None)
         try:
             return await handler(request)

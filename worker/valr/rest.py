@@ -85,6 +85,7 @@ class ValrClient:
         self._max_429_retries = max_429_retries
         self._wait_on_429 = wait_on_429
         self._clock = clock
+        self._last_ms = 0
         self._http = httpx.AsyncClient(timeout=timeout)
 
     def __repr__(self) -> str:
@@ -226,7 +227,7 @@ class ValrClient:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if subaccount_id is not None:
             headers.update(auth_headers(self.credentials, method, signed_path, text, subaccount_id,
-                                        int(self._clock() * 1000)))
+                                        self._timestamp_ms()))
         self.requests_sent[route] += 1
         try:
             return await self._http.request(method, url, content=text.encode() if body is not None else None,
@@ -237,6 +238,12 @@ class ValrClient:
             # Sent (or partly sent) and no answer: for an order, VALR may have accepted it.
             cls = PlacementAnswerLost if placement else TransportError
             raise cls(f"{route}: no answer from VALR ({type(exc).__name__})") from None
+
+    def _timestamp_ms(self) -> int:
+        # Strictly increasing: two identical requests in one millisecond would carry the same
+        # signature, and VALR (like the simulator) may refuse the second as a replay.
+        self._last_ms = max(int(self._clock() * 1000), self._last_ms + 1)
+        return self._last_ms
 
     def _answer(self, response: httpx.Response, route: str, order_lookup: bool, placement: bool) -> Any:
         status = response.status_code

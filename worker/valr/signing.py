@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -33,10 +34,23 @@ class Credentials:
     __str__ = __repr__
 
 
+_last_ms = 0
+_last_ms_lock = threading.Lock()
+
+
+def unique_timestamp_ms() -> int:
+    """Now in ms, strictly increasing within the process, so two identical requests (e.g. two socket
+    handshakes for one subaccount) never share a signature and look like a replay."""
+    global _last_ms
+    with _last_ms_lock:
+        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+        return _last_ms
+
+
 def auth_headers(credentials: Credentials, method: str, path: str, body: str = "",
                  subaccount_id: str = "", timestamp_ms: int | None = None) -> dict[str, str]:
     """The signed headers of one request (REST call or WebSocket upgrade)."""
-    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    ts = unique_timestamp_ms() if timestamp_ms is None else timestamp_ms
     headers = {
         API_KEY_HEADER: credentials.api_key,
         SIGNATURE_HEADER: sign_request(credentials.api_secret, ts, method, path, body, subaccount_id),
