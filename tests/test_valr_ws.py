@@ -1,0 +1,126 @@
+"""The account WebSocket client against the simulator: handshake auth, subaccount isolation,
+PING/PONG liveness, frames received before iteration, batching, malformed frames, socket loss."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from worker.sim.testing import CREDS, KEY, collect, of_type, run_with_sim
+from worker.valr import AccountSocket, AuthenticationError, ConnectionLost, Credentials
+
+A, B = "1001", "2002"
+
+
+async def place(client, sub, cid, qty="0.01"):
+    return await client.place_limit_order(sub, pair="BTCZAR", side="SELL", quantity=Decimal(qty),
+                                          price=Decimal("1200000"), customer_order_id=cid)
+
+
+def statuses(events):
+    return [e.data["orderStatusType"] for e in of_type(events, "ORDER_STATUS_UPDATE")]
+
+
+def test_bad_key_or_secret_refuses_the_handshake():
+    async def body(sim, client):
+        for creds in (Credentials("not-the-key", "x"), Credentials(KEY, "wrong-secret")):
+            with pytest.raises(AuthenticationError) as caught:
+                async with AccountSocket(sim.base_url, creds, A):
+                    pass
+            assert caught.value.status == 401
+        assert sim.counters()["ws_connections"] == 0 and sim.counters()["ws_refused"] == 2
+    run_with_sim(body)
+
+
+def test_first_batch_holds_the_frames_sent_right_after_authentication():
+    async def body(sim, client):
+        placed = await place(client, A, "already-open")
+        await asyncio.sleep(0.02)
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            await asyncio.sleep(0.2)  # the caller starts iterating late: nothing may be lost
+            batch = await asyncio.wait_for(sock.batches().__anext__(), 2)
+        assert [e.type for e in batch] == ["BALANCE_UPDATE"] * 7 + ["OPEN_ORDERS_UPDATE"]
+        assert batch[-1].data[0]["orderId"] == placed.id and batch[-1].data[0]["quantity"] == "0.01"
+        assert batch[0].data["currency"]["symbol"] == "ZAR"
+    run_with_sim(body)
+
+
+def test_order_events_in_valr_order_and_only_to_their_subaccount():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock_a, AccountSocket(sim.base_url, CREDS, B) as sock_b:
+            await collect(sock_a, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            await collect(sock_b, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            placed = await place(client, A, "for-a")
+            events = await collect(sock_a, lambda ev: len(of_type(ev, "OPEN_ORDERS_UPDATE")) >= 1)
+            assert [e.type for e in events] == ["ORDER_PROCESSED", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"]
+            assert events[0].data["success"] is True and statuses(events) == ["Placed"]
+            sim.fill(placed.id, quantity="0.004")
+            sim.fill(placed.id)
+            events = await collect(sock_a, lambda ev: len(of_type(ev, "OPEN_ORDERS_UPDATE")) == 2)
+            assert [e.type for e in events] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE",
+                                                "NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"]
+            assert events[2].data[0]["quantity"] == "0.006" and events[5].data == []
+            trades = of_type(events, "NEW_ACCOUNT_TRADE")
+            assert [t.data["quantity"] for t in trades] == ["0.004", "0.006"]
+            assert trades[0].data["side"] == "sell" and trades[0].data["id"] != trades[1].data["id"]
+            assert trades[0].raw["currencyPairSymbol"] == "BTCZAR" and trades[0].data["feeCurrency"] == "ZAR"
+            assert statuses(events) == ["Partially Filled", "Filled"]
+            assert events[1].data["executedQuantity"] == "0.004" and events[1].data["remainingQuantity"] == "0.006"
+            # B saw none of it.
+            with pytest.raises(asyncio.TimeoutError):
+                await collect(sock_b, lambda ev: True, timeout=0.3)
+    run_with_sim(body)
+
+
+def test_frames_that_arrive_together_come_in_one_batch():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            placed = await place(client, A, "batched", qty="0.1")
+            await collect(sock, lambda ev: "Placed" in statuses(ev))
+            for _ in range(10):
+                sim.fill(placed.id, quantity="0.001")
+            await asyncio.sleep(0.2)
+            batch = await asyncio.wait_for(sock.batches(max_batch=500).__anext__(), 2)
+            assert len(batch) == 30  # 10 × (trade, status, open orders), drained in one go
+            sim.fill(placed.id, quantity="0.001")
+            await asyncio.sleep(0.1)
+            assert len(await asyncio.wait_for(sock.batches(max_batch=2).__anext__(), 2)) == 2
+    run_with_sim(body)
+
+
+def test_ping_pong_keeps_the_socket_and_a_missing_pong_kills_it():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A, ping_interval=0.05, pong_timeout=0.2) as sock:
+            await asyncio.sleep(0.4)  # several PING/PONG rounds
+            placed = await place(client, A, "alive")
+            events = await collect(sock, lambda ev: "Placed" in statuses(ev))
+            assert of_type(events, "ORDER_STATUS_UPDATE")[0].data["orderId"] == placed.id
+            await sim.set_faults(pong=False)
+            with pytest.raises(ConnectionLost, match="no PONG"):
+                await collect(sock, lambda ev: False, timeout=2)
+    run_with_sim(body)
+
+
+def test_malformed_frame_is_skipped_and_the_stream_goes_on():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            await sim.set_faults(malformed_frame=True)
+            await place(client, A, "after-garbage")
+            events = await collect(sock, lambda ev: "Placed" in statuses(ev))
+            assert sock.skipped_frames == 1 and statuses(events) == ["Placed"]
+    run_with_sim(body)
+
+
+def test_closed_socket_ends_the_iterator_with_connection_lost():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            await sim.set_faults(close_sockets=True)
+            with pytest.raises(ConnectionLost) as caught:
+                await collect(sock, lambda ev: False, timeout=2)
+            assert caught.value.code == 1012
+    run_with_sim(body)
