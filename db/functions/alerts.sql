@@ -1,0 +1,135 @@
+-- Owns: the spec's "Alert Thresholds", each value read from lth_pvr.settings, as of p_now (tests
+-- and benchmarks pass a simulated clock; v_alerts is this at now()). One row per alert that fires:
+-- name, level, measured value, threshold, detail. The spec's comparisons are strict (< 80 %, > 10,
+-- older than 1 h, > 200, > 10 %): a value exactly at its threshold does not fire.
+--   critical ws_coverage          7-day WebSocket coverage % below ws_coverage_min_pct (orders > 0)
+--   critical avg_polls_per_order  7-day average polls per order above avg_polls_per_order_max
+--   critical stuck_orders         submitted, requires_polling, not confirmed by the exchange (event
+--                                 or poll; else since submitted_at) for over stuck_order_minutes
+--   warning  polls_per_day        REST polls (record_poll calls) in the last 24 h above polls_per_day_max
+--   warning  ws_failures          sessions closed with an error / sessions opened, last 24 h, above
+--                                 ws_failure_pct_max %
+--   critical pending_unplaced     pending orders older than pending_unplaced_minutes
+--   critical placing_unresolved   placing orders claimed over placing_unresolved_minutes ago
+--   critical no_live_worker       no worker heartbeat within worker_heartbeat_seconds
+--   warning  stale_workers        workers neither stopped nor seen within worker_heartbeat_seconds
+--   critical overfilled_orders    orders whose fills exceed their quantity
+CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
+RETURNS TABLE (name text, level text, measured numeric, threshold numeric, detail text)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    WITH s AS (
+        SELECT max(value) FILTER (WHERE name = 'ws_coverage_min_pct')        AS ws_coverage_min_pct,
+               max(value) FILTER (WHERE name = 'avg_polls_per_order_max')    AS avg_polls_per_order_max,
+               max(value) FILTER (WHERE name = 'stuck_order_minutes')        AS stuck_order_minutes,
+               max(value) FILTER (WHERE name = 'polls_per_day_max')          AS polls_per_day_max,
+               max(value) FILTER (WHERE name = 'ws_failure_pct_max')         AS ws_failure_pct_max,
+               max(value) FILTER (WHERE name = 'pending_unplaced_minutes')   AS pending_unplaced_minutes,
+               max(value) FILTER (WHERE name = 'placing_unresolved_minutes') AS placing_unresolved_minutes,
+               max(value) FILTER (WHERE name = 'worker_heartbeat_seconds')   AS worker_heartbeat_seconds
+          FROM lth_pvr.settings
+    ),
+    cov AS (SELECT * FROM lth_pvr.metric_ws_coverage(7, p_now)),
+    polls AS (SELECT * FROM lth_pvr.metric_polls_per_order(7, p_now)),
+    stuck AS (
+        SELECT count(*) AS n,
+               max(extract(epoch FROM p_now - coalesce(o.exchange_confirmed_at, o.submitted_at)) / 60) AS oldest,
+               string_agg(o.exchange_order_id::text, ', ' ORDER BY coalesce(o.exchange_confirmed_at, o.submitted_at)) AS ids
+          FROM lth_pvr.exchange_orders o, s
+         WHERE o.status = 'submitted'
+           AND o.requires_polling
+           AND coalesce(o.exchange_confirmed_at, o.submitted_at) < p_now - make_interval(mins => s.stuck_order_minutes::int)
+    ),
+    polls_24h AS (
+        SELECT count(*) AS n
+          FROM lth_pvr.order_events e
+         WHERE e.kind = 'poll' AND e.received_at > p_now - interval '24 hours' AND e.received_at <= p_now
+    ),
+    sessions AS (
+        SELECT count(*) FILTER (WHERE ws.opened_at > p_now - interval '24 hours' AND ws.opened_at <= p_now) AS opened,
+               count(*) FILTER (WHERE ws.closed_with_error
+                                  AND ws.closed_at > p_now - interval '24 hours' AND ws.closed_at <= p_now) AS failed
+          FROM lth_pvr.ws_sessions ws
+         WHERE ws.opened_at > p_now - interval '24 hours' OR ws.closed_at > p_now - interval '24 hours'
+    ),
+    pending AS (
+        SELECT count(*) AS n, max(extract(epoch FROM p_now - o.created_at) / 60) AS oldest
+          FROM lth_pvr.exchange_orders o, s
+         WHERE o.status = 'pending'
+           AND o.created_at < p_now - make_interval(mins => s.pending_unplaced_minutes::int)
+    ),
+    placing AS (
+        SELECT count(*) AS n, max(extract(epoch FROM p_now - o.claimed_at) / 60) AS oldest,
+               string_agg(DISTINCT o.claimed_by, ', ') AS workers
+          FROM lth_pvr.exchange_orders o, s
+         WHERE o.status = 'placing'
+           AND o.claimed_at < p_now - make_interval(mins => s.placing_unresolved_minutes::int)
+    ),
+    workers AS (
+        SELECT count(*) FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at >= p_now - s.heartbeat) AS live,
+               count(*) FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at < p_now - s.heartbeat) AS stale,
+               string_agg(w.worker_id, ', ' ORDER BY w.worker_id)
+                   FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at < p_now - s.heartbeat) AS stale_ids,
+               extract(epoch FROM p_now - max(w.last_seen_at)) AS since_last
+          FROM lth_pvr.workers w,
+               (SELECT make_interval(secs => s.worker_heartbeat_seconds::int) AS heartbeat FROM s) AS s
+    ),
+    overfilled AS (
+        SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.exchange_order_id) AS ids
+          FROM lth_pvr.exchange_orders o
+         WHERE o.filled_qty > coalesce(o.original_qty, o.qty)
+    )
+    SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
+           format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
+                  cov.ws_monitored, cov.total_orders)
+      FROM cov, s WHERE cov.ws_coverage_pct < s.ws_coverage_min_pct
+    UNION ALL
+    SELECT 'avg_polls_per_order', 'critical', polls.avg_polls_per_order, s.avg_polls_per_order_max,
+           format('WebSocket not working, falling back to excessive polling (max %s polls on one order)', polls.max_polls)
+      FROM polls, s WHERE polls.avg_polls_per_order > s.avg_polls_per_order_max
+    UNION ALL
+    SELECT 'stuck_orders', 'critical', round(stuck.oldest, 2), s.stuck_order_minutes,
+           format('%s submitted order(s) not confirmed by the exchange for over %s minutes: %s',
+                  stuck.n, s.stuck_order_minutes, left(stuck.ids, 400))
+      FROM stuck, s WHERE stuck.n > 0
+    UNION ALL
+    SELECT 'polls_per_day', 'warning', polls_24h.n, s.polls_per_day_max,
+           'possible WebSocket issues: REST polls in the last 24 hours above 2x the expected'
+      FROM polls_24h, s WHERE polls_24h.n > s.polls_per_day_max
+    UNION ALL
+    SELECT 'ws_failures', 'warning',
+           round(CASE WHEN sessions.opened > 0 THEN 100.0 * sessions.failed / sessions.opened ELSE 100 END, 2),
+           s.ws_failure_pct_max,
+           format('connection instability: %s of %s WebSocket sessions in 24 hours closed with an error',
+                  sessions.failed, sessions.opened)
+      FROM sessions, s
+     WHERE sessions.failed > 0
+       AND (sessions.opened = 0 OR 100.0 * sessions.failed / sessions.opened > s.ws_failure_pct_max)
+    UNION ALL
+    SELECT 'pending_unplaced', 'critical', round(pending.oldest, 2), s.pending_unplaced_minutes,
+           format('%s pending order(s) not placed within %s minutes', pending.n, s.pending_unplaced_minutes)
+      FROM pending, s WHERE pending.n > 0
+    UNION ALL
+    SELECT 'placing_unresolved', 'critical', round(placing.oldest, 2), s.placing_unresolved_minutes,
+           format('%s order(s) placing for over %s minutes, outcome unknown (claimed by %s)',
+                  placing.n, s.placing_unresolved_minutes, placing.workers)
+      FROM placing, s WHERE placing.n > 0
+    UNION ALL
+    SELECT 'no_live_worker', 'critical', round(workers.since_last, 2), s.worker_heartbeat_seconds,
+           CASE WHEN workers.since_last IS NULL THEN 'no worker has ever reported a heartbeat'
+                ELSE format('no worker heartbeat for %s seconds', round(workers.since_last)) END
+      FROM workers, s WHERE workers.live = 0
+    UNION ALL
+    SELECT 'stale_workers', 'warning', workers.stale, s.worker_heartbeat_seconds,
+           format('worker(s) not stopped but silent for over %s seconds: %s', s.worker_heartbeat_seconds,
+                  left(workers.stale_ids, 400))
+      FROM workers, s WHERE workers.stale > 0
+    UNION ALL
+    SELECT 'overfilled_orders', 'critical', overfilled.n, 0,
+           format('fills exceed the order quantity: %s', left(overfilled.ids, 400))
+      FROM overfilled WHERE overfilled.n > 0
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.alerts(timestamptz) TO valr_reader;

@@ -1,0 +1,133 @@
+-- Owns: applying one VALR order object to one of our orders — the status mapping (valr_status), the
+-- transition table (status_transition_is_legal) and the event log row. Monotonic: a terminal
+-- status is never overwritten; an illegal transition is logged and skipped, never raised.
+-- Internal; reached through record_order_update, record_poll, reconcile_open_orders, record_batch.
+--
+-- Payload shapes: ORDER_STATUS_UPDATE.data / status endpoint (`orderStatusType`, `orderUpdatedAt`)
+-- and open-orders items (`status`, `updatedAt`). p_exchange_order_id, when given (a poll of a known
+-- order), skips matching; a payload about another order is then `not_ours`.
+-- Returns the order's status before and after the call (new_status = old_status when skipped).
+CREATE OR REPLACE FUNCTION lth_pvr.apply_order_payload(
+    p_exchange_account_id uuid,
+    p_source text,
+    p_kind text,
+    p_payload jsonb,
+    p_exchange_order_id uuid DEFAULT NULL,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, old_status text, new_status text, outcome text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_order       lth_pvr.exchange_orders%ROWTYPE;
+    v_id          uuid;
+    v_valr_id     text;
+    v_cid         uuid;
+    v_status_text text;
+    v_new         text;
+    v_time        timestamptz;
+    v_orig        numeric;
+    v_reason      text;
+    v_outcome     text;
+    v_detail      text;
+    v_terminal    boolean;
+BEGIN
+    IF jsonb_typeof(p_payload) IS DISTINCT FROM 'object' THEN
+        PERFORM lth_pvr.log_order_event(p_exchange_order_id, p_exchange_account_id, p_source, p_kind,
+            'malformed', NULL, NULL, NULL, 'payload is not a JSON object', p_payload, p_now);
+        RETURN QUERY SELECT p_exchange_order_id, NULL::text, NULL::text, 'malformed'::text;
+        RETURN;
+    END IF;
+
+    v_valr_id := lth_pvr.json_text(p_payload->'orderId');
+    v_cid := lth_pvr.json_uuid(p_payload->'customerOrderId');
+    v_status_text := coalesce(lth_pvr.json_text(p_payload->'orderStatusType'),
+                              lth_pvr.json_text(p_payload->'status'));
+    v_time := lth_pvr.json_time(coalesce(p_payload->'orderUpdatedAt', p_payload->'updatedAt'));
+    -- "", "None" and null all mean "no reason".
+    v_reason := NULLIF(NULLIF(btrim(coalesce(lth_pvr.json_text(p_payload->'failedReason'),
+                                             lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');
+
+    v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, v_valr_id, v_cid));
+    IF v_id IS NOT NULL THEN
+        SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
+        IF NOT FOUND THEN
+            v_id := NULL;
+        END IF;
+    END IF;
+    -- A poll's answer must be about the polled order.
+    IF v_id IS NOT NULL AND p_exchange_order_id IS NOT NULL AND (
+           (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NOT NULL AND v_valr_id <> v_order.ext_order_id)
+        OR (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NULL AND EXISTS (
+                SELECT 1 FROM lth_pvr.exchange_orders x WHERE x.ext_order_id = v_valr_id))
+        OR (v_cid IS NOT NULL AND v_cid <> v_order.intent_id)) THEN
+        PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, p_source, p_kind, 'not_ours',
+            v_order.status, NULL, v_time, 'the payload is about another order', p_payload, p_now);
+        RETURN QUERY SELECT v_id, v_order.status, v_order.status, 'not_ours'::text;
+        RETURN;
+    END IF;
+    IF v_id IS NULL THEN
+        PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, p_kind, 'not_ours',
+            NULL, lth_pvr.valr_status(v_status_text), v_time, NULL, p_payload, p_now);
+        RETURN QUERY SELECT NULL::uuid, NULL::text, NULL::text, 'not_ours'::text;
+        RETURN;
+    END IF;
+
+    v_new := lth_pvr.valr_status(v_status_text);
+    IF v_new IS NULL THEN
+        v_outcome := 'unknown_status';
+        v_detail := format('unknown status %L', left(coalesce(v_status_text, '<missing>'), 100));
+    ELSIF p_payload ? 'originalQuantity' AND jsonb_typeof(p_payload->'originalQuantity') <> 'null' THEN
+        v_orig := lth_pvr.json_numeric(p_payload->'originalQuantity');
+        IF v_orig IS NULL OR v_orig <= 0 THEN
+            v_outcome := 'malformed';
+            v_detail := 'originalQuantity is not a positive number';
+        END IF;
+    END IF;
+
+    IF v_outcome IS NULL AND v_new = v_order.status THEN
+        -- Same status: the exchange confirmed it; refresh what it told us, not updated_at.
+        v_outcome := 'unchanged';
+        UPDATE lth_pvr.exchange_orders o
+           SET raw = o.raw || jsonb_build_object('valr', p_payload),
+               exchange_confirmed_at = p_now,
+               original_qty = coalesce(v_orig, o.original_qty),
+               ws_monitored_at = CASE WHEN p_source = 'ws' AND o.status = 'submitted'
+                                      THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END
+         WHERE o.exchange_order_id = v_id;
+    ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new) THEN
+        v_outcome := 'illegal_transition';
+        v_detail := format('%s -> %s (%s) is not a legal transition', v_order.status, v_new, v_status_text);
+    ELSIF v_outcome IS NULL AND v_new <> 'failed' AND coalesce(v_order.ext_order_id, v_valr_id) IS NULL THEN
+        v_outcome := 'malformed';
+        v_detail := format('orderId missing: cannot mark the order %s without VALR''s id', v_new);
+    ELSIF v_outcome IS NULL THEN
+        v_outcome := 'applied';
+        v_terminal := v_new IN ('filled', 'cancelled', 'failed');
+        UPDATE lth_pvr.exchange_orders o
+           SET status = v_new,
+               updated_at = p_now,
+               exchange_confirmed_at = p_now,
+               raw = o.raw || jsonb_build_object('valr', p_payload),
+               original_qty = coalesce(v_orig, o.original_qty),
+               ext_order_id = coalesce(o.ext_order_id, v_valr_id),
+               submitted_at = CASE WHEN v_new <> 'failed' THEN coalesce(o.submitted_at, p_now) ELSE o.submitted_at END,
+               failed_reason = CASE WHEN v_new = 'failed' THEN coalesce(v_reason, o.failed_reason) ELSE o.failed_reason END,
+               ws_monitored_at = CASE WHEN p_source = 'ws' THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END,
+               requires_polling = CASE WHEN v_terminal THEN false ELSE o.requires_polling END,
+               poll_due_at      = CASE WHEN v_terminal THEN NULL ELSE o.poll_due_at END,
+               poll_claimed_at  = CASE WHEN v_terminal THEN NULL ELSE o.poll_claimed_at END,
+               poll_claimed_by  = CASE WHEN v_terminal THEN NULL ELSE o.poll_claimed_by END,
+               reconcile_due_at = CASE WHEN v_terminal THEN NULL ELSE o.reconcile_due_at END
+         WHERE o.exchange_order_id = v_id;
+    END IF;
+
+    PERFORM lth_pvr.log_order_event(v_id, v_order.exchange_account_id, p_source, p_kind, v_outcome,
+        v_order.status, coalesce(v_new, v_order.status), v_time, v_detail, p_payload, p_now);
+    RETURN QUERY SELECT v_id, v_order.status,
+        CASE WHEN v_outcome = 'applied' THEN v_new ELSE v_order.status END, v_outcome;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.apply_order_payload(uuid, text, text, jsonb, uuid, timestamptz) FROM PUBLIC;

@@ -1,0 +1,37 @@
+-- Owns: handing out cancel requests (request_cancel) of submitted orders of accounts leased by the
+-- worker: sets cancel_sent_at. The status changes only when VALR says so (an update or a poll).
+CREATE OR REPLACE FUNCTION lth_pvr.claim_cancel_requests(
+    p_worker_id text,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, ext_order_id text, pair text)
+LANGUAGE sql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    WITH candidates AS (
+        SELECT o.exchange_order_id
+          FROM lth_pvr.exchange_orders o
+          JOIN lth_pvr.subaccount_leases l
+            ON l.exchange_account_id = o.exchange_account_id
+           AND l.worker_id = p_worker_id
+           AND l.expires_at > p_now
+         WHERE o.cancel_requested_at IS NOT NULL
+           AND o.cancel_sent_at IS NULL
+           AND o.status = 'submitted'
+         ORDER BY o.cancel_requested_at, o.exchange_order_id
+           FOR UPDATE OF o SKIP LOCKED
+    ), claimed AS (
+        UPDATE lth_pvr.exchange_orders o
+           SET cancel_sent_at = p_now
+          FROM candidates c
+         WHERE o.exchange_order_id = c.exchange_order_id
+        RETURNING o.*
+    )
+    SELECT c.exchange_order_id, c.exchange_account_id, a.subaccount_id, c.ext_order_id, c.pair
+      FROM claimed c
+      JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
+     ORDER BY c.cancel_requested_at, c.exchange_order_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.claim_cancel_requests(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.claim_cancel_requests(text, timestamptz) TO valr_worker;

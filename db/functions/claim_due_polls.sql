@@ -1,0 +1,43 @@
+-- Owns: handing out REST look-ups: submitted orders marked due by the safety net or request_poll
+-- (reason `poll`) or owed a reconciliation (reason `reconcile`), of accounts leased (unexpired) by
+-- the worker, not claimed in the last 2 minutes (a worker that died mid-poll is retried).
+-- FOR UPDATE SKIP LOCKED; sets poll_claimed_at/by. record_poll clears the marks.
+CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
+    p_worker_id text,
+    p_limit int DEFAULT 500,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, ext_order_id text,
+               intent_id uuid, pair text, submitted_at timestamptz, reason text)
+LANGUAGE sql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    WITH candidates AS (
+        SELECT o.exchange_order_id
+          FROM lth_pvr.exchange_orders o
+          JOIN lth_pvr.subaccount_leases l
+            ON l.exchange_account_id = o.exchange_account_id
+           AND l.worker_id = p_worker_id
+           AND l.expires_at > p_now
+         WHERE (o.poll_due_at IS NOT NULL OR o.reconcile_due_at IS NOT NULL)
+           AND o.status = 'submitted'
+           AND (o.poll_claimed_at IS NULL OR o.poll_claimed_at < p_now - interval '2 minutes')
+         ORDER BY coalesce(o.poll_due_at, o.reconcile_due_at), o.exchange_order_id
+         LIMIT p_limit
+           FOR UPDATE OF o SKIP LOCKED
+    ), claimed AS (
+        UPDATE lth_pvr.exchange_orders o
+           SET poll_claimed_at = p_now, poll_claimed_by = p_worker_id
+          FROM candidates c
+         WHERE o.exchange_order_id = c.exchange_order_id
+        RETURNING o.*
+    )
+    SELECT c.exchange_order_id, c.exchange_account_id, a.subaccount_id, c.ext_order_id, c.intent_id,
+           c.pair, c.submitted_at, CASE WHEN c.poll_due_at IS NOT NULL THEN 'poll' ELSE 'reconcile' END
+      FROM claimed c
+      JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
+     ORDER BY coalesce(c.poll_due_at, c.reconcile_due_at), c.exchange_order_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz) TO valr_worker;

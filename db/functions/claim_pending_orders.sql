@@ -1,0 +1,49 @@
+-- Owns: pending -> placing. Oldest first, FOR UPDATE SKIP LOCKED (two claimers never get one order),
+-- only accounts leased (unexpired) by this worker, and only those in p_exchange_account_ids when
+-- given. The caller commits BEFORE any request leaves: `placing` marks that a POST may have
+-- reached VALR, so the order never goes back to pending.
+CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
+    p_worker_id text,
+    p_exchange_account_ids uuid[] DEFAULT NULL,
+    p_limit int DEFAULT 100,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
+               pair text, side text, price numeric, qty numeric, post_only boolean, time_in_force text)
+LANGUAGE sql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    WITH candidates AS (
+        SELECT o.exchange_order_id
+          FROM lth_pvr.exchange_orders o
+          JOIN lth_pvr.subaccount_leases l
+            ON l.exchange_account_id = o.exchange_account_id
+           AND l.worker_id = p_worker_id
+           AND l.expires_at > p_now
+         WHERE o.status = 'pending'
+           AND (p_exchange_account_ids IS NULL OR o.exchange_account_id = ANY (p_exchange_account_ids))
+         ORDER BY o.created_at, o.exchange_order_id
+         LIMIT p_limit
+           FOR UPDATE OF o SKIP LOCKED
+    ), claimed AS (
+        UPDATE lth_pvr.exchange_orders o
+           SET status = 'placing', claimed_at = p_now, claimed_by = p_worker_id, updated_at = p_now
+          FROM candidates c
+         WHERE o.exchange_order_id = c.exchange_order_id
+        RETURNING o.*
+    ), logged AS (
+        INSERT INTO lth_pvr.order_events (exchange_order_id, exchange_account_id, source, kind, outcome,
+                                          old_status, new_status, received_at, detail)
+        SELECT c.exchange_order_id, c.exchange_account_id, 'system', 'claim', 'applied',
+               'pending', 'placing', p_now, 'claimed by ' || left(p_worker_id, 200)
+          FROM claimed c
+    )
+    SELECT c.exchange_order_id, c.exchange_account_id, a.subaccount_id, c.intent_id, c.pair, c.side,
+           c.price, c.qty, c.post_only, c.time_in_force
+      FROM claimed c
+      JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
+     ORDER BY c.created_at, c.exchange_order_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, timestamptz) TO valr_worker;

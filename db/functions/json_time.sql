@@ -1,0 +1,34 @@
+-- Owns: reading a VALR timestamp ("2025-10-28T10:04:40.566Z", UTC when no zone is given, or unix
+-- milliseconds as a number) as timestamptz. Anything else gives NULL; never raises.
+CREATE OR REPLACE FUNCTION lth_pvr.json_time(p_value jsonb)
+RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    v_text text;
+BEGIN
+    IF jsonb_typeof(p_value) = 'number' THEN
+        -- Unix milliseconds, within a sane range (2001 .. 2286).
+        IF (p_value #>> '{}')::numeric BETWEEN 1e12 AND 1e13 THEN
+            RETURN to_timestamp((p_value #>> '{}')::numeric / 1000);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(p_value) <> 'string' THEN
+        RETURN NULL;
+    END IF;
+    v_text := p_value #>> '{}';
+    IF v_text !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$' THEN
+        RETURN NULL;
+    END IF;
+    -- The shape is right; the values may still be impossible (month 13, February 30).
+    BEGIN
+        RETURN v_text::timestamptz;
+    EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR data_exception THEN
+        RETURN NULL;
+    END;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.json_time(jsonb) FROM PUBLIC;

@@ -1,0 +1,28 @@
+-- Owns: reporting `placing` orders whose placement outcome is unknown (the answer was lost): claimed
+-- before p_now - N seconds, of accounts leased by the worker when given. The worker looks each up by
+-- customerOrderId and reports through record_poll / record_order_update; nothing here changes state.
+CREATE OR REPLACE FUNCTION lth_pvr.list_unresolved_placements(
+    p_older_than_seconds int DEFAULT 10,
+    p_worker_id text DEFAULT NULL,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
+               pair text, claimed_at timestamptz, claimed_by text)
+LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    SELECT o.exchange_order_id, o.exchange_account_id, a.subaccount_id, o.intent_id, o.pair,
+           o.claimed_at, o.claimed_by
+      FROM lth_pvr.exchange_orders o
+      JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = o.exchange_account_id
+     WHERE o.status = 'placing'
+       AND o.claimed_at < p_now - make_interval(secs => p_older_than_seconds)
+       AND (p_worker_id IS NULL OR EXISTS (
+               SELECT 1 FROM lth_pvr.subaccount_leases l
+                WHERE l.exchange_account_id = o.exchange_account_id
+                  AND l.worker_id = p_worker_id AND l.expires_at > p_now))
+     ORDER BY o.claimed_at, o.exchange_order_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.list_unresolved_placements(int, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.list_unresolved_placements(int, text, timestamptz) TO valr_worker;

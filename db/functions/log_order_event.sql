@@ -1,0 +1,26 @@
+-- Owns: appending one row to the event log (every received payload, and what it changed).
+-- Internal: called by the recording functions, never by the worker directly.
+CREATE OR REPLACE FUNCTION lth_pvr.log_order_event(
+    p_exchange_order_id uuid,
+    p_exchange_account_id uuid,
+    p_source text,
+    p_kind text,
+    p_outcome text,
+    p_old_status text,
+    p_new_status text,
+    p_exchange_time timestamptz,
+    p_detail text,
+    p_payload jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS void
+LANGUAGE sql
+AS $$
+    INSERT INTO lth_pvr.order_events (exchange_order_id, exchange_account_id, source, kind, outcome,
+                                      old_status, new_status, exchange_time, received_at, detail, payload)
+    VALUES (p_exchange_order_id, p_exchange_account_id, p_source, left(coalesce(p_kind, 'unknown'), 100),
+            p_outcome, p_old_status, p_new_status, p_exchange_time, p_now, left(p_detail, 1000),
+            coalesce(p_payload, '{}'::jsonb))
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.log_order_event(uuid, uuid, text, text, text, text, text, timestamptz, text, jsonb, timestamptz) FROM PUBLIC;

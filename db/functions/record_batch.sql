@@ -1,0 +1,80 @@
+-- Owns: the fast path — every frame of one WebSocket read (a JSON array), applied in order in one
+-- transaction, one round trip; counts ws_sessions.events; one NOTIFY lth_pvr_recorded.
+-- One bad frame must not abort the batch: validation handles hostile payloads without raising, and
+-- if anything still raises, the batch is redone frame by frame, each in its own subtransaction, the
+-- failing frame logged with outcome `error` (one savepoint per batch on the happy path).
+CREATE OR REPLACE FUNCTION lth_pvr.record_batch(
+    p_session_id bigint,
+    p_frames jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (frame_index int, frame_type text, exchange_order_id uuid, outcome text, new_status text)
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_account uuid;
+    v_frames  jsonb;
+    v_n       int;
+    v_rows    jsonb := '[]';
+    v_frame_rows jsonb;
+    v_last    jsonb;
+    v_last_id text;
+BEGIN
+    SELECT s.exchange_account_id INTO v_account FROM lth_pvr.ws_sessions s WHERE s.session_id = p_session_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'record_batch: no WebSocket session %', p_session_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    v_frames := CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE jsonb_build_array(p_frames) END;
+    v_n := jsonb_array_length(v_frames);
+
+    BEGIN
+        FOR i IN 0 .. v_n - 1 LOOP
+            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO v_frame_rows
+              FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) r;
+            v_rows := v_rows || v_frame_rows;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        -- Everything above was rolled back: redo it frame by frame, isolating the culprit.
+        v_rows := '[]';
+        FOR i IN 0 .. v_n - 1 LOOP
+            BEGIN
+                SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO v_frame_rows
+                  FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) r;
+                v_rows := v_rows || v_frame_rows;
+            EXCEPTION WHEN OTHERS THEN
+                PERFORM lth_pvr.log_order_event(NULL, v_account, 'ws',
+                    coalesce(lth_pvr.json_text(v_frames->i->'type'), 'frame'), 'error', NULL, NULL, NULL,
+                    SQLSTATE || ': ' || SQLERRM, v_frames->i, p_now);
+                v_rows := v_rows || jsonb_build_array(jsonb_build_object(
+                    'frame_index', i, 'frame_type', lth_pvr.json_text(v_frames->i->'type'), 'outcome', 'error'));
+            END;
+        END LOOP;
+    END;
+
+    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n WHERE s.session_id = p_session_id;
+
+    v_last := v_frames->(v_n - 1);
+    IF jsonb_typeof(v_last) = 'object' AND jsonb_typeof(v_last->'data') = 'object' THEN
+        v_last_id := left(coalesce(
+            CASE WHEN v_last->>'type' = 'NEW_ACCOUNT_TRADE' THEN lth_pvr.json_text(v_last->'data'->'id') END,
+            lth_pvr.json_text(v_last->'data'->'orderId')), 100);
+    END IF;
+    IF v_n > 0 THEN
+        PERFORM pg_notify('lth_pvr_recorded', jsonb_build_object(
+            'session', p_session_id, 'frames', v_n, 'last', v_last_id)::text);
+    END IF;
+
+    RETURN QUERY
+        SELECT x.frame_index, x.frame_type, x.exchange_order_id, x.outcome, x.new_status
+          FROM jsonb_to_recordset(v_rows) AS x(frame_index int, frame_type text, exchange_order_id uuid,
+                                                outcome text, new_status text)
+          -- jsonb_to_recordset keeps the array's order.
+          ;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz) TO valr_worker;

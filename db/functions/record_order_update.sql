@@ -1,0 +1,23 @@
+-- Owns: one VALR order object from the WebSocket (ORDER_STATUS_UPDATE.data), the status endpoint
+-- or an open-orders listing item -> the order's status (submitted | filled | cancelled | failed).
+-- Matched by orderId, else customerOrderId = intent_id; outcomes applied, unchanged,
+-- illegal_transition, unknown_status, not_ours, malformed. Never raises on a bad payload.
+CREATE OR REPLACE FUNCTION lth_pvr.record_order_update(
+    p_exchange_account_id uuid,
+    p_source text,
+    p_payload jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, old_status text, new_status text, outcome text)
+LANGUAGE sql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+    SELECT * FROM lth_pvr.apply_order_payload(
+        p_exchange_account_id, p_source,
+        CASE WHEN jsonb_typeof(p_payload) = 'object' AND NOT p_payload ? 'orderStatusType' AND p_payload ? 'status'
+             THEN 'open_order' ELSE 'order_status' END,
+        p_payload, NULL, p_now)
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_order_update(uuid, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.record_order_update(uuid, text, jsonb, timestamptz) TO valr_worker;

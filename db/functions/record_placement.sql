@@ -1,0 +1,81 @@
+-- Owns: placing -> submitted (VALR's 202 with its order id: ext_order_id, submitted_at) or
+-- placing -> failed (VALR refused it: failed_reason). Never back to pending. An order already moved
+-- on by an event racing the answer keeps its status (changed = false); only its ext_order_id is
+-- filled in if the event lacked it. Submitted while an authenticated session of the account is
+-- open: ws_monitored_at; otherwise one REST reconciliation is owed (reconcile_due_at).
+CREATE OR REPLACE FUNCTION lth_pvr.record_placement(
+    p_exchange_order_id uuid,
+    p_ext_order_id text,
+    p_failed_reason text DEFAULT NULL,
+    p_payload jsonb DEFAULT NULL,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (status text, changed boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_order   lth_pvr.exchange_orders%ROWTYPE;
+    v_ext     text := NULLIF(btrim(p_ext_order_id), '');
+    v_reason  text := NULLIF(NULLIF(btrim(p_failed_reason), ''), 'None');
+    v_payload jsonb := coalesce(p_payload, jsonb_build_object('id', p_ext_order_id, 'failedReason', p_failed_reason));
+    v_new     text;
+    v_outcome text;
+    v_detail  text;
+    v_watched boolean;
+BEGIN
+    SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'record_placement: no order %', p_exchange_order_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF v_ext IS NULL AND v_reason IS NULL THEN
+        RAISE EXCEPTION 'record_placement: give VALR''s order id or its failure reason'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_ext IS NOT NULL AND EXISTS (SELECT 1 FROM lth_pvr.exchange_orders x
+                                      WHERE x.ext_order_id = v_ext AND x.exchange_order_id <> p_exchange_order_id) THEN
+        v_outcome := 'conflict';
+        v_detail := 'VALR order id already belongs to another order';
+    ELSIF v_order.status = 'placing' THEN
+        v_new := CASE WHEN v_reason IS NOT NULL THEN 'failed' ELSE 'submitted' END;
+        v_outcome := 'applied';
+        v_watched := EXISTS (SELECT 1 FROM lth_pvr.ws_sessions s
+                              WHERE s.exchange_account_id = v_order.exchange_account_id
+                                AND s.authenticated_at IS NOT NULL AND s.closed_at IS NULL);
+        UPDATE lth_pvr.exchange_orders o
+           SET status = v_new,
+               ext_order_id = coalesce(o.ext_order_id, v_ext),
+               submitted_at = CASE WHEN v_new = 'submitted' THEN p_now ELSE o.submitted_at END,
+               failed_reason = CASE WHEN v_new = 'failed' THEN v_reason ELSE o.failed_reason END,
+               requires_polling = (v_new = 'submitted'),
+               ws_monitored_at = CASE WHEN v_new = 'submitted' AND v_watched THEN coalesce(o.ws_monitored_at, p_now)
+                                      ELSE o.ws_monitored_at END,
+               reconcile_due_at = CASE WHEN v_new = 'submitted' AND NOT v_watched THEN p_now
+                                       ELSE o.reconcile_due_at END,
+               raw = o.raw || jsonb_build_object('placement', v_payload),
+               updated_at = p_now
+         WHERE o.exchange_order_id = p_exchange_order_id;
+    ELSIF v_order.status = 'pending' THEN
+        v_outcome := 'illegal_transition';
+        v_detail := 'a pending order was never claimed for placement';
+    ELSE
+        -- An event got here first; keep what it said.
+        v_outcome := 'unchanged';
+        IF v_order.ext_order_id IS NULL AND v_ext IS NOT NULL THEN
+            UPDATE lth_pvr.exchange_orders o SET ext_order_id = v_ext WHERE o.exchange_order_id = p_exchange_order_id;
+        ELSIF v_ext IS NOT NULL AND v_order.ext_order_id <> v_ext THEN
+            v_outcome := 'conflict';
+            v_detail := format('order already has VALR id %s', v_order.ext_order_id);
+        END IF;
+    END IF;
+
+    PERFORM lth_pvr.log_order_event(p_exchange_order_id, v_order.exchange_account_id, 'placement', 'placement',
+        v_outcome, v_order.status, coalesce(v_new, v_order.status), NULL, coalesce(v_detail, v_reason),
+        v_payload, p_now);
+    RETURN QUERY SELECT coalesce(v_new, v_order.status), v_outcome = 'applied';
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_placement(uuid, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.record_placement(uuid, text, text, jsonb, timestamptz) TO valr_worker;

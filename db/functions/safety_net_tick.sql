@@ -1,0 +1,31 @@
+-- Owns: the pg_cron job (`*/10 * * * *`, the spec's ef_poll_orders): marks the safety net's orders
+-- (safety_net_due) poll-due and sends ONE NOTIFY lth_pvr_poll with their ids. With none: nothing
+-- is marked and nothing is sent, so an idle tick costs no REST call. Every tick leaves one row in
+-- safety_net_runs (what v_last_safety_net_run shows). Returns how many orders were marked due.
+CREATE OR REPLACE FUNCTION lth_pvr.safety_net_tick(p_now timestamptz DEFAULT now())
+RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+DECLARE
+    v_ids uuid[];
+    v_n   int;
+BEGIN
+    WITH marked AS (
+        UPDATE lth_pvr.exchange_orders o
+           SET poll_due_at = coalesce(o.poll_due_at, p_now)
+          FROM lth_pvr.safety_net_due(p_now) d
+         WHERE o.exchange_order_id = d.exchange_order_id
+        RETURNING o.exchange_order_id
+    )
+    SELECT array_agg(m.exchange_order_id ORDER BY m.exchange_order_id) INTO v_ids FROM marked m;
+    v_n := coalesce(cardinality(v_ids), 0);
+    IF v_n > 0 THEN
+        PERFORM lth_pvr.poll_notify(v_ids);
+    END IF;
+    INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) VALUES (p_now, v_n, v_n > 0);
+    RETURN v_n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.safety_net_tick(timestamptz) FROM PUBLIC;

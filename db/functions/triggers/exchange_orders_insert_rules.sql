@@ -1,0 +1,51 @@
+-- Owns: what may be inserted into exchange_orders (BEFORE INSERT).
+--   * only `pending` (the worker places it) or `submitted` (placed by another system: needs its
+--     ext_order_id; submitted_at defaults to now(); one REST reconciliation is owed);
+--   * qty must fit the pair's base_decimal_places and price must be a multiple of its tick_size
+--     when the pair is in lth_pvr.pairs: VALR truncates silently, we refuse.
+-- Errors are constraint-style (check_violation, named rule) so psql users see which rule failed.
+CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_insert_rules()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = lth_pvr, pg_temp
+AS $$
+DECLARE
+    v_pair lth_pvr.pairs%ROWTYPE;
+BEGIN
+    IF NEW.status NOT IN ('pending', 'submitted') THEN
+        RAISE EXCEPTION 'status % cannot be inserted: insert orders as pending (or submitted when placed elsewhere)', NEW.status
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'order_must_be_inserted_pending_or_submitted',
+                  TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'status';
+    END IF;
+    IF NEW.status = 'submitted' THEN
+        IF NEW.ext_order_id IS NULL THEN
+            RAISE EXCEPTION 'an order inserted as submitted needs its VALR ext_order_id'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'submitted_order_must_have_ext_order_id',
+                      TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'ext_order_id';
+        END IF;
+        NEW.submitted_at := coalesce(NEW.submitted_at, now());
+        NEW.reconcile_due_at := now();
+    END IF;
+
+    SELECT * INTO v_pair FROM lth_pvr.pairs p WHERE p.pair = NEW.pair;
+    IF FOUND THEN
+        IF NEW.qty IS NOT NULL AND trunc(NEW.qty, v_pair.base_decimal_places) <> NEW.qty THEN
+            RAISE EXCEPTION 'qty % does not fit % (at most % decimal places)', NEW.qty, NEW.pair, v_pair.base_decimal_places
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'qty_must_fit_pair_precision',
+                      TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'qty';
+        END IF;
+        IF NEW.price IS NOT NULL AND mod(NEW.price, v_pair.tick_size) <> 0 THEN
+            RAISE EXCEPTION 'price % does not fit % (must be a multiple of tick size %)', NEW.price, NEW.pair, v_pair.tick_size
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'price_must_fit_pair_tick_size',
+                      TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'price';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.exchange_orders_insert_rules() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER exchange_orders_insert_rules
+    BEFORE INSERT ON lth_pvr.exchange_orders
+    FOR EACH ROW EXECUTE FUNCTION lth_pvr.exchange_orders_insert_rules();

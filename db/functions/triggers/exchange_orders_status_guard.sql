@@ -1,0 +1,24 @@
+-- Owns: the transition table for every UPDATE, including one typed in psql: a status change that
+-- status_transition_is_legal refuses (back to pending, out of a terminal status, …) is an error.
+-- The recording functions never attempt one: they log an illegal transition and skip it.
+CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_status_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = lth_pvr, pg_temp
+AS $$
+BEGIN
+    IF NOT lth_pvr.status_transition_is_legal(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'order % cannot go from % to %', OLD.exchange_order_id, OLD.status, NEW.status
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'status_transition_must_be_legal',
+                  TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'status';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.exchange_orders_status_guard() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER exchange_orders_status_guard
+    BEFORE UPDATE OF status ON lth_pvr.exchange_orders
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION lth_pvr.exchange_orders_status_guard();
