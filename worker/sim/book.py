@@ -146,6 +146,7 @@ class Exchange:
         self.fee_rate = fee_rate
         self.orders: dict[str, Order] = {}
         self.trades: list[dict] = []          # truth rows, in trade order
+        self._open_by_cid: dict[tuple[str, str], Order] = {}  # (subaccount, customerOrderId) of open orders
         self.on_placed: Callable[[Order], None] | None = None  # the auto matcher hooks in here
 
     # ---- placement ------------------------------------------------------------------------------
@@ -185,10 +186,7 @@ class Exchange:
         """The matching engine takes the accepted order: ORDER_PROCESSED, then Placed (or Failed)."""
         if order.status != "Accepted":
             return
-        duplicate = order.customer_order_id and any(
-            o.customer_order_id == order.customer_order_id and o.subaccount_id == order.subaccount_id
-            and o.is_open and o is not order for o in self.orders.values())
-        if duplicate:
+        if order.customer_order_id and (order.subaccount_id, order.customer_order_id) in self._open_by_cid:
             # VALR: "If you do reuse an id value that is currently an active open order, your order will
             # not be placed" — 202 was already given; the failure shows in status and events.
             fail_reason = "Duplicate customerOrderId: an open order already uses this customerOrderId"
@@ -262,6 +260,12 @@ class Exchange:
     def _set_status(self, order: Order, status: str, reason: str = "",
                     executed: tuple[Decimal, Decimal, Decimal] | None = None) -> None:
         order.status = status
+        if order.customer_order_id:
+            key = (order.subaccount_id, order.customer_order_id)
+            if order.is_open:
+                self._open_by_cid[key] = order
+            elif self._open_by_cid.get(key) is order:
+                del self._open_by_cid[key]
         order.failed_reason = reason
         order.updated_at = now_iso()
         order.history.append({"status": status, "at": order.updated_at})
@@ -283,6 +287,8 @@ class Exchange:
             if order is None or (subaccount_id is not None and order.subaccount_id != subaccount_id):
                 return None
             return None if order.status == "Accepted" and subaccount_id is not None else order
+        if subaccount_id is not None and (subaccount_id, customer_order_id) in self._open_by_cid:
+            return self._open_by_cid[(subaccount_id, customer_order_id)]
         matches = [o for o in self.orders.values() if o.customer_order_id == customer_order_id
                    and (subaccount_id is None or o.subaccount_id == subaccount_id)
                    and (subaccount_id is None or o.status != "Accepted")]

@@ -276,8 +276,9 @@ def _error_body(response: httpx.Response) -> tuple[int | None, str]:
 
 
 def _older_than(row: dict, since: datetime) -> bool:
+    """Is this trade history row from before `since` (naive datetimes are taken as UTC)?"""
+    since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
     try:
-        return parse_time(str(row["tradedAt"])) < since.astimezone(timezone.utc) if since.tzinfo else \
-            parse_time(str(row["tradedAt"])) < since.replace(tzinfo=timezone.utc)
+        return parse_time(str(row["tradedAt"])) < since
     except (KeyError, ValueError):
         return False

@@ -13,7 +13,6 @@ import logging
 import time
 from typing import AsyncIterator
 
-import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -55,6 +54,7 @@ class AccountSocket:
         self._queue: asyncio.Queue[AccountEvent | ConnectionLost] = asyncio.Queue()
         self._authenticated = asyncio.Event()
         self._pong = asyncio.Event()
+        self._lost_event = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._lost: ConnectionLost | None = None
 
@@ -99,8 +99,7 @@ class AccountSocket:
                                       f"account WebSocket closed before AUTHENTICATED ({err})")
 
     async def _closed_before_auth(self) -> None:
-        while self._lost is None:
-            await asyncio.sleep(0.01)
+        await self._lost_event.wait()
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -136,6 +135,7 @@ class AccountSocket:
     def _end(self, lost: ConnectionLost) -> None:
         if self._lost is None:
             self._lost = lost
+            self._lost_event.set()
             self._queue.put_nowait(lost)
 
     async def _keepalive(self) -> None:
@@ -190,4 +190,3 @@ class AccountSocket:
 
 
 __all__ = ["AccountSocket", "ws_url", "ConnectionLost"]
-_ = websockets  # the dependency this module is written against (≥ 14: additional_headers)
