@@ -53,13 +53,13 @@ AS $$
           FROM lth_pvr.ws_sessions ws
          WHERE ws.opened_at > p_now - interval '24 hours' OR ws.closed_at > p_now - interval '24 hours'
     ),
-    pending AS (
+    pending_orders AS (
         SELECT count(*) AS n, max(extract(epoch FROM p_now - o.created_at) / 60) AS oldest
           FROM lth_pvr.exchange_orders o, s
          WHERE o.status = 'pending'
            AND o.created_at < p_now - make_interval(mins => s.pending_unplaced_minutes::int)
     ),
-    placing AS (
+    placing_orders AS (
         SELECT count(*) AS n, max(extract(epoch FROM p_now - o.claimed_at) / 60) AS oldest,
                string_agg(DISTINCT o.claimed_by, ', ') AS workers
           FROM lth_pvr.exchange_orders o, s
@@ -107,14 +107,14 @@ AS $$
      WHERE sessions.failed > 0
        AND (sessions.opened = 0 OR 100.0 * sessions.failed / sessions.opened > s.ws_failure_pct_max)
     UNION ALL
-    SELECT 'pending_unplaced', 'critical', round(pending.oldest, 2), s.pending_unplaced_minutes,
-           format('%s pending order(s) not placed within %s minutes', pending.n, s.pending_unplaced_minutes)
-      FROM pending, s WHERE pending.n > 0
+    SELECT 'pending_unplaced', 'critical', round(pending_orders.oldest, 2), s.pending_unplaced_minutes,
+           format('%s pending order(s) not placed within %s minutes', pending_orders.n, s.pending_unplaced_minutes)
+      FROM pending_orders, s WHERE pending_orders.n > 0
     UNION ALL
-    SELECT 'placing_unresolved', 'critical', round(placing.oldest, 2), s.placing_unresolved_minutes,
+    SELECT 'placing_unresolved', 'critical', round(placing_orders.oldest, 2), s.placing_unresolved_minutes,
            format('%s order(s) placing for over %s minutes, outcome unknown (claimed by %s)',
-                  placing.n, s.placing_unresolved_minutes, placing.workers)
-      FROM placing, s WHERE placing.n > 0
+                  placing_orders.n, s.placing_unresolved_minutes, placing_orders.workers)
+      FROM placing_orders, s WHERE placing_orders.n > 0
     UNION ALL
     SELECT 'no_live_worker', 'critical', round(workers.since_last, 2), s.worker_heartbeat_seconds,
            CASE WHEN workers.since_last IS NULL THEN 'no worker has ever reported a heartbeat'
