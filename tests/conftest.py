@@ -45,3 +45,53 @@ postgresql = factories.postgresql("postgresql_template")
 def db_url(postgresql) -> str:
     info = postgresql.info
     return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+@pytest.fixture
+def worker_url(postgresql, embedded_pg):
+    """A login role that is only a member of valr_worker: the worker runs with least privilege."""
+    role = f"worker_{postgresql.info.dbname}"[:60]
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        conn.execute(f'CREATE ROLE "{role}" LOGIN IN ROLE valr_worker')
+    info = postgresql.info
+    yield f"postgresql://{role}@{info.host}:{info.port}/{info.dbname}"
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture
+def sim():
+    """The VALR simulator on a loopback port, nothing filling until a test says so."""
+    from tests.harness import API_KEY, API_SECRET, SimAdmin
+    from worker.sim import SimConfig, SimulatorThread
+
+    with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="manual")) as thread:
+        yield SimAdmin(thread.base_url)
+
+
+@pytest.fixture
+def orders(db_url):
+    from tests.harness import Orders
+
+    return Orders(db_url)
+
+
+@pytest.fixture
+def start_worker(worker_url, sim, tmp_path):
+    """Start worker processes against this test's database and simulator; all stopped at teardown."""
+    from tests.harness import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(*extra: str) -> WorkerProcess:
+        worker = WorkerProcess(worker_url, sim.base_url, tmp_path / f"worker{len(started)}.log", *extra)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -6,11 +6,11 @@ CREATE OR REPLACE FUNCTION lth_pvr.account_work(
 ) RETURNS TABLE (
     exchange_account_id uuid,
     subaccount_id       text,
-    pending             int,   -- waiting to be placed
-    placing             int,   -- claimed; placement outcome not yet recorded
-    submitted           int,   -- open on VALR
-    unmonitored         int,   -- placing/submitted with no WebSocket session watching yet
-    cancel_requested    int    -- cancel requested, not yet sent
+    pending_orders      int,   -- waiting to be placed
+    placing_orders      int,   -- claimed; placement outcome not yet recorded
+    submitted_orders    int,   -- open on VALR
+    unmonitored_orders  int,   -- placing/submitted with no WebSocket session watching yet
+    cancels_requested   int    -- cancel requested, not yet sent
 )
 LANGUAGE sql
 STABLE

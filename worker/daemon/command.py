@@ -23,7 +23,12 @@ from worker.config import ConfigError, build_settings
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
 @click.option("--worker-id", default=None, help="Name of this worker in leases and sessions (default host:pid:random).")
-def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_level, worker_id) -> None:
+@click.option("--lease-ttl", type=click.IntRange(2, 3600), default=30, show_default=True, metavar="SECONDS",
+              help="A subaccount lease expires this long after its owner's last renewal (takeover time).")
+@click.option("--catch-up", type=click.FloatRange(0.5, 3600), default=30.0, show_default=True, metavar="SECONDS",
+              help="Ask the database what is due at least this often, even without a NOTIFY.")
+def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_level, worker_id,
+        lease_ttl, catch_up) -> None:
     """Run the worker: place pending orders, watch them over VALR's account WebSocket, poll when told.
 
     VALR_API_KEY and VALR_API_SECRET come from the environment only.
@@ -31,7 +36,7 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     try:
         settings = build_settings(database_url=database_url, valr_base_url=valr_base_url,
                                   max_session=max_session, socket_wait=socket_wait, log_format=log_format,
-                                  worker_id=worker_id)
+                                  worker_id=worker_id, lease_ttl_s=lease_ttl, catch_up_s=catch_up)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -31,7 +31,8 @@ class Listener:
         attempt = 0
         while not self.stopping:
             try:
-                async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                        self.database_url, autocommit=True, application_name="valr-monitor-listener") as conn:
                     for channel in CHANNELS:
                         await conn.execute(f"LISTEN {channel}")  # constant identifiers, not input
                     if attempt:

@@ -48,9 +48,9 @@ class Runner:
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> int:
         s = self.settings
-        self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False,
+        self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
                                         check=AsyncConnectionPool.check_connection,
-                                        kwargs={"autocommit": True})
+                                        kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         await self.pool.open(wait=True, timeout=30)
         self.store = Store(self.pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
@@ -155,8 +155,8 @@ class Runner:
         for account_id, w in self.work.items():
             if account_id in self.sessions:
                 continue
-            fresh = w["pending"] + w["unmonitored"] + w["cancel_requested"] > 0
-            recovering = account_id not in self.seen_accounts and w["placing"] + w["submitted"] > 0
+            fresh = w["pending_orders"] + w["unmonitored_orders"] + w["cancels_requested"] > 0
+            recovering = account_id not in self.seen_accounts and w["placing_orders"] + w["submitted_orders"] > 0
             if fresh or recovering:
                 self.ensure_session(account_id, w["subaccount_id"])
 

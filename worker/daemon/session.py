@@ -128,7 +128,7 @@ class SubaccountSession:
         """Our submitted orders may have changed while no socket watched them (placed before this
         socket, inserted by another system, or a reconnect): one GET /v1/orders/open reconciles."""
         work = await self.runner.work_of(self.account_id)
-        if work and work["submitted"] > 0:
+        if work and work["submitted_orders"] > 0:
             try:
                 await self.runner.lookups.reconcile_account(self.account_id, self.subaccount_id)
             except (TransportError, ValrError) as exc:
@@ -158,7 +158,7 @@ class SubaccountSession:
         if finished:
             self.runner.spawn(self.runner.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
             work = await self.runner.work_of(self.account_id)
-            if work is not None and work["pending"] + work["placing"] + work["submitted"] == 0:
+            if work is not None and work["pending_orders"] + work["placing_orders"] + work["submitted_orders"] == 0:
                 await self.stop("no_open_orders")
 
     # -- placement ------------------------------------------------------------------------------

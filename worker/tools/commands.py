@@ -11,9 +11,15 @@ import importlib
 import click
 
 VERBS = [
-    ("worker.tools.embedded_demo", "demo"),
+    ("worker.tools.demo", "demo"),
     ("worker.sim.cli", "sim"),
     ("worker.daemon.command", "run"),
+    ("worker.tools.ops_commands", "status"),
+    ("worker.tools.ops_commands", "metrics"),
+    ("worker.tools.ops_commands", "alerts"),
+    ("worker.tools.ops_commands", "poll"),
+    ("worker.tools.ops_commands", "cancel"),
+    ("worker.tools.ops_commands", "orders"),
 ]
 
 

@@ -1,0 +1,159 @@
+"""End-to-end helpers: the simulator's admin API, worker processes, and SQL a user would type.
+
+Workers run as real processes (`python -m worker run`), log to a file, connect as a login role that
+is only a member of valr_worker (least privilege is exercised, not assumed), and talk to the
+simulator over real sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+
+API_KEY = "test-api-key"
+API_SECRET = "test-api-secret-0123456789abcdef"
+
+
+class SimAdmin:
+    """The simulator's /_sim/ endpoints."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+
+    def _post(self, path: str, body: dict) -> dict:
+        response = self.http.post(f"/_sim/{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def truth(self) -> dict:
+        return self.http.get("/_sim/truth").raise_for_status().json()
+
+    def counters(self) -> dict:
+        return self.http.get("/_sim/counters").raise_for_status().json()
+
+    def fill(self, customer_order_id: str, quantity: str | None = None) -> dict:
+        body = {"customerOrderId": customer_order_id}
+        if quantity is not None:
+            body["quantity"] = quantity
+        return self._post("fill", body)
+
+    def cancel(self, customer_order_id: str) -> dict:
+        return self._post("cancel", {"customerOrderId": customer_order_id})
+
+    def faults(self, **changes) -> dict:
+        return self._post("faults", changes)
+
+    def status_lookups(self) -> int:
+        """Per-order REST status lookups the simulator has served."""
+        rest = self.counters()["rest"]
+        return sum(n for route, n in rest.items() if "/orderid/" in route or "/customerorderid/" in route)
+
+    def order_by_customer_id(self, customer_order_id: str) -> list[dict]:
+        return [o for o in self.truth()["orders"] if o["customerOrderId"] == customer_order_id]
+
+
+class WorkerProcess:
+    def __init__(self, db_url: str, sim_url: str, log_path: Path, *extra: str) -> None:
+        self.log_path = log_path
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
+        env.update(VALR_API_KEY=API_KEY, VALR_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
+        self.log_file = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker", "run", "--database-url", db_url, "--valr-base-url", sim_url,
+             "--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug", *extra],
+            stdout=self.log_file, stderr=subprocess.STDOUT, env=env,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.log_file.close()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    """Poll until predicate() is truthy; return its value, or fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Orders:
+    """What a person does in psql: accounts and orders inserted with plain SQL."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            cur = conn.execute(query, params)
+            return cur.fetchall() if cur.description else []
+
+    def account(self, subaccount_id: str = "", label: str = "customer") -> uuid.UUID:
+        return self.sql(
+            "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) RETURNING exchange_account_id",
+            (subaccount_id, label),
+        )[0][0]
+
+    def insert(self, account_id: uuid.UUID, qty: str = "0.0001", price: str = "1200000", side: str = "BUY",
+               intent: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+        intent = intent or uuid.uuid4()
+        order_id = self.sql(
+            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
+               VALUES (%s, %s, 'BTCZAR', %s, %s, %s) RETURNING exchange_order_id""",
+            (account_id, intent, side, price, qty),
+        )[0][0]
+        return order_id, intent
+
+    def get(self, order_id: uuid.UUID) -> dict:
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+            return cur.execute("SELECT * FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s",
+                               (order_id,)).fetchone()
+
+    def status(self, order_id: uuid.UUID) -> str:
+        return self.get(order_id)["status"]
+
+    def fills(self, order_id: uuid.UUID) -> list[tuple[str, Decimal]]:
+        return self.sql("SELECT trade_id, qty FROM lth_pvr.order_fills WHERE exchange_order_id = %s ORDER BY traded_at",
+                        (order_id,))
+
+    def wait_status(self, order_id: uuid.UUID, status: str, timeout: float = 20.0) -> dict:
+        wait_for(lambda: self.status(order_id) == status, timeout, what=f"order {order_id} to be {status}")
+        return self.get(order_id)
+
+
+def compare_with_truth(orders: Orders, truth: dict) -> list[str]:
+    """Differences between the database and the exchange's ground truth (empty = identical)."""
+    from worker.tools.truth import check
+
+    with psycopg.connect(orders.db_url) as conn:
+        return check(conn, truth).problems()

@@ -1,0 +1,320 @@
+"""`valr-monitor demo`: everything end to end on the embedded default, so anyone can see it work.
+
+Starts a throwaway PostgreSQL with pg_cron (or uses --database-url), migrates it, starts the VALR
+simulator (auto matching: delayed partial fills, some cancels, expiries and failures) and a worker
+process, then inserts orders with plain SQL the way a user would. Midway the simulator drops every
+WebSocket and silently loses events; reconnect + reconciliation and the safety net (the cron job's
+SQL function, called here with an advancing clock rather than waiting 10 minutes) bring every order
+to its true final state. Ends with the spec's metrics, the alert check, REST calls compared with the
+spec's old 1-minute polling, and a check of the database against the exchange's ground truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import click
+import psycopg
+
+from worker.db import dsn
+from worker.tools import truth as truth_check
+
+TERMINAL = ("filled", "cancelled", "failed")
+PLACEMENT_ROUTES = ("POST /v1/orders/limit",)
+
+
+@dataclass
+class DemoPlan:
+    orders: int = 40
+    subaccounts: int = 8
+    waves: int = 4
+    wave_gap_s: float = 1.5
+    fill_delay_s: float = 1.5
+    timeout_s: float = 90.0
+
+
+@dataclass
+class Progress:
+    """Prints one live line on a terminal, plain lines otherwise (to stderr when --json)."""
+    stream: object = sys.stdout
+    tty: bool = False
+    last_plain: float = 0.0
+    lines: list[str] = field(default_factory=list)
+
+    def show(self, text: str, force: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+        elif force or time.monotonic() - self.last_plain >= 2.0:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+            self.last_plain = time.monotonic()
+
+    def note(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+        self.stream.write(f"• {text}\n")
+        self.stream.flush()
+
+
+def insert_accounts(conn: psycopg.Connection, count: int) -> list[uuid.UUID]:
+    """Subaccounts as a user would create them in psql."""
+    ids = []
+    for i in range(count):
+        ids.append(conn.execute(
+            "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
+            "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+            (f"{9000000 + i}", f"demo customer {i + 1}"),
+        ).fetchone()[0])
+    conn.commit()
+    return ids
+
+
+def insert_orders(conn: psycopg.Connection, accounts: list[uuid.UUID], count: int, offset: int) -> None:
+    """Pending BTCZAR buy orders, with plain SQL: the way a user (or a strategy) would."""
+    for i in range(count):
+        n = offset + i
+        conn.execute(
+            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
+               VALUES (%s, %s, 'BTCZAR', 'BUY', %s, %s)""",
+            (accounts[n % len(accounts)], uuid.uuid4(), 1_150_000 + 100 * (n % 7), f"0.000{1 + n % 5}"),
+        )
+    conn.commit()
+
+
+def status_counts(conn: psycopg.Connection, since: datetime) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT status, count(*) FROM lth_pvr.exchange_orders WHERE created_at >= %s GROUP BY 1", (since,)
+    ).fetchall()
+    counts = {s: 0 for s in ("pending", "placing", "submitted", *TERMINAL)}
+    counts.update(dict(rows))
+    counts["fills"] = conn.execute(
+        "SELECT count(*) FROM lth_pvr.order_fills f JOIN lth_pvr.exchange_orders o USING (exchange_order_id) "
+        "WHERE o.created_at >= %s", (since,)).fetchone()[0]
+    return counts
+
+
+def progress_line(c: dict[str, int], total: int, elapsed: float) -> str:
+    done = sum(c[s] for s in TERMINAL)
+    width = 24
+    bar = "#" * int(width * done / max(total, 1))
+    return (f"[{bar:<{width}}] {done}/{total} done  placed/open {c['submitted']}  "
+            f"filled {c['filled']}  cancelled {c['cancelled']}  failed {c['failed']}  "
+            f"pending {c['pending'] + c['placing']}  fills {c['fills']}  {elapsed:4.1f}s")
+
+
+def rows_as_dicts(conn: psycopg.Connection, query: str) -> list[dict]:
+    cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+    return [{k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
+             for k, v in row.items()} for row in cur.execute(query).fetchall()]
+
+
+def rest_report(counters: dict, truth: dict, orders: int) -> dict:
+    """Our REST calls per order against what the spec's 1-minute polling would have cost: one status
+    call per open order per minute, at least one per order."""
+    rest = counters.get("rest", {})
+    ours = sum(n for route, n in rest.items() if route not in PLACEMENT_ROUTES)
+    baseline = 0
+    for order in truth["orders"]:
+        created = datetime.fromisoformat(order["createdAt"].replace("Z", "+00:00"))
+        updated = datetime.fromisoformat(order["updatedAt"].replace("Z", "+00:00"))
+        baseline += max(1, math.ceil((updated - created).total_seconds() / 60))
+    return {
+        "by_endpoint": dict(sorted(rest.items())),
+        "ws_connections": counters.get("ws_connections"),
+        "non_placement_calls": ours,
+        "non_placement_calls_per_order": round(ours / max(orders, 1), 3),
+        "spec_polling_calls": baseline,
+        "spec_polling_calls_per_order": round(baseline / max(orders, 1), 3),
+    }
+
+
+class WorkerChild:
+    """The worker as a child process, exactly as a user runs it."""
+
+    def __init__(self, database_url: str, sim_url: str, key: str, secret: str, log_path: Path) -> None:
+        self.log_path = log_path
+        env = dict(os.environ, VALR_API_KEY=key, VALR_API_SECRET=secret, PYTHONUNBUFFERED="1")
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker", "run", "--database-url", database_url, "--valr-base-url", sim_url,
+             "--catch-up", "2", "--max-session", "0"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[int, dict]:
+    from worker.db.migrate import migrate
+    from worker.sim import SimConfig, SimulatorThread
+
+    out = Progress(stream=sys.stderr if as_json else sys.stdout,
+                   tty=(sys.stderr if as_json else sys.stdout).isatty())
+    key, secret = "demo-key", secrets.token_hex(32)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="valr-demo-")))
+        if database_url is None:
+            from worker.db.embedded import EmbeddedPostgres
+
+            pg = stack.enter_context(EmbeddedPostgres())
+            database_url = pg.url()
+            out.note(f"embedded PostgreSQL with pg_cron at {database_url}")
+        else:
+            out.note(f"using {dsn.redact(database_url)} (data is left there for inspection)")
+        report = migrate(database_url)
+        out.note(f"migrated: {len(report.applied)} migrations applied, cron jobs in {report.cron_database!r}")
+        sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
+            mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
+            expire_fraction=0.05, fail_fraction=0.05, seed=7)))
+        out.note(f"VALR simulator at {sim.base_url}")
+        worker = WorkerChild(database_url, sim.base_url, key, secret, workdir / "worker.log")
+        stack.callback(worker.stop)
+        out.note(f"worker started (pid {worker.proc.pid})")
+        result = _drive(plan, database_url, sim, out)
+        result["worker_log_tail"] = worker.log_path.read_text(errors="replace").splitlines()[-5:]
+        return (0 if result["ground_truth"]["ok"] and result["all_final"] else 1), result
+    raise AssertionError("unreachable")
+
+
+def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
+    started = time.monotonic()
+    with psycopg.connect(database_url) as conn:
+        since = conn.execute("SELECT now()").fetchone()[0]
+        accounts = insert_accounts(conn, plan.subaccounts)
+        per_wave = math.ceil(plan.orders / plan.waves)
+        inserted, wave, faulted, healed, tick = 0, 0, False, False, 0
+        next_wave = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if inserted < plan.orders and now >= next_wave:
+                batch = min(per_wave, plan.orders - inserted)
+                insert_orders(conn, accounts, batch, inserted)
+                inserted += batch
+                wave += 1
+                next_wave = now + plan.wave_gap_s
+                out.note(f"inserted {batch} pending orders with SQL (wave {wave}/{plan.waves})")
+            if not faulted and wave >= plan.waves // 2:
+                sim.set_faults(close_sockets=True, drop_fraction=0.3)
+                faulted, fault_at = True, now
+                out.note("simulator: every WebSocket dropped, 30 % of events silently lost")
+            if faulted and not healed and now - fault_at > 3.0:
+                sim.set_faults(reset=True)
+                healed = True
+                out.note("simulator: faults cleared")
+            counts = status_counts(conn, since)
+            conn.commit()
+            out.show(progress_line(counts, plan.orders, now - started))
+            open_orders = counts["pending"] + counts["placing"] + counts["submitted"]
+            if healed and inserted >= plan.orders and now - fault_at > 6.0 and (open_orders or tick == 0):
+                # The cron job's own SQL, with the clock it would have at its next 10-minute tick.
+                tick += 1
+                marked = conn.execute("SELECT lth_pvr.safety_net_tick(now() + %s * interval '10 minutes')",
+                                      (tick,)).fetchone()[0]
+                conn.commit()
+                if marked:
+                    out.note(f"safety net (cron job's SQL, tick {tick}): {marked} orders marked for polling")
+                fault_at = now  # give the worker time before the next tick
+            if inserted >= plan.orders and open_orders == 0 and healed:
+                break
+            if now - started > plan.timeout_s:
+                out.note(f"timed out after {plan.timeout_s:.0f} s with {open_orders} orders open")
+                break
+            time.sleep(0.25)
+        counts = status_counts(conn, since)
+        out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
+        if out.tty:
+            out.stream.write("\n")
+        truth = sim.truth()
+        check = truth_check.check(conn, truth)
+        return {
+            "orders": plan.orders, "subaccounts": plan.subaccounts,
+            "elapsed_s": round(time.monotonic() - started, 1),
+            "orders_by_status": {s: counts[s] for s in ("submitted", *TERMINAL, "pending", "placing")},
+            "fills": counts["fills"],
+            "all_final": counts["pending"] + counts["placing"] + counts["submitted"] == 0,
+            "safety_net_ticks": tick,
+            "rest_calls": rest_report(sim.counters(), truth, plan.orders),
+            "metrics": {name: rows_as_dicts(conn, f"SELECT * FROM lth_pvr.{name}") for name in (
+                "v_ws_coverage", "v_polls_per_order", "v_completion_time", "v_update_method",
+                "v_final_status_source")},
+            "alerts": rows_as_dicts(conn, "SELECT * FROM lth_pvr.v_alerts"),
+            "ground_truth": {**check.summary(), "problems": check.problems()[:10]},
+        }
+
+
+def print_report(result: dict) -> None:
+    echo = click.echo
+    echo("")
+    echo(f"Orders: {result['orders']} across {result['subaccounts']} subaccounts in {result['elapsed_s']} s; "
+         f"fills recorded: {result['fills']}")
+    echo("  final status: " + ", ".join(f"{k} {v}" for k, v in result["orders_by_status"].items() if v))
+    rest = result["rest_calls"]
+    echo(f"REST calls besides placement: {rest['non_placement_calls']} "
+         f"({rest['non_placement_calls_per_order']} per order) — the spec's 1-minute polling would have "
+         f"made {rest['spec_polling_calls']} ({rest['spec_polling_calls_per_order']} per order)")
+    echo("  by endpoint: " + ", ".join(f"{k} {v}" for k, v in rest["by_endpoint"].items()))
+    echo(f"  WebSocket connections: {rest['ws_connections']}; safety-net ticks run: {result['safety_net_ticks']}")
+    echo("Metrics (the spec's, from lth_pvr views):")
+    for name, rows in result["metrics"].items():
+        for row in rows or [{}]:
+            echo(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    alerts = result["alerts"]
+    echo("Alerts: " + ("none" if not alerts else ""))
+    for a in alerts:
+        echo(f"  {a.get('level')}: {a.get('name')} — {a.get('detail')}")
+    gt = result["ground_truth"]
+    if gt["ok"] and result["all_final"]:
+        echo(f"Ground truth: the database matches the exchange — {gt['orders']} orders, {gt['fills']} fills, "
+             "0 placed twice, 0 fills lost, 0 doubled, 0 status mismatches.")
+    else:
+        echo("Ground truth: MISMATCH")
+        for p in gt["problems"]:
+            echo(f"  {p}")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option("--orders", "n_orders", type=click.IntRange(1, 100_000), default=40, show_default=True)
+@click.option("--subaccounts", type=click.IntRange(1, 10_000), default=8, show_default=True)
+@click.option("--database-url", envvar=None, metavar="URL",
+              help="Use this database (migrated first; data left there) instead of the embedded one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+def demo(n_orders: int, subaccounts: int, database_url: str | None, as_json: bool) -> None:
+    """Run everything end to end on a throwaway PostgreSQL (pg_cron) and a local VALR simulator."""
+    plan = DemoPlan(orders=n_orders, subaccounts=min(subaccounts, n_orders))
+    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up like Ctrl-C
+    try:
+        code, result = run_demo(plan, database_url, as_json)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: everything started was stopped and removed", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        print_report(result)
+    sys.exit(code)
