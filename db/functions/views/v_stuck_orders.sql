@@ -1,10 +1,11 @@
--- Operators: open orders nobody has heard about for longer than the `stuck_order_minutes` setting
--- (the spec's "requires_polling=true older than 1 hour"). Silence counts from the exchange's last
--- word on the order (WebSocket event or REST answer), else from submission, else from creation
--- (errata 8: an age needs a column). A resting limit order is not stuck: the safety net re-confirms
--- it every ten minutes; one that stays silent means neither the socket nor the polls reach it.
--- The threshold is read from the settings table, not lth_pvr.setting(): a view's functions are
--- checked against the reader, and valr_reader may not execute that one.
+-- Operators: submitted orders nobody has heard about for longer than the `stuck_order_minutes`
+-- setting (the spec's "requires_polling=true older than 1 hour"), the same rule as the
+-- stuck_orders alert of lth_pvr.alerts(): silence counts from the exchange's last word on the order
+-- (WebSocket event or REST answer), else from submission (errata 8: an age needs a column). A
+-- resting limit order is not stuck: the safety net re-confirms it every ten minutes; one that stays
+-- silent means neither the socket nor the polls reach it. Pending and placing orders have their own
+-- (shorter) alerts. The threshold is read from the settings table, not lth_pvr.setting(): functions
+-- in a view are checked against the reader, and valr_reader may not execute that one.
 CREATE OR REPLACE VIEW lth_pvr.v_stuck_orders AS
 SELECT o.exchange_order_id,
        o.exchange_account_id,
@@ -13,15 +14,12 @@ SELECT o.exchange_order_id,
        o.pair,
        o.side,
        o.status,
-       CASE o.status
-           WHEN 'pending' THEN 'never placed'
-           WHEN 'placing' THEN 'placement outcome unknown'
-           ELSE 'not confirmed by the exchange'
-       END AS reason,
+       -- Kept from the first version of this view (CREATE OR REPLACE cannot drop a column).
+       'not confirmed by the exchange'::text AS reason,
        o.created_at,
        o.submitted_at,
        o.exchange_confirmed_at,
-       now() - coalesce(o.exchange_confirmed_at, o.submitted_at, o.created_at) AS silent_for,
+       now() - coalesce(o.exchange_confirmed_at, o.submitted_at) AS silent_for,
        o.ws_monitored_at,
        o.last_polled_at,
        o.poll_count,
@@ -31,11 +29,11 @@ SELECT o.exchange_order_id,
  CROSS JOIN (SELECT make_interval(mins => s.value::int) AS threshold
                FROM lth_pvr.settings s
               WHERE s.name = 'stuck_order_minutes') t
- WHERE o.status IN ('pending', 'placing', 'submitted')
+ WHERE o.status = 'submitted'
    AND o.requires_polling
-   AND coalesce(o.exchange_confirmed_at, o.submitted_at, o.created_at) < now() - t.threshold;
+   AND coalesce(o.exchange_confirmed_at, o.submitted_at) < now() - t.threshold;
 
 COMMENT ON VIEW lth_pvr.v_stuck_orders IS
-    'Open orders silent (no exchange confirmation) for longer than settings.stuck_order_minutes.';
+    'Submitted orders not confirmed by the exchange for longer than settings.stuck_order_minutes.';
 
 GRANT SELECT ON lth_pvr.v_stuck_orders TO valr_reader;
