@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -65,7 +65,6 @@ class Report:
     data: dict[str, Any]
     exit_code: int = 0
     headline: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 # -- connecting -----------------------------------------------------------------------------------
@@ -361,5 +360,4 @@ def render_table(section: Section) -> str:
 def render(report: Report) -> str:
     parts = [report.headline] if report.headline else []
     parts.extend(render_table(s) for s in report.sections)
-    parts.extend(report.notes)
     return "\n\n".join(parts)
