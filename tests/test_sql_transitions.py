@@ -9,7 +9,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.test_sql_support import (
-    T0, at, events, listener, make_account, make_order, one, order, place, lease, claim, received,
+    T0, at, claim, events, lease, listener, make_account, make_order, one, order, place, received,
     rows, status_payload, submitted_order, update,
 )
 

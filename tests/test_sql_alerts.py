@@ -1,0 +1,136 @@
+"""v_alerts: every threshold of the spec's "Alert Thresholds" (and the added ones) fires past its
+threshold and not at or below it, on the simulated clock; thresholds come from lth_pvr.settings."""
+
+from __future__ import annotations
+
+from psycopg.types.json import Jsonb
+
+from tests.test_sql_support import (
+    T0, at, claim, lease, make_account, make_order, one, rows, status_payload, submitted_order,
+)
+
+
+def fired(conn, now) -> dict[str, dict]:
+    """Alerts firing at `now`, with a live worker so no_live_worker stays quiet unless tested."""
+    conn.execute("SELECT lth_pvr.worker_heartbeat('alive', 'h', 1, %s)", (now,))
+    return {r["name"]: r for r in rows(conn, "SELECT * FROM lth_pvr.alerts(%s)", (now,))}
+
+
+def submitted_rows(conn, account, n: int, *, monitored: int = 0, poll_count: int = 0, at_time=T0) -> None:
+    conn.execute(
+        """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, status,
+                                                ext_order_id, submitted_at, exchange_confirmed_at)
+           SELECT %s, gen_random_uuid(), 'BTCZAR', 'BUY', 1000000, 0.001, 'submitted', gen_random_uuid()::text, %s, %s
+             FROM generate_series(1, %s)""", (account, at_time, at_time, n))
+    conn.execute(
+        """UPDATE lth_pvr.exchange_orders SET ws_monitored_at = submitted_at
+            WHERE exchange_order_id IN (SELECT exchange_order_id FROM lth_pvr.exchange_orders
+                                         WHERE ws_monitored_at IS NULL LIMIT %s)""", (monitored,))
+    conn.execute("UPDATE lth_pvr.exchange_orders SET poll_count = %s", (poll_count,))
+
+
+def test_quiet_system_has_no_alerts(postgresql):
+    assert fired(postgresql, T0) == {}
+
+
+def test_ws_coverage_below_80_percent(postgresql):
+    account = make_account(postgresql)
+    submitted_rows(postgresql, account, 10, monitored=8)
+    assert "ws_coverage" not in fired(postgresql, at(minutes=1))   # exactly 80 %
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET ws_monitored_at = NULL "
+                       "WHERE exchange_order_id = (SELECT exchange_order_id FROM lth_pvr.exchange_orders "
+                       "WHERE ws_monitored_at IS NOT NULL LIMIT 1)")
+    alert = fired(postgresql, at(minutes=1))["ws_coverage"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("critical", 70, 80)
+    assert "ws_coverage" not in fired(postgresql, at(days=8))      # out of the 7-day window
+
+
+def test_average_polls_per_order_above_10(postgresql):
+    account = make_account(postgresql)
+    submitted_rows(postgresql, account, 2, monitored=2, poll_count=10)
+    assert "avg_polls_per_order" not in fired(postgresql, at(minutes=1))
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET poll_count = 11 WHERE exchange_order_id = "
+                       "(SELECT min(exchange_order_id::text)::uuid FROM lth_pvr.exchange_orders)")
+    alert = fired(postgresql, at(minutes=1))["avg_polls_per_order"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("critical", 10.5, 10)
+
+
+def test_stuck_orders_not_confirmed_for_over_an_hour(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET ws_monitored_at = submitted_at")
+    assert "stuck_orders" not in fired(postgresql, at(minutes=60))
+    alert = fired(postgresql, at(minutes=60, seconds=1))["stuck_orders"]
+    assert alert["level"] == "critical" and alert["threshold"] == 60 and str(order_id) in alert["detail"]
+    # A poll (or an event) confirms it: the hour starts again from there.
+    one(postgresql, "SELECT * FROM lth_pvr.record_poll(%s, 'ok', %s, NULL, %s)",
+        (order_id, Jsonb(status_payload("valr-1", "Placed")), at(minutes=30)))
+    assert "stuck_orders" not in fired(postgresql, at(minutes=90))
+    assert "stuck_orders" in fired(postgresql, at(minutes=90, seconds=1))
+
+
+def test_polls_per_day_above_200(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET ws_monitored_at = submitted_at")
+    poll = ("SELECT count(*) FROM generate_series(1, %s) AS i, "
+            "LATERAL lth_pvr.record_poll(%s, 'error', NULL, 'timeout', %s + i * interval '1 second')")
+    postgresql.execute(poll, (5, order_id, at(hours=-30)))        # older than 24 h: not counted
+    postgresql.execute(poll, (200, order_id, at(minutes=1)))
+    now = at(minutes=10)
+    assert "polls_per_day" not in fired(postgresql, now)
+    postgresql.execute(poll, (1, order_id, at(minutes=5)))
+    alert = fired(postgresql, now)["polls_per_day"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("warning", 201, 200)
+
+
+def test_ws_failures_above_10_percent(postgresql):
+    account = make_account(postgresql)
+    ids = [one(postgresql, "SELECT lth_pvr.session_open('w', %s, %s) AS id", (account, at(minutes=i)))["id"]
+           for i in range(10)]
+    close = "SELECT lth_pvr.session_closed(%s, %s, %s, %s)"
+    postgresql.execute(close, (ids[0], "1006 abnormal closure", True, at(minutes=20)))
+    postgresql.execute(close, (ids[1], "shutdown", False, at(minutes=20)))
+    assert "ws_failures" not in fired(postgresql, at(minutes=30))   # 1 of 10 = 10 %
+    postgresql.execute(close, (ids[2], "auth failed", True, at(minutes=21)))
+    alert = fired(postgresql, at(minutes=30))["ws_failures"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("warning", 20, 10)
+    assert "ws_failures" not in fired(postgresql, at(hours=25))     # out of the 24 h window
+
+
+def test_pending_orders_not_placed_within_5_minutes(postgresql):
+    account = make_account(postgresql)
+    make_order(postgresql, account, created_at=T0)
+    assert "pending_unplaced" not in fired(postgresql, at(minutes=5))
+    alert = fired(postgresql, at(minutes=5, seconds=1))["pending_unplaced"]
+    assert alert["level"] == "critical" and alert["threshold"] == 5
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 10 WHERE name = 'pending_unplaced_minutes'")
+    assert "pending_unplaced" not in fired(postgresql, at(minutes=5, seconds=1))
+
+
+def test_placing_orders_unresolved_for_2_minutes(postgresql):
+    account = make_account(postgresql)
+    make_order(postgresql, account)
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0)
+    assert "placing_unresolved" not in fired(postgresql, at(minutes=2))
+    alert = fired(postgresql, at(minutes=2, seconds=1))["placing_unresolved"]
+    assert alert["level"] == "critical" and "w1" in alert["detail"]
+
+
+def test_no_live_worker_heartbeat(postgresql):
+    never = {r["name"] for r in rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s)", (T0,))}
+    assert never == {"no_live_worker"}
+    postgresql.execute("SELECT lth_pvr.worker_heartbeat('w1', 'h', 1, %s)", (T0,))
+    names = lambda now: {r["name"]: r for r in rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s)", (now,))}  # noqa: E731
+    assert names(at(seconds=90)) == {}
+    late = names(at(seconds=91))
+    assert set(late) == {"no_live_worker", "stale_workers"}
+    assert (late["no_live_worker"]["measured"], late["no_live_worker"]["threshold"]) == (91, 90)
+    assert "w1" in late["stale_workers"]["detail"]
+    postgresql.execute("SELECT lth_pvr.worker_stopped('w1', %s)", (at(seconds=92),))
+    assert set(names(at(seconds=93))) == {"no_live_worker"}  # stopped cleanly: not stale, but none live
+
+
+def test_v_alerts_is_the_function_at_now(postgresql):
+    assert {r["name"] for r in rows(postgresql, "SELECT * FROM lth_pvr.v_alerts")} == {"no_live_worker"}
