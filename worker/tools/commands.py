@@ -20,6 +20,7 @@ VERBS = [
     ("worker.tools.ops_commands", "poll"),
     ("worker.tools.ops_commands", "cancel"),
     ("worker.tools.ops_commands", "orders"),
+    ("worker.tools.chaos", "chaos"),
 ]
 
 

@@ -1,0 +1,410 @@
+"""`valr-monitor chaos`: the soak that shows nothing is lost and nothing is doubled under what
+production does to the monitor.
+
+Starts PostgreSQL (embedded, durable, pg_cron; or --database-url), the VALR simulator in auto mode
+and two worker processes (least-privilege login role, short lease TTL), inserts N orders across many
+subaccounts over the run, and injects seeded faults (see chaos_faults). Meanwhile the safety net's
+cron SQL runs every --cron-every seconds with the clock of its next 10-minute tick (time compressed).
+At the end every fault is cleared and the safety net ticks until every order is final; the database
+is then compared with the simulator's ground truth. Exit 0 only when placed twice, fills lost,
+fills doubled and status mismatches are all 0 and every order settled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from worker.db import dsn
+from worker.tools import truth as truth_check
+from worker.tools.chaos_faults import FaultInjector, FaultPlan, FaultRecord, WorkerProcess
+from worker.tools.chaos_report import first_problem_order, lag_figures, order_story, rest_figures
+from worker.tools.demo import Progress
+
+OPEN = ("pending", "placing", "submitted")
+WORKER_ROLE = "valr_chaos_worker"
+SIM_OPEN = ("Accepted", "Placed", "Partially Filled", "Active", "Order Modified")
+
+
+@dataclass
+class ChaosPlan:
+    orders: int = 200
+    minutes: float = 2.0
+    seed: int = 0
+    subaccounts: int = 20
+    workers: int = 2
+    fault_every_s: float = 3.0       # mean gap between two faults
+    cron_every_s: float = 20.0       # the safety net's cron tick, time-compressed
+    fill_delay_s: float = 1.5        # simulator: mean delay before each fill
+    placement_grace_s: int = 15      # settings.placement_grace_seconds for the run (default 120)
+    settle_timeout_s: float = 240.0  # the final pass gives up after this long
+    lease_ttl_s: int = 5
+
+
+class Sql:
+    """The harness's own connection: survives the PostgreSQL restart by reconnecting and retrying.
+    Statements are idempotent (inserts use fixed intent ids and ON CONFLICT DO NOTHING)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn: psycopg.Connection | None = None
+
+    def rows(self, query: str, params: tuple = (), attempts: int = 60) -> list[tuple]:
+        for attempt in range(attempts):
+            try:
+                if self.conn is None or self.conn.closed:
+                    self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+                cur = self.conn.execute(query, params)
+                return cur.fetchall() if cur.description else []
+            except psycopg.OperationalError:
+                with contextlib.suppress(Exception):
+                    if self.conn is not None:
+                        self.conn.close()
+                self.conn = None
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    account: int
+    intent: uuid.UUID
+    side: str
+    price: int
+    qty: str
+
+
+def plan_orders(rng: random.Random, count: int, subaccounts: int) -> list[PlannedOrder]:
+    """The run's orders, drawn from the seed: same seed, same orders (intent ids included)."""
+    return [PlannedOrder(account=rng.randrange(subaccounts), intent=uuid.UUID(int=rng.getrandbits(128), version=4),
+                         side=rng.choice(("BUY", "SELL")), price=rng.randrange(1_100_000, 1_200_000, 100),
+                         qty=f"0.000{rng.randint(1, 9)}")
+            for _ in range(count)]
+
+
+def create_accounts(db: Sql, count: int, seed: int) -> list[uuid.UUID]:
+    ids = []
+    for i in range(count):
+        ids.append(db.rows(
+            "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
+            "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+            (f"{7_000_000 + (seed % 1000) * 1000 + i}", f"chaos customer {i + 1}"))[0][0])
+    return ids
+
+
+def insert_order(db: Sql, accounts: list[uuid.UUID], order: PlannedOrder) -> None:
+    """What a person (or a strategy) types in psql; a retry after a lost answer is a no-op."""
+    db.rows("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
+               VALUES (%s, %s, 'BTCZAR', %s, %s, %s) ON CONFLICT DO NOTHING""",
+            (accounts[order.account], order.intent, order.side, order.price, order.qty))
+
+
+def worker_url(db: Sql, url: str) -> tuple[str, str]:
+    """A login role that is only a member of valr_worker (least privilege under chaos too). When the
+    database is not ours to add roles to, the workers use the given URL."""
+    try:
+        db.rows(f"DROP ROLE IF EXISTS {WORKER_ROLE}")  # constant identifier, not input
+        db.rows(f"CREATE ROLE {WORKER_ROLE} LOGIN IN ROLE valr_worker")
+    except psycopg.Error:
+        return url, "the given database URL's role"
+    params = conninfo_to_dict(url)
+    params.pop("password", None)
+    params["user"] = WORKER_ROLE
+    return make_conninfo(**params), f"role {WORKER_ROLE} (member of valr_worker only)"
+
+
+def counts(db: Sql) -> dict[str, int]:
+    out = {s: 0 for s in (*OPEN, "filled", "cancelled", "failed")}
+    out.update(dict(db.rows("SELECT status, count(*) FROM lth_pvr.exchange_orders GROUP BY 1")))
+    out["fills"] = db.rows("SELECT count(*) FROM lth_pvr.order_fills")[0][0]
+    return out
+
+
+def progress_line(c: dict[str, int], total: int, elapsed: float, faults: int, phase: str) -> str:
+    done = c["filled"] + c["cancelled"] + c["failed"]
+    return (f"{phase:<7} {elapsed:6.1f}s  orders {sum(c[s] for s in c if s != 'fills')}/{total}  final {done}  "
+            f"open {c['submitted']}  pending/placing {c['pending'] + c['placing']}  fills {c['fills']}  "
+            f"faults {faults}")
+
+
+def worker_warnings(paths: list[Path]) -> dict[str, int]:
+    """WARNING/ERROR lines in the workers' logs, counted by message (what the workers had to survive)."""
+    found: Counter[str] = Counter()
+    pattern = re.compile(r"\s(WARNING|ERROR|CRITICAL)\s+\S+: (.*?)(?= \w+=|$)")
+    for path in paths:
+        with contextlib.suppress(OSError):
+            for line in path.read_text(errors="replace").splitlines():
+                m = pattern.search(line)
+                if m:
+                    found[f"{m.group(1).lower()}: {m.group(2)[:80]}"] += 1
+                elif line.startswith("Traceback"):
+                    found["traceback"] += 1
+    return dict(found.most_common(15))
+
+
+class Chaos:
+    def __init__(self, plan: ChaosPlan, out: Progress) -> None:
+        self.plan = plan
+        self.out = out
+        self.rng = random.Random(plan.seed)
+
+    def run(self, database_url: str | None) -> tuple[int, dict]:
+        from worker.db.migrate import migrate
+        from worker.sim import SimConfig, SimulatorThread
+
+        plan, out = self.plan, self.out
+        key, secret = "chaos-key", uuid.UUID(int=random.getrandbits(128)).hex * 2
+        workdir = Path(tempfile.mkdtemp(prefix="valr-chaos-"))
+        ok = False
+        with contextlib.ExitStack() as stack:
+            pg = None
+            if database_url is None:
+                from worker.db.embedded import EmbeddedPostgres
+
+                pg = stack.enter_context(EmbeddedPostgres(durable=True))
+                database_url = pg.url()
+                out.note(f"embedded PostgreSQL (durable, pg_cron) at {database_url}")
+            else:
+                out.note(f"using {dsn.redact(database_url)}: no PostgreSQL restart (not ours to restart)")
+            migrate(database_url)
+            db = Sql(database_url)
+            stack.callback(db.close)
+            grace = db.rows("SELECT value FROM lth_pvr.settings WHERE name = 'placement_grace_seconds'")[0][0]
+            db.rows("UPDATE lth_pvr.settings SET value = %s WHERE name = 'placement_grace_seconds'",
+                    (plan.placement_grace_s,))
+            stack.callback(db.rows, "UPDATE lth_pvr.settings SET value = %s WHERE name = 'placement_grace_seconds'",
+                           (grace,))
+            url_for_workers, who = worker_url(db, database_url)
+            sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
+                mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
+                expire_fraction=0.05, fail_fraction=0.05, seed=plan.seed)))
+            out.note(f"VALR simulator (auto matching, seed {plan.seed}) at {sim.base_url}")
+            workers = [WorkerProcess(f"worker{i + 1}", url_for_workers, sim.base_url, key, secret, workdir,
+                                     ("--lease-ttl", str(plan.lease_ttl_s), "--catch-up", "2"))
+                       for i in range(plan.workers)]
+            for w in workers:
+                w.start()
+                stack.callback(w.stop)
+            out.note(f"{plan.workers} workers started as {who}; logs in {workdir}")
+            injector = FaultInjector(self.rng, FaultPlan(seconds=plan.minutes * 60, mean_gap_s=plan.fault_every_s),
+                                     sim, workers, database_url, pg.restart if pg is not None else None)
+            result = self._drive(db, sim, injector, workers)
+            for w in workers:
+                w.stop()
+            result["worker_log_warnings"] = worker_warnings([w.log_path for w in workers])
+            result["workdir"] = str(workdir)
+            ok = result["ok"]
+        if ok:
+            shutil.rmtree(workdir, ignore_errors=True)
+            result["workdir"] = None
+        return (0 if ok else 1), result
+
+    def _drive(self, db: Sql, sim, injector: FaultInjector, workers: list[WorkerProcess]) -> dict:
+        plan, out = self.plan, self.out
+        accounts = create_accounts(db, plan.subaccounts, plan.seed)
+        orders = plan_orders(self.rng, plan.orders, plan.subaccounts)
+        faulty_s = plan.minutes * 60
+        started = time.monotonic()
+        inserted, next_cron, cron_ticks, crashes = 0, plan.cron_every_s, 0, 0
+        last_show = 0.0
+        # The run: orders spread over the first 80 % of it, faults throughout.
+        while (elapsed := time.monotonic() - started) < faulty_s:
+            due = min(plan.orders, int(plan.orders * min(1.0, elapsed / (0.8 * faulty_s))) + 1)
+            while inserted < due:
+                insert_order(db, accounts, orders[inserted])
+                inserted += 1
+            injector.step()
+            crashes += self._restart_crashed(workers, injector)
+            if elapsed >= next_cron:
+                db.rows("SELECT lth_pvr.safety_net_tick(now() + interval '10 minutes')")
+                cron_ticks += 1
+                next_cron += plan.cron_every_s
+            if elapsed - last_show >= 1.0:
+                out.show(progress_line(counts(db), plan.orders, elapsed, len(injector.records), "chaos"))
+                last_show = elapsed
+            time.sleep(0.1)
+        while inserted < plan.orders:
+            insert_order(db, accounts, orders[inserted])
+            inserted += 1
+        injector.heal()
+        out.note(f"faults cleared after {time.monotonic() - started:.0f}s: "
+                 + ", ".join(f"{k} {v}" for k, v in injector.counts().items() if v))
+        settle = self._settle(db, sim, injector, workers)
+        crashes += settle.pop("crashes")
+        truth = sim.truth()
+        with psycopg.connect(db.url) as conn:
+            check = truth_check.check(conn, truth)
+            lag = lag_figures(conn, truth)
+            first = first_problem_order(check, truth)
+            story = order_story(conn, truth, first) if first else []
+        c = counts(db)
+        summary = check.summary()
+        all_final = c["pending"] + c["placing"] + c["submitted"] == 0
+        result = {
+            "ok": bool(check.ok and all_final and settle["settled"]),
+            "seed": plan.seed, "plan": asdict(plan),
+            "orders": plan.orders, "fills": summary["fills"],
+            "orders_on_exchange": len(truth["orders"]),
+            "orders_by_status": {s: c[s] for s in (*OPEN, "filled", "cancelled", "failed")},
+            "fills_in_database": c["fills"],
+            "faults": injector.counts(),
+            "placed_twice": summary["placed_twice"], "fills_lost": summary["fills_lost"],
+            "fills_doubled": summary["fills_doubled"], "status_mismatch": summary["status_mismatch"],
+            "never_placed_failed": self._never_placed(db, truth),
+            **lag,
+            **rest_figures(sim.counters(), truth),
+            "cron_ticks_during_run": cron_ticks, **settle,
+            "worker_starts": sum(w.starts for w in workers), "worker_crashes": crashes,
+            "elapsed_s": round(time.monotonic() - started, 1),
+            "problems": check.problems()[:20], "first_mismatch": story,
+            "fault_timeline": injector.timeline(),
+        }
+        return result
+
+    def _settle(self, db: Sql, sim, injector: FaultInjector, workers: list[WorkerProcess]) -> dict:
+        """The final safety-net pass: cron ticks with an advancing clock until every order is final on
+        both sides and the database equals the ground truth (or the timeout)."""
+        began = time.monotonic()
+        ticks, crashes, tick_at, settled = 0, 0, 0.0, False
+        while time.monotonic() - began < self.plan.settle_timeout_s:
+            crashes += self._restart_crashed(workers, injector)
+            now = time.monotonic() - began
+            c = counts(db)
+            truth = sim.truth()
+            exchange_open = sum(1 for o in truth["orders"] if o["status"] in SIM_OPEN)
+            self.out.show(progress_line(c, self.plan.orders, now, len(injector.records), "settle")
+                          + f"  exchange open {exchange_open}  ticks {ticks}")
+            if c["pending"] + c["placing"] + c["submitted"] == 0 and exchange_open == 0:
+                with psycopg.connect(db.url) as conn:
+                    if truth_check.check(conn, truth).ok:
+                        settled = True
+                        break
+            if now >= tick_at:
+                ticks += 1
+                db.rows("SELECT lth_pvr.safety_net_tick(now() + %s * interval '10 minutes')", (ticks,))
+                tick_at = now + 3.0
+            time.sleep(0.25)
+        return {"settled": settled, "settle_s": round(time.monotonic() - began, 1), "final_pass_ticks": ticks,
+                "crashes": crashes}
+
+    @staticmethod
+    def _restart_crashed(workers: list[WorkerProcess], injector: FaultInjector) -> int:
+        """A worker that died on its own (not by the injected SIGKILL) is a finding: record and restart."""
+        n = 0
+        for index, w in enumerate(workers):
+            if w.proc is not None and w.proc.poll() is not None and index not in injector._respawn_at:
+                code = w.proc.returncode
+                if code != -signal.SIGKILL:
+                    injector.records.append(FaultRecord(round(injector.elapsed(), 2), "worker_crashed",
+                                                        f"{w.name} exited {code} by itself"))
+                    n += 1
+                w.start()
+        return n
+
+    @staticmethod
+    def _never_placed(db: Sql, truth: dict) -> int:
+        """Orders the database marked failed after a lost placement that VALR never knew: correct
+        (never placed twice, a person decides), counted so the figure is visible."""
+        on_exchange = {o["customerOrderId"] for o in truth["orders"]}
+        rows = db.rows("SELECT intent_id::text FROM lth_pvr.exchange_orders WHERE status = 'failed'")
+        return sum(1 for (cid,) in rows if cid not in on_exchange)
+
+
+def print_report(result: dict, echo=click.echo) -> None:
+    echo("")
+    echo(f"Chaos soak, seed {result['seed']}: {result['orders']} orders across {result['plan']['subaccounts']} "
+         f"subaccounts, {result['plan']['workers']} workers, {result['plan']['minutes']} min of faults, "
+         f"{result['elapsed_s']} s in all")
+    echo("  final status: " + ", ".join(f"{k} {v}" for k, v in result["orders_by_status"].items() if v)
+         + f"; fills {result['fills']} on the exchange, {result['fills_in_database']} in the database")
+    echo("  faults injected: " + ", ".join(f"{k} {v}" for k, v in result["faults"].items() if v))
+    echo(f"  orders placed twice:      {result['placed_twice']}")
+    echo(f"  fills lost:               {result['fills_lost']}")
+    echo(f"  fills doubled:            {result['fills_doubled']}")
+    echo(f"  final status differs:     {result['status_mismatch']}")
+    echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
+         f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
+    echo(f"  REST calls spent on recovery: {result['recovery_rest_calls']} "
+         f"(beyond {result['placements_accepted']} accepted placements; WebSocket connections "
+         f"{result['ws_connections']}, refused {result['ws_refused']})")
+    echo(f"  lost placements failed after the grace (never on VALR): {result['never_placed_failed']}; "
+         f"worker starts {result['worker_starts']}, crashes {result['worker_crashes']}")
+    echo(f"  final pass: {result['final_pass_ticks']} safety-net ticks, settled in {result['settle_s']} s"
+         if result["settled"] else f"  final pass: NOT settled after {result['settle_s']} s")
+    if result["ok"]:
+        echo("Result: the database matches the exchange's ground truth.")
+        return
+    echo(f"Result: MISMATCH (replay with --seed {result['seed']}); worker logs kept in {result['workdir']}")
+    for p in result["problems"]:
+        echo(f"  {p}")
+    for line in result["first_mismatch"]:
+        echo(f"  {line}")
+    echo("  fault timeline:")
+    for line in result["fault_timeline"]:
+        echo(f"    {line}")
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option("--orders", "n_orders", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--minutes", type=click.FloatRange(0.1, 600), default=2.0, show_default=True,
+              help="How long faults are injected (the final pass comes after).")
+@click.option("--seed", type=int, default=None, help="Replay a run (default: random, printed).")
+@click.option("--subaccounts", type=click.IntRange(1, 1000), default=None,
+              help="Default: orders/5, between 2 and 40.")
+@click.option("--fault-every", type=click.FloatRange(0.2, 600), default=3.0, show_default=True,
+              help="Mean seconds between two faults.")
+@click.option("--cron-every", type=click.FloatRange(1, 3600), default=20.0, show_default=True,
+              help="Seconds between safety-net ticks during the run (each with the clock of its next 10-minute tick).")
+@click.option("--database-url", metavar="URL", help="Use this database (migrated; data left there) instead of "
+              "an embedded one; PostgreSQL is then not restarted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | None, fault_every: float,
+          cron_every: float, database_url: str | None, as_json: bool) -> None:
+    """Soak the monitor with seeded faults; compare the database with the exchange's ground truth."""
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    plan = ChaosPlan(orders=n_orders, minutes=minutes, seed=seed, fault_every_s=fault_every,
+                     cron_every_s=cron_every,
+                     subaccounts=subaccounts or max(2, min(40, n_orders // 5)))
+    stream = sys.stderr if as_json else sys.stdout
+    out = Progress(stream=stream, tty=stream.isatty())
+    out.note(f"chaos seed {seed} (replay: --seed {seed})")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        code, result = Chaos(plan, out).run(database_url)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted (seed {seed}): everything started was stopped", err=True)
+        sys.exit(130)
+    if out.tty:
+        stream.write("\n")
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+        if code:
+            print_report(result, echo=lambda s: click.echo(s, err=True))
+    else:
+        print_report(result)
+    sys.exit(code)

@@ -1,0 +1,242 @@
+"""The chaos soak's faults: a seeded schedule and the hands that inject each kind.
+
+Every fault is something production does to the monitor: the exchange closes the account sockets,
+loses, repeats or reorders events, answers REST with 429 storms or 5xx, accepts an order and loses
+the answer; a worker dies by SIGKILL; the LISTEN connection is terminated; PostgreSQL restarts.
+The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
+same order at the same offsets (thread timing, and so the exact interleaving, still varies).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+
+# Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
+# exactly once, at a seeded moment in the middle of the run.
+WEIGHTS = {
+    "ws_closed": 2,
+    "events_dropped": 3,
+    "events_duplicated": 2,
+    "events_reordered": 2,
+    "rest_429_storm": 2,
+    "rest_5xx": 2,
+    "placement_timeout": 2,
+    "worker_sigkill": 1,
+    "listen_terminated": 1,
+}
+FAULT_KINDS = (*WEIGHTS, "pg_restart")
+
+
+@dataclass
+class FaultRecord:
+    at_s: float       # seconds since the run started
+    kind: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
+
+
+class WorkerProcess:
+    """One `valr-monitor run` child process, restartable (a new process each time)."""
+
+    def __init__(self, name: str, database_url: str, sim_url: str, key: str, secret: str,
+                 log_dir: Path, extra: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.database_url = database_url
+        self.sim_url = sim_url
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
+        self.env.update(VALR_API_KEY=key, VALR_API_SECRET=secret, PYTHONUNBUFFERED="1")
+        self.log_path = log_dir / f"{name}.log"
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "worker", "run", "--database-url", self.database_url,
+                 "--valr-base-url", self.sim_url, *self.extra],
+                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+            )
+        self.starts += 1
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class FaultPlan:
+    seconds: float                 # length of the faulty part of the run
+    mean_gap_s: float = 3.0        # mean time between two faults (exponential gaps)
+    pg_restart: bool = True
+
+
+@dataclass
+class FaultInjector:
+    """Draws the next fault from the seeded generator and injects it; reverts timed faults."""
+
+    rng: random.Random
+    plan: FaultPlan
+    sim: object                                   # SimulatorThread
+    workers: list[WorkerProcess]
+    admin_url: str                                # superuser URL, for pg_terminate_backend
+    restart_pg: Callable[[], None] | None         # None: PostgreSQL is not ours to restart
+    started: float = field(default_factory=time.monotonic)
+    records: list[FaultRecord] = field(default_factory=list)
+    _revert_at: dict[str, float] = field(default_factory=dict)   # sim fault field -> deadline
+    _respawn_at: dict[int, float] = field(default_factory=dict)  # worker index -> restart time
+    _next_at: float = 0.0
+    _pg_restart_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
+        if self.plan.pg_restart and self.restart_pg is not None:
+            self._pg_restart_at = self.rng.uniform(0.3, 0.6) * self.plan.seconds
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def counts(self) -> dict[str, int]:
+        out = {kind: 0 for kind in FAULT_KINDS}
+        for record in self.records:
+            out[record.kind] = out.get(record.kind, 0) + 1
+        return out
+
+    def _record(self, kind: str, detail: str) -> None:
+        self.records.append(FaultRecord(round(self.elapsed(), 2), kind, detail))
+
+    # -- the loop's step ----------------------------------------------------------------------
+    def step(self) -> None:
+        """Called often by the driver: revert what is due, respawn killed workers, inject what is due."""
+        now = self.elapsed()
+        self._revert_due(now)
+        self._respawn_due(now)
+        if self._pg_restart_at is not None and now >= self._pg_restart_at:
+            self._pg_restart_at = None
+            self._inject("pg_restart")
+        if now < self.plan.seconds and now >= self._next_at:
+            kinds, weights = zip(*WEIGHTS.items())
+            self._inject(self.rng.choices(kinds, weights)[0])
+            self._next_at = now + self.rng.expovariate(1 / self.plan.mean_gap_s)
+
+    def _inject(self, kind: str) -> None:
+        getattr(self, f"_{kind}")()
+
+    # -- the exchange's faults ----------------------------------------------------------------
+    def _timed(self, name: str, value: object, seconds: float) -> None:
+        self.sim.set_faults(**{name: value})
+        self._revert_at[name] = self.elapsed() + seconds
+
+    def _revert_due(self, now: float) -> None:
+        defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False}
+        for name, deadline in list(self._revert_at.items()):
+            if now >= deadline:
+                self.sim.set_faults(**{name: defaults[name]})
+                del self._revert_at[name]
+
+    def _ws_closed(self) -> None:
+        self.sim.set_faults(close_sockets=True)
+        self._record("ws_closed", "every account WebSocket closed by the exchange")
+
+    def _events_dropped(self) -> None:
+        fraction, seconds = round(self.rng.uniform(0.2, 0.6), 2), round(self.rng.uniform(1, 4), 1)
+        self._timed("drop_fraction", fraction, seconds)
+        self._record("events_dropped", f"{fraction:.0%} of events silently lost for {seconds}s")
+
+    def _events_duplicated(self) -> None:
+        fraction, seconds = round(self.rng.uniform(0.2, 0.6), 2), round(self.rng.uniform(1, 4), 1)
+        self._timed("duplicate_fraction", fraction, seconds)
+        self._record("events_duplicated", f"{fraction:.0%} of events sent twice for {seconds}s")
+
+    def _events_reordered(self) -> None:
+        seconds = round(self.rng.uniform(1, 4), 1)
+        self._timed("reorder", True, seconds)
+        self._record("events_reordered", f"events delivered in swapped pairs for {seconds}s")
+
+    def _rest_429_storm(self) -> None:
+        seconds = round(self.rng.uniform(1.5, 5), 1)
+        self.sim.set_faults(rest_error={"status": 429, "seconds": seconds, "retry_after": 1})
+        self._record("rest_429_storm", f"every REST call answered 429 (Retry-After 1) for {seconds}s")
+
+    def _rest_5xx(self) -> None:
+        status, count = self.rng.choice((500, 502, 503, 504)), self.rng.randint(2, 12)
+        self.sim.set_faults(rest_error={"status": status, "count": count})
+        self._record("rest_5xx", f"the next {count} REST calls answered {status}")
+
+    def _placement_timeout(self) -> None:
+        count = self.rng.randint(1, 3)
+        self.sim.set_faults(lose_placement_answers=count)
+        self._record("placement_timeout", f"the next {count} placements accepted, their answers lost")
+
+    # -- the monitor's own processes ----------------------------------------------------------
+    def _worker_sigkill(self) -> None:
+        alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
+        if len(alive) < 2:  # keep one worker up: the point is takeover, not an outage
+            self._record("worker_sigkill", "skipped: only one worker alive")
+            return
+        index = self.rng.choice(alive)
+        delay = round(self.rng.uniform(1, 4), 1)
+        pid = self.workers[index].proc.pid if self.workers[index].proc else None
+        self.workers[index].kill()
+        self._respawn_at[index] = self.elapsed() + delay
+        self._record("worker_sigkill", f"{self.workers[index].name} (pid {pid}) killed; restart in {delay}s")
+
+    def _respawn_due(self, now: float) -> None:
+        for index, at in list(self._respawn_at.items()):
+            if now >= at:
+                self.workers[index].start()
+                del self._respawn_at[index]
+
+    def _listen_terminated(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            n = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s", ("valr-monitor-listener",)).fetchone()[0]
+        self._record("listen_terminated", f"{n} LISTEN connection(s) terminated")
+
+    def _pg_restart(self) -> None:
+        assert self.restart_pg is not None
+        began = time.monotonic()
+        self.restart_pg()
+        self._record("pg_restart", f"PostgreSQL restarted (fast shutdown) in {time.monotonic() - began:.1f}s")
+
+    # -- the end ------------------------------------------------------------------------------
+    def heal(self) -> None:
+        """Clear every fault and bring every worker back, for the final safety-net pass."""
+        self.sim.set_faults(reset=True)
+        self._revert_at.clear()
+        for index, worker in enumerate(self.workers):
+            if not worker.alive:
+                worker.start()
+            self._respawn_at.pop(index, None)
+        self._pg_restart_at = None
+
+    def timeline(self) -> list[str]:
+        return [r.line() for r in self.records]
