@@ -1,0 +1,195 @@
+"""Hostile account-WebSocket frames against the worker's side: parse_frame never raises and never
+hands on a float; what it accepts goes to SQL (Store.jsonb → record_batch) without error; and a
+running worker fed garbage over a real socket stays up, logs and counts it, and still follows the
+order to its end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.harness import API_KEY, API_SECRET, Orders, WorkerProcess, wait_for
+from tests.test_sql_support import T0, make_account, one, rows, submitted_order
+from worker.db.store import jsonb
+from worker.valr import AccountEvent, parse_frame
+from worker.valr.events import CONTROL_FRAMES, ORDER_EVENTS
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+VALID_FRAMES = [
+    '{"type":"ORDER_STATUS_UPDATE","data":{"orderId":"o1","orderStatusType":"Filled","originalQuantity":"0.1"}}',
+    '{"type":"NEW_ACCOUNT_TRADE","data":{"id":"t1","orderId":"o1","price":"1149530","quantity":"0.1"}}',
+    '{"type":"OPEN_ORDERS_UPDATE","data":[{"orderId":"o1","status":"Placed","quantity":"0.1"}]}',
+    '{"type":"AUTHENTICATED"}',
+]
+no_nul_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+finite = st.floats(allow_nan=False, allow_infinity=False)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**40, 10**40) | finite | no_nul_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(no_nul_text, inner, max_size=4), max_leaves=15)
+frame_dicts = st.fixed_dictionaries(
+    {"type": st.sampled_from(sorted(ORDER_EVENTS | CONTROL_FRAMES) + ["UNKNOWN", ""]) | json_value},
+    optional={"data": json_value | st.dictionaries(no_nul_text, json_value, max_size=5)})
+
+
+def walk(value):
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk(v)
+
+
+def check_event(event: AccountEvent | None) -> None:
+    if event is None:
+        return
+    assert event.type in ORDER_EVENTS | CONTROL_FRAMES
+    if event.type == "OPEN_ORDERS_UPDATE":
+        assert isinstance(event.data, list)
+    elif event.type in ORDER_EVENTS:
+        assert isinstance(event.data, dict)
+
+
+@SETTINGS
+@given(text=st.text(max_size=300) | st.binary(max_size=300))
+def test_parse_frame_never_raises_on_arbitrary_bytes_or_text(text):
+    check_event(parse_frame(text))
+
+
+@SETTINGS
+@given(frame=frame_dicts | json_value)
+def test_parse_frame_accepts_only_known_shapes_and_never_yields_a_float(frame):
+    event = parse_frame(json.dumps(frame))
+    check_event(event)
+    if event is not None:
+        assert not any(isinstance(v, float) for v in walk(event.raw)), "a bare number became a float"
+
+
+@SETTINGS
+@given(index=st.integers(0, len(VALID_FRAMES) - 1), cut=st.floats(0, 0.999))
+def test_truncated_frames_are_refused_not_raised(index, cut):
+    text = VALID_FRAMES[index]
+    assert parse_frame(text[: int(len(text) * cut)]) is None
+
+
+def test_one_megabyte_frame_parses():
+    text = json.dumps({"type": "ORDER_STATUS_UPDATE", "data": {"orderId": "o1", "failedReason": "x" * 1_048_576}})
+    event = parse_frame(text)
+    assert event is not None and len(event.data["failedReason"]) == 1_048_576
+
+
+@pytest.fixture
+def session(postgresql):
+    account = make_account(postgresql, "5151")
+    submitted_order(postgresql, account, ext="valr-open-1", qty="0.002")
+    session_id = one(postgresql, "SELECT lth_pvr.session_open('w1', %s, %s) AS id", (account, T0))["id"]
+    postgresql.commit()
+    return session_id
+
+
+def record_as_the_worker_does(conn, session_id: int, texts: list[str]) -> list[dict]:
+    """The session's path: parse each frame, drop what parse_frame refuses, send the rest in one
+    record_batch with the store's own JSON encoding."""
+    events = [e for e in (parse_frame(t) for t in texts) if e is not None]
+    return rows(conn, "SELECT * FROM lth_pvr.record_batch(%s, %s, %s)",
+                (session_id, jsonb([e.raw for e in events]), T0))
+
+
+@SETTINGS
+@given(frames=st.lists(frame_dicts, max_size=6))
+def test_every_frame_parse_frame_accepts_is_recorded_by_sql(postgresql, session, frames):
+    try:
+        result = record_as_the_worker_does(postgresql, session, [json.dumps(f) for f in frames])
+        assert all(r["outcome"] != "error" for r in result)
+    finally:
+        postgresql.rollback()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (worker/valr/events.py parse_frame, worker/db/store.py jsonb): JSON's NaN/Infinity literals pass "
+    "parse_frame as Python floats, Store.jsonb writes them back as NaN/Infinity, which PostgreSQL's jsonb "
+    "refuses: record_batch raises, the session drops ('database error') and the frames read with it are "
+    "not recorded. Fix: parse_constant that refuses the frame (or maps to a string) in parse_frame."))
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_do_not_break_the_batch(postgresql, session, literal):
+    text = '{"type":"NEW_ACCOUNT_TRADE","data":{"id":"t-nan","orderId":"valr-open-1","price":%s,"quantity":"1"}}'
+    result = record_as_the_worker_does(postgresql, session, [text % literal, VALID_FRAMES[3]])
+    assert [r["outcome"] for r in result] == ["malformed", "ignored"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (worker/db/store.py jsonb): a string holding U+0000 (JSON \\u0000) is valid JSON and passes "
+    "parse_frame, but PostgreSQL's jsonb refuses it ('unsupported Unicode escape sequence'): record_batch "
+    "raises and the whole read is lost. Fix: strip/replace NUL before jsonb, or refuse the frame."))
+def test_nul_character_in_a_frame_does_not_break_the_batch(postgresql, session):
+    text = '{"type":"ORDER_STATUS_UPDATE","data":{"orderId":"valr-open-1","orderStatusType":"Pla\\u0000ced"}}'
+    result = record_as_the_worker_does(postgresql, session, [text, VALID_FRAMES[3]])
+    assert [r["outcome"] for r in result] == ["unknown_status", "ignored"]
+
+
+HOSTILE_WIRE_FRAMES = [
+    '{"type": "ORDER_STATUS_UPDATE", "data": ',                       # truncated
+    "\x00\x01\x02 not json at all",
+    "[1, 2, 3]", "42", "null", '"a string"',
+    '{"type": 17, "data": {}}',                                       # wrong-typed type
+    '{"type": "ORDER_STATUS_UPDATE", "data": "not an object"}',
+    '{"type": "NEW_ACCOUNT_TRADE", "data": {"id": "t-x", "orderId": "%(ext)s", "price": "-5", "quantity": "1"}}',
+    '{"type": "NEW_ACCOUNT_TRADE", "data": {"id": "t-y", "orderId": "%(ext)s", "price": 1.5e3, "quantity": -1}}',
+    '{"type": "ORDER_STATUS_UPDATE", "data": {"orderId": "%(ext)s", "orderStatusType": "Exploded"}}',
+    '{"type": "ORDER_STATUS_UPDATE", "data": {"orderId": "\'; DROP TABLE lth_pvr.exchange_orders; --", '
+    '"orderStatusType": "Filled"}}',
+    '{"type": "OPEN_ORDERS_UPDATE", "data": {"not": "a list"}}',
+    '{"type": "SOMETHING_NEW", "data": {"orderId": "%(ext)s"}}',
+    '{"type": "ORDER_STATUS_UPDATE", "data": {"orderId": "%(ext)s", "orderStatusType": "Placed", "pad": "%(mb)s"}}',
+]
+
+
+@pytest.mark.slow
+def test_running_worker_survives_garbage_on_its_socket_and_still_follows_the_order(
+        worker_url, db_url, tmp_path):
+    from worker.sim import SimConfig, SimulatorThread
+
+    orders = Orders(db_url)
+    with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="manual")) as sim:
+        account = orders.account("6161")
+        worker = WorkerProcess(worker_url, sim.base_url, tmp_path / "worker.log")
+        try:
+            order_id, intent = orders.insert(account, qty="0.0002")
+            ext = orders.wait_status(order_id, "submitted")["ext_order_id"]
+            texts = [t % {"ext": ext, "mb": "x" * 1_048_576} if "%(" in t else t for t in HOSTILE_WIRE_FRAMES]
+
+            def send_garbage() -> int:
+                hub = sim.sim.hub
+                for conn in list(hub.connections):
+                    for text in texts:
+                        hub.send_raw(conn, text)
+                return len(hub.connections)
+
+            assert sim.call(send_garbage) >= 1
+            wait_for(lambda: orders.sql("SELECT count(*) FROM lth_pvr.order_events WHERE outcome = 'unknown_status'"
+                                        )[0][0] >= 1, timeout=20, what="the unknown status to be logged")
+            sim.fill(customer_order_id=str(intent))
+            filled = orders.wait_status(order_id, "filled", timeout=20)
+            assert filled["filled_qty"] == Decimal("0.0002")
+            assert worker.proc.poll() is None, "the worker died"
+            outcomes = dict(orders.sql("SELECT outcome, count(*) FROM lth_pvr.order_events GROUP BY 1"))
+            # The two bad trades, the unknown status and the SQL-looking orderId reached SQL and were logged.
+            assert outcomes.get("malformed", 0) >= 2 and outcomes.get("not_ours", 0) >= 1
+            assert [r[0] for r in orders.sql("SELECT trade_id FROM lth_pvr.order_fills")] \
+                == [t["id"] for t in sim.truth()["trades"]]
+            log = worker.log()
+            # The other ten were refused by parse_frame before SQL: one log line each (and counted).
+            assert log.count("skipped account frame") >= 10
+            # The garbage went to SQL in the frames' own read, not as a lost session.
+            assert "database error" not in log
+            time.sleep(0.2)
+        finally:
+            worker.stop()
