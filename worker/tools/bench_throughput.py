@@ -1,0 +1,156 @@
+"""Figure 2: order events recorded per second by one worker when the simulator sends as fast as it can.
+
+Subaccounts each hold one large open order. With the worker paused (SIGSTOP) the simulator makes a
+backlog of fills — each a NEW_ACCOUNT_TRADE, an ORDER_STATUS_UPDATE and the OPEN_ORDERS_UPDATE VALR
+sends with them — so it only has to push ready frames; the clock starts when the worker resumes and
+stops when the observer sees the NOTIFY of the last frame's commit. Events = trades + status updates.
+
+Floor: the same rows the worker wrote (its order_events and order_fills rows, read back as JSON) written
+by a bare batched insert into same-shaped tables with the same indexes — one INSERT per table per batch,
+one round trip and one commit per batch, as many batches as the worker made record_batch calls.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from worker.tools.bench_env import (
+    BenchWorker, Figure, Observer, frames_recorded, start_simulator, wait_for, wait_placed_and_watched, wait_quiet,
+)
+from worker.tools.bench_latency import FILL_QTY, WatchedAccounts
+
+FRAMES_PER_FILL = 3  # trade, status update, open-orders update
+CHUNK = 500          # fills per call into the simulator's loop
+
+
+def make_backlog(sim, targets: list[tuple[str, str]], fills: int) -> None:
+    def chunk(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            sub, ext = targets[i % len(targets)]
+            sim.sim.fill(ext, quantity=FILL_QTY, subaccount_id=sub)
+    for first in range(0, fills, CHUNK):
+        sim.call(chunk, first, min(CHUNK, fills - first))
+
+
+def burst(conn: psycopg.Connection, sim, workers: list[BenchWorker], targets: list[tuple[str, str]],
+          observer: Observer, fills: int, timeout: float = 300) -> dict:
+    """One measured burst; returns events/s, frames/s, and the worker's record_batch calls."""
+    wait_quiet(conn, sim, 60)
+    observer.take()
+    first_event = conn.execute("SELECT coalesce(max(event_id), 0) FROM lth_pvr.order_events").fetchone()[0]
+    first_fill = conn.execute("SELECT coalesce(max(fill_id), 0) FROM lth_pvr.order_fills").fetchone()[0]
+    expected = frames_recorded(conn) + fills * FRAMES_PER_FILL
+    for w in workers:
+        w.pause()
+    try:
+        make_backlog(sim, targets, fills)
+    finally:
+        start = time.time()
+        for w in workers:
+            w.resume()
+    wait_for(lambda: frames_recorded(conn) >= expected, timeout, "the burst to be recorded", interval=0.05)
+    time.sleep(0.1)
+    notes = [json.loads(p) | {"at": at} for at, ch, p in observer.take() if ch == "lth_pvr_recorded"]
+    end = max(n["at"] for n in notes)
+    elapsed = end - start
+    sizes = [n["frames"] for n in notes]
+    return {"fills": fills, "events": 2 * fills, "frames": fills * FRAMES_PER_FILL, "seconds": round(elapsed, 3),
+            "events_per_s": round(2 * fills / elapsed, 1), "frames_per_s": round(fills * FRAMES_PER_FILL / elapsed, 1),
+            "batches": len(notes), "mean_batch_frames": round(statistics.mean(sizes), 2) if sizes else 0,
+            "first_event_id": first_event, "first_fill_id": first_fill}
+
+
+# -- the floor --------------------------------------------------------------------------------------
+EVENT_COLS = ("exchange_order_id, exchange_account_id, source, kind, outcome, old_status, new_status, "
+              "exchange_time, received_at, detail, payload")
+FILL_COLS = ("trade_id, exchange_order_id, price, qty, fee, fee_currency, traded_at, sequence_id, source, "
+             "recorded_at")
+
+
+def create_floor_tables(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE TABLE bench_events (LIKE lth_pvr.order_events INCLUDING ALL)")
+    conn.execute("CREATE TABLE bench_fills (LIKE lth_pvr.order_fills INCLUDING ALL)")
+
+
+def floor_insert(conn: psycopg.Connection, run: dict) -> dict:
+    """The rows the worker wrote during `run`, written again by a bare batched insert."""
+    events = conn.execute(
+        f"SELECT coalesce(jsonb_agg(jsonb_build_object({_pairs(EVENT_COLS)}) ORDER BY event_id), '[]') "
+        "FROM lth_pvr.order_events WHERE event_id > %s", (run["first_event_id"],)).fetchone()[0]
+    fills = conn.execute(
+        f"SELECT coalesce(jsonb_agg(jsonb_build_object({_pairs(FILL_COLS)}) ORDER BY fill_id), '[]') "
+        "FROM lth_pvr.order_fills WHERE fill_id > %s", (run["first_fill_id"],)).fetchone()[0]
+    # Fresh trade ids: bench_fills keeps the unique index, and repetitions reuse the table.
+    for row in fills:
+        row["trade_id"] = f"floor-{run['first_fill_id']}-{row['trade_id']}"
+    batches = max(1, run["batches"])
+    insert = (f"WITH e AS (INSERT INTO bench_events ({EVENT_COLS}) SELECT {EVENT_COLS} "
+              f"FROM jsonb_populate_recordset(NULL::bench_events, %s)), "
+              f"f AS (INSERT INTO bench_fills ({FILL_COLS}) SELECT {FILL_COLS} "
+              f"FROM jsonb_populate_recordset(NULL::bench_fills, %s)) SELECT 1")
+    prepared = [(Jsonb(_slice(events, i, batches)), Jsonb(_slice(fills, i, batches))) for i in range(batches)]
+    start = time.perf_counter()
+    for params in prepared:
+        conn.execute(insert, params)  # autocommit: one round trip, one commit
+    elapsed = time.perf_counter() - start
+    return {"seconds": round(elapsed, 3), "event_rows": len(events), "fill_rows": len(fills), "batches": batches,
+            "events_per_s": round(run["events"] / elapsed, 1)}
+
+
+def _pairs(cols: str) -> str:
+    return ", ".join(f"'{c.strip()}', {c.strip()}" for c in cols.split(","))
+
+
+def _slice(rows: list, i: int, parts: int) -> list:
+    return rows[len(rows) * i // parts: len(rows) * (i + 1) // parts]
+
+
+def run_throughput(cluster, workdir: Path, quick: bool) -> Figure:
+    subaccounts, fills, reps = (50, 1500, 2) if quick else (50, 10_000, 3)
+    url = cluster.database("throughput")
+    sim = start_simulator()
+    worker = observer = None
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            create_floor_tables(conn)
+            watched = WatchedAccounts(conn, subaccounts, 7_300_000)
+            worker = BenchWorker(url, sim.base_url, workdir, "throughput")
+            observer = Observer(url, ["lth_pvr_recorded"])
+            wait_placed_and_watched(conn, 120)
+            watched.load(conn)
+            burst(conn, sim, [worker], watched.targets, observer, fills // 5)  # warm-up
+            runs, floors = [], []
+            for _ in range(reps):
+                run = burst(conn, sim, [worker], watched.targets, observer, fills)
+                runs.append(run)
+                floors.append(floor_insert(conn, run))
+            rss = worker.rss_mb()
+    finally:
+        if observer:
+            observer.stop()
+        if worker:
+            worker.stop()
+        sim.stop()
+        cluster.drop(url)
+    ours = statistics.median(r["events_per_s"] for r in runs)
+    floor = statistics.median(f["events_per_s"] for f in floors)
+    data = {"subaccounts": subaccounts, "fills_per_run": fills, "repetitions": reps,
+            "events_per_s": ours, "frames_per_s": statistics.median(r["frames_per_s"] for r in runs),
+            "floor_events_per_s": floor, "ratio": round(ours / floor, 3),
+            "mean_batch_frames": statistics.median(r["mean_batch_frames"] for r in runs),
+            "worker_rss_mb": rss, "target_events_per_s": 5000, "meets_target": ours >= 5000,
+            "runs": [{k: v for k, v in r.items() if not k.startswith("first_")} for r in runs], "floor_runs": floors}
+    fig = Figure("throughput", data)
+    fig.rows = [("2 throughput (events/s, one worker)", f"{ours:,.0f}", f"{floor:,.0f}", f"{data['ratio']:.2f}",
+                 "≥ 5,000 " + ("met" if data["meets_target"] else "MISSED"))]
+    fig.notes.append(f"figure 2: {reps} bursts of {fills:,} fills ({2 * fills:,} events, {3 * fills:,} frames) over "
+                     f"{subaccounts} subaccounts, median; {data['frames_per_s']:,.0f} frames/s; mean "
+                     f"{data['mean_batch_frames']} frames per record_batch; floor = the same rows by a bare "
+                     "batched insert, same number of batches")
+    return fig
