@@ -28,6 +28,7 @@ from pathlib import Path
 
 import click
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
@@ -64,7 +65,7 @@ class Sql:
         self.url = url
         self.conn: psycopg.Connection | None = None
 
-    def rows(self, query: str, params: tuple = (), attempts: int = 60) -> list[tuple]:
+    def rows(self, query: str | sql.Composable, params: tuple = (), attempts: int = 60) -> list[tuple]:
         for attempt in range(attempts):
             try:
                 if self.conn is None or self.conn.closed:
@@ -124,8 +125,9 @@ def worker_url(db: Sql, url: str) -> tuple[str, str]:
     """A login role that is only a member of valr_worker (least privilege under chaos too). When the
     database is not ours to add roles to, the workers use the given URL."""
     try:
-        db.rows(f"DROP ROLE IF EXISTS {WORKER_ROLE}")  # constant identifier, not input
-        db.rows(f"CREATE ROLE {WORKER_ROLE} LOGIN IN ROLE valr_worker")
+        role = sql.Identifier(WORKER_ROLE)
+        db.rows(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+        db.rows(sql.SQL("CREATE ROLE {} LOGIN IN ROLE valr_worker").format(role))
     except psycopg.Error:
         return url, "the given database URL's role"
     params = conninfo_to_dict(url)
