@@ -9,6 +9,7 @@ import asyncio
 import logging
 
 import psycopg
+from psycopg import sql
 
 from worker.daemon.session import backoff
 from worker.logs import event
@@ -34,7 +35,7 @@ class Listener:
                 async with await psycopg.AsyncConnection.connect(
                         self.database_url, autocommit=True, application_name="valr-monitor-listener") as conn:
                     for channel in CHANNELS:
-                        await conn.execute(f"LISTEN {channel}")  # constant identifiers, not input
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     if attempt:
                         event(log, "LISTEN connection restored; catching up by query")
                     attempt = 0
