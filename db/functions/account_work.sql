@@ -1,7 +1,9 @@
 -- Owns no transition: tells a worker what each subaccount it leases needs, so it knows which
 -- WebSocket sessions to open (new or unwatched orders, cancels) and which to close (nothing open).
+-- With p_exchange_account_id, only that subaccount (a session asks after each order it sees finish).
 CREATE OR REPLACE FUNCTION lth_pvr.account_work(
     p_worker_id text,
+    p_exchange_account_id uuid DEFAULT NULL,
     p_now timestamptz DEFAULT now()
 ) RETURNS TABLE (
     exchange_account_id uuid,
@@ -32,8 +34,9 @@ AS $$
             AND o.status IN ('pending', 'placing', 'submitted')
      WHERE l.worker_id = p_worker_id
        AND l.expires_at > p_now
+       AND (p_exchange_account_id IS NULL OR l.exchange_account_id = p_exchange_account_id)
      GROUP BY l.exchange_account_id, a.subaccount_id
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.account_work(text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.account_work(text, timestamptz) TO valr_worker;
+REVOKE ALL ON FUNCTION lth_pvr.account_work(text, uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.account_work(text, uuid, timestamptz) TO valr_worker;

@@ -170,9 +170,10 @@ class Runner:
         return session
 
     async def work_of(self, account_id: UUID) -> dict | None:
-        rows = {w["exchange_account_id"]: w for w in await self.store.account_work()}
-        self.work.update(rows)
-        return rows.get(account_id)
+        rows = await self.store.account_work(account_id)
+        if rows:
+            self.work[account_id] = rows[0]
+        return rows[0] if rows else None
 
     async def _place_pending(self) -> None:
         if self.stopping:

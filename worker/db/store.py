@@ -56,8 +56,8 @@ class Store:
     async def release_lease(self, account_id: UUID) -> None:
         await self._rows("SELECT lth_pvr.release_lease(%s, %s)", (self.worker_id, account_id))
 
-    async def account_work(self) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.account_work(%s)", (self.worker_id,))
+    async def account_work(self, account_id: UUID | None = None) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.account_work(%s, %s)", (self.worker_id, account_id))
 
     # -- placement ------------------------------------------------------------------------------
     async def claim_pending_orders(self, account_ids: list[UUID] | None = None, limit: int = 100) -> list[dict]:
