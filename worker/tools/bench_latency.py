@@ -38,9 +38,17 @@ class WatchedAccounts:
 
     def __init__(self, conn: psycopg.Connection, count: int, prefix: int) -> None:
         self.accounts = insert_accounts(conn, count, prefix)
+        self.add_orders(conn)
+
+    def add_orders(self, conn: psycopg.Connection) -> None:
         for account_id, _ in self.accounts:
             insert_order(conn, account_id, qty="1")
         conn.commit()
+
+    def complete(self, sim) -> None:
+        """Fill what is left of the current orders: they end, and leave the open-orders lists."""
+        for sub, ext in self.targets:
+            sim.fill(ext, subaccount_id=sub)
 
     def load(self, conn: psycopg.Connection) -> None:
         rows = conn.execute(
