@@ -21,6 +21,7 @@ VERBS = [
     ("worker.tools.ops_commands", "cancel"),
     ("worker.tools.ops_commands", "orders"),
     ("worker.tools.chaos", "chaos"),
+    ("worker.tools.bench", "bench"),
 ]
 
 

@@ -1,0 +1,122 @@
+"""`valr-monitor bench [--quick] [--json] [--database-url URL]`: six figures, each printed with the floor
+it is compared to, measured in the same run on the same server.
+
+1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
+2 throughput, one worker (bench_throughput)    floor: the same rows by a bare batched insert
+3 insert → placement → ws_monitored_at         compared with the simulator's own answer time
+4 REST calls over a simulated day (bench_rest) floor: the spec's 1-minute polling of the same orders
+5 safety-net selection cost (bench_query)      10k / 100k / 1M history, plan
+6 scale: 1,000 subaccounts, two workers        (bench_scale)
+
+Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
+production) unless --database-url is given; then each figure gets its own database on that server,
+created and dropped by the bench (the role needs CREATEDB; figure 5 needs superuser). Benchmarks are
+never pass/fail: the exit status is 0 whenever the figures were measured, targets missed or not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from worker.db import dsn
+from worker.tools.bench_env import Cluster, Figure, raise_file_limit
+
+FIGURES: list[tuple[str, str]] = [
+    ("worker.tools.bench_latency", "run_latency_figures"),  # figures 1 and 3
+    ("worker.tools.bench_throughput", "run_throughput"),
+    ("worker.tools.bench_rest", "run_rest_calls"),
+    ("worker.tools.bench_query", "run_query_cost"),
+    ("worker.tools.bench_scale", "run_scale"),
+]
+ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale"]
+
+
+def machine() -> dict:
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    return {"cpus": os.cpu_count(), "memory_gb": round(mem_kb / 2**20, 1), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None]) -> dict:
+    import importlib
+
+    raise_file_limit()
+    started = time.monotonic()
+    figures: dict[str, Figure] = {}
+    cluster = Cluster(database_url).start()
+    try:
+        say(f"PostgreSQL: {'embedded' if database_url is None else dsn.redact(database_url)}, "
+            f"settings {cluster.durable_settings()}")
+        with tempfile.TemporaryDirectory(prefix="valr-bench-") as tmp:
+            workdir = Path(tmp)
+            for module, name in FIGURES:
+                say(f"running {module.rsplit('.', 1)[1]} …")
+                result = getattr(importlib.import_module(module), name)(cluster, workdir, quick)
+                for fig in (result if isinstance(result, tuple) else (result,)):
+                    figures[fig.key] = fig
+        durable = cluster.durable_settings()
+    finally:
+        cluster.stop()
+    report: dict = {
+        "command": "valr-monitor bench" + (" --quick" if quick else ""),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(), "quick": quick, "postgres": durable,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    for key in ORDER:
+        report[key] = figures[key].data
+    report["notes"] = [n for key in ORDER for n in figures[key].notes]
+    report["_rows"] = [r for key in ORDER for r in figures[key].rows]
+    return report
+
+
+def print_table(report: dict) -> None:
+    rows = [("figure", "measured", "floor / compared with", "ratio", "target")] + [tuple(r) for r in report["_rows"]]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    m = report["machine"]
+    click.echo(f"{report['command']} — {report['date']} — {m['cpus']} CPUs, {m['memory_gb']} GB, "
+               f"{m['platform']}; PostgreSQL fsync={report['postgres']['fsync']} "
+               f"synchronous_commit={report['postgres']['synchronous_commit']}; {report['elapsed_s']} s")
+    for i, row in enumerate(rows):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            click.echo("  ".join("-" * w for w in widths))
+    click.echo("")
+    for note in report["notes"]:
+        click.echo(note)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Tiny sizes, under a minute (CI smoke use); figures are indicative.")
+@click.option("--json", "as_json", is_flag=True, help="Print every figure with its floor and ratio as one JSON object.")
+@click.option("--database-url", envvar=None, metavar="URL",
+              help="Run on this server (a database per figure is created and dropped) instead of the embedded one.")
+def bench(quick: bool, as_json: bool, database_url: str | None) -> None:
+    """Measure latency, throughput, REST calls and scale, each against its floor in the same run."""
+    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up like Ctrl-C
+    say = (lambda text: click.echo(f"• {text}", err=True)) if as_json else (lambda text: click.echo(f"• {text}"))
+    try:
+        report = run_bench(database_url, quick, say)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: everything started was stopped and removed", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.items() if k != "_rows"}, default=str))
+    else:
+        print_table(report)
