@@ -113,11 +113,6 @@ def test_every_frame_parse_frame_accepts_is_recorded_by_sql(postgresql, session,
         postgresql.rollback()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (worker/valr/events.py parse_frame, worker/db/store.py jsonb): JSON's NaN/Infinity literals pass "
-    "parse_frame as Python floats, Store.jsonb writes them back as NaN/Infinity, which PostgreSQL's jsonb "
-    "refuses: record_batch raises, the session drops ('database error') and the frames read with it are "
-    "not recorded. Fix: parse_constant that refuses the frame (or maps to a string) in parse_frame."))
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_literals_do_not_break_the_batch(postgresql, session, literal):
     text = '{"type":"NEW_ACCOUNT_TRADE","data":{"id":"t-nan","orderId":"valr-open-1","price":%s,"quantity":"1"}}'
@@ -125,10 +120,6 @@ def test_nan_and_infinity_literals_do_not_break_the_batch(postgresql, session, l
     assert [r["outcome"] for r in result] == ["malformed", "ignored"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (worker/db/store.py jsonb): a string holding U+0000 (JSON \\u0000) is valid JSON and passes "
-    "parse_frame, but PostgreSQL's jsonb refuses it ('unsupported Unicode escape sequence'): record_batch "
-    "raises and the whole read is lost. Fix: strip/replace NUL before jsonb, or refuse the frame."))
 def test_nul_character_in_a_frame_does_not_break_the_batch(postgresql, session):
     text = '{"type":"ORDER_STATUS_UPDATE","data":{"orderId":"valr-open-1","orderStatusType":"Pla\\u0000ced"}}'
     result = record_as_the_worker_does(postgresql, session, [text, VALID_FRAMES[3]])

@@ -23,8 +23,27 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    """JSON for jsonb: Decimals as VALR's strings; U+0000, which jsonb refuses (and would abort a whole
+    batch), replaced by U+FFFD — the rest of the payload still reaches SQL, which judges it."""
+    text = json.dumps(value, default=_json_default)
+    if "\\u0000" in text:
+        text = json.dumps(_without_nul(value), default=_json_default)
+    return text
+
+
 def jsonb(value: Any) -> Jsonb:
-    return Jsonb(value, dumps=lambda v: json.dumps(v, default=_json_default))
+    return Jsonb(value, dumps=dumps)
 
 
 class Store:

@@ -34,7 +34,8 @@ def parse_frame(text: str | bytes, received_at: float | None = None) -> AccountE
     """One frame → AccountEvent, or None when it is not JSON, has no string `type`, or (for the
     order events) lacks a `data` of the expected shape. Control frames (AUTHENTICATED, PONG) parse too."""
     try:
-        raw = json.loads(text, parse_float=Decimal)
+        # NaN/Infinity are not JSON: kept as the strings they are, SQL refuses them as numbers.
+        raw = json.loads(text, parse_float=Decimal, parse_constant=str)
     except (ValueError, TypeError):
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):

@@ -37,7 +37,7 @@ class PlacedOrder:
 
 def loads(text: str | bytes) -> Any:
     """VALR JSON → Python, with bare decimals as Decimal (ints, e.g. sequenceId, stay exact ints)."""
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=str)  # NaN/Infinity stay strings
 
 
 def dumps(body: dict[str, Any]) -> str:
