@@ -112,6 +112,7 @@ def test_open_orders_update_reports_missing_orders(postgresql):
             "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
     result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=5))
     assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(listed, "unchanged"), (missing, "missing")]
+    assert order(postgresql, listed)["reconcile_due_at"] is None  # listed: reconciled
     o = order(postgresql, missing)
     assert o["status"] == "submitted"  # absence is never proof
     assert o["reconcile_due_at"] is not None and o["poll_claimed_at"] == at(seconds=5)

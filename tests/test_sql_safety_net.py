@@ -167,3 +167,13 @@ def test_safety_net_selection_uses_the_partial_index(postgresql):
         "EXPLAIN SELECT * FROM lth_pvr.safety_net_due(%s)", (T0,)).fetchall())
     assert "idx_exchange_orders_requires_polling" in plan, plan
     assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.safety_net_due(%s)", (T0,)) == 1000
+
+
+def test_a_reconciliation_is_left_to_the_socket_for_30_seconds(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1")   # placed with no socket: reconcile owed
+    assert order(postgresql, order_id)["reconcile_due_at"] == T0
+    claim_polls = "SELECT * FROM lth_pvr.claim_due_polls('w1', 500, %s)"
+    assert rows(postgresql, claim_polls, (at(seconds=29),)) == []
+    [due] = rows(postgresql, claim_polls, (at(seconds=30),))
+    assert (due["exchange_order_id"], due["reason"]) == (order_id, "reconcile")

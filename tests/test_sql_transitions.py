@@ -236,3 +236,69 @@ def test_raw_keeps_valr_payload_under_valr_key(postgresql):
     update(postgresql, account, status_payload("valr-1", "Cancelled"))
     raw = order(postgresql, order_id)["raw"]
     assert raw["strategy"] == "dca" and raw["valr"]["orderStatusType"] == "Cancelled"
+
+
+def test_another_systems_order_with_our_customer_order_id_is_not_ours(postgresql):
+    # customerOrderId is unique among OPEN orders only: another system may hold an open order with it,
+    # created before we claimed ours (our POST will then be refused as a duplicate).
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    intent = order(postgresql, order_id)["intent_id"]
+    foreign = status_payload("valr-foreign", "Placed", intent=intent)
+    foreign["orderCreatedAt"] = "2025-03-03T11:00:00.000Z"
+    assert update(postgresql, account, foreign)["outcome"] == "not_ours"          # ours still pending
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0)
+    assert update(postgresql, account, foreign, now=at(seconds=1))["outcome"] == "not_ours"  # created before our claim
+    refused = status_payload("valr-ours", "Failed", intent=intent, reason="Duplicate customerOrderId")
+    refused["orderCreatedAt"] = "2025-03-03T12:00:00.500Z"
+    result = update(postgresql, account, refused, now=at(seconds=2))
+    assert (result["exchange_order_id"], result["new_status"]) == (order_id, "failed")
+    assert order(postgresql, order_id)["failed_reason"] == "Duplicate customerOrderId"
+
+
+def test_customer_order_id_match_is_rechecked_after_the_row_lock(postgresql, db_url):
+    # A foreign order's item is matched by customerOrderId while our placement answer is being
+    # recorded; once the lock is ours, the order has another VALR id: the item is not ours.
+    import threading
+
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    intent = order(postgresql, order_id)["intent_id"]
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0)
+    postgresql.commit()
+    foreign = status_payload("valr-foreign", "Placed", intent=intent)
+    foreign["orderCreatedAt"] = "2025-03-03T12:00:00.000Z"
+    result: dict = {}
+    with psycopg.connect(db_url) as placing, psycopg.connect(db_url) as reading:
+        placing.execute("SELECT * FROM lth_pvr.record_placement(%s, 'valr-ours', NULL, NULL, %s)",
+                        (order_id, at(seconds=1)))          # row locked, not committed
+
+        def read() -> None:
+            result.update(one(reading, "SELECT * FROM lth_pvr.record_order_update(%s, 'ws', %s, %s)",
+                              (account, Jsonb(foreign), at(seconds=1))))
+            reading.commit()
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # waiting for the row lock
+        placing.commit()
+        thread.join(5)
+    assert result["outcome"] == "not_ours"
+    o = order(postgresql, order_id)
+    assert (o["ext_order_id"], o["status"]) == ("valr-ours", "submitted")
+    assert "valr" not in o["raw"]
+
+
+def test_same_customer_order_id_with_other_terms_is_another_systems_order(postgresql):
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account, price="1200000")
+    intent = order(postgresql, order_id)["intent_id"]
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0)
+    foreign = status_payload("valr-foreign", "Placed", intent=intent)   # originalPrice 1000000, created at T0
+    assert update(postgresql, account, foreign)["outcome"] == "not_ours"
+    ours = dict(foreign, orderId="valr-ours", originalPrice="1200000")
+    assert update(postgresql, account, ours)["outcome"] == "applied"

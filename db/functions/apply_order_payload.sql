@@ -49,10 +49,13 @@ BEGIN
     v_reason := NULLIF(NULLIF(btrim(coalesce(lth_pvr.json_text(p_payload->'failedReason'),
                                              lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');
 
-    v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, v_valr_id, v_cid));
+    v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, p_payload, false));
     IF v_id IS NOT NULL THEN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
-        IF NOT FOUND THEN
+        -- Matched by customerOrderId, but while we waited for the lock the placement answer gave the
+        -- order another VALR id: this payload is about another order with the same customerOrderId.
+        IF NOT FOUND OR (p_exchange_order_id IS NULL AND v_valr_id IS NOT NULL
+                         AND v_order.ext_order_id IS NOT NULL AND v_order.ext_order_id <> v_valr_id) THEN
             v_id := NULL;
         END IF;
     END IF;

@@ -1,6 +1,7 @@
 -- Owns: an account's full open-orders list (WS OPEN_ORDERS_UPDATE.data, GET /v1/orders/open) ->
 -- each listed order applied as an update (outcome per item), and our `submitted` orders of the
--- account that the list lacks returned as `missing`. Absence is never proof: a missing order is
+-- account that the list lacks returned as `missing`. A listed order owes no reconciliation any more
+-- (reconcile_due_at cleared). Absence is never proof: a missing order is
 -- only marked owed a REST reconciliation (reconcile_due_at), held for the account's lease holder
 -- for 2 minutes (poll_claimed_at) so claim_due_polls does not hand it out twice.
 CREATE OR REPLACE FUNCTION lth_pvr.reconcile_open_orders(
@@ -35,6 +36,11 @@ BEGIN
         END IF;
         SELECT * INTO v_result
           FROM lth_pvr.apply_order_payload(p_exchange_account_id, p_source, 'open_order', v_item, NULL, p_now);
+        IF v_result.outcome IN ('applied', 'unchanged') THEN
+            -- Listed: its status is reconciled; no further look-up is owed for it.
+            UPDATE lth_pvr.exchange_orders o SET reconcile_due_at = NULL
+             WHERE o.exchange_order_id = v_result.exchange_order_id AND o.reconcile_due_at IS NOT NULL;
+        END IF;
         RETURN QUERY
             SELECT v_result.exchange_order_id,
                    coalesce(o.ext_order_id, CASE WHEN jsonb_typeof(v_item) = 'object'

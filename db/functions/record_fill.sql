@@ -62,10 +62,14 @@ BEGIN
         RETURN;
     END IF;
 
-    v_id := lth_pvr.match_order(p_exchange_account_id, v_valr_id,
-                                lth_pvr.json_uuid(p_payload->'customerOrderId'));
+    v_id := lth_pvr.match_order(p_exchange_account_id, p_payload, true);
     IF v_id IS NOT NULL THEN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
+        -- Matched by customerOrderId, but the placement answer (committed while we waited) gave the
+        -- order another VALR id: the trade belongs to another order with the same customerOrderId.
+        IF v_order.ext_order_id IS NOT NULL AND v_order.ext_order_id <> v_valr_id THEN
+            v_id := NULL;
+        END IF;
     END IF;
     IF v_id IS NULL THEN
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, 'trade', 'not_ours',

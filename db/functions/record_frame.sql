@@ -43,8 +43,7 @@ BEGIN
                    v_data || '{"orderStatusType": "Failed"}'::jsonb, NULL, p_now) u;
     ELSIF v_type IN ('ORDER_PROCESSED', 'FAILED_CANCEL_ORDER') THEN
         IF jsonb_typeof(v_data) = 'object' THEN
-            v_id := lth_pvr.match_order(p_exchange_account_id, lth_pvr.json_text(v_data->'orderId'),
-                                        lth_pvr.json_uuid(v_data->'customerOrderId'));
+            v_id := lth_pvr.match_order(p_exchange_account_id, v_data, false);
         END IF;
         PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, 'ws', v_type,
             CASE v_type WHEN 'FAILED_CANCEL_ORDER' THEN 'cancel_failed' ELSE 'ignored' END,
