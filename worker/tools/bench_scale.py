@@ -41,8 +41,8 @@ def ownership(conn: psycopg.Connection) -> dict:
 
 
 def run_scale(cluster, workdir: Path, quick: bool) -> Figure:
-    subaccounts = 100 if quick else 1000
-    seconds, fills = (1.5, 1000) if quick else (5.0, 10_000)
+    subaccounts = 60 if quick else 1000
+    seconds, fills = (1.0, 600) if quick else (5.0, 10_000)
     url = cluster.database("scale")
     sim = start_simulator(stamp_frames=True)
     workers: list[BenchWorker] = []

@@ -113,7 +113,7 @@ def _slice(rows: list, i: int, parts: int) -> list:
 
 
 def run_throughput(cluster, workdir: Path, quick: bool) -> Figure:
-    subaccounts, fills, reps = (50, 1500, 2) if quick else (50, 10_000, 3)
+    subaccounts, fills, reps = (50, 1000, 2) if quick else (50, 10_000, 3)
     url = cluster.database("throughput")
     sim = start_simulator()
     worker = observer = None

@@ -1,0 +1,58 @@
+"""`valr-monitor bench --quick --json` runs end to end at tiny size and reports every figure with its
+floor. A smoke test only: speed is never pass/fail here (shared, noisy machines)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+# The keys documented in the README's performance section (stable for programs reading --json).
+REQUIRED = {
+    "event_to_commit": ("p50_ms", "p99_ms", "floor_p99_ms", "ratio_p99"),
+    "throughput": ("events_per_s", "floor_events_per_s", "ratio"),
+    "insert_to_monitor": ("p50_ms", "p99_ms"),
+    "rest_calls": ("hybrid_status_polls_per_order", "polling_baseline_calls_per_order", "idle_tick_calls"),
+    "safety_net_query": ("ms_10k", "ms_100k", "ms_1m", "uses_index"),
+    "scale": ("subaccounts", "rss_mb", "p99_ms"),
+}
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    proc = subprocess.run([sys.executable, "-m", "worker", "bench", "--quick", "--json"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_every_figure_has_its_keys_and_numbers(report):
+    for figure, keys in REQUIRED.items():
+        for key in keys:
+            value = report[figure][key]
+            if key == "uses_index":
+                assert isinstance(value, bool), (figure, key, value)
+            else:
+                assert isinstance(value, (int, float)) and not isinstance(value, bool), (figure, key, value)
+                assert math.isfinite(value) and value >= 0, (figure, key, value)
+
+
+def test_comparisons_are_made_on_durable_settings_in_the_same_run(report):
+    assert report["postgres"] == {"fsync": "on", "synchronous_commit": "on"}
+    assert report["quick"] is True
+    assert report["event_to_commit"]["floor_samples"] > 0 and report["event_to_commit"]["samples"] > 0
+    # Every frame the simulator sent was matched to the commit that recorded it.
+    assert report["event_to_commit"]["unrecorded"] == 0
+    assert report["event_to_commit"]["last_mismatch"] == 0
+
+
+def test_the_simulated_day_ends_with_the_exchanges_truth(report):
+    for name, scenario in report["rest_calls"]["scenarios"].items():
+        assert scenario["ground_truth_ok"], (name, scenario)
+
+
+def test_two_workers_own_each_subaccount_once(report):
+    assert report["scale"]["two_workers"]["each_owned_once"]
