@@ -78,12 +78,13 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None])
     for key in ORDER:
         report[key] = figures[key].data
     report["notes"] = [n for key in ORDER for n in figures[key].notes]
-    report["_rows"] = [r for key in ORDER for r in figures[key].rows]
+    # The human table's rows too, so a saved --json run can be shown as the table (print_table).
+    report["table"] = [list(r) for key in ORDER for r in figures[key].rows]
     return report
 
 
 def print_table(report: dict) -> None:
-    rows = [("figure", "measured", "floor / compared with", "ratio", "target")] + [tuple(r) for r in report["_rows"]]
+    rows = [("figure", "measured", "floor / compared with", "ratio", "target")] + [tuple(r) for r in report["table"]]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     m = report["machine"]
     click.echo(f"{report['command']} — {report['date']} — {m['cpus']} CPUs, {m['memory_gb']} GB, "
@@ -117,6 +118,6 @@ def bench(quick: bool, as_json: bool, database_url: str | None) -> None:
         click.echo("\ninterrupted: everything started was stopped and removed", err=True)
         sys.exit(130)
     if as_json:
-        click.echo(json.dumps({k: v for k, v in report.items() if k != "_rows"}, default=str))
+        click.echo(json.dumps(report, default=str))
     else:
         print_table(report)
