@@ -52,7 +52,7 @@ class ChaosPlan:
     fault_every_s: float = 3.0       # mean gap between two faults
     cron_every_s: float = 20.0       # the safety net's cron tick, time-compressed
     fill_delay_s: float = 1.5        # simulator: mean delay before each fill
-    placement_grace_s: int = 15      # settings.placement_grace_seconds for the run (default 120)
+    placement_grace_s: int = 30      # settings.placement_grace_seconds for the run (production: 120)
     settle_timeout_s: float = 240.0  # the final pass gives up after this long
     lease_ttl_s: int = 5
 
@@ -148,6 +148,16 @@ def progress_line(c: dict[str, int], total: int, elapsed: float, faults: int, ph
     return (f"{phase:<7} {elapsed:6.1f}s  orders {sum(c[s] for s in c if s != 'fills')}/{total}  final {done}  "
             f"open {c['submitted']}  pending/placing {c['pending'] + c['placing']}  fills {c['fills']}  "
             f"faults {faults}")
+
+
+def mismatch_kinds(check: truth_check.TruthCheck) -> dict[str, int]:
+    """Status mismatches by kind ("database failed / exchange Filled": 12), to see the pattern at once."""
+    kinds: Counter[str] = Counter()
+    for text in check.status_mismatch:
+        m = re.search(r"database (\S+) filled \S+, exchange (.+) filled", text)
+        kinds[f"database {m.group(1)} / exchange {m.group(2)}" if m else "other"] += 1
+    kinds.update({"not in database": len(check.not_in_database)} if check.not_in_database else {})
+    return dict(kinds.most_common())
 
 
 def worker_warnings(paths: list[Path]) -> dict[str, int]:
@@ -273,6 +283,7 @@ class Chaos:
             "faults": injector.counts(),
             "placed_twice": summary["placed_twice"], "fills_lost": summary["fills_lost"],
             "fills_doubled": summary["fills_doubled"], "status_mismatch": summary["status_mismatch"],
+            "status_mismatch_kinds": mismatch_kinds(check),
             "never_placed_failed": self._never_placed(db, truth),
             **lag,
             **rest_figures(sim.counters(), truth),
@@ -344,7 +355,9 @@ def print_report(result: dict, echo=click.echo) -> None:
     echo(f"  orders placed twice:      {result['placed_twice']}")
     echo(f"  fills lost:               {result['fills_lost']}")
     echo(f"  fills doubled:            {result['fills_doubled']}")
-    echo(f"  final status differs:     {result['status_mismatch']}")
+    echo(f"  final status differs:     {result['status_mismatch']}"
+         + (" (" + ", ".join(f"{k}: {v}" for k, v in result["status_mismatch_kinds"].items()) + ")"
+            if result["status_mismatch_kinds"] else ""))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
     echo(f"  REST calls spent on recovery: {result['recovery_rest_calls']} "
@@ -382,15 +395,19 @@ def _interrupt(*_: object) -> None:
               help="Mean seconds between two faults.")
 @click.option("--cron-every", type=click.FloatRange(1, 3600), default=20.0, show_default=True,
               help="Seconds between safety-net ticks during the run (each with the clock of its next 10-minute tick).")
+@click.option("--placement-grace", type=click.IntRange(1, 3600), default=30, show_default=True,
+              help="settings.placement_grace_seconds during the run (production default 120): how long a "
+                   "placement VALR does not know stays `placing` before it is failed.")
 @click.option("--database-url", metavar="URL", help="Use this database (migrated; data left there) instead of "
               "an embedded one; PostgreSQL is then not restarted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
 def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | None, fault_every: float,
-          cron_every: float, database_url: str | None, as_json: bool) -> None:
+          cron_every: float, placement_grace: int, database_url: str | None, as_json: bool) -> None:
     """Soak the monitor with seeded faults; compare the database with the exchange's ground truth."""
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     plan = ChaosPlan(orders=n_orders, minutes=minutes, seed=seed, fault_every_s=fault_every,
-                     cron_every_s=cron_every,
+                     cron_every_s=cron_every, placement_grace_s=placement_grace,
+                     settle_timeout_s=max(240.0, 2.0 * placement_grace + 60),
                      subaccounts=subaccounts or max(2, min(40, n_orders // 5)))
     stream = sys.stderr if as_json else sys.stdout
     out = Progress(stream=stream, tty=stream.isatty())

@@ -1,0 +1,36 @@
+"""`valr-monitor chaos` at a short, fixed-seed size: every fault kind the schedule draws is survived —
+no order placed twice, no fill lost or doubled, every final status equal to the exchange's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SEED = 11
+
+
+def test_short_chaos_run_ends_equal_to_ground_truth():
+    proc = subprocess.run(
+        [sys.executable, "-m", "worker", "chaos", "--orders", "30", "--minutes", "0.4", "--seed", str(SEED),
+         "--fault-every", "1.2", "--cron-every", "8", "--placement-grace", "15", "--json"],
+        capture_output=True, text=True, timeout=180)
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, "\n".join(report["problems"] + report["first_mismatch"] + report["fault_timeline"])
+    assert report["placed_twice"] == report["fills_lost"] == report["fills_doubled"] == report["status_mismatch"] == 0
+    assert report["orders"] == 30 and report["settled"] is True
+    assert sum(report["orders_by_status"][s] for s in ("pending", "placing", "submitted")) == 0
+    # The run was hostile: PostgreSQL restarted once, and several other kinds of fault struck.
+    faults = report["faults"]
+    assert faults["pg_restart"] == 1
+    assert sum(1 for kind, n in faults.items() if n and kind != "pg_restart") >= 4, faults
+    for key in ("orders", "fills", "faults", "placed_twice", "fills_lost", "fills_doubled", "status_mismatch",
+                "max_lag_s", "recovery_rest_calls"):
+        assert key in report
+    assert report["fills"] > 0 and report["max_lag_s"] >= 0 and report["recovery_rest_calls"] >= 0
+    assert f"chaos seed {SEED}" in proc.stderr
