@@ -28,14 +28,16 @@ VALID_FRAMES = [
     '{"type":"OPEN_ORDERS_UPDATE","data":[{"orderId":"o1","status":"Placed","quantity":"0.1"}]}',
     '{"type":"AUTHENTICATED"}',
 ]
-no_nul_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
-finite = st.floats(allow_nan=False, allow_infinity=False)
+# Everything JSON text can carry, NUL characters and the NaN/Infinity literals included (the worker
+# must make them safe before PostgreSQL's jsonb, which refuses both).
+any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+finite = st.floats()
 json_value = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**40, 10**40) | finite | no_nul_text,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(no_nul_text, inner, max_size=4), max_leaves=15)
+    st.none() | st.booleans() | st.integers(-10**40, 10**40) | finite | any_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4), max_leaves=15)
 frame_dicts = st.fixed_dictionaries(
     {"type": st.sampled_from(sorted(ORDER_EVENTS | CONTROL_FRAMES) + ["UNKNOWN", ""]) | json_value},
-    optional={"data": json_value | st.dictionaries(no_nul_text, json_value, max_size=5)})
+    optional={"data": json_value | st.dictionaries(any_text, json_value, max_size=5)})
 
 
 def walk(value):
