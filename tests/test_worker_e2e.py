@@ -199,3 +199,37 @@ def test_missing_setting_fails_at_start_with_one_clear_line(db_url):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: VALR_API_KEY: required in the environment (never a flag: flags show in ps)"]
+
+
+def test_order_placed_elsewhere_and_inserted_as_submitted_gets_one_reconciliation(sim, orders, start_worker):
+    import asyncio
+
+    from worker.valr import Credentials, ValrClient
+
+    intent = uuid.uuid4()
+
+    async def place_elsewhere() -> str:
+        async with ValrClient(sim.base_url, Credentials(API_KEY, API_SECRET)) as client:
+            placed = await client.place_limit_order("777", pair="BTCZAR", side="BUY", quantity=Decimal("0.0002"),
+                                                    price=Decimal("1100000"), customer_order_id=str(intent))
+            return placed.id
+
+    valr_id = asyncio.run(place_elsewhere())
+    sim.fill(str(intent), "0.0001")  # it partly filled before anyone here knew of it
+    account = orders.account("777")
+    order_id = orders.sql(
+        """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
+                                                status, ext_order_id)
+           VALUES (%s, %s, 'BTCZAR', 'BUY', 1100000, 0.0002, 'submitted', %s) RETURNING exchange_order_id""",
+        (account, intent, valr_id))[0][0]
+    base = sim.counters()["rest"]
+    start_worker()
+
+    wait_for(lambda: len(orders.fills(order_id)) == 1, timeout=20, what="the fill made before insertion")
+    time.sleep(2.5)  # a catch-up tick (--catch-up 2) must not reconcile it again
+    rest = sim.counters()["rest"]
+    assert rest.get("GET /v1/orders/open", 0) - base.get("GET /v1/orders/open", 0) == 1
+    assert orders.get(order_id)["ws_monitored_at"] is not None
+    sim.fill(str(intent))
+    orders.wait_status(order_id, "filled")
+    assert sim.status_lookups() == 0
