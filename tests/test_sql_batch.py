@@ -102,20 +102,35 @@ def test_batch_notifies_once_with_the_last_id(postgresql, db_url):
     assert json.loads(got[0][1]) == {"session": session, "frames": 2, "last": "trade-42"}
 
 
+def open_order_item(postgresql, order_id, ext: str) -> dict:
+    return {"orderId": ext, "side": "buy", "quantity": "0.001", "price": "1000000", "currencyPair": "BTCZAR",
+            "originalQuantity": "0.001", "customerOrderId": str(order(postgresql, order_id)["intent_id"]),
+            "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
+
+
 def test_open_orders_update_reports_missing_orders(postgresql):
     account = make_account(postgresql)
     listed = submitted_order(postgresql, account, ext="valr-1")
     missing = submitted_order(postgresql, account, ext="valr-2")
-    session = open_session(postgresql, account, at(seconds=5))
-    item = {"orderId": "valr-1", "side": "buy", "quantity": "0.001", "price": "1000000", "currencyPair": "BTCZAR",
-            "originalQuantity": "0.001", "customerOrderId": str(order(postgresql, listed)["intent_id"]),
-            "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
-    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=5))
+    session = open_session(postgresql, account, at(seconds=10))
+    item = open_order_item(postgresql, listed, "valr-1")
+    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=10))
     assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(listed, "unchanged"), (missing, "missing")]
     assert order(postgresql, listed)["reconcile_due_at"] is None  # listed: reconciled
     o = order(postgresql, missing)
     assert o["status"] == "submitted"  # absence is never proof
-    assert o["reconcile_due_at"] is not None and o["poll_claimed_at"] == at(seconds=5)
+    assert o["reconcile_due_at"] is not None and o["poll_claimed_at"] == at(seconds=10)
+
+
+def test_open_orders_list_does_not_call_a_just_accepted_order_missing(postgresql):
+    # VALR's 202 precedes "Placed": a list read a moment after acceptance may not show the order yet.
+    account = make_account(postgresql)
+    listed = submitted_order(postgresql, account, ext="valr-1")
+    just_accepted = submitted_order(postgresql, account, ext="valr-2", now=at(seconds=9))
+    session = open_session(postgresql, account, at(seconds=10))
+    item = open_order_item(postgresql, listed, "valr-1")
+    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=10))
+    assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(listed, "unchanged")]
 
 
 def test_order_processed_failure_fails_the_order(postgresql):
