@@ -66,7 +66,7 @@ def test_worker_debug_log_holds_no_secret_through_placement_reconnects_and_error
 
     pg = secured_pg
     orders = Orders(pg.url())
-    with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="auto", fill_delay_s=1.0)) as sim:
+    with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="auto", fill_delay_s=0.6)) as sim:
         accounts = [orders.account(f"{880 + i}") for i in range(2)]
         worker = WorkerProcess("worker", worker_url(pg), sim.base_url, API_KEY, API_SECRET, tmp_path,
                                ("--log-level", "debug", "--lease-ttl", "4", "--catch-up", "1"))
