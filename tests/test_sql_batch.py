@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from tests.test_sql_support import (
     T0, at, claim, events, lease, listener, make_account, make_order, one, order, received, rows, status_payload,
-    submitted_order, trade_payload,
+    submitted_order, trade_payload, update,
 )
 
 
@@ -131,6 +131,18 @@ def test_open_orders_list_does_not_call_a_just_accepted_order_missing(postgresql
     item = open_order_item(postgresql, listed, "valr-1")
     result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=10))
     assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(listed, "unchanged")]
+    assert just_accepted
+
+
+def test_an_order_the_exchange_confirmed_gets_no_grace(postgresql):
+    # A new owner's first list after a takeover: VALR already said Placed, then the order filled
+    # while nobody watched; absent from the list a moment later, it is missing at once.
+    account = make_account(postgresql)
+    confirmed = submitted_order(postgresql, account, ext="valr-1", now=at(seconds=8))
+    update(postgresql, account, status_payload("valr-1", "Placed"), now=at(seconds=8, milliseconds=50))
+    session = open_session(postgresql, account, at(seconds=10))
+    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": []}], at(seconds=10))
+    assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(confirmed, "missing")]
 
 
 def test_order_processed_failure_fails_the_order(postgresql):

@@ -62,8 +62,10 @@ BEGIN
                poll_claimed_by = coalesce(v_holder, 'reconcile')
          WHERE o.exchange_account_id = p_exchange_account_id
            AND o.status = 'submitted'
-           -- A just-accepted order may not be listed yet (VALR's 202 precedes "Placed").
-           AND o.submitted_at < p_now - make_interval(secs => lth_pvr.setting('open_list_grace_seconds'))
+           -- A just-accepted order may not be listed yet (VALR's 202 precedes "Placed"); one the
+           -- exchange already confirmed (an event or a poll) is listed while open: no grace for it.
+           AND (o.exchange_confirmed_at IS NOT NULL
+                OR o.submitted_at < p_now - make_interval(secs => lth_pvr.setting('open_list_grace_seconds')))
            AND o.ext_order_id <> ALL (array_remove(v_listed, NULL))
            AND o.intent_id <> ALL (array_remove(v_intents, NULL))
         RETURNING o.exchange_order_id, o.ext_order_id, o.intent_id, o.pair
