@@ -30,6 +30,8 @@ from worker.valr import ValrClient
 
 log = logging.getLogger("worker.runner")
 
+HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
+
 
 class Runner:
     def __init__(self, settings: WorkerSettings) -> None:
@@ -44,6 +46,8 @@ class Runner:
         self.busy: set[tuple[str, UUID]] = set()  # (kind, id) being handled, to not double up
         self.ws_budget = ConnectionBudget(settings.ws_connects_per_minute)
         self.last_lease_renewal = time.monotonic()
+        self.last_heartbeat = float("-inf")
+        self.held: set[UUID] = set()              # subaccounts leased at the last renewal
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -114,17 +118,29 @@ class Runner:
 
     # -- one tick -------------------------------------------------------------------------------
     async def tick(self) -> None:
-        await self.store.heartbeat(socket.gethostname(), os.getpid())
-        await self._renew_leases()
+        # Pending orders of subaccounts already leased go first: an INSERT's NOTIFY should reach
+        # VALR after one round trip, not after the bookkeeping below.
+        await self._place_pending()
+        await self._heartbeat()
+        taken = await self._renew_leases()
         self.work = {w["exchange_account_id"]: w for w in await self.store.account_work()}
         self._reap_sessions()
         self._open_sessions_with_work()
-        await self._place_pending()
+        if taken:
+            await self._place_pending()
         await self._send_cancels()
         await self._run_due_polls()
         await self._resolve_lost_placements()
 
-    async def _renew_leases(self) -> None:
+    async def _heartbeat(self) -> None:
+        """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
+        # Other workers count this one live by its heartbeat (fair lease shares): stay within a TTL.
+        if time.monotonic() - self.last_heartbeat >= min(HEARTBEAT_EVERY_S, self.settings.lease_ttl_s / 3):
+            await self.store.heartbeat(socket.gethostname(), os.getpid())
+            self.last_heartbeat = time.monotonic()
+
+    async def _renew_leases(self) -> bool:
+        """Renew and take leases; close the sockets of any lost. True when a lease was taken."""
         leases = await self.store.acquire_leases(self.settings.lease_ttl_s)
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
@@ -133,9 +149,12 @@ class Runner:
                 event(log, "lease lost; closing its socket", subaccount=session.subaccount_id)
                 await session.stop("lease_lost")
                 del self.sessions[account_id]
+        taken = held - self.held
         for row in leases:
-            if row["exchange_account_id"] not in self.seen_accounts and row["exchange_account_id"] not in self.sessions:
+            if row["exchange_account_id"] in taken:
                 event(log, "lease taken", subaccount=row["subaccount_id"])
+        self.held = held
+        return bool(taken)
 
     async def _drop_sessions_if_lease_unrenewable(self) -> None:
         """A lease that cannot be renewed may be taken by another worker: close those sockets at once."""

@@ -157,9 +157,13 @@ class SubaccountSession:
             self.runner.spawn(self.runner.lookups.look_up_missing(missing), "look_up_missing")
         if finished:
             self.runner.spawn(self.runner.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
-            work = await self.runner.work_of(self.account_id)
-            if work is not None and work["pending_orders"] + work["placing_orders"] + work["submitted_orders"] == 0:
-                await self.stop("no_open_orders")
+            # Off the read loop: the next frames must not wait for this question.
+            self.runner.spawn(self._close_if_nothing_open(), "close_if_nothing_open")
+
+    async def _close_if_nothing_open(self) -> None:
+        work = await self.runner.work_of(self.account_id)
+        if work is not None and work["pending_orders"] + work["placing_orders"] + work["submitted_orders"] == 0:
+            await self.stop("no_open_orders")
 
     # -- placement ------------------------------------------------------------------------------
     async def place(self, orders: list[dict]) -> None:
