@@ -95,6 +95,8 @@ def test_unresolved_placements_are_listed_after_n_seconds(postgresql):
     order_id = make_order(postgresql, account)
     lease(postgresql, "w1")
     claim(postgresql, "w1", T0)
+    # The request leaves (begin_placement) at T0; its answer is lost.
+    assert postgresql.execute("SELECT lth_pvr.begin_placement(%s, %s)", (order_id, T0)).fetchone()[0]
     listed = lambda now, worker=None: [r["exchange_order_id"] for r in rows(  # noqa: E731
         postgresql, "SELECT * FROM lth_pvr.list_unresolved_placements(10, %s, %s)", (worker, now))]
     assert listed(at(seconds=10)) == []

@@ -1,5 +1,7 @@
--- Owns: reporting `placing` orders whose placement outcome is unknown (the answer was lost): claimed
--- before p_now - N seconds, of accounts leased by the worker when given. The worker looks each up by
+-- Owns: reporting `placing` orders whose placement outcome is unknown, of accounts leased by the
+-- worker when given: the request left over N seconds ago and no answer was recorded (the answer was
+-- lost), or it never left and the claim is older than the grace period (its worker died before
+-- sending, or it waited too long: the lookup lets record_placement_not_found fail it). The worker looks each up by
 -- customerOrderId and reports through record_poll / record_order_update; nothing here changes state.
 CREATE OR REPLACE FUNCTION lth_pvr.list_unresolved_placements(
     p_older_than_seconds int DEFAULT 10,
@@ -16,7 +18,10 @@ AS $$
       FROM lth_pvr.exchange_orders o
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = o.exchange_account_id
      WHERE o.status = 'placing'
-       AND o.claimed_at < p_now - make_interval(secs => p_older_than_seconds)
+       AND CASE WHEN o.placement_sent_at IS NOT NULL
+                THEN o.placement_sent_at < p_now - make_interval(secs => p_older_than_seconds)
+                ELSE o.claimed_at < p_now - make_interval(secs => lth_pvr.setting('placement_grace_seconds'))
+           END
        AND (p_worker_id IS NULL OR EXISTS (
                SELECT 1 FROM lth_pvr.subaccount_leases l
                 WHERE l.exchange_account_id = o.exchange_account_id

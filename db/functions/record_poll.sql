@@ -2,7 +2,8 @@
 -- lost placement looked up by customerOrderId):
 --   ok        the answer is applied as an order update (source `poll`), outcome as record_order_update
 --   not_found counted in poll_failures; never terminal — except a `placing` order VALR still does
---             not know placement_grace_seconds after its claim: the POST never arrived, so it
+--             not know placement_grace_seconds after its request left (placement_sent_at; the
+--             claim when it never left): the POST never arrived, so it
 --             becomes `failed` (outcome `lost_placement`)
 --   error     counted in poll_failures; never terminal
 -- Always: last_polled_at, poll_count, and the due/claim/reconcile marks cleared. Never moves
@@ -52,7 +53,8 @@ BEGIN
     v_outcome := p_result;
     v_new := v_order.status;
     IF p_result = 'not_found' AND v_order.status = 'placing'
-       AND v_order.claimed_at <= p_now - make_interval(secs => lth_pvr.setting('placement_grace_seconds')::int) THEN
+       AND coalesce(v_order.placement_sent_at, v_order.claimed_at)
+           <= p_now - make_interval(secs => lth_pvr.setting('placement_grace_seconds')::int) THEN
         v_outcome := 'lost_placement';
         v_new := 'failed';
         UPDATE lth_pvr.exchange_orders o

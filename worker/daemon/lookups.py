@@ -12,9 +12,12 @@ from uuid import UUID
 
 from worker.db.store import Store
 from worker.logs import event
-from worker.valr import OrderNotFound, TransportError, ValrClient, ValrError
+from worker.valr import OrderNotFound, RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.lookups")
+
+# "Could not ask": the question did not get an answer — never evidence about the order.
+COULD_NOT_ASK = (TransportError, RateLimited)
 
 # Trades are looked up from a little before submission: clocks differ, and VALR stamps trades itself.
 TRADE_WINDOW_SLACK = timedelta(minutes=2)
@@ -41,12 +44,12 @@ class Lookups:
         except OrderNotFound as exc:
             await self.store.record_poll(order["exchange_order_id"], "not_found", error=str(exc))
             return
-        except (TransportError, ValrError) as exc:
+        except (*COULD_NOT_ASK, ValrError) as exc:
             await self.store.record_poll(order["exchange_order_id"], "error", error=str(exc))
             return
         try:
             await self.fetch_fills(order)
-        except (TransportError, ValrError) as exc:  # status still counts; fills are re-checked later
+        except (*COULD_NOT_ASK, ValrError) as exc:  # status still counts; fills are re-checked later
             event(log, "trade history lookup failed", logging.WARNING, order=order["exchange_order_id"], error=str(exc))
         row = await self.store.record_poll(order["exchange_order_id"], "ok", status)
         event(log, "order polled", order=order["exchange_order_id"],
@@ -57,7 +60,7 @@ class Lookups:
         call; orders no longer open get a status lookup and their trades."""
         try:
             open_orders = await self.client.open_orders(subaccount_id)
-        except (TransportError, ValrError) as exc:
+        except (*COULD_NOT_ASK, ValrError) as exc:
             for order in orders:
                 await self.store.record_poll(order["exchange_order_id"], "error", error=str(exc))
             event(log, "safety-net poll failed", logging.WARNING, subaccount=subaccount_id, error=str(exc))
@@ -98,7 +101,7 @@ class Lookups:
                 try:
                     found = await self.fetch_fills(order)
                     event(log, "missing fills fetched", order=order["exchange_order_id"], fills=found)
-                except (TransportError, ValrError) as exc:
+                except (*COULD_NOT_ASK, ValrError) as exc:
                     event(log, "fetching missing fills failed", logging.WARNING,
                           order=order["exchange_order_id"], error=str(exc))
 
@@ -112,7 +115,7 @@ class Lookups:
             event(log, "lost placement not found on VALR", order=order["exchange_order_id"],
                   status=(row or {}).get("status"))
             return
-        except (TransportError, ValrError) as exc:
+        except (*COULD_NOT_ASK, ValrError) as exc:
             event(log, "lost placement lookup failed; will retry", logging.WARNING,
                   order=order["exchange_order_id"], error=str(exc))
             return
@@ -130,5 +133,5 @@ class Lookups:
             event(log, "cancel: VALR does not know the order; looking it up", order=order["exchange_order_id"])
             for row in await self.store.orders_for_lookup([order["exchange_order_id"]]):
                 await self.look_up(row)
-        except (TransportError, ValrError) as exc:
+        except (*COULD_NOT_ASK, ValrError) as exc:
             event(log, "cancel failed", logging.WARNING, order=order["exchange_order_id"], error=str(exc))

@@ -20,17 +20,17 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from worker.config import WorkerSettings
-from worker.daemon.budget import ConnectionBudget
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.session import SubaccountSession, backoff
 from worker.db.store import Store
 from worker.logs import event
-from worker.valr import ValrClient
+from worker.valr import RateLimited, TransportError, ValrClient
 
 log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
+MISSING_FILLS_EVERY_S = 30.0
 
 
 class Runner:
@@ -44,9 +44,10 @@ class Runner:
         self.in_flight: set[UUID] = set()         # orders whose placement request is under way
         self.tasks: set[asyncio.Task] = set()
         self.busy: set[tuple[str, UUID]] = set()  # (kind, id) being handled, to not double up
-        self.ws_budget = ConnectionBudget(settings.ws_connects_per_minute)
+        self.lookup_backoff: dict[UUID, tuple[int, float]] = {}  # lost placement -> (attempts, next at)
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
+        self.last_fills_check = float("-inf")
         self.held: set[UUID] = set()              # subaccounts leased at the last renewal
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ class Runner:
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
         self._install_signal_handlers()
         try:
-            skew = await self.client.check_clock(s.max_clock_skew_s)
+            skew = await self._check_clock()
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
             listener_task = asyncio.create_task(self.listener.run(), name="listener")
@@ -74,6 +75,17 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    async def _check_clock(self) -> float:
+        """Refuse to run on clock skew (ClockSkewError propagates); retry while VALR cannot answer."""
+        attempt = 0
+        while True:
+            try:
+                return await self.client.check_clock(self.settings.max_clock_skew_s)
+            except (TransportError, RateLimited) as exc:
+                attempt += 1
+                event(log, "cannot read VALR's clock yet; retrying", logging.WARNING, error=str(exc)[:200])
+                await asyncio.sleep(backoff(attempt, base=1.0, cap=30.0))
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -131,6 +143,7 @@ class Runner:
         await self._send_cancels()
         await self._run_due_polls()
         await self._resolve_lost_placements()
+        await self._refetch_missing_fills()
 
     async def _heartbeat(self) -> None:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
@@ -149,6 +162,9 @@ class Runner:
                 event(log, "lease lost; closing its socket", subaccount=session.subaccount_id)
                 await session.stop("lease_lost")
                 del self.sessions[account_id]
+        # A subaccount leased again later is recovered afresh: open orders get a session and a
+        # reconciliation (another worker may have watched it meanwhile).
+        self.seen_accounts -= self.held - held
         taken = held - self.held
         for row in leases:
             if row["exchange_account_id"] in taken:
@@ -202,6 +218,8 @@ class Runner:
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
         for account_id, orders in by_account.items():
+            # In flight from the claim on: no lost-placement lookup races a request still waiting.
+            self.in_flight.update(o["exchange_order_id"] for o in orders)
             session = self.ensure_session(account_id, orders[0]["subaccount_id"])
             self.spawn(session.place(orders), "place")
 
@@ -222,11 +240,31 @@ class Runner:
                        "poll", key=("poll", account_id))
 
     async def _resolve_lost_placements(self) -> None:
-        for order in await self.store.unresolved_placements(self.settings.placement_lookup_after_s):
-            key = ("placement", order["exchange_order_id"])
-            if order["exchange_order_id"] in self.in_flight or key in self.busy:
+        """Look each lost placement up by customerOrderId, spaced out per order (2, 4, 8 … 30 s): the
+        REST budget is shared with placements, and the grace period is long."""
+        now = time.monotonic()
+        unresolved = await self.store.unresolved_placements(self.settings.placement_lookup_after_s)
+        current = {o["exchange_order_id"] for o in unresolved}
+        for order_id in list(self.lookup_backoff):
+            if order_id not in current:
+                del self.lookup_backoff[order_id]
+        for order in unresolved:
+            order_id = order["exchange_order_id"]
+            key = ("placement", order_id)
+            attempts, next_at = self.lookup_backoff.get(order_id, (0, 0.0))
+            if order_id in self.in_flight or key in self.busy or now < next_at:
                 continue
+            self.lookup_backoff[order_id] = (attempts + 1, now + min(30.0, 2.0 * 2 ** attempts))
             self.spawn(self.lookups.resolve_placement(order), "resolve_placement", key=key)
+
+    async def _refetch_missing_fills(self) -> None:
+        """Finished orders VALR says executed more than we hold in fills: fetch their trades again.
+        Asked at most every MISSING_FILLS_EVERY_S; SQL spaces out each order's retries."""
+        if time.monotonic() - self.last_fills_check < MISSING_FILLS_EVERY_S:
+            return
+        self.last_fills_check = time.monotonic()
+        for order in await self.store.claim_missing_fills():
+            self.spawn(self.lookups.fetch_fills(order), "refetch_fills")
 
     # -- background tasks -----------------------------------------------------------------------
     def spawn(self, coro, name: str, key: tuple[str, UUID] | None = None) -> asyncio.Task:

@@ -20,7 +20,7 @@ import psycopg
 
 from worker.logs import event
 from worker.valr import (
-    AccountSocket, AuthenticationError, ConnectionLost, PrecisionError, TransportError, ValrError,
+    AccountSocket, AuthenticationError, ConnectionLost, PrecisionError, RateLimited, TransportError, ValrError,
 )
 
 if TYPE_CHECKING:
@@ -66,10 +66,9 @@ class SubaccountSession:
     async def run(self) -> None:
         attempt = 0
         while self.stop_reason is None:
-            await self.runner.ws_budget.acquire()
-            if self.stop_reason is not None:
+            session_id = await self._open_within_budget()
+            if session_id is None:
                 break
-            session_id = await self.runner.store.session_open(self.account_id)
             reason, with_error = "closed", False
             try:
                 reason = await self._connected(session_id, reconnect=attempt > 0)
@@ -87,6 +86,17 @@ class SubaccountSession:
                 delay = backoff(attempt)
                 event(log, "reconnecting", subaccount=self.subaccount_id, attempt=attempt, delay_s=round(delay, 2))
                 await asyncio.sleep(delay)
+
+    async def _open_within_budget(self) -> int | None:
+        """A session row once VALR's connection budget for the key (counted in SQL, across every
+        worker) has room; None when the session was stopped while waiting."""
+        while self.stop_reason is None:
+            slot = await self.runner.store.session_open_within_budget(
+                self.account_id, self.runner.settings.ws_connects_per_minute)
+            if slot["session_id"] is not None:
+                return slot["session_id"]
+            await asyncio.sleep(float(slot["wait_seconds"]))
+        return None
 
     async def _record_close(self, session_id: int, reason: str, with_error: bool) -> None:
         event(log, "session closed", subaccount=self.subaccount_id, session=session_id, reason=reason)
@@ -131,7 +141,7 @@ class SubaccountSession:
         if work and work["submitted_orders"] > 0:
             try:
                 await self.runner.lookups.reconcile_account(self.account_id, self.subaccount_id)
-            except (TransportError, ValrError) as exc:
+            except (TransportError, RateLimited, ValrError) as exc:
                 event(log, "reconciliation failed; the safety net will cover", logging.WARNING,
                       subaccount=self.subaccount_id, error=str(exc))
 
@@ -177,7 +187,7 @@ class SubaccountSession:
         await asyncio.gather(*(self._place_one(o) for o in orders))
 
     async def _place_one(self, order: dict) -> None:
-        self.runner.in_flight.add(order["exchange_order_id"])
+        # In flight since its claim (runner._place_pending): no lookup races a request still waiting.
         try:
             await self._place_and_record(order)
         finally:
@@ -186,6 +196,11 @@ class SubaccountSession:
     async def _place_and_record(self, order: dict) -> None:
         client, store = self.runner.client, self.runner.store
         order_id = order["exchange_order_id"]
+        # The last word before the POST: the database stamps the request as sent, or refuses when the
+        # order moved on while it waited (e.g. failed after the grace period) — at most one POST, ever.
+        if not await store.begin_placement(order_id):
+            event(log, "not sent: the order moved on while its request waited", logging.WARNING, order=order_id)
+            return
         try:
             placed = await client.place_limit_order(
                 self.subaccount_id, pair=order["pair"], side=order["side"], quantity=order["qty"],
@@ -194,6 +209,10 @@ class SubaccountSession:
             )
         except PrecisionError as exc:
             await store.record_placement(order_id, None, f"refused before sending: {exc}")
+            return
+        except RateLimited as exc:  # a 429 proves VALR did not accept it: a known outcome
+            await store.record_placement(order_id, None, f"VALR rate limit: not accepted ({exc})"[:500])
+            event(log, "placement rate-limited", logging.WARNING, order=order_id)
             return
         except TransportError as exc:
             # The request may have reached VALR: the order stays `placing` and is looked up by

@@ -84,6 +84,10 @@ class Store:
             "SELECT * FROM lth_pvr.claim_pending_orders(%s, %s, %s)", (self.worker_id, account_ids, limit)
         )
 
+    async def begin_placement(self, order_id: UUID) -> bool:
+        row = await self._one("SELECT lth_pvr.begin_placement(%s) AS go", (order_id,))
+        return bool(row and row["go"])
+
     async def record_placement(self, order_id: UUID, ext_order_id: str | None,
                                failed_reason: str | None = None, payload: Any = None) -> dict | None:
         return await self._one(
@@ -138,13 +142,18 @@ class Store:
             (order_id, result, jsonb(payload) if payload is not None else None, error),
         )
 
+    async def claim_missing_fills(self, limit: int = 100) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_missing_fills(%s)", (limit,))
+
     async def claim_cancel_requests(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))
 
     # -- WebSocket sessions ---------------------------------------------------------------------
-    async def session_open(self, account_id: UUID) -> int:
-        row = await self._one("SELECT lth_pvr.session_open(%s, %s) AS id", (self.worker_id, account_id))
-        return row["id"]
+    async def session_open_within_budget(self, account_id: UUID, per_minute: int) -> dict:
+        """{session_id, wait_seconds}: a session id when VALR's connection budget (shared by every
+        worker on the key) has room, else how long to wait."""
+        return await self._one("SELECT * FROM lth_pvr.session_open_within_budget(%s, %s, %s)",
+                               (self.worker_id, account_id, per_minute))
 
     async def session_authenticated(self, session_id: int) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.session_authenticated(%s)", (session_id,))

@@ -1,0 +1,26 @@
+-- Owns no status change: the last word before a placement request leaves. On a `placing` order whose
+-- request has not left yet, stamps placement_sent_at (committed before the POST) and answers true.
+-- Anything else answers false and nothing is sent: an order that moved on while its request waited
+-- (e.g. failed after the grace period), or one whose request already left once — at most one POST
+-- per order, ever.
+CREATE OR REPLACE FUNCTION lth_pvr.begin_placement(
+    p_exchange_order_id uuid,
+    p_now timestamptz DEFAULT now()
+) RETURNS boolean
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = lth_pvr, pg_temp
+AS $$
+    WITH sent AS (
+        UPDATE exchange_orders o
+           SET placement_sent_at = p_now
+         WHERE o.exchange_order_id = p_exchange_order_id
+           AND o.status = 'placing'
+           AND o.placement_sent_at IS NULL
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM sent)
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.begin_placement(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.begin_placement(uuid, timestamptz) TO valr_worker;
