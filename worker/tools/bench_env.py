@@ -109,7 +109,8 @@ class Cluster:
 
     def durable_settings(self) -> dict[str, str]:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            return {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("fsync", "synchronous_commit")}
+            return {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+            for name in ("fsync", "synchronous_commit")}
 
     def _create(self, name: str, template: str | None = None) -> str:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:

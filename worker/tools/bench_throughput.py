@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from worker.tools.bench_env import (
@@ -68,10 +69,10 @@ def burst(conn: psycopg.Connection, sim, workers: list[BenchWorker], targets: li
 
 
 # -- the floor --------------------------------------------------------------------------------------
-EVENT_COLS = ("exchange_order_id, exchange_account_id, source, kind, outcome, old_status, new_status, "
-              "exchange_time, received_at, detail, payload")
-FILL_COLS = ("trade_id, exchange_order_id, price, qty, fee, fee_currency, traded_at, sequence_id, source, "
-             "recorded_at")
+EVENT_COLS = ("exchange_order_id", "exchange_account_id", "source", "kind", "outcome", "old_status",
+              "new_status", "exchange_time", "received_at", "detail", "payload")
+FILL_COLS = ("trade_id", "exchange_order_id", "price", "qty", "fee", "fee_currency", "traded_at", "sequence_id",
+             "source", "recorded_at")
 
 
 def create_floor_tables(conn: psycopg.Connection) -> None:
@@ -81,20 +82,22 @@ def create_floor_tables(conn: psycopg.Connection) -> None:
 
 def floor_insert(conn: psycopg.Connection, run: dict) -> dict:
     """The rows the worker wrote during `run`, written again by a bare batched insert."""
-    events = conn.execute(
-        f"SELECT coalesce(jsonb_agg(jsonb_build_object({_pairs(EVENT_COLS)}) ORDER BY event_id), '[]') "
-        "FROM lth_pvr.order_events WHERE event_id > %s", (run["first_event_id"],)).fetchone()[0]
-    fills = conn.execute(
-        f"SELECT coalesce(jsonb_agg(jsonb_build_object({_pairs(FILL_COLS)}) ORDER BY fill_id), '[]') "
-        "FROM lth_pvr.order_fills WHERE fill_id > %s", (run["first_fill_id"],)).fetchone()[0]
+    events = conn.execute(sql.SQL(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object({}) ORDER BY event_id), '[]') "
+        "FROM lth_pvr.order_events WHERE event_id > %s").format(_pairs(EVENT_COLS)),
+        (run["first_event_id"],)).fetchone()[0]
+    fills = conn.execute(sql.SQL(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object({}) ORDER BY fill_id), '[]') "
+        "FROM lth_pvr.order_fills WHERE fill_id > %s").format(_pairs(FILL_COLS)),
+        (run["first_fill_id"],)).fetchone()[0]
     # Fresh trade ids: bench_fills keeps the unique index, and repetitions reuse the table.
     for row in fills:
         row["trade_id"] = f"floor-{run['first_fill_id']}-{row['trade_id']}"
     batches = max(1, run["batches"])
-    insert = (f"WITH e AS (INSERT INTO bench_events ({EVENT_COLS}) SELECT {EVENT_COLS} "
-              f"FROM jsonb_populate_recordset(NULL::bench_events, %s)), "
-              f"f AS (INSERT INTO bench_fills ({FILL_COLS}) SELECT {FILL_COLS} "
-              f"FROM jsonb_populate_recordset(NULL::bench_fills, %s)) SELECT 1")
+    insert = sql.SQL(
+        "WITH e AS (INSERT INTO bench_events ({ev}) SELECT {ev} FROM jsonb_populate_recordset(NULL::bench_events, %s)), "
+        "f AS (INSERT INTO bench_fills ({fi}) SELECT {fi} FROM jsonb_populate_recordset(NULL::bench_fills, %s)) "
+        "SELECT 1").format(ev=_columns(EVENT_COLS), fi=_columns(FILL_COLS))
     prepared = [(Jsonb(_slice(events, i, batches)), Jsonb(_slice(fills, i, batches))) for i in range(batches)]
     start = time.perf_counter()
     for params in prepared:
@@ -104,8 +107,13 @@ def floor_insert(conn: psycopg.Connection, run: dict) -> dict:
             "events_per_s": round(run["events"] / elapsed, 1)}
 
 
-def _pairs(cols: str) -> str:
-    return ", ".join(f"'{c.strip()}', {c.strip()}" for c in cols.split(","))
+def _columns(cols: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+
+
+def _pairs(cols: tuple[str, ...]) -> sql.Composable:
+    """'name', name, … for jsonb_build_object."""
+    return sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), sql.Identifier(c)) for c in cols)
 
 
 def _slice(rows: list, i: int, parts: int) -> list:
