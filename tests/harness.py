@@ -7,17 +7,15 @@ simulator over real sockets.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import psycopg
+
+from worker.tools.worker_process import WorkerProcess as SharedWorkerProcess
+from worker.tools.worker_process import wait_for as shared_wait_for
 
 API_KEY = "test-api-key"
 API_SECRET = "test-api-secret-0123456789abcdef"
@@ -62,48 +60,16 @@ class SimAdmin:
         return [o for o in self.truth()["orders"] if o["customerOrderId"] == customer_order_id]
 
 
-class WorkerProcess:
-    def __init__(self, db_url: str, sim_url: str, log_path: Path, *extra: str) -> None:
-        self.log_path = log_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
-        env.update(VALR_API_KEY=API_KEY, VALR_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
-        self.log_file = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--database-url", db_url, "--valr-base-url", sim_url,
-             "--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug", *extra],
-            stdout=self.log_file, stderr=subprocess.STDOUT, env=env,
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log_file.close()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.log_file.close()
+def WorkerProcess(db_url: str, sim_url: str, log_path: Path, *extra: str) -> SharedWorkerProcess:
+    """A started worker for a test: short leases and catch-up, debug logs, the test credentials."""
+    worker = SharedWorkerProcess(log_path.stem, db_url, sim_url, API_KEY, API_SECRET, log_path.parent,
+                                 extra=("--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug", *extra))
+    worker.start()
+    return worker
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
-    """Poll until predicate() is truthy; return its value, or fail naming what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    return shared_wait_for(predicate, timeout, what, interval)
 
 
 class Orders:

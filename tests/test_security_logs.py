@@ -16,7 +16,7 @@ from psycopg import sql
 from tests.harness import Orders, wait_for
 from worker.db.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
-from worker.tools.chaos_faults import WorkerProcess
+from worker.tools.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.slow
 

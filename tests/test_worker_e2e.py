@@ -157,7 +157,8 @@ def test_listen_connection_terminated_worker_recovers_and_misses_no_order(sim, o
 
 def test_two_workers_share_subaccounts_and_one_killed_is_taken_over(sim, orders, start_worker):
     accounts = [orders.account(f"{200 + i}") for i in range(4)]
-    w1, w2 = start_worker(), start_worker()
+    w1 = start_worker()
+    start_worker()
     placed = [orders.insert(a) for a in accounts for _ in range(2)]
     for order_id, _ in placed:
         orders.wait_status(order_id, "submitted", timeout=30)

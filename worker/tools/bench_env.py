@@ -25,9 +25,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import psycopg
+
+from worker.tools.worker_process import wait_for  # noqa: F401  (re-exported to the figures)
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -56,17 +58,6 @@ def summary_ms(seconds: list[float]) -> dict:
 def median_of(runs: list[dict], key: str) -> float:
     values = [r[key] for r in runs if r.get(key) is not None and not math.isnan(r[key])]
     return round(statistics.median(values), 3) if values else float("nan")
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"bench: timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def raise_file_limit(wanted: int = 65536) -> int:

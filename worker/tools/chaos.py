@@ -33,7 +33,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
 from worker.tools import truth as truth_check
-from worker.tools.chaos_faults import FaultInjector, FaultPlan, FaultRecord, WorkerProcess
+from worker.tools.chaos_faults import FaultInjector, FaultPlan, FaultRecord
+from worker.tools.worker_process import WorkerProcess
 from worker.tools.chaos_report import first_problem_order, lag_figures, order_story, rest_figures
 from worker.tools.demo import Progress
 

@@ -9,17 +9,14 @@ same order at the same offsets (thread timing, and so the exact interleaving, st
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import psycopg
+
+from worker.tools.worker_process import WorkerProcess
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
 # exactly once, at a seeded moment in the middle of the run.
@@ -45,50 +42,6 @@ class FaultRecord:
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
-
-
-class WorkerProcess:
-    """One `valr-monitor run` child process, restartable (a new process each time)."""
-
-    def __init__(self, name: str, database_url: str, sim_url: str, key: str, secret: str,
-                 log_dir: Path, extra: tuple[str, ...] = ()) -> None:
-        self.name = name
-        self.database_url = database_url
-        self.sim_url = sim_url
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
-        self.env.update(VALR_API_KEY=key, VALR_API_SECRET=secret, PYTHONUNBUFFERED="1")
-        self.log_path = log_dir / f"{name}.log"
-        self.extra = extra
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", "run", "--database-url", self.database_url,
-                 "--valr-base-url", self.sim_url, *self.extra],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
-            )
-        self.starts += 1
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass

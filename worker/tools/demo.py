@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ import psycopg
 
 from worker.db import dsn
 from worker.tools import truth as truth_check
+from worker.tools.worker_process import WorkerProcess
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
@@ -151,30 +150,6 @@ def rest_report(counters: dict, before_fault: dict, truth: dict, orders: int) ->
     }
 
 
-class WorkerChild:
-    """The worker as a child process, exactly as a user runs it."""
-
-    def __init__(self, database_url: str, sim_url: str, key: str, secret: str, log_path: Path) -> None:
-        self.log_path = log_path
-        env = dict(os.environ, VALR_API_KEY=key, VALR_API_SECRET=secret, PYTHONUNBUFFERED="1")
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--database-url", database_url, "--valr-base-url", sim_url,
-             "--catch-up", "2", "--max-session", "0"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[int, dict]:
     from worker.db.migrate import migrate
     from worker.sim import SimConfig, SimulatorThread
@@ -198,7 +173,9 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
         out.note(f"VALR simulator at {sim.base_url}")
-        worker = WorkerChild(database_url, sim.base_url, key, secret, workdir / "worker.log")
+        worker = WorkerProcess("worker", database_url, sim.base_url, key, secret, workdir,
+                               extra=("--catch-up", "2", "--max-session", "0"))
+        worker.start()
         stack.callback(worker.stop)
         out.note(f"worker started (pid {worker.proc.pid})")
         result = _drive(plan, database_url, sim, out)
