@@ -17,8 +17,18 @@ DECLARE
     v_account uuid;
     v_frames  jsonb;
     v_n       int;
-    v_rows    jsonb := '[]';
-    v_frame_rows jsonb;
+    v_row     record;
+    -- The result rows, one array per column, filled by element assignment (in place, linear in the
+    -- batch size; concatenating a jsonb array per frame was quadratic). v_count is the length (a
+    -- rolled-back attempt only resets it). Not returned until the end: the rows of an attempt that
+    -- is rolled back must not reach the caller.
+    v_count   int := 0;
+    v_mark    int;
+    v_index   int[] := '{}';
+    v_type    text[] := '{}';
+    v_order   uuid[] := '{}';
+    v_outcome text[] := '{}';
+    v_status  text[] := '{}';
     v_last    jsonb;
     v_last_id text;
 BEGIN
@@ -32,24 +42,43 @@ BEGIN
 
     BEGIN
         FOR i IN 0 .. v_n - 1 LOOP
-            SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO v_frame_rows
-              FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) r;
-            v_rows := v_rows || v_frame_rows;
+            FOR v_row IN SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) LOOP
+                v_count := v_count + 1;
+                v_index[v_count] := v_row.frame_index;
+                v_type[v_count] := v_row.frame_type;
+                v_order[v_count] := v_row.exchange_order_id;
+                v_outcome[v_count] := v_row.outcome;
+                v_status[v_count] := v_row.new_status;
+            END LOOP;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
-        -- Everything above was rolled back: redo it frame by frame, isolating the culprit.
-        v_rows := '[]';
+        -- Everything above was rolled back (not the variables): redo it frame by frame, isolating
+        -- the culprit.
+        v_count := 0;
         FOR i IN 0 .. v_n - 1 LOOP
+            v_mark := v_count;
             BEGIN
-                SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') INTO v_frame_rows
-                  FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) r;
-                v_rows := v_rows || v_frame_rows;
+                FOR v_row IN SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) LOOP
+                    v_count := v_count + 1;
+                    v_index[v_count] := v_row.frame_index;
+                    v_type[v_count] := v_row.frame_type;
+                    v_order[v_count] := v_row.exchange_order_id;
+                    v_outcome[v_count] := v_row.outcome;
+                    v_status[v_count] := v_row.new_status;
+                END LOOP;
             EXCEPTION WHEN OTHERS THEN
+                -- Rows this frame gave before failing (none in practice: record_frame's rows arrive
+                -- once it has finished) go with its rollback; slots past v_count are overwritten.
+                v_count := v_mark;
                 PERFORM lth_pvr.log_order_event(NULL, v_account, 'ws',
                     coalesce(lth_pvr.json_text(v_frames->i->'type'), 'frame'), 'error', NULL, NULL, NULL,
                     SQLSTATE || ': ' || SQLERRM, v_frames->i, p_now);
-                v_rows := v_rows || jsonb_build_array(jsonb_build_object(
-                    'frame_index', i, 'frame_type', lth_pvr.json_text(v_frames->i->'type'), 'outcome', 'error'));
+                v_count := v_count + 1;
+                v_index[v_count] := i;
+                v_type[v_count] := lth_pvr.json_text(v_frames->i->'type');
+                v_order[v_count] := NULL;
+                v_outcome[v_count] := 'error';
+                v_status[v_count] := NULL;
             END;
         END LOOP;
     END;
@@ -67,12 +96,12 @@ BEGIN
             'session', p_session_id, 'frames', v_n, 'last', v_last_id)::text);
     END IF;
 
+    -- Multi-argument unnest zips the arrays in order: the rows come back in frame order.
     RETURN QUERY
         SELECT x.frame_index, x.frame_type, x.exchange_order_id, x.outcome, x.new_status
-          FROM jsonb_to_recordset(v_rows) AS x(frame_index int, frame_type text, exchange_order_id uuid,
-                                                outcome text, new_status text)
-          -- jsonb_to_recordset keeps the array's order.
-          ;
+          FROM unnest(v_index[1:v_count], v_type[1:v_count], v_order[1:v_count], v_outcome[1:v_count],
+                      v_status[1:v_count])
+               AS x(frame_index, frame_type, exchange_order_id, outcome, new_status);
 END
 $$;
 

@@ -89,10 +89,13 @@ BEGIN
     IF NOT FOUND THEN
         v_outcome := 'duplicate';
     ELSE
-        SELECT sum(f.qty), sum(f.price * f.qty) INTO v_filled, v_value
-          FROM lth_pvr.order_fills f WHERE f.exchange_order_id = v_id;
+        -- The totals grow by this fill (exact numeric sums, kept under the row lock taken above),
+        -- rather than summing every fill of the order again.
+        v_filled := v_order.filled_qty + v_qty;
+        v_value := v_order.filled_value + v_price * v_qty;
         UPDATE lth_pvr.exchange_orders o
            SET filled_qty = v_filled,
+               filled_value = v_value,
                avg_price = v_value / v_filled,
                updated_at = p_now,
                exchange_confirmed_at = p_now,
