@@ -105,9 +105,12 @@ class Runner:
             try:
                 await self.tick()
                 attempt = 0
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # database down, or a bug: log it, back off, ask again
                 attempt += 1
-                event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
+                if isinstance(exc, (psycopg.Error, OSError)):
+                    event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
+                else:
+                    log.exception("tick failed unexpectedly; retrying")
                 await self._drop_sessions_if_lease_unrenewable()
                 await asyncio.sleep(backoff(attempt, base=0.5, cap=5.0))
                 continue

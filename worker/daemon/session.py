@@ -77,6 +77,9 @@ class SubaccountSession:
                 reason, with_error = f"connection lost: {exc}"[:200], True
             except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
                 reason, with_error = f"database error: {type(exc).__name__}", True
+            except Exception as exc:  # a bug must not end this subaccount's monitoring for good
+                log.exception("session failed unexpectedly; reconnecting")
+                reason, with_error = f"unexpected error: {type(exc).__name__}"[:200], True
             finally:
                 self.authenticated.clear()
                 self.socket = None
