@@ -49,6 +49,35 @@ BEGIN
     v_reason := NULLIF(NULLIF(btrim(coalesce(lth_pvr.json_text(p_payload->'failedReason'),
                                              lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');
 
+    v_new := lth_pvr.valr_status(v_status_text);
+
+    -- The common case first: an event about one of the account's orders, named by its orderId, in
+    -- the status the order already has (VALR sends one per fill, and lists every open order after
+    -- each change). The general path below would match, lock and refresh it the same way; one
+    -- UPDATE does it here, re-checking the status on the row it locks.
+    IF p_exchange_order_id IS NULL AND v_valr_id IS NOT NULL AND v_new IS NOT NULL
+       AND (coalesce(jsonb_typeof(p_payload->'originalQuantity'), 'null') = 'null'
+            OR lth_pvr.json_numeric(p_payload->'originalQuantity') > 0) THEN
+        v_orig := lth_pvr.json_numeric(p_payload->'originalQuantity');
+        UPDATE lth_pvr.exchange_orders o
+           SET raw = o.raw || jsonb_build_object('valr', p_payload),
+               exchange_confirmed_at = p_now,
+               original_qty = coalesce(v_orig, o.original_qty),
+               ws_monitored_at = CASE WHEN p_source = 'ws' AND o.status = 'submitted'
+                                      THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END
+         WHERE o.ext_order_id = v_valr_id
+           AND o.exchange_account_id = p_exchange_account_id
+           AND o.status = v_new
+        RETURNING o.exchange_order_id INTO v_id;
+        IF FOUND THEN
+            PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, p_source, p_kind, 'unchanged',
+                v_new, v_new, v_time, NULL, p_payload, p_now);
+            RETURN QUERY SELECT v_id, v_new, v_new, 'unchanged'::text;
+            RETURN;
+        END IF;
+        v_orig := NULL;
+    END IF;
+
     v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, p_payload, false));
     IF v_id IS NOT NULL THEN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
@@ -77,7 +106,6 @@ BEGIN
         RETURN;
     END IF;
 
-    v_new := lth_pvr.valr_status(v_status_text);
     IF v_new IS NULL THEN
         v_outcome := 'unknown_status';
         v_detail := format('unknown status %L', left(coalesce(v_status_text, '<missing>'), 100));

@@ -1,12 +1,15 @@
 -- Owns: reading a VALR timestamp ("2025-10-28T10:04:40.566Z", UTC when no zone is given, or unix
 -- milliseconds as a number) as timestamptz. Anything else gives NULL; never raises.
+-- Independent of the session's TimeZone without a function-level SET TimeZone (a setting change on
+-- every call, and this runs once or twice per recorded event): a text without a zone is read as a
+-- timestamp at UTC, one with a zone carries its own offset.
 CREATE OR REPLACE FUNCTION lth_pvr.json_time(p_value jsonb)
 RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET TimeZone = 'UTC'
 AS $$
 DECLARE
     v_text text;
+    v_zone text[];
 BEGIN
     IF jsonb_typeof(p_value) = 'number' THEN
         -- Unix milliseconds, within a sane range (2001 .. 2286).
@@ -19,11 +22,17 @@ BEGIN
         RETURN NULL;
     END IF;
     v_text := p_value #>> '{}';
-    IF v_text !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$' THEN
+    -- The shape, capturing the zone (NULL inside a match when there is none).
+    v_zone := regexp_match(v_text,
+        '^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$');
+    IF v_zone IS NULL THEN
         RETURN NULL;
     END IF;
     -- The shape is right; the values may still be impossible (month 13, February 30).
     BEGIN
+        IF v_zone[1] IS NULL THEN
+            RETURN v_text::timestamp AT TIME ZONE 'UTC';
+        END IF;
         RETURN v_text::timestamptz;
     EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR data_exception THEN
         RETURN NULL;

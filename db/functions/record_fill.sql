@@ -62,8 +62,18 @@ BEGIN
         RETURN;
     END IF;
 
-    v_id := lth_pvr.match_order(p_exchange_account_id, p_payload, true);
-    IF v_id IS NOT NULL THEN
+    -- The common case, matched and locked in one statement: the orderId of one of the account's
+    -- orders. Anything else (another account's orderId, a customerOrderId match) is match_order's.
+    SELECT * INTO v_order
+      FROM lth_pvr.exchange_orders o
+     WHERE o.ext_order_id = v_valr_id AND o.exchange_account_id = p_exchange_account_id
+       FOR UPDATE;
+    IF FOUND THEN
+        v_id := v_order.exchange_order_id;
+    ELSE
+        v_id := lth_pvr.match_order(p_exchange_account_id, p_payload, true);
+    END IF;
+    IF v_id IS NOT NULL AND v_order.exchange_order_id IS NULL THEN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
         -- Matched by customerOrderId, but the placement answer (committed while we waited) gave the
         -- order another VALR id: the trade belongs to another order with the same customerOrderId.
