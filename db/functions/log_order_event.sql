@@ -1,4 +1,6 @@
--- Owns: appending one row to the event log (every received payload, and what it changed).
+-- Owns: appending one row to the event log (every received payload, and what it changed; the one
+-- exception, an open-orders item already confirmed by the same WebSocket read, is in
+-- reconcile_open_orders).
 -- Internal: called by the recording functions, never by the worker directly.
 -- plpgsql, not SQL: PostgreSQL 15 plans a non-inlinable SQL function's INSERT again on every call
 -- (~35 µs), while plpgsql keeps the plan for the session; this runs once per recorded payload.

@@ -1,0 +1,138 @@
+"""The fast recording path keeps the results of the slow one: incremental fill totals equal the sums over
+order_fills, an unchanged open-orders list recorded set-based gives what item-by-item gave, and a WebSocket
+list does not refresh an order the same read already confirmed (but still answers `unchanged`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from psycopg.types.json import Jsonb
+
+from tests.test_sql_batch import batch, open_order_item, open_session
+from tests.test_sql_support import (
+    T0, at, events, fill, make_account, one, order, rows, status_payload, submitted_order, trade_payload,
+    update,
+)
+
+
+def sums(conn, order_id) -> dict:
+    # What record_fill computed before it kept the totals incrementally: sums over every fill.
+    return one(conn, """SELECT coalesce(sum(qty), 0) AS qty, coalesce(sum(price * qty), 0) AS value,
+                               sum(price * qty) / sum(qty) AS avg_price
+                          FROM lth_pvr.order_fills WHERE exchange_order_id = %s""", (order_id,))
+
+
+def assert_totals_are_the_sums(conn, order_id) -> None:
+    o, s = order(conn, order_id), sums(conn, order_id)
+    assert o["filled_qty"] == s["qty"]
+    assert o["filled_value"] == s["value"]
+    assert o["avg_price"] == s["avg_price"]
+
+
+def test_fill_totals_equal_the_sums_after_duplicate_overfill_and_late_fill(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="0.003")
+    outcomes = [
+        fill(postgresql, account, trade_payload("t1", "valr-1", "0.001", "1000000.5"), now=at(seconds=1)),
+        fill(postgresql, account, trade_payload("t1", "valr-1", "0.001", "1000000.5"), source="poll",
+             now=at(seconds=2)),  # duplicate: no change
+        fill(postgresql, account, trade_payload("t2", "valr-1", "0.0015", "999999.25"), now=at(seconds=3)),
+    ]
+    assert_totals_are_the_sums(postgresql, order_id)
+    update(postgresql, account, status_payload("valr-1", "Cancelled", original="0.003", remaining="0.0005"),
+           now=at(seconds=4))
+    outcomes.append(fill(postgresql, account, trade_payload("t3", "valr-1", "0.001", "1000001"),
+                         now=at(seconds=5)))  # late (after cancelled) and over the quantity
+    assert [o["outcome"] for o in outcomes] == ["recorded", "duplicate", "recorded", "overfill"]
+    assert_totals_are_the_sums(postgresql, order_id)
+    o = order(postgresql, order_id)
+    assert (o["status"], o["filled_qty"]) == ("cancelled", Decimal("0.0035"))
+
+
+def test_a_batch_of_fills_keeps_exact_totals(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="1")
+    session = open_session(postgresql, account)
+    prices = ["1000000", "1000000.1", "999999.99", "1000000.333"]
+    frames = [{"type": "NEW_ACCOUNT_TRADE",
+               "data": trade_payload(f"t{i}", "valr-1", "0.00001", prices[i % len(prices)])} for i in range(40)]
+    frames.append(frames[3])  # a duplicate inside the same read
+    result = batch(postgresql, session, frames, at(seconds=5))
+    assert [r["outcome"] for r in result] == ["recorded"] * 40 + ["duplicate"]
+    assert_totals_are_the_sums(postgresql, order_id)
+
+
+def test_unchanged_list_recorded_like_item_by_item(postgresql):
+    # Two listed orders that did not change, one with a reconciliation owed: each is refreshed and
+    # logged `unchanged`, in list order; the reconciliation is cleared; the absent one is missing.
+    account = make_account(postgresql)
+    first = submitted_order(postgresql, account, ext="valr-1")
+    second = submitted_order(postgresql, account, ext="valr-2")
+    absent = submitted_order(postgresql, account, ext="valr-3")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET reconcile_due_at = %s WHERE exchange_order_id = %s",
+                       (T0, second))
+    items = [open_order_item(postgresql, second, "valr-2"), open_order_item(postgresql, first, "valr-1")]
+    result = rows(postgresql, "SELECT * FROM lth_pvr.reconcile_open_orders(%s, 'poll', %s, %s)",
+                  (account, Jsonb(items), at(seconds=10)))
+    assert [(r["exchange_order_id"], r["ext_order_id"], r["outcome"]) for r in result] == [
+        (second, "valr-2", "unchanged"), (first, "valr-1", "unchanged"), (absent, "valr-3", "missing")]
+    logged = [e for e in events(postgresql) if e["kind"] == "open_order"]
+    assert [(e["exchange_order_id"], e["outcome"], e["source"]) for e in logged] == [
+        (second, "unchanged", "poll"), (first, "unchanged", "poll")]
+    assert logged[0]["payload"] == items[0] and logged[0]["received_at"] == at(seconds=10)
+    for order_id, item in ((first, items[1]), (second, items[0])):
+        o = order(postgresql, order_id)
+        assert o["raw"]["valr"] == item
+        assert o["exchange_confirmed_at"] == at(seconds=10) and o["reconcile_due_at"] is None
+        assert o["updated_at"] == T0  # confirmation is not a change
+
+
+def test_a_list_with_a_change_goes_item_by_item(postgresql):
+    account = make_account(postgresql)
+    stays = submitted_order(postgresql, account, ext="valr-1")
+    filled = submitted_order(postgresql, account, ext="valr-2")
+    items = [open_order_item(postgresql, stays, "valr-1"),
+             dict(open_order_item(postgresql, filled, "valr-2"), status="Filled")]
+    result = rows(postgresql, "SELECT * FROM lth_pvr.reconcile_open_orders(%s, 'ws', %s, %s)",
+                  (account, Jsonb(items), at(seconds=10)))
+    assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(stays, "unchanged"), (filled, "applied")]
+    assert order(postgresql, filled)["status"] == "filled"
+    assert [e["outcome"] for e in events(postgresql) if e["kind"] == "open_order"] == ["unchanged", "applied"]
+
+
+def test_ws_list_right_after_the_orders_own_event_is_not_refreshed_again(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1")
+    other = submitted_order(postgresql, account, ext="valr-2")
+    session = open_session(postgresql, account, at(seconds=5))
+    status = status_payload("valr-1", "Partially Filled", original="0.001", remaining="0.0005")
+    items = [open_order_item(postgresql, order_id, "valr-1"), open_order_item(postgresql, other, "valr-2")]
+    # The session's first list reconciles both (each refreshed, reconcile_due_at cleared).
+    batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": items}], at(seconds=6))
+    assert [e["outcome"] for e in events(postgresql) if e["kind"] == "open_order"] == ["unchanged"] * 2
+    frames = [{"type": "NEW_ACCOUNT_TRADE", "data": trade_payload("t1", "valr-1", "0.0005")},
+              {"type": "ORDER_STATUS_UPDATE", "data": status},
+              {"type": "OPEN_ORDERS_UPDATE", "data": items}]
+    result = batch(postgresql, session, frames, at(seconds=10))
+    assert [(r["frame_type"], r["exchange_order_id"], r["outcome"]) for r in result] == [
+        ("NEW_ACCOUNT_TRADE", order_id, "recorded"), ("ORDER_STATUS_UPDATE", order_id, "unchanged"),
+        ("OPEN_ORDERS_UPDATE", order_id, "unchanged"), ("OPEN_ORDERS_UPDATE", other, "unchanged")]
+    # The order the status update confirmed keeps that payload; the other listed order is refreshed.
+    assert order(postgresql, order_id)["raw"]["valr"] == status
+    assert order(postgresql, other)["raw"]["valr"] == items[1]
+    assert [(e["kind"], e["outcome"]) for e in events(postgresql, order_id)][-2:] == [
+        ("trade", "recorded"), ("order_status", "unchanged")]
+    assert [(e["kind"], e["outcome"]) for e in events(postgresql, other)][-2:] == [("open_order", "unchanged")] * 2
+    assert order(postgresql, other)["exchange_confirmed_at"] == at(seconds=10)
+
+
+def test_poll_list_refreshes_even_an_order_confirmed_at_the_same_moment(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1")
+    update(postgresql, account, status_payload("valr-1", "Placed"), source="poll", now=at(seconds=10))
+    item = open_order_item(postgresql, order_id, "valr-1")
+    result = rows(postgresql, "SELECT * FROM lth_pvr.reconcile_open_orders(%s, 'poll', %s, %s)",
+                  (account, Jsonb([item]), at(seconds=10)))
+    assert [r["outcome"] for r in result] == ["unchanged"]
+    assert order(postgresql, order_id)["raw"]["valr"] == item
+    assert [e["kind"] for e in events(postgresql, order_id)][-1] == "open_order"
