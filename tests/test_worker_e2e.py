@@ -34,6 +34,10 @@ def test_order_inserted_with_sql_is_placed_watched_and_filled_over_the_websocket
     assert len(orders.fills(order_id)) == 1
     assert sim.status_lookups() == 0, sim.counters()["rest"]
     assert "order placed" in worker.log()
+    # The session closed itself once nothing was open: a clean close, not a connection failure.
+    wait_for(lambda: orders.sql("SELECT 1 FROM lth_pvr.ws_sessions WHERE closed_at IS NOT NULL"),
+             what="the session to close")
+    assert orders.sql("SELECT close_reason, closed_with_error FROM lth_pvr.ws_sessions") == [("no_open_orders", False)]
 
 
 def test_partial_fills_keep_submitted_and_sum(sim, orders, start_worker):

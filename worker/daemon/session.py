@@ -83,7 +83,10 @@ class SubaccountSession:
             finally:
                 self.authenticated.clear()
                 self.socket = None
-                await self._record_close(session_id, self.stop_reason or reason, with_error)
+                # A close we asked for (no open orders, max session, lease, shutdown) is no error,
+                # even though the socket reports it as a lost connection.
+                await self._record_close(session_id, self.stop_reason or reason,
+                                         with_error and self.stop_reason is None)
             if self.stop_reason is None:
                 attempt += 1
                 delay = backoff(attempt)
