@@ -47,20 +47,29 @@ def db_url(postgresql) -> str:
     return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
 
 
-@pytest.fixture
-def worker_url(postgresql, embedded_pg):
-    """A login role that is only a member of valr_worker: the worker runs with least privilege."""
-    role = f"worker_{postgresql.info.dbname}"[:60]
+def login_role(postgresql, embedded_pg, member_of: str):
+    """A login role that is only a member of `member_of`, on this test's database; dropped after."""
+    role = f"{member_of.removeprefix('valr_')}_{postgresql.info.dbname}"[:60]
     with embedded_pg.connect(autocommit=True) as conn:
         conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-        conn.execute(f'CREATE ROLE "{role}" LOGIN IN ROLE valr_worker')
+        conn.execute(f'CREATE ROLE "{role}" LOGIN IN ROLE {member_of}')
     info = postgresql.info
     yield f"postgresql://{role}@{info.host}:{info.port}/{info.dbname}"
     with embedded_pg.connect(autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
-        )
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
         conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture
+def worker_url(postgresql, embedded_pg):
+    """The worker runs with least privilege: a login that is only a member of valr_worker."""
+    yield from login_role(postgresql, embedded_pg, "valr_worker")
+
+
+@pytest.fixture
+def reader_url(postgresql, embedded_pg):
+    """What an operator may be given: a login that is only a member of valr_reader."""
+    yield from login_role(postgresql, embedded_pg, "valr_reader")
 
 
 @pytest.fixture

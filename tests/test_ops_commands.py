@@ -49,20 +49,6 @@ def sql(db_url):
         yield execute
 
 
-@pytest.fixture
-def reader_url(postgresql, embedded_pg):
-    """A login role that is only a member of valr_reader: what an operator may be given."""
-    role = f"reader_{postgresql.info.dbname}"[:60]
-    with embedded_pg.connect(autocommit=True) as conn:
-        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-        conn.execute(f'CREATE ROLE "{role}" LOGIN IN ROLE valr_reader')
-    info = postgresql.info
-    yield f"postgresql://{role}@{info.host}:{info.port}/{info.dbname}"
-    with embedded_pg.connect(autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
-        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-
-
 def account(sql, subaccount_id: str, label: str) -> uuid.UUID:
     return sql("INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
                "RETURNING exchange_account_id", (subaccount_id, label))[0][0]
