@@ -64,11 +64,7 @@ BEGIN
                AND (coalesce(jsonb_typeof(v_item->'originalQuantity'), 'null') = 'null'
                     OR lth_pvr.json_numeric(v_item->'originalQuantity') > 0) THEN
                 v_orig := lth_pvr.json_numeric(v_item->'originalQuantity');
-                IF NOT (p_source = 'ws'
-                        AND v_order.exchange_confirmed_at = p_now
-                        AND (v_order.ws_monitored_at IS NOT NULL OR v_order.status <> 'submitted')
-                        AND v_order.reconcile_due_at IS NULL
-                        AND (v_orig IS NULL OR v_orig::text = v_order.original_qty::text)) THEN
+                IF NOT (p_source = 'ws' AND lth_pvr.open_item_already_confirmed(v_item, v_order, p_now)) THEN
                     UPDATE lth_pvr.exchange_orders o
                        SET raw = o.raw || jsonb_build_object('valr', v_item),
                            exchange_confirmed_at = p_now,

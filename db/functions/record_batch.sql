@@ -1,5 +1,6 @@
--- Owns: the fast path — every frame of one WebSocket read (a JSON array), applied in order in one
--- transaction, one round trip; counts ws_sessions.events; one NOTIFY lth_pvr_recorded.
+-- Owns: every frame of one WebSocket read (a JSON array), applied in order in one transaction, one
+-- round trip (record_frames: the common frames set-based, the others by record_frame); counts
+-- ws_sessions.events; one NOTIFY lth_pvr_recorded.
 -- One bad frame must not abort the batch: validation handles hostile payloads without raising, and
 -- if anything still raises, the batch is redone frame by frame, each in its own subtransaction, the
 -- failing frame logged with outcome `error` (one savepoint per batch on the happy path).
@@ -41,15 +42,14 @@ BEGIN
     v_n := jsonb_array_length(v_frames);
 
     BEGIN
-        FOR i IN 0 .. v_n - 1 LOOP
-            FOR v_row IN SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) LOOP
-                v_count := v_count + 1;
-                v_index[v_count] := v_row.frame_index;
-                v_type[v_count] := v_row.frame_type;
-                v_order[v_count] := v_row.exchange_order_id;
-                v_outcome[v_count] := v_row.outcome;
-                v_status[v_count] := v_row.new_status;
-            END LOOP;
+        -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
+        FOR v_row IN SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now) LOOP
+            v_count := v_count + 1;
+            v_index[v_count] := v_row.frame_index;
+            v_type[v_count] := v_row.frame_type;
+            v_order[v_count] := v_row.exchange_order_id;
+            v_outcome[v_count] := v_row.outcome;
+            v_status[v_count] := v_row.new_status;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
         -- Everything above was rolled back (not the variables): redo it frame by frame, isolating

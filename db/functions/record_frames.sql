@@ -1,0 +1,147 @@
+-- Owns: the fast path of record_batch — the frames of one WebSocket read applied in order, with the
+-- common frames recorded in memory and written set-based: one INSERT of their fills, one INSERT of
+-- their event rows and one UPDATE per touched order, instead of four to six statements per frame.
+-- Internal; record_batch calls it (and, should it raise, redoes the read frame by frame).
+--
+-- VALR sends, for every fill, a NEW_ACCOUNT_TRADE, an ORDER_STATUS_UPDATE in the status the order
+-- already has and an OPEN_ORDERS_UPDATE listing every open order: at a few thousand events a second
+-- the per-statement cost (executor start, constraint checks, index maintenance of a new order row
+-- version per frame) is what limits throughput. A frame is "common" when its outcome cannot depend on
+-- anything but the account's order rows locked here, and it changes no status:
+--   NEW_ACCOUNT_TRADE    a well-formed trade of one of these orders, within its quantity
+--                        -> `recorded`, or `duplicate` when its trade id is already held
+--   ORDER_STATUS_UPDATE  one of these orders, named by orderId, in the status it already has
+--                        -> `unchanged` (apply_order_payload's fast path)
+--   OPEN_ORDERS_UPDATE   every item such an order in its status, and every submitted order of the
+--                        account listed by its orderId (so none is missing)
+--                        -> `unchanged` per item (reconcile_open_orders' unchanged case)
+--   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`
+-- Every other frame (a status change, an overfill, an unreadable fee, a frame naming an order we do
+-- not hold, a list with an order missing, a malformed frame, …) goes to record_frame — the one place
+-- that owns the general rules — after the effects gathered so far are written; the order rows are
+-- then read again. The outcomes, event rows (in frame order), fills and order columns are the ones
+-- record_frame gives; tests/test_sql_batch_fast.py compares the two paths on the same reads.
+CREATE OR REPLACE FUNCTION lth_pvr.record_frames(
+    p_exchange_account_id uuid,
+    p_frames jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (frame_index int, frame_type text, exchange_order_id uuid, outcome text, new_status text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_named   text[];                       -- every orderId the read names
+    v_loaded  boolean := false;
+    v_orders  lth_pvr.exchange_orders[];    -- the account's locked order rows, changed in memory
+    v_ext     text[];                       -- their ext_order_ids, for array_position
+    v_dirty   boolean[];                    -- which of them to write back
+    v_held    text[];                       -- trade ids already in order_fills (or recorded here)
+    -- Appended by element assignment (in place); `||` would copy the array on every frame.
+    v_fills   lth_pvr.order_fills[] := '{}';
+    v_events  lth_pvr.order_events[] := '{}';
+    v_nfills  int := 0;
+    v_nevents int := 0;
+    v_frame   jsonb;
+    v_type    text;
+    v_data    jsonb;
+    v_k       int;
+    v_common  boolean;
+BEGIN
+    v_named := lth_pvr.frames_order_ids(p_frames);
+    FOR i IN 0 .. jsonb_array_length(p_frames) - 1 LOOP
+        v_frame := p_frames->i;
+        v_type := NULL;
+        IF jsonb_typeof(v_frame) = 'object' AND jsonb_typeof(v_frame->'type') = 'string' THEN
+            v_type := left(v_frame->>'type', 100);
+            v_data := v_frame->'data';
+        END IF;
+
+        IF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
+            RETURN QUERY SELECT i, v_type, NULL::uuid, 'ignored'::text, NULL::text;
+            CONTINUE;
+        END IF;
+
+        IF v_type IN ('NEW_ACCOUNT_TRADE', 'ORDER_STATUS_UPDATE', 'OPEN_ORDERS_UPDATE') AND NOT v_loaded THEN
+            -- Locked in one statement, in id order (record_frame locks one row at a time).
+            SELECT coalesce(array_agg(s.o ORDER BY (s.o).exchange_order_id), '{}'),
+                   coalesce(array_agg((s.o).ext_order_id ORDER BY (s.o).exchange_order_id), '{}')
+              INTO v_orders, v_ext
+              FROM (SELECT o FROM lth_pvr.exchange_orders o
+                     WHERE o.exchange_account_id = p_exchange_account_id
+                       AND (o.status = 'submitted' OR o.ext_order_id = ANY (v_named))
+                       FOR UPDATE) AS s;
+            v_dirty := array_fill(false, ARRAY[cardinality(v_orders)]);
+            v_held := lth_pvr.frames_held_trade_ids(p_frames);
+            v_loaded := true;
+        END IF;
+
+        v_common := false;
+        IF v_type = 'NEW_ACCOUNT_TRADE' AND jsonb_typeof(v_data) = 'object' THEN
+            v_k := array_position(v_ext, lth_pvr.json_text(v_data->'orderId'));
+            v_common := v_k IS NOT NULL AND lth_pvr.trade_is_common(v_data, v_orders[v_k], v_held);
+            IF v_common THEN
+                IF left(lth_pvr.json_text(v_data->'id'), 200) = ANY (v_held) THEN
+                    v_nevents := v_nevents + 1;
+                    v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'duplicate', v_data, p_now);
+                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'duplicate'::text, NULL::text;
+                ELSE
+                    v_nfills := v_nfills + 1;
+                    v_fills[v_nfills] := lth_pvr.order_fill_row(v_orders[v_k].exchange_order_id, v_data, p_now);
+                    v_held := v_held || v_fills[v_nfills].trade_id;
+                    v_orders[v_k] := lth_pvr.order_after_fill(v_orders[v_k], v_fills[v_nfills], p_now);
+                    v_dirty[v_k] := true;
+                    v_nevents := v_nevents + 1;
+                    v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'recorded', v_data, p_now);
+                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'recorded'::text, NULL::text;
+                END IF;
+            END IF;
+        ELSIF v_type = 'ORDER_STATUS_UPDATE' AND jsonb_typeof(v_data) = 'object' THEN
+            v_k := array_position(v_ext, lth_pvr.json_text(v_data->'orderId'));
+            v_common := v_k IS NOT NULL AND lth_pvr.payload_is_unchanged(v_data, v_orders[v_k]);
+            IF v_common THEN
+                v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data, false, p_now);
+                v_dirty[v_k] := true;
+                v_nevents := v_nevents + 1;
+                v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'order_status', 'unchanged', v_data, p_now);
+                RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'unchanged'::text,
+                                    v_orders[v_k].status;
+            END IF;
+        ELSIF v_type = 'OPEN_ORDERS_UPDATE' AND jsonb_typeof(v_data) = 'array' THEN
+            v_common := lth_pvr.open_list_is_unchanged(v_data, v_orders, v_ext);
+            IF v_common THEN
+                FOR v_item IN 0 .. jsonb_array_length(v_data) - 1 LOOP
+                    v_k := array_position(v_ext, lth_pvr.json_text(v_data->v_item->'orderId'));
+                    -- reconcile_open_orders' rule: an order confirmed by this very read, watched,
+                    -- owing nothing, is not refreshed again (and gets no event row).
+                    IF NOT lth_pvr.open_item_already_confirmed(v_data->v_item, v_orders[v_k], p_now) THEN
+                        v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data->v_item, true, p_now);
+                        v_dirty[v_k] := true;
+                        v_nevents := v_nevents + 1;
+                        v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'open_order', 'unchanged',
+                                                                       v_data->v_item, p_now);
+                    END IF;
+                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'unchanged'::text, NULL::text;
+                END LOOP;
+            END IF;
+        END IF;
+
+        IF NOT v_common THEN
+            -- The general path: write what was gathered, let record_frame own this frame, read again.
+            PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+            v_fills := '{}';
+            v_events := '{}';
+            v_nfills := 0;
+            v_nevents := 0;
+            v_loaded := false;
+            v_orders := '{}';
+            v_ext := '{}';
+            v_dirty := '{}';
+            RETURN QUERY SELECT * FROM lth_pvr.record_frame(p_exchange_account_id, i, v_frame, p_now);
+        END IF;
+    END LOOP;
+    PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_frames(uuid, jsonb, timestamptz) FROM PUBLIC;
