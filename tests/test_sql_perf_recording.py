@@ -136,3 +136,19 @@ def test_poll_list_refreshes_even_an_order_confirmed_at_the_same_moment(postgres
     assert [r["outcome"] for r in result] == ["unchanged"]
     assert order(postgresql, order_id)["raw"]["valr"] == item
     assert [e["kind"] for e in events(postgresql, order_id)][-1] == "open_order"
+
+
+def test_first_ws_list_of_an_order_placed_while_watched_confirms_it(postgresql):
+    # Placed while the session was open: watched, never confirmed by VALR, no originalQuantity held.
+    # An unknown is not "already confirmed": the list refreshes it and logs the item.
+    account = make_account(postgresql)
+    session = open_session(postgresql, account, at(seconds=1))
+    order_id = submitted_order(postgresql, account, ext="valr-1", now=at(seconds=2))
+    before = order(postgresql, order_id)
+    assert before["ws_monitored_at"] is not None and before["exchange_confirmed_at"] is None
+    item = open_order_item(postgresql, order_id, "valr-1")
+    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": [item]}], at(seconds=6))
+    assert [r["outcome"] for r in result] == ["unchanged"]
+    after = order(postgresql, order_id)
+    assert (after["exchange_confirmed_at"], after["original_qty"]) == (at(seconds=6), Decimal("0.001"))
+    assert [(e["kind"], e["outcome"]) for e in events(postgresql, order_id)][-1] == ("open_order", "unchanged")
