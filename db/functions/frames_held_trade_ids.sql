@@ -8,13 +8,14 @@ RETURNS text[]
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    RETURN (SELECT coalesce(array_agg(f.trade_id), '{}')
-      FROM lth_pvr.order_fills f
-     WHERE f.trade_id = ANY (
-            SELECT left(lth_pvr.json_text(fr->'data'->'id'), 200)
-              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE '[]' END) AS fr
-             WHERE jsonb_typeof(fr) = 'object' AND fr->>'type' = 'NEW_ACCOUNT_TRADE'
-               AND jsonb_typeof(fr->'data') = 'object'));
+    -- One probe of the unique index per trade id, whatever the statistics said when the plan was
+    -- cached (a cached seq scan of a table that grew since would cost more with every fill).
+    RETURN (SELECT coalesce(array_agg(held.trade_id), '{}')
+              FROM jsonb_path_query(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_TRADE").data.id') AS id(v)
+                   CROSS JOIN LATERAL (SELECT f.trade_id FROM lth_pvr.order_fills f
+                                        WHERE f.trade_id = left(id.v #>> '{}', 200)
+                                        LIMIT 1) AS held
+             WHERE jsonb_typeof(id.v) IN ('string', 'number'));
 END
 $$;
 
