@@ -165,6 +165,10 @@ TIMES = [
     ('"2025-10-28T10:04:40.566Z"', True), ('"2025-10-28T10:04:40Z"', True), ("1761645880566", True),
     ('"2025-02-30T10:00:00Z"', False), ('"2025-13-01T10:00:00Z"', False), ('"yesterday"', False),
     ('"now"', False), ("null", False), ("42", False),
+    # Around json_time's fast path (VALR's shape, day <= 28) and past it (the general path).
+    ('"0001-01-01T00:00:00Z"', True), ('"0000-01-01T00:00:00Z"', False), ('"2024-02-29T23:59:59.999999999Z"', True),
+    ('"2025-02-29T00:00:00Z"', False), ('"2025-01-31T24:00:00Z"', True), ('"2025-01-01T23:60:00Z"', False),
+    ('"2025-12-31T23:59:59.9999999Z"', True),
 ]
 
 

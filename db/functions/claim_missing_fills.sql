@@ -19,11 +19,11 @@ AS $$
           FROM exchange_orders o
          WHERE o.status IN ('filled', 'cancelled')
            AND o.filled_qty < o.qty
-           AND o.updated_at > p_now - make_interval(hours => p_within_hours)
+           AND o.finished_at > p_now - make_interval(hours => p_within_hours)
            AND o.ext_order_id IS NOT NULL
            AND lth_pvr.valr_executed_qty(o.raw -> 'valr') > o.filled_qty
            AND (o.fills_checked_at IS NULL OR o.fills_checked_at < p_now - interval '2 minutes')
-         ORDER BY o.updated_at
+         ORDER BY o.finished_at
          LIMIT p_limit
            FOR UPDATE OF o SKIP LOCKED
     )

@@ -57,8 +57,12 @@ BEGIN
             v_data := v_frame->'data';
         END IF;
 
+        -- The result rows of common frames are the OUT variables (RETURN NEXT: no statement per row).
+        frame_index := i;
+        frame_type := v_type;
         IF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
-            RETURN QUERY SELECT i, v_type, NULL::uuid, 'ignored'::text, NULL::text;
+            exchange_order_id := NULL; outcome := 'ignored'; new_status := NULL;
+            RETURN NEXT;
             CONTINUE;
         END IF;
 
@@ -84,7 +88,8 @@ BEGIN
                 IF left(lth_pvr.json_text(v_data->'id'), 200) = ANY (v_held) THEN
                     v_nevents := v_nevents + 1;
                     v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'duplicate', v_data, p_now);
-                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'duplicate'::text, NULL::text;
+                    exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'duplicate'; new_status := NULL;
+                    RETURN NEXT;
                 ELSE
                     v_nfills := v_nfills + 1;
                     v_fills[v_nfills] := lth_pvr.order_fill_row(v_orders[v_k].exchange_order_id, v_data, p_now);
@@ -93,7 +98,8 @@ BEGIN
                     v_dirty[v_k] := true;
                     v_nevents := v_nevents + 1;
                     v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'recorded', v_data, p_now);
-                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'recorded'::text, NULL::text;
+                    exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'recorded'; new_status := NULL;
+                    RETURN NEXT;
                 END IF;
             END IF;
         ELSIF v_type = 'ORDER_STATUS_UPDATE' AND jsonb_typeof(v_data) = 'object' THEN
@@ -104,8 +110,9 @@ BEGIN
                 v_dirty[v_k] := true;
                 v_nevents := v_nevents + 1;
                 v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'order_status', 'unchanged', v_data, p_now);
-                RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'unchanged'::text,
-                                    v_orders[v_k].status;
+                exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'unchanged';
+                new_status := v_orders[v_k].status;
+                RETURN NEXT;
             END IF;
         ELSIF v_type = 'OPEN_ORDERS_UPDATE' AND jsonb_typeof(v_data) = 'array' THEN
             v_common := lth_pvr.open_list_is_unchanged(v_data, v_orders, v_ext);
@@ -121,7 +128,8 @@ BEGIN
                         v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'open_order', 'unchanged',
                                                                        v_data->v_item, p_now);
                     END IF;
-                    RETURN QUERY SELECT i, v_type, v_orders[v_k].exchange_order_id, 'unchanged'::text, NULL::text;
+                    exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'unchanged'; new_status := NULL;
+                    RETURN NEXT;
                 END LOOP;
             END IF;
         END IF;
