@@ -23,6 +23,7 @@ from worker.config import WorkerSettings
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.session import SubaccountSession, backoff
+from worker.db.pool_check import CheckWhenIdle
 from worker.db.store import Store
 from worker.logs import event
 from worker.valr import RateLimited, TransportError, ValrClient
@@ -53,8 +54,9 @@ class Runner:
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> int:
         s = self.settings
+        check = CheckWhenIdle()
         self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
-                                        check=AsyncConnectionPool.check_connection,
+                                        check=check.check, reset=check.reset,
                                         kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         await self.pool.open(wait=True, timeout=30)
         self.store = Store(self.pool, s.worker_id)
