@@ -152,3 +152,31 @@ def test_first_ws_list_of_an_order_placed_while_watched_confirms_it(postgresql):
     after = order(postgresql, order_id)
     assert (after["exchange_confirmed_at"], after["original_qty"]) == (at(seconds=6), Decimal("0.001"))
     assert [(e["kind"], e["outcome"]) for e in events(postgresql, order_id)][-1] == ("open_order", "unchanged")
+
+
+def test_finished_at_is_the_final_status_time_and_a_late_fill_keeps_it(postgresql):
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="0.002")
+    fill(postgresql, account, trade_payload("t1", "valr-1", "0.001"), now=at(seconds=1))
+    assert order(postgresql, order_id)["finished_at"] is None
+    update(postgresql, account, status_payload("valr-1", "Cancelled", original="0.002", remaining="0.001"),
+           now=at(seconds=2))
+    fill(postgresql, account, trade_payload("t2", "valr-1", "0.0005"), now=at(seconds=3))  # late
+    o = order(postgresql, order_id)
+    assert (o["finished_at"], o["updated_at"], o["filled_qty"]) == (at(seconds=2), at(seconds=3), Decimal("0.0015"))
+    # claim_missing_fills' window counts from the final status, not from the late fill.
+    assert rows(postgresql, "SELECT * FROM lth_pvr.claim_missing_fills(100, 1, %s)", (at(hours=1, seconds=3),)) == []
+
+
+def test_a_fill_updates_its_order_row_in_place(postgresql):
+    # No index of exchange_orders covers a column a fill changes: the row version stays on its page
+    # (a HOT update), and the indexes get no new entry per fill.
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="1")
+    session = open_session(postgresql, account)
+    postgresql.commit()
+    before = one(postgresql, "SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'exchange_orders'")
+    batch(postgresql, session, [{"type": "NEW_ACCOUNT_TRADE", "data": trade_payload("t1", "valr-1", "0.001")}], at(seconds=5))
+    after = one(postgresql, "SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'exchange_orders'")
+    assert order(postgresql, order_id)["filled_qty"] == Decimal("0.001")
+    assert after["n_tup_hot_upd"] - (before["n_tup_hot_upd"] or 0) >= 1
