@@ -33,13 +33,15 @@ DECLARE
     v_last    jsonb;
     v_last_id text;
 BEGIN
-    SELECT s.exchange_account_id INTO v_account FROM lth_pvr.ws_sessions s WHERE s.session_id = p_session_id;
+    v_frames := CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE jsonb_build_array(p_frames) END;
+    v_n := jsonb_array_length(v_frames);
+    -- Counted first: one statement finds the session's account and counts the read.
+    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n WHERE s.session_id = p_session_id
+    RETURNING s.exchange_account_id INTO v_account;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'record_batch: no WebSocket session %', p_session_id
             USING ERRCODE = 'no_data_found';
     END IF;
-    v_frames := CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE jsonb_build_array(p_frames) END;
-    v_n := jsonb_array_length(v_frames);
 
     BEGIN
         -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
@@ -82,8 +84,6 @@ BEGIN
             END;
         END LOOP;
     END;
-
-    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n WHERE s.session_id = p_session_id;
 
     v_last := v_frames->(v_n - 1);
     IF jsonb_typeof(v_last) = 'object' AND jsonb_typeof(v_last->'data') = 'object' THEN
