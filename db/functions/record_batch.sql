@@ -18,18 +18,6 @@ DECLARE
     v_account uuid;
     v_frames  jsonb;
     v_n       int;
-    v_row     record;
-    -- The result rows, one array per column, filled by element assignment (in place, linear in the
-    -- batch size; concatenating a jsonb array per frame was quadratic). v_count is the length (a
-    -- rolled-back attempt only resets it). Not returned until the end: the rows of an attempt that
-    -- is rolled back must not reach the caller.
-    v_count   int := 0;
-    v_mark    int;
-    v_index   int[] := '{}';
-    v_type    text[] := '{}';
-    v_order   uuid[] := '{}';
-    v_outcome text[] := '{}';
-    v_status  text[] := '{}';
     v_last    jsonb;
     v_last_id text;
 BEGIN
@@ -43,44 +31,21 @@ BEGIN
             USING ERRCODE = 'no_data_found';
     END IF;
 
+    -- A PL/pgSQL set-returning function hands over its rows only once it has finished: a call that
+    -- raises adds none to ours, so the rows of an attempt that is rolled back never reach the caller.
     BEGIN
         -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
-        FOR v_row IN SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now) LOOP
-            v_count := v_count + 1;
-            v_index[v_count] := v_row.frame_index;
-            v_type[v_count] := v_row.frame_type;
-            v_order[v_count] := v_row.exchange_order_id;
-            v_outcome[v_count] := v_row.outcome;
-            v_status[v_count] := v_row.new_status;
-        END LOOP;
+        RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
     EXCEPTION WHEN OTHERS THEN
-        -- Everything above was rolled back (not the variables): redo it frame by frame, isolating
-        -- the culprit.
-        v_count := 0;
+        -- Everything above was rolled back: redo it frame by frame, isolating the culprit.
         FOR i IN 0 .. v_n - 1 LOOP
-            v_mark := v_count;
             BEGIN
-                FOR v_row IN SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now) LOOP
-                    v_count := v_count + 1;
-                    v_index[v_count] := v_row.frame_index;
-                    v_type[v_count] := v_row.frame_type;
-                    v_order[v_count] := v_row.exchange_order_id;
-                    v_outcome[v_count] := v_row.outcome;
-                    v_status[v_count] := v_row.new_status;
-                END LOOP;
+                RETURN QUERY SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now);
             EXCEPTION WHEN OTHERS THEN
-                -- Rows this frame gave before failing (none in practice: record_frame's rows arrive
-                -- once it has finished) go with its rollback; slots past v_count are overwritten.
-                v_count := v_mark;
                 PERFORM lth_pvr.log_order_event(NULL, v_account, 'ws',
                     coalesce(lth_pvr.json_text(v_frames->i->'type'), 'frame'), 'error', NULL, NULL, NULL,
                     SQLSTATE || ': ' || SQLERRM, v_frames->i, p_now);
-                v_count := v_count + 1;
-                v_index[v_count] := i;
-                v_type[v_count] := lth_pvr.json_text(v_frames->i->'type');
-                v_order[v_count] := NULL;
-                v_outcome[v_count] := 'error';
-                v_status[v_count] := NULL;
+                RETURN QUERY SELECT i, lth_pvr.json_text(v_frames->i->'type'), NULL::uuid, 'error'::text, NULL::text;
             END;
         END LOOP;
     END;
@@ -95,13 +60,6 @@ BEGIN
         PERFORM pg_notify('lth_pvr_recorded', jsonb_build_object(
             'session', p_session_id, 'frames', v_n, 'last', v_last_id)::text);
     END IF;
-
-    -- Multi-argument unnest zips the arrays in order: the rows come back in frame order.
-    RETURN QUERY
-        SELECT x.frame_index, x.frame_type, x.exchange_order_id, x.outcome, x.new_status
-          FROM unnest(v_index[1:v_count], v_type[1:v_count], v_order[1:v_count], v_outcome[1:v_count],
-                      v_status[1:v_count])
-               AS x(frame_index, frame_type, exchange_order_id, outcome, new_status);
 END
 $$;
 
