@@ -58,13 +58,10 @@ BEGIN
     IF p_exchange_order_id IS NULL AND v_valr_id IS NOT NULL AND v_new IS NOT NULL
        AND (coalesce(jsonb_typeof(p_payload->'originalQuantity'), 'null') = 'null'
             OR lth_pvr.json_numeric(p_payload->'originalQuantity') > 0) THEN
-        v_orig := lth_pvr.json_numeric(p_payload->'originalQuantity');
         UPDATE lth_pvr.exchange_orders o
-           SET raw = o.raw || jsonb_build_object('valr', p_payload),
-               exchange_confirmed_at = p_now,
-               original_qty = coalesce(v_orig, o.original_qty),
-               ws_monitored_at = CASE WHEN p_source = 'ws' AND o.status = 'submitted'
-                                      THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END
+           SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at) =
+               (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at
+                  FROM lth_pvr.order_after_unchanged(o, p_payload, false, p_source, p_now) AS n)
          WHERE o.ext_order_id = v_valr_id
            AND o.exchange_account_id = p_exchange_account_id
            AND o.status = v_new
@@ -75,7 +72,6 @@ BEGIN
             RETURN QUERY SELECT v_id, v_new, v_new, 'unchanged'::text;
             RETURN;
         END IF;
-        v_orig := NULL;
     END IF;
 
     v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, p_payload, false));
@@ -121,11 +117,9 @@ BEGIN
         -- Same status: the exchange confirmed it; refresh what it told us, not updated_at.
         v_outcome := 'unchanged';
         UPDATE lth_pvr.exchange_orders o
-           SET raw = o.raw || jsonb_build_object('valr', p_payload),
-               exchange_confirmed_at = p_now,
-               original_qty = coalesce(v_orig, o.original_qty),
-               ws_monitored_at = CASE WHEN p_source = 'ws' AND o.status = 'submitted'
-                                      THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END
+           SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at) =
+               (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at
+                  FROM lth_pvr.order_after_unchanged(o, p_payload, false, p_source, p_now) AS n)
          WHERE o.exchange_order_id = v_id;
     ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new) THEN
         v_outcome := 'illegal_transition';

@@ -1,12 +1,13 @@
--- Owns: an order row after a WebSocket payload that confirmed its status (payload_is_unchanged), as
--- apply_order_payload's `unchanged` UPDATE leaves it: VALR's latest word kept in raw, confirmed now,
--- its originalQuantity, watched when open. An open-orders item (p_listed) also settles a
--- reconciliation the order owed (reconcile_open_orders).
--- Internal; record_frames keeps the row in memory and write_frame_effects writes it.
+-- Owns: an order row after a payload that confirmed its status (payload_is_unchanged): VALR's latest
+-- word kept in raw, confirmed now, its originalQuantity, watched when open and heard on the WebSocket.
+-- An open-orders item (p_listed) also settles a reconciliation the order owed. updated_at stays.
+-- Internal; the one rule for apply_order_payload's and reconcile_open_orders' `unchanged` UPDATEs
+-- and for record_frames, which keeps the row in memory (write_frame_effects writes it).
 CREATE OR REPLACE FUNCTION lth_pvr.order_after_unchanged(
     p_order lth_pvr.exchange_orders,
     p_payload jsonb,
     p_listed boolean,
+    p_source text,
     p_now timestamptz
 )
 RETURNS lth_pvr.exchange_orders
@@ -16,7 +17,7 @@ BEGIN
     p_order.raw := p_order.raw || jsonb_build_object('valr', p_payload);
     p_order.exchange_confirmed_at := p_now;
     p_order.original_qty := coalesce(lth_pvr.json_numeric(p_payload->'originalQuantity'), p_order.original_qty);
-    IF p_order.status = 'submitted' THEN
+    IF p_source = 'ws' AND p_order.status = 'submitted' THEN
         p_order.ws_monitored_at := coalesce(p_order.ws_monitored_at, p_now);
     END IF;
     IF p_listed THEN
@@ -26,4 +27,4 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.order_after_unchanged(lth_pvr.exchange_orders, jsonb, boolean, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lth_pvr.order_after_unchanged(lth_pvr.exchange_orders, jsonb, boolean, text, timestamptz) FROM PUBLIC;

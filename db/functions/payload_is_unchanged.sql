@@ -2,7 +2,7 @@
 -- our orders says nothing new about its status: it maps (valr_status) to the status the order
 -- already has, and its originalQuantity is absent or positive — apply_order_payload's `unchanged`
 -- fast path and reconcile_open_orders' unchanged case.
--- Internal; record_frames calls it with the order named by the payload's orderId.
+-- Internal; record_frames and reconcile_open_orders call it with the order named by the orderId.
 CREATE OR REPLACE FUNCTION lth_pvr.payload_is_unchanged(p_payload jsonb, p_order lth_pvr.exchange_orders)
 RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE

@@ -31,7 +31,6 @@ DECLARE
     v_result  record;
     v_order   lth_pvr.exchange_orders%ROWTYPE;
     v_valr_id text;
-    v_orig    numeric;
     v_listed  text[];
     v_intents uuid[];
     v_holder  text;
@@ -58,21 +57,14 @@ BEGIN
               FROM lth_pvr.exchange_orders o
              WHERE o.ext_order_id = v_valr_id AND o.exchange_account_id = p_exchange_account_id
                FOR UPDATE;
-            IF FOUND
-               AND v_order.status = lth_pvr.valr_status(coalesce(lth_pvr.json_text(v_item->'orderStatusType'),
-                                                                 lth_pvr.json_text(v_item->'status')))
-               AND (coalesce(jsonb_typeof(v_item->'originalQuantity'), 'null') = 'null'
-                    OR lth_pvr.json_numeric(v_item->'originalQuantity') > 0) THEN
-                v_orig := lth_pvr.json_numeric(v_item->'originalQuantity');
+            IF FOUND AND lth_pvr.payload_is_unchanged(v_item, v_order) THEN
                 IF NOT (p_source = 'ws' AND lth_pvr.open_item_already_confirmed(v_item, v_order, p_now)) THEN
+                    -- Listed: its status is reconciled; no further look-up is owed for it.
                     UPDATE lth_pvr.exchange_orders o
-                       SET raw = o.raw || jsonb_build_object('valr', v_item),
-                           exchange_confirmed_at = p_now,
-                           original_qty = coalesce(v_orig, o.original_qty),
-                           ws_monitored_at = CASE WHEN p_source = 'ws' AND o.status = 'submitted'
-                                                  THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END,
-                           -- Listed: its status is reconciled; no further look-up is owed for it.
-                           reconcile_due_at = NULL
+                       SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at, reconcile_due_at) =
+                           (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at,
+                                   n.reconcile_due_at
+                              FROM lth_pvr.order_after_unchanged(o, v_item, true, p_source, p_now) AS n)
                      WHERE o.exchange_order_id = v_order.exchange_order_id;
                     PERFORM lth_pvr.log_order_event(v_order.exchange_order_id, p_exchange_account_id, p_source,
                         'open_order', 'unchanged', v_order.status, v_order.status,

@@ -106,7 +106,7 @@ BEGIN
             v_k := array_position(v_ext, lth_pvr.json_text(v_data->'orderId'));
             v_common := v_k IS NOT NULL AND lth_pvr.payload_is_unchanged(v_data, v_orders[v_k]);
             IF v_common THEN
-                v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data, false, p_now);
+                v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data, false, 'ws', p_now);
                 v_dirty[v_k] := true;
                 v_nevents := v_nevents + 1;
                 v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'order_status', 'unchanged', v_data, p_now);
@@ -122,7 +122,7 @@ BEGIN
                     -- reconcile_open_orders' rule: an order confirmed by this very read, watched,
                     -- owing nothing, is not refreshed again (and gets no event row).
                     IF NOT lth_pvr.open_item_already_confirmed(v_data->v_item, v_orders[v_k], p_now) THEN
-                        v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data->v_item, true, p_now);
+                        v_orders[v_k] := lth_pvr.order_after_unchanged(v_orders[v_k], v_data->v_item, true, 'ws', p_now);
                         v_dirty[v_k] := true;
                         v_nevents := v_nevents + 1;
                         v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'open_order', 'unchanged',
