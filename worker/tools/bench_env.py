@@ -148,6 +148,16 @@ def start_simulator(stamp_frames: bool = False):
     return sim
 
 
+def tear_down(cluster: "Cluster", url: str, sim, *parts) -> None:
+    """The end of every figure: stop its observer and workers (None where never started), then the
+    simulator, then drop its database."""
+    for part in parts:
+        if part is not None:
+            part.stop()
+    sim.stop()
+    cluster.drop(url)
+
+
 # -- worker processes -------------------------------------------------------------------------------
 class BenchWorker:
     """`valr-monitor run` with persistent sessions, as a child process (see bench_worker.py)."""

@@ -25,7 +25,7 @@ import psycopg
 
 from worker.tools.bench_env import (
     API_KEY, API_SECRET, BenchWorker, Figure, Observer, insert_accounts, insert_order, median_of, start_simulator,
-    summary_ms, wait_placed_and_watched, wait_quiet,
+    summary_ms, tear_down, wait_placed_and_watched, wait_quiet,
 )
 
 ORDER_EVENTS = ("ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE")
@@ -157,12 +157,7 @@ def run_latency_figures(cluster, workdir: Path, quick: bool) -> tuple[Figure, Fi
             fig3 = insert_to_monitor(conn, sim, watched, quick)
             return fig1, fig3
     finally:
-        if observer:
-            observer.stop()
-        if worker:
-            worker.stop()
-        sim.stop()
-        cluster.drop(url)
+        tear_down(cluster, url, sim, observer, worker)
 
 
 def event_to_commit(conn, sim, watched: WatchedAccounts, observer: Observer, quick: bool) -> Figure:

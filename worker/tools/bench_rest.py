@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from worker.tools.bench_env import (
-    BenchWorker, Figure, frames_recorded, insert_accounts, insert_order, start_simulator,
+    BenchWorker, Figure, frames_recorded, insert_accounts, insert_order, start_simulator, tear_down,
 )
 
 NOT_MONITORING = ("POST /v1/orders/limit", "GET /v1/public/time")
@@ -124,10 +124,7 @@ def play_day(cluster, workdir: Path, scenario: str, faults: dict, plan: list[Pla
             from worker.tools import truth as truth_check
             check = truth_check.check(conn, sim.truth())
     finally:
-        if worker:
-            worker.stop()
-        sim.stop()
-        cluster.drop(url)
+        tear_down(cluster, url, sim, worker)
     monitoring = {route: n for route, n in sorted(day.items()) if route not in NOT_MONITORING}
     status_lookups = sum(n for route, n in monitoring.items() if is_status_lookup(route))
     n = len(plan)

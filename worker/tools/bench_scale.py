@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from worker.tools.bench_env import (
-    BenchWorker, Figure, Observer, start_simulator, wait_for, wait_placed_and_watched, wait_quiet,
+    BenchWorker, Figure, Observer, start_simulator, tear_down, wait_for, wait_placed_and_watched, wait_quiet,
 )
 from worker.tools.bench_latency import WatchedAccounts, steady_fills, worker_event_latency
 from worker.tools.bench_throughput import burst
@@ -81,12 +81,7 @@ def run_scale(cluster, workdir: Path, quick: bool) -> Figure:
             two = burst(conn, sim, workers, watched.targets, observer, fills)
             rss_two = [w.rss_mb() for w in workers]
     finally:
-        if observer:
-            observer.stop()
-        for w in workers:
-            w.stop()
-        sim.stop()
-        cluster.drop(url)
+        tear_down(cluster, url, sim, observer, *workers)
     data = {
         "subaccounts": subaccounts, "ramp_s": round(ramp_s, 2),
         "valr_ramp_minutes": valr_ramp_minutes(subaccounts), **held, "rss_mb": rss,

@@ -23,7 +23,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from worker.tools.bench_env import (
-    BenchWorker, Figure, Observer, frames_recorded, start_simulator, wait_for, wait_placed_and_watched, wait_quiet,
+    BenchWorker, Figure, Observer, frames_recorded, start_simulator, tear_down, wait_for, wait_placed_and_watched,
+    wait_quiet,
 )
 from worker.tools.bench_latency import FILL_QTY, WatchedAccounts
 
@@ -144,12 +145,7 @@ def run_throughput(cluster, workdir: Path, quick: bool) -> Figure:
                 watched.complete(sim)
             rss = worker.rss_mb()
     finally:
-        if observer:
-            observer.stop()
-        if worker:
-            worker.stop()
-        sim.stop()
-        cluster.drop(url)
+        tear_down(cluster, url, sim, observer, worker)
     ours = statistics.median(r["events_per_s"] for r in runs)
     floor = statistics.median(f["events_per_s"] for f in floors)
     data = {"subaccounts": subaccounts, "fills_per_run": fills, "repetitions": reps,
