@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import signal
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -31,6 +29,7 @@ import click
 
 from worker.db import dsn
 from worker.tools.bench_env import Cluster, Figure, raise_file_limit
+from worker.tools.interrupt import exit_cleanly_on_interrupt
 
 FIGURES: list[tuple[str, str]] = [
     ("worker.tools.bench_latency", "run_latency_figures"),  # figures 1 and 3
@@ -99,10 +98,6 @@ def print_table(report: dict) -> None:
         click.echo(note)
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 @click.command()
 @click.option("--quick", is_flag=True, help="Tiny sizes, under a minute (CI smoke use); figures are indicative.")
 @click.option("--json", "as_json", is_flag=True, help="Print every figure with its floor and ratio as one JSON object.")
@@ -110,13 +105,9 @@ def _interrupt(*_: object) -> None:
               help="Run on this server (a database per figure is created and dropped) instead of the embedded one.")
 def bench(quick: bool, as_json: bool, database_url: str | None) -> None:
     """Measure latency, throughput, REST calls and scale, each against its floor in the same run."""
-    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up like Ctrl-C
     say = (lambda text: click.echo(f"• {text}", err=True)) if as_json else (lambda text: click.echo(f"• {text}"))
-    try:
+    with exit_cleanly_on_interrupt():
         report = run_bench(database_url, quick, say)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: everything started was stopped and removed", err=True)
-        sys.exit(130)
     if as_json:
         click.echo(json.dumps(report, default=str))
     else:

@@ -37,6 +37,7 @@ from worker.tools.chaos_faults import FaultInjector, FaultPlan, FaultRecord
 from worker.tools.worker_process import WorkerProcess
 from worker.tools.chaos_report import first_problem_order, lag_figures, order_story, rest_figures
 from worker.tools.demo import Progress
+from worker.tools.interrupt import exit_cleanly_on_interrupt
 
 OPEN = ("pending", "placing", "submitted")
 WORKER_ROLE = "valr_chaos_worker"
@@ -381,10 +382,6 @@ def print_report(result: dict, echo=click.echo) -> None:
         echo(f"    {line}")
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 @click.command()
 @click.option("--orders", "n_orders", type=click.IntRange(1, 100_000), default=200, show_default=True)
 @click.option("--minutes", type=click.FloatRange(0.1, 600), default=2.0, show_default=True,
@@ -413,12 +410,8 @@ def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | No
     stream = sys.stderr if as_json else sys.stdout
     out = Progress(stream=stream, tty=stream.isatty())
     out.note(f"chaos seed {seed} (replay: --seed {seed})")
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    with exit_cleanly_on_interrupt(f"interrupted (seed {seed}): everything started was stopped"):
         code, result = Chaos(plan, out).run(database_url)
-    except KeyboardInterrupt:
-        click.echo(f"\ninterrupted (seed {seed}): everything started was stopped", err=True)
-        sys.exit(130)
     if out.tty:
         stream.write("\n")
     if as_json:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import math
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ import psycopg
 from worker.db import dsn
 from worker.tools import truth as truth_check
 from worker.tools.worker_process import WorkerProcess
+from worker.tools.interrupt import exit_cleanly_on_interrupt
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
@@ -284,10 +284,6 @@ def print_report(result: dict) -> None:
             echo(f"  {p}")
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 @click.command()
 @click.option("--orders", "n_orders", type=click.IntRange(1, 100_000), default=40, show_default=True)
 @click.option("--subaccounts", type=click.IntRange(1, 10_000), default=8, show_default=True)
@@ -297,12 +293,8 @@ def _interrupt(*_: object) -> None:
 def demo(n_orders: int, subaccounts: int, database_url: str | None, as_json: bool) -> None:
     """Run everything end to end on a throwaway PostgreSQL (pg_cron) and a local VALR simulator."""
     plan = DemoPlan(orders=n_orders, subaccounts=min(subaccounts, n_orders))
-    signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM cleans up like Ctrl-C
-    try:
+    with exit_cleanly_on_interrupt():
         code, result = run_demo(plan, database_url, as_json)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: everything started was stopped and removed", err=True)
-        sys.exit(130)
     if as_json:
         click.echo(json.dumps(result, default=str))
     else:
