@@ -124,3 +124,12 @@ def test_closed_socket_ends_the_iterator_with_connection_lost():
                 await collect(sock, lambda ev: False, timeout=2)
             assert caught.value.code == 1012
     run_with_sim(body)
+
+
+def test_the_socket_does_not_negotiate_compression():
+    # The simulator, like aiohttp by default, would accept permessage-deflate if it were offered.
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            assert "permessage-deflate" not in (sock._ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+            assert sock._ws.protocol.extensions == []
+    run_with_sim(body)
