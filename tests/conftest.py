@@ -2,7 +2,7 @@
 database per test cloned from a migrated template (pytest-postgresql's noproc + client factories).
 
 Fixtures:
-  embedded_pg  the cluster (worker.db.embedded.EmbeddedPostgres); its app database is the pg_cron
+  embedded_pg  the cluster (worker.lab.embedded.EmbeddedPostgres); its app database is the pg_cron
                database, so cron tests schedule into per-test databases with schedule_in_database.
   postgresql   a psycopg connection (superuser) to a fresh, migrated database (no cron jobs).
   db_url       the URL of that same database, for code under test that connects by itself.
@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql import factories
 
-from worker.db.embedded import EmbeddedPostgres
+from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 
 
@@ -76,7 +76,7 @@ def reader_url(postgresql, embedded_pg):
 def sim():
     """The VALR simulator on a loopback port, nothing filling until a test says so."""
     from tests.harness import API_KEY, API_SECRET, SimAdmin
-    from worker.sim import SimConfig, SimulatorThread
+    from worker.lab.sim import SimConfig, SimulatorThread
 
     with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="manual")) as thread:
         yield SimAdmin(thread.base_url)

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from worker.tools.worker_process import WorkerProcess as SharedWorkerProcess
-from worker.tools.worker_process import wait_for as shared_wait_for
+from worker.lab.worker_process import WorkerProcess as SharedWorkerProcess
+from worker.lab.worker_process import wait_for as shared_wait_for
 
 API_KEY = "test-api-key"
 API_SECRET = "test-api-secret-0123456789abcdef"
@@ -119,7 +119,7 @@ class Orders:
 
 def compare_with_truth(orders: Orders, truth: dict) -> list[str]:
     """Differences between the database and the exchange's ground truth (empty = identical)."""
-    from worker.tools.truth import check
+    from worker.lab.truth import check
 
     with psycopg.connect(orders.db_url) as conn:
         return check(conn, truth).problems()

@@ -148,7 +148,7 @@ HOSTILE_WIRE_FRAMES = [
 @pytest.mark.slow
 def test_running_worker_survives_garbage_on_its_socket_and_still_follows_the_order(
         worker_url, db_url, tmp_path):
-    from worker.sim import SimConfig, SimulatorThread
+    from worker.lab.sim import SimConfig, SimulatorThread
 
     orders = Orders(db_url)
     with SimulatorThread(API_KEY, API_SECRET, config=SimConfig(mode="manual")) as sim:

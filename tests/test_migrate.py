@@ -9,7 +9,7 @@ import sys
 import psycopg
 import pytest
 
-from worker.db.embedded import EmbeddedPostgres
+from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import MigrationError, cron_job_name, db_dir, migrate, unschedule_jobs
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from worker.tools import ops
+from worker.ops import queries as ops
 
 
 def test_alert_exit_code_is_the_worst_level():

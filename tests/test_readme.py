@@ -11,7 +11,7 @@ import click
 import pytest
 
 from worker.cli import main
-from worker.db.embedded import EmbeddedPostgres
+from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import PG_CRON_HOWTO, migrate, unschedule_jobs
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -12,8 +12,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from worker.sim import SimConfig
-from worker.sim.testing import CREDS, SECRET, run_with_sim
+from worker.lab.sim import SimConfig
+from worker.lab.sim.testing import CREDS, SECRET, run_with_sim
 from worker.valr import AccountSocket, AuthenticationError, OrderNotFound, TransportError
 from worker.valr.signing import SIGNATURE_HEADER, SUBACCOUNT_HEADER, TIMESTAMP_HEADER, auth_headers, sign_request
 

@@ -14,9 +14,9 @@ import pytest
 from psycopg import sql
 
 from tests.harness import Orders, wait_for
-from worker.db.embedded import EmbeddedPostgres
+from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
-from worker.tools.worker_process import WorkerProcess
+from worker.lab.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def set_worker_password(pg: EmbeddedPostgres, password: str) -> None:
 
 
 def test_worker_debug_log_holds_no_secret_through_placement_reconnects_and_errors(secured_pg, tmp_path):
-    from worker.sim import SimConfig, SimulatorThread
+    from worker.lab.sim import SimConfig, SimulatorThread
 
     pg = secured_pg
     orders = Orders(pg.url())

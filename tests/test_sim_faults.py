@@ -9,8 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from worker.sim import SimConfig
-from worker.sim.testing import CREDS, collect, of_type, run_with_sim
+from worker.lab.sim import SimConfig
+from worker.lab.sim.testing import CREDS, collect, of_type, run_with_sim
 from worker.valr import AccountSocket, AuthenticationError, ConnectionLost
 
 SUB = "5150"

@@ -7,8 +7,8 @@ import asyncio
 from collections import Counter
 from decimal import Decimal
 
-from worker.sim import SimConfig
-from worker.sim.testing import CREDS, collect, of_type, run_with_sim
+from worker.lab.sim import SimConfig
+from worker.lab.sim.testing import CREDS, collect, of_type, run_with_sim
 from worker.valr import AccountSocket
 
 TERMINAL = {"Filled", "Cancelled", "Expired", "Failed"}

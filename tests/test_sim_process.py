@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import httpx
 
-from worker.sim import SimConfig, SimulatorThread
-from worker.sim.testing import CREDS, KEY, SECRET
+from worker.lab.sim import SimConfig, SimulatorThread
+from worker.lab.sim.testing import CREDS, KEY, SECRET
 from worker.valr.signing import auth_headers
 
 

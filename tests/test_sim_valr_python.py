@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.sim import SimConfig, SimulatorThread
-from worker.sim.testing import KEY, SECRET
+from worker.lab.sim import SimConfig, SimulatorThread
+from worker.lab.sim.testing import KEY, SECRET
 
 SCRIPT = textwrap.dedent('''
     import asyncio, json, sys, warnings

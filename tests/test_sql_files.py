@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.db import sqlcheck
+from worker.lab import sqlcheck
 from worker.db.migrate import db_dir
 
 ROOT = db_dir()

@@ -11,8 +11,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from worker.sim import SimConfig
-from worker.sim.testing import CREDS, KEY, SECRET, run_with_sim
+from worker.lab.sim import SimConfig
+from worker.lab.sim.testing import CREDS, KEY, SECRET, run_with_sim
 from worker.valr import (
     AuthenticationError, ClockSkewError, Credentials, OrderNotFound, PlacementAnswerLost, PrecisionError,
     RateLimited, TransportError, ValrClient, ValrError,

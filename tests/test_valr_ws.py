@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from worker.sim.testing import CREDS, KEY, collect, of_type, run_with_sim
+from worker.lab.sim.testing import CREDS, KEY, collect, of_type, run_with_sim
 from worker.valr import AccountSocket, AuthenticationError, ConnectionLost, Credentials
 
 A, B = "1001", "2002"

@@ -44,6 +44,6 @@ def migrate(database_url: str | None, no_cron: bool) -> None:
     )
 
 
-from worker.tools import commands as _tool_commands  # noqa: E402  (registers the other verbs)
+from worker import commands as _commands  # noqa: E402  (registers the other verbs)
 
-_tool_commands.register(main)
+_commands.register(main)

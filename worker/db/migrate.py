@@ -2,7 +2,7 @@
 
 1. db/migrations/*.sql in name order, each once, each in its own transaction, recorded with a
    sha256 checksum; an applied migration whose file changed is refused.
-2. db/functions/: functions (*.sql), then triggers/, then views/ — all CREATE OR REPLACE, so
+2. db/functions/: functions (one folder per stage, */*.sql), then triggers/, then views/ — all CREATE OR REPLACE, so
    re-applying is idempotent. A signature change is a migration that drops the old function.
 3. pg_cron jobs, upserted by name from the database pg_cron lives in (cron.schedule_in_database),
    so enabling pg_cron later and migrating again creates them.
@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from worker.db import sqlcheck
+from worker.lab import sqlcheck
 
 # Serialises concurrent migrations (two workers starting at once); any constant would do.
 MIGRATE_LOCK_KEY = 0x6C74685F707672  # "lth_pvr"
@@ -61,13 +61,12 @@ def checksum(path: Path) -> str:
 
 
 def function_files(root: Path) -> list[Path]:
-    """Functions first, then triggers (they need functions), then views (they may call both)."""
+    """Functions first (one folder per stage of an order's life, in story order), then triggers
+    (they need functions), then views (they may call both)."""
     fdir = root / "functions"
-    return (
-        sorted(fdir.glob("*.sql"))
-        + sorted((fdir / "triggers").glob("*.sql"))
-        + sorted((fdir / "views").glob("*.sql"))
-    )
+    last = [fdir / "triggers", fdir / "views"]
+    stages = sorted(p for p in fdir.rglob("*.sql") if not any(d in p.parents for d in last))
+    return stages + [p for d in last for p in sorted(d.glob("*.sql"))]
 
 
 @dataclass

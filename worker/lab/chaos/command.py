@@ -32,12 +32,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
-from worker.tools import truth as truth_check
-from worker.tools.chaos_faults import FaultInjector, FaultPlan, FaultRecord
-from worker.tools.worker_process import WorkerProcess
-from worker.tools.chaos_report import first_problem_order, lag_figures, order_story, rest_figures
-from worker.tools.demo import Progress
-from worker.tools.interrupt import exit_cleanly_on_interrupt
+from worker.lab import truth as truth_check
+from worker.lab.chaos.faults import FaultInjector, FaultPlan, FaultRecord
+from worker.lab.worker_process import WorkerProcess
+from worker.lab.chaos.report import first_problem_order, lag_figures, order_story, rest_figures
+from worker.lab.demo import Progress
+from worker.lab.interrupt import exit_cleanly_on_interrupt
 
 OPEN = ("pending", "placing", "submitted")
 WORKER_ROLE = "valr_chaos_worker"
@@ -185,7 +185,7 @@ class Chaos:
 
     def run(self, database_url: str | None) -> tuple[int, dict]:
         from worker.db.migrate import migrate
-        from worker.sim import SimConfig, SimulatorThread
+        from worker.lab.sim import SimConfig, SimulatorThread
 
         plan, out = self.plan, self.out
         key, secret = "chaos-key", uuid.UUID(int=random.getrandbits(128)).hex * 2
@@ -194,7 +194,7 @@ class Chaos:
         with contextlib.ExitStack() as stack:
             pg = None
             if database_url is None:
-                from worker.db.embedded import EmbeddedPostgres
+                from worker.lab.embedded import EmbeddedPostgres
 
                 pg = stack.enter_context(EmbeddedPostgres(durable=True))
                 database_url = pg.url()

@@ -16,14 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from worker.sim.auth import AuthRefused, Verifier
-from worker.sim.book import PAIRS, Exchange, Order, SimError, balances_frames, num
-from worker.sim.config import SimConfig
-from worker.sim.faults import Faults
-from worker.sim.hub import Hub
-from worker.sim.matching import Matcher
+from worker.lab.sim.auth import AuthRefused, Verifier
+from worker.lab.sim.book import PAIRS, Exchange, Order, SimError, balances_frames, num
+from worker.lab.sim.config import SimConfig
+from worker.lab.sim.faults import Faults
+from worker.lab.sim.hub import Hub
+from worker.lab.sim.matching import Matcher
 
-log = logging.getLogger("worker.sim")
+log = logging.getLogger("worker.lab.sim")
 
 JSON_TYPES = ("application/json",)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psycopg
 
-from worker.tools.bench_env import (
+from worker.lab.bench.env import (
     BenchWorker, Figure, Observer, start_simulator, tear_down, wait_for, wait_placed_and_watched, wait_quiet,
 )
-from worker.tools.bench_latency import WatchedAccounts, steady_fills, worker_event_latency
-from worker.tools.bench_throughput import burst
+from worker.lab.bench.latency import WatchedAccounts, steady_fills, worker_event_latency
+from worker.lab.bench.throughput import burst
 
 VALR_WS_PER_MINUTE = 60
 

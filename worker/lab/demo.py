@@ -27,9 +27,9 @@ import click
 import psycopg
 
 from worker.db import dsn
-from worker.tools import truth as truth_check
-from worker.tools.worker_process import WorkerProcess
-from worker.tools.interrupt import exit_cleanly_on_interrupt
+from worker.lab import truth as truth_check
+from worker.lab.worker_process import WorkerProcess
+from worker.lab.interrupt import exit_cleanly_on_interrupt
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
@@ -152,7 +152,7 @@ def rest_report(counters: dict, before_fault: dict, truth: dict, orders: int) ->
 
 def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[int, dict]:
     from worker.db.migrate import migrate
-    from worker.sim import SimConfig, SimulatorThread
+    from worker.lab.sim import SimConfig, SimulatorThread
 
     out = Progress(stream=sys.stderr if as_json else sys.stdout,
                    tty=(sys.stderr if as_json else sys.stdout).isatty())
@@ -160,7 +160,7 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="valr-demo-")))
         if database_url is None:
-            from worker.db.embedded import EmbeddedPostgres
+            from worker.lab.embedded import EmbeddedPostgres
 
             pg = stack.enter_context(EmbeddedPostgres())
             database_url = pg.url()

@@ -8,8 +8,8 @@ import logging
 import random
 from decimal import ROUND_DOWN, Decimal
 
-from worker.sim.book import PAIRS, Exchange, Order, SimError
-from worker.sim.config import SimConfig
+from worker.lab.sim.book import PAIRS, Exchange, Order, SimError
+from worker.lab.sim.config import SimConfig
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,17 @@ import importlib
 import click
 
 VERBS = [
-    ("worker.tools.demo", "demo"),
-    ("worker.sim.cli", "sim"),
+    ("worker.lab.demo", "demo"),
+    ("worker.lab.sim.cli", "sim"),
     ("worker.daemon.command", "run"),
-    ("worker.tools.ops_commands", "status"),
-    ("worker.tools.ops_commands", "metrics"),
-    ("worker.tools.ops_commands", "alerts"),
-    ("worker.tools.ops_commands", "poll"),
-    ("worker.tools.ops_commands", "cancel"),
-    ("worker.tools.ops_commands", "orders"),
-    ("worker.tools.chaos", "chaos"),
-    ("worker.tools.bench", "bench"),
+    ("worker.ops.commands", "status"),
+    ("worker.ops.commands", "metrics"),
+    ("worker.ops.commands", "alerts"),
+    ("worker.ops.commands", "poll"),
+    ("worker.ops.commands", "cancel"),
+    ("worker.ops.commands", "orders"),
+    ("worker.lab.chaos.command", "chaos"),
+    ("worker.lab.bench.command", "bench"),
 ]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from worker.tools.bench_env import (
+from worker.lab.bench.env import (
     API_KEY, API_SECRET, BenchWorker, Figure, Observer, insert_accounts, insert_order, median_of, start_simulator,
     summary_ms, tear_down, wait_placed_and_watched, wait_quiet,
 )

@@ -8,8 +8,8 @@ import threading
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from worker.sim.config import SimConfig
-from worker.sim.server import Simulator
+from worker.lab.sim.config import SimConfig
+from worker.lab.sim.server import Simulator
 
 
 class SimulatorThread:

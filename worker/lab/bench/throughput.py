@@ -22,11 +22,11 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from worker.tools.bench_env import (
+from worker.lab.bench.env import (
     BenchWorker, Figure, Observer, frames_recorded, start_simulator, tear_down, wait_for, wait_placed_and_watched,
     wait_quiet,
 )
-from worker.tools.bench_latency import FILL_QTY, WatchedAccounts
+from worker.lab.bench.latency import FILL_QTY, WatchedAccounts
 
 FRAMES_PER_FILL = 3  # trade, status update, open-orders update
 CHUNK = 500          # fills per call into the simulator's loop

@@ -3,7 +3,7 @@ the simulator, worker processes, the LISTEN observer, and the statistics.
 
 * One PostgreSQL server for the whole run (embedded, durable: fsync and synchronous_commit on), one
   migrated template, and a clone of it per figure, so no figure inherits another's rows.
-* Workers are child processes (`python -m worker.tools.bench_worker`), as in production, so their
+* Workers are child processes (`python -m worker.lab.bench.worker`), as in production, so their
   resident memory and sockets are theirs alone and the bench's own threads never share their GIL.
 * The observer is a separate process LISTENing on the channels it is given; it stamps each NOTIFY with
   the wall clock on arrival, the same way for the worker's commits and for the floors.
@@ -29,7 +29,7 @@ from typing import Iterable
 
 import psycopg
 
-from worker.tools.worker_process import wait_for  # noqa: F401  (re-exported to the figures)
+from worker.lab.worker_process import wait_for  # noqa: F401  (re-exported to the figures)
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -85,7 +85,7 @@ class Cluster:
         from worker.db.migrate import migrate
 
         if self.database_url is None:
-            from worker.db.embedded import EmbeddedPostgres
+            from worker.lab.embedded import EmbeddedPostgres
 
             self.pg = EmbeddedPostgres(durable=True, max_connections=self.max_connections).start()
             self.admin_url = self.pg.url()
@@ -140,7 +140,7 @@ class Cluster:
 def start_simulator(stamp_frames: bool = False):
     """Manual matching (the bench says when orders fill) and VALR's budgets lifted: the bench compresses
     time, so budgets per real minute would measure the clock, not the design."""
-    from worker.sim import SimConfig, SimulatorThread
+    from worker.lab.sim import SimConfig, SimulatorThread
 
     sim = SimulatorThread(API_KEY, API_SECRET, config=SimConfig(
         mode="manual", enforce_limits=False, stamp_frames=stamp_frames, seed=11))
@@ -170,7 +170,7 @@ class BenchWorker:
         env.update(VALR_API_KEY=API_KEY, VALR_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.tools.bench_worker", "--database-url", database_url,
+            [sys.executable, "-m", "worker.lab.bench.worker", "--database-url", database_url,
              "--valr-base-url", sim_url, "--worker-id", name, "--catch-up", str(catch_up),
              "--ws-per-minute", str(ws_per_minute)],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -246,7 +246,7 @@ class Observer:
 
     def __init__(self, url: str, channels: Iterable[str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from worker.tools.bench_env import observe_main; observe_main()",
+            [sys.executable, "-c", "from worker.lab.bench.env import observe_main; observe_main()",
              url, *channels], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("bench: the LISTEN observer did not start")

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import psycopg
 
-from worker.tools.truth import EXPECTED_STATUS, TruthCheck
+from worker.lab.truth import EXPECTED_STATUS, TruthCheck
 
 PUBLIC_PREFIX = "GET /v1/public/"
 PLACEMENT = "POST /v1/orders/limit"

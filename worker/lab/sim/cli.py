@@ -28,8 +28,8 @@ def sim(host: str, port: int, api_key: str, api_secret: str, mode: str, fill_del
     import asyncio
     import logging
 
-    from worker.sim.config import SimConfig
-    from worker.sim.server import Simulator
+    from worker.lab.sim.config import SimConfig
+    from worker.lab.sim.server import Simulator
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-5s %(message)s", datefmt="%H:%M:%S")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from worker.tools.bench_env import Figure
+from worker.lab.bench.env import Figure
 
 INDEX = "idx_exchange_orders_requires_polling"
 # The other partial index over open orders only (status IN pending/placing/submitted): with a small

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from worker.sim.faults import Faults
+from worker.lab.sim.faults import Faults
 
 log = logging.getLogger(__name__)
 

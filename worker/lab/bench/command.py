@@ -28,15 +28,15 @@ from typing import Callable
 import click
 
 from worker.db import dsn
-from worker.tools.bench_env import Cluster, Figure, raise_file_limit
-from worker.tools.interrupt import exit_cleanly_on_interrupt
+from worker.lab.bench.env import Cluster, Figure, raise_file_limit
+from worker.lab.interrupt import exit_cleanly_on_interrupt
 
 FIGURES: list[tuple[str, str]] = [
-    ("worker.tools.bench_latency", "run_latency_figures"),  # figures 1 and 3
-    ("worker.tools.bench_throughput", "run_throughput"),
-    ("worker.tools.bench_rest", "run_rest_calls"),
-    ("worker.tools.bench_query", "run_query_cost"),
-    ("worker.tools.bench_scale", "run_scale"),
+    ("worker.lab.bench.latency", "run_latency_figures"),  # figures 1 and 3
+    ("worker.lab.bench.throughput", "run_throughput"),
+    ("worker.lab.bench.rest", "run_rest_calls"),
+    ("worker.lab.bench.query", "run_query_cost"),
+    ("worker.lab.bench.scale", "run_scale"),
 ]
 ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable
 
-from worker.sim import SimConfig, Simulator
+from worker.lab.sim import SimConfig, Simulator
 from worker.valr import AccountEvent, AccountSocket, Credentials, ValrClient
 
 KEY, SECRET = "test-key-0123456789", "test-secret-abcdefghijklmnopqrstuvwxyz"

@@ -16,7 +16,7 @@ from typing import Callable
 
 import psycopg
 
-from worker.tools.worker_process import WorkerProcess
+from worker.lab.worker_process import WorkerProcess
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
 # exactly once, at a seeded moment in the middle of the run.

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from worker.tools.bench_env import (
+from worker.lab.bench.env import (
     BenchWorker, Figure, frames_recorded, insert_accounts, insert_order, start_simulator, tear_down,
 )
 
@@ -121,7 +121,7 @@ def play_day(cluster, workdir: Path, scenario: str, faults: dict, plan: list[Pla
                 conn.execute("SELECT lth_pvr.safety_net_tick(%s)", (start + timedelta(minutes=minutes + STEP_MIN * k),))
             settle(conn, sim, quiet_s=0.5)
             idle_calls = sim.counters()["rest_total"] - before_idle
-            from worker.tools import truth as truth_check
+            from worker.lab import truth as truth_check
             check = truth_check.check(conn, sim.truth())
     finally:
         tear_down(cluster, url, sim, worker)

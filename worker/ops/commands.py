@@ -1,5 +1,5 @@
 """`valr-monitor status | metrics | alerts | poll | cancel | orders`: thin click commands over
-worker/tools/ops.py. Each parses its arguments, opens one connection, calls one ops function and
+worker/ops/queries.py. Each parses its arguments, opens one connection, calls one ops function and
 prints the report: an aligned table for people, or with --json one JSON object on stdout.
 
 Exit codes: 0 done; 1 the database refused or was unreachable (poll/cancel also: an id matched no
@@ -16,7 +16,7 @@ import click
 import psycopg
 
 from worker.db import dsn
-from worker.tools import ops
+from worker.ops import queries as ops
 
 database_url_option = click.option(
     "--database-url", envvar="DATABASE_URL", metavar="URL",

@@ -1,7 +1,7 @@
 """The worker as the bench runs it: `valr-monitor run` with persistent sessions (the spec's Phase 2)
 and the client-side budgets lifted (the bench compresses time; see bench_env.start_simulator).
 
-`python -m worker.tools.bench_worker --database-url URL --valr-base-url URL --worker-id NAME
+`python -m worker.lab.bench.worker --database-url URL --valr-base-url URL --worker-id NAME
 [--catch-up S] [--ws-per-minute N]`; VALR_API_KEY / VALR_API_SECRET from the environment.
 Runs the production Runner unchanged; only the settings differ.
 """
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws-per-minute", type=int, default=1_000_000)
     args = parser.parse_args(argv)
 
-    from worker.tools.bench_env import raise_file_limit
+    from worker.lab.bench.env import raise_file_limit
 
     raise_file_limit()
     settings = build_settings(

@@ -1,0 +1,1 @@
+"""`valr-monitor bench`: measured figures, each with its floor in the same run."""

@@ -1,0 +1,1 @@
+"""Operator commands: status, metrics, alerts, orders, poll, cancel (views and operator functions)."""
