@@ -30,15 +30,23 @@ class AccountEvent:
         return self.data.get("orderId") if isinstance(self.data, dict) else None
 
 
-def parse_frame(text: str | bytes, received_at: float | None = None) -> AccountEvent | None:
-    """One frame → AccountEvent, or None when it is not JSON, has no string `type`, or (for the
-    order events) lacks a `data` of the expected shape. Control frames (AUTHENTICATED, PONG) parse too."""
+def load_frame(text: str | bytes) -> dict | None:
+    """A frame's JSON object with a string `type`, or None. Bare numbers become Decimal, never float."""
     try:
         # NaN/Infinity are not JSON: kept as the strings they are, SQL refuses them as numbers.
         raw = json.loads(text, parse_float=Decimal, parse_constant=str)
     except (ValueError, TypeError):
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        return None
+    return raw
+
+
+def parse_frame(text: str | bytes, received_at: float | None = None) -> AccountEvent | None:
+    """One frame → AccountEvent, or None when it is not JSON, has no string `type`, or (for the
+    order events) lacks a `data` of the expected shape. Control frames (AUTHENTICATED, PONG) parse too."""
+    raw = load_frame(text)
+    if raw is None:
         return None
     kind = raw["type"]
     data = raw.get("data")

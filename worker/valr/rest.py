@@ -107,15 +107,29 @@ class ValrClient:
                                 time_in_force: str = "GTC") -> PlacedOrder:
         """POST /v1/orders/limit. 202 means accepted, not placed: the outcome arrives by WebSocket or
         status poll. No answer after sending → PlacementAnswerLost (look the order up, never resend)."""
-        side = side.upper()
-        if side not in ("BUY", "SELL"):
-            raise ValueError(f"side must be BUY or SELL, got {side!r}")
+        side = _side(side)
         quantity, price = Decimal(quantity), Decimal(price)
         self.pairs.check(pair, quantity, price)
         body = {"side": side, "quantity": format(quantity, "f"), "price": format(price, "f"),
                 "pair": pair, "postOnly": post_only, "customerOrderId": customer_order_id,
                 "timeInForce": time_in_force}
         answer = await self._request("POST", "/v1/orders/limit", "POST /v1/orders/limit",
+                                     subaccount_id, body=body, placement=True)
+        return PlacedOrder(id=str(answer["id"]), customer_order_id=str(answer.get("customerOrderId") or customer_order_id))
+
+    async def place_market_order(self, subaccount_id: str, *, pair: str, side: str, base_amount: Decimal,
+                                 customer_order_id: str) -> PlacedOrder:
+        """POST /v1/orders/market with baseAmount (both sides). Like a limit order: 202 = accepted; the
+        fills, or a refusal (e.g. "Insufficient Balance"), arrive by WebSocket or status poll. No answer
+        after sending → PlacementAnswerLost (look the order up, never resend)."""
+        side = _side(side)
+        base_amount = Decimal(base_amount)
+        rule = self.pairs.get(pair)
+        if rule is not None:  # VALR truncates baseAmount to the pair's decimals: refuse instead
+            rule.check(base_amount, rule.tick_size)
+        body = {"side": side, "baseAmount": format(base_amount, "f"), "pair": pair,
+                "customerOrderId": customer_order_id}
+        answer = await self._request("POST", "/v1/orders/market", "POST /v1/orders/market",
                                      subaccount_id, body=body, placement=True)
         return PlacedOrder(id=str(answer["id"]), customer_order_id=str(answer.get("customerOrderId") or customer_order_id))
 
@@ -193,6 +207,12 @@ class ValrClient:
                 f"requests signed with a stale timestamp; synchronise the clock (NTP) and start again")
         return skew
 
+    async def market_summary(self, pair: str) -> dict:
+        """GET /v1/public/{pair}/marketsummary: askPrice, bidPrice, lastTradedPrice, created … (public;
+        VALR caches it for 10 s)."""
+        return await self._request("GET", f"/v1/public/{pair}/marketsummary",
+                                   "GET /v1/public/{pair}/marketsummary", None)
+
     async def load_pairs(self) -> PairTable:
         """Replace the pair table from /v1/public/pairs."""
         answer = await self._request("GET", "/v1/public/pairs", "GET /v1/public/pairs", None)
@@ -261,6 +281,13 @@ class ValrClient:
         if order_lookup and (status == 404 or "invalid order" in lowered or "order not found" in lowered):
             raise OrderNotFound(status, code, message)
         raise ValrError(status, code, message)
+
+
+def _side(side: str) -> str:
+    side = side.upper()
+    if side not in ("BUY", "SELL"):
+        raise ValueError(f"side must be BUY or SELL, got {side!r}")
+    return side
 
 
 def _error_body(response: httpx.Response) -> tuple[int | None, str]:

@@ -43,10 +43,14 @@ def ws_url(base_url: str, path: str = ACCOUNT_PATH) -> str:
 class AccountSocket:
     """`async with AccountSocket(base, creds, subaccount_id) as sock: async for batch in sock.batches(): …`"""
 
+    PATH = ACCOUNT_PATH
+    NAME = "account"
+    AWAITS_AUTHENTICATED = True  # VALR sends AUTHENTICATED first on the account socket
+
     def __init__(self, base_url: str, credentials: Credentials, subaccount_id: str = "", *,
                  ping_interval: float = 30.0, pong_timeout: float = 10.0, max_size: int = 64 * 2**20,
                  auth_timeout: float = 10.0) -> None:
-        self.url = ws_url(base_url)
+        self.url = ws_url(base_url, self.PATH)
         self.credentials = credentials
         self.subaccount_id = subaccount_id
         self.ping_interval = ping_interval
@@ -74,16 +78,18 @@ class AccountSocket:
         await self.close()
 
     async def connect(self) -> None:
-        headers = auth_headers(self.credentials, "GET", ACCOUNT_PATH, "", self.subaccount_id)
+        headers = auth_headers(self.credentials, "GET", self.PATH, "", self.subaccount_id)
         try:
             self._ws = await connect(self.url, additional_headers=headers, max_size=self.max_size,
                                      ping_interval=None, open_timeout=self.auth_timeout,
                                      compression=COMPRESSION)
         except InvalidStatus as exc:
             status = exc.response.status_code
-            raise AuthenticationError(status, None, f"account WebSocket handshake refused ({status})") from None
+            raise AuthenticationError(status, None, f"{self.PATH} WebSocket handshake refused ({status})") from None
         except (InvalidHandshake, OSError, asyncio.TimeoutError) as exc:
-            raise TransportError(f"account WebSocket: could not connect ({type(exc).__name__})") from None
+            raise TransportError(f"{self.PATH} WebSocket: could not connect ({type(exc).__name__})") from None
+        if not self.AWAITS_AUTHENTICATED:
+            self._authenticated.set()
         self._tasks.append(asyncio.create_task(self._read(), name="valr-ws-reader"))
         try:
             await asyncio.wait_for(self._wait_authenticated(), self.auth_timeout)
@@ -123,12 +129,15 @@ class AccountSocket:
         except Exception as exc:  # a bug or a protocol error: the stream ends, the caller reconnects
             self._end(ConnectionLost(f"account WebSocket reader failed: {type(exc).__name__}: {exc}"))
 
+    def _parse(self, message: str | bytes) -> AccountEvent | None:
+        return parse_frame(message)
+
     def _take(self, message: str | bytes) -> None:
-        event = parse_frame(message)
+        event = self._parse(message)
         if event is None:
             self.skipped_frames += 1
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            log.warning("skipped account frame (malformed or unknown): %s", text[:200])
+            log.warning("skipped %s frame (malformed or unknown): %s", self.NAME, text[:200])
         elif event.type == "AUTHENTICATED":
             self._authenticated.set()
         elif event.type == "PONG":

@@ -11,9 +11,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from worker.valr.pairs import DEFAULT_RULES, PairRule
+
+if TYPE_CHECKING:
+    from worker.lab.sim.balances import Balances
+    from worker.lab.sim.market import Market, Quote
 
 Emit = Callable[[str, dict], None]  # (subaccount id, frame)
 
@@ -23,6 +27,10 @@ EXTRA_RULES = (PairRule("BTCUSDC", 8, Decimal("1")), PairRule("ETHBTC", 6, Decim
                PairRule("BTCUSDT", 8, Decimal("1")))
 PAIRS: dict[str, PairRule] = {r.symbol: r for r in (*DEFAULT_RULES, *EXTRA_RULES)}
 _SEQUENCE = itertools.count(1368928567986638000)  # VALR's sequenceIds exceed 2^53
+# VALR's words (the postman collection's examples and the docs' status list).
+INSUFFICIENT_BALANCE = "Insufficient Balance"
+OUTSIDE_SLIPPAGE_BAND = "Order cancelled as it would have matched outside of slippage price band"
+SLIPPAGE_CANCELLED = "Partially Filled and Cancelled Due To Slippage"
 
 
 class SimError(Exception):
@@ -88,6 +96,9 @@ class Order:
     updated_at: str = ""
     snapshots: list[dict] = field(default_factory=list)   # ORDER_STATUS_UPDATE data, oldest first
     history: list[dict] = field(default_factory=list)
+    kind: str = "limit"             # "limit" / "market"
+    quote_amount: Decimal | None = None  # a market order given in quote currency (quoteAmount)
+    reserved: Decimal = Decimal(0)  # funds this resting order holds (quote for a buy, base for a sell)
 
     @property
     def remaining(self) -> Decimal:
@@ -99,6 +110,8 @@ class Order:
 
     @property
     def order_type(self) -> str:
+        if self.kind == "market":
+            return "market"
         return "post-only limit" if self.post_only else "limit"
 
     def status_view(self, executed: tuple[Decimal, Decimal, Decimal] | None = None) -> dict:
@@ -141,37 +154,34 @@ class Order:
 class Exchange:
     """Every book; `emit(subaccount, frame)` delivers an account event to that subaccount's sockets."""
 
-    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001")) -> None:
+    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: "Market | None" = None,
+                 balances: "Balances | None" = None, take_on_placement: bool = False) -> None:
+        from worker.lab.sim.balances import Balances
+        from worker.lab.sim.market import Market
         self.emit = emit
         self.fee_rate = fee_rate
+        self.market = market or Market({p: r.tick_size for p, r in PAIRS.items()}, spread=Decimal("0.001"),
+                                       volatility=0.0, seed=None)
+        self.balances = balances or Balances()
+        # Mode "market": a limit order priced through the market trades at once, as a taker.
+        self.take_on_placement = take_on_placement
         self.orders: dict[str, Order] = {}
         self.trades: list[dict] = []          # truth rows, in trade order
         self._open_by_cid: dict[tuple[str, str], Order] = {}  # (subaccount, customerOrderId) of open orders
         self.on_placed: Callable[[Order], None] | None = None  # the auto matcher hooks in here
+        self.market.on_move.append(self.market_moved)
 
     # ---- placement ------------------------------------------------------------------------------
 
     def accept(self, subaccount_id: str, body: Any) -> Order:
         """POST /v1/orders/limit: validate and accept (202). Processing happens later, in process()."""
-        if not isinstance(body, dict):
-            raise SimError(400, -11, "Validation Failed: body must be a JSON object")
-        pair = str(body.get("pair") or "").upper()
-        rule = PAIRS.get(pair)
-        if rule is None:
-            raise SimError(400, -1, f"Invalid currency pair: {body.get('pair')!r}")
-        side = str(body.get("side") or "").upper()
-        if side not in ("BUY", "SELL"):
-            raise SimError(400, -11, "Validation Failed: side must be BUY or SELL")
+        pair, rule, side, customer_order_id = _order_basics(body)
         # VALR truncates quantity and price to the pair's precision without telling: so do we.
-        quantity = decimal_field(body, "quantity").quantize(Decimal(1).scaleb(-rule.base_decimal_places),
-                                                            rounding=ROUND_DOWN)
+        quantity = _truncate(decimal_field(body, "quantity"), rule)
         price = decimal_field(body, "price")
         price = (price / rule.tick_size).to_integral_value(rounding=ROUND_DOWN) * rule.tick_size
         if quantity <= 0 or price <= 0:
             raise SimError(400, -11, "Validation Failed: quantity and price below the pair's precision")
-        customer_order_id = body.get("customerOrderId") or ""
-        if not isinstance(customer_order_id, str) or not CUSTOMER_ORDER_ID.match(customer_order_id):
-            raise SimError(400, -11, "Validation Failed: customerOrderId must match ^[0-9a-zA-Z-]{0,50}$")
         tif = str(body.get("timeInForce") or "GTC").upper()
         if tif not in ("GTC", "IOC", "FOK"):
             raise SimError(400, -11, "Validation Failed: timeInForce must be GTC, IOC or FOK")
@@ -179,6 +189,25 @@ class Exchange:
         stamp = now_iso()
         order = Order(uuid7(), subaccount_id, pair, side.lower(), price, quantity, post_only, tif,
                       customer_order_id, created_at=stamp, updated_at=stamp)
+        self.orders[order.order_id] = order
+        return order
+
+    def accept_market(self, subaccount_id: str, body: Any) -> Order:
+        """POST /v1/orders/market: baseAmount or quoteAmount (exactly one); 202, executed in process()."""
+        pair, rule, side, customer_order_id = _order_basics(body)
+        if (body.get("baseAmount") is None) == (body.get("quoteAmount") is None):
+            raise SimError(400, -11, "Validation Failed: give exactly one of baseAmount and quoteAmount")
+        quantity, quote_amount = Decimal(0), None
+        if body.get("baseAmount") is not None:
+            quantity = _truncate(decimal_field(body, "baseAmount"), rule)  # the docs: truncated
+            if quantity <= 0:
+                raise SimError(400, -11, "Validation Failed: baseAmount below the pair's precision")
+        else:
+            quote_amount = decimal_field(body, "quoteAmount")
+        stamp = now_iso()
+        order = Order(uuid7(), subaccount_id, pair, side.lower(), Decimal(0), quantity, False, "IOC",
+                      customer_order_id, created_at=stamp, updated_at=stamp, kind="market",
+                      quote_amount=quote_amount)
         self.orders[order.order_id] = order
         return order
 
@@ -190,6 +219,13 @@ class Exchange:
             # VALR: "If you do reuse an id value that is currently an active open order, your order will
             # not be placed" — 202 was already given; the failure shows in status and events.
             fail_reason = "Duplicate customerOrderId: an open order already uses this customerOrderId"
+        plan: list[tuple[Decimal, Decimal]] = []
+        if fail_reason is None and order.kind == "market":
+            plan = self._market_plan(order)
+            if not self._affordable(order, plan):
+                fail_reason = INSUFFICIENT_BALANCE
+        elif fail_reason is None and not self._reserve(order):
+            fail_reason = INSUFFICIENT_BALANCE
         sub = order.subaccount_id
         self.emit(sub, {"type": "ORDER_PROCESSED", "data": {
             "orderId": order.order_id, "success": fail_reason is None, "failureReason": fail_reason or "",
@@ -197,10 +233,74 @@ class Exchange:
         if fail_reason is not None:
             self._set_status(order, "Failed", fail_reason)
             return
+        if order.kind == "market":
+            self._execute_market(order, plan)
+            return
         self._set_status(order, "Placed")
         self._emit_open_orders(sub)
-        if self.on_placed is not None:
+        if self.take_on_placement:
+            self._take(order, self.market.quotes[order.pair], None, at_market=True)
+        if self.on_placed is not None and order.is_open:
             self.on_placed(order)
+
+    # ---- the market: resting orders the market reaches, market orders ---------------------------
+
+    def market_moved(self, pair: str) -> None:
+        """Bid/ask moved: resting limit orders the market now reaches fill (oldest first), each at its
+        own price, as far as the move's depth goes (None = all of them, fully)."""
+        quote = self.market.quotes[pair]
+        depth = quote.depth
+        for order in [o for o in self.orders.values() if o.pair == pair and o.is_open and o.kind == "limit"]:
+            if depth is not None and depth <= 0:
+                break
+            depth = self._take(order, quote, depth, at_market=False)
+
+    def _take(self, order: Order, quote: "Quote", depth: Decimal | None, *, at_market: bool) -> Decimal | None:
+        """Fill `order` from the market if the market reaches its price; returns the depth left."""
+        reached = quote.ask <= order.price if order.side == "buy" else quote.bid >= order.price
+        if not reached:
+            return depth
+        qty = order.remaining if depth is None else min(order.remaining, depth)
+        price = (quote.ask if order.side == "buy" else quote.bid) if at_market else order.price
+        self.fill(order, qty, price)
+        return None if depth is None else depth - qty
+
+    def _market_plan(self, order: Order) -> list[tuple[Decimal, Decimal]]:
+        """(price, quantity) trades the market order would make, level by level within the slippage band."""
+        rule = PAIRS[order.pair]
+        plan: list[tuple[Decimal, Decimal]] = []
+        base_left, quote_left = order.quantity, order.quote_amount
+        for price, available in self.market.quotes[order.pair].levels(order.side):
+            wanted = base_left if quote_left is None else _truncate(quote_left / price, rule)
+            qty = wanted if available is None else min(wanted, available)
+            if qty <= 0:
+                break
+            plan.append((price, qty))
+            if quote_left is None:
+                base_left -= qty
+            else:
+                quote_left -= qty * price
+        return plan
+
+    def _affordable(self, order: Order, plan: list[tuple[Decimal, Decimal]]) -> bool:
+        base, quote = _currencies(order.pair)
+        if order.side == "buy":
+            return self.balances.can_spend(order.subaccount_id, quote, sum((p * q for p, q in plan), Decimal(0)))
+        wanted = order.quantity if order.quote_amount is None else sum((q for _, q in plan), Decimal(0))
+        return self.balances.can_spend(order.subaccount_id, base, wanted)
+
+    def _execute_market(self, order: Order, plan: list[tuple[Decimal, Decimal]]) -> None:
+        """At once, trade by trade; what the band leaves unfilled ends the order (VALR's words)."""
+        if order.quote_amount is not None:
+            order.quantity = sum((q for _, q in plan), Decimal(0))
+        if not plan or order.quantity <= 0:
+            self._set_status(order, "Failed", OUTSIDE_SLIPPAGE_BAND)
+            return
+        order.status = "Placed"  # on the book only for the instant of its trades: no event says Placed
+        for price, qty in plan:
+            self.fill(order, qty, price)
+        if order.is_open:
+            self._set_status(order, SLIPPAGE_CANCELLED)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -221,6 +321,7 @@ class Exchange:
         truth = dict(trade, customerOrderId=order.customer_order_id, subaccountId=order.subaccount_id)
         self.trades.append(truth)
         order.filled += qty
+        self._settle(order, qty, px, fee)
         event = {k: trade[k] for k in ("price", "quantity", "currencyPair", "tradedAt", "side", "orderId",
                                        "id", "fee", "feeCurrency")}
         if order.customer_order_id:
@@ -229,8 +330,46 @@ class Exchange:
                                         "data": event})
         status = "Filled" if order.remaining == 0 else "Partially Filled"
         self._set_status(order, status, executed=(px, qty, fee))
-        self._emit_open_orders(order.subaccount_id)
+        if order.kind == "limit":
+            self._emit_open_orders(order.subaccount_id)
+        self.market.traded(order.pair, px, qty)
         return truth
+
+    # ---- money ------------------------------------------------------------------------------------
+
+    def _reserve(self, order: Order) -> bool:
+        """A limit order about to rest reserves what it could spend; False when the funds are not there."""
+        base, quote = _currencies(order.pair)
+        currency, amount = (quote, order.price * order.quantity) if order.side == "buy" else (base, order.quantity)
+        if not self.balances.reserve(order.subaccount_id, currency, amount):
+            return False
+        order.reserved = amount
+        return True
+
+    def _settle(self, order: Order, qty: Decimal, price: Decimal, fee: Decimal) -> None:
+        """A trade moves the balances: the spent side out (and out of the reservation), the bought side in
+        less the fee."""
+        sub, (base, quote) = order.subaccount_id, _currencies(order.pair)
+        if order.side == "buy":
+            self.balances.move(sub, quote, -(price * qty))
+            self.balances.move(sub, base, qty - fee)
+            used = min(order.reserved, order.price * qty)
+            reserved_in = quote
+        else:
+            self.balances.move(sub, base, -qty)
+            self.balances.move(sub, quote, price * qty - fee)
+            used = min(order.reserved, qty)
+            reserved_in = base
+        if used:
+            self.balances.release(sub, reserved_in, used)
+            order.reserved -= used
+
+    def _release(self, order: Order) -> None:
+        """The order is finished: whatever it still reserved is available again."""
+        if order.reserved:
+            base, quote = _currencies(order.pair)
+            self.balances.release(order.subaccount_id, quote if order.side == "buy" else base, order.reserved)
+            order.reserved = Decimal(0)
 
     def cancel(self, order: Order) -> bool:
         """DELETE /v1/orders/order or an admin cancel. False (and FAILED_CANCEL_ORDER) when not open."""
@@ -260,6 +399,8 @@ class Exchange:
     def _set_status(self, order: Order, status: str, reason: str = "",
                     executed: tuple[Decimal, Decimal, Decimal] | None = None) -> None:
         order.status = status
+        if not order.is_open:
+            self._release(order)
         if order.customer_order_id:
             key = (order.subaccount_id, order.customer_order_id)
             if order.is_open:
@@ -327,6 +468,27 @@ class Exchange:
                            for t in self.trades]}
 
 
+def _order_basics(body: Any) -> tuple[str, PairRule, str, str]:
+    """pair, its rule, side and customerOrderId of an order body, validated as VALR does."""
+    if not isinstance(body, dict):
+        raise SimError(400, -11, "Validation Failed: body must be a JSON object")
+    pair = str(body.get("pair") or "").upper()
+    rule = PAIRS.get(pair)
+    if rule is None:
+        raise SimError(400, -1, f"Invalid currency pair: {body.get('pair')!r}")
+    side = str(body.get("side") or "").upper()
+    if side not in ("BUY", "SELL"):
+        raise SimError(400, -11, "Validation Failed: side must be BUY or SELL")
+    customer_order_id = body.get("customerOrderId") or ""
+    if not isinstance(customer_order_id, str) or not CUSTOMER_ORDER_ID.match(customer_order_id):
+        raise SimError(400, -11, "Validation Failed: customerOrderId must match ^[0-9a-zA-Z-]{0,50}$")
+    return pair, rule, side, customer_order_id
+
+
+def _truncate(quantity: Decimal, rule: PairRule) -> Decimal:
+    return quantity.quantize(Decimal(1).scaleb(-rule.base_decimal_places), rounding=ROUND_DOWN)
+
+
 def _currencies(pair: str) -> tuple[str, str]:
     for quote in ("USDC", "USDT", "ZAR", "BTC", "ETH"):
         if pair.endswith(quote) and len(pair) > len(quote):
@@ -336,17 +498,3 @@ def _currencies(pair: str) -> tuple[str, str]:
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def balances_frames() -> list[dict]:
-    """One BALANCE_UPDATE per asset, as VALR sends right after AUTHENTICATED (static test balances)."""
-    stamp = now_iso()
-    frames = []
-    for symbol, places, total in (("ZAR", 2, "1000000"), ("BTC", 8, "10"), ("ETH", 8, "100"),
-                                  ("XRP", 6, "100000"), ("SOL", 8, "1000"), ("USDT", 2, "100000"),
-                                  ("USDC", 2, "100000")):
-        frames.append({"type": "BALANCE_UPDATE", "data": {
-            "currency": {"symbol": symbol, "decimalPlaces": places, "isActive": True, "shortName": symbol,
-                         "longName": symbol, "supportedWithdrawDecimalPlaces": places},
-            "available": total, "reserved": "0", "total": total, "updatedAt": stamp}})
-    return frames

@@ -12,7 +12,7 @@ import click
               help="Test API key (env VALR_API_KEY).")
 @click.option("--api-secret", envvar="VALR_API_SECRET", default="sim-secret",
               help="Test API secret (env VALR_API_SECRET; never printed).")
-@click.option("--mode", type=click.Choice(["auto", "manual"]), default="auto", show_default=True)
+@click.option("--mode", type=click.Choice(["auto", "manual", "market"]), default="auto", show_default=True)
 @click.option("--fill-delay", type=float, default=1.0, show_default=True, help="auto: seconds per fill")
 @click.option("--cancel-fraction", type=float, default=0.05, show_default=True)
 @click.option("--expire-fraction", type=float, default=0.02, show_default=True)

@@ -31,6 +31,12 @@ class Faults:
     rest_error: RestError | None = None
     lose_placement_answers: int = 0        # accept the next n placements, then drop the connection
     latency_ms: int = 0                    # added before every REST answer
+    # The cancel → market-order path:
+    lose_cancel_answers: int = 0           # carry out the next n cancels, then drop the connection
+    cancel_delay_ms: int = 0               # a cancel completes (and frees its funds) this long after 202
+    fill_before_cancel: int = 0            # the next n cancelled orders fill completely first (a fill
+                                           #   racing the cancel: the cancel then fails)
+    trade_silent: bool = False             # trade sockets stay open, answer PING, send no summaries
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -42,12 +48,12 @@ class Faults:
         for key, value in changes.items():
             if key == "reset":
                 continue
-            if key in ("close_sockets", "malformed_frame"):
+            if key in ("close_sockets", "malformed_frame", "close_trade_sockets"):
                 if value:
                     actions.append(key)
             elif key == "rest_error":
                 self.rest_error = _rest_error(value) if value else None
-            elif key in ("silent", "pong", "reorder"):
+            elif key in ("silent", "pong", "reorder", "trade_silent"):
                 self.__setattr__(key, bool(value))
             elif key in ("drop_fraction", "duplicate_fraction"):
                 fraction = float(value)
@@ -56,7 +62,8 @@ class Faults:
                 self.__setattr__(key, fraction)
             elif key in ("close_after_events",):
                 self.close_after_events = None if value is None else int(value)
-            elif key in ("lose_placement_answers", "latency_ms"):
+            elif key in ("lose_placement_answers", "latency_ms", "lose_cancel_answers", "cancel_delay_ms",
+                         "fill_before_cancel"):
                 self.__setattr__(key, int(value))
             else:
                 raise ValueError(f"unknown fault {key!r}")

@@ -17,11 +17,14 @@ from typing import Any
 from aiohttp import web
 
 from worker.lab.sim.auth import AuthRefused, Verifier
-from worker.lab.sim.book import PAIRS, Exchange, Order, SimError, balances_frames, num
+from worker.lab.sim.balances import Balances
+from worker.lab.sim.book import PAIRS, Exchange, Order, SimError, num
 from worker.lab.sim.config import SimConfig
 from worker.lab.sim.faults import Faults
 from worker.lab.sim.hub import Hub
+from worker.lab.sim.market import Market
 from worker.lab.sim.matching import Matcher
+from worker.lab.sim.trade import TradeFeed
 
 log = logging.getLogger("worker.lab.sim")
 
@@ -38,7 +41,13 @@ class Simulator:
         self.faults = Faults()
         self.rng = random.Random(self.config.seed)
         self.hub = Hub(self.faults, self.rng, self.config.stamp_frames)
-        self.exchange = Exchange(self._emit, self.config.taker_fee_rate)
+        self.market = Market({p: r.tick_size for p, r in PAIRS.items()}, spread=self.config.market_spread,
+                             volatility=self.config.market_volatility, seed=self.config.seed)
+        self.exchange = Exchange(self._emit, self.config.taker_fee_rate, market=self.market, balances=Balances(),
+                                 take_on_placement=self.config.mode == "market")
+        self.trade_feed = TradeFeed(self.faults, self._summary)
+        self.market.on_summary.append(self.trade_feed.changed)
+        self._walk: asyncio.Task | None = None
         self.matcher = Matcher(self.exchange, self.config, self.rng)
         self.exchange.on_placed = self.matcher.placed
         self.rest_counts: Counter[str] = Counter()
@@ -63,11 +72,21 @@ class Simulator:
         self.base_url = f"http://{shown}:{bound[1]}"
         log.info("VALR simulator listening on %s (mode %s, limits %s)", self.base_url, self.config.mode,
                  "on" if self.config.enforce_limits else "off")
+        if self.config.walk_every_s:
+            self._walk = asyncio.create_task(self._walk_market(self.config.walk_every_s))
         return self.base_url
 
+    async def _walk_market(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            self.market.step()
+
     async def stop(self) -> None:
+        if self._walk is not None:
+            self._walk.cancel()
         await self.matcher.stop()
         await self.hub.close_all("simulator stopping")
+        await self.trade_feed.close_all("simulator stopping")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -77,7 +96,10 @@ class Simulator:
         r = app.router
         r.add_get("/v1/public/time", self.public_time)
         r.add_get("/v1/public/pairs", self.public_pairs)
+        r.add_get("/v1/public/marketsummary", self.public_market_summaries)
+        r.add_get("/v1/public/{pair}/marketsummary", self.public_market_summary)
         r.add_post("/v1/orders/limit", self.place_limit)
+        r.add_post("/v1/orders/market", self.place_market)
         r.add_get("/v1/orders/open", self.open_orders)
         r.add_delete("/v1/orders/order", self.cancel_order)
         r.add_get("/v1/orders/history/detail/orderid/{id}", self.history_detail)
@@ -89,12 +111,17 @@ class Simulator:
         r.add_get("/v1/account/tradehistory", self.trade_history)
         r.add_get("/v1/account/{pair}/tradehistory", self.trade_history)
         r.add_get("/ws/account", self.account_socket)
+        r.add_get("/ws/trade", self.trade_socket)
         r.add_get("/_sim/truth", self.admin_truth)
         r.add_get("/_sim/counters", self.admin_counters)
         r.add_post("/_sim/counters/reset", self.admin_counters_reset)
         r.add_get("/_sim/frames", self.admin_frames)
         r.add_get("/_sim/faults", self.admin_faults)
         r.add_post("/_sim/faults", self.admin_faults)
+        r.add_get("/_sim/market", self.admin_market)
+        r.add_post("/_sim/market", self.admin_market)
+        r.add_get("/_sim/balances", self.admin_balances)
+        r.add_post("/_sim/balances", self.admin_balances)
         for action in ("fill", "cancel", "expire", "fail"):
             r.add_post(f"/_sim/{action}", self.admin_order_action)
         return app
@@ -107,7 +134,7 @@ class Simulator:
             return await handler(request)
         route = request.match_info.route.resource
         template = route.canonical if route is not None else request.path
-        if template == "/ws/account":
+        if template in ("/ws/account", "/ws/trade"):
             return await handler(request)
         self.rest_counts[f"{request.method} {template}"] += 1
         log.debug("%s %s", request.method, request.path_qs)
@@ -166,24 +193,49 @@ class Simulator:
     async def public_pairs(self, request: web.Request) -> web.Response:
         return web.json_response([_pair_view(rule) for rule in PAIRS.values()])
 
+    def _summary(self, pair: str) -> dict | None:
+        quote = self.market.quote(pair)
+        return quote.summary() if quote is not None else None
+
+    async def public_market_summary(self, request: web.Request) -> web.Response:
+        summary = self._summary(request.match_info["pair"])
+        if summary is None:
+            raise SimError(400, -1, f"Invalid currency pair: {request.match_info['pair']!r}")
+        return web.json_response(summary)
+
+    async def public_market_summaries(self, request: web.Request) -> web.Response:
+        return web.json_response([q.summary() for q in self.market.quotes.values()])
+
     # ---- orders -----------------------------------------------------------------------------------
 
     async def place_limit(self, request: web.Request) -> web.Response:
         subaccount, text = await self._authenticate(request)
-        body = _json_body(text)
-        order = self.exchange.accept(subaccount, body)
+        return self._accepted(request, self.exchange.accept(subaccount, _json_body(text)))
+
+    async def place_market(self, request: web.Request) -> web.Response:
+        """POST /v1/orders/market (V1): 202 like a limit order; a refusal (Insufficient Balance, the
+        slippage band) arrives afterwards as a Failed status, by WebSocket or the status endpoint."""
+        subaccount, text = await self._authenticate(request)
+        return self._accepted(request, self.exchange.accept_market(subaccount, _json_body(text)))
+
+    def _accepted(self, request: web.Request, order: Order) -> web.Response:
         fail = self.matcher.processing_fault()
         loop = asyncio.get_running_loop()
         loop.call_later(self.config.process_delay_s, self.exchange.process, order, fail)
-        log.info("%s accepted %s %s %s @ %s (%s)", _who(subaccount), order.side, num(order.quantity),
-                 order.pair, num(order.price), order.customer_order_id or order.order_id)
+        amount = num(order.quantity) if order.quote_amount is None else f"{num(order.quote_amount)} (quote)"
+        log.info("%s accepted %s %s %s %s @ %s (%s)", _who(order.subaccount_id), order.order_type,
+                 order.side, amount, order.pair, num(order.price), order.customer_order_id or order.order_id)
         if self.faults.lose_placement_answers > 0:
             self.faults.lose_placement_answers -= 1
             log.info("fault: dropping the answer to placement %s", order.order_id)
-            if request.transport is not None:
-                request.transport.abort()
-            raise asyncio.CancelledError()
+            self._drop_answer(request)
         return web.json_response({"id": order.order_id, "customerOrderId": order.customer_order_id}, status=202)
+
+    @staticmethod
+    def _drop_answer(request: web.Request) -> None:
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError()
 
     async def order_status(self, request: web.Request) -> web.Response:
         subaccount, _ = await self._authenticate(request)
@@ -234,7 +286,17 @@ class Simulator:
                                    customer_order_id=body.get("customerOrderId"))
         if order is None or order.pair != str(body["pair"]).upper():
             raise SimError(400, -1, "Invalid Order. ")
-        asyncio.get_running_loop().call_soon(self.exchange.cancel, order)
+        faults = self.faults
+        if faults.fill_before_cancel > 0 and order.is_open:
+            faults.fill_before_cancel -= 1
+            log.info("fault: order %s fills before its cancel is processed", order.order_id)
+            self.exchange.fill(order)  # the cancel that follows finds it finished: FAILED_CANCEL_ORDER
+        loop = asyncio.get_running_loop()
+        loop.call_later(faults.cancel_delay_ms / 1000, self.exchange.cancel, order)
+        if faults.lose_cancel_answers > 0:
+            faults.lose_cancel_answers -= 1
+            log.info("fault: dropping the answer to the cancel of %s", order.order_id)
+            self._drop_answer(request)
         return web.Response(status=202)
 
     async def trade_history(self, request: web.Request) -> web.Response:
@@ -254,28 +316,50 @@ class Simulator:
 
     # ---- account WebSocket ------------------------------------------------------------------------
 
-    async def account_socket(self, request: web.Request) -> web.StreamResponse:
+    async def _accept_socket(self, request: web.Request) -> tuple[str, web.StreamResponse]:
+        """(subaccount, the open WebSocket) for a signed upgrade within the connection budget, else
+        ("", the refusal)."""
+        subaccount, refusal = self._refuse_socket(request)
+        if refusal is not None:
+            return "", refusal
+        ws = web.WebSocketResponse(max_msg_size=4 * 2**20)
+        await ws.prepare(request)
+        self.ws_connections += 1
+        return subaccount, ws
+
+    def _refuse_socket(self, request: web.Request) -> tuple[str, web.Response | None]:
         try:
             subaccount = self.verifier.verify(request.headers, "GET", request.raw_path, "")
         except AuthRefused as exc:
             self.ws_refused += 1
-            log.info("refused account socket: %s", exc.message)
-            return _error(exc.status, exc.code, exc.message)
+            log.info("refused %s socket: %s", request.path, exc.message)
+            return "", _error(exc.status, exc.code, exc.message)
         if self.config.enforce_limits:
             minute = int(time.time() // 60)
             count = self._minute_counts.get(("ws", minute), 0) + 1
             self._minute_counts[("ws", minute)] = count
             if count > self.config.ws_connects_per_minute:
                 self.ws_refused += 1
-                return _status_page(429, None)
-        ws = web.WebSocketResponse(max_msg_size=4 * 2**20)
-        await ws.prepare(request)
-        self.ws_connections += 1
+                return "", _status_page(429, None)
+        return subaccount, None
+
+    async def trade_socket(self, request: web.Request) -> web.StreamResponse:
+        _, ws = await self._accept_socket(request)
+        if not isinstance(ws, web.WebSocketResponse):
+            return ws
+        await ws.send_str('{"type":"AUTHENTICATED"}')
+        await self.trade_feed.serve(ws)
+        return ws
+
+    async def account_socket(self, request: web.Request) -> web.StreamResponse:
+        subaccount, ws = await self._accept_socket(request)
+        if not isinstance(ws, web.WebSocketResponse):
+            return ws
         conn = self.hub.new_connection(subaccount, ws)
         writer = asyncio.create_task(self.hub.writer(conn))
         log.info("%s account socket #%d connected", _who(subaccount), conn.number)
         self.hub.send_control(conn, {"type": "AUTHENTICATED"})
-        for frame in balances_frames():
+        for frame in self.exchange.balances.frames(subaccount):
             self.hub.send_event(conn, frame)
         self.hub.send_event(conn, {"type": "OPEN_ORDERS_UPDATE",
                                    "data": self.exchange.open_orders_frame(subaccount)})
@@ -317,7 +401,8 @@ class Simulator:
         return {"rest": dict(self.rest_counts), "rest_total": sum(self.rest_counts.values()),
                 "ws_connections": self.ws_connections, "ws_refused": self.ws_refused,
                 "ws_frames_sent": self.hub.frames_sent, "ws_events_sent": self.hub.events_sent,
-                "ws_open": len(self.hub.connections)}
+                "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
+                "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes}
 
     def reset_counters(self) -> dict:
         self.rest_counts.clear()
@@ -358,10 +443,48 @@ class Simulator:
         for action in self.faults.update(changes):
             if action == "close_sockets":
                 await self.hub.close_all()
+            elif action == "close_trade_sockets":
+                await self.trade_feed.close_all()
             elif action == "malformed_frame":
                 self.hub.malformed_to_all()
         log.info("faults now: %s", {k: v for k, v in self.faults.describe().items() if v not in (None, 0, 0.0, False)})
         return self.faults.describe()
+
+    def set_market(self, pair: str, **changes: Any) -> dict:
+        """Admin: `jump` (a fraction), or any of bid, ask, mid, last, spread, level_qty, depth,
+        slippage_band, level_step. Moving bid/ask fills the resting orders the market now reaches."""
+        values = {k: (None if v is None else Decimal(str(v))) for k, v in changes.items()}
+        if "jump" in values:
+            quote = self.market.jump(pair, values.pop("jump") or Decimal(0))
+        else:
+            quote = self.market.set(pair, **values)
+        return quote.summary()
+
+    def set_balance(self, subaccount_id: str, currency: str, total: Decimal | str) -> dict:
+        self.exchange.balances.set_total(subaccount_id, currency.upper(), Decimal(str(total)))
+        return self.exchange.balances.truth(subaccount_id)
+
+    async def admin_market(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response([q.summary() for q in self.market.quotes.values()])
+        try:
+            body = await request.json()
+            pair = str(body.pop("pair")).upper()
+            if self.market.quote(pair) is None:
+                raise ValueError(f"unknown pair {pair!r}")
+            return web.json_response(self.set_market(pair, **body))
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            return _error(400, -11, f"bad market change: {exc}")
+
+    async def admin_balances(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response(self.exchange.balances.truth(request.query.get("subaccountId", "")))
+        try:
+            body = await request.json()
+            return web.json_response(self.set_balance(str(body.get("subaccountId") or ""), str(body["currency"]),
+                                                      body["total"]))
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            return _error(400, -11, f"bad balance: {exc}")
 
     async def admin_truth(self, request: web.Request) -> web.Response:
         return web.json_response(self.truth())
