@@ -1,6 +1,6 @@
 -- Owns: reporting `placing` orders whose placement outcome is unknown, of accounts leased by the
 -- worker when given: the request left over N seconds ago and no answer was recorded (the answer was
--- lost), or it never left and the claim is older than the grace period (its worker died before
+-- lost), or it never left and its grace has ended (placement_grace_ends_at: its worker died before
 -- sending, or it waited too long: the lookup lets record_placement_not_found fail it). The worker looks each up by
 -- customerOrderId and reports through record_poll / record_order_update; nothing here changes state.
 CREATE OR REPLACE FUNCTION lth_pvr.list_unresolved_placements(
@@ -20,7 +20,7 @@ AS $$
      WHERE o.status = 'placing'
        AND CASE WHEN o.placement_sent_at IS NOT NULL
                 THEN o.placement_sent_at < p_now - make_interval(secs => p_older_than_seconds)
-                ELSE o.claimed_at < p_now - make_interval(secs => lth_pvr.setting('placement_grace_seconds'))
+                ELSE lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now
            END
        AND (p_worker_id IS NULL OR EXISTS (
                SELECT 1 FROM lth_pvr.subaccount_leases l

@@ -7,8 +7,9 @@
 -- customerOrderId is unique among OPEN orders only: another system may hold an open order with
 -- ours (then VALR refuses ours as a duplicate). Such an order is told apart by what VALR says of
 -- it: a different pair, side, limit price or original quantity (ours fit the pair's precision, so
--- VALR reports them unchanged), or a creation time (orderCreatedAt / createdAt) more than 2 s
--- before our claim (our POST leaves after the claim commits; 2 s allow for clock skew, and a skew
+-- VALR reports them unchanged), or a creation time (orderCreatedAt / createdAt) more than
+-- order_created_skew_seconds (2 s) before our claim (our POST leaves after the claim commits; the
+-- setting allows for clock skew, and a skew
 -- beyond it only drops an early event of our own order, which the placement answer and the safety
 -- net make up for). A trade (p_is_trade) says only pair and side of its order.
 -- Callers re-check after locking the row: a placement answer committed meanwhile may have given the
@@ -31,6 +32,7 @@ DECLARE
     v_side       text;
     v_price      numeric;
     v_qty        numeric;
+    v_skew       interval;
 BEGIN
     IF jsonb_typeof(p_payload) IS DISTINCT FROM 'object' THEN
         RETURN NULL;
@@ -53,6 +55,9 @@ BEGIN
     v_side := upper(coalesce(lth_pvr.json_text(p_payload->'orderSide'), lth_pvr.json_text(p_payload->'side')));
     IF NOT p_is_trade THEN
         v_created := lth_pvr.json_time(coalesce(p_payload->'orderCreatedAt', p_payload->'createdAt'));
+        IF v_created IS NOT NULL THEN
+            v_skew := make_interval(secs => lth_pvr.setting('order_created_skew_seconds'));
+        END IF;
         v_price := lth_pvr.json_numeric(coalesce(p_payload->'originalPrice', p_payload->'price'));
         v_qty := lth_pvr.json_numeric(p_payload->'originalQuantity');
     END IF;
@@ -67,7 +72,7 @@ BEGIN
        AND (v_side IS NULL OR v_side = o.side)
        AND (v_price IS NULL OR v_price = o.price)
        AND (v_qty IS NULL OR v_qty = o.qty)
-       AND (v_created IS NULL OR o.claimed_at IS NULL OR v_created >= o.claimed_at - interval '2 seconds')
+       AND (v_created IS NULL OR o.claimed_at IS NULL OR v_created >= o.claimed_at - v_skew)
      ORDER BY (o.status IN ('placing', 'submitted')) DESC, o.created_at DESC
      LIMIT 1;
     RETURN v_id;

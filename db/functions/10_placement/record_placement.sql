@@ -1,7 +1,7 @@
 -- Owns: placing -> submitted (VALR's 202 with its order id: ext_order_id, submitted_at) or
--- placing -> failed (VALR refused it: failed_reason). Never back to pending. An order already moved
--- on by an event racing the answer keeps its status (changed = false); only its ext_order_id is
--- filled in if the event lacked it. Submitted while an authenticated session of the account is
+-- placing -> failed (VALR refused it: failed_reason, through finish_order). Never back to pending.
+-- An order already moved on by an event racing the answer keeps its status (changed = false); only
+-- its ext_order_id is filled in if the event lacked it. Submitted while an authenticated session of the account is
 -- open: ws_monitored_at; otherwise one REST reconciliation is owed (reconcile_due_at).
 CREATE OR REPLACE FUNCTION lth_pvr.record_placement(
     p_exchange_order_id uuid,
@@ -44,11 +44,10 @@ BEGIN
                               WHERE s.exchange_account_id = v_order.exchange_account_id
                                 AND s.authenticated_at IS NOT NULL AND s.closed_at IS NULL);
         UPDATE lth_pvr.exchange_orders o
-           SET status = v_new,
+           SET status = CASE WHEN v_new = 'submitted' THEN v_new ELSE o.status END,
                ext_order_id = coalesce(o.ext_order_id, v_ext),
                submitted_at = CASE WHEN v_new = 'submitted' THEN p_now ELSE o.submitted_at END,
-               failed_reason = CASE WHEN v_new = 'failed' THEN v_reason ELSE o.failed_reason END,
-               requires_polling = (v_new = 'submitted'),
+               requires_polling = CASE WHEN v_new = 'submitted' THEN true ELSE o.requires_polling END,
                ws_monitored_at = CASE WHEN v_new = 'submitted' AND v_watched THEN coalesce(o.ws_monitored_at, p_now)
                                       ELSE o.ws_monitored_at END,
                reconcile_due_at = CASE WHEN v_new = 'submitted' AND NOT v_watched THEN p_now
@@ -56,6 +55,9 @@ BEGIN
                raw = o.raw || jsonb_build_object('placement', v_payload),
                updated_at = p_now
          WHERE o.exchange_order_id = p_exchange_order_id;
+        IF v_new = 'failed' THEN
+            PERFORM lth_pvr.finish_order(p_exchange_order_id, 'failed', 'placement', v_reason, p_now);
+        END IF;
     ELSIF v_order.status = 'pending' THEN
         v_outcome := 'illegal_transition';
         v_detail := 'a pending order was never claimed for placement';

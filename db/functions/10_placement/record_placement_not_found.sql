@@ -1,11 +1,8 @@
--- Owns: placing -> failed for a placement whose answer was lost and which VALR still does not know.
---
--- The worker looked the order up by customerOrderId (= intent_id) and VALR answered "not found".
--- Within the grace period (settings.placement_grace_seconds, counted from when the request left —
--- placement_sent_at — or, if it never left, from the claim) the order stays `placing`: the request
--- may still be in flight. A request that never left can no longer leave once this fails the order
--- (begin_placement refuses). After it, the order becomes `failed` with a reason
--- saying so, and a person decides. It is never placed again and never goes back to `pending`.
+-- Owns: the worker's report that VALR does not know a placement whose answer was lost (looked up by
+-- customerOrderId = intent_id): the lost-placement rule (fail_lost_placement) decides — within the
+-- grace the order stays `placing` (outcome `not_found_within_grace`: the request may still be in
+-- flight), after it placing -> failed (outcome `lost_placement`) and a person decides. One event row
+-- (source `placement`, kind `lookup`) per call.
 CREATE OR REPLACE FUNCTION lth_pvr.record_placement_not_found(
     p_exchange_order_id uuid,
     p_now timestamptz DEFAULT now()
@@ -16,40 +13,22 @@ SET search_path = lth_pvr, pg_temp
 AS $$
 DECLARE
     v_order  exchange_orders%ROWTYPE;
-    v_grace  numeric;
     v_reason text;
 BEGIN
     SELECT * INTO v_order FROM exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id FOR UPDATE;
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    SELECT s.value INTO v_grace FROM settings s WHERE s.name = 'placement_grace_seconds';
-    v_grace := coalesce(v_grace, 120);
-
-    IF v_order.status <> 'placing'
-       OR coalesce(v_order.placement_sent_at, v_order.claimed_at) > p_now - make_interval(secs => v_grace) THEN
-        INSERT INTO order_events (exchange_order_id, exchange_account_id, source, kind, outcome,
-                                  old_status, new_status, received_at, detail)
-        VALUES (v_order.exchange_order_id, v_order.exchange_account_id, 'placement', 'lookup',
-                'not_found_within_grace', v_order.status, v_order.status, p_now,
-                'VALR does not know customerOrderId ' || v_order.intent_id || ' yet');
+    v_reason := lth_pvr.fail_lost_placement(v_order, 'placement', p_now);
+    IF v_reason IS NULL THEN
+        PERFORM lth_pvr.log_order_event(v_order.exchange_order_id, v_order.exchange_account_id, 'placement',
+            'lookup', 'not_found_within_grace', v_order.status, v_order.status, NULL,
+            'VALR does not know customerOrderId ' || v_order.intent_id || ' yet', NULL, p_now);
         RETURN QUERY SELECT v_order.status, false;
         RETURN;
     END IF;
-
-    v_reason := CASE WHEN v_order.placement_sent_at IS NULL
-        THEN format('placement request never left within %s s of the claim; VALR does not know '
-                    'customerOrderId %s: not sent; a person decides', v_grace, v_order.intent_id)
-        ELSE format('placement answer lost and VALR does not know customerOrderId %s after %s s: '
-                    'not placed again; a person decides', v_order.intent_id, v_grace)
-    END;
-    UPDATE exchange_orders o
-       SET status = 'failed', failed_reason = v_reason, requires_polling = false, updated_at = p_now
-     WHERE o.exchange_order_id = p_exchange_order_id;
-    INSERT INTO order_events (exchange_order_id, exchange_account_id, source, kind, outcome,
-                              old_status, new_status, received_at, detail)
-    VALUES (v_order.exchange_order_id, v_order.exchange_account_id, 'placement', 'lookup',
-            'applied', 'placing', 'failed', p_now, v_reason);
+    PERFORM lth_pvr.log_order_event(v_order.exchange_order_id, v_order.exchange_account_id, 'placement',
+        'lookup', 'lost_placement', v_order.status, 'failed', NULL, v_reason, NULL, p_now);
     RETURN QUERY SELECT 'failed'::text, true;
 END
 $$;

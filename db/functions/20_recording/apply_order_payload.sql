@@ -1,6 +1,11 @@
 -- Owns: applying one VALR order object to one of our orders — the status mapping (valr_status), the
 -- transition table (status_transition_is_legal) and the event log row. Monotonic: a terminal
 -- status is never overwritten; an illegal transition is logged and skipped, never raised.
+-- The one place the general path produces `unchanged` (the fast path's twin: record_frames, with
+-- the same helpers: order_after_unchanged, open_item_already_confirmed). A final status is
+-- recorded through finish_order. An open-orders item (p_kind `open_order`) settles a
+-- reconciliation the order owed; on the WebSocket, an item whose order an earlier frame of the
+-- same read already confirmed (open_item_already_confirmed) is neither refreshed nor logged.
 -- Internal; reached through record_order_update, record_poll, reconcile_open_orders, record_batch.
 --
 -- Payload shapes: ORDER_STATUS_UPDATE.data / status endpoint (`orderStatusType`, `orderUpdatedAt`)
@@ -31,7 +36,8 @@ DECLARE
     v_reason      text;
     v_outcome     text;
     v_detail      text;
-    v_terminal    boolean;
+    -- An open-orders item: the order is listed, so its status is reconciled.
+    v_listed      boolean := p_kind = 'open_order';
 BEGIN
     IF jsonb_typeof(p_payload) IS DISTINCT FROM 'object' THEN
         PERFORM lth_pvr.log_order_event(p_exchange_order_id, p_exchange_account_id, p_source, p_kind,
@@ -50,29 +56,6 @@ BEGIN
                                              lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');
 
     v_new := lth_pvr.valr_status(v_status_text);
-
-    -- The common case first: an event about one of the account's orders, named by its orderId, in
-    -- the status the order already has (VALR sends one per fill, and lists every open order after
-    -- each change). The general path below would match, lock and refresh it the same way; one
-    -- UPDATE does it here, re-checking the status on the row it locks.
-    IF p_exchange_order_id IS NULL AND v_valr_id IS NOT NULL AND v_new IS NOT NULL
-       AND (coalesce(jsonb_typeof(p_payload->'originalQuantity'), 'null') = 'null'
-            OR lth_pvr.json_numeric(p_payload->'originalQuantity') > 0) THEN
-        UPDATE lth_pvr.exchange_orders o
-           SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at) =
-               (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at
-                  FROM lth_pvr.order_after_unchanged(o, p_payload, false, p_source, p_now) AS n)
-         WHERE o.ext_order_id = v_valr_id
-           AND o.exchange_account_id = p_exchange_account_id
-           AND o.status = v_new
-        RETURNING o.exchange_order_id INTO v_id;
-        IF FOUND THEN
-            PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, p_source, p_kind, 'unchanged',
-                v_new, v_new, v_time, NULL, p_payload, p_now);
-            RETURN QUERY SELECT v_id, v_new, v_new, 'unchanged'::text;
-            RETURN;
-        END IF;
-    END IF;
 
     v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, p_payload, false));
     IF v_id IS NOT NULL THEN
@@ -116,10 +99,16 @@ BEGIN
     IF v_outcome IS NULL AND v_new = v_order.status THEN
         -- Same status: the exchange confirmed it; refresh what it told us, not updated_at.
         v_outcome := 'unchanged';
+        IF v_listed AND p_source = 'ws' AND lth_pvr.open_item_already_confirmed(p_payload, v_order, p_now) THEN
+            -- VALR lists every open order right after each order's own event: raw and the event
+            -- log already hold its word from this moment. No refresh, no event row.
+            RETURN QUERY SELECT v_id, v_order.status, v_order.status, v_outcome;
+            RETURN;
+        END IF;
         UPDATE lth_pvr.exchange_orders o
-           SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at) =
-               (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at
-                  FROM lth_pvr.order_after_unchanged(o, p_payload, false, p_source, p_now) AS n)
+           SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at, reconcile_due_at) =
+               (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at, n.reconcile_due_at
+                  FROM lth_pvr.order_after_unchanged(o, p_payload, v_listed, p_source, p_now) AS n)
          WHERE o.exchange_order_id = v_id;
     ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new) THEN
         v_outcome := 'illegal_transition';
@@ -129,23 +118,21 @@ BEGIN
         v_detail := format('orderId missing: cannot mark the order %s without VALR''s id', v_new);
     ELSIF v_outcome IS NULL THEN
         v_outcome := 'applied';
-        v_terminal := v_new IN ('filled', 'cancelled', 'failed');
         UPDATE lth_pvr.exchange_orders o
-           SET status = v_new,
+           SET status = CASE WHEN v_new IN ('filled', 'cancelled', 'failed') THEN o.status ELSE v_new END,
                updated_at = p_now,
                exchange_confirmed_at = p_now,
                raw = o.raw || jsonb_build_object('valr', p_payload),
                original_qty = coalesce(v_orig, o.original_qty),
                ext_order_id = coalesce(o.ext_order_id, v_valr_id),
                submitted_at = CASE WHEN v_new <> 'failed' THEN coalesce(o.submitted_at, p_now) ELSE o.submitted_at END,
-               failed_reason = CASE WHEN v_new = 'failed' THEN coalesce(v_reason, o.failed_reason) ELSE o.failed_reason END,
-               ws_monitored_at = CASE WHEN p_source = 'ws' THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END,
-               requires_polling = CASE WHEN v_terminal THEN false ELSE o.requires_polling END,
-               poll_due_at      = CASE WHEN v_terminal THEN NULL ELSE o.poll_due_at END,
-               poll_claimed_at  = CASE WHEN v_terminal THEN NULL ELSE o.poll_claimed_at END,
-               poll_claimed_by  = CASE WHEN v_terminal THEN NULL ELSE o.poll_claimed_by END,
-               reconcile_due_at = CASE WHEN v_terminal THEN NULL ELSE o.reconcile_due_at END
+               ws_monitored_at = lth_pvr.ws_monitored_after(o.ws_monitored_at, p_source, p_now),
+               -- Listed: its status is reconciled; no further look-up is owed for it.
+               reconcile_due_at = CASE WHEN v_listed THEN NULL ELSE o.reconcile_due_at END
          WHERE o.exchange_order_id = v_id;
+        IF v_new IN ('filled', 'cancelled', 'failed') THEN
+            PERFORM lth_pvr.finish_order(v_id, v_new, p_source, v_reason, p_now);
+        END IF;
     END IF;
 
     PERFORM lth_pvr.log_order_event(v_id, v_order.exchange_account_id, p_source, p_kind, v_outcome,

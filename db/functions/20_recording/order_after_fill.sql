@@ -15,7 +15,7 @@ BEGIN
     p_order.avg_price := p_order.filled_value / p_order.filled_qty;
     p_order.updated_at := p_now;
     p_order.exchange_confirmed_at := p_now;
-    p_order.ws_monitored_at := coalesce(p_order.ws_monitored_at, p_now);
+    p_order.ws_monitored_at := lth_pvr.ws_monitored_after(p_order.ws_monitored_at, 'ws', p_now);
     RETURN p_order;
 END
 $$;

@@ -1,20 +1,12 @@
 -- Owns: an account's full open-orders list (WS OPEN_ORDERS_UPDATE.data, GET /v1/orders/open) ->
--- each listed order applied as an update (outcome per item), and our `submitted` orders of the
--- account that the list lacks returned as `missing`. A listed order owes no reconciliation any more
--- (reconcile_due_at cleared). Absence is never proof: a missing order is
--- only marked owed a REST reconciliation (reconcile_due_at), held for the account's lease holder
--- for 2 minutes (poll_claimed_at) so claim_due_polls does not hand it out twice.
---
--- VALR sends the whole list after every order change, so most items say nothing new: an item naming
--- one of the account's orders by its orderId, in the status the order already has (with a usable
--- originalQuantity), is apply_order_payload's `unchanged` case, recorded here with one locked
--- look-up and one UPDATE (that also clears reconcile_due_at) instead of a round of function calls.
--- Every other item goes through apply_order_payload. Items are taken in list order either way.
--- On the WebSocket, such an item is not even refreshed when an earlier frame of the same read already
--- confirmed the order (its exchange_confirmed_at is this very p_now: VALR sends the list right after
--- the order's own event) and it owes nothing (watched, no reconciliation due, same originalQuantity):
--- no raw rewrite, no `unchanged` event row — raw and the event log already hold VALR's word from this
--- moment. It still gets its `unchanged` row. REST lists (source `poll`) refresh every listed order.
+-- each listed order applied as an update (apply_order_payload, kind `open_order`: outcome per item;
+-- a listed order owes no reconciliation any more), and our `submitted` orders of the account that
+-- the list lacks returned as `missing`. Absence is never proof: a missing order is only marked owed
+-- a REST reconciliation (reconcile_due_at), held for the account's lease holder for
+-- poll_claim_seconds (poll_claimed_at) so claim_due_polls does not hand it out twice.
+-- An order submitted less than open_list_grace_seconds before the list may not be listed yet
+-- (VALR's 202 precedes "Placed") unless the exchange already confirmed it.
+-- The common WebSocket list (nothing new, none missing) never reaches here: record_frames records it.
 CREATE OR REPLACE FUNCTION lth_pvr.reconcile_open_orders(
     p_exchange_account_id uuid,
     p_source text,
@@ -29,8 +21,6 @@ AS $$
 DECLARE
     v_item    jsonb;
     v_result  record;
-    v_order   lth_pvr.exchange_orders%ROWTYPE;
-    v_valr_id text;
     v_listed  text[];
     v_intents uuid[];
     v_holder  text;
@@ -49,41 +39,11 @@ BEGIN
       FROM jsonb_array_elements(p_open_orders) AS e
      WHERE jsonb_typeof(e) = 'object';
 
+    -- Each item is applied in list order (apply_order_payload: a listed order owes no
+    -- reconciliation any more; on the WebSocket one already confirmed by this read is not refreshed).
     FOR v_item IN SELECT e FROM jsonb_array_elements(p_open_orders) AS e LOOP
-        v_valr_id := CASE WHEN jsonb_typeof(v_item) = 'object' THEN lth_pvr.json_text(v_item->'orderId') END;
-        IF v_valr_id IS NOT NULL THEN
-            -- The unchanged case (see the header), judged on the locked row.
-            SELECT * INTO v_order
-              FROM lth_pvr.exchange_orders o
-             WHERE o.ext_order_id = v_valr_id AND o.exchange_account_id = p_exchange_account_id
-               FOR UPDATE;
-            IF FOUND AND lth_pvr.payload_is_unchanged(v_item, v_order) THEN
-                IF NOT (p_source = 'ws' AND lth_pvr.open_item_already_confirmed(v_item, v_order, p_now)) THEN
-                    -- Listed: its status is reconciled; no further look-up is owed for it.
-                    UPDATE lth_pvr.exchange_orders o
-                       SET (raw, exchange_confirmed_at, original_qty, ws_monitored_at, reconcile_due_at) =
-                           (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at,
-                                   n.reconcile_due_at
-                              FROM lth_pvr.order_after_unchanged(o, v_item, true, p_source, p_now) AS n)
-                     WHERE o.exchange_order_id = v_order.exchange_order_id;
-                    PERFORM lth_pvr.log_order_event(v_order.exchange_order_id, p_exchange_account_id, p_source,
-                        'open_order', 'unchanged', v_order.status, v_order.status,
-                        lth_pvr.json_time(coalesce(v_item->'orderUpdatedAt', v_item->'updatedAt')), NULL,
-                        v_item, p_now);
-                END IF;
-                RETURN QUERY SELECT v_order.exchange_order_id, v_order.ext_order_id, v_order.intent_id,
-                                    v_order.pair, 'unchanged'::text;
-                CONTINUE;
-            END IF;
-        END IF;
-
         SELECT * INTO v_result
           FROM lth_pvr.apply_order_payload(p_exchange_account_id, p_source, 'open_order', v_item, NULL, p_now);
-        IF v_result.outcome IN ('applied', 'unchanged') THEN
-            -- Listed: its status is reconciled; no further look-up is owed for it.
-            UPDATE lth_pvr.exchange_orders o SET reconcile_due_at = NULL
-             WHERE o.exchange_order_id = v_result.exchange_order_id AND o.reconcile_due_at IS NOT NULL;
-        END IF;
         RETURN QUERY
             SELECT v_result.exchange_order_id,
                    coalesce(o.ext_order_id, CASE WHEN jsonb_typeof(v_item) = 'object'

@@ -111,7 +111,7 @@ BEGIN
                exchange_confirmed_at = p_now,
                -- A fill seen before the placement answer tells us VALR's id.
                ext_order_id = coalesce(o.ext_order_id, v_valr_id),
-               ws_monitored_at = CASE WHEN p_source = 'ws' THEN coalesce(o.ws_monitored_at, p_now) ELSE o.ws_monitored_at END
+               ws_monitored_at = lth_pvr.ws_monitored_after(o.ws_monitored_at, p_source, p_now)
          WHERE o.exchange_order_id = v_id;
         IF v_filled > coalesce(v_order.original_qty, v_order.qty) THEN
             v_outcome := 'overfill';

@@ -1,9 +1,10 @@
 -- Owns: handing out REST look-ups: submitted orders marked due by the safety net or request_poll
 -- (reason `poll`, at once) or owed a reconciliation (reason `reconcile`), of accounts leased
--- (unexpired) by the worker, not claimed in the last 2 minutes (a worker that died mid-poll is
+-- (unexpired) by the worker, not claimed within poll_claim_seconds (a worker that died mid-poll is
 -- retried). A reconciliation is first the socket's job: the session that authenticates lists the
 -- account's open orders (reconcile_open_orders clears the mark), so a `reconcile` order is handed
--- out only once it has been owed for 30 s — the fallback when no socket did it, not a second call.
+-- out only once it has been owed for reconcile_fallback_seconds — the fallback when no socket did
+-- it, not a second call.
 -- FOR UPDATE SKIP LOCKED; sets poll_claimed_at/by. record_poll clears the marks.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
     p_worker_id text,
@@ -22,9 +23,11 @@ AS $$
             ON l.exchange_account_id = o.exchange_account_id
            AND l.worker_id = p_worker_id
            AND l.expires_at > p_now
-         WHERE (o.poll_due_at IS NOT NULL OR o.reconcile_due_at <= p_now - interval '30 seconds')
+         WHERE (o.poll_due_at IS NOT NULL
+                OR o.reconcile_due_at <= (SELECT p_now - make_interval(secs => lth_pvr.setting('reconcile_fallback_seconds'))))
            AND o.status = 'submitted'
-           AND (o.poll_claimed_at IS NULL OR o.poll_claimed_at < p_now - interval '2 minutes')
+           AND (o.poll_claimed_at IS NULL
+                OR o.poll_claimed_at < (SELECT p_now - make_interval(secs => lth_pvr.setting('poll_claim_seconds'))))
          ORDER BY coalesce(o.poll_due_at, o.reconcile_due_at), o.exchange_order_id
          LIMIT p_limit
            FOR UPDATE OF o SKIP LOCKED

@@ -1,8 +1,8 @@
 -- Owns no status change: hands out finished orders (finished in the last p_within_hours) whose
 -- VALR-executed quantity — from the latest payload in raw->'valr' — exceeds the fills we hold, so
 -- their trades are fetched again. Any worker may take them: a finished order's subaccount may have
--- no lease any more, and recording fills is idempotent. Claimed orders are not handed out again for
--- 2 minutes (fills_checked_at); once the fills are complete they drop out by themselves.
+-- no lease any more, and recording fills is idempotent. Claimed orders are not handed out again
+-- within fills_check_seconds (fills_checked_at); once the fills are complete they drop out by themselves.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_missing_fills(
     p_limit int DEFAULT 100,
     p_within_hours int DEFAULT 24,
@@ -22,7 +22,8 @@ AS $$
            AND o.finished_at > p_now - make_interval(hours => p_within_hours)
            AND o.ext_order_id IS NOT NULL
            AND lth_pvr.valr_executed_qty(o.raw -> 'valr') > o.filled_qty
-           AND (o.fills_checked_at IS NULL OR o.fills_checked_at < p_now - interval '2 minutes')
+           AND (o.fills_checked_at IS NULL
+                OR o.fills_checked_at < (SELECT p_now - make_interval(secs => lth_pvr.setting('fills_check_seconds'))))
          ORDER BY o.finished_at
          LIMIT p_limit
            FOR UPDATE OF o SKIP LOCKED

@@ -1,10 +1,9 @@
 -- Owns: the result of one REST look-up of an order (safety net, targeted poll, reconciliation, or a
 -- lost placement looked up by customerOrderId):
 --   ok        the answer is applied as an order update (source `poll`), outcome as record_order_update
---   not_found counted in poll_failures; never terminal — except a `placing` order VALR still does
---             not know placement_grace_seconds after its request left (placement_sent_at; the
---             claim when it never left): the POST never arrived, so it
---             becomes `failed` (outcome `lost_placement`)
+--   not_found counted in poll_failures; never terminal — except a `placing` order whose
+--             placement is lost (fail_lost_placement, the rule record_placement_not_found also
+--             follows): it becomes `failed` (outcome `lost_placement`)
 --   error     counted in poll_failures; never terminal
 -- Always: last_polled_at, poll_count, and the due/claim/reconcile marks cleared. Never moves
 -- updated_at by itself. One event row (kind `poll`) per call: v_alerts counts polls from them.
@@ -52,15 +51,10 @@ BEGIN
 
     v_outcome := p_result;
     v_new := v_order.status;
-    IF p_result = 'not_found' AND v_order.status = 'placing'
-       AND coalesce(v_order.placement_sent_at, v_order.claimed_at)
-           <= p_now - make_interval(secs => lth_pvr.setting('placement_grace_seconds')::int) THEN
+    -- A placing order VALR does not know: the lost-placement rule decides.
+    IF p_result = 'not_found' AND lth_pvr.fail_lost_placement(v_order, 'poll', p_now) IS NOT NULL THEN
         v_outcome := 'lost_placement';
         v_new := 'failed';
-        UPDATE lth_pvr.exchange_orders o
-           SET status = 'failed', requires_polling = false, updated_at = p_now,
-               failed_reason = 'not found at VALR after the placement grace period'
-         WHERE o.exchange_order_id = p_exchange_order_id;
     END IF;
     PERFORM lth_pvr.log_order_event(p_exchange_order_id, v_order.exchange_account_id, 'poll', 'poll', v_outcome,
         v_order.status, v_new, NULL, left(p_error, 500), coalesce(p_payload, '{}'::jsonb), p_now);

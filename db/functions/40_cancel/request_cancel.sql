@@ -2,7 +2,7 @@
 --   `requested`          cancel_requested_at set; the trigger NOTIFYs lth_pvr_cancel; the status
 --                        changes only when VALR says so
 --   `already_requested`  asked before
---   `cancelled_before_placement`  pending -> cancelled (nothing was sent to VALR)
+--   `cancelled_before_placement`  pending -> cancelled through finish_order (nothing was sent to VALR)
 --   `terminal`, `unknown_id`
 CREATE OR REPLACE FUNCTION lth_pvr.request_cancel(p_exchange_order_id uuid, p_now timestamptz DEFAULT now())
 RETURNS text
@@ -20,9 +20,9 @@ BEGIN
         RETURN 'terminal';
     ELSIF v_order.status = 'pending' THEN
         v_outcome := 'cancelled_before_placement';
-        UPDATE lth_pvr.exchange_orders o
-           SET status = 'cancelled', requires_polling = false, updated_at = p_now, cancel_requested_at = p_now
+        UPDATE lth_pvr.exchange_orders o SET cancel_requested_at = p_now
          WHERE o.exchange_order_id = p_exchange_order_id;
+        PERFORM lth_pvr.finish_order(p_exchange_order_id, 'cancelled', 'operator', NULL, p_now);
     ELSIF v_order.cancel_requested_at IS NOT NULL THEN
         RETURN 'already_requested';
     ELSE

@@ -4,7 +4,7 @@
 -- been missed. The session's reconciliation (the OPEN_ORDERS_UPDATE that follows, or one
 -- GET /v1/orders/open through reconcile_open_orders) covers them, so they are handed to this
 -- session's worker (poll_claimed_at/by): claim_due_polls does not look them up a second time unless
--- nobody reconciled them within 2 minutes.
+-- nobody reconciled them within poll_claim_seconds.
 CREATE OR REPLACE FUNCTION lth_pvr.session_authenticated(
     p_session_id bigint,
     p_now timestamptz DEFAULT now()
