@@ -125,13 +125,17 @@ class Lookups:
         await self.fetch_missing_fills([order["exchange_order_id"]])
 
     async def cancel(self, order: dict) -> None:
-        """DELETE /v1/orders/order; the status moves only when VALR says so (WebSocket or poll)."""
+        """DELETE /v1/orders/order; the status moves only when VALR says so (WebSocket or poll). A failed
+        attempt is recorded; SQL sends the cancel again until VALR's word finishes the order."""
+        order_id = order["exchange_order_id"]
         try:
             await self.client.cancel_order(order["subaccount_id"], order["pair"], order_id=order["ext_order_id"])
-            event(log, "cancel sent", order=order["exchange_order_id"])
-        except OrderNotFound:
-            event(log, "cancel: VALR does not know the order; looking it up", order=order["exchange_order_id"])
-            for row in await self.store.orders_for_lookup([order["exchange_order_id"]]):
+            event(log, "cancel sent", order=order_id)
+        except OrderNotFound as exc:
+            event(log, "cancel: VALR does not know the order; looking it up", order=order_id)
+            await self.store.record_cancel_failed(order_id, f"VALR does not know the order: {exc}")
+            for row in await self.store.orders_for_lookup([order_id]):
                 await self.look_up(row)
         except (*COULD_NOT_ASK, ValrError) as exc:
-            event(log, "cancel failed", logging.WARNING, order=order["exchange_order_id"], error=str(exc))
+            event(log, "cancel failed; it will be sent again", logging.WARNING, order=order_id, error=str(exc))
+            await self.store.record_cancel_failed(order_id, f"DELETE failed: {exc}")

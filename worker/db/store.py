@@ -148,6 +148,9 @@ class Store:
     async def claim_cancel_requests(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))
 
+    async def record_cancel_failed(self, order_id: UUID, detail: str) -> None:
+        await self._rows("SELECT lth_pvr.record_cancel_failed(%s, 'system', %s)", (order_id, detail[:500]))
+
     # -- WebSocket sessions ---------------------------------------------------------------------
     async def session_open_within_budget(self, account_id: UUID, per_minute: int) -> dict:
         """{session_id, wait_seconds}: a session id when VALR's connection budget (shared by every

@@ -2,7 +2,8 @@
 --   ORDER_STATUS_UPDATE -> record_order_update     NEW_ACCOUNT_TRADE -> record_fill
 --   OPEN_ORDERS_UPDATE  -> reconcile_open_orders   (one row per listed order, plus `missing` rows)
 --   ORDER_PROCESSED     -> success=false is VALR's word that the order failed; else logged `ignored`
---   FAILED_CANCEL_ORDER -> logged `cancel_failed` (the status moves only on VALR's word)
+--   FAILED_CANCEL_ORDER -> `cancel_failed`: record_cancel_failed counts it and the cancel stays owed
+--                          (sent again after cancel_retry_seconds); the status moves only on VALR's word
 --   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`, not logged
 --   any other type -> logged `ignored`; no type at all -> logged `malformed`
 -- Internal; record_batch calls it.
@@ -45,10 +46,15 @@ BEGIN
         IF jsonb_typeof(v_data) = 'object' THEN
             v_id := lth_pvr.match_order(p_exchange_account_id, v_data, false);
         END IF;
+        IF v_type = 'FAILED_CANCEL_ORDER' AND v_id IS NOT NULL THEN
+            PERFORM lth_pvr.record_cancel_failed(v_id, 'ws',
+                'VALR refused the cancel: ' || coalesce(left(v_data->>'message', 400), 'no message'), p_frame, p_now);
+        ELSE
         PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, 'ws', v_type,
             CASE v_type WHEN 'FAILED_CANCEL_ORDER' THEN 'cancel_failed' ELSE 'ignored' END,
             NULL, NULL, NULL, CASE WHEN jsonb_typeof(v_data) = 'object' THEN left(v_data->>'message', 500) END,
             p_frame, p_now);
+        END IF;
         RETURN QUERY SELECT p_frame_index, v_type, v_id,
             CASE v_type WHEN 'FAILED_CANCEL_ORDER' THEN 'cancel_failed' ELSE 'ignored' END, NULL::text;
     ELSIF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN

@@ -1,5 +1,8 @@
--- Owns: handing out cancel requests (request_cancel) of submitted orders of accounts leased by the
--- worker: sets cancel_sent_at. The status changes only when VALR says so (an update or a poll).
+-- Owns: handing out the cancels owed (request_cancel) of submitted orders of accounts leased by the
+-- worker: never sent, or last sent over cancel_retry_seconds ago and still open — a DELETE that
+-- failed (no answer, 429, 5xx, FAILED_CANCEL_ORDER) or whose outcome never came is sent again,
+-- until VALR's word makes the order terminal. Stamps cancel_sent_at (the attempt) and counts
+-- cancel_attempts. The status changes only when VALR says so (an update or a poll).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_cancel_requests(
     p_worker_id text,
     p_now timestamptz DEFAULT now()
@@ -16,13 +19,13 @@ AS $$
            AND l.worker_id = p_worker_id
            AND l.expires_at > p_now
          WHERE o.cancel_requested_at IS NOT NULL
-           AND o.cancel_sent_at IS NULL
            AND o.status = 'submitted'
+           AND lth_pvr.cancel_is_due(o.cancel_sent_at, p_now)
          ORDER BY o.cancel_requested_at, o.exchange_order_id
            FOR UPDATE OF o SKIP LOCKED
     ), claimed AS (
         UPDATE lth_pvr.exchange_orders o
-           SET cancel_sent_at = p_now
+           SET cancel_sent_at = p_now, cancel_attempts = o.cancel_attempts + 1
           FROM candidates c
          WHERE o.exchange_order_id = c.exchange_order_id
         RETURNING o.*

@@ -12,7 +12,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.account_work(
     placing_orders      int,   -- claimed; placement outcome not yet recorded
     submitted_orders    int,   -- open on VALR
     unmonitored_orders  int,   -- placing/submitted with no WebSocket session watching yet
-    cancels_requested   int    -- cancel requested, not yet sent
+    cancels_requested   int    -- cancel owed now: requested, never sent or due again (cancel_is_due)
 )
 LANGUAGE sql
 STABLE
@@ -25,8 +25,8 @@ AS $$
            count(*) FILTER (WHERE o.status = 'placing')::int,
            count(*) FILTER (WHERE o.status = 'submitted')::int,
            count(*) FILTER (WHERE o.status IN ('placing', 'submitted') AND o.ws_monitored_at IS NULL)::int,
-           count(*) FILTER (WHERE o.cancel_requested_at IS NOT NULL AND o.cancel_sent_at IS NULL
-                              AND o.status = 'submitted')::int
+           count(*) FILTER (WHERE o.cancel_requested_at IS NOT NULL AND o.status = 'submitted'
+                              AND lth_pvr.cancel_is_due(o.cancel_sent_at, p_now))::int
       FROM subaccount_leases l
       JOIN exchange_accounts a ON a.exchange_account_id = l.exchange_account_id
       LEFT JOIN exchange_orders o

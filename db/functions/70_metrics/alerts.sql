@@ -14,6 +14,8 @@
 --   critical no_live_worker       no worker heartbeat within worker_heartbeat_seconds
 --   warning  stale_workers        workers neither stopped nor seen within worker_heartbeat_seconds
 --   critical overfilled_orders    orders whose fills exceed their quantity
+--   critical cancel_unconfirmed   cancels requested over cancel_unconfirmed_minutes ago whose order
+--                                 VALR has not finished (still placing/submitted)
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
 RETURNS TABLE (name text, level text, measured numeric, threshold numeric, detail text)
 LANGUAGE sql STABLE
@@ -79,6 +81,15 @@ AS $$
         SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.exchange_order_id) AS ids
           FROM lth_pvr.exchange_orders o
          WHERE o.filled_qty > coalesce(o.original_qty, o.qty)
+    ),
+    cancels AS (
+        SELECT count(*) AS n, max(extract(epoch FROM p_now - o.cancel_requested_at) / 60) AS oldest,
+               sum(o.cancel_attempts) AS attempts,
+               string_agg(o.exchange_order_id::text, ', ' ORDER BY o.cancel_requested_at) AS ids
+          FROM lth_pvr.exchange_orders o
+         WHERE o.cancel_requested_at IS NOT NULL
+           AND o.status IN ('placing', 'submitted')
+           AND o.cancel_requested_at < p_now - make_interval(secs => lth_pvr.setting('cancel_unconfirmed_minutes') * 60)
     )
     SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
@@ -129,6 +140,11 @@ AS $$
     SELECT 'overfilled_orders', 'critical', overfilled.n, 0,
            format('fills exceed the order quantity: %s', left(overfilled.ids, 400))
       FROM overfilled WHERE overfilled.n > 0
+    UNION ALL
+    SELECT 'cancel_unconfirmed', 'critical', round(cancels.oldest, 2), lth_pvr.setting('cancel_unconfirmed_minutes'),
+           format('%s requested cancel(s) not confirmed by VALR for over %s minutes (%s attempts so far): %s',
+                  cancels.n, lth_pvr.setting('cancel_unconfirmed_minutes'), cancels.attempts, left(cancels.ids, 400))
+      FROM cancels WHERE cancels.n > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -374,12 +374,15 @@ class Exchange:
     def cancel(self, order: Order) -> bool:
         """DELETE /v1/orders/order or an admin cancel. False (and FAILED_CANCEL_ORDER) when not open."""
         if not order.is_open:
-            self.emit(order.subaccount_id, {"type": "FAILED_CANCEL_ORDER", "data": {
-                "orderId": order.order_id, "message": "An error occurred while cancelling your order."}})
+            self.refuse_cancel(order)
             return False
         self._set_status(order, "Cancelled")
         self._emit_open_orders(order.subaccount_id)
         return True
+
+    def refuse_cancel(self, order: Order) -> None:
+        self.emit(order.subaccount_id, {"type": "FAILED_CANCEL_ORDER", "data": {
+            "orderId": order.order_id, "message": "An error occurred while cancelling your order."}})
 
     def expire(self, order: Order) -> None:
         if not order.is_open:

@@ -13,6 +13,11 @@ class RestError:
     until: float | None = None      # monotonic deadline, or
     remaining: int | None = None    # number of requests still to fail
     retry_after: float | None = None
+    route: str | None = None         # only requests of this route ("DELETE /v1/orders/order"), or all
+    hold_s: float = 0.0              # "drop": how long the request hangs before the connection drops
+
+    def applies_to(self, route: str) -> bool:
+        return self.route is None or self.route == route
 
     def active(self) -> bool:
         if self.remaining is not None:
@@ -37,6 +42,7 @@ class Faults:
     fill_before_cancel: int = 0            # the next n cancelled orders fill completely first (a fill
                                            #   racing the cancel: the cancel then fails)
     trade_silent: bool = False             # trade sockets stay open, answer PING, send no summaries
+    refuse_cancels: int = 0                # the next n DELETEs: 202, then FAILED_CANCEL_ORDER, order stays open
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -63,16 +69,16 @@ class Faults:
             elif key in ("close_after_events",):
                 self.close_after_events = None if value is None else int(value)
             elif key in ("lose_placement_answers", "latency_ms", "lose_cancel_answers", "cancel_delay_ms",
-                         "fill_before_cancel"):
+                         "fill_before_cancel", "refuse_cancels"):
                 self.__setattr__(key, int(value))
             else:
                 raise ValueError(f"unknown fault {key!r}")
         return actions
 
-    def take_rest_error(self) -> RestError | None:
-        """The error to answer this request with, if one is active (counts it down)."""
+    def take_rest_error(self, route: str) -> RestError | None:
+        """The error to answer this request (`METHOD /template`) with, if one is active (counts it down)."""
         err = self.rest_error
-        if err is None or not err.active():
+        if err is None or not err.active() or not err.applies_to(route):
             return None
         if err.remaining is not None:
             err.remaining -= 1
@@ -86,16 +92,19 @@ class Faults:
             state["rest_error"] = {
                 "status": err.status, "active": err.active(), "remaining": err.remaining,
                 "seconds_left": None if err.until is None else max(0.0, round(err.until - time.monotonic(), 3)),
-                "retry_after": err.retry_after,
+                "retry_after": err.retry_after, "route": err.route, "hold_s": err.hold_s,
             }
         return state
 
 
 def _rest_error(spec: dict[str, Any]) -> RestError:
-    status = int(spec["status"])
-    if status not in (429, 500, 502, 503, 504):
-        raise ValueError("rest_error.status must be 429 or a 5xx")
+    """`status`: 429 (Retry-After only when `retry_after` is given, as VALR may omit it), a 5xx, or
+    "drop" (no answer: the connection is dropped after `hold_s`, as a timeout looks to the client)."""
+    status = 0 if spec["status"] == "drop" else int(spec["status"])
+    if status not in (0, 429, 500, 502, 503, 504):
+        raise ValueError('rest_error.status must be 429, a 5xx or "drop"')
     retry_after = float(spec["retry_after"]) if spec.get("retry_after") is not None else None
+    shape = dict(retry_after=retry_after, route=spec.get("route"), hold_s=float(spec.get("hold_s", 0)))
     if spec.get("count") is not None:
-        return RestError(status, remaining=int(spec["count"]), retry_after=retry_after)
-    return RestError(status, until=time.monotonic() + float(spec.get("seconds", 60)), retry_after=retry_after)
+        return RestError(status, remaining=int(spec["count"]), **shape)
+    return RestError(status, until=time.monotonic() + float(spec.get("seconds", 60)), **shape)

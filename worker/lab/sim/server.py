@@ -146,7 +146,10 @@ class Simulator:
         return response
 
     async def _answer(self, request: web.Request, handler, template: str) -> web.StreamResponse:
-        injected = self.faults.take_rest_error()
+        injected = self.faults.take_rest_error(f"{request.method} {template}")
+        if injected is not None and injected.status == 0:  # "drop": hang, then no answer at all
+            await asyncio.sleep(injected.hold_s)
+            self._drop_answer(request)
         if injected is not None:
             return _status_page(injected.status, injected.retry_after)
         if self.config.enforce_limits and not template.startswith("/v1/public/"):
@@ -291,8 +294,14 @@ class Simulator:
             faults.fill_before_cancel -= 1
             log.info("fault: order %s fills before its cancel is processed", order.order_id)
             self.exchange.fill(order)  # the cancel that follows finds it finished: FAILED_CANCEL_ORDER
+        # 202 at once; the outcome comes later on the account socket, as on VALR: the order's
+        # "Cancelled" update, or FAILED_CANCEL_ORDER (not open any more, or refused by the fault).
         loop = asyncio.get_running_loop()
-        loop.call_later(faults.cancel_delay_ms / 1000, self.exchange.cancel, order)
+        if faults.refuse_cancels > 0 and order.is_open:
+            faults.refuse_cancels -= 1
+            loop.call_soon(self.exchange.refuse_cancel, order)
+        else:
+            loop.call_later(faults.cancel_delay_ms / 1000, self.exchange.cancel, order)
         if faults.lose_cancel_answers > 0:
             faults.lose_cancel_answers -= 1
             log.info("fault: dropping the answer to the cancel of %s", order.order_id)
