@@ -4,7 +4,9 @@
 -- fills, the append-only event log, WebSocket sessions, workers and their subaccount leases,
 -- safety-net runs, pair precision, and the operator-tunable settings.
 -- The spec's own WebSocket-tracking columns (ws_monitored_at, last_polled_at, poll_count,
--- requires_polling) arrive in the next migration, under the spec's file name.
+-- requires_polling) arrive in the next migration, under the spec's file name. Every later change
+-- before the first release is folded in here; db/schema.sql is what all migrations build
+-- (tests/test_schema_snapshot.py keeps the two equal).
 
 CREATE SCHEMA IF NOT EXISTS lth_pvr;
 
@@ -33,7 +35,7 @@ CREATE TABLE lth_pvr.pairs (
     min_base_amount     numeric NOT NULL DEFAULT 0
 );
 
--- From VALR's GET /v1/public/pairs for the common ZAR pairs; refresh with `valr-monitor pairs`.
+-- From VALR's GET /v1/public/pairs for the common ZAR pairs.
 INSERT INTO lth_pvr.pairs (pair, base_decimal_places, tick_size, min_base_amount) VALUES
     ('BTCZAR', 8, 1, 0.0001),
     ('ETHZAR', 8, 1, 0.001),
@@ -80,14 +82,25 @@ CREATE TABLE lth_pvr.exchange_orders (
     created_at          timestamptz NOT NULL DEFAULT now(),
     claimed_at          timestamptz,        -- pending -> placing
     claimed_by          text,               -- worker id that claimed it
+    -- When the placement request actually left (begin_placement, committed before the POST). NULL
+    -- on a `placing` order: it never left, so VALR cannot know it. The lost-placement grace counts
+    -- from here (else from the claim): a request that waited for its socket or the rate budget is
+    -- not judged lost before it was even sent.
+    placement_sent_at   timestamptz,
     submitted_at        timestamptz,
     -- Moves only when status or fills change, never for poll bookkeeping.
     updated_at          timestamptz NOT NULL DEFAULT now(),
+    -- When it reached its final status (trigger exchange_orders_finished_at), kept apart from
+    -- updated_at, which a late fill still moves. claim_missing_fills selects finished orders by it.
+    finished_at         timestamptz,
     -- Last time the exchange confirmed this order's state (WebSocket event or REST answer).
     exchange_confirmed_at timestamptz,
     original_qty        numeric,            -- VALR's originalQuantity, when known
-    filled_qty          numeric NOT NULL DEFAULT 0,   -- derived from order_fills
-    avg_price           numeric,                      -- derived from order_fills
+    filled_qty          numeric NOT NULL DEFAULT 0,   -- sum(qty) of order_fills
+    -- sum(price * qty) of order_fills, kept incrementally by each recorded fill, so that
+    -- avg_price = filled_value / filled_qty stays exactly what the sum gives.
+    filled_value        numeric NOT NULL DEFAULT 0,
+    avg_price           numeric,                      -- filled_value / filled_qty
     failed_reason       text,
     raw                 jsonb NOT NULL DEFAULT '{}',  -- latest VALR payload under the key 'valr'
     -- Safety-net bookkeeping (never moves updated_at).
@@ -100,6 +113,9 @@ CREATE TABLE lth_pvr.exchange_orders (
     cancel_sent_at      timestamptz,
     -- One REST reconciliation is owed (inserted as submitted, or placed before its socket was up).
     reconcile_due_at    timestamptz,
+    -- Fills of a finished order are fetched again while VALR reports more executed quantity than we
+    -- hold (a NEW_ACCOUNT_TRADE lost with nobody retrying): when a worker last claimed it for that.
+    fills_checked_at    timestamptz,
     -- cancelled without an id: cancelled from SQL before it was ever placed.
     CONSTRAINT placed_order_must_have_ext_order_id
         CHECK (status IN ('pending', 'placing', 'failed', 'cancelled') OR ext_order_id IS NOT NULL),
@@ -126,6 +142,15 @@ CREATE INDEX exchange_orders_cancel_idx
     WHERE cancel_requested_at IS NOT NULL AND cancel_sent_at IS NULL;
 CREATE INDEX exchange_orders_reconcile_idx
     ON lth_pvr.exchange_orders (reconcile_due_at) WHERE reconcile_due_at IS NOT NULL;
+-- Events and fills racing the placement answer are matched by customerOrderId = intent_id, also
+-- for orders that are no longer open (one_open_order_per_intent covers open orders only).
+CREATE INDEX exchange_orders_intent_idx ON lth_pvr.exchange_orders (intent_id);
+-- claim_missing_fills' candidates. Keyed on columns that change once per order (status,
+-- finished_at), not on updated_at or filled_qty: a fill then updates the order row in place (a HOT
+-- update) instead of adding an entry to every index of the table.
+CREATE INDEX exchange_orders_finished_idx
+    ON lth_pvr.exchange_orders (finished_at)
+    WHERE status IN ('filled', 'cancelled');
 
 -- ---------------------------------------------------------------------------------------------
 -- Fills: one row per VALR trade; the trade id is the fill's identity (dedupe in the database).
@@ -155,8 +180,8 @@ CREATE TABLE lth_pvr.order_events (
     exchange_order_id   uuid,               -- NULL when the event matched none of our orders
     exchange_account_id uuid,
     source              text NOT NULL CHECK (source IN ('ws', 'poll', 'placement', 'operator', 'system')),
-    kind                text NOT NULL,      -- e.g. ORDER_STATUS_UPDATE, NEW_ACCOUNT_TRADE, status, placement
-    outcome             text NOT NULL,      -- e.g. applied, duplicate, illegal_transition, not_ours, overfill
+    kind                text NOT NULL,      -- what was received: a closed vocabulary (20260102_order_event_vocabularies)
+    outcome             text NOT NULL,      -- what it did: a closed vocabulary (same migration)
     old_status          text,
     new_status          text,
     exchange_time       timestamptz,        -- when VALR says it happened
@@ -240,4 +265,11 @@ INSERT INTO lth_pvr.settings (name, value, description) VALUES
     ('worker_heartbeat_seconds',    90,  'critical: no worker heartbeat seen within this many seconds'),
     ('poll_recent_minutes',         2,   'the safety net skips orders polled within this many minutes'),
     ('placement_grace_seconds',     120, 'a lost placement VALR still does not know after this becomes failed'),
-    ('event_log_retention_days',    90,  'order_events older than this are pruned daily');
+    ('event_log_retention_days',    90,  'order_events older than this are pruned daily'),
+    -- VALR answers a placement with 202 ("accepted, not yet placed"): a list taken in the next
+    -- moment may not show the order yet; the next list or the safety net covers the rest.
+    ('open_list_grace_seconds',     5,   'an open-orders list calls a submitted order missing only if it was submitted this long before'),
+    ('order_created_skew_seconds',  2,   'match_order: a customerOrderId match is refused when VALR created that order more than this before our claim (clock skew allowance)'),
+    ('reconcile_fallback_seconds',  30,  'claim_due_polls hands out an order owed a reconciliation only after this long (the socket reconciles first)'),
+    ('poll_claim_seconds',          120, 'a claimed REST look-up (claim_due_polls, reconcile_open_orders, session_authenticated) is handed out again after this long without a recorded poll'),
+    ('fills_check_seconds',         120, 'claim_missing_fills hands out the same finished order at most this often');

@@ -43,7 +43,7 @@ BEGIN
                 RETURN QUERY SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now);
             EXCEPTION WHEN OTHERS THEN
                 PERFORM lth_pvr.log_order_event(NULL, v_account, 'ws',
-                    coalesce(lth_pvr.json_text(v_frames->i->'type'), 'frame'), 'error', NULL, NULL, NULL,
+                    lth_pvr.frame_event_kind(lth_pvr.json_text(v_frames->i->'type')), 'error', NULL, NULL, NULL,
                     SQLSTATE || ': ' || SQLERRM, v_frames->i, p_now);
                 RETURN QUERY SELECT i, lth_pvr.json_text(v_frames->i->'type'), NULL::uuid, 'error'::text, NULL::text;
             END;

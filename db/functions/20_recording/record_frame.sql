@@ -6,6 +6,7 @@
 --                          (sent again after cancel_retry_seconds); the status moves only on VALR's word
 --   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`, not logged
 --   any other type -> logged `ignored`; no type at all -> logged `malformed`
+-- Event kinds: frame_event_kind (status updates and list items keep apply_order_payload's kinds).
 -- Internal; record_batch calls it.
 CREATE OR REPLACE FUNCTION lth_pvr.record_frame(
     p_exchange_account_id uuid,
@@ -40,7 +41,7 @@ BEGIN
           AND (v_data->'success' = 'false'::jsonb OR v_data->'success' = '"false"'::jsonb) THEN
         -- Refused after the 202: the same as an ORDER_STATUS_UPDATE "Failed".
         RETURN QUERY SELECT p_frame_index, v_type, u.exchange_order_id, u.outcome, u.new_status
-          FROM lth_pvr.apply_order_payload(p_exchange_account_id, 'ws', v_type,
+          FROM lth_pvr.apply_order_payload(p_exchange_account_id, 'ws', lth_pvr.frame_event_kind(v_type),
                    v_data || '{"orderStatusType": "Failed"}'::jsonb, NULL, p_now) u;
     ELSIF v_type IN ('ORDER_PROCESSED', 'FAILED_CANCEL_ORDER') THEN
         IF jsonb_typeof(v_data) = 'object' THEN
@@ -50,7 +51,7 @@ BEGIN
             PERFORM lth_pvr.record_cancel_failed(v_id, 'ws',
                 'VALR refused the cancel: ' || coalesce(left(v_data->>'message', 400), 'no message'), p_frame, p_now);
         ELSE
-        PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, 'ws', v_type,
+        PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, 'ws', lth_pvr.frame_event_kind(v_type),
             CASE v_type WHEN 'FAILED_CANCEL_ORDER' THEN 'cancel_failed' ELSE 'ignored' END,
             NULL, NULL, NULL, CASE WHEN jsonb_typeof(v_data) = 'object' THEN left(v_data->>'message', 500) END,
             p_frame, p_now);
@@ -60,7 +61,7 @@ BEGIN
     ELSIF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
         RETURN QUERY SELECT p_frame_index, v_type, NULL::uuid, 'ignored'::text, NULL::text;
     ELSE
-        PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', coalesce(v_type, 'frame'),
+        PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', lth_pvr.frame_event_kind(v_type),
             CASE WHEN v_type IS NULL THEN 'malformed' ELSE 'ignored' END,
             NULL, NULL, NULL, CASE WHEN v_type IS NULL THEN 'frame without a type' END, p_frame, p_now);
         RETURN QUERY SELECT p_frame_index, v_type, NULL::uuid,
