@@ -8,6 +8,8 @@ simulator over real sockets.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,6 +68,24 @@ def WorkerProcess(db_url: str, sim_url: str, log_path: Path, *extra: str) -> Sha
                                  extra=("--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug", *extra))
     worker.start()
     return worker
+
+
+@contextmanager
+def empty_database(embedded_pg, name: str) -> Iterator[str]:
+    """A brand-new empty database (not cloned from the migrated template), with its cron jobs and
+    itself dropped at the end; yields its URL."""
+    from worker.db.migrate import unschedule_jobs
+
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = embedded_pg.url(name)
+    try:
+        yield url
+    finally:
+        unschedule_jobs(url)
+        with embedded_pg.connect(autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):

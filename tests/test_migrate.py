@@ -9,6 +9,7 @@ import sys
 import psycopg
 import pytest
 
+from tests.harness import empty_database
 from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import MigrationError, cron_job_name, db_dir, migrate, unschedule_jobs
 
@@ -41,15 +42,8 @@ def cron_jobs(embedded_pg, dbname: str) -> list[tuple]:
 @pytest.fixture
 def empty_db(embedded_pg):
     """A brand-new empty database (not cloned from the migrated template)."""
-    name = "migrate_empty"
-    with embedded_pg.connect(autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    url = embedded_pg.url(name)
-    yield url
-    unschedule_jobs(url)
-    with embedded_pg.connect(autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with empty_database(embedded_pg, "migrate_empty") as url:
+        yield url
 
 
 def test_migrate_empty_database_twice_changes_nothing_the_second_time(empty_db, embedded_pg):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 import click
 
 from worker import logs
 from worker.config import ConfigError, build_settings
+from worker.daemon.rlimit import raise_file_limit
+from worker.options import database_url_option
 
 
 @click.command()
-@click.option("--database-url", envvar="DATABASE_URL", metavar="URL",
-              help="PostgreSQL URL (env DATABASE_URL). Needs a session connection (no PgBouncer transaction mode: LISTEN).")
+@database_url_option("PostgreSQL URL (env DATABASE_URL). Needs a session connection (no PgBouncer transaction mode: LISTEN).")
 @click.option("--valr-base-url", envvar="VALR_BASE_URL", metavar="URL",
               help="VALR API base URL (env VALR_BASE_URL; default https://api.valr.com; WebSocket URL derived).")
 @click.option("--max-session", type=float, default=None, metavar="SECONDS",
@@ -45,6 +47,8 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     logs.register_secret(settings.credentials.api_secret)
     logs.register_secret(conninfo_to_dict(settings.database_url).get("password"))
     logs.setup(log_format, level={"debug": 10, "info": 20, "warning": 30}[log_level])
+    # One socket per watched subaccount: a soft limit of 1,024 would cap the worker below 1,000.
+    logs.event(logging.getLogger("worker.start"), "open files limit", soft=raise_file_limit())
 
     from worker.daemon.runner import Runner  # heavy imports after validation
 

@@ -30,6 +30,7 @@ from worker.db import dsn
 from worker.lab import truth as truth_check
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
+from worker.options import database_url_option, json_option
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
@@ -287,9 +288,9 @@ def print_report(result: dict) -> None:
 @click.command()
 @click.option("--orders", "n_orders", type=click.IntRange(1, 100_000), default=40, show_default=True)
 @click.option("--subaccounts", type=click.IntRange(1, 10_000), default=8, show_default=True)
-@click.option("--database-url", envvar=None, metavar="URL",
-              help="Use this database (migrated first; data left there) instead of the embedded one.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+@database_url_option("Use this database (migrated first; data left there) instead of the embedded one.",
+                     from_env=False)
+@json_option
 def demo(n_orders: int, subaccounts: int, database_url: str | None, as_json: bool) -> None:
     """Run everything end to end on a throwaway PostgreSQL (pg_cron) and a local VALR simulator."""
     plan = DemoPlan(orders=n_orders, subaccounts=min(subaccounts, n_orders))

@@ -17,13 +17,11 @@ import psycopg
 
 from worker.db import dsn
 from worker.ops import queries as ops
+from worker.options import database_url_option as shared_database_url_option
+from worker.options import json_option, require_database_url
 
-database_url_option = click.option(
-    "--database-url", envvar="DATABASE_URL", metavar="URL",
-    help="PostgreSQL URL (default: env DATABASE_URL). A valr_reader member is enough, except for "
-         "poll and cancel.",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+database_url_option = shared_database_url_option(
+    "PostgreSQL URL (default: env DATABASE_URL). A valr_reader member is enough, except for poll and cancel.")
 
 
 def _emit(report: ops.Report, as_json: bool, database_url: str) -> None:
@@ -33,16 +31,10 @@ def _emit(report: ops.Report, as_json: bool, database_url: str) -> None:
         click.echo(ops.render(report))
 
 
-def _require_url(database_url: str | None) -> str:
-    if not database_url:
-        raise click.UsageError("no database: pass --database-url or set DATABASE_URL")
-    return database_url
-
-
 def _run(database_url: str | None, as_json: bool, work: Callable[[psycopg.Connection], ops.Report],
          *, read_only: bool = True) -> None:
     """Connect, do the work, print; database trouble is one line on stderr and exit 1."""
-    url = _require_url(database_url)
+    url = require_database_url(database_url)
     try:
         with ops.connect(url, read_only=read_only) as conn:
             report = work(conn)
@@ -113,7 +105,7 @@ def alerts(database_url: str | None, as_json: bool) -> None:
       3  unknown: the database is unreachable, the check failed, or the command line is wrong
          (usage errors exit 3 here, not click's usual 2, which a monitor would read as critical)
     """
-    url = _require_url(database_url)
+    url = require_database_url(database_url)
     try:
         with ops.connect(url) as conn:
             report = ops.alerts(conn)

@@ -28,8 +28,10 @@ from typing import Callable
 import click
 
 from worker.db import dsn
-from worker.lab.bench.env import Cluster, Figure, raise_file_limit
+from worker.daemon.rlimit import raise_file_limit  # the simulator side holds 1,000 sockets too
+from worker.lab.bench.env import Cluster, Figure
 from worker.lab.interrupt import exit_cleanly_on_interrupt
+from worker.options import database_url_option, json_option
 
 FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.latency", "run_latency_figures"),  # figures 1 and 3
@@ -100,9 +102,9 @@ def print_table(report: dict) -> None:
 
 @click.command()
 @click.option("--quick", is_flag=True, help="Tiny sizes, under a minute (CI smoke use); figures are indicative.")
-@click.option("--json", "as_json", is_flag=True, help="Print every figure with its floor and ratio as one JSON object.")
-@click.option("--database-url", envvar=None, metavar="URL",
-              help="Run on this server (a database per figure is created and dropped) instead of the embedded one.")
+@json_option
+@database_url_option("Run on this server (a database per figure is created and dropped) instead of the embedded one.",
+                     from_env=False)
 def bench(quick: bool, as_json: bool, database_url: str | None) -> None:
     """Measure latency, throughput, REST calls and scale, each against its floor in the same run."""
     say = (lambda text: click.echo(f"• {text}", err=True)) if as_json else (lambda text: click.echo(f"• {text}"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import secrets
 import select
 import signal
@@ -60,15 +59,6 @@ def median_of(runs: list[dict], key: str) -> float:
     return round(statistics.median(values), 3) if values else float("nan")
 
 
-def raise_file_limit(wanted: int = 65536) -> int:
-    """Many sockets (1,000 subaccounts: one per side, plus PostgreSQL): lift the soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = min(wanted, hard) if hard != resource.RLIM_INFINITY else wanted
-    if soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
 # -- the server and a database per figure ----------------------------------------------------------
 class Cluster:
     """The embedded server (durable), or the server of --database-url (its role needs CREATEDB, and
@@ -101,7 +91,7 @@ class Cluster:
     def durable_settings(self) -> dict[str, str]:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             return {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
-            for name in ("fsync", "synchronous_commit")}
+            for name in ("server_version", "fsync", "synchronous_commit", "full_page_writes")}
 
     def _create(self, name: str, template: str | None = None) -> str:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:

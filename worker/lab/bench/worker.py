@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws-per-minute", type=int, default=1_000_000)
     args = parser.parse_args(argv)
 
-    from worker.lab.bench.env import raise_file_limit
+    from worker.daemon.rlimit import raise_file_limit  # as `valr-monitor run` does
 
     raise_file_limit()
     settings = build_settings(

@@ -38,6 +38,7 @@ from worker.lab.worker_process import WorkerProcess
 from worker.lab.chaos.report import first_problem_order, lag_figures, order_story, rest_figures
 from worker.lab.demo import Progress
 from worker.lab.interrupt import exit_cleanly_on_interrupt
+from worker.options import database_url_option, json_option
 
 OPEN = ("pending", "placing", "submitted")
 WORKER_ROLE = "valr_chaos_worker"
@@ -396,9 +397,9 @@ def print_report(result: dict, echo=click.echo) -> None:
 @click.option("--placement-grace", type=click.IntRange(1, 3600), default=30, show_default=True,
               help="settings.placement_grace_seconds during the run (production default 120): how long a "
                    "placement VALR does not know stays `placing` before it is failed.")
-@click.option("--database-url", metavar="URL", help="Use this database (migrated; data left there) instead of "
-              "an embedded one; PostgreSQL is then not restarted.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+@database_url_option("Use this database (migrated; data left there) instead of an embedded one; PostgreSQL "
+                     "is then not restarted.", from_env=False)
+@json_option
 def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | None, fault_every: float,
           cron_every: float, placement_grace: int, database_url: str | None, as_json: bool) -> None:
     """Soak the monitor with seeded faults; compare the database with the exchange's ground truth."""
