@@ -23,13 +23,26 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
+# What a source distribution of the project holds (a build from the checkout itself would leave
+# build/ behind, whose stale copies of deleted files setuptools would ship in the next wheel).
+SOURCES = ["pyproject.toml", "setup.py", "README.md", "worker", "db"]
+
+
 @functools.cache
 def built_wheel() -> Path:
-    """`pip wheel` of this checkout (isolated build, as pip does for a user), once per test run."""
+    """`pip wheel` of a clean copy of this checkout (isolated build, as pip does for a user), once
+    per test run."""
     out = Path(tempfile.mkdtemp(prefix="valr-wheel-"))
     atexit.register(shutil.rmtree, out, ignore_errors=True)
+    source = out / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)],
         check=True, capture_output=True, text=True, env=clean_env(), cwd=out, timeout=300,
     )
     (wheel,) = out.glob("valr_order_monitor-*.whl")
