@@ -33,6 +33,12 @@ def documents_with_sql() -> list[str]:
     return [name for name, text in DOCUMENTS.items() if blocks("sql", text)]
 
 
+def test_readme_stays_a_readme():
+    assert len(README.splitlines()) <= 200  # depth goes to docs/
+    for page in ("docs/design.md", "docs/operations.md", "docs/performance.md", "docs/reliability.md"):
+        assert f"({page})" in README
+
+
 def test_readme_names_the_two_setup_commands_and_ci_calls_the_test_one():
     bash = "\n".join(blocks("bash"))
     assert "./dev demo" in bash and "./dev test" in bash
