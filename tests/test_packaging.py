@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def test_migrate_refuses_when_it_finds_no_sql(tmp_path, db_url):
 
 def test_cli_migrate_without_sql_exits_non_zero_with_one_clear_line(tmp_path, db_url):
     proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "valr-monitor"), "migrate", "--no-cron", "--database-url", db_url],
+        [sys.executable, "-m", "worker", "migrate", "--no-cron", "--database-url", db_url],
         capture_output=True, text=True, env=clean_env(VALR_MONITOR_DB_DIR=str(tmp_path)), timeout=60,
     )
     assert proc.returncode == 1
