@@ -107,9 +107,9 @@ CREATE TABLE lth_pvr.order_events (
     payload jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
-    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text])));
+    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text])));
+    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check
@@ -144,18 +144,53 @@ ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT trade_id_must_be_unique
     UNIQUE (trade_id);
 CREATE INDEX order_fills_order_idx ON lth_pvr.order_fills USING btree (exchange_order_id);
 
+CREATE TABLE lth_pvr.pair_refreshes (
+    refresh_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+    refreshed_at timestamp with time zone NOT NULL DEFAULT now(),
+    pairs_listed integer NOT NULL,
+    pairs_changed integer NOT NULL,
+    pairs_deactivated integer NOT NULL,
+    items_skipped integer NOT NULL,
+    order_types_known boolean NOT NULL
+);
+ALTER TABLE lth_pvr.pair_refreshes ADD CONSTRAINT pair_refreshes_pkey
+    PRIMARY KEY (refresh_id);
+CREATE INDEX pair_refreshes_at_idx ON lth_pvr.pair_refreshes USING btree (refreshed_at);
+
 CREATE TABLE lth_pvr.pairs (
     pair text NOT NULL,
     base_decimal_places integer NOT NULL,
     tick_size numeric NOT NULL,
-    min_base_amount numeric NOT NULL DEFAULT 0
+    min_base_amount numeric NOT NULL DEFAULT 0,
+    base_currency text,
+    quote_currency text,
+    quote_decimal_places integer,
+    max_base_amount numeric,
+    min_quote_amount numeric NOT NULL DEFAULT 0,
+    max_quote_amount numeric,
+    active boolean NOT NULL DEFAULT true,
+    pair_type text,
+    order_types text[],
+    refreshed_at timestamp with time zone,
+    valr jsonb NOT NULL DEFAULT '{}'::jsonb
 );
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT min_base_amount_must_not_be_negative
+    CHECK ((min_base_amount >= (0)::numeric));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_base_decimal_places_check
     CHECK (((base_decimal_places >= 0) AND (base_decimal_places <= 18)));
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_max_base_amount_check
+    CHECK ((max_base_amount > (0)::numeric));
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_max_quote_amount_check
+    CHECK ((max_quote_amount > (0)::numeric));
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_min_quote_amount_check
+    CHECK ((min_quote_amount >= (0)::numeric));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_pkey
     PRIMARY KEY (pair);
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_quote_decimal_places_check
+    CHECK (((quote_decimal_places >= 0) AND (quote_decimal_places <= 18)));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_tick_size_check
     CHECK ((tick_size > (0)::numeric));
+COMMENT ON TABLE lth_pvr.pairs IS 'VALR''s pair rules (GET /v1/public/pairs, /v1/public/ordertypes); refresh with `valr-monitor pairs` (the worker refreshes at start and daily). refreshed_at NULL everywhere = never refreshed.';
 
 CREATE TABLE lth_pvr.safety_net_runs (
     run_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -224,6 +259,7 @@ CREATE INDEX ws_sessions_opened_idx ON lth_pvr.ws_sessions USING btree (opened_a
 -- fills_check_seconds = 120
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
+-- pair_refresh_hours = 24
 -- pending_unplaced_minutes = 5
 -- placement_grace_seconds = 120
 -- placing_unresolved_minutes = 2

@@ -110,12 +110,12 @@ class Orders:
         )[0][0]
 
     def insert(self, account_id: uuid.UUID, qty: str = "0.0001", price: str = "1200000", side: str = "BUY",
-               intent: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+               intent: uuid.UUID | None = None, pair: str = "BTCZAR") -> tuple[uuid.UUID, uuid.UUID]:
         intent = intent or uuid.uuid4()
         order_id = self.sql(
             """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
-               VALUES (%s, %s, 'BTCZAR', %s, %s, %s) RETURNING exchange_order_id""",
-            (account_id, intent, side, price, qty),
+               VALUES (%s, %s, %s, %s, %s, %s) RETURNING exchange_order_id""",
+            (account_id, intent, pair, side, price, qty),
         )[0][0]
         return order_id, intent
 

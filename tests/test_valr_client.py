@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from worker.lab.sim import SimConfig
+from worker.lab.sim.pairs import SPOT_ORDER_TYPES
 from worker.lab.sim.testing import CREDS, KEY, SECRET, run_with_sim
 from worker.valr import (
-    AuthenticationError, ClockSkewError, Credentials, OrderNotFound, PlacementAnswerLost, PrecisionError,
+    AuthenticationError, ClockSkewError, Credentials, OrderNotFound, PairTable, PlacementAnswerLost, PrecisionError,
     RateLimited, TransportError, ValrClient, ValrError,
 )
 from worker.valr.signing import auth_headers
@@ -89,13 +90,17 @@ def test_order_trades_pages_through_account_history_and_filters_by_order():
 
 def test_precision_is_checked_before_sending():
     async def body(sim, client):
+        # The rules as lth_pvr.pair_rules() gives them (the worker loads them from the database).
+        client.pairs = PairTable.from_rows([{"pair": "BTCZAR", "base_decimal_places": 8, "tick_size": Decimal("1")}])
         with pytest.raises(PrecisionError, match="8 decimal places"):
             await place(client, "p1", qty="0.000000001")
         with pytest.raises(PrecisionError, match="tick size 1"):
             await place(client, "p2", price="1000000.5")
         assert sum(client.requests_sent.values()) == 0 and sim.counters()["rest_total"] == 0
-        table = await client.load_pairs()
-        assert "BTCZAR" in table and table.get("XRPZAR").tick_size == Decimal("0.01")
+        pairs, order_types = await client.public_pairs(), await client.public_order_types()
+        usdt = next(p for p in pairs if p["symbol"] == "USDTZAR")
+        assert usdt["tickSize"] == "0.001" and isinstance(usdt["baseDecimalPlaces"], str)
+        assert {"currencyPair": "BTCZAR", "orderTypes": SPOT_ORDER_TYPES} in order_types
     run_with_sim(body)
 
 

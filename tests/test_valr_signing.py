@@ -82,8 +82,12 @@ def test_parse_frame_rejects_malformed_and_unknown(text):
     assert parse_frame(text) is None
 
 
-def test_pair_table_defaults_and_precision_errors():
-    table = PairTable()
+def test_pair_table_from_database_rows_and_precision_errors():
+    table = PairTable.from_rows([
+        {"pair": "BTCZAR", "base_decimal_places": 8, "tick_size": Decimal("1")},
+        {"pair": "XRPZAR", "base_decimal_places": 6, "tick_size": Decimal("0.01")},
+        {"pair": "USDTZAR", "base_decimal_places": 2, "tick_size": Decimal("0.001")},
+    ])
     table.check("BTCZAR", Decimal("0.00000001"), Decimal("1000000"))
     table.check("XRPZAR", Decimal("1.123456"), Decimal("10.01"))
     with pytest.raises(PrecisionError, match=r"quantity .* more than 8 decimal places"):
@@ -93,10 +97,8 @@ def test_pair_table_defaults_and_precision_errors():
     with pytest.raises(PrecisionError, match="USDTZAR"):
         table.check("USDTZAR", Decimal("1.001"), Decimal("18.5"))
     assert isinstance(PrecisionError("x"), ValueError)
-    table.check("NEWPAIR", Decimal("0.123456789123"), Decimal("0.0000001"))  # unknown: VALR decides
-    loaded = PairTable.from_valr([{"symbol": "ETHZAR", "tickSize": "1", "baseDecimalPlaces": "4"}])
-    with pytest.raises(PrecisionError):
-        loaded.check("ETHZAR", Decimal("0.00001"), Decimal("30000"))
+    table.check("NEWPAIR", Decimal("0.123456789123"), Decimal("0.0000001"))  # unknown: the database decided
+    assert len(PairTable()) == 0  # no rules of its own: they come from lth_pvr.pairs
 
 
 def test_ws_url_follows_the_base_url():

@@ -35,6 +35,7 @@ VERBS = [
     Verb("orders", "worker.ops.commands"),
     Verb("poll", "worker.ops.commands"),
     Verb("cancel", "worker.ops.commands"),
+    Verb("pairs", "worker.ops.pairs"),
     Verb("demo", "worker.lab.demo", extra="lab"),
     Verb("sim", "worker.lab.sim.cli", extra="lab"),
     Verb("bench", "worker.lab.bench.command", extra="lab"),

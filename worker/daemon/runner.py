@@ -22,16 +22,18 @@ from psycopg_pool import AsyncConnectionPool
 from worker.config import WorkerSettings
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
+from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.session import SubaccountSession, backoff
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.store import Store
 from worker.logs import event
-from worker.valr import RateLimited, TransportError, ValrClient
+from worker.valr import RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
+PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 
 
 class Runner:
@@ -49,6 +51,7 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
+        self.last_pairs_check = float("-inf")
         self.held: set[UUID] = set()              # subaccounts leased at the last renewal
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -66,6 +69,7 @@ class Runner:
         self._install_signal_handlers()
         try:
             skew = await self._check_clock()
+            await self._refresh_pairs(at_start=True)
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
             listener_task = asyncio.create_task(self.listener.run(), name="listener")
@@ -88,6 +92,20 @@ class Runner:
                 attempt += 1
                 event(log, "cannot read VALR's clock yet; retrying", logging.WARNING, error=str(exc)[:200])
                 await asyncio.sleep(backoff(attempt, base=1.0, cap=30.0))
+
+    async def _refresh_pairs(self, at_start: bool = False) -> None:
+        """At start, then whenever lth_pvr.pair_refresh_due says so (daily by default). A refresh that
+        fails leaves the rules held; the database keeps refusing what they refuse."""
+        if not at_start and time.monotonic() - self.last_pairs_check < PAIR_REFRESH_ASK_EVERY_S:
+            return
+        self.last_pairs_check = time.monotonic()
+        try:
+            if at_start or await self.store.pair_refresh_due():
+                await refresh_pairs(self.client, self.store)
+        except (TransportError, RateLimited, ValrError, psycopg.Error) as exc:
+            event(log, "could not refresh pair rules from VALR; keeping those held", logging.WARNING,
+                  error=str(exc).strip()[:200])
+        await load_rules(self.client, self.store)
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -149,6 +167,7 @@ class Runner:
         await self._run_due_polls()
         await self._resolve_lost_placements()
         await self._refetch_missing_fills()
+        await self._refresh_pairs()
 
     async def _heartbeat(self) -> None:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""

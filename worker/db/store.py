@@ -78,6 +78,19 @@ class Store:
     async def account_work(self, account_id: UUID | None = None) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.account_work(%s, %s)", (self.worker_id, account_id))
 
+    # -- pair rules -----------------------------------------------------------------------------
+    async def refresh_pairs(self, pairs: Any, order_types: Any | None) -> dict:
+        """VALR's /v1/public/pairs (and /v1/public/ordertypes, or None) → lth_pvr.pairs."""
+        return await self._one("SELECT * FROM lth_pvr.refresh_pairs(%s, %s)",
+                               (jsonb(pairs), jsonb(order_types) if order_types is not None else None))
+
+    async def pair_refresh_due(self) -> bool:
+        row = await self._one("SELECT lth_pvr.pair_refresh_due() AS due", ())
+        return bool(row and row["due"])
+
+    async def pair_rules(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.pair_rules()", ())
+
     # -- placement ------------------------------------------------------------------------------
     async def claim_pending_orders(self, account_ids: list[UUID] | None = None, limit: int = 100) -> list[dict]:
         return await self._rows(

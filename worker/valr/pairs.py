@@ -1,11 +1,12 @@
 """Per-pair decimal rules: quantity decimal places and price tick. VALR truncates finer values silently,
-so the client refuses them before sending."""
+so the client refuses them before sending. The rules come from lth_pvr.pairs (filled from VALR's
+GET /v1/public/pairs by lth_pvr.refresh_pairs): there is no copy of them in Python."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from worker.valr.errors import PrecisionError
 
@@ -30,27 +31,17 @@ class PairRule:
             raise PrecisionError(f"{self.symbol}: price {price} is not a multiple of the tick size {self.tick_size}")
 
 
-DEFAULT_RULES = (
-    PairRule("BTCZAR", 8, Decimal("1")),
-    PairRule("ETHZAR", 8, Decimal("1")),
-    PairRule("XRPZAR", 6, Decimal("0.01")),
-    PairRule("SOLZAR", 8, Decimal("1")),
-    PairRule("USDTZAR", 2, Decimal("0.01")),
-    PairRule("USDCZAR", 2, Decimal("0.01")),
-)
-
-
 class PairTable:
-    """Pair symbol → rule. An unknown pair is not checked (VALR itself will refuse an unknown pair)."""
+    """Pair symbol → rule. An unknown pair is not checked here (the database decided whether an order
+    for it may exist; VALR itself refuses a pair it does not know)."""
 
-    def __init__(self, rules: Iterable[PairRule] = DEFAULT_RULES) -> None:
+    def __init__(self, rules: Iterable[PairRule] = ()) -> None:
         self._rules = {r.symbol.upper(): r for r in rules}
 
     @classmethod
-    def from_valr(cls, pairs: list[dict[str, Any]]) -> "PairTable":
-        """From `/v1/public/pairs` (baseDecimalPlaces, tickSize)."""
-        return cls(PairRule(p["symbol"], int(p["baseDecimalPlaces"]), Decimal(str(p["tickSize"])))
-                   for p in pairs if "symbol" in p and "baseDecimalPlaces" in p and "tickSize" in p)
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> "PairTable":
+        """From lth_pvr.pair_rules() rows (pair, base_decimal_places, tick_size, …)."""
+        return cls(PairRule(r["pair"], int(r["base_decimal_places"]), Decimal(r["tick_size"])) for r in rows)
 
     def get(self, pair: str) -> PairRule | None:
         return self._rules.get(pair.upper())

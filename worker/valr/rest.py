@@ -213,11 +213,13 @@ class ValrClient:
         return await self._request("GET", f"/v1/public/{pair}/marketsummary",
                                    "GET /v1/public/{pair}/marketsummary", None)
 
-    async def load_pairs(self) -> PairTable:
-        """Replace the pair table from /v1/public/pairs."""
-        answer = await self._request("GET", "/v1/public/pairs", "GET /v1/public/pairs", None)
-        self.pairs = PairTable.from_valr(answer)
-        return self.pairs
+    async def public_pairs(self) -> list[dict]:
+        """GET /v1/public/pairs as received (lth_pvr.refresh_pairs reads it)."""
+        return await self._request("GET", "/v1/public/pairs", "GET /v1/public/pairs", None)
+
+    async def public_order_types(self) -> list[dict]:
+        """GET /v1/public/ordertypes: `[{"currencyPair", "orderTypes": [...]}]`, every pair at once."""
+        return await self._request("GET", "/v1/public/ordertypes", "GET /v1/public/ordertypes", None)
 
     # ---- transport ----------------------------------------------------------------------------
 

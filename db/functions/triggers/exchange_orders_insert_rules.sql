@@ -2,7 +2,13 @@
 --   * only `pending` (the worker places it) or `submitted` (placed by another system: needs its
 --     ext_order_id; submitted_at defaults to now(); one REST reconciliation is owed);
 --   * qty must fit the pair's base_decimal_places and price must be a multiple of its tick_size
---     when the pair is in lth_pvr.pairs: VALR truncates silently, we refuse.
+--     when the pair is in lth_pvr.pairs: VALR truncates silently, we refuse;
+--   * a pending order (the worker will place it) must also suit VALR's pair rules as last refreshed:
+--     the pair known and active, qty within [min_base_amount, max_base_amount], qty × price within
+--     [min_quote_amount, max_quote_amount], its order type among the pair's order types when known.
+--     A pair unknown to a table never refreshed from VALR is accepted with a warning row in
+--     order_events (outcome `pair_unchecked`); once refreshed, an unknown pair is refused. An order inserted as
+--     `submitted` is already on VALR: only the precision rules apply (refusing it would hide it).
 -- Errors are constraint-style (check_violation, named rule) so psql users see which rule failed.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_insert_rules()
 RETURNS trigger
@@ -39,6 +45,9 @@ BEGIN
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'price_must_fit_pair_tick_size',
                       TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'price';
         END IF;
+    END IF;
+    IF NEW.status = 'pending' THEN
+        PERFORM lth_pvr.check_pair_rules(NEW, v_pair);
     END IF;
     RETURN NEW;
 END

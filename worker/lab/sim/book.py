@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable
 
-from worker.valr.pairs import DEFAULT_RULES, PairRule
+from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS
+from worker.valr.pairs import PairRule
 
 if TYPE_CHECKING:
     from worker.lab.sim.balances import Balances
@@ -23,9 +24,6 @@ Emit = Callable[[str, dict], None]  # (subaccount id, frame)
 
 OPEN_STATUSES = ("Placed", "Partially Filled")
 CUSTOMER_ORDER_ID = re.compile(r"^[0-9a-zA-Z-]{0,50}$")
-EXTRA_RULES = (PairRule("BTCUSDC", 8, Decimal("1")), PairRule("ETHBTC", 6, Decimal("0.00001")),
-               PairRule("BTCUSDT", 8, Decimal("1")))
-PAIRS: dict[str, PairRule] = {r.symbol: r for r in (*DEFAULT_RULES, *EXTRA_RULES)}
 _SEQUENCE = itertools.count(1368928567986638000)  # VALR's sequenceIds exceed 2^53
 # VALR's words (the postman collection's examples and the docs' status list).
 INSUFFICIENT_BALANCE = "Insufficient Balance"
@@ -477,8 +475,10 @@ def _order_basics(body: Any) -> tuple[str, PairRule, str, str]:
         raise SimError(400, -11, "Validation Failed: body must be a JSON object")
     pair = str(body.get("pair") or "").upper()
     rule = PAIRS.get(pair)
-    if rule is None:
-        raise SimError(400, -1, f"Invalid currency pair: {body.get('pair')!r}")
+    if rule is None:  # VALR's documented codes: -32 for a listed but inactive pair, -21 otherwise
+        if pair in INACTIVE_PAIRS:
+            raise SimError(400, -32, "The given currency pair is not active")
+        raise SimError(400, -21, "Unsupported Currency Pair")
     side = str(body.get("side") or "").upper()
     if side not in ("BUY", "SELL"):
         raise SimError(400, -11, "Validation Failed: side must be BUY or SELL")

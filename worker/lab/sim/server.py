@@ -18,7 +18,8 @@ from aiohttp import web
 
 from worker.lab.sim.auth import AuthRefused, Verifier
 from worker.lab.sim.balances import Balances
-from worker.lab.sim.book import PAIRS, Exchange, Order, SimError, num
+from worker.lab.sim.book import Exchange, Order, SimError, num
+from worker.lab.sim.pairs import CATALOGUE, PAIRS, order_types
 from worker.lab.sim.config import SimConfig
 from worker.lab.sim.faults import Faults
 from worker.lab.sim.hub import Hub
@@ -96,6 +97,8 @@ class Simulator:
         r = app.router
         r.add_get("/v1/public/time", self.public_time)
         r.add_get("/v1/public/pairs", self.public_pairs)
+        r.add_get("/v1/public/ordertypes", self.public_order_types)
+        r.add_get("/v1/public/{pair}/ordertypes", self.public_pair_order_types)
         r.add_get("/v1/public/marketsummary", self.public_market_summaries)
         r.add_get("/v1/public/{pair}/marketsummary", self.public_market_summary)
         r.add_post("/v1/orders/limit", self.place_limit)
@@ -194,7 +197,20 @@ class Simulator:
         return web.json_response({"epochTime": int(now), "time": stamp})
 
     async def public_pairs(self, request: web.Request) -> web.Response:
-        return web.json_response([_pair_view(rule) for rule in PAIRS.values()])
+        return web.json_response(CATALOGUE)
+
+    async def public_order_types(self, request: web.Request) -> web.Response:
+        listed = order_types()
+        if request.query.get("includeInactivePairs", "true").lower() == "false":
+            listed = [p for p in listed if p["orderTypes"]]
+        return web.json_response(listed)
+
+    async def public_pair_order_types(self, request: web.Request) -> web.Response:
+        pair = request.match_info["pair"].upper()
+        for item in order_types():
+            if item["currencyPair"] == pair:
+                return web.json_response(item["orderTypes"])
+        raise SimError(400, -21, "Unsupported Currency Pair")
 
     def _summary(self, pair: str) -> dict | None:
         quote = self.market.quote(pair)
@@ -565,16 +581,6 @@ def _status_page(status: int, retry_after: float | None) -> web.Response:
               503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
     return web.Response(status=status, headers=headers, content_type="text/html",
                         text=f"<html><body><h1>{status} {reason}</h1></body></html>")
-
-
-def _pair_view(rule) -> dict:
-    base = rule.symbol[:-3] if rule.symbol.endswith(("ZAR", "BTC")) else rule.symbol[:-4]
-    quote = rule.symbol[len(base):]
-    return {"symbol": rule.symbol, "baseCurrency": base, "quoteCurrency": quote, "shortName": f"{base}/{quote}",
-            "active": True, "minBaseAmount": "0", "maxBaseAmount": "1000000", "minQuoteAmount": "0",
-            "maxQuoteAmount": "100000000", "tickSize": num(rule.tick_size),
-            "baseDecimalPlaces": str(rule.base_decimal_places), "marginTradingAllowed": False,
-            "currencyPairType": "SPOT"}
 
 
 def _who(subaccount: str) -> str:
