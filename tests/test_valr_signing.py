@@ -76,10 +76,15 @@ def test_parse_frame_keeps_strings_and_reads_bare_numbers_as_decimal():
 
 @pytest.mark.parametrize("text", [
     "", "not json", "[1,2]", '{"data":{}}', '{"type":42}', '{"type":"ORDER_STATUS_UPDATE","data":"x"}',
-    '{"type":"OPEN_ORDERS_UPDATE","data":{}}', '{"type":"SOMETHING_NEW","data":{}}',
+    '{"type":"OPEN_ORDERS_UPDATE","data":{}}',
 ])
-def test_parse_frame_rejects_malformed_and_unknown(text):
+def test_parse_frame_rejects_malformed(text):
     assert parse_frame(text) is None
+
+
+def test_parse_frame_keeps_a_type_it_does_not_know_for_the_socket_to_ignore():
+    event = parse_frame('{"type":"SOMETHING_NEW","data":{}}')
+    assert event is not None and event.type == "SOMETHING_NEW" and not event.is_order_event
 
 
 def test_pair_table_from_database_rows_and_precision_errors():

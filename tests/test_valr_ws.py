@@ -58,9 +58,11 @@ def test_order_events_in_valr_order_and_only_to_their_subaccount():
             assert events[0].data["success"] is True and statuses(events) == ["Placed"]
             sim.fill(placed.id, quantity="0.004")
             sim.fill(placed.id)
-            events = await collect(sock_a, lambda ev: len(of_type(ev, "OPEN_ORDERS_UPDATE")) == 2)
+            events = await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 4)
+            # Each fill also moves two balances (BALANCE_UPDATE for BTC and ZAR, after the order's frames).
             assert [e.type for e in events] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE",
-                                                "NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"]
+                                                "BALANCE_UPDATE", "BALANCE_UPDATE"] * 2
+            events = [e for e in events if e.type != "BALANCE_UPDATE"]
             assert events[2].data[0]["quantity"] == "0.006" and events[5].data == []
             trades = of_type(events, "NEW_ACCOUNT_TRADE")
             assert [t.data["quantity"] for t in trades] == ["0.004", "0.006"]
@@ -84,7 +86,7 @@ def test_frames_that_arrive_together_come_in_one_batch():
                 sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.2)
             batch = await asyncio.wait_for(sock.batches(max_batch=500).__anext__(), 2)
-            assert len(batch) == 30  # 10 × (trade, status, open orders), drained in one go
+            assert len(batch) == 50  # 10 × (trade, status, open orders, 2 balances), drained in one go
             sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.1)
             assert len(await asyncio.wait_for(sock.batches(max_batch=2).__anext__(), 2)) == 2

@@ -69,10 +69,12 @@ class SubaccountSession:
             session_id = await self._open_within_budget()
             if session_id is None:
                 break
-            reason, with_error = "closed", False
+            reason, with_error, wait = "closed", False, 0.0
             try:
                 reason = await self._connected(session_id, reconnect=attempt > 0)
                 attempt = 0
+            except RateLimited as exc:  # a 429 on the upgrade: VALR's connection budget, not the key
+                reason, with_error, wait = f"connection rate limited: {exc}"[:200], True, exc.retry_after or 0.0
             except (ConnectionLost, AuthenticationError, TransportError, OSError, ValrError) as exc:
                 reason, with_error = f"connection lost: {exc}"[:200], True
             except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
@@ -89,7 +91,7 @@ class SubaccountSession:
                                          with_error and self.stop_reason is None)
             if self.stop_reason is None:
                 attempt += 1
-                delay = backoff(attempt)
+                delay = max(backoff(attempt), wait)
                 event(log, "reconnecting", subaccount=self.subaccount_id, attempt=attempt, delay_s=round(delay, 2))
                 await asyncio.sleep(delay)
 

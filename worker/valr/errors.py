@@ -27,12 +27,21 @@ class DuplicateCustomerOrderId(ValrError):
     """The customerOrderId is already used by an open order of this (sub)account."""
 
 
+# VALR's error codes (the `code` of its `{"code","message"}` body) that change what the client does.
+# From VALR's published examples unless marked: -1 "Invalid Order. " (an order lookup or cancel naming an
+# order VALR does not know); -11502 "Duplicate customer order id's are not allowed" (captured from
+# VALR's live API, not in its published documentation).
+ORDER_NOT_FOUND_CODE = -1
+DUPLICATE_CUSTOMER_ORDER_ID_CODE = -11502
+
+
 class AuthenticationError(ValrError):
     """401/403: bad key, bad signature, stale timestamp, or a refused WebSocket handshake."""
 
 
 class RateLimited(Exception):
-    """429 and waiting was not allowed, or retries were exhausted."""
+    """429 and waiting was not allowed, or retries were exhausted; also a 429 refusing the account
+    WebSocket's upgrade (VALR's 60 new connections a minute): the key is fine, wait and retry."""
 
     def __init__(self, endpoint: str, retry_after: float | None = None) -> None:
         super().__init__(f"rate limited on {endpoint}" + (f" (retry after {retry_after:.1f}s)" if retry_after else ""))

@@ -9,13 +9,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# The account events the worker consumes. Others VALR may send are known but not needed; frames of
-# any other type are treated as unknown (logged and skipped by the socket).
+# The account events the worker records (record_batch decides what each means).
 ORDER_EVENTS = frozenset({
     "ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE", "ORDER_PROCESSED", "OPEN_ORDERS_UPDATE",
     "BALANCE_UPDATE", "FAILED_CANCEL_ORDER",
 })
 CONTROL_FRAMES = frozenset({"AUTHENTICATED", "PONG", "SUBSCRIBED", "UNSUPPORTED"})
+# Every other event VALR documents on the account socket (WebSocket API → Account: the Read events
+# and the answers to the Write requests, which this worker never sends): known, not needed, ignored
+# with a DEBUG line and a count. NEW_ACCOUNT_HISTORY_RECORD arrives with every fill.
+IGNORED_EVENTS = frozenset({
+    "NEW_ACCOUNT_HISTORY_RECORD", "INSTANT_ORDER_COMPLETED", "OPEN_POSITION_UPDATE", "POSITION_UPDATE",
+    "REDUCE_POSITION", "POSITION_CLOSED", "ADD_CONDITIONAL_ORDER", "REMOVE_CONDITIONAL_ORDER",
+    "MODIFY_ORDER_OUTCOME", "NEW_PENDING_RECEIVE", "SEND_STATUS_UPDATE", "MARGIN_INFO", "LEVERAGE_UPDATED",
+    "PLACE_LIMIT_WS_RESPONSE", "PLACE_MARKET_WS_RESPONSE", "MODIFY_ORDER_WS_RESPONSE",
+    "CANCEL_ORDER_WS_RESPONSE", "BATCH_ORDERS_WS_RESPONSE", "RATE_LIMIT_EXCEEDED", "CANCEL_ON_DISCONNECT_UPDATE",
+})
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,10 @@ class AccountEvent:
     data: Any
     raw: dict = field(repr=False)
     received_at: float
+
+    @property
+    def is_order_event(self) -> bool:
+        return self.type in ORDER_EVENTS
 
     @property
     def order_id(self) -> str | None:
@@ -43,8 +56,10 @@ def load_frame(text: str | bytes) -> dict | None:
 
 
 def parse_frame(text: str | bytes, received_at: float | None = None) -> AccountEvent | None:
-    """One frame → AccountEvent, or None when it is not JSON, has no string `type`, or (for the
-    order events) lacks a `data` of the expected shape. Control frames (AUTHENTICATED, PONG) parse too."""
+    """One frame → AccountEvent, or None (malformed) when it is not JSON, has no string `type`, or is
+    an order event without a `data` of the expected shape. Every other typed frame parses — control
+    frames, the events VALR documents that the worker ignores, and types newer than this code — and the
+    socket decides what to do with it."""
     raw = load_frame(text)
     if raw is None:
         return None
@@ -54,6 +69,4 @@ def parse_frame(text: str | bytes, received_at: float | None = None) -> AccountE
         expected = list if kind == "OPEN_ORDERS_UPDATE" else dict
         if not isinstance(data, expected):
             return None
-    elif kind not in CONTROL_FRAMES:
-        return None
     return AccountEvent(kind, data, raw, time.time() if received_at is None else received_at)

@@ -16,8 +16,8 @@ from typing import Any, Callable
 import httpx
 
 from worker.valr.errors import (
-    AuthenticationError, ClockSkewError, DuplicateCustomerOrderId, OrderNotFound, PlacementAnswerLost,
-    RateLimited, TransportError, ValrError,
+    DUPLICATE_CUSTOMER_ORDER_ID_CODE, ORDER_NOT_FOUND_CODE, AuthenticationError, ClockSkewError,
+    DuplicateCustomerOrderId, OrderNotFound, PlacementAnswerLost, RateLimited, TransportError, ValrError,
 )
 from worker.valr.pairs import PairTable
 from worker.valr.ratelimit import RequestBudget, shared_budget, wait_after_429
@@ -275,14 +275,19 @@ class ValrClient:
         if status < 400:
             return loads(response.content) if response.content.strip() else None
         code, message = _error_body(response)
-        lowered = message.lower()
-        if status in (401, 403):
-            raise AuthenticationError(status, code, message)
-        if "customerorderid" in lowered and any(w in lowered for w in ("duplicate", "unique", "already", "exists")):
-            raise DuplicateCustomerOrderId(status, code, message)
-        if order_lookup and (status == 404 or "invalid order" in lowered or "order not found" in lowered):
-            raise OrderNotFound(status, code, message)
-        raise ValrError(status, code, message)
+        raise _classify(status, code, message, order_lookup)
+
+
+def _classify(status: int, code: int | None, message: str, order_lookup: bool) -> ValrError:
+    """VALR's refusal → its error class, by VALR's error code. The message is read only when the body
+    carries no code (a bare 404, an HTML page): VALR's wording changes, its codes do not."""
+    if status in (401, 403):
+        return AuthenticationError(status, code, message)
+    if code == DUPLICATE_CUSTOMER_ORDER_ID_CODE:
+        return DuplicateCustomerOrderId(status, code, message)
+    if order_lookup and (code == ORDER_NOT_FOUND_CODE or (code is None and status == 404)):
+        return OrderNotFound(status, code, message)
+    return ValrError(status, code, message)
 
 
 def _side(side: str) -> str:

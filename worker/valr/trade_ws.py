@@ -36,6 +36,8 @@ class TradeSocket(AccountSocket):
     PATH = TRADE_PATH
     NAME = "trade"
     AWAITS_AUTHENTICATED = False  # the docs promise no AUTHENTICATED frame here: data starts on SUBSCRIBE
+    QUEUED_EVENTS = frozenset({MARKET_SUMMARY})
+    SUBSCRIBE_ON_CONNECT = None   # subscribe(pairs) names the pairs
 
     def __init__(self, base_url: str, credentials, **kwargs) -> None:
         super().__init__(base_url, credentials, "", **kwargs)

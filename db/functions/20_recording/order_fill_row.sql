@@ -15,8 +15,8 @@ BEGIN
     v_fill.exchange_order_id := p_exchange_order_id;
     v_fill.price := lth_pvr.json_numeric(p_trade->'price');
     v_fill.qty := lth_pvr.json_numeric(p_trade->'quantity');
-    v_fill.fee := coalesce(lth_pvr.json_numeric(p_trade->'fee'), 0);
-    v_fill.fee_currency := left(lth_pvr.json_text(p_trade->'feeCurrency'), 20);
+    v_fill.fee := coalesce(lth_pvr.trade_fee(p_trade), 0);   -- a maker rebate is negative
+    v_fill.fee_currency := lth_pvr.trade_fee_currency(p_trade);
     -- A trade with an unreadable time is still real money.
     v_fill.traded_at := coalesce(lth_pvr.json_time(p_trade->'tradedAt'), p_now);
     v_fill.sequence_id := lth_pvr.json_numeric(p_trade->'sequenceId');

@@ -2,6 +2,7 @@
 -- order's derived filled_qty / avg_price. Idempotent on the trade id. A fill never changes status:
 -- a late fill after `cancelled` is kept; a fill beyond the order's quantity is recorded (real
 -- money) but flagged `overfill` (event log and v_alerts). A trade without orderId is `unmatched`.
+-- The fee is trade_fee's: VALR's `fee`, or a maker rebate (`makerReward`) recorded as a negative fee.
 CREATE OR REPLACE FUNCTION lth_pvr.record_fill(
     p_exchange_account_id uuid,
     p_source text,
@@ -42,7 +43,7 @@ BEGIN
     v_valr_id := lth_pvr.json_text(p_payload->'orderId');
     v_price := lth_pvr.json_numeric(p_payload->'price');
     v_qty := lth_pvr.json_numeric(p_payload->'quantity');
-    v_fee := lth_pvr.json_numeric(p_payload->'fee');
+    v_fee := lth_pvr.trade_fee(p_payload);  -- fee, or minus makerReward (a maker rebate)
     v_time := lth_pvr.json_time(p_payload->'tradedAt');
 
     IF v_trade_id IS NULL OR v_trade_id = '' THEN
@@ -91,7 +92,7 @@ BEGIN
     INSERT INTO lth_pvr.order_fills AS f (trade_id, exchange_order_id, price, qty, fee, fee_currency,
                                           traded_at, sequence_id, source, recorded_at)
     VALUES (v_trade_id, v_id, v_price, v_qty, coalesce(v_fee, 0),
-            left(lth_pvr.json_text(p_payload->'feeCurrency'), 20),
+            lth_pvr.trade_fee_currency(p_payload),
             coalesce(v_time, p_now),   -- a trade with an unreadable time is still real money
             lth_pvr.json_numeric(p_payload->'sequenceId'), p_source, p_now)
     ON CONFLICT (trade_id) DO NOTHING;
@@ -120,7 +121,7 @@ BEGIN
         ELSE
             v_outcome := 'recorded';
         END IF;
-        IF v_fee IS NULL AND p_payload ? 'fee' AND jsonb_typeof(p_payload->'fee') <> 'null' THEN
+        IF v_fee IS NULL THEN
             v_detail := concat_ws('; ', v_detail, 'fee unreadable, recorded as 0');
         END IF;
     END IF;

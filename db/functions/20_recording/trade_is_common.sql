@@ -1,6 +1,6 @@
 -- Owns: whether record_frames may record a trade of one of the account's orders in memory — record_fill
 -- would record it (`recorded`) or call it a `duplicate`, with nothing else to say about it: the
--- trade id, price and quantity are readable, the fee is readable or absent, and a new fill keeps
+-- trade id, price and quantity are readable, the fee (or maker reward) is readable or absent, and a new fill keeps
 -- the order within its quantity (an `overfill` is record_fill's to flag).
 -- Internal; record_frames calls it with the order named by the trade's orderId.
 CREATE OR REPLACE FUNCTION lth_pvr.trade_is_common(
@@ -19,7 +19,7 @@ BEGIN
        OR NOT coalesce(v_qty > 0, false) THEN
         RETURN false;
     END IF;
-    IF lth_pvr.json_numeric(p_trade->'fee') IS NULL AND coalesce(jsonb_typeof(p_trade->'fee'), 'null') <> 'null' THEN
+    IF lth_pvr.trade_fee(p_trade) IS NULL THEN
         RETURN false;
     END IF;
     RETURN v_trade_id = ANY (p_held_trade_ids)

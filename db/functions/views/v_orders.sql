@@ -1,6 +1,7 @@
 -- Operators: every order with what it became — status, filled quantity, average price, and the
 -- fees paid, summed per fee currency as a jsonb object ({"ZAR": "1.23"}; {} when nothing was
--- charged). Fee amounts are strings so no reader turns money into a float.
+-- charged; a maker rebate counts negative, so {"USDT": "-0.05"} is money received). Fee amounts are
+-- strings so no reader turns money into a float.
 CREATE OR REPLACE VIEW lth_pvr.v_orders AS
 SELECT o.exchange_order_id,
        o.exchange_account_id,

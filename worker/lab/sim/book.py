@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Callable
 
-from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS
+from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS, REBATE_PAIRS
 from worker.valr.pairs import PairRule
 
 if TYPE_CHECKING:
@@ -153,11 +153,13 @@ class Exchange:
     """Every book; `emit(subaccount, frame)` delivers an account event to that subaccount's sockets."""
 
     def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: "Market | None" = None,
-                 balances: "Balances | None" = None, take_on_placement: bool = False) -> None:
+                 balances: "Balances | None" = None, take_on_placement: bool = False,
+                 maker_reward_rate: Decimal = Decimal("0.0001")) -> None:
         from worker.lab.sim.balances import Balances
         from worker.lab.sim.market import Market
         self.emit = emit
         self.fee_rate = fee_rate
+        self.maker_reward_rate = maker_reward_rate
         self.market = market or Market({p: r.tick_size for p, r in PAIRS.items()}, spread=Decimal("0.001"),
                                        volatility=0.0, seed=None)
         self.balances = balances or Balances()
@@ -309,29 +311,51 @@ class Exchange:
         if qty <= 0 or qty > order.remaining:
             raise SimError(400, -1, f"fill quantity must be within (0, {num(order.remaining)}]")
         px = order.price if price is None else Decimal(str(price))
-        base, quote = _currencies(order.pair)
-        # Fees follow the taker rule: in the currency received (base for a buy, quote for a sell).
-        fee, fee_currency = ((qty * self.fee_rate, base) if order.side == "buy"
-                             else ((qty * px * self.fee_rate).quantize(Decimal("0.00000001")), quote))
+        fee, fee_currency = self._fee(order, qty, px)
         trade = {"price": num(px), "quantity": num(qty), "currencyPair": order.pair, "tradedAt": now_iso(),
                  "side": order.side, "sequenceId": next(_SEQUENCE), "id": uuid7(), "orderId": order.order_id,
-                 "fee": num(fee), "feeCurrency": fee_currency}
-        truth = dict(trade, customerOrderId=order.customer_order_id, subaccountId=order.subaccount_id)
+                 **_fee_fields(fee, fee_currency)}
+        # The truth keeps the fee signed (a maker rebate negative), in fee/feeCurrency.
+        truth = dict(trade, fee=num(fee), feeCurrency=fee_currency, customerOrderId=order.customer_order_id,
+                     subaccountId=order.subaccount_id)
         self.trades.append(truth)
         order.filled += qty
-        self._settle(order, qty, px, fee)
+        self._settle(order, qty, px, fee, fee_currency)
         event = {k: trade[k] for k in ("price", "quantity", "currencyPair", "tradedAt", "side", "orderId",
-                                       "id", "fee", "feeCurrency")}
+                                       "id", *_fee_fields(fee, fee_currency))}
         if order.customer_order_id:
             event["customerOrderId"] = order.customer_order_id
         self.emit(order.subaccount_id, {"type": "NEW_ACCOUNT_TRADE", "currencyPairSymbol": order.pair,
                                         "data": event})
         status = "Filled" if order.remaining == 0 else "Partially Filled"
-        self._set_status(order, status, executed=(px, qty, fee))
+        self._set_status(order, status, executed=(px, qty, max(fee, Decimal(0))))  # executedFee on a rebate: unknown
         if order.kind == "limit":
             self._emit_open_orders(order.subaccount_id)
+        self._emit_account_records(order, truth)
         self.market.traded(order.pair, px, qty)
         return truth
+
+    def _fee(self, order: Order, qty: Decimal, px: Decimal) -> tuple[Decimal, str]:
+        """The fee of one fill, signed. On rebate pairs a resting (maker) order is paid a reward (negative
+        here) in the currency it pays, as VALR documents: quote when it buys, base when it sells.
+        Otherwise the fee is charged in the currency received (base for a buy, quote for a sell)."""
+        base, quote = _currencies(order.pair)
+        rebate = order.pair in REBATE_PAIRS and order.kind == "limit"
+        rate = -self.maker_reward_rate if rebate else self.fee_rate
+        in_base = order.side == ("sell" if rebate else "buy")
+        amount = qty * rate if in_base else (qty * px * rate).quantize(Decimal("0.00000001"))
+        return amount, base if in_base else quote
+
+    def _emit_account_records(self, order: Order, trade: dict) -> None:
+        """What VALR also sends with every fill: the balances it moved (BALANCE_UPDATE, one per asset)
+        and the account history record (NEW_ACCOUNT_HISTORY_RECORD; a maker reward is its own record)."""
+        from worker.lab.sim.history import history_records  # history imports balances, which imports book
+        base, quote = _currencies(order.pair)
+        for currency in (base, quote):
+            self.emit(order.subaccount_id, {"type": "BALANCE_UPDATE",
+                                            "data": self.balances.view(order.subaccount_id, currency)})
+        for record in history_records(order, trade, base, quote):
+            self.emit(order.subaccount_id, {"type": "NEW_ACCOUNT_HISTORY_RECORD", "data": record})
 
     # ---- money ------------------------------------------------------------------------------------
 
@@ -344,18 +368,19 @@ class Exchange:
         order.reserved = amount
         return True
 
-    def _settle(self, order: Order, qty: Decimal, price: Decimal, fee: Decimal) -> None:
-        """A trade moves the balances: the spent side out (and out of the reservation), the bought side in
-        less the fee."""
+    def _settle(self, order: Order, qty: Decimal, price: Decimal, fee: Decimal, fee_currency: str) -> None:
+        """A trade moves the balances: the spent side out (and out of the reservation), the bought side in,
+        the fee out of (a maker reward into) its own currency."""
         sub, (base, quote) = order.subaccount_id, _currencies(order.pair)
+        self.balances.move(sub, fee_currency, -fee)
         if order.side == "buy":
             self.balances.move(sub, quote, -(price * qty))
-            self.balances.move(sub, base, qty - fee)
+            self.balances.move(sub, base, qty)
             used = min(order.reserved, order.price * qty)
             reserved_in = quote
         else:
             self.balances.move(sub, base, -qty)
-            self.balances.move(sub, quote, price * qty - fee)
+            self.balances.move(sub, quote, price * qty)
             used = min(order.reserved, qty)
             reserved_in = base
         if used:
@@ -439,6 +464,9 @@ class Exchange:
         open_ones = [o for o in matches if o.is_open]
         return (open_ones or matches)[-1]
 
+    def open_with_customer_order_id(self, subaccount_id: str, customer_order_id: str) -> bool:
+        return (subaccount_id, customer_order_id) in self._open_by_cid
+
     def open_orders(self, subaccount_id: str) -> list[Order]:
         return [o for o in self.orders.values() if o.subaccount_id == subaccount_id and o.is_open]
 
@@ -458,9 +486,9 @@ class Exchange:
             rows = [t for t in rows if _parse(t["tradedAt"]) >= start]
         if end is not None:
             rows = [t for t in rows if _parse(t["tradedAt"]) <= end]
-        keys = ("price", "quantity", "currencyPair", "tradedAt", "side", "sequenceId", "id", "orderId",
-                "fee", "feeCurrency")
-        return [{k: t[k] for k in keys} for t in rows[skip:skip + limit]]
+        keys = ("price", "quantity", "currencyPair", "tradedAt", "side", "sequenceId", "id", "orderId")
+        return [{**{k: t[k] for k in keys}, **_fee_fields(Decimal(t["fee"]), t["feeCurrency"])}
+                for t in rows[skip:skip + limit]]
 
     def truth(self) -> dict:
         return {"orders": [o.truth() for o in self.orders.values()],
@@ -490,6 +518,13 @@ def _order_basics(body: Any) -> tuple[str, PairRule, str, str]:
 
 def _truncate(quantity: Decimal, rule: PairRule) -> Decimal:
     return quantity.quantize(Decimal(1).scaleb(-rule.base_decimal_places), rounding=ROUND_DOWN)
+
+
+def _fee_fields(fee: Decimal, currency: str) -> dict:
+    """A trade's fee as VALR sends it: `fee`/`feeCurrency`, or for a rebate `makerReward`/`makerRewardCurrency`."""
+    if fee < 0:
+        return {"makerReward": num(-fee), "makerRewardCurrency": currency}
+    return {"fee": num(fee), "feeCurrency": currency}
 
 
 def _currencies(pair: str) -> tuple[str, str]:

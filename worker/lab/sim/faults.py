@@ -43,6 +43,11 @@ class Faults:
                                            #   racing the cancel: the cancel then fails)
     trade_silent: bool = False             # trade sockets stay open, answer PING, send no summaries
     refuse_cancels: int = 0                # the next n DELETEs: 202, then FAILED_CANCEL_ORDER, order stays open
+    # Readings of VALR the evidence leaves open (VALR's documentation is silent on each):
+    status_updates: bool = True            # False: ORDER_STATUS_UPDATE never sent (a client that never subscribed?)
+    subscribe_answer: str | None = None    # the answer to SUBSCRIBE: None (silence), SUBSCRIBED or UNSUPPORTED
+    duplicate_refusal: bool = False        # True: a reused open customerOrderId is refused at once (400 -11502)
+                                           #   instead of accepted (202) and then Failed
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -59,7 +64,11 @@ class Faults:
                     actions.append(key)
             elif key == "rest_error":
                 self.rest_error = _rest_error(value) if value else None
-            elif key in ("silent", "pong", "reorder", "trade_silent"):
+            elif key == "subscribe_answer":
+                if value not in (None, "SUBSCRIBED", "UNSUPPORTED"):
+                    raise ValueError("subscribe_answer must be null, SUBSCRIBED or UNSUPPORTED")
+                self.subscribe_answer = value
+            elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal"):
                 self.__setattr__(key, bool(value))
             elif key in ("drop_fraction", "duplicate_fraction"):
                 fraction = float(value)

@@ -53,6 +53,7 @@ class Simulator:
         self.exchange.on_placed = self.matcher.placed
         self.rest_counts: Counter[str] = Counter()
         self.ws_connections = 0
+        self.subscribe_requests: list[dict] = []   # every SUBSCRIBE a client sent on an account socket
         self.ws_refused = 0
         self._minute_counts: dict[tuple[str, int], int] = {}
         self._runner: web.AppRunner | None = None
@@ -229,7 +230,11 @@ class Simulator:
 
     async def place_limit(self, request: web.Request) -> web.Response:
         subaccount, text = await self._authenticate(request)
-        return self._accepted(request, self.exchange.accept(subaccount, _json_body(text)))
+        body = _json_body(text)
+        if self.faults.duplicate_refusal and isinstance(body, dict) and body.get("customerOrderId") and \
+                self.exchange.open_with_customer_order_id(subaccount, str(body["customerOrderId"])):
+            raise SimError(400, -11502, "Duplicate customer order id's are not allowed")
+        return self._accepted(request, self.exchange.accept(subaccount, body))
 
     async def place_market(self, request: web.Request) -> web.Response:
         """POST /v1/orders/market (V1): 202 like a limit order; a refusal (Insufficient Balance, the
@@ -403,12 +408,22 @@ class Simulator:
             frame = json.loads(text)
         except ValueError:
             return
-        if isinstance(frame, dict) and frame.get("type") == "PING" and self.faults.pong:
+        if not isinstance(frame, dict):
+            return
+        if frame.get("type") == "PING" and self.faults.pong:
             self.hub.send_control(conn, {"type": "PONG"})
-        # SUBSCRIBE and anything else: accepted silently (the account socket is auto-subscribed).
+        elif frame.get("type") == "SUBSCRIBE":
+            # The account socket is auto-subscribed. Whether VALR answers a SUBSCRIBE there, and how,
+            # is undocumented: silence by default, SUBSCRIBED or UNSUPPORTED when the fault says so.
+            self.subscribe_requests.append(frame)
+            if self.faults.subscribe_answer:
+                self.hub.send_control(conn, {"type": self.faults.subscribe_answer,
+                                             "data": frame.get("subscriptions")})
 
     def _emit(self, subaccount: str, frame: dict) -> None:
         data = frame.get("data")
+        if frame["type"] == "ORDER_STATUS_UPDATE" and not self.faults.status_updates:
+            return
         if frame["type"] == "ORDER_STATUS_UPDATE":
             log.info("%s order %s %s", _who(subaccount), data.get("customerOrderId") or data["orderId"],
                      data["orderStatusType"])
@@ -426,6 +441,7 @@ class Simulator:
         return {"rest": dict(self.rest_counts), "rest_total": sum(self.rest_counts.values()),
                 "ws_connections": self.ws_connections, "ws_refused": self.ws_refused,
                 "ws_frames_sent": self.hub.frames_sent, "ws_events_sent": self.hub.events_sent,
+                "ws_subscribe_requests": len(self.subscribe_requests),
                 "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
                 "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes}
 
