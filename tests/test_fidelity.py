@@ -13,10 +13,9 @@ from decimal import Decimal
 import pytest
 from websockets.asyncio.client import connect
 
-from worker.lab.sim import SimConfig
 from worker.lab.sim.testing import CREDS, collect, of_type, run_with_sim
 from worker.valr import (
-    AccountSocket, AuthenticationError, DuplicateCustomerOrderId, OrderNotFound, RateLimited, ValrError, parse_frame,
+    AccountSocket, AuthenticationError, DuplicateCustomerOrderId, OrderNotFound, ValrError, parse_frame,
 )
 from worker.valr.events import CONTROL_FRAMES, IGNORED_EVENTS, ORDER_EVENTS
 from worker.valr.rest import _classify
@@ -209,16 +208,7 @@ def test_errors_are_classed_by_code_not_by_wording():
                       AuthenticationError)
 
 
-def test_429_on_the_websocket_upgrade_is_a_rate_limit_not_an_authentication_failure():
-    async def body(sim, client):
-        async with AccountSocket(sim.base_url, CREDS, A):
-            pass
-        with pytest.raises(RateLimited) as caught:
-            async with AccountSocket(sim.base_url, CREDS, A):
-                pass
-        assert not isinstance(caught.value, AuthenticationError) and caught.value.retry_after > 0
-        assert sim.counters()["ws_refused"] == 1
-    run_with_sim(body, config=SimConfig(ws_connects_per_minute=1))
+# (A 429 on the WebSocket upgrade: tests/test_sim_faults.py::test_websocket_connect_budget_refuses_the_handshake.)
 
 
 # -- 6. keep-alive margin -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from worker.lab.sim import SimConfig
 from worker.lab.sim.testing import CREDS, collect, of_type, run_with_sim
-from worker.valr import AccountSocket, AuthenticationError, ConnectionLost
+from worker.valr import AccountSocket, AuthenticationError, ConnectionLost, RateLimited
 
 SUB = "5150"
 
@@ -44,6 +44,11 @@ def test_silent_stream_keeps_the_socket_but_delivers_nothing():
     run_with_sim(body)
 
 
+def order_frames(events):
+    """Without the BALANCE_UPDATEs each fill also sends."""
+    return [e for e in events if e.type != "BALANCE_UPDATE"]
+
+
 def test_drop_duplicate_and_reorder():
     async def body(sim, client):
         async with AccountSocket(sim.base_url, CREDS, SUB) as sock:
@@ -52,14 +57,15 @@ def test_drop_duplicate_and_reorder():
             (dropped,) = await opened(sim, client)
             await sim.set_faults(drop_fraction=0.0, duplicate_fraction=1.0)
             sim.fill(dropped, quantity="0.005")
-            events = await collect(sock, lambda ev: len(of_type(ev, "OPEN_ORDERS_UPDATE")) == 2)
+            events = await collect(sock, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 4)
             assert [e.type for e in events] == ["NEW_ACCOUNT_TRADE"] * 2 + ["ORDER_STATUS_UPDATE"] * 2 + \
-                ["OPEN_ORDERS_UPDATE"] * 2
+                ["OPEN_ORDERS_UPDATE"] * 2 + ["BALANCE_UPDATE"] * 4
             assert events[0].data["id"] == events[1].data["id"]
             await sim.set_faults(reset=True, reorder=True)
             sim.fill(dropped)
-            events = await collect(sock, lambda ev: len(ev) == 3)
-            assert [e.type for e in events] == ["ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE", "OPEN_ORDERS_UPDATE"]
+            events = await collect(sock, lambda ev: len(order_frames(ev)) == 3)
+            assert [e.type for e in order_frames(events)] == ["ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE",
+                                                              "OPEN_ORDERS_UPDATE"]
     run_with_sim(body)
 
 
@@ -83,10 +89,12 @@ def test_websocket_connect_budget_refuses_the_handshake():
         for _ in range(3):
             async with AccountSocket(sim.base_url, CREDS, SUB):
                 pass
-        with pytest.raises(AuthenticationError) as caught:
+        # A 429 on the upgrade is VALR's connection budget, not a bad key: RateLimited, with a wait.
+        with pytest.raises(RateLimited) as caught:
             async with AccountSocket(sim.base_url, CREDS, SUB):
                 pass
-        assert caught.value.status == 429
+        assert not isinstance(caught.value, AuthenticationError) and caught.value.retry_after > 0
+        assert sim.counters()["ws_refused"] == 1
     run_with_sim(body, config=SimConfig(ws_connects_per_minute=3))
 
 

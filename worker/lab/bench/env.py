@@ -29,6 +29,7 @@ from typing import Iterable
 import psycopg
 
 from worker.lab.worker_process import wait_for  # noqa: F401  (re-exported to the figures)
+from worker.valr.events import ORDER_EVENTS
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -297,6 +298,12 @@ def wait_placed_and_watched(conn: psycopg.Connection, timeout: float) -> None:
     wait_for(done, timeout, "orders to be placed and watched", interval=0.05)
 
 
+def events_for_the_worker(counters: dict) -> int:
+    """Event frames the worker hands to SQL: the order events. The others VALR sends with a fill
+    (NEW_ACCOUNT_HISTORY_RECORD) the worker counts and ignores, so they never reach ws_sessions.events."""
+    return sum(n for kind, n in counters["ws_events_by_type"].items() if kind in ORDER_EVENTS)
+
+
 def wait_quiet(conn: psycopg.Connection, sim, timeout: float, settle: float = 0.3, exact: bool = True) -> None:
     """Every event frame the simulator sent is recorded, and nothing moved for `settle` seconds.
     exact=False: only the latter (a session that closes because its last order ended drops the
@@ -305,7 +312,7 @@ def wait_quiet(conn: psycopg.Connection, sim, timeout: float, settle: float = 0.
     since = time.monotonic()
     deadline = time.monotonic() + timeout
     while True:
-        state = (sim.counters()["ws_events_sent"], frames_recorded(conn))
+        state = (events_for_the_worker(sim.counters()), frames_recorded(conn))
         if state != last:
             last, since = state, time.monotonic()
         elif (state[0] == state[1] or not exact) and time.monotonic() - since >= settle:

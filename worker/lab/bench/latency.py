@@ -27,9 +27,9 @@ from worker.lab.bench.env import (
     API_KEY, API_SECRET, BenchWorker, Figure, Observer, insert_accounts, insert_order, median_of, start_simulator,
     summary_ms, tear_down, wait_placed_and_watched, wait_quiet,
 )
+from worker.valr.events import ORDER_EVENTS as RECORDED_EVENTS
 
 ORDER_EVENTS = ("ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE")
-CONTROL = ("AUTHENTICATED", "PONG")
 FILL_QTY = "0.00001"  # one order of 1 BTC takes 100,000 of these
 
 
@@ -72,7 +72,7 @@ def match_commits(frames: list[dict], notes: list[tuple[float, str, str]],
     """(latency of every order-event frame, NOTIFYs whose `last` disagreed, frames never committed)."""
     by_sub: dict[str, list[dict]] = {}
     for entry in frames:
-        if entry["type"] not in CONTROL:
+        if entry["type"] in RECORDED_EVENTS:  # what the worker hands to SQL (not PONG, not history records)
             by_sub.setdefault(entry["subaccountId"], []).append(entry)
     pointer = {sub: 0 for sub in by_sub}
     latencies: list[float] = []

@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -39,6 +40,7 @@ class Hub:
         self.frame_log: list[dict] = []
         self.frames_sent = 0
         self.events_sent = 0
+        self.events_by_type: Counter[str] = Counter()
         self._numbers = 0
 
     def new_connection(self, subaccount_id: str, ws: web.WebSocketResponse) -> AccountConnection:
@@ -98,6 +100,7 @@ class Hub:
                 self.frame_log.append(_log_entry(text, kind, conn, time.time()))
             if kind not in CONTROL:
                 self.events_sent += 1
+                self.events_by_type[kind] += 1
                 await self._count_down_close()
 
     async def _count_down_close(self) -> None:

@@ -441,6 +441,7 @@ class Simulator:
         return {"rest": dict(self.rest_counts), "rest_total": sum(self.rest_counts.values()),
                 "ws_connections": self.ws_connections, "ws_refused": self.ws_refused,
                 "ws_frames_sent": self.hub.frames_sent, "ws_events_sent": self.hub.events_sent,
+                "ws_events_by_type": dict(self.hub.events_by_type),
                 "ws_subscribe_requests": len(self.subscribe_requests),
                 "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
                 "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes}
@@ -448,6 +449,7 @@ class Simulator:
     def reset_counters(self) -> dict:
         self.rest_counts.clear()
         self.ws_connections = self.ws_refused = self.hub.frames_sent = self.hub.events_sent = 0
+        self.hub.events_by_type.clear()
         return self.counters()
 
     def frames(self) -> list[dict]:
