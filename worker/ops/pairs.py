@@ -15,7 +15,8 @@ from worker.daemon.pairs import refresh_pairs
 from worker.db import dsn
 from worker.db.store import Store
 from worker.ops import queries as ops
-from worker.ops.commands import _emit, _fail, _require_url, database_url_option, json_option
+from worker.ops.commands import _emit, _fail
+from worker.options import database_url_option, json_option, require_database_url
 from worker.valr import DEFAULT_BASE_URL, Credentials, RateLimited, TransportError, ValrClient, ValrError
 
 SHOWN = ["pair", "active", "base_decimal_places", "tick_size", "min_base_amount", "max_base_amount",
@@ -43,14 +44,14 @@ async def _refresh(url: str, base_url: str) -> ops.Report:
 
 
 @click.command()
-@database_url_option
+@database_url_option("PostgreSQL URL (default: env DATABASE_URL). A valr_worker member, or the owner.")
 @json_option
 @click.option("--valr-base-url", envvar="VALR_BASE_URL", default=DEFAULT_BASE_URL, show_default=True,
               metavar="URL", help="VALR API base URL (env VALR_BASE_URL).")
 def pairs(database_url: str | None, as_json: bool, valr_base_url: str) -> None:
     """Refresh the pair rules (lth_pvr.pairs) from VALR's GET /v1/public/pairs and /v1/public/ordertypes
     now, and list them. Needs the worker's rights (valr_worker) or the owner's."""
-    url = _require_url(database_url)
+    url = require_database_url(database_url)
     try:
         report = asyncio.run(_refresh(url, valr_base_url.rstrip("/")))
     except (TransportError, RateLimited, ValrError) as exc:
