@@ -1,5 +1,6 @@
 """One home per rule: every path to a final status goes through finish_order (with its clean-up),
-one lost-placement rule, every timing read from lth_pvr.settings, one ws_monitored_at rule."""
+placing -> submitted through submit_order; one lost-placement rule, every timing read from
+lth_pvr.settings, one ws_monitored_at rule."""
 
 from __future__ import annotations
 
@@ -106,6 +107,11 @@ def test_finish_order_is_the_only_writer_of_a_final_status(postgresql):
          ORDER BY 1""")
     assert [c["proname"] for c in callers] == [
         "apply_order_payload", "fail_lost_placement", "record_placement", "request_cancel"]
+    submitters = rows(postgresql, r"""
+        SELECT p.proname FROM pg_proc p
+         WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~* 'status\s*=\s*''submitted''\s*,'
+         ORDER BY 1""")
+    assert [s["proname"] for s in submitters] == ["submit_order"]
 
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
@@ -177,3 +183,22 @@ def test_the_socket_watches_an_order_from_its_first_word_whatever_the_word(postg
         "recorded"
     assert order(postgresql, a)["ws_monitored_at"] == at(seconds=2)
     assert order(postgresql, b)["ws_monitored_at"] == at(seconds=2)
+
+
+def test_placing_to_submitted_is_one_rule_whoever_brings_the_word(postgresql):
+    # No socket watches the account: the placement answer and a look-up finding the order placed
+    # (VALR's word arriving first) both leave a reconciliation owed; a "Placed" heard on the socket
+    # leaves the order watched instead.
+    account = make_account(postgresql)
+    by_answer, by_lookup, by_socket = (make_order(postgresql, account) for _ in range(3))
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0, accounts=[account])
+    one(postgresql, "SELECT * FROM lth_pvr.record_placement(%s, 'valr-1', NULL, NULL, %s)", (by_answer, at(seconds=1)))
+    for oid, ext, source in ((by_lookup, "valr-2", "placement"), (by_socket, "valr-3", "ws")):
+        placed = status_payload(ext, "Placed", intent=order(postgresql, oid)["intent_id"])
+        assert update(postgresql, account, placed, source=source, now=at(seconds=1))["outcome"] == "applied"
+    columns = ("status", "submitted_at", "requires_polling", "ws_monitored_at", "reconcile_due_at")
+    got = {oid: tuple(order(postgresql, oid)[c] for c in columns) for oid in (by_answer, by_lookup, by_socket)}
+    owed = ("submitted", at(seconds=1), True, None, at(seconds=1))
+    assert got == {by_answer: owed, by_lookup: owed,
+                   by_socket: ("submitted", at(seconds=1), True, at(seconds=1), None)}

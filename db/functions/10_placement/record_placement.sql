@@ -1,8 +1,7 @@
--- Owns: placing -> submitted (VALR's 202 with its order id: ext_order_id, submitted_at) or
--- placing -> failed (VALR refused it: failed_reason, through finish_order). Never back to pending.
--- An order already moved on by an event racing the answer keeps its status (changed = false); only
--- its ext_order_id is filled in if the event lacked it. Submitted while an authenticated session of the account is
--- open: ws_monitored_at; otherwise one REST reconciliation is owed (reconcile_due_at).
+-- Owns: VALR's answer to a placement: placing -> submitted (the 202 with its order id, through
+-- submit_order) or placing -> failed (VALR refused it: failed_reason, through finish_order). Never
+-- back to pending. An order already moved on by an event racing the answer keeps its status (changed = false); only
+-- its ext_order_id is filled in if the event lacked it.
 CREATE OR REPLACE FUNCTION lth_pvr.record_placement(
     p_exchange_order_id uuid,
     p_ext_order_id text,
@@ -23,7 +22,6 @@ DECLARE
     v_new     text;
     v_outcome text;
     v_detail  text;
-    v_watched boolean;
 BEGIN
     SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -40,22 +38,14 @@ BEGIN
     ELSIF v_order.status = 'placing' THEN
         v_new := CASE WHEN v_reason IS NOT NULL THEN 'failed' ELSE 'submitted' END;
         v_outcome := 'applied';
-        v_watched := EXISTS (SELECT 1 FROM lth_pvr.ws_sessions s
-                              WHERE s.exchange_account_id = v_order.exchange_account_id
-                                AND s.authenticated_at IS NOT NULL AND s.closed_at IS NULL);
         UPDATE lth_pvr.exchange_orders o
-           SET status = CASE WHEN v_new = 'submitted' THEN v_new ELSE o.status END,
-               ext_order_id = coalesce(o.ext_order_id, v_ext),
-               submitted_at = CASE WHEN v_new = 'submitted' THEN p_now ELSE o.submitted_at END,
-               requires_polling = CASE WHEN v_new = 'submitted' THEN true ELSE o.requires_polling END,
-               ws_monitored_at = CASE WHEN v_new = 'submitted' AND v_watched THEN coalesce(o.ws_monitored_at, p_now)
-                                      ELSE o.ws_monitored_at END,
-               reconcile_due_at = CASE WHEN v_new = 'submitted' AND NOT v_watched THEN p_now
-                                       ELSE o.reconcile_due_at END,
+           SET ext_order_id = coalesce(o.ext_order_id, v_ext),
                raw = o.raw || jsonb_build_object('placement', v_payload),
                updated_at = p_now
          WHERE o.exchange_order_id = p_exchange_order_id;
-        IF v_new = 'failed' THEN
+        IF v_new = 'submitted' THEN
+            PERFORM lth_pvr.submit_order(p_exchange_order_id, v_ext, 'placement', false, p_now);
+        ELSE
             PERFORM lth_pvr.finish_order(p_exchange_order_id, 'failed', 'placement', v_reason, p_now);
         END IF;
     ELSIF v_order.status = 'pending' THEN

@@ -2,9 +2,9 @@
 -- transition table (status_transition_is_legal) and the event log row. Monotonic: a terminal
 -- status is never overwritten; an illegal transition is logged and skipped, never raised.
 -- The one place the general path produces `unchanged` (the fast path's twin: record_frames, with
--- the same helpers: order_after_unchanged, open_item_already_confirmed). A final status is
--- recorded through finish_order. An open-orders item (p_kind `open_order`) settles a
--- reconciliation the order owed; on the WebSocket, an item whose order an earlier frame of the
+-- the same helpers: order_after_unchanged, open_item_already_confirmed). A status change goes
+-- through its one function: submit_order (placing -> submitted) or finish_order (a final status).
+-- An open-orders item (p_kind `open_order`) settles a reconciliation the order owed; on the WebSocket, an item whose order an earlier frame of the
 -- same read already confirmed (open_item_already_confirmed) is neither refreshed nor logged.
 -- Internal; reached through record_order_update, record_poll, reconcile_open_orders, record_batch.
 --
@@ -119,8 +119,7 @@ BEGIN
     ELSIF v_outcome IS NULL THEN
         v_outcome := 'applied';
         UPDATE lth_pvr.exchange_orders o
-           SET status = CASE WHEN v_new IN ('filled', 'cancelled', 'failed') THEN o.status ELSE v_new END,
-               updated_at = p_now,
+           SET updated_at = p_now,
                exchange_confirmed_at = p_now,
                raw = o.raw || jsonb_build_object('valr', p_payload),
                original_qty = coalesce(v_orig, o.original_qty),
@@ -130,7 +129,10 @@ BEGIN
                -- Listed: its status is reconciled; no further look-up is owed for it.
                reconcile_due_at = CASE WHEN v_listed THEN NULL ELSE o.reconcile_due_at END
          WHERE o.exchange_order_id = v_id;
-        IF v_new IN ('filled', 'cancelled', 'failed') THEN
+        -- The status itself: the one function of each state change.
+        IF v_new = 'submitted' THEN
+            PERFORM lth_pvr.submit_order(v_id, v_valr_id, p_source, v_listed, p_now);
+        ELSE
             PERFORM lth_pvr.finish_order(v_id, v_new, p_source, v_reason, p_now);
         END IF;
     END IF;
