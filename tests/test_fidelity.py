@@ -87,6 +87,24 @@ def test_simulator_pays_a_maker_reward_instead_of_a_fee_on_rebate_pairs():
     run_with_sim(body)
 
 
+def test_only_a_maker_is_rewarded_an_order_crossing_the_book_pays_a_fee():
+    from worker.lab.sim.book import Exchange
+
+    frames: list[dict] = []
+    exchange = Exchange(lambda sub, frame: frames.append(frame), take_on_placement=True)
+    exchange.market.set("BTCUSDT", bid=Decimal("99990"), ask=Decimal("100000"))
+    for cid, price in (("crosses", "100000"), ("rests", "99000")):
+        order = exchange.accept("s", {"pair": "BTCUSDT", "side": "BUY", "quantity": "0.01", "price": price,
+                                      "customerOrderId": cid})
+        exchange.process(order)
+    exchange.market.set("BTCUSDT", bid=Decimal("98990"), ask=Decimal("99000"))  # reaches the resting order
+    trades = {t["customerOrderId"]: t for t in exchange.trades}
+    assert Decimal(trades["crosses"]["fee"]) > 0 and trades["crosses"]["feeCurrency"] == "BTC"   # taker
+    assert Decimal(trades["rests"]["fee"]) < 0 and trades["rests"]["feeCurrency"] == "USDT"      # maker reward
+    sent = [f["data"] for f in frames if f["type"] == "NEW_ACCOUNT_TRADE"]
+    assert ["makerReward" in t for t in sent] == [False, True]
+
+
 def test_maker_reward_is_a_negative_fee_in_fills_and_v_orders(postgresql):
     from tests.test_sql_support import make_account, make_order, one, rows
 

@@ -262,7 +262,7 @@ class Exchange:
             return depth
         qty = order.remaining if depth is None else min(order.remaining, depth)
         price = (quote.ask if order.side == "buy" else quote.bid) if at_market else order.price
-        self.fill(order, qty, price)
+        self.fill(order, qty, price, taker=at_market)  # at_market: it crossed the book on arrival
         return None if depth is None else depth - qty
 
     def _market_plan(self, order: Order) -> list[tuple[Decimal, Decimal]]:
@@ -304,14 +304,15 @@ class Exchange:
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
-    def fill(self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None) -> dict:
+    def fill(self, order: Order, quantity: Decimal | None = None, price: Decimal | None = None, *,
+             taker: bool = False) -> dict:
         if not order.is_open:
             raise SimError(400, -1, f"order {order.order_id} is not open ({order.status})")
         qty = order.remaining if quantity is None else Decimal(str(quantity))
         if qty <= 0 or qty > order.remaining:
             raise SimError(400, -1, f"fill quantity must be within (0, {num(order.remaining)}]")
         px = order.price if price is None else Decimal(str(price))
-        fee, fee_currency = self._fee(order, qty, px)
+        fee, fee_currency = self._fee(order, qty, px, taker or order.kind == "market")
         trade = {"price": num(px), "quantity": num(qty), "currencyPair": order.pair, "tradedAt": now_iso(),
                  "side": order.side, "sequenceId": next(_SEQUENCE), "id": uuid7(), "orderId": order.order_id,
                  **_fee_fields(fee, fee_currency)}
@@ -335,12 +336,12 @@ class Exchange:
         self.market.traded(order.pair, px, qty)
         return truth
 
-    def _fee(self, order: Order, qty: Decimal, px: Decimal) -> tuple[Decimal, str]:
-        """The fee of one fill, signed. On rebate pairs a resting (maker) order is paid a reward (negative
-        here) in the currency it pays, as VALR documents: quote when it buys, base when it sells.
+    def _fee(self, order: Order, qty: Decimal, px: Decimal, taker: bool) -> tuple[Decimal, str]:
+        """The fee of one fill, signed. On rebate pairs a maker (an order that rested on the book) is paid a
+        reward (negative here) in the currency it pays, as VALR documents: quote when it buys, base when it sells.
         Otherwise the fee is charged in the currency received (base for a buy, quote for a sell)."""
         base, quote = _currencies(order.pair)
-        rebate = order.pair in REBATE_PAIRS and order.kind == "limit"
+        rebate = order.pair in REBATE_PAIRS and not taker
         rate = -self.maker_reward_rate if rebate else self.fee_rate
         in_base = order.side == ("sell" if rebate else "buy")
         amount = qty * rate if in_base else (qty * px * rate).quantize(Decimal("0.00000001"))
