@@ -53,6 +53,13 @@ class SimAdmin:
     def faults(self, **changes) -> dict:
         return self._post("faults", changes)
 
+    def market(self, pair: str, **changes) -> dict:
+        """Set or jump a pair's market (see /_sim/market); returns its summary."""
+        return self._post("market", {"pair": pair, **changes})
+
+    def balance(self, subaccount_id: str, currency: str, total: str) -> dict:
+        return self._post("balances", {"subaccountId": subaccount_id, "currency": currency, "total": total})
+
     def status_lookups(self) -> int:
         """Per-order REST status lookups the simulator has served."""
         rest = self.counters()["rest"]
@@ -116,6 +123,17 @@ class Orders:
             """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
                VALUES (%s, %s, %s, %s, %s, %s) RETURNING exchange_order_id""",
             (account_id, intent, pair, side, price, qty),
+        )[0][0]
+        return order_id, intent
+
+    def insert_market(self, account_id: uuid.UUID, qty: str = "0.0001", side: str = "BUY",
+                      intent: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+        """A market order, as the issue's SQL interface has it: no price, order_type 'market'."""
+        intent = intent or uuid.uuid4()
+        order_id = self.sql(
+            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type)
+               VALUES (%s, %s, 'BTCZAR', %s, %s, 'market') RETURNING exchange_order_id""",
+            (account_id, intent, side, qty),
         )[0][0]
         return order_id, intent
 

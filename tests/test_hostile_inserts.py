@@ -67,11 +67,16 @@ def test_wrong_order_insert_names_its_rule(postgresql, account):
 
 
 def test_missing_field_names_the_column(postgresql, account):
-    for column in ("price", "qty", "side", "pair", "intent_id", "exchange_account_id"):
+    for column in ("qty", "side", "pair", "intent_id", "exchange_account_id"):
         with pytest.raises(psycopg.errors.NotNullViolation) as err:
             insert(postgresql, account, **{column: None})
         assert err.value.diag.column_name == column and column in str(err.value)
         assert orders_left(postgresql) == 0
+    # A price is required of a limit order only (a market order has none): its rule names it.
+    with pytest.raises(psycopg.errors.CheckViolation) as err:
+        insert(postgresql, account, price=None)
+    assert err.value.diag.constraint_name == "limit_order_must_have_price"
+    assert orders_left(postgresql) == 0
 
 
 def test_unknown_account_names_the_rule(postgresql, account):

@@ -20,7 +20,8 @@ import psycopg
 
 from worker.logs import event
 from worker.valr import (
-    AccountSocket, AuthenticationError, ConnectionLost, PrecisionError, RateLimited, TransportError, ValrError,
+    AccountSocket, AuthenticationError, ConnectionLost, PlacedOrder, PrecisionError, RateLimited, TransportError,
+    ValrError,
 )
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ class SubaccountSession:
             self.runner.in_flight.discard(order["exchange_order_id"])
 
     async def _place_and_record(self, order: dict) -> None:
-        client, store = self.runner.client, self.runner.store
+        store = self.runner.store
         order_id = order["exchange_order_id"]
         # The last word before the POST: the database stamps the request as sent, or refuses when the
         # order moved on while it waited (e.g. failed after the grace period) — at most one POST, ever.
@@ -210,11 +211,7 @@ class SubaccountSession:
             event(log, "not sent: the order moved on while its request waited", logging.WARNING, order=order_id)
             return
         try:
-            placed = await client.place_limit_order(
-                self.subaccount_id, pair=order["pair"], side=order["side"], quantity=order["qty"],
-                price=order["price"], customer_order_id=str(order["intent_id"]),
-                post_only=order["post_only"], time_in_force=order["time_in_force"],
-            )
+            placed = await self._send(order)
         except PrecisionError as exc:
             await store.record_placement(order_id, None, f"refused before sending: {exc}")
             return
@@ -235,3 +232,13 @@ class SubaccountSession:
                                            {"id": placed.id, "customerOrderId": placed.customer_order_id})
         event(log, "order placed", order=order_id, valr_order_id=placed.id, subaccount=self.subaccount_id,
               status=(row or {}).get("status"))
+
+    async def _send(self, order: dict) -> PlacedOrder:
+        """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId = intent)."""
+        client, common = self.runner.client, dict(pair=order["pair"], side=order["side"],
+                                                  customer_order_id=str(order["intent_id"]))
+        if order["order_type"] == "market":
+            return await client.place_market_order(self.subaccount_id, base_amount=order["qty"], **common)
+        return await client.place_limit_order(self.subaccount_id, quantity=order["qty"], price=order["price"],
+                                              post_only=order["post_only"],
+                                              time_in_force=order["time_in_force"], **common)

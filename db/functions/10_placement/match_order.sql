@@ -7,7 +7,7 @@
 -- customerOrderId is unique among OPEN orders only: another system may hold an open order with
 -- ours (then VALR refuses ours as a duplicate). Such an order is told apart by what VALR says of
 -- it: a different pair, side, limit price or original quantity (ours fit the pair's precision, so
--- VALR reports them unchanged), or a creation time (orderCreatedAt / createdAt) more than
+-- VALR reports them unchanged; a market order has no price, VALR reports originalPrice "0"), or a creation time (orderCreatedAt / createdAt) more than
 -- order_created_skew_seconds (2 s) before our claim (our POST leaves after the claim commits; the
 -- setting allows for clock skew, and a skew
 -- beyond it only drops an early event of our own order, which the placement answer and the safety
@@ -70,7 +70,7 @@ BEGIN
        AND (o.ext_order_id IS NULL OR v_valr_id IS NULL)
        AND (v_pair IS NULL OR v_pair = o.pair)
        AND (v_side IS NULL OR v_side = o.side)
-       AND (v_price IS NULL OR v_price = o.price)
+       AND (v_price IS NULL OR v_price = coalesce(o.price, 0))
        AND (v_qty IS NULL OR v_qty = o.qty)
        AND (v_created IS NULL OR o.claimed_at IS NULL OR v_created >= o.claimed_at - v_skew)
      ORDER BY (o.status IN ('placing', 'submitted')) DESC, o.created_at DESC
