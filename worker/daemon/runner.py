@@ -23,6 +23,7 @@ from worker.config import WorkerSettings
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.pairs import load_rules, refresh_pairs
+from worker.daemon.prices import PriceWatch
 from worker.daemon.session import SubaccountSession, backoff
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.store import Store
@@ -66,6 +67,7 @@ class Runner:
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
+        self.prices = PriceWatch(self)
         self._install_signal_handlers()
         try:
             skew = await self._check_clock()
@@ -73,9 +75,12 @@ class Runner:
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
             listener_task = asyncio.create_task(self.listener.run(), name="listener")
+            prices_task = asyncio.create_task(self.prices.run(), name="prices")
             await self._loop()
             self.listener.stopping = True
             listener_task.cancel()
+            await self.prices.stop()
+            prices_task.cancel()
             await self._shutdown()
         finally:
             await self.client.aclose()
@@ -156,6 +161,7 @@ class Runner:
         # Pending orders of subaccounts already leased go first: an INSERT's NOTIFY should reach
         # VALR after one round trip, not after the bookkeeping below.
         await self._place_pending()
+        self.prices.poke()  # orders changed: the pairs that need live prices may have too
         await self._heartbeat()
         taken = await self._renew_leases()
         self.work = {w["exchange_account_id"]: w for w in await self.store.account_work()}

@@ -144,6 +144,15 @@ class Store:
             "SELECT * FROM lth_pvr.reconcile_open_orders(%s, %s, %s)", (account_id, source, jsonb(open_orders))
         )
 
+    # -- live prices ----------------------------------------------------------------------------
+    async def prices_to_watch(self) -> dict:
+        """pairs (to subscribe to), rest_poll_seconds, quiet_seconds."""
+        return await self._one("SELECT * FROM lth_pvr.prices_to_watch()", ())  # type: ignore[return-value]
+
+    async def record_market_prices(self, frames: list[dict], source: str) -> list[dict]:
+        """Records the prices; returns the orders whose trigger they fired."""
+        return await self._rows("SELECT * FROM lth_pvr.record_market_prices(%s, %s)", (jsonb(frames), source))
+
     # -- safety net and cancels -----------------------------------------------------------------
     async def claim_due_polls(self, limit: int = 500) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_due_polls(%s, %s)", (self.worker_id, limit))

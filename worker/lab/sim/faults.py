@@ -48,6 +48,7 @@ class Faults:
     subscribe_answer: str | None = None    # the answer to SUBSCRIBE: None (silence), SUBSCRIBED or UNSUPPORTED
     duplicate_refusal: bool = False        # True: a reused open customerOrderId is refused at once (400 -11502)
                                            #   instead of accepted (202) and then Failed
+    trade_down: bool = False               # trade sockets closed and new ones refused (503)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -68,7 +69,8 @@ class Faults:
                 if value not in (None, "SUBSCRIBED", "UNSUPPORTED"):
                     raise ValueError("subscribe_answer must be null, SUBSCRIBED or UNSUPPORTED")
                 self.subscribe_answer = value
-            elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal"):
+            elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal",
+                         "trade_down"):
                 self.__setattr__(key, bool(value))
             elif key in ("drop_fraction", "duplicate_fraction"):
                 fraction = float(value)

@@ -374,6 +374,8 @@ class Simulator:
         return subaccount, None
 
     async def trade_socket(self, request: web.Request) -> web.StreamResponse:
+        if self.faults.trade_down:
+            return _status_page(503, None)
         _, ws = await self._accept_socket(request)
         if not isinstance(ws, web.WebSocketResponse):
             return ws
@@ -444,7 +446,8 @@ class Simulator:
                 "ws_events_by_type": dict(self.hub.events_by_type),
                 "ws_subscribe_requests": len(self.subscribe_requests),
                 "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
-                "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes}
+                "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes,
+                "trade_subscriptions": sorted(sorted(c.pairs) for c in self.trade_feed.connections)}
 
     def reset_counters(self) -> dict:
         self.rest_counts.clear()
@@ -490,6 +493,8 @@ class Simulator:
                 await self.trade_feed.close_all()
             elif action == "malformed_frame":
                 self.hub.malformed_to_all()
+        if changes.get("trade_down"):
+            await self.trade_feed.close_all("fault injection: trade socket down")
         log.info("faults now: %s", {k: v for k, v in self.faults.describe().items() if v not in (None, 0, 0.0, False)})
         return self.faults.describe()
 
