@@ -58,8 +58,9 @@ def test_document_sql_runs_against_a_migrated_database(document, postgresql, db_
             continue
         postgresql.execute(block)
         postgresql.commit()
-    # The effects a reader expects: an order exists, cancel and poll ran, a threshold changed.
-    assert postgresql.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 1
+    # The effects a reader expects: a limit and a market order exist, cancel and poll ran, a threshold changed.
+    assert postgresql.execute("SELECT array_agg(order_type ORDER BY order_type) FROM lth_pvr.exchange_orders"
+                              ).fetchone()[0] == ["limit", "market"]
     assert postgresql.execute(
         "SELECT value FROM lth_pvr.settings WHERE name = 'polls_per_day_max'").fetchone()[0] == 300
 

@@ -52,7 +52,8 @@ class Simulator:
         self.matcher = Matcher(self.exchange, self.config, self.rng)
         self.exchange.on_placed = self.matcher.placed
         self.rest_counts: Counter[str] = Counter()
-        self.ws_connections = 0
+        self.ws_connections = 0       # account sockets
+        self.trade_connections = 0
         self.subscribe_requests: list[dict] = []   # every SUBSCRIBE a client sent on an account socket
         self.ws_refused = 0
         self._minute_counts: dict[tuple[str, int], int] = {}
@@ -354,7 +355,6 @@ class Simulator:
             return "", refusal
         ws = web.WebSocketResponse(max_msg_size=4 * 2**20)
         await ws.prepare(request)
-        self.ws_connections += 1
         return subaccount, ws
 
     def _refuse_socket(self, request: web.Request) -> tuple[str, web.Response | None]:
@@ -379,6 +379,7 @@ class Simulator:
         _, ws = await self._accept_socket(request)
         if not isinstance(ws, web.WebSocketResponse):
             return ws
+        self.trade_connections += 1
         await ws.send_str('{"type":"AUTHENTICATED"}')
         await self.trade_feed.serve(ws)
         return ws
@@ -387,6 +388,7 @@ class Simulator:
         subaccount, ws = await self._accept_socket(request)
         if not isinstance(ws, web.WebSocketResponse):
             return ws
+        self.ws_connections += 1
         conn = self.hub.new_connection(subaccount, ws)
         writer = asyncio.create_task(self.hub.writer(conn))
         log.info("%s account socket #%d connected", _who(subaccount), conn.number)
@@ -446,6 +448,7 @@ class Simulator:
                 "ws_events_by_type": dict(self.hub.events_by_type),
                 "ws_subscribe_requests": len(self.subscribe_requests),
                 "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
+                "trade_connections": self.trade_connections,
                 "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes,
                 "trade_subscriptions": sorted(sorted(c.pairs) for c in self.trade_feed.connections)}
 
@@ -453,6 +456,7 @@ class Simulator:
         self.rest_counts.clear()
         self.ws_connections = self.ws_refused = self.hub.frames_sent = self.hub.events_sent = 0
         self.hub.events_by_type.clear()
+        self.trade_connections = self.trade_feed.frames_sent = self.trade_feed.subscribes = 0
         return self.counters()
 
     def frames(self) -> list[dict]:
