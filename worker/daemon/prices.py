@@ -80,6 +80,10 @@ class PriceWatch:
             except psycopg.Error as exc:
                 attempt += 1
                 event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+            except Exception:  # a bug must not end live prices for good: log it, back off, start again
+                attempt += 1
+                self.down_since = self.down_since or time.monotonic()
+                log.exception("price watch failed unexpectedly; reconnecting")
             if not self.stopping and attempt:
                 await asyncio.sleep(backoff(attempt, base=0.5, cap=30.0))
 
@@ -139,7 +143,10 @@ class PriceWatch:
             if self.down_since is None or not self.pairs:
                 await asyncio.sleep(0.1)
                 continue
-            await self._read_rest()
+            try:
+                await self._read_rest()
+            except Exception:  # as above: the next round tries again
+                log.exception("reading prices over REST failed unexpectedly")
             await asyncio.sleep(self.rest_poll_s)
 
     async def _read_rest(self) -> None:
