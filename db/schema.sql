@@ -22,7 +22,7 @@ CREATE TABLE lth_pvr.exchange_orders (
     intent_id uuid NOT NULL,
     pair text NOT NULL,
     side text NOT NULL,
-    price numeric NOT NULL,
+    price numeric,
     qty numeric NOT NULL,
     post_only boolean NOT NULL DEFAULT false,
     time_in_force text NOT NULL DEFAULT 'GTC'::text,
@@ -55,7 +55,8 @@ CREATE TABLE lth_pvr.exchange_orders (
     poll_count integer NOT NULL DEFAULT 0,
     requires_polling boolean NOT NULL DEFAULT true,
     cancel_attempts integer NOT NULL DEFAULT 0,
-    cancel_failures integer NOT NULL DEFAULT 0
+    cancel_failures integer NOT NULL DEFAULT 0,
+    order_type text NOT NULL DEFAULT 'limit'::text
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -65,6 +66,14 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT ext_order_id_must_be_unique
     UNIQUE (ext_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT filled_qty_must_not_be_negative
     CHECK ((filled_qty >= (0)::numeric));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT limit_order_must_have_price
+    CHECK (((order_type <> 'limit'::text) OR (price IS NOT NULL)));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT market_order_cannot_be_post_only
+    CHECK (((order_type <> 'market'::text) OR (NOT post_only)));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT market_order_must_not_have_price
+    CHECK (((order_type <> 'market'::text) OR (price IS NULL)));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT order_type_must_be_limit_or_market
+    CHECK ((order_type = ANY (ARRAY['limit'::text, 'market'::text])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT pair_must_be_uppercase_symbol
     CHECK ((pair ~ '^[A-Z0-9]{5,20}$'::text));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT placed_order_must_have_ext_order_id
@@ -91,6 +100,28 @@ CREATE INDEX exchange_orders_reconcile_idx ON lth_pvr.exchange_orders USING btre
 CREATE INDEX exchange_orders_submitted_at_idx ON lth_pvr.exchange_orders USING btree (submitted_at);
 CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USING btree (requires_polling, last_polled_at) WHERE (status = 'submitted'::text);
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
+
+CREATE TABLE lth_pvr.market_prices (
+    pair text NOT NULL,
+    bid numeric,
+    ask numeric,
+    last numeric,
+    source text NOT NULL,
+    valr_time timestamp with time zone,
+    received_at timestamp with time zone NOT NULL
+);
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_ask_must_be_positive
+    CHECK ((ask > (0)::numeric));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_bid_must_be_positive
+    CHECK ((bid > (0)::numeric));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_last_must_be_positive
+    CHECK ((last > (0)::numeric));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_price_pair_must_be_uppercase_symbol
+    CHECK ((pair ~ '^[A-Z0-9]{5,20}$'::text));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_price_source_must_be_ws_or_rest
+    CHECK ((source = ANY (ARRAY['ws'::text, 'rest'::text])));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_prices_pkey
+    PRIMARY KEY (pair);
 
 CREATE TABLE lth_pvr.order_events (
     event_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -266,6 +297,8 @@ CREATE INDEX ws_sessions_opened_idx ON lth_pvr.ws_sessions USING btree (opened_a
 -- poll_claim_seconds = 120
 -- poll_recent_minutes = 2
 -- polls_per_day_max = 200
+-- price_rest_poll_seconds = 10
+-- price_socket_quiet_seconds = 30
 -- reconcile_fallback_seconds = 30
 -- stuck_order_minutes = 60
 -- worker_heartbeat_seconds = 90
