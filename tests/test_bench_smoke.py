@@ -18,6 +18,8 @@ REQUIRED = {
     "rest_calls": ("hybrid_status_polls_per_order", "polling_baseline_calls_per_order", "idle_tick_calls"),
     "safety_net_query": ("ms_10k", "ms_100k", "ms_1m", "uses_index"),
     "scale": ("subaccounts", "rss_mb", "p99_ms"),
+    "crowded_subaccount": ("open_orders", "p50_ms", "p99_ms", "normal_p50_ms", "normal_p99_ms", "rss_peak_mb",
+                           "lists_superseded"),
 }
 
 
@@ -54,6 +56,13 @@ def test_comparisons_are_made_on_durable_settings_in_the_same_run(report):
 def test_the_simulated_day_ends_with_the_exchanges_truth(report):
     for name, scenario in report["rest_calls"]["scenarios"].items():
         assert scenario["ground_truth_ok"], (name, scenario)
+
+
+def test_crowded_subaccount_figure_matches_every_fill_to_its_commit(report):
+    crowded = report["crowded_subaccount"]
+    assert crowded["samples"] > 0 and crowded["normal_samples"] > 0
+    assert crowded["unrecorded"] == 0 and crowded["last_mismatch"] == 0
+    assert crowded["open_orders_at_end"] == crowded["open_orders"]
 
 
 def test_two_workers_own_each_subaccount_once(report):

@@ -117,13 +117,41 @@ def test_ws_list_right_after_the_orders_own_event_is_not_refreshed_again(postgre
     assert [(r["frame_type"], r["exchange_order_id"], r["outcome"]) for r in result] == [
         ("NEW_ACCOUNT_TRADE", order_id, "recorded"), ("ORDER_STATUS_UPDATE", order_id, "unchanged"),
         ("OPEN_ORDERS_UPDATE", order_id, "unchanged"), ("OPEN_ORDERS_UPDATE", other, "unchanged")]
-    # The order the status update confirmed keeps that payload; the other listed order is refreshed.
+    # The order the status update confirmed keeps that payload; the other listed order's item repeats
+    # word for word what raw holds from the first list: not refreshed either (no event row).
     assert order(postgresql, order_id)["raw"]["valr"] == status
     assert order(postgresql, other)["raw"]["valr"] == items[1]
     assert [(e["kind"], e["outcome"]) for e in events(postgresql, order_id)][-2:] == [
         ("trade", "recorded"), ("order_status", "unchanged")]
-    assert [(e["kind"], e["outcome"]) for e in events(postgresql, other)][-2:] == [("open_order", "unchanged")] * 2
-    assert order(postgresql, other)["exchange_confirmed_at"] == at(seconds=10)
+    assert [(e["kind"], e["outcome"]) for e in events(postgresql, other)][-2:] == [
+        ("placement", "applied"), ("open_order", "unchanged")]
+    assert order(postgresql, other)["exchange_confirmed_at"] == at(seconds=6)
+
+
+def test_ws_list_repeating_what_raw_holds_is_not_refreshed_but_a_changed_item_is(postgresql):
+    # VALR sends the whole list after every change: with many open orders nearly every item repeats
+    # VALR's last word. Such an item writes nothing; an item that says anything else is refreshed.
+    account = make_account(postgresql)
+    same = submitted_order(postgresql, account, ext="valr-1")
+    moved = submitted_order(postgresql, account, ext="valr-2")
+    session = open_session(postgresql, account, at(seconds=5))
+    items = [open_order_item(postgresql, same, "valr-1"), open_order_item(postgresql, moved, "valr-2")]
+    batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": items}], at(seconds=6))
+    newer = [items[0], dict(items[1], quantity="0.0005", updatedAt="2025-03-03T12:00:09Z")]
+    result = batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": newer}], at(seconds=10))
+    assert [(r["exchange_order_id"], r["outcome"]) for r in result] == [(same, "unchanged"), (moved, "unchanged")]
+    assert (order(postgresql, same)["exchange_confirmed_at"], order(postgresql, same)["raw"]["valr"]) == (
+        at(seconds=6), items[0])
+    assert (order(postgresql, moved)["exchange_confirmed_at"], order(postgresql, moved)["raw"]["valr"]) == (
+        at(seconds=10), newer[1])
+    logged = [(e["exchange_order_id"], e["received_at"]) for e in events(postgresql) if e["kind"] == "open_order"]
+    assert logged == [(same, at(seconds=6)), (moved, at(seconds=6)), (moved, at(seconds=10))]
+    # A reconciliation owed is settled by a listing even when the item repeats raw word for word.
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET reconcile_due_at = %s WHERE exchange_order_id = %s",
+                       (at(seconds=11), same))
+    batch(postgresql, session, [{"type": "OPEN_ORDERS_UPDATE", "data": newer}], at(seconds=12))
+    assert order(postgresql, same)["reconcile_due_at"] is None
+    assert order(postgresql, same)["exchange_confirmed_at"] == at(seconds=12)
 
 
 def test_poll_list_refreshes_even_an_order_confirmed_at_the_same_moment(postgresql):

@@ -57,8 +57,9 @@ def test_order_events_in_valr_order_and_only_to_their_subaccount():
             assert [e.type for e in events] == ["ORDER_PROCESSED", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"]
             assert events[0].data["success"] is True and statuses(events) == ["Placed"]
             sim.fill(placed.id, quantity="0.004")
+            events = await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 2)
             sim.fill(placed.id)
-            events = await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 4)
+            events += await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 2)
             # Each fill also moves two balances (BALANCE_UPDATE for BTC and ZAR, after the order's frames).
             assert [e.type for e in events] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE",
                                                 "BALANCE_UPDATE", "BALANCE_UPDATE"] * 2
@@ -86,10 +87,52 @@ def test_frames_that_arrive_together_come_in_one_batch():
                 sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.2)
             batch = await asyncio.wait_for(sock.batches(max_batch=500).__anext__(), 2)
-            assert len(batch) == 50  # 10 × (trade, status, open orders, 2 balances), drained in one go
+            # 10 × (trade, status, open orders, 2 balances), drained in one go; of the ten lists only
+            # the newest is kept, in its own place: the nine older ones are superseded.
+            assert len(batch) + batch.superseded == 50 and batch.superseded == 9
+            assert [e.type for e in batch] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "BALANCE_UPDATE",
+                                               "BALANCE_UPDATE"] * 9 + ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE",
+                                                                        "OPEN_ORDERS_UPDATE", "BALANCE_UPDATE",
+                                                                        "BALANCE_UPDATE"]
+            assert batch[-3].data[0]["quantity"] == "0.09" and sock.superseded_frames == 9
             sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.1)
             assert len(await asyncio.wait_for(sock.batches(max_batch=2).__anext__(), 2)) == 2
+    run_with_sim(body)
+
+
+def test_a_full_queue_stops_reading_the_socket_and_loses_nothing():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A, queue_limit=5) as sock:
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            placed = await place(client, A, "backpressure", qty="0.1")
+            await collect(sock, lambda ev: "Placed" in statuses(ev))
+            for _ in range(40):
+                sim.fill(placed.id, quantity="0.001")
+            await asyncio.sleep(0.5)  # nobody takes frames meanwhile
+            assert sock.waiting_frames == 5  # the reader waits: the rest stays on the socket
+            events = await collect(sock, lambda ev: len(of_type(ev, "NEW_ACCOUNT_TRADE")) == 40)
+            trades = of_type(events, "NEW_ACCOUNT_TRADE")
+            assert [t.data["quantity"] for t in trades] == ["0.001"] * 40
+            assert len({t.data["id"] for t in trades}) == 40 and statuses(events) == ["Partially Filled"] * 40
+    run_with_sim(body)
+
+
+def test_a_long_open_orders_list_comes_after_the_fills_frames_in_a_batch_of_its_own():
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+            placed = [await place(client, A, f"crowd-{i}") for i in range(120)]
+            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" and len(e.data) == 120 for e in ev),
+                          timeout=10)
+            sim.fill(placed[0].id, quantity="0.004")
+            await asyncio.sleep(0.2)  # trade, status and the 120-item list are all on the socket
+            batches = sock.batches()
+            first = await asyncio.wait_for(batches.__anext__(), 2)
+            assert [e.type for e in first] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"]
+            # No newer list comes: the list is recorded once its hold is over, on its own.
+            second = await asyncio.wait_for(batches.__anext__(), 3)
+            assert [e.type for e in second] == ["OPEN_ORDERS_UPDATE"] and len(second[0].data) == 120
     run_with_sim(body)
 
 

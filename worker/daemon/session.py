@@ -157,7 +157,7 @@ class SubaccountSession:
     async def _read(self, sock: AccountSocket, session_id: int) -> str:
         store = self.runner.store
         async for batch in sock.batches():
-            rows = await store.record_batch(session_id, [e.raw for e in batch])
+            rows = await store.record_batch(session_id, [e.raw for e in batch], batch.superseded)
             await self._act_on(rows)
             if self.stop_reason is not None:
                 return self.stop_reason

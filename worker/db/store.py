@@ -136,8 +136,11 @@ class Store:
                     out.extend(await cur.fetchall())
         return out
 
-    async def record_batch(self, session_id: int, frames: list[dict]) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.record_batch(%s, %s)", (session_id, jsonb(frames)))
+    async def record_batch(self, session_id: int, frames: list[dict], superseded: int = 0) -> list[dict]:
+        """`superseded`: open-orders lists received among these frames but dropped because a newer one
+        followed (worker/valr/framequeue.py); counted as received, never recorded."""
+        return await self._rows("SELECT * FROM lth_pvr.record_batch(%s, %s, p_superseded => %s)",
+                                (session_id, jsonb(frames), superseded))
 
     async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:
         return await self._rows(

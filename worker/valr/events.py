@@ -4,6 +4,7 @@ and any bare JSON number is parsed as Decimal, never float."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -41,6 +42,16 @@ class AccountEvent:
     @property
     def order_id(self) -> str | None:
         return self.data.get("orderId") if isinstance(self.data, dict) else None
+
+
+# How VALR (and the simulator) begin an open-orders list: told apart before parsing (framequeue.py).
+OPEN_ORDERS_START = re.compile(rb'\s*\{\s*"type"\s*:\s*"OPEN_ORDERS_UPDATE"')
+
+
+def is_open_orders_text(text: str | bytes) -> bool:
+    """Whether a frame begins as an OPEN_ORDERS_UPDATE, judged on its first bytes only."""
+    head = text[:64].encode("utf-8", "replace") if isinstance(text, str) else text[:64]
+    return OPEN_ORDERS_START.match(head) is not None
 
 
 def load_frame(text: str | bytes) -> dict | None:

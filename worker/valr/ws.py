@@ -1,13 +1,16 @@
 """VALR account WebSocket: `<ws base>/ws/account`, authenticated by signed headers on the upgrade.
 
-A reader task takes every frame off the socket as it arrives into a queue (so BALANCE_UPDATE and
-OPEN_ORDERS_UPDATE sent right after AUTHENTICATED are never lost), a pinger sends {"type":"PING"}
-every `ping_interval` (20 s: VALR's limit is 30 s) and declares the connection dead when no PONG follows within `pong_timeout`.
+A reader task takes every frame off the socket as it arrives into a bounded queue (so BALANCE_UPDATE
+and OPEN_ORDERS_UPDATE sent right after AUTHENTICATED are never lost; when the queue is full it stops
+reading: TCP backpressure; an open-orders list superseded by a newer one is dropped — framequeue.py
+says why that is safe), a pinger sends {"type":"PING"} every `ping_interval` (20 s: VALR's limit is
+30 s) and declares the connection dead when no PONG follows within `pong_timeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -18,7 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from worker.valr.errors import AuthenticationError, ConnectionLost, RateLimited, TransportError, ValrError
-from worker.valr.events import IGNORED_EVENTS, ORDER_EVENTS, AccountEvent, parse_frame
+from worker.valr.events import IGNORED_EVENTS, ORDER_EVENTS, AccountEvent, is_open_orders_text, parse_frame
+from worker.valr.framequeue import OPEN_ORDERS, Batch, FrameQueue
 from worker.valr.ratelimit import wait_after_429
 from worker.valr.signing import Credentials, auth_headers
 
@@ -33,6 +37,12 @@ SETTLE_TURNS = 3  # event-loop turns batches() gives frames already received to 
 # second per subaccount: inflating each one added about 0.15 ms to every event's way to the database
 # (p50 of the bench's send → read, 0.41 → 0.26 ms), and each compressed socket keeps a zlib window.
 COMPRESSION = None
+# Frames read but not yet taken for recording. A batch takes up to 500; small frames (a status, a
+# trade) are a few kB parsed, and at most one open-orders list waits (FrameQueue), so this bounds a
+# socket's backlog to a few MB whatever the account's size. websockets buffers at most
+# WS_BUFFERED_MESSAGES more before it stops reading the connection.
+QUEUE_LIMIT = 1000
+WS_BUFFERED_MESSAGES = 16
 # Sent once after AUTHENTICATED: the order events this worker records.
 SUBSCRIBE = {"type": "SUBSCRIBE", "subscriptions": [
     {"event": name} for name in ("ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE", "ORDER_PROCESSED",
@@ -73,7 +83,7 @@ class AccountSocket:
 
     def __init__(self, base_url: str, credentials: Credentials, subaccount_id: str = "", *,
                  ping_interval: float = PING_EVERY_S, pong_timeout: float = 10.0, max_size: int = 64 * 2**20,
-                 auth_timeout: float = 10.0) -> None:
+                 auth_timeout: float = 10.0, queue_limit: int = QUEUE_LIMIT) -> None:
         self.url = ws_url(base_url, self.PATH)
         self.credentials = credentials
         self.subaccount_id = subaccount_id
@@ -86,7 +96,7 @@ class AccountSocket:
         self.subscription_answer: str | None = None   # SUBSCRIBED, UNSUPPORTED, or None (no answer)
         self.connected_at: float | None = None
         self._ws: ClientConnection | None = None
-        self._queue: asyncio.Queue[AccountEvent | ConnectionLost] = asyncio.Queue()
+        self._queue = FrameQueue(queue_limit, self._parse_kept)
         self._authenticated = asyncio.Event()
         self._pong = asyncio.Event()
         self._lost_event = asyncio.Event()
@@ -108,6 +118,7 @@ class AccountSocket:
         try:
             self._ws = await connect(self.url, additional_headers=headers, max_size=self.max_size,
                                      ping_interval=None, open_timeout=self.auth_timeout,
+                                     max_queue=WS_BUFFERED_MESSAGES,
                                      compression=COMPRESSION)
         except InvalidStatus as exc:
             raise _refusal(exc.response, self.PATH) from None
@@ -162,7 +173,7 @@ class AccountSocket:
         assert self._ws is not None
         try:
             async for message in self._ws:
-                self._take(message)
+                await self._take(message)
             code, reason = self._ws.close_code, self._ws.close_reason
             self._end(ConnectionLost(f"account WebSocket closed (code {code}, {reason!r})", code, reason or ""))
         except ConnectionClosed as exc:
@@ -177,14 +188,42 @@ class AccountSocket:
     def _parse(self, message: str | bytes) -> AccountEvent | None:
         return parse_frame(message)
 
-    def _take(self, message: str | bytes) -> None:
+    def _parse_or_skip(self, message: str | bytes) -> AccountEvent | None:
         event = self._parse(message)
         if event is None:
             self.skipped_frames += 1
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
             log.warning("skipped %s frame (malformed): %s", self.NAME, text[:200])
-        elif event.type in self.QUEUED_EVENTS:
-            self._queue.put_nowait(event)
+        return event
+
+    def _parse_kept(self, message: str | bytes, received_at: float) -> AccountEvent | None:
+        """An open-orders list kept as received, parsed when taken (None: skipped or not a list)."""
+        event = self._parse_or_skip(message)
+        if event is None or event.type != OPEN_ORDERS:
+            return None
+        return dataclasses.replace(event, received_at=received_at)
+
+    @property
+    def superseded_frames(self) -> int:
+        """Open-orders lists dropped because a newer one arrived before they were recorded."""
+        return self._queue.superseded
+
+    @property
+    def waiting_frames(self) -> int:
+        return len(self._queue)
+
+    async def _take(self, message: str | bytes) -> None:
+        if OPEN_ORDERS in self.QUEUED_EVENTS and is_open_orders_text(message):
+            # Parsed when taken, if no newer list has superseded it by then (framequeue.py).
+            await self._queue.put_list_text(message, time.time())
+            return
+        event = self._parse_or_skip(message)
+        if event is None:
+            return
+        if event.type in self.QUEUED_EVENTS:
+            # Waits while the queue is full: the socket is not read meanwhile (PONGs too, so a
+            # recorder stuck for pong_timeout ends the connection; the reconnect reconciles).
+            await self._queue.put(event)
         elif event.type == "AUTHENTICATED":
             self._authenticated.set()
         elif event.type == "PONG":
@@ -207,7 +246,7 @@ class AccountSocket:
         if self._lost is None:
             self._lost = lost
             self._lost_event.set()
-            self._queue.put_nowait(lost)
+            self._queue.end(lost)
 
     async def _keepalive(self) -> None:
         assert self._ws is not None
@@ -225,22 +264,16 @@ class AccountSocket:
         except ConnectionClosed:
             return  # the reader reports it
 
-    async def batches(self, max_batch: int = 500) -> AsyncIterator[list[AccountEvent]]:
-        """Yield every frame already received, without waiting once the first has arrived. Ends by
-        raising ConnectionLost (after the frames received before the loss have been yielded)."""
+    async def batches(self, max_batch: int = 500) -> AsyncIterator[Batch]:
+        """Yield every frame already received, without waiting once the first has arrived (a Batch:
+        the frames, and how many superseded open-orders lists were dropped among them; a long list
+        comes in a batch of its own, see framequeue.py). Ends by raising ConnectionLost (after the
+        frames received before the loss have been yielded)."""
         while True:
-            first = await self._queue.get()
-            if isinstance(first, ConnectionLost):
-                raise first
-            batch = [first]
+            await self._queue.wait()
             await self._settle()
-            while len(batch) < max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if isinstance(item, ConnectionLost):
-                    self._queue.put_nowait(item)  # raised on the next round, after this batch
-                    break
-                batch.append(item)
-            yield batch
+            await self._queue.hold_long_list()
+            yield self._queue.take(max_batch)
 
     @staticmethod
     async def _settle(turns: int = SETTLE_TURNS) -> None:

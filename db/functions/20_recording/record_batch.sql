@@ -1,13 +1,18 @@
 -- Owns: every frame of one WebSocket read (a JSON array), applied in order in one transaction, one
 -- round trip (record_frames: the common frames set-based, the others by record_frame); counts
 -- ws_sessions.events; one NOTIFY lth_pvr_recorded.
+-- p_superseded: open-orders lists received with these frames that the worker dropped because a newer
+-- list of the same read followed (worker/valr/framequeue.py). They count as received — in
+-- ws_sessions.events and in the NOTIFY's `frames` — and in ws_sessions.superseded; they are not
+-- recorded (the newer list says all they said that still holds).
 -- One bad frame must not abort the batch: validation handles hostile payloads without raising, and
 -- if anything still raises, the batch is redone frame by frame, each in its own subtransaction, the
 -- failing frame logged with outcome `error` (one savepoint per batch on the happy path).
 CREATE OR REPLACE FUNCTION lth_pvr.record_batch(
     p_session_id bigint,
     p_frames jsonb,
-    p_now timestamptz DEFAULT now()
+    p_now timestamptz DEFAULT now(),
+    p_superseded int DEFAULT 0
 )
 RETURNS TABLE (frame_index int, frame_type text, exchange_order_id uuid, outcome text, new_status text)
 LANGUAGE plpgsql
@@ -20,11 +25,15 @@ DECLARE
     v_n       int;
     v_last    jsonb;
     v_last_id text;
+    v_dropped int;
 BEGIN
     v_frames := CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE jsonb_build_array(p_frames) END;
     v_n := jsonb_array_length(v_frames);
+    v_dropped := greatest(coalesce(p_superseded, 0), 0);
     -- Counted first: one statement finds the session's account and counts the read.
-    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n WHERE s.session_id = p_session_id
+    UPDATE lth_pvr.ws_sessions s
+       SET events = s.events + v_n + v_dropped, superseded = s.superseded + v_dropped
+     WHERE s.session_id = p_session_id
     RETURNING s.exchange_account_id INTO v_account;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'record_batch: no WebSocket session %', p_session_id
@@ -58,10 +67,10 @@ BEGIN
     END IF;
     IF v_n > 0 THEN
         PERFORM pg_notify('lth_pvr_recorded', jsonb_build_object(
-            'session', p_session_id, 'frames', v_n, 'last', v_last_id)::text);
+            'session', p_session_id, 'frames', v_n + v_dropped, 'last', v_last_id)::text);
     END IF;
 END
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz) TO valr_worker;
+REVOKE ALL ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.record_batch(bigint, jsonb, timestamptz, int) TO valr_worker;

@@ -32,6 +32,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_named   text[];                       -- every orderId the read names
+    v_lists   boolean;                      -- whether the read holds an open-orders list
     v_loaded  boolean := false;
     v_orders  lth_pvr.exchange_orders[];    -- the account's locked order rows, changed in memory
     v_ext     text[];                       -- their ext_order_ids, for array_position
@@ -46,9 +47,11 @@ DECLARE
     v_type    text;
     v_data    jsonb;
     v_k       int;
+    v_at      int[];                        -- an open-orders list's items: their positions in v_orders
     v_common  boolean;
 BEGIN
     v_named := lth_pvr.frames_order_ids(p_frames);
+    v_lists := jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "OPEN_ORDERS_UPDATE")');
     FOR i IN 0 .. jsonb_array_length(p_frames) - 1 LOOP
         v_frame := p_frames->i;
         v_type := NULL;
@@ -67,13 +70,15 @@ BEGIN
         END IF;
 
         IF v_type IN ('NEW_ACCOUNT_TRADE', 'ORDER_STATUS_UPDATE', 'OPEN_ORDERS_UPDATE') AND NOT v_loaded THEN
-            -- Locked in one statement, in id order (record_frame locks one row at a time).
+            -- Locked in one statement, in id order (record_frame locks one row at a time). Every
+            -- submitted order of the account only when the read holds an open-orders list (which
+            -- must name each): with 1,000 open orders, a fill's read locks its own order, not 1,000.
             SELECT coalesce(array_agg(s.o ORDER BY (s.o).exchange_order_id), '{}'),
                    coalesce(array_agg((s.o).ext_order_id ORDER BY (s.o).exchange_order_id), '{}')
               INTO v_orders, v_ext
               FROM (SELECT o FROM lth_pvr.exchange_orders o
                      WHERE o.exchange_account_id = p_exchange_account_id
-                       AND (o.status = 'submitted' OR o.ext_order_id = ANY (v_named))
+                       AND ((v_lists AND o.status = 'submitted') OR o.ext_order_id = ANY (v_named))
                        FOR UPDATE) AS s;
             v_dirty := array_fill(false, ARRAY[cardinality(v_orders)]);
             v_held := lth_pvr.frames_held_trade_ids(p_frames);
@@ -115,10 +120,11 @@ BEGIN
                 RETURN NEXT;
             END IF;
         ELSIF v_type = 'OPEN_ORDERS_UPDATE' AND jsonb_typeof(v_data) = 'array' THEN
-            v_common := lth_pvr.open_list_is_unchanged(v_data, v_orders, v_ext);
+            v_at := lth_pvr.open_list_positions(v_data, v_ext);
+            v_common := lth_pvr.open_list_is_unchanged(v_data, v_orders, v_at);
             IF v_common THEN
                 FOR v_item IN 0 .. jsonb_array_length(v_data) - 1 LOOP
-                    v_k := array_position(v_ext, lth_pvr.json_text(v_data->v_item->'orderId'));
+                    v_k := v_at[v_item + 1];
                     -- reconcile_open_orders' rule: an order confirmed by this very read, watched,
                     -- owing nothing, is not refreshed again (and gets no event row).
                     IF NOT lth_pvr.open_item_already_confirmed(v_data->v_item, v_orders[v_k], p_now) THEN

@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL]`: six figures, each printed with the floor
+"""`valr-monitor bench [--quick] [--json] [--database-url URL]`: seven figures, each printed with the floor
 it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -7,6 +7,7 @@ it is compared to, measured in the same run on the same server.
 4 REST calls over a simulated day (bench_rest) floor: the spec's 1-minute polling of the same orders
 5 safety-net selection cost (bench_query)      10k / 100k / 1M history, plan
 6 scale: 1,000 subaccounts, two workers        (bench_scale)
+7 one subaccount with 1,000 open orders       (bench_crowded) beside: the same fills with one open order
 
 Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
 production) unless --database-url is given; then each figure gets its own database on that server,
@@ -39,8 +40,9 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.rest", "run_rest_calls"),
     ("worker.lab.bench.query", "run_query_cost"),
     ("worker.lab.bench.scale", "run_scale"),
+    ("worker.lab.bench.crowded", "run_crowded"),
 ]
-ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale"]
+ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount"]
 
 
 def machine() -> dict:

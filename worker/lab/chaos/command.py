@@ -291,6 +291,8 @@ class Chaos:
             **lag,
             **rest_figures(sim.counters(), truth),
             "cron_ticks_during_run": cron_ticks, **settle,
+            # Open-orders lists the workers dropped, superseded by a newer one (crowded subaccounts).
+            "lists_superseded": int(db.rows("SELECT coalesce(sum(superseded), 0) FROM lth_pvr.ws_sessions")[0][0]),
             "worker_starts": sum(w.starts for w in workers), "worker_crashes": crashes,
             "elapsed_s": round(time.monotonic() - started, 1),
             "problems": check.problems()[:20], "first_mismatch": story,
@@ -366,6 +368,7 @@ def print_report(result: dict, echo=click.echo) -> None:
     echo(f"  REST calls spent on recovery: {result['recovery_rest_calls']} "
          f"(beyond {result['placements_accepted']} accepted placements; WebSocket connections "
          f"{result['ws_connections']}, refused {result['ws_refused']})")
+    echo(f"  open-orders lists superseded by a newer one before recording: {result['lists_superseded']}")
     echo(f"  lost placements failed after the grace (never on VALR): {result['never_placed_failed']}; "
          f"worker starts {result['worker_starts']}, crashes {result['worker_crashes']}")
     echo(f"  final pass: {result['final_pass_ticks']} safety-net ticks, settled in {result['settle_s']} s"

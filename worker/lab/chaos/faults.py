@@ -2,7 +2,9 @@
 
 Every fault is something production does to the monitor: the exchange closes the account sockets,
 loses, repeats or reorders events, answers REST with 429 storms or 5xx, accepts an order and loses
-the answer; a worker dies by SIGKILL; the LISTEN connection is terminated; PostgreSQL restarts.
+the answer; a customer puts hundreds of resting orders into one subaccount (every list VALR sends
+there is then hundreds of items long); a worker dies by SIGKILL; the LISTEN connection is
+terminated; PostgreSQL restarts.
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -30,6 +33,7 @@ WEIGHTS = {
     "placement_timeout": 2,
     "worker_sigkill": 1,
     "listen_terminated": 1,
+    "crowded_subaccount": 1,
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart")
 
@@ -109,7 +113,7 @@ class FaultInjector:
         self._revert_at[name] = self.elapsed() + seconds
 
     def _revert_due(self, now: float) -> None:
-        defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False}
+        defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False, "resting_subaccounts": []}
         for name, deadline in list(self._revert_at.items()):
             if now >= deadline:
                 self.sim.set_faults(**{name: defaults[name]})
@@ -148,6 +152,25 @@ class FaultInjector:
         count = self.rng.randint(1, 3)
         self.sim.set_faults(lose_placement_answers=count)
         self._record("placement_timeout", f"the next {count} placements accepted, their answers lost")
+
+    def _crowded_subaccount(self) -> None:
+        """Hundreds of orders inserted at once into one subaccount, resting on the exchange (nothing
+        matches them) for a while; then the matching model plays them like any other order."""
+        if "resting_subaccounts" in self._revert_at:
+            self._record("crowded_subaccount", "skipped: a subaccount is already crowded")
+            return
+        count, seconds = self.rng.randint(200, 400), round(self.rng.uniform(5, 15), 1)
+        intents = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(count)]
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            accounts = conn.execute("SELECT exchange_account_id, subaccount_id FROM lth_pvr.exchange_accounts "
+                                    "ORDER BY subaccount_id").fetchall()
+            account, subaccount = self.rng.choice(accounts)
+            self._timed("resting_subaccounts", [subaccount], seconds)
+            conn.execute("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
+                            SELECT %s, i, 'BTCZAR', 'BUY', 1100000, 0.0001 FROM unnest(%s::uuid[]) AS i
+                            ON CONFLICT DO NOTHING""", (account, intents))
+        self._record("crowded_subaccount", f"{count} orders inserted into subaccount {subaccount}, resting "
+                                           f"on the exchange for {seconds}s")
 
     # -- the monitor's own processes ----------------------------------------------------------
     def _worker_sigkill(self) -> None:

@@ -49,6 +49,10 @@ class Faults:
     duplicate_refusal: bool = False        # True: a reused open customerOrderId is refused at once (400 -11502)
                                            #   instead of accepted (202) and then Failed
     trade_down: bool = False               # trade sockets closed and new ones refused (503)
+    # Auto mode: orders placed in these subaccounts rest (nothing matches them) until the subaccount
+    # leaves the list; then the matching model plays them as any other. Hundreds of open orders in
+    # one subaccount make every OPEN_ORDERS_UPDATE VALR sends there hundreds of items long.
+    resting_subaccounts: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -82,6 +86,8 @@ class Faults:
             elif key in ("lose_placement_answers", "latency_ms", "lose_cancel_answers", "cancel_delay_ms",
                          "fill_before_cancel", "refuse_cancels"):
                 self.__setattr__(key, int(value))
+            elif key == "resting_subaccounts":
+                self.resting_subaccounts = [str(sub) for sub in value or []]
             else:
                 raise ValueError(f"unknown fault {key!r}")
         return actions

@@ -10,15 +10,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from worker.lab.sim.book import PAIRS, Exchange, Order, SimError
 from worker.lab.sim.config import SimConfig
+from worker.lab.sim.faults import Faults
 
 log = logging.getLogger(__name__)
 
 
 class Matcher:
-    def __init__(self, exchange: Exchange, config: SimConfig, rng: random.Random) -> None:
+    def __init__(self, exchange: Exchange, config: SimConfig, rng: random.Random, faults: Faults) -> None:
         self.exchange = exchange
         self.config = config
         self.rng = rng
+        self.faults = faults
         self._tasks: set[asyncio.Task] = set()
 
     def processing_fault(self) -> str | None:
@@ -28,8 +30,17 @@ class Matcher:
         return None
 
     def placed(self, order: Order) -> None:
-        if self.config.mode != "auto":
+        if self.config.mode != "auto" or order.subaccount_id in self.faults.resting_subaccounts:
             return
+        self._start(order)
+
+    def release(self, subaccount_id: str) -> None:
+        """The subaccount's resting orders go to the matching model now (resting_subaccounts fault)."""
+        if self.config.mode == "auto":
+            for order in self.exchange.open_orders(subaccount_id):
+                self._start(order)
+
+    def _start(self, order: Order) -> None:
         task = asyncio.get_running_loop().create_task(self._play(order))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -49,7 +49,7 @@ class Simulator:
         self.trade_feed = TradeFeed(self.faults, self._summary)
         self.market.on_summary.append(self.trade_feed.changed)
         self._walk: asyncio.Task | None = None
-        self.matcher = Matcher(self.exchange, self.config, self.rng)
+        self.matcher = Matcher(self.exchange, self.config, self.rng, self.faults)
         self.exchange.on_placed = self.matcher.placed
         self.rest_counts: Counter[str] = Counter()
         self.ws_connections = 0       # account sockets
@@ -489,8 +489,13 @@ class Simulator:
         self.exchange.fail(self.find_order(order_id, customer_order_id, subaccount_id), reason)
 
     async def set_faults(self, **changes: Any) -> dict:
-        """Change the fault state (see Faults); close_sockets and malformed_frame act now."""
-        for action in self.faults.update(changes):
+        """Change the fault state (see Faults); close_sockets and malformed_frame act now, and orders
+        of a subaccount that stops resting go to the matching model."""
+        resting = set(self.faults.resting_subaccounts)
+        actions = self.faults.update(changes)
+        for sub in sorted(resting - set(self.faults.resting_subaccounts)):
+            self.matcher.release(sub)
+        for action in actions:
             if action == "close_sockets":
                 await self.hub.close_all()
             elif action == "close_trade_sockets":
