@@ -273,7 +273,8 @@ CREATE TABLE lth_pvr.ws_sessions (
     closed_at timestamp with time zone,
     close_reason text,
     closed_with_error boolean NOT NULL DEFAULT false,
-    events bigint NOT NULL DEFAULT 0
+    events bigint NOT NULL DEFAULT 0,
+    superseded bigint NOT NULL DEFAULT 0
 );
 ALTER TABLE lth_pvr.ws_sessions ADD CONSTRAINT ws_sessions_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -281,6 +282,7 @@ ALTER TABLE lth_pvr.ws_sessions ADD CONSTRAINT ws_sessions_pkey
     PRIMARY KEY (session_id);
 CREATE INDEX ws_sessions_open_idx ON lth_pvr.ws_sessions USING btree (exchange_account_id) WHERE (closed_at IS NULL);
 CREATE INDEX ws_sessions_opened_idx ON lth_pvr.ws_sessions USING btree (opened_at);
+COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames received but not recorded: a newer list of the same read superseded them (counted in events too).';
 
 -- Settings (name = value); each row's description is in its migration and in lth_pvr.settings.
 -- avg_polls_per_order_max = 10
