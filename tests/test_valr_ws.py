@@ -130,9 +130,11 @@ def test_a_long_open_orders_list_comes_after_the_fills_frames_in_a_batch_of_its_
             batches = sock.batches()
             first = await asyncio.wait_for(batches.__anext__(), 2)
             assert [e.type for e in first] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"]
-            # No newer list comes: the list is recorded once its hold is over, on its own.
+            # No newer list comes: the list is recorded once its hold is over, with the balance updates
+            # VALR sent after it.
             second = await asyncio.wait_for(batches.__anext__(), 3)
-            assert [e.type for e in second] == ["OPEN_ORDERS_UPDATE"] and len(second[0].data) == 120
+            assert [e.type for e in second] == ["OPEN_ORDERS_UPDATE", "BALANCE_UPDATE", "BALANCE_UPDATE"]
+            assert len(second[0].data) == 120
     run_with_sim(body)
 
 

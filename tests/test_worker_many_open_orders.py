@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import wait_for
+from worker.lab.bench.env import events_for_the_worker
 
 pytestmark = pytest.mark.slow
 
@@ -48,9 +49,10 @@ def test_a_backlog_of_long_open_orders_lists_is_dropped_not_held_and_every_fill_
     wait_for(lambda: orders.sql("SELECT count(*) FROM lth_pvr.exchange_orders "
                                 "WHERE status = 'submitted' AND ws_monitored_at IS NOT NULL")[0][0] == OPEN,
              timeout=180, what=f"{OPEN} orders placed and watched")
-    wait_for(lambda: frames(orders)[0] == sim.counters()["ws_events_sent"], timeout=60,
+    wait_for(lambda: frames(orders)[0] == events_for_the_worker(sim.counters()), timeout=60,
              what="every frame so far accounted for")
     received_before, superseded_before = frames(orders)
+    sent_before = events_for_the_worker(sim.counters())
 
     os.kill(worker.proc.pid, signal.SIGSTOP)
     try:
@@ -60,12 +62,13 @@ def test_a_backlog_of_long_open_orders_lists_is_dropped_not_held_and_every_fill_
         os.kill(worker.proc.pid, signal.SIGCONT)
 
     wait_for(lambda: len(orders.fills(big)) == FILLS, timeout=120, what=f"{FILLS} fills recorded")
-    wait_for(lambda: frames(orders)[0] == sim.counters()["ws_events_sent"], timeout=60,
+    wait_for(lambda: frames(orders)[0] == events_for_the_worker(sim.counters()), timeout=60,
              what="every frame accounted for: recorded or superseded")
     received, superseded = frames(orders)
-    # 3 frames a fill (trade, status, list), all accounted for; of the 80 lists that waited together,
-    # most were superseded by a newer one before being recorded (without the fix: every one recorded).
-    assert received - received_before == 3 * FILLS
+    # Every frame of every fill (trade, status, list, balance updates) accounted for; of the 80 lists
+    # that waited together, most were superseded by a newer one before being recorded (without the
+    # fix: every one recorded).
+    assert received - received_before == events_for_the_worker(sim.counters()) - sent_before >= 3 * FILLS
     assert superseded - superseded_before >= FILLS // 2, (received, superseded, superseded_before)
     # Bounded memory, placing the 300 orders (300 lists of up to 300 items) and through the backlog:
     # without the fix the worker grew by ~120 MB here (every waiting list parsed and held, recorded
