@@ -6,8 +6,14 @@ CREATE TABLE lth_pvr.exchange_accounts (
     exchange_account_id uuid NOT NULL DEFAULT gen_random_uuid(),
     subaccount_id text NOT NULL DEFAULT ''::text,
     label text NOT NULL DEFAULT ''::text,
-    created_at timestamp with time zone NOT NULL DEFAULT now()
+    created_at timestamp with time zone NOT NULL DEFAULT now(),
+    fallback_after interval,
+    fallback_price_move numeric
 );
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_after_must_be_positive
+    CHECK ((fallback_after > '00:00:00'::interval));
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_price_move_must_be_positive
+    CHECK ((fallback_price_move > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT exchange_accounts_pkey
     PRIMARY KEY (exchange_account_id);
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT subaccount_id_must_be_alphanumeric
@@ -56,7 +62,16 @@ CREATE TABLE lth_pvr.exchange_orders (
     requires_polling boolean NOT NULL DEFAULT true,
     cancel_attempts integer NOT NULL DEFAULT 0,
     cancel_failures integer NOT NULL DEFAULT 0,
-    order_type text NOT NULL DEFAULT 'limit'::text
+    order_type text NOT NULL DEFAULT 'limit'::text,
+    fallback_after interval,
+    fallback_price_move numeric,
+    replaces_order_id uuid,
+    customer_order_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    fallback_reason text,
+    fallback_requested_at timestamp with time zone,
+    fallback_price numeric,
+    fallback_threshold numeric,
+    fallback_outcome text
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -64,6 +79,18 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_orders_pkey
     PRIMARY KEY (exchange_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT ext_order_id_must_be_unique
     UNIQUE (ext_order_id);
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_after_must_be_positive
+    CHECK ((fallback_after > '00:00:00'::interval));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_only_on_limit_orders
+    CHECK (((order_type = 'limit'::text) OR ((fallback_after IS NULL) AND (fallback_price_move IS NULL))));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_outcome_must_be_known
+    CHECK ((fallback_outcome = ANY (ARRAY['replaced'::text, 'filled'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'refused'::text, 'nothing_left'::text])));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_move_must_be_positive
+    CHECK ((fallback_price_move > (0)::numeric));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_reason_must_be_age_or_price
+    CHECK ((fallback_reason = ANY (ARRAY['age'::text, 'price'::text])));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_reason_needs_its_request_time
+    CHECK (((fallback_reason IS NULL) = (fallback_requested_at IS NULL)));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT filled_qty_must_not_be_negative
     CHECK ((filled_qty >= (0)::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT limit_order_must_have_price
@@ -72,6 +99,8 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT market_order_cannot_be_post_o
     CHECK (((order_type <> 'market'::text) OR (NOT post_only)));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT market_order_must_not_have_price
     CHECK (((order_type <> 'market'::text) OR (price IS NULL)));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT one_replacement_per_order
+    UNIQUE (replaces_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT order_type_must_be_limit_or_market
     CHECK ((order_type = ANY (ARRAY['limit'::text, 'market'::text])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT pair_must_be_uppercase_symbol
@@ -82,6 +111,10 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_positive
     CHECK ((price > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT qty_must_be_positive
     CHECK ((qty > (0)::numeric));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT replaced_order_must_exist
+    FOREIGN KEY (replaces_order_id) REFERENCES lth_pvr.exchange_orders(exchange_order_id);
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT replacement_must_be_a_market_order_without_fallback
+    CHECK (((replaces_order_id IS NULL) OR ((order_type = 'market'::text) AND (fallback_after IS NULL) AND (fallback_price_move IS NULL))));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT side_must_be_buy_or_sell
     CHECK ((side = ANY (ARRAY['BUY'::text, 'SELL'::text])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT status_must_be_known
@@ -91,6 +124,9 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT time_in_force_must_be_gtc_fok
 CREATE INDEX exchange_orders_account_open_idx ON lth_pvr.exchange_orders USING btree (exchange_account_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 CREATE INDEX exchange_orders_cancel_idx ON lth_pvr.exchange_orders USING btree (cancel_requested_at) WHERE ((cancel_requested_at IS NOT NULL) AND (cancel_sent_at IS NULL));
 CREATE INDEX exchange_orders_cancel_open_idx ON lth_pvr.exchange_orders USING btree (cancel_requested_at) WHERE ((cancel_requested_at IS NOT NULL) AND (status = ANY (ARRAY['placing'::text, 'submitted'::text])));
+CREATE INDEX exchange_orders_customer_order_idx ON lth_pvr.exchange_orders USING btree (customer_order_id);
+CREATE INDEX exchange_orders_fallback_age_idx ON lth_pvr.exchange_orders USING btree (submitted_at) WHERE ((status = 'submitted'::text) AND (fallback_after IS NOT NULL) AND (fallback_requested_at IS NULL));
+CREATE INDEX exchange_orders_fallback_price_idx ON lth_pvr.exchange_orders USING btree (pair) WHERE ((status = 'submitted'::text) AND (fallback_price_move IS NOT NULL) AND (fallback_requested_at IS NULL));
 CREATE INDEX exchange_orders_finished_idx ON lth_pvr.exchange_orders USING btree (finished_at) WHERE (status = ANY (ARRAY['filled'::text, 'cancelled'::text]));
 CREATE INDEX exchange_orders_intent_idx ON lth_pvr.exchange_orders USING btree (intent_id);
 CREATE INDEX exchange_orders_pending_idx ON lth_pvr.exchange_orders USING btree (created_at) WHERE (status = 'pending'::text);
@@ -138,9 +174,9 @@ CREATE TABLE lth_pvr.order_events (
     payload jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
-    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text])));
+    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text])));
+    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check
@@ -289,6 +325,10 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- cancel_retry_seconds = 10
 -- cancel_unconfirmed_minutes = 2
 -- event_log_retention_days = 90
+-- fallback_after_seconds = 0
+-- fallback_alert_hours = 24
+-- fallback_price_move = 0
+-- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2

@@ -1,5 +1,6 @@
 """Live prices end to end: the worker holds one trade socket subscribed to MARKET_SUMMARY_UPDATE for
-the pairs SQL names (price_watch_pairs: pairs with open orders), records every read with one
+the pairs SQL names (price_watch_pairs: pairs of open orders with a price fallback — here given by
+the global default, a 50 % move that never fires), records every read with one
 record_market_prices call, follows the set of pairs as orders come and go, and reads the marketsummary
 over REST while the trade socket is down or silent. Real PostgreSQL, the simulator over real sockets."""
 
@@ -27,12 +28,18 @@ def settle(orders, **values) -> None:
         orders.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
 
 
+def watched(orders) -> None:
+    """Every limit order inserted from now on has a price fallback (the global default) that never fires."""
+    settle(orders, fallback_price_move=0.5)
+
+
 def marketsummary_reads(sim) -> int:
     return sim.counters()["rest"].get("GET /v1/public/{pair}/marketsummary", 0)
 
 
 def test_prices_of_pairs_with_open_orders_are_recorded_from_the_trade_socket(sim, orders, start_worker):
     account = orders.account("")
+    watched(orders)
     sim.market("BTCZAR", bid="1100000", ask="1100500")
     start_worker()
     assert price(orders, "BTCZAR") is None
@@ -53,6 +60,7 @@ def test_prices_of_pairs_with_open_orders_are_recorded_from_the_trade_socket(sim
 
 def test_resubscribes_when_the_pairs_with_open_orders_change(sim, orders, start_worker):
     account = orders.account("")
+    watched(orders)
     start_worker()
     btc_id, btc_intent = orders.insert(account, price="1000000")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], what="BTCZAR subscribed")
@@ -72,6 +80,7 @@ def test_resubscribes_when_the_pairs_with_open_orders_change(sim, orders, start_
 def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_once_back(sim, orders,
                                                                                            start_worker):
     account = orders.account("")
+    watched(orders)
     settle(orders, price_rest_poll_seconds=0.3)
     worker = start_worker()
     orders.insert(account, price="1000000")
@@ -97,6 +106,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
 
 def test_a_silent_trade_socket_is_asked_again_then_dropped_and_rest_covers(sim, orders, start_worker):
     account = orders.account("")
+    watched(orders)
     settle(orders, price_rest_poll_seconds=0.3, price_socket_quiet_seconds=1)
     worker = start_worker()
     orders.insert(account, price="1000000")
@@ -125,7 +135,7 @@ def test_record_market_prices_keeps_the_newest_per_pair_and_skips_garbage(orders
     ]
     import json
     fired = orders.sql("SELECT * FROM lth_pvr.record_market_prices(%s::jsonb, 'ws')", (json.dumps(frames),))
-    assert fired == []  # no trigger exists yet: the hook returns nothing
+    assert fired == []  # no order has a price fallback: nothing fires
     assert orders.sql("SELECT pair, bid, ask, last, source FROM lth_pvr.market_prices") == [
         ("BTCZAR", Decimal("100"), Decimal("101"), Decimal("100"), "ws")]
     # A REST answer VALR stamped before the held price does not replace it (VALR caches it for 10 s).

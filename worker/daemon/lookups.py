@@ -109,7 +109,7 @@ class Lookups:
         """A placement whose answer was lost: look it up by customerOrderId — never place it again."""
         try:
             status = await self.client.order_status(order["subaccount_id"], order["pair"],
-                                                    customer_order_id=str(order["intent_id"]))
+                                                    customer_order_id=str(order["customer_order_id"]))
         except OrderNotFound:
             row = await self.store.record_placement_not_found(order["exchange_order_id"])
             event(log, "lost placement not found on VALR", order=order["exchange_order_id"],

@@ -236,7 +236,7 @@ class SubaccountSession:
     async def _send(self, order: dict) -> PlacedOrder:
         """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId = intent)."""
         client, common = self.runner.client, dict(pair=order["pair"], side=order["side"],
-                                                  customer_order_id=str(order["intent_id"]))
+                                                  customer_order_id=str(order["customer_order_id"]))
         if order["order_type"] == "market":
             return await client.place_market_order(self.subaccount_id, base_amount=order["qty"], **common)
         return await client.place_limit_order(self.subaccount_id, quantity=order["qty"], price=order["price"],

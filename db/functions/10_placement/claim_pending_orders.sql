@@ -2,7 +2,7 @@
 -- only accounts leased (unexpired) by this worker, and only those in p_exchange_account_ids when
 -- given. The caller commits BEFORE any request leaves: `placing` marks that a POST may have
 -- reached VALR, so the order never goes back to pending. order_type says which VALR endpoint places
--- it (limit: POST /v1/orders/limit with price; market: POST /v1/orders/market with baseAmount = qty).
+-- it (limit: POST /v1/orders/limit with price; market: POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
     p_worker_id text,
     p_exchange_account_ids uuid[] DEFAULT NULL,
@@ -11,7 +11,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
                pair text, side text, price numeric, qty numeric, post_only boolean, time_in_force text,
-               order_type text)
+               order_type text, customer_order_id uuid)
 LANGUAGE sql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -41,7 +41,7 @@ AS $$
           FROM claimed c
     )
     SELECT c.exchange_order_id, c.exchange_account_id, a.subaccount_id, c.intent_id, c.pair, c.side,
-           c.price, c.qty, c.post_only, c.time_in_force, c.order_type
+           c.price, c.qty, c.post_only, c.time_in_force, c.order_type, c.customer_order_id
       FROM claimed c
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
      ORDER BY c.created_at, c.exchange_order_id

@@ -24,10 +24,10 @@ BEGIN
     v_reason := CASE WHEN p_order.placement_sent_at IS NULL
         THEN format('placement request never left within %s s of the claim; VALR does not know '
                     'customerOrderId %s: not sent; a person decides',
-                    lth_pvr.setting('placement_grace_seconds'), p_order.intent_id)
+                    lth_pvr.setting('placement_grace_seconds'), p_order.customer_order_id)
         ELSE format('placement answer lost and VALR does not know customerOrderId %s after %s s: '
                     'not placed again; a person decides',
-                    p_order.intent_id, lth_pvr.setting('placement_grace_seconds'))
+                    p_order.customer_order_id, lth_pvr.setting('placement_grace_seconds'))
     END;
     PERFORM lth_pvr.finish_order(p_order.exchange_order_id, 'failed', p_source, v_reason, p_now);
     RETURN v_reason;

@@ -1,6 +1,6 @@
 -- Owns: finding which of our orders a VALR payload is about, within one account.
 --   1. by VALR's orderId (ext_order_id); an orderId we hold under ANOTHER account is not ours here;
---   2. else by customerOrderId = intent_id (an event racing the placement answer), only among the
+--   2. else by customerOrderId = customer_order_id (an event racing the placement answer), only among the
 --      account's orders that were sent (placing; failed, or submitted when the payload has no
 --      orderId) and have no ext_order_id yet — a pending order was never sent, so an event naming
 --      its intent is another system's order.
@@ -64,7 +64,7 @@ BEGIN
 
     SELECT o.exchange_order_id INTO v_id
       FROM lth_pvr.exchange_orders o
-     WHERE o.intent_id = v_cid
+     WHERE o.customer_order_id = v_cid
        AND o.exchange_account_id = p_exchange_account_id
        AND o.status IN ('placing', 'submitted', 'failed')
        AND (o.ext_order_id IS NULL OR v_valr_id IS NULL)

@@ -1,5 +1,5 @@
 -- Owns: the worker's report that VALR does not know a placement whose answer was lost (looked up by
--- customerOrderId = intent_id): the lost-placement rule (fail_lost_placement) decides — within the
+-- customerOrderId = customer_order_id): the lost-placement rule (fail_lost_placement) decides — within the
 -- grace the order stays `placing` (outcome `not_found_within_grace`: the request may still be in
 -- flight), after it placing -> failed (outcome `lost_placement`) and a person decides. One event row
 -- (source `placement`, kind `lookup`) per call.
@@ -23,7 +23,7 @@ BEGIN
     IF v_reason IS NULL THEN
         PERFORM lth_pvr.log_order_event(v_order.exchange_order_id, v_order.exchange_account_id, 'placement',
             'lookup', 'not_found_within_grace', v_order.status, v_order.status, NULL,
-            'VALR does not know customerOrderId ' || v_order.intent_id || ' yet', NULL, p_now);
+            'VALR does not know customerOrderId ' || v_order.customer_order_id || ' yet', NULL, p_now);
         RETURN QUERY SELECT v_order.status, false;
         RETURN;
     END IF;

@@ -72,7 +72,7 @@ BEGIN
            (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NOT NULL AND v_valr_id <> v_order.ext_order_id)
         OR (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NULL AND EXISTS (
                 SELECT 1 FROM lth_pvr.exchange_orders x WHERE x.ext_order_id = v_valr_id))
-        OR (v_cid IS NOT NULL AND v_cid <> v_order.intent_id)) THEN
+        OR (v_cid IS NOT NULL AND v_cid <> v_order.customer_order_id)) THEN
         PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, p_source, p_kind, 'not_ours',
             v_order.status, NULL, v_time, 'the payload is about another order', p_payload, p_now);
         RETURN QUERY SELECT v_id, v_order.status, v_order.status, 'not_ours'::text;

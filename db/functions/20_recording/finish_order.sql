@@ -14,11 +14,11 @@
 -- the terminal clean-up: no more safety net (requires_polling), no due poll, no poll claim, no
 -- reconciliation owed. The caller has locked the row and writes the event-log row.
 --
--- The place for what must happen when an order is finished: e.g. a replacement order (a limit
--- order's market fallback) inserted here is inside the transaction that records VALR's confirmation
--- that the original is finished — p_source says whose word it was (`ws`/`poll`/`placement`: VALR's;
--- `operator`: cancelled before placement; lost placements are `placement`/`poll` with status failed
--- and old status placing).
+-- The place for what must happen when an order is finished: an order whose market fallback was
+-- requested (fallback_requested_at) gets replace_after_fallback here, inside the transaction that
+-- records VALR's confirmation that the original is finished — only on VALR's word (p_source `ws`,
+-- `poll`, `placement`; never `operator`) and only for filled (nothing to replace) or cancelled
+-- (the remainder VALR did not execute, at market). A failed order is not replaced.
 CREATE OR REPLACE FUNCTION lth_pvr.finish_order(
     p_exchange_order_id uuid,
     p_status text,
@@ -29,6 +29,8 @@ CREATE OR REPLACE FUNCTION lth_pvr.finish_order(
 RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    v_fallback_owed boolean;
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('filled', 'cancelled', 'failed') THEN
         RAISE EXCEPTION 'finish_order: % is not a final status', p_status USING ERRCODE = 'invalid_parameter_value';
@@ -43,9 +45,13 @@ BEGIN
            poll_claimed_at = NULL,
            poll_claimed_by = NULL,
            reconcile_due_at = NULL
-     WHERE o.exchange_order_id = p_exchange_order_id;
+     WHERE o.exchange_order_id = p_exchange_order_id
+    RETURNING o.fallback_requested_at IS NOT NULL AND o.fallback_outcome IS NULL INTO v_fallback_owed;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'finish_order: no order %', p_exchange_order_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF v_fallback_owed AND p_status IN ('filled', 'cancelled') AND p_source IN ('ws', 'poll', 'placement') THEN
+        PERFORM lth_pvr.replace_after_fallback(p_exchange_order_id, p_source, p_now);
     END IF;
 END
 $$;

@@ -22,7 +22,7 @@ DECLARE
     v_item    jsonb;
     v_result  record;
     v_listed  text[];
-    v_intents uuid[];
+    v_customer_ids uuid[];
     v_holder  text;
     v_grace   numeric;
 BEGIN
@@ -35,7 +35,7 @@ BEGIN
 
     SELECT coalesce(array_agg(lth_pvr.json_text(e->'orderId')), '{}'),
            coalesce(array_agg(lth_pvr.json_uuid(e->'customerOrderId')), '{}')
-      INTO v_listed, v_intents
+      INTO v_listed, v_customer_ids
       FROM jsonb_array_elements(p_open_orders) AS e
      WHERE jsonb_typeof(e) = 'object';
 
@@ -72,7 +72,7 @@ BEGIN
            AND (o.exchange_confirmed_at IS NOT NULL
                 OR o.submitted_at < p_now - make_interval(secs => v_grace))
            AND o.ext_order_id <> ALL (array_remove(v_listed, NULL))
-           AND o.intent_id <> ALL (array_remove(v_intents, NULL))
+           AND o.customer_order_id <> ALL (array_remove(v_customer_ids, NULL))
         RETURNING o.exchange_order_id, o.ext_order_id, o.intent_id, o.pair
     )
     SELECT m.exchange_order_id, m.ext_order_id, m.intent_id, m.pair, 'missing'::text

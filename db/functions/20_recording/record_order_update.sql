@@ -1,6 +1,6 @@
 -- Owns: one VALR order object from the WebSocket (ORDER_STATUS_UPDATE.data), the status endpoint
 -- or an open-orders listing item -> the order's status (submitted | filled | cancelled | failed).
--- Matched by orderId, else customerOrderId = intent_id; outcomes applied, unchanged,
+-- Matched by orderId, else customerOrderId = customer_order_id; outcomes applied, unchanged,
 -- illegal_transition, unknown_status, not_ours, malformed. Never raises on a bad payload.
 CREATE OR REPLACE FUNCTION lth_pvr.record_order_update(
     p_exchange_account_id uuid,

@@ -2,6 +2,8 @@
 -- (safety_net_due) poll-due and sends ONE NOTIFY lth_pvr_poll with their ids. With none: nothing
 -- is marked and nothing is sent, so an idle tick costs no REST call. Every tick leaves one row in
 -- safety_net_runs (what v_last_safety_net_run shows). Returns how many orders were marked due.
+-- It is also the time trigger's safety net: age fallbacks that fell due and that no worker fired
+-- (request_due_fallbacks for every account) get their cancel requested.
 CREATE OR REPLACE FUNCTION lth_pvr.safety_net_tick(p_now timestamptz DEFAULT now())
 RETURNS int
 LANGUAGE plpgsql
@@ -11,6 +13,7 @@ DECLARE
     v_ids uuid[];
     v_n   int;
 BEGIN
+    PERFORM count(*) FROM lth_pvr.request_due_fallbacks(NULL, p_now);
     WITH marked AS (
         UPDATE lth_pvr.exchange_orders o
            SET poll_due_at = coalesce(o.poll_due_at, p_now)

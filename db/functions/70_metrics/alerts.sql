@@ -16,6 +16,11 @@
 --   critical overfilled_orders    orders whose fills exceed their quantity
 --   critical cancel_unconfirmed   cancels requested over cancel_unconfirmed_minutes ago whose order
 --                                 VALR has not finished (still placing/submitted)
+--   warning  fallback_not_replaced limit orders whose fallback placed no replacement (remainder below
+--                                 the pair's minimum, not stated by VALR, or refused by the pair's
+--                                 rules), finished within fallback_alert_hours
+--   critical market_slippage      market orders VALR ended "Partially Filled and Cancelled Due To
+--                                 Slippage" within fallback_alert_hours: a person decides the rest
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
 RETURNS TABLE (name text, level text, measured numeric, threshold numeric, detail text)
 LANGUAGE sql STABLE
@@ -90,6 +95,26 @@ AS $$
          WHERE o.cancel_requested_at IS NOT NULL
            AND o.status IN ('placing', 'submitted')
            AND o.cancel_requested_at < p_now - make_interval(secs => lth_pvr.setting('cancel_unconfirmed_minutes') * 60)
+    ),
+    recent_finished AS (
+        SELECT o.*
+          FROM lth_pvr.exchange_orders o
+         WHERE o.finished_at > p_now - make_interval(secs => lth_pvr.setting('fallback_alert_hours') * 3600)
+           AND o.finished_at <= p_now
+           AND o.status IN ('filled', 'cancelled')
+    ),
+    not_replaced AS (
+        SELECT count(*) AS n,
+               string_agg(format('%s (%s)', o.exchange_order_id, o.fallback_outcome), ', '
+                          ORDER BY o.finished_at) AS ids
+          FROM recent_finished o
+         WHERE o.fallback_outcome IN ('below_minimum', 'remainder_unknown', 'refused')
+    ),
+    slipped AS (
+        SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.finished_at) AS ids
+          FROM recent_finished o
+         WHERE o.order_type = 'market' AND o.status = 'cancelled'
+           AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage'
     )
     SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
@@ -145,6 +170,16 @@ AS $$
            format('%s requested cancel(s) not confirmed by VALR for over %s minutes (%s attempts so far): %s',
                   cancels.n, lth_pvr.setting('cancel_unconfirmed_minutes'), cancels.attempts, left(cancels.ids, 400))
       FROM cancels WHERE cancels.n > 0
+    UNION ALL
+    SELECT 'fallback_not_replaced', 'warning', not_replaced.n, 0,
+           format('%s limit order(s) cancelled by their fallback without a market replacement: %s',
+                  not_replaced.n, left(not_replaced.ids, 400))
+      FROM not_replaced WHERE not_replaced.n > 0
+    UNION ALL
+    SELECT 'market_slippage', 'critical', slipped.n, 0,
+           format('%s market order(s) partially filled and cancelled due to slippage, the rest not placed: %s',
+                  slipped.n, left(slipped.ids, 400))
+      FROM slipped WHERE slipped.n > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

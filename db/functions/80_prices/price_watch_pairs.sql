@@ -1,5 +1,5 @@
--- Owns: which pairs the worker watches live prices for. For now every pair with an open order
--- (pending, placing or submitted). The fallback rules narrow this to orders with a price trigger.
+-- Owns: which pairs the worker watches live prices for: the pairs of open orders with a price
+-- fallback not yet requested (the only reader of live prices is the price trigger).
 CREATE OR REPLACE FUNCTION lth_pvr.price_watch_pairs()
 RETURNS TABLE (pair text)
 LANGUAGE sql STABLE
@@ -8,6 +8,8 @@ AS $$
     SELECT DISTINCT o.pair
       FROM lth_pvr.exchange_orders o
      WHERE o.status IN ('pending', 'placing', 'submitted')
+       AND o.fallback_price_move IS NOT NULL
+       AND o.fallback_requested_at IS NULL
      ORDER BY o.pair
 $$;
 

@@ -9,6 +9,11 @@
 --     A pair unknown to a table never refreshed from VALR is accepted with a warning row in
 --     order_events (outcome `pair_unchecked`); once refreshed, an unknown pair is refused. An order inserted as
 --     `submitted` is already on VALR: only the precision rules apply (refusing it would hide it).
+--   * customer_order_id (sent as customerOrderId) is the intent_id, or for a replacement
+--     (replaces_order_id) the order's own id: never chosen by the inserter;
+--   * a limit order's fallback (fallback_after, fallback_price_move) when not given: its account's,
+--     else the global settings fallback_after_seconds / fallback_price_move (0 = off); an explicit
+--     0 on the order means "no fallback" and is stored as NULL (fallback_defaults).
 -- Errors are constraint-style (check_violation, named rule) so psql users see which rule failed.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_insert_rules()
 RETURNS trigger
@@ -32,6 +37,10 @@ BEGIN
         NEW.submitted_at := coalesce(NEW.submitted_at, now());
         NEW.reconcile_due_at := now();
     END IF;
+
+    NEW.customer_order_id := CASE WHEN NEW.replaces_order_id IS NULL THEN NEW.intent_id ELSE NEW.exchange_order_id END;
+    SELECT d.fallback_after, d.fallback_price_move INTO NEW.fallback_after, NEW.fallback_price_move
+      FROM lth_pvr.fallback_defaults(NEW) d;
 
     SELECT * INTO v_pair FROM lth_pvr.pairs p WHERE p.pair = NEW.pair;
     IF FOUND THEN

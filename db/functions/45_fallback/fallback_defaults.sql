@@ -1,0 +1,24 @@
+-- Owns: which fallback a new order gets. An explicit value on the order wins (0 = explicitly none:
+-- stored as NULL); else its account's (exchange_accounts.fallback_after / fallback_price_move); else
+-- the global settings fallback_after_seconds / fallback_price_move (0 = off, as shipped). Limit orders
+-- that are not replacements only: a market order, and a replacement, never get one.
+-- Internal: the insert-rules trigger calls it.
+CREATE OR REPLACE FUNCTION lth_pvr.fallback_defaults(p_order lth_pvr.exchange_orders)
+RETURNS TABLE (fallback_after interval, fallback_price_move numeric)
+LANGUAGE sql STABLE
+SET search_path = lth_pvr, pg_temp
+AS $$
+    SELECT CASE WHEN p_order.order_type <> 'limit' OR p_order.replaces_order_id IS NOT NULL
+                THEN p_order.fallback_after
+                ELSE NULLIF(coalesce(p_order.fallback_after, a.fallback_after,
+                                     make_interval(secs => lth_pvr.setting('fallback_after_seconds'))),
+                            make_interval()) END,  -- 0 = explicitly none
+           CASE WHEN p_order.order_type <> 'limit' OR p_order.replaces_order_id IS NOT NULL
+                THEN p_order.fallback_price_move
+                ELSE NULLIF(coalesce(p_order.fallback_price_move, a.fallback_price_move,
+                                     lth_pvr.setting('fallback_price_move')), 0) END
+      FROM (SELECT 1) one
+      LEFT JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = p_order.exchange_account_id
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.fallback_defaults(lth_pvr.exchange_orders) FROM PUBLIC;

@@ -1,0 +1,44 @@
+-- Owns: the time trigger. Every submitted order of the worker's leased accounts (every account when
+-- p_worker_id is NULL: the pg_cron safety net) whose age fallback is due — submitted_at (VALR
+-- accepted it) + fallback_after ≤ p_now — gets its fallback requested (request_fallback: the cancel
+-- goes out through the cancel path). The price seen is recorded when a fresh one is known. Returns
+-- the orders it fired, in price_triggered_orders' shape.
+CREATE OR REPLACE FUNCTION lth_pvr.request_due_fallbacks(
+    p_worker_id text DEFAULT NULL,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, pair text, side text,
+               price numeric, price_seen numeric, trigger text)
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH due AS (
+        SELECT o.exchange_order_id, o.exchange_account_id, o.pair, o.side, o.price,
+               CASE WHEN lth_pvr.market_price_is_fresh(m.valr_time, m.received_at, p_now)
+                    THEN CASE o.side WHEN 'BUY' THEN m.ask ELSE m.bid END END AS price_seen
+          FROM lth_pvr.exchange_orders o
+          LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+         WHERE o.status = 'submitted'
+           AND o.fallback_after IS NOT NULL
+           AND o.fallback_requested_at IS NULL
+           AND o.cancel_requested_at IS NULL
+           AND o.submitted_at + o.fallback_after <= p_now
+           AND (p_worker_id IS NULL OR EXISTS (
+                   SELECT 1 FROM lth_pvr.subaccount_leases l
+                    WHERE l.exchange_account_id = o.exchange_account_id
+                      AND l.worker_id = p_worker_id AND l.expires_at > p_now))
+         ORDER BY o.submitted_at + o.fallback_after, o.exchange_order_id
+    )
+    SELECT d.exchange_order_id, d.exchange_account_id, a.subaccount_id, d.pair, d.side, d.price,
+           d.price_seen, 'age'::text
+      FROM due d
+      JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = d.exchange_account_id
+     WHERE lth_pvr.request_fallback(d.exchange_order_id, 'age', d.price_seen, NULL, p_now);
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.request_due_fallbacks(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.request_due_fallbacks(text, timestamptz) TO valr_worker;

@@ -1,0 +1,54 @@
+-- Owns: one row per intent, so a strategy reads what became of what it asked, not a chain of orders
+-- (a limit order and its market replacement share the intent_id):
+--   qty         what the intent asked: the qty of its latest order that replaces nothing
+--   filled_qty  filled across all its orders; avg_price = their filled value / filled_qty
+--   fees        summed per fee currency across its orders (jsonb of strings, as v_orders)
+--   orders      how many orders it has
+--   state       needs_attention  filled more than asked, a market order cancelled due to slippage, or
+--                                a fallback whose remainder VALR did not state / the pair refused
+--               open             an order still pending, placing or submitted
+--               filled           filled_qty reached qty
+--               partially_filled something filled, nothing open
+--               cancelled        nothing filled, an order cancelled
+--               failed           nothing filled, every order failed
+CREATE OR REPLACE VIEW lth_pvr.v_intents AS
+SELECT i.intent_id,
+       i.qty,
+       i.filled_qty,
+       CASE WHEN i.filled_qty > 0 THEN i.filled_value / i.filled_qty END AS avg_price,
+       coalesce(f.fees, '{}'::jsonb) AS fees,
+       i.orders,
+       CASE WHEN i.filled_qty > i.qty OR i.attention THEN 'needs_attention'
+            WHEN i.open THEN 'open'
+            WHEN i.filled_qty >= i.qty THEN 'filled'
+            WHEN i.filled_qty > 0 THEN 'partially_filled'
+            WHEN i.cancelled THEN 'cancelled'
+            ELSE 'failed'
+       END AS state
+  FROM (SELECT o.intent_id,
+               (array_agg(o.qty ORDER BY o.created_at DESC, o.exchange_order_id)
+                    FILTER (WHERE o.replaces_order_id IS NULL))[1] AS qty,
+               sum(o.filled_qty) AS filled_qty,
+               sum(o.filled_value) AS filled_value,
+               count(*)::int AS orders,
+               bool_or(o.status IN ('pending', 'placing', 'submitted')) AS open,
+               bool_or(o.status = 'cancelled') AS cancelled,
+               bool_or((o.order_type = 'market' AND o.status = 'cancelled'
+                        AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage')
+                       OR o.fallback_outcome IN ('remainder_unknown', 'refused')) AS attention
+          FROM lth_pvr.exchange_orders o
+         GROUP BY o.intent_id) i
+  LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(c.currency, c.fee::text) FILTER (WHERE c.fee <> 0) AS fees
+          FROM (SELECT coalesce(fl.fee_currency, '?') AS currency, sum(fl.fee) AS fee
+                  FROM lth_pvr.order_fills fl
+                  JOIN lth_pvr.exchange_orders o ON o.exchange_order_id = fl.exchange_order_id
+                 WHERE o.intent_id = i.intent_id
+                 GROUP BY 1) c
+       ) f ON true;
+
+COMMENT ON VIEW lth_pvr.v_intents IS
+    'One row per intent: asked qty, filled across its orders (a limit order and its market replacement), '
+    'average price, fees by currency, order count and state.';
+
+GRANT SELECT ON lth_pvr.v_intents TO valr_reader;
