@@ -117,12 +117,16 @@ class Orders:
         )[0][0]
 
     def insert(self, account_id: uuid.UUID, qty: str = "0.0001", price: str = "1200000", side: str = "BUY",
-               intent: uuid.UUID | None = None, pair: str = "BTCZAR") -> tuple[uuid.UUID, uuid.UUID]:
+               intent: uuid.UUID | None = None, pair: str = "BTCZAR", fallback_after: str | None = None,
+               fallback_price_move: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+        """A limit order; with fallback_after (an interval, '5 minutes') / fallback_price_move (a fraction)
+        as the issue's SQL interface has them."""
         intent = intent or uuid.uuid4()
         order_id = self.sql(
-            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
-               VALUES (%s, %s, %s, %s, %s, %s) RETURNING exchange_order_id""",
-            (account_id, intent, pair, side, price, qty),
+            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
+                                                    fallback_after, fallback_price_move)
+               VALUES (%s, %s, %s, %s, %s, %s, %s::interval, %s) RETURNING exchange_order_id""",
+            (account_id, intent, pair, side, price, qty, fallback_after, fallback_price_move),
         )[0][0]
         return order_id, intent
 

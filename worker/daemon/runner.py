@@ -23,6 +23,7 @@ from worker.config import WorkerSettings
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.pairs import load_rules, refresh_pairs
+from worker.daemon.fallback import FallbackTimer
 from worker.daemon.prices import PriceWatch
 from worker.daemon.session import SubaccountSession, backoff
 from worker.db.pool_check import CheckWhenIdle
@@ -68,6 +69,7 @@ class Runner:
         self.lookups = Lookups(self.client, self.store)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
         self.prices = PriceWatch(self)
+        self.fallbacks = FallbackTimer(self)
         self._install_signal_handlers()
         try:
             skew = await self._check_clock()
@@ -76,11 +78,14 @@ class Runner:
                   max_session_s=s.max_session_s)
             listener_task = asyncio.create_task(self.listener.run(), name="listener")
             prices_task = asyncio.create_task(self.prices.run(), name="prices")
+            fallbacks_task = asyncio.create_task(self.fallbacks.run(), name="fallbacks")
             await self._loop()
             self.listener.stopping = True
             listener_task.cancel()
             await self.prices.stop()
             prices_task.cancel()
+            self.fallbacks.stop()
+            fallbacks_task.cancel()
             await self._shutdown()
         finally:
             await self.client.aclose()
@@ -162,6 +167,7 @@ class Runner:
         # VALR after one round trip, not after the bookkeeping below.
         await self._place_pending()
         self.prices.poke()  # orders changed: the pairs that need live prices may have too
+        self.fallbacks.poke()  # and the next age fallback's due time
         await self._heartbeat()
         taken = await self._renew_leases()
         self.work = {w["exchange_account_id"]: w for w in await self.store.account_work()}

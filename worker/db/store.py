@@ -156,6 +156,16 @@ class Store:
         """Records the prices; returns the orders whose trigger they fired."""
         return await self._rows("SELECT * FROM lth_pvr.record_market_prices(%s, %s)", (jsonb(frames), source))
 
+    # -- the fallback's time trigger -------------------------------------------------------------
+    async def next_fallback_due(self) -> float | None:
+        """Seconds until this worker's next age fallback falls due (None: none pending)."""
+        row = await self._one("SELECT lth_pvr.next_fallback_due(%s) AS due", (self.worker_id,))
+        return None if row is None or row["due"] is None else float(row["due"])
+
+    async def request_due_fallbacks(self) -> list[dict]:
+        """Requests the cancels of this worker's due age fallbacks; returns those orders."""
+        return await self._rows("SELECT * FROM lth_pvr.request_due_fallbacks(%s)", (self.worker_id,))
+
     # -- safety net and cancels -----------------------------------------------------------------
     async def claim_due_polls(self, limit: int = 500) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_due_polls(%s, %s)", (self.worker_id, limit))
