@@ -47,6 +47,11 @@ def rest(sim, route: str) -> int:
     return sim.counters()["rest"].get(route, 0)
 
 
+def wait_ask_recorded(orders, ask: str) -> None:
+    wait_for(lambda: orders.sql("SELECT ask FROM lth_pvr.market_prices WHERE pair = 'BTCZAR'") == [(Decimal(ask),)],
+             what=f"the ask {ask} recorded")
+
+
 def settle(orders, **values) -> None:
     for name, value in values.items():
         orders.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
@@ -84,8 +89,7 @@ def test_a_price_jump_fires_the_price_fallback_and_a_favourable_move_does_not(si
 
     # Up 1.5 %: against the BUY but short of its 2 %; in the SELL's favour (it rests, still above the bid).
     sim.market("BTCZAR", bid="1004000", ask="1005000")
-    wait_for(lambda: orders.sql("SELECT ask FROM lth_pvr.market_prices WHERE pair = 'BTCZAR'") == [
-        (Decimal("1005000"),)], what="the move recorded")
+    wait_ask_recorded(orders, "1005000")
     # The jump: the ask now 2.5 % above the BUY's limit.
     sim.market("BTCZAR", bid="1019000", ask="1020000")
     market = wait_replacement_filled(orders, buy_id)
@@ -108,8 +112,7 @@ def test_a_favourable_move_never_fires(sim, orders, start_worker):
     orders.wait_status(order_id, "submitted")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], what="prices watched")
     sim.market("BTCZAR", bid="995500", ask="996000")  # down towards the BUY's limit: its favour
-    wait_for(lambda: orders.sql("SELECT ask FROM lth_pvr.market_prices WHERE pair = 'BTCZAR'") == [
-        (Decimal("996000"),)], what="the move recorded")
+    wait_ask_recorded(orders, "996000")
     assert orders.get(order_id)["fallback_requested_at"] is None
     assert orders.status(order_id) == "submitted" and rest(sim, "DELETE /v1/orders/order") == 0
 
