@@ -207,3 +207,26 @@ def test_two_workers_fire_and_replace_once(sim, orders, start_worker):
     assert rest(sim, "POST /v1/orders/market") == 2
     assert orders.sql("""SELECT count(*) FROM lth_pvr.order_events
                           WHERE kind = 'fallback' AND outcome = 'fallback_requested'""") == [(2,)]
+
+
+@pytest.mark.parametrize("faults", [
+    {"lose_cancel_answers": 1},                                 # the DELETE's answer lost
+    {"duplicate_fraction": 0.5, "reorder": True},               # duplicated and swapped frames
+    {"drop_fraction": 0.3},                                     # lost frames: the safety net's look-ups decide
+], ids=["lost-cancel-answer", "duplicated-reordered-frames", "dropped-frames"])
+def test_faults_on_the_cancel_path_never_buy_twice(sim, orders, start_worker, faults):
+    account = orders.account("")
+    settle(orders, cancel_retry_seconds=1)
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    start_worker()
+    order_id, intent_id = orders.insert(account, qty=QTY, price="950000", fallback_after="2 seconds")
+    orders.wait_status(order_id, "submitted")
+    sim.fill(str(intent_id), quantity="0.0003")
+    sim.faults(**faults)
+    orders.wait_status(order_id, "cancelled", timeout=60)
+    sim.faults(reset=True)
+    market = wait_replacement_filled(orders, order_id, timeout=60)
+    assert market["qty"] == Decimal("0.0007")
+    assert rest(sim, "POST /v1/orders/market") == 1
+    assert executed_on_valr(sim, {str(intent_id), str(market["exchange_order_id"])}) == Decimal(QTY)
+    wait_for(lambda: intent(orders, intent_id)["filled_qty"] == Decimal(QTY), timeout=60, what="every fill recorded")
