@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -58,9 +60,14 @@ def test_document_sql_runs_against_a_migrated_database(document, postgresql, db_
             continue
         postgresql.execute(block)
         postgresql.commit()
-    # The effects a reader expects: a limit and a market order exist, cancel and poll ran, a threshold changed.
-    assert postgresql.execute("SELECT array_agg(order_type ORDER BY order_type) FROM lth_pvr.exchange_orders"
+    # The effects a reader expects: limit and market orders exist (one limit with a fallback), cancel and
+    # poll ran, a threshold changed.
+    assert postgresql.execute("SELECT array_agg(DISTINCT order_type ORDER BY order_type) FROM lth_pvr.exchange_orders"
                               ).fetchone()[0] == ["limit", "market"]
+    if document == "docs/operations.md":
+        assert postgresql.execute("""SELECT fallback_after, fallback_price_move FROM lth_pvr.exchange_orders
+                                      WHERE fallback_after IS NOT NULL""").fetchall() == [
+            (timedelta(minutes=5), Decimal("0.0025"))]
     assert postgresql.execute(
         "SELECT value FROM lth_pvr.settings WHERE name = 'polls_per_day_max'").fetchone()[0] == 300
 
