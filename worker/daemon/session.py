@@ -234,7 +234,8 @@ class SubaccountSession:
               status=(row or {}).get("status"))
 
     async def _send(self, order: dict) -> PlacedOrder:
-        """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId = intent)."""
+        """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId =
+        customer_order_id: the intent, or a replacement's own id)."""
         client, common = self.runner.client, dict(pair=order["pair"], side=order["side"],
                                                   customer_order_id=str(order["customer_order_id"]))
         if order["order_type"] == "market":

@@ -50,7 +50,7 @@ class TruthCheck:
 def check(conn: psycopg.Connection, truth: dict) -> TruthCheck:
     result = TruthCheck(orders=len(truth["orders"]), fills=len(truth["trades"]))
     db_orders = {r[0]: r for r in conn.execute(
-        "SELECT intent_id::text, status, filled_qty, ext_order_id FROM lth_pvr.exchange_orders").fetchall()}
+        "SELECT customer_order_id::text, status, filled_qty, ext_order_id FROM lth_pvr.exchange_orders").fetchall()}
     db_fills: dict[str, int] = {}
     for trade_id, n in conn.execute("SELECT trade_id, count(*) FROM lth_pvr.order_fills GROUP BY 1").fetchall():
         db_fills[trade_id] = n
@@ -66,7 +66,7 @@ def check(conn: psycopg.Connection, truth: dict) -> TruthCheck:
         if row[1] != expected or Decimal(row[2]) != Decimal(order["filledQuantity"]):
             result.status_mismatch.append(
                 f"{cid}: database {row[1]} filled {row[2]}, exchange {order['status']} filled {order['filledQuantity']}")
-    # Our intents are unique per open order: the same customerOrderId twice on the exchange means
+    # customerOrderIds are unique per open order: the same one twice on the exchange means
     # an order was placed twice (failed duplicates are refused by VALR and do not count).
     for cid, n in seen_customer_ids.items():
         if cid in db_orders and n > 1:
