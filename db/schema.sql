@@ -71,7 +71,9 @@ CREATE TABLE lth_pvr.exchange_orders (
     fallback_requested_at timestamp with time zone,
     fallback_price numeric,
     fallback_threshold numeric,
-    fallback_outcome text
+    fallback_outcome text,
+    placement_lookups integer NOT NULL DEFAULT 0,
+    placement_looked_up_at timestamp with time zone
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -281,7 +283,8 @@ CREATE TABLE lth_pvr.subaccount_leases (
     exchange_account_id uuid NOT NULL,
     worker_id text NOT NULL,
     acquired_at timestamp with time zone NOT NULL DEFAULT now(),
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    watch_ended_at timestamp with time zone
 );
 ALTER TABLE lth_pvr.subaccount_leases ADD CONSTRAINT subaccount_leases_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -335,6 +338,8 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- pair_refresh_hours = 24
 -- pending_unplaced_minutes = 5
 -- placement_grace_seconds = 120
+-- placement_lookup_first_seconds = 2
+-- placement_lookup_max_seconds = 30
 -- placing_unresolved_minutes = 2
 -- poll_claim_seconds = 120
 -- poll_recent_minutes = 2
@@ -344,5 +349,6 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- reconcile_fallback_seconds = 30
 -- stuck_order_minutes = 60
 -- worker_heartbeat_seconds = 90
+-- worker_retire_seconds = 60
 -- ws_coverage_min_pct = 80
 -- ws_failure_pct_max = 10

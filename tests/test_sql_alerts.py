@@ -86,7 +86,7 @@ def test_polls_per_day_above_200(postgresql):
 
 def test_ws_failures_above_10_percent(postgresql):
     account = make_account(postgresql)
-    ids = [one(postgresql, "SELECT lth_pvr.session_open('w', %s, %s) AS id", (account, at(minutes=i)))["id"]
+    ids = [one(postgresql, "SELECT lth_pvr.session_open(%s, %s, %s) AS id", (f"w{i}", account, at(minutes=i)))["id"]
            for i in range(10)]
     close = "SELECT lth_pvr.session_closed(%s, %s, %s, %s)"
     postgresql.execute(close, (ids[0], "1006 abnormal closure", True, at(minutes=20)))

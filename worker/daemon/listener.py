@@ -11,7 +11,7 @@ import logging
 import psycopg
 from psycopg import sql
 
-from worker.daemon.session import backoff
+from worker.daemon.backoff import backoff
 from worker.logs import event
 
 log = logging.getLogger("worker.listener")

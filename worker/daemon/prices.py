@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from worker.daemon.session import backoff
+from worker.daemon.backoff import backoff
 from worker.logs import event
 from worker.valr import AuthenticationError, ConnectionLost, RateLimited, TransportError, ValrError
 from worker.valr.trade_ws import MARKET_SUMMARY, TradeSocket

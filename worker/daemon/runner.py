@@ -1,8 +1,11 @@
 """`valr-monitor run`: composes the listener, leases, sessions, placement, polls and cancels.
 
 Every wake-up (a NOTIFY, or the periodic catch-up) runs one tick: heartbeat, renew and take leases,
-then ask the database what is due — pending orders to place, polls, cancels, lost placements — and
-hand each to the subaccount's session or to a REST lookup. The database decides; this only routes.
+then ask the database what is due — pending orders to place, sessions to open, polls, cancels, lost
+placements — and hand each to the subaccount's session or to a REST lookup. The database decides
+(account_work says which subaccounts want a session; claim_* functions space out retries); this
+only routes. Its own state is what only this process can know: its open sockets, and the orders
+whose placement request it has under way.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ import signal
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Awaitable
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from worker.config import WorkerSettings
+from worker.daemon.backoff import backoff, pause
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
-from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.fallback import FallbackTimer
+from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
-from worker.daemon.session import SubaccountSession, backoff
+from worker.daemon.session import SessionContext, SubaccountSession
+from worker.daemon.tasks import Tasks
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.store import Store
 from worker.logs import event
@@ -36,61 +43,91 @@ log = logging.getLogger("worker.runner")
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
+# The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
+# 1 s) when the next tick asks: psycopg_pool doubles its delay without a cap, so after a long outage
+# its next attempt could otherwise come a minute after the database is back.
+POOL_RECONNECT_TIMEOUT_S = 10.0
+SHUTDOWN_DB_WAIT_S = 5.0  # recording the stop must not hold a shutdown while the database is away
+TICK_GRACE_AT_STOP_S = 5.0  # a tick under way when SIGTERM comes may finish; one stuck on the database not
+
+T = TypeVar("T")
+
+
+class StopRequested(Exception):
+    """SIGTERM/SIGINT arrived while the worker was still starting."""
 
 
 class Runner:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.wake = asyncio.Event()
-        self.stopping = False
+        self.stop_requested = asyncio.Event()
         self.sessions: dict[UUID, SubaccountSession] = {}
-        self.seen_accounts: set[UUID] = set()     # accounts this process has opened a session for
-        self.work: dict[UUID, dict] = {}          # last account_work() snapshot
-        self.in_flight: set[UUID] = set()         # orders whose placement request is under way
-        self.tasks: set[asyncio.Task] = set()
-        self.busy: set[tuple[str, UUID]] = set()  # (kind, id) being handled, to not double up
-        self.lookup_backoff: dict[UUID, tuple[int, float]] = {}  # lost placement -> (attempts, next at)
+        self.tasks = Tasks()
+        self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
         self.last_pairs_check = float("-inf")
-        self.held: set[UUID] = set()              # subaccounts leased at the last renewal
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_requested.is_set()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> int:
         s = self.settings
+        self._install_signal_handlers()
         check = CheckWhenIdle()
         self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
                                         check=check.check, reset=check.reset,
+                                        reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
                                         kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
-        await self.pool.open(wait=True, timeout=30)
         self.store = Store(self.pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
+        self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
-        self._install_signal_handlers()
         try:
-            skew = await self._check_clock()
-            await self._refresh_pairs(at_start=True)
+            await self._unless_stopping(self.pool.open(wait=True, timeout=30))
+            skew = await self._unless_stopping(self._check_clock())
+            await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
-            listener_task = asyncio.create_task(self.listener.run(), name="listener")
-            prices_task = asyncio.create_task(self.prices.run(), name="prices")
-            fallbacks_task = asyncio.create_task(self.fallbacks.run(), name="fallbacks")
+            background = [asyncio.create_task(self.listener.run(), name="listener"),
+                          asyncio.create_task(self._watch_lease_renewal(), name="lease_watch"),
+                          asyncio.create_task(self.prices.run(), name="prices"),
+                          asyncio.create_task(self.fallbacks.run(), name="fallbacks")]
             await self._loop()
             self.listener.stopping = True
-            listener_task.cancel()
             await self.prices.stop()
-            prices_task.cancel()
             self.fallbacks.stop()
-            fallbacks_task.cancel()
+            for task in background:
+                task.cancel()
             await self._shutdown()
+        except StopRequested:
+            event(log, "stopped while starting", worker=s.worker_id)
         finally:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    async def _unless_stopping(self, work: Awaitable[T], grace_s: float = 0.0) -> T:
+        """Await `work`, unless a stop is requested first and `work` does not end within `grace_s`
+        after it: then cancel it and raise StopRequested."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.create_task(self.stop_requested.wait())
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not task.done() and grace_s > 0:
+            await asyncio.wait({task}, timeout=grace_s)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise StopRequested
+        return task.result()
 
     async def _check_clock(self) -> float:
         """Refuse to run on clock skew (ClockSkewError propagates); retry while VALR cannot answer."""
@@ -101,7 +138,8 @@ class Runner:
             except (TransportError, RateLimited) as exc:
                 attempt += 1
                 event(log, "cannot read VALR's clock yet; retrying", logging.WARNING, error=str(exc)[:200])
-                await asyncio.sleep(backoff(attempt, base=1.0, cap=30.0))
+                if await pause(backoff(attempt, base=1.0, cap=30.0), self.stop_requested):
+                    raise StopRequested
 
     async def _refresh_pairs(self, at_start: bool = False) -> None:
         """At start, then whenever lth_pvr.pair_refresh_due says so (daily by default). A refresh that
@@ -125,7 +163,7 @@ class Runner:
     def request_stop(self) -> None:
         if not self.stopping:
             event(log, "stopping: no new claims; finishing the frames in hand")
-        self.stopping = True
+        self.stop_requested.set()
         self.wake.set()
 
     async def _loop(self) -> None:
@@ -133,16 +171,18 @@ class Runner:
         interval = min(self.settings.catch_up_s, self.settings.lease_ttl_s / 3)
         while not self.stopping:
             try:
-                await self.tick()
+                await self._unless_stopping(self.tick(), grace_s=TICK_GRACE_AT_STOP_S)
                 attempt = 0
+            except StopRequested:
+                event(log, "stopping: abandoned a tick the database did not answer", logging.WARNING)
+                return
             except Exception as exc:  # database down, or a bug: log it, back off, ask again
                 attempt += 1
                 if isinstance(exc, (psycopg.Error, OSError)):
                     event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
                 else:
                     log.exception("tick failed unexpectedly; retrying")
-                await self._drop_sessions_if_lease_unrenewable()
-                await asyncio.sleep(backoff(attempt, base=0.5, cap=5.0))
+                await pause(backoff(attempt, base=0.5, cap=5.0), self.stop_requested)
                 continue
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=interval)
@@ -152,13 +192,13 @@ class Runner:
 
     async def _shutdown(self) -> None:
         await asyncio.gather(*(s.stop("shutdown") for s in self.sessions.values()), return_exceptions=True)
-        pending = [s.task for s in self.sessions.values() if s.task] + list(self.tasks)
+        pending = [s.task for s in self.sessions.values() if s.task] + list(self.tasks.running)
         if pending:
             await asyncio.wait(pending, timeout=15)
         try:
-            await self.store.stopped()  # releases this worker's leases
-        except psycopg.Error as exc:
-            event(log, "could not record stop; leases will expire", logging.WARNING, error=str(exc))
+            await asyncio.wait_for(self.store.stopped(), SHUTDOWN_DB_WAIT_S)  # releases this worker's leases
+        except (psycopg.Error, asyncio.TimeoutError) as exc:
+            event(log, "could not record stop; leases will expire", logging.WARNING, error=str(exc) or "timeout")
         event(log, "worker stopped", worker=self.settings.worker_id)
 
     # -- one tick -------------------------------------------------------------------------------
@@ -170,9 +210,7 @@ class Runner:
         self.fallbacks.poke()  # and the next age fallback's due time
         await self._heartbeat()
         taken = await self._renew_leases()
-        self.work = {w["exchange_account_id"]: w for w in await self.store.account_work()}
-        self._reap_sessions()
-        self._open_sessions_with_work()
+        await self._open_sessions_sql_wants()
         if taken:
             await self._place_pending()
         await self._send_cancels()
@@ -198,53 +236,40 @@ class Runner:
                 event(log, "lease lost; closing its socket", subaccount=session.subaccount_id)
                 await session.stop("lease_lost")
                 del self.sessions[account_id]
-        # A subaccount leased again later is recovered afresh: open orders get a session and a
-        # reconciliation (another worker may have watched it meanwhile).
-        self.seen_accounts -= self.held - held
-        taken = held - self.held
-        for row in leases:
-            if row["exchange_account_id"] in taken:
-                event(log, "lease taken", subaccount=row["subaccount_id"])
-        self.held = held
+        taken = [row for row in leases if row["taken"]]
+        for row in taken:
+            event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
 
-    async def _drop_sessions_if_lease_unrenewable(self) -> None:
-        """A lease that cannot be renewed may be taken by another worker: close those sockets at once."""
-        if time.monotonic() - self.last_lease_renewal > self.settings.lease_ttl_s * 0.8:
-            for account_id, session in list(self.sessions.items()):
-                await session.stop("lease_unrenewable")
-                del self.sessions[account_id]
+    async def _watch_lease_renewal(self) -> None:
+        """A lease that cannot be renewed may be taken by another worker: close those sockets before
+        it can expire, whatever the tick is doing (it may be waiting for the database). Once the
+        database answers again, account_work has the subaccounts recovered (reopened and reconciled)
+        if the leases are still, or again, this worker's."""
+        ttl = self.settings.lease_ttl_s
+        while not await pause(min(1.0, ttl / 10), self.stop_requested):
+            if self.sessions and time.monotonic() - self.last_lease_renewal > ttl * 0.8:
+                event(log, "leases not renewed in time; closing their sockets", logging.WARNING,
+                      sessions=len(self.sessions))
+                for account_id, session in list(self.sessions.items()):
+                    await session.stop("lease_unrenewable")
+                    del self.sessions[account_id]
 
-    def _reap_sessions(self) -> None:
+    async def _open_sessions_sql_wants(self) -> None:
         for account_id, session in list(self.sessions.items()):
             if session.done:
                 del self.sessions[account_id]
-
-    def _open_sessions_with_work(self) -> None:
-        """A session opens for new orders, unwatched ones, cancels, and — once per process — any open
-        order (a restart). After --max-session it stays closed until new work arrives."""
-        for account_id, w in self.work.items():
-            if account_id in self.sessions:
-                continue
-            fresh = w["pending_orders"] + w["unmonitored_orders"] + w["cancels_requested"] > 0
-            recovering = account_id not in self.seen_accounts and w["placing_orders"] + w["submitted_orders"] > 0
-            if fresh or recovering:
-                self.ensure_session(account_id, w["subaccount_id"])
+        for work in await self.store.account_work():
+            if work["wants_session"]:
+                self.ensure_session(work["exchange_account_id"], work["subaccount_id"])
 
     def ensure_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
         session = self.sessions.get(account_id)
         if session is None or session.done or session.stop_reason:
-            session = SubaccountSession(self, account_id, subaccount_id)
+            session = SubaccountSession(self.session_context, account_id, subaccount_id)
             self.sessions[account_id] = session
-            self.seen_accounts.add(account_id)
             session.start()
         return session
-
-    async def work_of(self, account_id: UUID) -> dict | None:
-        rows = await self.store.account_work(account_id)
-        if rows:
-            self.work[account_id] = rows[0]
-        return rows[0] if rows else None
 
     async def _place_pending(self) -> None:
         if self.stopping:
@@ -254,15 +279,22 @@ class Runner:
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
         for account_id, orders in by_account.items():
-            # In flight from the claim on: no lost-placement lookup races a request still waiting.
-            self.in_flight.update(o["exchange_order_id"] for o in orders)
             session = self.ensure_session(account_id, orders[0]["subaccount_id"])
-            self.spawn(session.place(orders), "place")
+            self.tasks.spawn(self._place(session, orders), "place")
+
+    async def _place(self, session: SubaccountSession, orders: list[dict]) -> None:
+        """In flight from the claim until the session has placed them: no lost-placement lookup races
+        a request still waiting (for the socket, or for VALR's rate limit)."""
+        ids = {o["exchange_order_id"] for o in orders}
+        self.in_flight |= ids
+        try:
+            await session.place(orders)
+        finally:
+            self.in_flight -= ids
 
     async def _send_cancels(self) -> None:
         for order in await self.store.claim_cancel_requests():
-            self.ensure_session(order["exchange_account_id"], order["subaccount_id"])
-            self.spawn(self.lookups.cancel(order), "cancel")
+            self.tasks.spawn(self.lookups.cancel(order), "cancel")
 
     async def _run_due_polls(self) -> None:
         due = await self.store.claim_due_polls(500)
@@ -270,28 +302,17 @@ class Runner:
         for order in due:
             by_account[order["exchange_account_id"]].append(order)
         for account_id, orders in by_account.items():
-            if ("poll", account_id) in self.busy:
+            if ("poll", account_id) in self.tasks.busy:
                 continue
-            self.spawn(self.lookups.poll_account(account_id, orders[0]["subaccount_id"], orders),
-                       "poll", key=("poll", account_id))
+            self.tasks.spawn(self.lookups.poll_account(account_id, orders[0]["subaccount_id"], orders),
+                             "poll", key=("poll", account_id))
 
     async def _resolve_lost_placements(self) -> None:
-        """Look each lost placement up by customerOrderId, spaced out per order (2, 4, 8 … 30 s): the
-        REST budget is shared with placements, and the grace period is long."""
-        now = time.monotonic()
-        unresolved = await self.store.unresolved_placements(self.settings.placement_lookup_after_s)
-        current = {o["exchange_order_id"] for o in unresolved}
-        for order_id in list(self.lookup_backoff):
-            if order_id not in current:
-                del self.lookup_backoff[order_id]
-        for order in unresolved:
-            order_id = order["exchange_order_id"]
-            key = ("placement", order_id)
-            attempts, next_at = self.lookup_backoff.get(order_id, (0, 0.0))
-            if order_id in self.in_flight or key in self.busy or now < next_at:
-                continue
-            self.lookup_backoff[order_id] = (attempts + 1, now + min(30.0, 2.0 * 2 ** attempts))
-            self.spawn(self.lookups.resolve_placement(order), "resolve_placement", key=key)
+        """Look each lost placement up by customerOrderId when SQL says its next lookup is due."""
+        skip = self.in_flight | self.tasks.busy_ids("placement")
+        for order in await self.store.claim_lost_placements(self.settings.placement_lookup_after_s, skip):
+            self.tasks.spawn(self.lookups.resolve_placement(order), "resolve_placement",
+                             key=("placement", order["exchange_order_id"]))
 
     async def _refetch_missing_fills(self) -> None:
         """Finished orders VALR says executed more than we hold in fills: fetch their trades again.
@@ -300,24 +321,4 @@ class Runner:
             return
         self.last_fills_check = time.monotonic()
         for order in await self.store.claim_missing_fills():
-            self.spawn(self.lookups.fetch_fills(order), "refetch_fills")
-
-    # -- background tasks -----------------------------------------------------------------------
-    def spawn(self, coro, name: str, key: tuple[str, UUID] | None = None) -> asyncio.Task:
-        task = asyncio.create_task(self._guarded(coro, name, key), name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-    async def _guarded(self, coro, name: str, key: tuple[str, UUID] | None) -> None:
-        if key:
-            self.busy.add(key)
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # one failed task must not stop the worker; the DB still holds the truth
-            event(log, f"{name} failed", logging.WARNING, error=f"{type(exc).__name__}: {exc}"[:300])
-        finally:
-            if key:
-                self.busy.discard(key)
+            self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")

@@ -1,49 +1,72 @@
 """One subaccount's account WebSocket: opened and authenticated BEFORE its orders are placed, so no
 fill happens unseen; frames that arrive together go to SQL in one record_batch call.
 
-A session ends when its subaccount has no open orders left, after --max-session seconds (the safety
-net covers it then), when its lease is lost (closed at once), or at shutdown. A lost connection is
-re-opened with backoff and jitter, within VALR's connection budget, and the subaccount is reconciled
-over REST once: events missed while away are found there.
+A session ends when SQL says its subaccount may close (nothing open any more), after --max-session
+seconds (the safety net covers it then), when its lease is lost (closed at once), or at shutdown. A
+lost connection is re-opened with backoff and jitter, within VALR's connection budget, and the
+subaccount is reconciled over REST when SQL says so: events missed while away are found there.
+
+A session sees the worker only through its SessionContext: the database calls, the REST client and
+lookups, a way to start background tasks, and its settings — nothing of the runner's own state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import psycopg
 
+from worker.config import WorkerSettings
+from worker.daemon.backoff import backoff, pause
+from worker.daemon.lookups import Lookups
+from worker.db.store import Store
 from worker.logs import event
 from worker.valr import (
-    AccountSocket, AuthenticationError, ConnectionLost, PlacedOrder, PrecisionError, RateLimited, TransportError,
-    ValrError,
+    AccountSocket, AuthenticationError, ConnectionLost, Credentials, PlacedOrder, PrecisionError, RateLimited,
+    TransportError, ValrClient, ValrError,
 )
-
-if TYPE_CHECKING:
-    from worker.daemon.runner import Runner
 
 log = logging.getLogger("worker.session")
 
 TERMINAL = ("filled", "cancelled", "failed")
 
 
-def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
-    """Exponential backoff with full jitter (attempt 1 → up to 0.5 s, doubling, capped)."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+@dataclass(frozen=True)
+class SessionContext:
+    """What a subaccount session needs from the worker around it, and nothing more."""
+    store: Store                    # the SQL functions (account_work, sessions, record_batch, placement)
+    client: ValrClient              # REST: placing orders
+    lookups: Lookups                # REST follow-ups: reconciliation, missing orders and fills
+    spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task]  # a guarded background task
+    valr_base_url: str
+    credentials: Credentials        # its repr hides the secret
+    ws_connects_per_minute: int = 60
+    max_session_s: float = 300.0    # 0 = persistent
+    socket_wait_s: float = 10.0     # how long placement waits for an authenticated socket
+
+    @classmethod
+    def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
+           spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task]) -> "SessionContext":
+        return cls(store=store, client=client, lookups=lookups, spawn=spawn,
+                   valr_base_url=settings.valr_base_url, credentials=settings.credentials,
+                   ws_connects_per_minute=settings.ws_connects_per_minute,
+                   max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
 
 
 class SubaccountSession:
-    def __init__(self, runner: "Runner", account_id: UUID, subaccount_id: str) -> None:
-        self.runner = runner
+    def __init__(self, ctx: SessionContext, account_id: UUID, subaccount_id: str) -> None:
+        self.ctx = ctx
         self.account_id = account_id
         self.subaccount_id = subaccount_id
         self.authenticated = asyncio.Event()
         self.stop_reason: str | None = None
+        self.stopped = asyncio.Event()  # ends every wait of this session (backoff, budget, socket wait)
         self.socket: AccountSocket | None = None
         self.started = time.monotonic()
         self.task: asyncio.Task | None = None
@@ -56,6 +79,7 @@ class SubaccountSession:
         """Close the socket now; the read loop records what it holds and ends."""
         if self.stop_reason is None:
             self.stop_reason = reason
+        self.stopped.set()
         if self.socket is not None:
             await self.socket.close()
 
@@ -67,60 +91,72 @@ class SubaccountSession:
     async def run(self) -> None:
         attempt = 0
         while self.stop_reason is None:
-            session_id = await self._open_within_budget()
-            if session_id is None:
-                break
-            reason, with_error, wait = "closed", False, 0.0
             try:
-                reason = await self._connected(session_id, reconnect=attempt > 0)
-                attempt = 0
-            except RateLimited as exc:  # a 429 on the upgrade: VALR's connection budget, not the key
-                reason, with_error, wait = f"connection rate limited: {exc}"[:200], True, exc.retry_after or 0.0
-            except (ConnectionLost, AuthenticationError, TransportError, OSError, ValrError) as exc:
-                reason, with_error = f"connection lost: {exc}"[:200], True
-            except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
-                reason, with_error = f"database error: {type(exc).__name__}", True
-            except Exception as exc:  # a bug must not end this subaccount's monitoring for good
-                log.exception("session failed unexpectedly; reconnecting")
-                reason, with_error = f"unexpected error: {type(exc).__name__}"[:200], True
-            finally:
-                self.authenticated.clear()
-                self.socket = None
-                # A close we asked for (no open orders, max session, lease, shutdown) is no error,
-                # even though the socket reports it as a lost connection.
-                await self._record_close(session_id, self.stop_reason or reason,
-                                         with_error and self.stop_reason is None)
+                session_id = await self._open_within_budget()
+            except psycopg.Error as exc:  # the database is away: try again, as after a lost connection
+                event(log, "cannot open a session row yet", logging.WARNING, subaccount=self.subaccount_id,
+                      error=str(exc).strip()[:200])
+                session_id = None
+            wait = 0.0
+            if session_id is not None:
+                read, wait = await self._connection(session_id, reconnect=attempt > 0)
+                if read:
+                    attempt = 0
             if self.stop_reason is None:
                 attempt += 1
                 delay = max(backoff(attempt), wait)
                 event(log, "reconnecting", subaccount=self.subaccount_id, attempt=attempt, delay_s=round(delay, 2))
-                await asyncio.sleep(delay)
+                await pause(delay, self.stopped)
+
+    async def _connection(self, session_id: int, reconnect: bool) -> tuple[bool, float]:
+        """One connection, from connect to close, recorded: whether it got as far as reading, and the
+        least wait VALR asked for before the next."""
+        reason, with_error, read, wait = "closed", False, False, 0.0
+        try:
+            reason = await self._connected(session_id, reconnect)
+            read = True
+        except RateLimited as exc:  # a 429 on the upgrade: VALR's connection budget, not the key
+            reason, with_error, wait = f"connection rate limited: {exc}"[:200], True, exc.retry_after or 0.0
+        except (ConnectionLost, AuthenticationError, TransportError, OSError, ValrError) as exc:
+            reason, with_error = f"connection lost: {exc}"[:200], True
+        except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
+            reason, with_error = f"database error: {type(exc).__name__}", True
+        except Exception as exc:  # a bug must not end this subaccount's monitoring for good
+            log.exception("session failed unexpectedly; reconnecting")
+            reason, with_error = f"unexpected error: {type(exc).__name__}"[:200], True
+        finally:
+            self.authenticated.clear()
+            self.socket = None
+            # A close we asked for (nothing open, max session, lease, shutdown) is no error, even
+            # though the socket reports it as a lost connection.
+            await self._record_close(session_id, self.stop_reason or reason, with_error and self.stop_reason is None)
+        return read, wait
 
     async def _open_within_budget(self) -> int | None:
         """A session row once VALR's connection budget for the key (counted in SQL, across every
         worker) has room; None when the session was stopped while waiting."""
         while self.stop_reason is None:
-            slot = await self.runner.store.session_open_within_budget(
-                self.account_id, self.runner.settings.ws_connects_per_minute)
+            slot = await self.ctx.store.session_open_within_budget(self.account_id, self.ctx.ws_connects_per_minute)
             if slot["session_id"] is not None:
                 return slot["session_id"]
-            await asyncio.sleep(float(slot["wait_seconds"]))
+            await pause(float(slot["wait_seconds"]), self.stopped)
         return None
 
     async def _record_close(self, session_id: int, reason: str, with_error: bool) -> None:
         event(log, "session closed", subaccount=self.subaccount_id, session=session_id, reason=reason)
         try:
-            await self.runner.store.session_closed(session_id, reason, with_error)
-        except psycopg.Error as exc:
+            await self.ctx.store.session_closed(session_id, reason, with_error)
+        except psycopg.Error as exc:  # the next session_open of this subaccount closes it ('superseded')
             event(log, "could not record session close", logging.WARNING, session=session_id, error=str(exc))
 
     async def _connected(self, session_id: int, reconnect: bool) -> str:
-        settings = self.runner.settings
-        async with AccountSocket(settings.valr_base_url, settings.credentials, self.subaccount_id) as sock:
+        if self.stop_reason is not None:  # stopped while the session row was being opened
+            return self.stop_reason
+        async with AccountSocket(self.ctx.valr_base_url, self.ctx.credentials, self.subaccount_id) as sock:
             self.socket = sock
             if self.stop_reason is not None:
                 return self.stop_reason
-            await self.runner.store.session_authenticated(session_id)
+            await self.ctx.store.session_authenticated(session_id)
             self.authenticated.set()
             event(log, "session opened", subaccount=self.subaccount_id, session=session_id, reconnect=reconnect)
             await self._reconcile_if_needed()
@@ -132,40 +168,48 @@ class SubaccountSession:
                     timer.cancel()
 
     def _max_session_timer(self) -> asyncio.Task | None:
-        limit = self.runner.settings.max_session_s
+        limit = self.ctx.max_session_s
         if not limit:
             return None  # persistent sessions (the spec's Phase 2)
         remaining = max(0.0, limit - (time.monotonic() - self.started))
 
         async def expire() -> None:
             await asyncio.sleep(remaining)
-            await self.stop("max_session")
+            await self.stop("max_session")  # session_closed marks the lease: no reopening for open orders alone
 
         return asyncio.create_task(expire())
 
+    async def _work(self) -> dict | None:
+        """What SQL says about this subaccount now (None when its lease is no longer held)."""
+        rows = await self.ctx.store.account_work(self.account_id)
+        return rows[0] if rows else None
+
     async def _reconcile_if_needed(self) -> None:
         """Our submitted orders may have changed while no socket watched them (placed before this
-        socket, inserted by another system, or a reconnect): one GET /v1/orders/open reconciles."""
-        work = await self.runner.work_of(self.account_id)
-        if work and work["submitted_orders"] > 0:
+        socket, inserted by another system, or a reconnect): one GET /v1/orders/open reconciles.
+        If that finished every order, the session has nothing left to watch."""
+        work = await self._work()
+        if work and work["reconcile_on_connect"]:
             try:
-                await self.runner.lookups.reconcile_account(self.account_id, self.subaccount_id)
+                await self.ctx.lookups.reconcile_account(self.account_id, self.subaccount_id)
             except (TransportError, RateLimited, ValrError) as exc:
                 event(log, "reconciliation failed; the safety net will cover", logging.WARNING,
                       subaccount=self.subaccount_id, error=str(exc))
+                return
+            await self._close_if_sql_says_so()
 
     async def _read(self, sock: AccountSocket, session_id: int) -> str:
-        store = self.runner.store
         async for batch in sock.batches():
-            rows = await store.record_batch(session_id, [e.raw for e in batch], batch.superseded)
-            await self._act_on(rows)
+            rows = await self.ctx.store.record_batch(session_id, [e.raw for e in batch], batch.superseded)
+            self._act_on(rows)
             if self.stop_reason is not None:
                 return self.stop_reason
         return self.stop_reason or "closed by exchange"
 
-    async def _act_on(self, rows: list[dict]) -> None:
-        """Follow up what SQL reported: lookups for orders gone from the open list, missing fills for
-        orders that finished, and closing the session when nothing is open any more."""
+    def _act_on(self, rows: list[dict]) -> None:
+        """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
+        orders gone from the open list, missing fills for orders that finished, and asking SQL whether
+        the session may close."""
         missing = [r["exchange_order_id"] for r in rows if r["outcome"] == "missing"]
         finished = [r["exchange_order_id"] for r in rows
                     if r["outcome"] == "applied" and r["new_status"] in TERMINAL]
@@ -173,37 +217,37 @@ class SubaccountSession:
             if r["outcome"] == "applied" and r["new_status"] in TERMINAL:
                 event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source="ws")
         if missing:
-            self.runner.spawn(self.runner.lookups.look_up_missing(missing), "look_up_missing")
+            self.ctx.spawn(self._look_up_missing(missing), "look_up_missing")
         if finished:
-            self.runner.spawn(self.runner.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
-            # Off the read loop: the next frames must not wait for this question.
-            self.runner.spawn(self._close_if_nothing_open(), "close_if_nothing_open")
+            self.ctx.spawn(self.ctx.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
+            self.ctx.spawn(self._close_if_sql_says_so(), "close_if_nothing_open")
 
-    async def _close_if_nothing_open(self) -> None:
-        work = await self.runner.work_of(self.account_id)
-        if work is not None and work["pending_orders"] + work["placing_orders"] + work["submitted_orders"] == 0:
+    async def _look_up_missing(self, order_ids: list[UUID]) -> None:
+        await self.ctx.lookups.look_up_missing(order_ids)
+        await self._close_if_sql_says_so()
+
+    async def _close_if_sql_says_so(self) -> None:
+        work = await self._work()
+        if work is not None and work["may_close"]:
             await self.stop("no_open_orders")
 
     # -- placement ------------------------------------------------------------------------------
     async def place(self, orders: list[dict]) -> None:
-        """Place claimed orders once the socket is authenticated (or after --socket-wait anyway:
-        the reconciliation on connect then covers them)."""
-        try:
-            await asyncio.wait_for(self.authenticated.wait(), self.runner.settings.socket_wait_s)
-        except asyncio.TimeoutError:
+        """Place claimed orders once the socket is authenticated (or after --socket-wait, or at once
+        when the session is stopping: the reconciliation on connect then covers them)."""
+        authenticated = asyncio.create_task(self.authenticated.wait())
+        stopped = asyncio.create_task(self.stopped.wait())
+        await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (authenticated, stopped):
+            waiter.cancel()
+        if not self.authenticated.is_set():
             event(log, "placing before the socket is up", logging.WARNING,
                   subaccount=self.subaccount_id, orders=len(orders))
         await asyncio.gather(*(self._place_one(o) for o in orders))
 
     async def _place_one(self, order: dict) -> None:
-        # In flight since its claim (runner._place_pending): no lookup races a request still waiting.
-        try:
-            await self._place_and_record(order)
-        finally:
-            self.runner.in_flight.discard(order["exchange_order_id"])
-
-    async def _place_and_record(self, order: dict) -> None:
-        store = self.runner.store
+        store = self.ctx.store
         order_id = order["exchange_order_id"]
         # The last word before the POST: the database stamps the request as sent, or refuses when the
         # order moved on while it waited (e.g. failed after the grace period) — at most one POST, ever.
@@ -236,8 +280,8 @@ class SubaccountSession:
     async def _send(self, order: dict) -> PlacedOrder:
         """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId =
         customer_order_id: the intent, or a replacement's own id)."""
-        client, common = self.runner.client, dict(pair=order["pair"], side=order["side"],
-                                                  customer_order_id=str(order["customer_order_id"]))
+        client, common = self.ctx.client, dict(pair=order["pair"], side=order["side"],
+                                               customer_order_id=str(order["customer_order_id"]))
         if order["order_type"] == "market":
             return await client.place_market_order(self.subaccount_id, base_amount=order["qty"], **common)
         return await client.place_limit_order(self.subaccount_id, quantity=order["qty"], price=order["price"],

@@ -108,10 +108,10 @@ class Store:
             (order_id, ext_order_id, failed_reason, jsonb(payload) if payload is not None else None),
         )
 
-    async def unresolved_placements(self, older_than_s: int) -> list[dict]:
-        return await self._rows(
-            "SELECT * FROM lth_pvr.list_unresolved_placements(%s, %s)", (older_than_s, self.worker_id)
-        )
+    async def claim_lost_placements(self, older_than_s: int, in_flight: set[UUID] | list[UUID] = ()) -> list[dict]:
+        """Lost placements whose next lookup is due (SQL spaces them out), except those in flight here."""
+        return await self._rows("SELECT * FROM lth_pvr.claim_lost_placements(%s, %s, %s)",
+                                (self.worker_id, older_than_s, list(in_flight)))
 
     async def record_placement_not_found(self, order_id: UUID) -> dict | None:
         return await self._one("SELECT * FROM lth_pvr.record_placement_not_found(%s)", (order_id,))

@@ -116,6 +116,13 @@ class EmbeddedPostgres:
         if self.base_dir and self.base_dir.exists():
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data, until resume() (an outage, for recovery tests)."""
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
+
+    def resume(self) -> None:
+        self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file))
+
     def restart(self, mode: str = "fast") -> None:
         """Restart the server (chaos testing); data survives, connections do not."""
         self._pg_ctl("restart", "-m", mode, "-w", "-t", "60", "-l", str(self.log_file))

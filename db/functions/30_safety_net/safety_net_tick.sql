@@ -4,6 +4,7 @@
 -- safety_net_runs (what v_last_safety_net_run shows). Returns how many orders were marked due.
 -- It is also the time trigger's safety net: age fallbacks that fell due and that no worker fired
 -- (request_due_fallbacks for every account) get their cancel requested.
+-- It also retires dead workers (retire_lost_workers), so that happens with no worker running too.
 CREATE OR REPLACE FUNCTION lth_pvr.safety_net_tick(p_now timestamptz DEFAULT now())
 RETURNS int
 LANGUAGE plpgsql
@@ -26,6 +27,7 @@ BEGIN
     IF v_n > 0 THEN
         PERFORM lth_pvr.poll_notify(v_ids);
     END IF;
+    PERFORM lth_pvr.retire_lost_workers(p_now);
     INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) VALUES (p_now, v_n, v_n > 0);
     RETURN v_n;
 END

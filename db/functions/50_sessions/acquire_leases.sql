@@ -1,19 +1,23 @@
 -- Owns: which worker owns which subaccount (its socket, placements, polls and cancels). A lease row
 -- with an expiry, not an advisory lock (which dies with its connection while the socket lives on).
 --   1. drops this worker's leases of accounts with no open order left (it closes those sockets);
---   2. renews the rest for p_ttl_seconds;
+--   2. renews the rest for p_ttl_seconds; a lease renewed after it had expired starts a new tenure
+--      (acquired_at = p_now, watch_ended_at cleared): its worker closed those sockets meanwhile
+--      (lease_unrenewable), so account_work has it recover the subaccount;
 --   3. hands back leases beyond its fair share ceil(accounts_with_work / live_workers), newest
 --      first, so a worker that joins gets work at its next call;
 --   4. takes unowned or expired leases of accounts with work (oldest open order first) up to it.
 -- Live workers = last_seen_at within p_ttl_seconds and not stopped, the caller always included.
+-- Dead workers are retired first (retire_lost_workers).
 -- Serialised by a transaction advisory lock: the fair share is a property of all leases together.
--- Returns every lease the worker now holds.
+-- Returns every lease the worker now holds; `taken` when its tenure began in this call.
 CREATE OR REPLACE FUNCTION lth_pvr.acquire_leases(
     p_worker_id text,
     p_ttl_seconds int,
     p_now timestamptz DEFAULT now()
 )
-RETURNS TABLE (exchange_account_id uuid, subaccount_id text, expires_at timestamptz, open_orders int)
+RETURNS TABLE (exchange_account_id uuid, subaccount_id text, expires_at timestamptz, open_orders int,
+               taken boolean)
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -26,6 +30,7 @@ DECLARE
     v_held  int;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('lth_pvr.acquire_leases'));
+    PERFORM lth_pvr.retire_lost_workers(p_now);
 
     SELECT count(*) + 1 INTO v_live
       FROM lth_pvr.workers w
@@ -40,7 +45,11 @@ BEGIN
                         WHERE o.exchange_account_id = l.exchange_account_id
                           AND o.status IN ('pending', 'placing', 'submitted'));
 
-    UPDATE lth_pvr.subaccount_leases l SET expires_at = p_now + v_ttl WHERE l.worker_id = p_worker_id;
+    UPDATE lth_pvr.subaccount_leases l
+       SET expires_at = p_now + v_ttl,
+           acquired_at = CASE WHEN l.expires_at <= p_now THEN p_now ELSE l.acquired_at END,
+           watch_ended_at = CASE WHEN l.expires_at <= p_now THEN NULL ELSE l.watch_ended_at END
+     WHERE l.worker_id = p_worker_id;
     GET DIAGNOSTICS v_held = ROW_COUNT;
 
     IF v_held > v_share THEN
@@ -66,7 +75,8 @@ BEGIN
          ORDER BY a.oldest, a.exchange_account_id
          LIMIT v_share - v_held
         ON CONFLICT (exchange_account_id) DO UPDATE
-           SET worker_id = EXCLUDED.worker_id, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
+           SET worker_id = EXCLUDED.worker_id, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at,
+               watch_ended_at = NULL
          WHERE l.expires_at <= p_now;
     END IF;
 
@@ -74,7 +84,8 @@ BEGIN
         SELECT l.exchange_account_id, a.subaccount_id, l.expires_at,
                (SELECT count(*)::int FROM lth_pvr.exchange_orders o
                  WHERE o.exchange_account_id = l.exchange_account_id
-                   AND o.status IN ('pending', 'placing', 'submitted'))
+                   AND o.status IN ('pending', 'placing', 'submitted')),
+               l.acquired_at = p_now
           FROM lth_pvr.subaccount_leases l
           JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = l.exchange_account_id
          WHERE l.worker_id = p_worker_id
