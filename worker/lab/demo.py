@@ -27,7 +27,7 @@ import click
 import psycopg
 
 from worker.db import dsn
-from worker.lab import truth as truth_check
+from worker.lab import demo_fallback, truth as truth_check
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -181,7 +181,8 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
         out.note(f"worker started (pid {worker.proc.pid})")
         result = _drive(plan, database_url, sim, out)
         result["worker_log_tail"] = worker.log_path.read_text(errors="replace").splitlines()[-5:]
-        return (0 if result["ground_truth"]["ok"] and result["all_final"] else 1), result
+        ok = result["ground_truth"]["ok"] and result["all_final"] and result["fallbacks"]["ok"]
+        return (0 if ok else 1), result
     raise AssertionError("unreachable")
 
 
@@ -231,6 +232,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
                 out.note(f"timed out after {plan.timeout_s:.0f} s with {open_orders} orders open")
                 break
             time.sleep(0.25)
+        fallbacks = demo_fallback.run(conn, sim, out)
         counts = status_counts(conn, since)
         out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
         if out.tty:
@@ -250,6 +252,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
                 "v_final_status_source")},
             "alerts": rows_as_dicts(conn, "SELECT * FROM lth_pvr.v_alerts"),
             "ground_truth": {**check.summary(), "problems": check.problems()[:10]},
+            "fallbacks": fallbacks,
         }
 
 
@@ -275,6 +278,13 @@ def print_report(result: dict) -> None:
     echo("Alerts: " + ("none" if not alerts else ""))
     for a in alerts:
         echo(f"  {a.get('level')}: {a.get('name')} — {a.get('detail')}")
+    fb = result["fallbacks"]
+    echo(f"Fallbacks ({fb['intents']} intents): by reason age {fb['fallbacks_by_reason']['age']}, "
+         f"price {fb['fallbacks_by_reason']['price']}; replacements placed {fb['replacements_placed']}, "
+         f"filled {fb['replacements_filled']}; intents filled {fb['intents_filled']}; "
+         f"executed > asked: {len(fb['intent_violations'])}")
+    for v in fb["intent_violations"]:
+        echo(f"  VIOLATION {v}")
     gt = result["ground_truth"]
     if gt["ok"] and result["all_final"]:
         echo(f"Ground truth: the database matches the exchange — {gt['orders']} orders, {gt['fills']} fills, "
