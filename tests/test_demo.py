@@ -36,14 +36,17 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     # The progress display went to stderr; stdout is exactly one JSON object.
     assert "inserted" in proc.stderr
     rest = report["rest_calls"]
+    assert rest["by_endpoint"]["POST /v1/orders/market"] == rest["by_endpoint"]["DELETE /v1/orders/order"] == 7
     assert rest["by_endpoint"]["POST /v1/orders/limit"] == 12 + 7
     assert set(report["metrics"]) == {"v_ws_coverage", "v_polls_per_order", "v_completion_time",
                                       "v_update_method", "v_final_status_source"}
     # The active-execution act: 4 limits replaced on time, 3 by the price jump, none executing past its ask.
     fb = report["fallbacks"]
     assert fb["fallbacks_by_reason"] == {"age": 4, "price": 3}
-    assert fb["replacements_placed"] == fb["replacements_filled"] == 7
-    assert fb["intents_filled"] == 7 and fb["intent_violations"] == [] and fb["ok"] is True
+    # The auto model fails ~5 % of orders at processing, market replacements included.
+    assert fb["replacements_placed"] == fb["replacements_filled"] + fb["replacements_failed"] == 7
+    assert fb["replacements_filled"] >= 5
+    assert fb["intents_filled"] == fb["replacements_filled"] and fb["intent_violations"] == [] and fb["ok"] is True
     assert fb["replacements_filled"] == postgresql.execute(
         "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id IS NOT NULL AND status = 'filled'"
     ).fetchone()[0]

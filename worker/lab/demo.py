@@ -34,7 +34,9 @@ from worker.options import database_url_option, json_option
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
-NOT_MONITORING = ("POST /v1/orders/limit", "GET /v1/public/time")
+# Nor the fallback act's own two calls per fallback (the cancel and the market order): acting, not following.
+NOT_MONITORING = ("POST /v1/orders/limit", "GET /v1/public/time", "DELETE /v1/orders/order",
+                  "POST /v1/orders/market")
 
 
 @dataclass
@@ -281,7 +283,7 @@ def print_report(result: dict) -> None:
     fb = result["fallbacks"]
     echo(f"Fallbacks ({fb['intents']} intents): by reason age {fb['fallbacks_by_reason']['age']}, "
          f"price {fb['fallbacks_by_reason']['price']}; replacements placed {fb['replacements_placed']}, "
-         f"filled {fb['replacements_filled']}; intents filled {fb['intents_filled']}; "
+         f"filled {fb['replacements_filled']}, failed {fb['replacements_failed']}; intents filled {fb['intents_filled']}; "
          f"executed > asked: {len(fb['intent_violations'])}")
     for v in fb["intent_violations"]:
         echo(f"  VIOLATION {v}")

@@ -61,8 +61,11 @@ def run(conn: psycopg.Connection, sim, out, *, aged: int = 4, jumped: int = 3, t
     started = time.monotonic()
     jumped_at = None
     while time.monotonic() - started < timeout_s:
+        # Done when every original has its replacement and nothing of these intents is still open.
         open_now = conn.execute(
-            "SELECT count(*) FROM lth_pvr.v_intents WHERE intent_id = ANY(%s) AND state <> 'filled'",
+            """SELECT count(*) FILTER (WHERE status IN ('pending', 'placing', 'submitted'))
+                      + count(*) FILTER (WHERE replaces_order_id IS NULL) - count(*) FILTER (WHERE replaces_order_id IS NOT NULL)
+                 FROM lth_pvr.exchange_orders WHERE intent_id = ANY(%s)""",
             (intents,)).fetchone()[0]
         conn.commit()
         if jumped_at is None and time.monotonic() - started > 2.0 and price_watched(sim):
@@ -83,8 +86,9 @@ def summarise(conn: psycopg.Connection, truth: dict, intents: list[uuid.UUID]) -
     by_reason = dict(conn.execute(
         """SELECT fallback_reason, count(*) FROM lth_pvr.exchange_orders
             WHERE intent_id = ANY(%s) AND fallback_reason IS NOT NULL GROUP BY 1""", (intents,)).fetchall())
-    placed, filled = conn.execute(
-        """SELECT count(*), count(*) FILTER (WHERE status = 'filled') FROM lth_pvr.exchange_orders
+    # The auto model fails some orders at processing (Insufficient Balance), market replacements too.
+    placed, filled, failed = conn.execute(
+        """SELECT count(*), count(*) FILTER (WHERE status = 'filled'), count(*) FILTER (WHERE status = 'failed') FROM lth_pvr.exchange_orders
             WHERE intent_id = ANY(%s) AND replaces_order_id IS NOT NULL""", (intents,)).fetchone()
     asked = dict(conn.execute("SELECT intent_id::text, qty FROM lth_pvr.v_intents WHERE intent_id = ANY(%s)",
                               (intents,)).fetchall())
@@ -94,6 +98,7 @@ def summarise(conn: psycopg.Connection, truth: dict, intents: list[uuid.UUID]) -
         "intents": len(intents),
         "fallbacks_by_reason": {"age": by_reason.get("age", 0), "price": by_reason.get("price", 0)},
         "replacements_placed": placed, "replacements_filled": filled,
+        "replacements_failed": failed,
         "intents_filled": sum(1 for i in executed if executed[i] == asked[i]),
         "intent_violations": over,
         "ok": not over,
