@@ -298,7 +298,9 @@ CREATE TABLE lth_pvr.workers (
     pid integer,
     started_at timestamp with time zone NOT NULL DEFAULT now(),
     last_seen_at timestamp with time zone NOT NULL DEFAULT now(),
-    stopped_at timestamp with time zone
+    stopped_at timestamp with time zone,
+    auth_refused_at timestamp with time zone,
+    auth_refused_reason text
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
@@ -337,6 +339,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- order_created_skew_seconds = 2
 -- pair_refresh_hours = 24
 -- pending_unplaced_minutes = 5
+-- placement_failures_per_hour_max = 3
 -- placement_grace_seconds = 120
 -- placement_lookup_first_seconds = 2
 -- placement_lookup_max_seconds = 30
@@ -347,7 +350,9 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- price_rest_poll_seconds = 10
 -- price_socket_quiet_seconds = 30
 -- reconcile_fallback_seconds = 30
+-- safety_net_tick_minutes = 10
 -- stuck_order_minutes = 60
+-- unwatched_order_seconds = 120
 -- worker_heartbeat_seconds = 90
 -- worker_retire_seconds = 60
 -- ws_coverage_min_pct = 80

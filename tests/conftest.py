@@ -67,6 +67,12 @@ def worker_url(postgresql, embedded_pg):
 
 
 @pytest.fixture
+def operator_url(postgresql, embedded_pg):
+    """A strategy's or operator's login: only a member of valr_operator (no superuser)."""
+    yield from login_role(postgresql, embedded_pg, "valr_operator")
+
+
+@pytest.fixture
 def reader_url(postgresql, embedded_pg):
     """What an operator may be given: a login that is only a member of valr_reader."""
     yield from login_role(postgresql, embedded_pg, "valr_reader")

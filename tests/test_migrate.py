@@ -11,7 +11,7 @@ import pytest
 
 from tests.harness import empty_database
 from worker.lab.embedded import EmbeddedPostgres
-from worker.db.migrate import MigrationError, cron_job_name, db_dir, migrate, unschedule_jobs
+from worker.db.migrate import MigrationError, MigrationRefused, cron_job_name, db_dir, migrate, unschedule_jobs
 
 
 def fingerprint(conn: psycopg.Connection) -> dict:
@@ -102,8 +102,10 @@ def test_migrate_without_pg_cron_says_how_to_enable_it():
         assert f"cron.database_name = '{pg.dbname}'" in message
         assert "--no-cron" in message
         # --no-cron still migrates everything else
+        with pg.connect() as conn:  # refused before anything changed
+            assert conn.execute("SELECT to_regnamespace('lth_pvr')").fetchone()[0] is None
         report = migrate(pg.url(), cron=False)
-        assert report.applied == []  # the failed run had already applied the migrations
+        assert report.applied[0] == "20251226_base_schema.sql"
         with pg.connect() as conn:
             assert conn.execute("SELECT count(*) FROM lth_pvr.schema_migrations").fetchone()[0] >= 4
 
@@ -124,3 +126,89 @@ def test_cli_migrate_without_database_is_a_usage_error(monkeypatch):
     proc = subprocess.run([sys.executable, "-m", "worker", "migrate"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert "DATABASE_URL" in proc.stderr
+
+
+# -- one clear line for every mistake; running it twice changes nothing ------------------------------
+
+def migrate_cli(url: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "worker", "migrate", "--database-url", url, *extra],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("problem, url_of, says", [
+    ("wrong port", lambda pg: pg.url().replace(f":{pg.port}/", ":1/"), "Connection refused"),
+    ("no such database", lambda pg: pg.url("no_such_db"), 'database "no_such_db" does not exist'),
+    ("no such role", lambda pg: pg.url().replace(f"{pg.user}@", "nobody@"), 'role "nobody" does not exist'),
+])
+def test_cli_migrate_cannot_connect_is_one_line_exit_2(embedded_pg, problem, url_of, says):
+    proc = migrate_cli(url_of(embedded_pg))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot connect to postgresql://") and says in lines[0]
+
+
+def test_cli_migrate_wrong_password_is_one_line_exit_2():
+    with EmbeddedPostgres(durable=False, password="right-pw") as pg:
+        proc = migrate_cli(pg.url().replace("right-pw", "wrong-pw"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f'error: cannot connect to postgresql://{pg.user}:***@{pg.host}:{pg.port}/{pg.dbname}: '
+        f'password authentication failed for user "{pg.user}"']
+
+
+@pytest.fixture
+def owner_db(embedded_pg):
+    """An empty database owned by a non-superuser login (the README's "schema owner")."""
+    name, role = "migrate_owner", "migrate_owner_role"
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"CREATE DATABASE {name} OWNER {role}")
+    yield embedded_pg.url(name).replace(f"{embedded_pg.user}@", f"{role}@"), role
+    unschedule_jobs(embedded_pg.url(name))
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_schema_owner_without_createrole_is_told_before_anything_changes(owner_db, embedded_pg):
+    url, role = owner_db
+    with pytest.raises(MigrationRefused, match="needs CREATEROLE.*nothing was changed"):
+        migrate(url, cron=False)
+    proc = migrate_cli(url, "--no-cron")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regnamespace('lth_pvr')").fetchone()[0] is None
+
+
+def test_schema_owner_with_createrole_migrates_and_is_told_what_cron_needs(owner_db, embedded_pg):
+    url, role = owner_db
+    with embedded_pg.connect(autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {role} CREATEROLE")
+    # The cron jobs need a superuser (pg_cron's scheduling functions are theirs): said before any change.
+    proc = migrate_cli(url)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "--no-cron" in proc.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regnamespace('lth_pvr')").fetchone()[0] is None
+    # Without the cron jobs the owner migrates everything, twice with no change; a superuser adds the jobs.
+    assert migrate(url, cron=False).applied
+    assert migrate(url, cron=False).applied == []
+    report = migrate(embedded_pg.url("migrate_owner"))
+    assert set(report.cron_jobs.values()) == {"created"}
+
+
+def test_second_migrate_keeps_a_schedule_an_operator_changed_and_says_so(empty_db, embedded_pg):
+    migrate(empty_db)
+    name = cron_job_name("poll_orders", "migrate_empty")
+    with embedded_pg.connect(autocommit=True) as conn:
+        jobid = conn.execute("SELECT jobid FROM cron.job WHERE jobname = %s", (name,)).fetchone()[0]
+        conn.execute("SELECT cron.alter_job(%s, schedule => '*/5 * * * *')", (jobid,))
+    said: list[str] = []
+    report = migrate(empty_db, progress=said.append)
+    assert report.cron_jobs[name] == "kept"
+    assert [j[2] for j in cron_jobs(embedded_pg, "migrate_empty") if j[1] == name] == ["*/5 * * * *"]
+    note = next(line for line in said if name in line)
+    assert "kept the schedule set on it (*/5 * * * *; ours is */10 * * * *)" in note
+    assert f"cron.unschedule({jobid})" in note

@@ -93,8 +93,11 @@ def set_status(sql, order_id: uuid.UUID, status: str, updated_ago: timedelta = t
 
 
 def live_worker(sql, worker_id: str = "w1") -> None:
+    """A healthy system: a worker's heartbeat, and the safety net's latest tick."""
     sql("INSERT INTO lth_pvr.workers (worker_id, host, pid, last_seen_at) VALUES (%s, 'ops-host', 4242, now())",
         (worker_id,))
+    sql("INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) "
+        "VALUES (now() - interval '5 minutes', 0, false)")
 
 
 @dataclass
@@ -313,9 +316,19 @@ def test_poll_refuses_a_malformed_id_before_requesting_anything(db_url, sql, bus
                (busy.stuck,)) == [(None,)]
 
 
-def test_poll_as_a_reader_is_refused(reader_url, busy):
+def test_poll_as_a_reader_is_refused_with_its_own_exit_code(reader_url, busy):
     code, out, err = run("poll", str(busy.stuck), "--database-url", reader_url)
-    assert code == 1 and out == "" and "permission denied" in err
+    assert code == 4 and out == "" and "permission denied" in err and "valr_operator" in err
+    code, _, err = run("cancel", str(busy.stuck), "--database-url", reader_url)
+    assert code == 4 and "permission denied" in err
+
+
+def test_poll_and_cancel_as_an_operator(operator_url, sql, busy):
+    """valr_operator may request polls and cancels: no superuser needed; unknown ids still exit 1."""
+    code, data = run_json("poll", str(busy.stuck), "--database-url", operator_url)
+    assert code == 0 and [r["outcome"] for r in data["results"]] == ["queued"]
+    code, data = run_json("cancel", str(busy.fresh), str(uuid.uuid4()), "--database-url", operator_url)
+    assert code == 1 and [r["outcome"] for r in data["results"]] == ["requested", "unknown_id"]
 
 
 # -- cancel ---------------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ from tests.test_sql_support import (
 
 
 def fired(conn, now) -> dict[str, dict]:
-    """Alerts firing at `now`, with a live worker so no_live_worker stays quiet unless tested."""
+    """Alerts firing at `now`, with a live worker and a safety-net tick, so no_live_worker and
+    safety_net_late stay quiet unless tested."""
     conn.execute("SELECT lth_pvr.worker_heartbeat('alive', 'h', 1, %s)", (now,))
+    conn.execute("INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) VALUES (%s, 0, false)", (now,))
     return {r["name"]: r for r in rows(conn, "SELECT * FROM lth_pvr.alerts(%s)", (now,))}
 
 
@@ -126,11 +128,108 @@ def test_no_live_worker_heartbeat(postgresql):
     assert names(at(seconds=90)) == {}
     late = names(at(seconds=91))
     assert set(late) == {"no_live_worker", "stale_workers"}
-    assert (late["no_live_worker"]["measured"], late["no_live_worker"]["threshold"]) == (91, 90)
+    # Measured: live workers (0), against at least 1 — never a value below its own threshold.
+    assert (late["no_live_worker"]["measured"], late["no_live_worker"]["threshold"]) == (0, 1)
+    assert "no worker heartbeat for 91 seconds (limit 90)" in late["no_live_worker"]["detail"]
     assert "w1" in late["stale_workers"]["detail"]
     postgresql.execute("SELECT lth_pvr.worker_stopped('w1', %s)", (at(seconds=92),))
-    assert set(names(at(seconds=93))) == {"no_live_worker"}  # stopped cleanly: not stale, but none live
+    stopped = names(at(seconds=93))
+    assert set(stopped) == {"no_live_worker"}  # stopped cleanly: not stale, but none live
+    assert (stopped["no_live_worker"]["measured"], stopped["no_live_worker"]["threshold"]) == (0, 1)
+    assert "every worker stopped" in stopped["no_live_worker"]["detail"]
 
 
 def test_v_alerts_is_the_function_at_now(postgresql):
+    postgresql.execute("INSERT INTO lth_pvr.safety_net_runs (orders_due, notified) VALUES (0, false)")
     assert {r["name"] for r in rows(postgresql, "SELECT * FROM lth_pvr.v_alerts")} == {"no_live_worker"}
+
+
+# -- alerts added for operators: placements failing, key refused, pg_cron silent, orders unwatched --
+
+def test_placements_failing_more_than_3_in_the_last_hour(postgresql):
+    account = make_account(postgresql)
+    for _ in range(4):
+        make_order(postgresql, account)
+    lease(postgresql, "w1")
+    claimed = [c["exchange_order_id"] for c in claim(postgresql, "w1", T0)]
+    refuse = "SELECT * FROM lth_pvr.record_placement(%s, NULL, 'Insufficient Balance', NULL, %s)"
+    for order_id in claimed[:3]:
+        one(postgresql, refuse, (order_id, at(minutes=1)))
+    assert "placements_failing" not in fired(postgresql, at(minutes=2))      # 3: at the threshold
+    one(postgresql, refuse, (claimed[3], at(minutes=2)))
+    alert = fired(postgresql, at(minutes=3))["placements_failing"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("critical", 4, 3)
+    assert "placements_failing" not in fired(postgresql, at(minutes=61, seconds=1))  # out of the hour
+
+
+def test_auth_refused_while_the_worker_lives(postgresql):
+    postgresql.execute("SELECT lth_pvr.worker_heartbeat('w1', 'h', 1, %s)", (T0,))
+    assert "auth_refused" not in fired(postgresql, T0)
+    postgresql.execute("SELECT lth_pvr.record_auth_refused('w1', 'VALR 401 code=-1: Invalid API key', NULL, %s)", (T0,))
+    postgresql.execute("SELECT lth_pvr.worker_heartbeat('w1', 'h', 1, %s)", (at(seconds=30),))
+    alert = fired(postgresql, at(seconds=30))["auth_refused"]
+    assert (alert["level"], alert["measured"]) == ("critical", 1)
+    assert "w1: VALR 401 code=-1: Invalid API key" in alert["detail"]
+    postgresql.execute("SELECT lth_pvr.record_auth_accepted('w1', %s)", (at(seconds=40),))
+    assert "auth_refused" not in fired(postgresql, at(seconds=40))
+    postgresql.execute("SELECT lth_pvr.record_auth_refused('w1', 'Invalid API key', NULL, %s)", (at(seconds=50),))
+    postgresql.execute("SELECT lth_pvr.worker_stopped('w1', %s)", (at(seconds=60),))
+    assert "auth_refused" not in fired(postgresql, at(seconds=61))            # a stopped worker places nothing
+
+
+def test_safety_net_late_after_two_intervals_without_a_tick(postgresql):
+    heartbeat = "SELECT lth_pvr.worker_heartbeat('alive', 'h', 1, %s)"
+    names = lambda now: (postgresql.execute(heartbeat, (now,)),  # noqa: E731
+                         {r["name"]: r for r in rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s)", (now,))})[1]
+    # The tick writes its own row (pg_cron may live in another database: no cron columns needed).
+    postgresql.execute("SELECT lth_pvr.safety_net_tick(%s)", (T0,))
+    assert "safety_net_late" not in names(at(minutes=20))
+    alert = names(at(minutes=20, seconds=1))["safety_net_late"]
+    assert (alert["level"], alert["threshold"]) == ("critical", 20) and alert["measured"] > 20
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 15 WHERE name = 'safety_net_tick_minutes'")
+    assert "safety_net_late" not in names(at(minutes=30))
+
+
+def test_safety_net_never_ticked_counts_from_the_first_migration(postgresql):
+    postgresql.execute("UPDATE lth_pvr.schema_migrations SET applied_at = %s", (T0,))
+    heartbeat = "SELECT lth_pvr.worker_heartbeat('alive', 'h', 1, %s)"
+    postgresql.execute(heartbeat, (at(minutes=20),))
+    assert rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s)", (at(minutes=20),)) == []
+    postgresql.execute(heartbeat, (at(minutes=21),))
+    late = {r["name"]: r for r in rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s)", (at(minutes=21),))}
+    assert "never ticked" in late["safety_net_late"]["detail"]
+
+
+def watched_order(conn, account, now=T0) -> tuple:
+    """A submitted order watched by an authenticated session; returns (order id, session id)."""
+    session_id = one(conn, "SELECT lth_pvr.session_open('w1', %s, %s) AS id", (account, now))["id"]
+    conn.execute("SELECT * FROM lth_pvr.session_authenticated(%s, %s)", (session_id, now))
+    return submitted_order(conn, account, now=now), session_id
+
+
+def test_orders_unwatched_after_a_session_lost_with_no_poll_due(postgresql):
+    account = make_account(postgresql)
+    order_id, session_id = watched_order(postgresql, account)
+    assert "orders_unwatched" not in fired(postgresql, at(minutes=10))        # the session watches it
+    # The database went away: the worker dropped the socket and nothing reopened it.
+    postgresql.execute("SELECT lth_pvr.session_closed(%s, 'lease_unrenewable', false, %s)", (session_id, at(minutes=10)))
+    assert "orders_unwatched" not in fired(postgresql, at(minutes=12))        # 120 s: at the threshold
+    alert = fired(postgresql, at(minutes=12, seconds=1))["orders_unwatched"]
+    assert (alert["level"], alert["measured"], alert["threshold"]) == ("warning", 121, 120)
+    assert str(order_id) in alert["detail"]
+    # A poll due covers it (the safety net or request_poll marked it) ...
+    postgresql.execute("SELECT * FROM lth_pvr.request_poll(%s, %s)", ([order_id], at(minutes=13)))
+    assert "orders_unwatched" not in fired(postgresql, at(minutes=13))
+    # ... and so does a session watching the account again.
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET poll_due_at = NULL")
+    assert "orders_unwatched" in fired(postgresql, at(minutes=14))
+    watched_order(postgresql, account, now=at(minutes=14))
+    assert "orders_unwatched" not in fired(postgresql, at(minutes=20))
+
+
+def test_orders_unwatched_quiet_after_a_max_session_close(postgresql):
+    # Phase 1: the session closes after --max-session and the safety net takes over, by design.
+    account = make_account(postgresql)
+    _, session_id = watched_order(postgresql, account)
+    postgresql.execute("SELECT lth_pvr.session_closed(%s, 'max_session', false, %s)", (session_id, at(minutes=5)))
+    assert "orders_unwatched" not in fired(postgresql, at(minutes=30))

@@ -155,7 +155,8 @@ def test_claim_timings_come_from_settings(postgresql):
 
 def test_no_function_hides_a_timing_in_an_interval_literal(postgresql):
     # Durations are settings (setting()); what remains are definitions, not tunables: VALR's
-    # connection budget is per minute, and the alert windows are the spec's "last 24 hours".
+    # connection budget is per minute, and the alert windows are the spec's "last 24 hours" and
+    # placements_failing's "in the last hour" (its threshold is a setting, per hour).
     found = rows(postgresql, r"""
         SELECT p.proname, (regexp_matches(p.prosrc, 'interval\s+''[^'']*''', 'g'))[1] AS literal
           FROM pg_proc p
@@ -164,6 +165,7 @@ def test_no_function_hides_a_timing_in_an_interval_literal(postgresql):
     assert {(f["proname"], f["literal"]) for f in found} <= {
         ("session_open_within_budget", "interval '1 minute'"),
         ("alerts", "interval '24 hours'"),
+        ("alerts", "interval '1 hour'"),
     }, found
 
 

@@ -238,3 +238,78 @@ def test_order_placed_elsewhere_and_inserted_as_submitted_gets_one_reconciliatio
     sim.fill(str(intent))
     orders.wait_status(order_id, "filled")
     assert sim.status_lookups() == 0
+
+
+def run_worker_once(db_url: str, sim_url: str, key: str, secret: str = API_SECRET):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VALR_", "DATABASE_URL"))}
+    env.update(VALR_API_KEY=key, VALR_API_SECRET=secret)
+    return subprocess.run([sys.executable, "-m", "worker", "run", "--database-url", db_url,
+                           "--valr-base-url", sim_url], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_wrong_api_key_refuses_to_start_with_one_line_and_burns_nothing(sim, orders, worker_url):
+    account = orders.account("")
+    order_id, _ = orders.insert(account)
+    proc = run_worker_once(worker_url, sim.base_url, "not-the-key")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: VALR_API_KEY: VALR refused the key (401 Invalid API key)"), proc.stderr
+    assert "Traceback" not in proc.stderr and API_SECRET not in proc.stderr
+    assert orders.status(order_id) == "pending"
+    assert sim.counters()["rest"].get("POST /v1/orders/limit", 0) == 0
+
+
+def test_key_refused_at_run_time_stops_placement_and_alerts_instead_of_failing_orders(sim, orders, start_worker):
+    account = orders.account("")
+    worker = start_worker()
+    first, _ = orders.insert(account)
+    orders.wait_status(first, "submitted")
+    sim.faults(key_revoked=True)  # the key is deleted at VALR while the worker runs
+    ids = [orders.insert(account)[0] for _ in range(3)]
+    wait_for(lambda: "VALR refused the API key" in worker.log(), what="the refusal to be logged")
+    alerts = dict(orders.sql("SELECT name, detail FROM lth_pvr.v_alerts"))
+    assert "Invalid API key" in alerts["auth_refused"]
+    time.sleep(3)  # catch-up ticks (--catch-up 2) claim nothing while the key is refused
+    assert [orders.status(i) for i in ids] == ["pending"] * 3
+    assert orders.sql("SELECT count(*) FROM lth_pvr.exchange_orders WHERE status = 'failed'")[0][0] == 0
+    # The key works again (restored at VALR): the worker re-checks it and places what waited.
+    sim.faults(key_revoked=False)
+    for order_id in ids:
+        orders.wait_status(order_id, "submitted", timeout=90)
+    assert "auth_refused" not in dict(orders.sql("SELECT name, detail FROM lth_pvr.v_alerts"))
+
+
+@pytest.mark.parametrize("problem, url_of, says", [
+    ("wrong port", lambda pg, url: url.replace(f":{pg.port}/", ":1/"), "Connection refused"),
+    ("no such database", lambda pg, url: url.rsplit("/", 1)[0] + "/no_such_db", 'database "no_such_db" does not exist'),
+    ("no such role", lambda pg, url: "postgresql://nobody@" + url.split("@", 1)[1], 'role "nobody" does not exist'),
+    ("not a valr_worker", lambda pg, url: url, "may not run the worker's functions in"),
+])
+def test_run_with_a_wrong_database_says_one_line_and_exits_2(embedded_pg, reader_url, problem, url_of, says):
+    started = time.monotonic()
+    proc = run_worker_once(url_of(embedded_pg, reader_url), "http://127.0.0.1:1", API_KEY)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], proc.stderr
+    assert time.monotonic() - started < 15  # no 30 s of pool retries
+
+
+def test_run_with_a_wrong_password_says_one_line_and_exits_2():
+    from worker.lab.embedded import EmbeddedPostgres
+
+    with EmbeddedPostgres(durable=False, password="right-pw") as pg:
+        proc = run_worker_once(pg.url().replace("right-pw", "wrong-pw"), "http://127.0.0.1:1", API_KEY)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f'error: cannot connect to postgresql://{pg.user}:***@{pg.host}:{pg.port}/{pg.dbname}: '
+        f'password authentication failed for user "{pg.user}"']
+
+
+def test_run_on_a_database_never_migrated_says_so(embedded_pg):
+    proc = run_worker_once(embedded_pg.url("postgres"), "http://127.0.0.1:1", API_KEY)
+    assert proc.returncode == 2
+    assert "has no schema lth_pvr: run `valr-monitor migrate`" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -34,6 +34,12 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     """Run the worker: place pending orders, watch them over VALR's account WebSocket, poll when told.
 
     VALR_API_KEY and VALR_API_SECRET come from the environment only.
+
+    \b
+    Exit status:
+      0  stopped on SIGTERM/SIGINT
+      2  refused to start: a setting, the database (URL, password, role, not migrated),
+         the API key (VALR refused a signed read-only request) or the clock (skew)
     """
     try:
         settings = build_settings(database_url=database_url, valr_base_url=valr_base_url,
@@ -52,7 +58,13 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
 
     from worker.daemon.runner import Runner  # heavy imports after validation
 
+    from worker.db.preflight import StartupError
+    from worker.valr import ClockSkewError
+
     try:
         sys.exit(asyncio.run(Runner(settings).run()))
+    except (StartupError, ClockSkewError) as exc:  # a configuration problem: one line, no restart loop
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(0)

@@ -56,24 +56,29 @@ class Lookups:
               status=(row or {}).get("new_status"), outcome=(row or {}).get("outcome"))
 
     async def poll_account(self, account_id: UUID, subaccount_id: str, orders: list[dict]) -> None:
-        """The safety net for one subaccount: one GET /v1/orders/open; orders still open need no further
-        call; orders no longer open get a status lookup and their trades."""
+        """Orders marked due (by the safety net's cron tick or by request_poll: the database does not say
+        which) or owed a reconciliation, for one subaccount: one GET /v1/orders/open; orders still open
+        need no further call; orders no longer open get a status lookup and their trades."""
         try:
             open_orders = await self.client.open_orders(subaccount_id)
         except (*COULD_NOT_ASK, ValrError) as exc:
             for order in orders:
                 await self.store.record_poll(order["exchange_order_id"], "error", error=str(exc))
-            event(log, "safety-net poll failed", logging.WARNING, subaccount=subaccount_id, error=str(exc))
+            event(log, "REST poll failed", logging.WARNING, subaccount=subaccount_id, orders=len(orders),
+                  error=str(exc))
             return
         listed = {item.get("orderId"): item for item in open_orders if isinstance(item, dict)}
+        still_open = 0
         for order in orders:
             item = listed.get(order["ext_order_id"])
             if item is not None:
+                still_open += 1
                 await self.store.record_poll(order["exchange_order_id"], "ok", item)
             else:
                 await self.look_up(order)
         await self.fetch_missing_fills([o["exchange_order_id"] for o in orders])
-        event(log, "safety-net poll", subaccount=subaccount_id, orders=len(orders), still_open=len(listed))
+        event(log, "orders polled over REST", subaccount=subaccount_id, orders=len(orders), still_open=still_open,
+              reason=",".join(sorted({str(o.get("reason") or "poll") for o in orders})))
 
     async def reconcile_account(self, account_id: UUID, subaccount_id: str) -> None:
         """After a (re)connect: one GET /v1/orders/open, then a lookup only for our submitted orders

@@ -34,9 +34,10 @@ from worker.daemon.prices import PriceWatch
 from worker.daemon.session import SessionContext, SubaccountSession
 from worker.daemon.tasks import Tasks
 from worker.db.pool_check import CheckWhenIdle
+from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
 from worker.logs import event
-from worker.valr import RateLimited, TransportError, ValrClient, ValrError
+from worker.valr import AuthenticationError, RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.runner")
 
@@ -69,6 +70,7 @@ class Runner:
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
         self.last_pairs_check = float("-inf")
+        self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
 
     @property
     def stopping(self) -> bool:
@@ -78,6 +80,7 @@ class Runner:
     async def run(self) -> int:
         s = self.settings
         self._install_signal_handlers()
+        await check_worker_database(s.database_url)  # one line, not 30 s of pool retries, on a wrong URL
         check = CheckWhenIdle()
         self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
                                         check=check.check, reset=check.reset,
@@ -86,13 +89,15 @@ class Runner:
         self.store = Store(self.pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn)
+        self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
+                                                 key_refused=self.key_refused)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
         try:
             await self._unless_stopping(self.pool.open(wait=True, timeout=30))
             skew = await self._unless_stopping(self._check_clock())
+            await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
@@ -154,6 +159,20 @@ class Runner:
             event(log, "could not refresh pair rules from VALR; keeping those held", logging.WARNING,
                   error=str(exc).strip()[:200])
         await load_rules(self.client, self.store)
+
+    async def _check_credentials(self) -> None:
+        """A signed read-only request before anything is placed: a key VALR refuses stops the start
+        (StartupError, exit 2) instead of failing every order. VALR unreachable: the clock check
+        above already waited for it; a later transport error is left to the sessions."""
+        try:
+            await self.client.check_credentials()
+        except AuthenticationError as exc:
+            raise StartupError(f"VALR_API_KEY: VALR refused the key ({exc.status} {exc.message.strip()}): "
+                               "check VALR_API_KEY and VALR_API_SECRET (a primary-account key with View and "
+                               "Trade permissions)") from None
+        except (TransportError, RateLimited) as exc:
+            event(log, "could not check the API key yet; the first signed request will", logging.WARNING,
+                  error=str(exc)[:200])
 
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -218,6 +237,7 @@ class Runner:
         await self._resolve_lost_placements()
         await self._refetch_missing_fills()
         await self._refresh_pairs()
+        await self._recheck_refused_key()
 
     async def _heartbeat(self) -> None:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
@@ -233,13 +253,22 @@ class Runner:
         held = {row["exchange_account_id"] for row in leases}
         for account_id, session in list(self.sessions.items()):
             if account_id not in held:
-                event(log, "lease lost; closing its socket", subaccount=session.subaccount_id)
+                self._log_lease_gone(account_id, session.subaccount_id)
                 await session.stop("lease_lost")
                 del self.sessions[account_id]
         taken = [row for row in leases if row["taken"]]
         for row in taken:
             event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
+
+    def _log_lease_gone(self, account_id: UUID, subaccount_id: str) -> None:
+        """The database drops the lease of a subaccount with nothing open (routine: debug); any other
+        lease not renewed went to another worker (fair share or takeover)."""
+        w = self.work.get(account_id)
+        if w is not None and w["pending_orders"] + w["placing_orders"] + w["submitted_orders"] == 0:
+            event(log, "lease released: nothing open; closing its socket", logging.DEBUG, subaccount=subaccount_id)
+        else:
+            event(log, "lease passed to another worker; closing its socket", subaccount=subaccount_id)
 
     async def _watch_lease_renewal(self) -> None:
         """A lease that cannot be renewed may be taken by another worker: close those sockets before
@@ -322,3 +351,28 @@ class Runner:
         self.last_fills_check = time.monotonic()
         for order in await self.store.claim_missing_fills():
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
+
+    async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
+        """VALR refused the API key: SQL stops this worker's placements and puts the refused and
+        unsent orders back to pending (the auth_refused alert fires); the key is re-checked below."""
+        back = await self.store.record_auth_refused(reason, order_id)
+        if self.key_refused_at is None:
+            event(log, "VALR refused the API key: placing nothing until it is accepted; orders stay pending",
+                  logging.ERROR, reason=reason, back_to_pending=back)
+        self.key_refused_at = time.monotonic()
+
+    async def _recheck_refused_key(self) -> None:
+        """A refused key is tried again (one signed GET) once per catch-up interval."""
+        if self.key_refused_at is None or time.monotonic() - self.key_refused_at < self.settings.catch_up_s:
+            return
+        self.key_refused_at = time.monotonic()
+        try:
+            await self.client.check_credentials()
+        except (AuthenticationError, TransportError, RateLimited) as exc:
+            event(log, "API key still not accepted", logging.WARNING, error=str(exc)[:200])
+            return
+        await self.store.record_auth_accepted()
+        self.key_refused_at = None
+        event(log, "VALR accepts the API key again; placing resumes")
+        self.wake.set()
+

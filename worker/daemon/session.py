@@ -49,11 +49,15 @@ class SessionContext:
     ws_connects_per_minute: int = 60
     max_session_s: float = 300.0    # 0 = persistent
     socket_wait_s: float = 10.0     # how long placement waits for an authenticated socket
+    # VALR refused the API key on a placement (reason, the refused order): the worker stops placing
+    key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
-           spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task]) -> "SessionContext":
-        return cls(store=store, client=client, lookups=lookups, spawn=spawn,
+           spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
+           key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
+           ) -> "SessionContext":
+        return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -117,7 +121,9 @@ class SubaccountSession:
             read = True
         except RateLimited as exc:  # a 429 on the upgrade: VALR's connection budget, not the key
             reason, with_error, wait = f"connection rate limited: {exc}"[:200], True, exc.retry_after or 0.0
-        except (ConnectionLost, AuthenticationError, TransportError, OSError, ValrError) as exc:
+        except AuthenticationError as exc:  # not a lost connection: VALR would not open it
+            reason, with_error = f"refused by VALR: {exc}"[:200], True
+        except (ConnectionLost, TransportError, OSError, ValrError) as exc:
             reason, with_error = f"connection lost: {exc}"[:200], True
         except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
             reason, with_error = f"database error: {type(exc).__name__}", True
@@ -143,7 +149,8 @@ class SubaccountSession:
         return None
 
     async def _record_close(self, session_id: int, reason: str, with_error: bool) -> None:
-        event(log, "session closed", subaccount=self.subaccount_id, session=session_id, reason=reason)
+        event(log, "session closed", logging.WARNING if with_error else logging.INFO,
+              subaccount=self.subaccount_id, session=session_id, reason=reason)
         try:
             await self.ctx.store.session_closed(session_id, reason, with_error)
         except psycopg.Error as exc:  # the next session_open of this subaccount closes it ('superseded')
@@ -252,7 +259,8 @@ class SubaccountSession:
         # The last word before the POST: the database stamps the request as sent, or refuses when the
         # order moved on while it waited (e.g. failed after the grace period) — at most one POST, ever.
         if not await store.begin_placement(order_id):
-            event(log, "not sent: the order moved on while its request waited", logging.WARNING, order=order_id)
+            event(log, "not sent: the order moved on (or this worker's key was refused) while its request waited",
+                  logging.WARNING, order=order_id)
             return
         try:
             placed = await self._send(order)
@@ -268,9 +276,17 @@ class SubaccountSession:
             # customerOrderId — never placed again.
             event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
             return
+        except AuthenticationError as exc:  # VALR refused the key, not the order: nothing was accepted
+            reason = f"VALR {exc.status} code={exc.code}: {exc.message}"[:300]
+            if self.ctx.key_refused is not None:
+                await self.ctx.key_refused(reason, order_id)
+            else:  # no one to stop placement: VALR's refusal is still the order's known outcome
+                await store.record_placement(order_id, None, f"VALR refused: {reason}"[:500])
+            return
         except ValrError as exc:  # VALR answered and refused: a known outcome
             await store.record_placement(order_id, None, f"VALR refused: {exc.code} {exc.message}"[:500])
-            event(log, "placement refused", order=order_id, code=exc.code)
+            event(log, "placement refused by VALR; the order is failed", logging.WARNING, order=order_id,
+                  code=exc.code, message=exc.message[:200])
             return
         row = await store.record_placement(order_id, placed.id, None,
                                            {"id": placed.id, "customerOrderId": placed.customer_order_id})

@@ -6,8 +6,13 @@ when it finds no migrations or no function files there, rather than "succeed" ap
    sha256 checksum; an applied migration whose file changed is refused.
 2. db/functions/: functions (one folder per stage, */*.sql), then triggers/, then views/ — all CREATE OR REPLACE, so
    re-applying is idempotent. A signature change is a migration that drops the old function.
-3. pg_cron jobs, upserted by name from the database pg_cron lives in (cron.schedule_in_database),
-   so enabling pg_cron later and migrating again creates them.
+3. pg_cron jobs, created by name from the database pg_cron lives in (cron.schedule_in_database),
+   so enabling pg_cron later and migrating again creates them. A job that exists keeps the schedule
+   and the active flag an operator gave it (said in the report); only its command follows ours.
+
+Before anything changes, `preflight` checks what the connecting role needs (a superuser, or the
+schema's owner with CREATEROLE; for the cron jobs, the right to schedule them in pg_cron's database)
+and refuses with one line saying what is missing (MigrationRefused: exit status 2).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from worker.db.preflight import connect_kwargs, connect_problem
 
 # Serialises concurrent migrations (two workers starting at once); any constant would do.
 MIGRATE_LOCK_KEY = 0x6C74685F707672  # "lth_pvr"
@@ -43,6 +50,28 @@ PG_CRON_HOWTO = (
 
 class MigrationError(RuntimeError):
     """Migration refused; the message names the file or the setting."""
+
+
+class MigrationRefused(MigrationError):
+    """Refused before anything changed: the database cannot be reached, or the role lacks what
+    migrate needs (the message says what). A configuration problem: exit status 2."""
+
+
+ROLES = ("valr_worker", "valr_reader", "valr_operator")
+
+ROLE_CHECK = """
+SELECT current_user AS role, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+       n.oid IS NOT NULL AS schema_exists,
+       n.oid IS NULL OR pg_has_role(n.nspowner, 'USAGE') AS owns_schema,
+       has_database_privilege(current_database(), 'CREATE') AS may_create_schema,
+       (SELECT string_agg(DISTINCT pg_get_userbyid(o.owner), ', ')
+          FROM (SELECT c.relowner AS owner FROM pg_class c WHERE c.relnamespace = n.oid
+                UNION SELECT p.proowner FROM pg_proc p WHERE p.pronamespace = n.oid) o
+         WHERE NOT pg_has_role(o.owner, 'USAGE')) AS other_owners
+  FROM pg_roles r
+  LEFT JOIN pg_namespace n ON n.nspname = 'lth_pvr'
+ WHERE r.rolname = current_user
+"""
 
 
 def db_dir() -> Path:
@@ -96,13 +125,15 @@ def migrate(url: str, *, cron: bool = True, root: Path | None = None,
     root = root or db_dir()
     _require_sql_files(root)
     report = MigrateReport()
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _connect(url) as conn:
+        preflight(conn)
+        cron_db = _cron_database_ready(conn, url) if cron else None
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
         try:
             _apply_migrations(conn, root, report, progress)
             _apply_functions(conn, root, report, progress)
-            if cron:
-                _ensure_cron_jobs(conn, url, report, progress)
+            if cron_db is not None:
+                _ensure_cron_jobs(conn, url, cron_db, report, progress)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
     return report
@@ -118,6 +149,36 @@ def _require_sql_files(root: Path) -> None:
             "; ".join(missing) + ": this installation is missing its SQL (reinstall the package, "
             "or point VALR_MONITOR_DB_DIR at a db/ folder holding migrations/ and functions/)"
         )
+
+
+def _connect(url: str, **params) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, autocommit=True, **connect_kwargs(url), **params)
+    except psycopg.OperationalError as exc:
+        raise MigrationRefused(connect_problem(exc, url)) from None
+
+
+def preflight(conn: psycopg.Connection) -> None:
+    """A superuser may migrate; anyone else must own the schema (or may create it), own what is in
+    it, and hold CREATEROLE (the migrations create and grant the valr_* roles). Refused otherwise,
+    before anything changes."""
+    row = conn.execute(ROLE_CHECK).fetchone()
+    role, superuser, createrole, schema_exists, owns_schema, may_create, other_owners = row
+    if superuser:
+        return
+    missing = []
+    if schema_exists and not owns_schema:
+        missing.append("ownership of schema lth_pvr")
+    if not schema_exists and not may_create:
+        missing.append(f"CREATE on database {conn.info.dbname}")
+    if other_owners:
+        missing.append(f"membership in {other_owners} (who own objects in lth_pvr)")
+    if not createrole:
+        missing.append(f"CREATEROLE (the migrations create and grant {', '.join(ROLES)})")
+    if missing:
+        raise MigrationRefused(
+            f"role {role!r} cannot migrate {conn.info.dbname}: it needs {'; '.join(missing)}. "
+            "Migrate as a superuser, or as the schema's owner given those; nothing was changed")
 
 
 def _apply_migrations(conn: psycopg.Connection, root: Path, report: MigrateReport,
@@ -173,44 +234,84 @@ def _apply_functions(conn: psycopg.Connection, root: Path, report: MigrateReport
 
 def cron_database(conn: psycopg.Connection) -> str | None:
     """The database pg_cron lives in, or None when pg_cron is not preloaded."""
-    row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
-    if not row or not row[0] or "pg_cron" not in preload:
-        return None
-    return row[0]
+    try:
+        preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
+        if "pg_cron" not in preload:
+            return None
+        row = conn.execute("SELECT current_setting('cron.database_name', true)").fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        raise MigrationRefused(
+            f"role {conn.info.user!r} may not read cron.database_name (to find pg_cron's database): "
+            f"GRANT pg_read_all_settings TO {conn.info.user}, or migrate with --no-cron and run `migrate` "
+            "once as a superuser for the cron jobs; nothing was changed") from None
+    return row[0] if row and row[0] else None
 
 
-def _ensure_cron_jobs(conn: psycopg.Connection, url: str, report: MigrateReport,
-                      progress: Callable[[str], None]) -> None:
-    dbname = conn.info.dbname
+CRON_RIGHTS = """
+SELECT to_regnamespace('cron') IS NOT NULL AS installed,
+       to_regnamespace('cron') IS NOT NULL
+       AND has_function_privilege('cron.schedule_in_database(text,text,text,text,text,boolean)', 'EXECUTE')
+       AND has_function_privilege('cron.alter_job(bigint,text,text,text,text,boolean)', 'EXECUTE') AS may_schedule,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser
+"""
+
+
+def _cron_database_ready(conn: psycopg.Connection, url: str) -> str:
+    """pg_cron's database, once it is known that the jobs can be scheduled from there (checked
+    before anything changes: the extension, and the right to schedule in another database)."""
     cron_db = cron_database(conn)
     if cron_db is None:
-        raise MigrationError(PG_CRON_HOWTO.format(dbname=dbname))
+        raise MigrationRefused(PG_CRON_HOWTO.format(dbname=conn.info.dbname))
+    with _connect(make_conninfo(url, dbname=cron_db)) as cconn:
+        installed, may_schedule, superuser = cconn.execute(CRON_RIGHTS).fetchone()
+        if not installed and superuser:
+            cconn.execute("CREATE EXTENSION pg_cron")
+        elif not installed:
+            raise MigrationRefused(
+                f"pg_cron is preloaded but its extension is not created in database {cron_db!r}: as a "
+                "superuser run there: CREATE EXTENSION pg_cron; nothing was changed")
+        elif not may_schedule:
+            raise MigrationRefused(
+                f"role {conn.info.user!r} may not schedule pg_cron jobs (cron.schedule_in_database and "
+                f"cron.alter_job in database {cron_db!r} are the superuser's): migrate with --no-cron and run "
+                "`migrate` once as a superuser for the cron jobs; nothing was changed")
+    return cron_db
+
+
+def _ensure_cron_jobs(conn: psycopg.Connection, url: str, cron_db: str, report: MigrateReport,
+                      progress: Callable[[str], None]) -> None:
+    dbname = conn.info.dbname
     report.cron_database = cron_db
-    with psycopg.connect(make_conninfo(url, dbname=cron_db), autocommit=True) as cconn:
-        if cconn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'").fetchone() is None:
-            try:
-                cconn.execute("CREATE EXTENSION pg_cron")
-            except psycopg.Error as exc:
-                raise MigrationError(
-                    f"pg_cron is preloaded but its extension is not created in database {cron_db!r} "
-                    f"and could not be created ({exc}); as a superuser run there: CREATE EXTENSION pg_cron"
-                ) from exc
+    with _connect(make_conninfo(url, dbname=cron_db)) as cconn:
         for key, schedule, command in CRON_JOBS:
             name = cron_job_name(key, dbname)
-            report.cron_jobs[name] = _upsert_job(cconn, name, schedule, command, dbname)
-            progress(f"cron job {name} ({schedule}): {report.cron_jobs[name]}")
+            report.cron_jobs[name], note = _upsert_job(cconn, name, schedule, command, dbname)
+            progress(f"cron job {name}: {note}")
 
 
-def _upsert_job(cconn: psycopg.Connection, name: str, schedule: str, command: str, dbname: str) -> str:
+def _upsert_job(cconn: psycopg.Connection, name: str, schedule: str, command: str,
+                dbname: str) -> tuple[str, str]:
+    """Create a missing job; keep an existing one's schedule and active flag (an operator may have
+    changed them) and bring only its command and database up to date. Returns (created | unchanged |
+    updated | kept, a line for people)."""
     row = cconn.execute(
-        "SELECT schedule, command, database, active FROM cron.job WHERE jobname = %s AND username = current_user",
+        "SELECT jobid, schedule, command, database, active FROM cron.job WHERE jobname = %s AND username = current_user",
         (name,),
     ).fetchone()
-    if row == (schedule, command, dbname, True):
-        return "unchanged"
-    cconn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)", (name, schedule, command, dbname))
-    return "created" if row is None else "updated"
+    if row is None:
+        cconn.execute("SELECT cron.schedule_in_database(%s, %s, %s, %s)", (name, schedule, command, dbname))
+        return "created", f"created ({schedule})"
+    jobid, their_schedule, their_command, their_db, active = row
+    outcome = "unchanged"
+    if (their_command, their_db) != (command, dbname):
+        cconn.execute("SELECT cron.alter_job(%s, command => %s, database => %s)", (jobid, command, dbname))
+        outcome = "updated"
+    if their_schedule != schedule or not active:
+        state = "" if active else ", inactive"
+        return "kept", (f"{outcome}; kept the schedule set on it ({their_schedule}{state}; ours is {schedule}). "
+                        f"To reset: in database {cconn.info.dbname!r} SELECT cron.unschedule({jobid}); "
+                        "then migrate again")
+    return outcome, f"{outcome} ({schedule})"
 
 
 def unschedule_jobs(url: str) -> int:

@@ -101,6 +101,15 @@ class Store:
         row = await self._one("SELECT lth_pvr.begin_placement(%s) AS go", (order_id,))
         return bool(row and row["go"])
 
+    async def record_auth_refused(self, reason: str, order_id: UUID | None = None) -> int:
+        row = await self._one("SELECT lth_pvr.record_auth_refused(%s, %s, %s) AS back",
+                              (self.worker_id, reason, order_id))
+        return int(row["back"]) if row else 0
+
+    async def record_auth_accepted(self) -> bool:
+        row = await self._one("SELECT lth_pvr.record_auth_accepted(%s) AS was_refused", (self.worker_id,))
+        return bool(row and row["was_refused"])
+
     async def record_placement(self, order_id: UUID, ext_order_id: str | None,
                                failed_reason: str | None = None, payload: Any = None) -> dict | None:
         return await self._one(

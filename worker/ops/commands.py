@@ -2,8 +2,9 @@
 worker/ops/queries.py. Each parses its arguments, opens one connection, calls one ops function and
 prints the report: an aligned table for people, or with --json one JSON object on stdout.
 
-Exit codes: 0 done; 1 the database refused or was unreachable (poll/cancel also: an id matched no
-order); 2 usage error (click's). `alerts` follows the Nagios plugin convention instead, see its help.
+Exit codes: 0 done; 1 the database was unreachable or failed (poll/cancel also: an id matched no
+order); 2 usage error (click's); 4 permission denied (the role lacks the right: poll and cancel need
+valr_operator). `alerts` follows the Nagios plugin convention instead, see its help.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from worker.options import database_url_option as shared_database_url_option
 from worker.options import json_option, require_database_url
 
 database_url_option = shared_database_url_option(
-    "PostgreSQL URL (default: env DATABASE_URL). A valr_reader member is enough, except for poll and cancel.")
+    "PostgreSQL URL (default: env DATABASE_URL). A valr_reader member is enough, except for poll and cancel "
+    "(valr_operator).")
+
+DENIED = 4  # its own exit code: "you may not" is not "no such order" (1)
 
 
 def _emit(report: ops.Report, as_json: bool, database_url: str) -> None:
@@ -33,22 +37,26 @@ def _emit(report: ops.Report, as_json: bool, database_url: str) -> None:
 
 def _run(database_url: str | None, as_json: bool, work: Callable[[psycopg.Connection], ops.Report],
          *, read_only: bool = True) -> None:
-    """Connect, do the work, print; database trouble is one line on stderr and exit 1."""
+    """Connect, do the work, print; database trouble is one line on stderr and exit 1 (a permission
+    denied: exit 4, saying which role is needed)."""
     url = require_database_url(database_url)
     try:
         with ops.connect(url, read_only=read_only) as conn:
             report = work(conn)
     except ops.OpsError as exc:
         _fail(str(exc))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        needs = "valr_reader" if read_only else "valr_operator"
+        _fail(f"{ops.scrub(str(exc), url)} (this needs a member of {needs})", DENIED)
     except psycopg.Error as exc:
         _fail(ops.scrub(str(exc), url))
     _emit(report, as_json, url)
     sys.exit(report.exit_code)
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 @click.command()
@@ -95,7 +103,9 @@ class NagiosCommand(click.Command):
 def alerts(database_url: str | None, as_json: bool) -> None:
     """Check the alert thresholds (view lth_pvr.v_alerts) the Nagios way, for cron or a monitor.
 
-    Prints one summary line, then every check with its level, measured value and threshold.
+    Prints one summary line, then each alert that fires with its level, measured value and
+    threshold (an alert that does not fire is not listed). What each means and what to do:
+    db/functions/README.md, "Alerts".
 
     \b
     Exit status:
@@ -129,11 +139,11 @@ def _order_ids(values: tuple[str, ...]) -> list:
 @json_option
 @click.argument("exchange_order_ids", metavar="EXCHANGE_ORDER_ID...", nargs=-1, required=True)
 def poll(database_url: str | None, as_json: bool, exchange_order_ids: tuple[str, ...]) -> None:
-    """Ask the worker to poll these orders now (lth_pvr.request_poll; needs the owner's rights).
+    """Ask the worker to poll these orders now (lth_pvr.request_poll; needs valr_operator).
 
     Outcome per id: queued, skipped_recent (polled within poll_recent_minutes), terminal,
     not_placed (pending/placing), unknown_id. Exit 1 when an id matched no order; a malformed id
-    exits 2 before anything is requested.
+    exits 2 before anything is requested; exit 4 when the role may not request polls.
     """
     ids = _order_ids(exchange_order_ids)
     _run(database_url, as_json, lambda conn: ops.poll(conn, ids), read_only=False)
@@ -144,11 +154,11 @@ def poll(database_url: str | None, as_json: bool, exchange_order_ids: tuple[str,
 @json_option
 @click.argument("exchange_order_ids", metavar="EXCHANGE_ORDER_ID...", nargs=-1, required=True)
 def cancel(database_url: str | None, as_json: bool, exchange_order_ids: tuple[str, ...]) -> None:
-    """Ask for these orders to be cancelled (lth_pvr.request_cancel; needs the owner's rights).
+    """Ask for these orders to be cancelled (lth_pvr.request_cancel; needs valr_operator).
 
     Outcome per id: requested (the status changes when VALR confirms), already_requested,
     cancelled_before_placement (was pending), terminal, unknown_id. Exit 1 when an id matched no
-    order; a malformed id exits 2 before anything is requested.
+    order; a malformed id exits 2 before anything is requested; exit 4 when the role may not cancel.
     """
     ids = _order_ids(exchange_order_ids)
     _run(database_url, as_json, lambda conn: ops.cancel(conn, ids), read_only=False)

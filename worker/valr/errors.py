@@ -13,7 +13,7 @@ class ValrError(Exception):
     """VALR refused a request with an error body (or a 4xx without one)."""
 
     def __init__(self, status: int, code: int | None, message: str) -> None:
-        super().__init__(f"VALR {status} code={code}: {message}")
+        super().__init__(f"VALR {status}" + ("" if code is None else f" code={code}") + f": {message}")
         self.status = status
         self.code = code
         self.message = message

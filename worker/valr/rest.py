@@ -186,6 +186,13 @@ class ValrClient:
         trades.reverse()
         return trades
 
+    # ---- account ------------------------------------------------------------------------------
+
+    async def check_credentials(self) -> None:
+        """One signed read-only request (GET /v1/account/balances on the key's own account): raises
+        AuthenticationError when VALR refuses the key, before anything is placed with it."""
+        await self._request("GET", "/v1/account/balances", "GET /v1/account/balances", "")
+
     # ---- public -------------------------------------------------------------------------------
 
     async def server_time(self) -> datetime:

@@ -1,8 +1,9 @@
 -- Owns no status change: the last word before a placement request leaves. On a `placing` order whose
 -- request has not left yet, stamps placement_sent_at (committed before the POST) and answers true.
 -- Anything else answers false and nothing is sent: an order that moved on while its request waited
--- (e.g. failed after the grace period), or one whose request already left once — at most one POST
--- per order, ever.
+-- (e.g. failed after the grace period, or back to pending after an authentication refusal), one
+-- whose claiming worker's key VALR has since refused, or one whose request already left once — at
+-- most one POST per order, ever.
 CREATE OR REPLACE FUNCTION lth_pvr.begin_placement(
     p_exchange_order_id uuid,
     p_now timestamptz DEFAULT now()
@@ -17,6 +18,8 @@ AS $$
          WHERE o.exchange_order_id = p_exchange_order_id
            AND o.status = 'placing'
            AND o.placement_sent_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM workers w
+                            WHERE w.worker_id = o.claimed_by AND w.auth_refused_at IS NOT NULL)
         RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM sent)

@@ -1,8 +1,10 @@
 -- Owns: pending -> placing. Oldest first, FOR UPDATE SKIP LOCKED (two claimers never get one order),
 -- only accounts leased (unexpired) by this worker, and only those in p_exchange_account_ids when
--- given. The caller commits BEFORE any request leaves: `placing` marks that a POST may have
--- reached VALR, so the order never goes back to pending. order_type says which VALR endpoint places
--- it (limit: POST /v1/orders/limit with price; market: POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
+-- given; nothing for a worker whose API key VALR refused (workers.auth_refused_at). The caller
+-- commits BEFORE any request leaves: `placing` marks that a POST may have reached VALR, so the order
+-- goes back to pending only on VALR's word that it accepted nothing (record_auth_refused).
+-- order_type says which VALR endpoint places it (limit: POST /v1/orders/limit with price; market:
+-- POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
     p_worker_id text,
     p_exchange_account_ids uuid[] DEFAULT NULL,
@@ -23,6 +25,8 @@ AS $$
            AND l.worker_id = p_worker_id
            AND l.expires_at > p_now
          WHERE o.status = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.workers w
+                            WHERE w.worker_id = p_worker_id AND w.auth_refused_at IS NOT NULL)
            AND (p_exchange_account_ids IS NULL OR o.exchange_account_id = ANY (p_exchange_account_ids))
          ORDER BY o.created_at, o.exchange_order_id
          LIMIT p_limit

@@ -38,3 +38,4 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.request_cancel(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.request_cancel(uuid, timestamptz) TO valr_operator;

@@ -44,3 +44,4 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.request_poll(uuid[], timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.request_poll(uuid[], timestamptz) TO valr_operator;

@@ -11,7 +11,8 @@
 --                                 ws_failure_pct_max %
 --   critical pending_unplaced     pending orders older than pending_unplaced_minutes
 --   critical placing_unresolved   placing orders claimed over placing_unresolved_minutes ago
---   critical no_live_worker       no worker heartbeat within worker_heartbeat_seconds
+--   critical no_live_worker       no worker alive: none seen within worker_heartbeat_seconds, or every
+--                                 worker stopped (measured: live workers; threshold: at least 1)
 --   warning  stale_workers        workers neither stopped nor seen within worker_heartbeat_seconds
 --   critical overfilled_orders    orders whose fills exceed their quantity
 --   critical cancel_unconfirmed   cancels requested over cancel_unconfirmed_minutes ago whose order
@@ -21,6 +22,20 @@
 --                                 rules), finished within fallback_alert_hours
 --   critical market_slippage      market orders VALR ended "Partially Filled and Cancelled Due To
 --                                 Slippage" within fallback_alert_hours: a person decides the rest
+--   critical placements_failing   placements VALR refused (placing -> failed) in the last hour above
+--                                 placement_failures_per_hour_max
+--   critical auth_refused         a live worker whose API key VALR refused (it places nothing until
+--                                 the key is accepted again)
+--   critical safety_net_late      no safety-net tick (safety_net_runs, written by the tick itself, so
+--                                 it works wherever pg_cron lives) within 2 x safety_net_tick_minutes;
+--                                 never ticked: counted from the first migration
+--   warning  orders_unwatched     submitted orders with no authenticated session on their account, no
+--                                 poll or reconciliation due, for over unwatched_order_seconds since
+--                                 the account's last session closed (or since submitted) — except
+--                                 after a max_session close, where the safety net is the design
+--                                 (Phase 1) and safety_net_late covers it
+-- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
+-- add new ones the same way, at the end.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
 RETURNS TABLE (name text, level text, measured numeric, threshold numeric, detail text)
 LANGUAGE sql STABLE
@@ -34,7 +49,10 @@ AS $$
                max(value) FILTER (WHERE name = 'ws_failure_pct_max')         AS ws_failure_pct_max,
                max(value) FILTER (WHERE name = 'pending_unplaced_minutes')   AS pending_unplaced_minutes,
                max(value) FILTER (WHERE name = 'placing_unresolved_minutes') AS placing_unresolved_minutes,
-               max(value) FILTER (WHERE name = 'worker_heartbeat_seconds')   AS worker_heartbeat_seconds
+               max(value) FILTER (WHERE name = 'worker_heartbeat_seconds')   AS worker_heartbeat_seconds,
+               max(value) FILTER (WHERE name = 'placement_failures_per_hour_max') AS placement_failures_per_hour_max,
+               max(value) FILTER (WHERE name = 'safety_net_tick_minutes')    AS safety_net_tick_minutes,
+               max(value) FILTER (WHERE name = 'unwatched_order_seconds')    AS unwatched_order_seconds
           FROM lth_pvr.settings
     ),
     cov AS (SELECT * FROM lth_pvr.metric_ws_coverage(7, p_now)),
@@ -78,6 +96,12 @@ AS $$
                count(*) FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at < p_now - s.heartbeat) AS stale,
                string_agg(w.worker_id, ', ' ORDER BY w.worker_id)
                    FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at < p_now - s.heartbeat) AS stale_ids,
+               count(*) FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at >= p_now - s.heartbeat
+                                  AND w.auth_refused_at IS NOT NULL) AS auth_refused,
+               string_agg(w.worker_id || ': ' || coalesce(w.auth_refused_reason, '?'), '; ' ORDER BY w.worker_id)
+                   FILTER (WHERE w.stopped_at IS NULL AND w.last_seen_at >= p_now - s.heartbeat
+                             AND w.auth_refused_at IS NOT NULL) AS auth_refused_detail,
+               count(*) FILTER (WHERE w.stopped_at IS NOT NULL) AS stopped,
                extract(epoch FROM p_now - max(w.last_seen_at)) AS since_last
           FROM lth_pvr.workers w,
                (SELECT make_interval(secs => s.worker_heartbeat_seconds::int) AS heartbeat FROM s) AS s
@@ -115,6 +139,41 @@ AS $$
           FROM recent_finished o
          WHERE o.order_type = 'market' AND o.status = 'cancelled'
            AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage'
+    ),
+    placement_failures AS (
+        SELECT count(*) AS n
+          FROM lth_pvr.order_events e
+         WHERE e.old_status = 'placing' AND e.new_status = 'failed' AND e.outcome = 'applied'
+           AND e.received_at > p_now - interval '1 hour' AND e.received_at <= p_now
+    ),
+    safety_net AS (
+        SELECT coalesce((SELECT max(r.ran_at) FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now),
+                        (SELECT min(m.applied_at) FROM lth_pvr.schema_migrations m)) AS since,
+               EXISTS (SELECT 1 FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now) AS ever
+    ),
+    unwatched AS (
+        SELECT count(*) AS n,
+               max(extract(epoch FROM p_now - greatest(o.submitted_at, last.closed_at))) AS oldest,
+               string_agg(o.exchange_order_id::text, ', ' ORDER BY o.submitted_at) AS ids
+          FROM lth_pvr.exchange_orders o
+          CROSS JOIN s
+          LEFT JOIN LATERAL (
+              SELECT ws.closed_at, ws.close_reason
+                FROM lth_pvr.ws_sessions ws
+               WHERE ws.exchange_account_id = o.exchange_account_id AND ws.opened_at <= p_now
+               ORDER BY ws.opened_at DESC, ws.session_id DESC
+               LIMIT 1
+          ) last ON true
+         WHERE o.status = 'submitted'
+           AND o.poll_due_at IS NULL
+           AND o.reconcile_due_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.ws_sessions ws
+                            WHERE ws.exchange_account_id = o.exchange_account_id
+                              AND ws.authenticated_at IS NOT NULL AND ws.authenticated_at <= p_now
+                              AND (ws.closed_at IS NULL OR ws.closed_at > p_now))
+           AND last.close_reason IS DISTINCT FROM 'max_session'
+           AND greatest(o.submitted_at, last.closed_at)
+               < p_now - make_interval(secs => s.unwatched_order_seconds::int)
     )
     SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
@@ -152,9 +211,12 @@ AS $$
                   placing_orders.n, s.placing_unresolved_minutes, placing_orders.workers)
       FROM placing_orders, s WHERE placing_orders.n > 0
     UNION ALL
-    SELECT 'no_live_worker', 'critical', round(workers.since_last, 2), s.worker_heartbeat_seconds,
+    SELECT 'no_live_worker', 'critical', workers.live, 1,
            CASE WHEN workers.since_last IS NULL THEN 'no worker has ever reported a heartbeat'
-                ELSE format('no worker heartbeat for %s seconds', round(workers.since_last)) END
+                WHEN workers.stale = 0 AND workers.stopped > 0
+                    THEN format('every worker stopped; the last heartbeat was %s seconds ago', round(workers.since_last))
+                ELSE format('no worker heartbeat for %s seconds (limit %s)', round(workers.since_last),
+                            s.worker_heartbeat_seconds) END
       FROM workers, s WHERE workers.live = 0
     UNION ALL
     SELECT 'stale_workers', 'warning', workers.stale, s.worker_heartbeat_seconds,
@@ -180,6 +242,32 @@ AS $$
            format('%s market order(s) partially filled and cancelled due to slippage, the rest not placed: %s',
                   slipped.n, left(slipped.ids, 400))
       FROM slipped WHERE slipped.n > 0
+    UNION ALL
+    SELECT 'placements_failing', 'critical', placement_failures.n, s.placement_failures_per_hour_max,
+           format('%s placement(s) refused by VALR in the last hour: see failed_reason in lth_pvr.v_orders',
+                  placement_failures.n)
+      FROM placement_failures, s WHERE placement_failures.n > s.placement_failures_per_hour_max
+    UNION ALL
+    SELECT 'auth_refused', 'critical', workers.auth_refused, 0,
+           format('VALR refused the API key of %s worker(s); their pending orders wait: %s',
+                  workers.auth_refused, left(workers.auth_refused_detail, 400))
+      FROM workers WHERE workers.auth_refused > 0
+    UNION ALL
+    SELECT 'safety_net_late', 'critical', round(extract(epoch FROM p_now - safety_net.since) / 60, 2),
+           2 * s.safety_net_tick_minutes,
+           CASE WHEN safety_net.ever
+                THEN format('no safety-net tick for %s minutes: the pg_cron job is not running',
+                            round(extract(epoch FROM p_now - safety_net.since) / 60))
+                ELSE format('the safety net has never ticked since the first migration %s minutes ago: '
+                            'the pg_cron job is not running', round(extract(epoch FROM p_now - safety_net.since) / 60))
+           END
+      FROM safety_net, s
+     WHERE safety_net.since < p_now - make_interval(mins => (2 * s.safety_net_tick_minutes)::int)
+    UNION ALL
+    SELECT 'orders_unwatched', 'warning', round(unwatched.oldest, 2), s.unwatched_order_seconds,
+           format('%s submitted order(s) with no watching session and no poll due: %s',
+                  unwatched.n, left(unwatched.ids, 400))
+      FROM unwatched, s WHERE unwatched.n > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -1,13 +1,17 @@
 -- Owns: the transition table for every UPDATE, including one typed in psql: a status change that
 -- status_transition_is_legal refuses (back to pending, out of a terminal status, …) is an error.
 -- The recording functions never attempt one: they log an illegal transition and skip it.
+-- One exception, record_auth_refused's: placing -> pending for an order unclaimed with no request
+-- sent (claimed_by and placement_sent_at cleared) — VALR refused the key, so nothing was accepted.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_status_guard()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = lth_pvr, pg_temp
 AS $$
 BEGIN
-    IF NOT lth_pvr.status_transition_is_legal(OLD.status, NEW.status) THEN
+    IF NOT lth_pvr.status_transition_is_legal(OLD.status, NEW.status)
+       AND NOT (OLD.status = 'placing' AND NEW.status = 'pending'
+                AND NEW.claimed_by IS NULL AND NEW.placement_sent_at IS NULL) THEN
         RAISE EXCEPTION 'order % cannot go from % to %', OLD.exchange_order_id, OLD.status, NEW.status
             USING ERRCODE = 'check_violation', CONSTRAINT = 'status_transition_must_be_legal',
                   TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'status';

@@ -24,6 +24,7 @@ class Verifier:
         self.window_ms = window_ms
         self._seen: dict[str, float] = {}  # signature → expiry (monotonic)
         self._lock = threading.Lock()
+        self.revoked = False  # the key was deleted: refused like an unknown one
 
     def __repr__(self) -> str:
         return f"Verifier(api_key={self._key[:6]!r}…, window_ms={self.window_ms})"
@@ -33,7 +34,7 @@ class Verifier:
         key = headers.get(API_KEY_HEADER)
         if not key:
             raise AuthRefused(403, -1, "API key is required")
-        if not hmac.compare_digest(key, self._key):
+        if self.revoked or not hmac.compare_digest(key, self._key):
             raise AuthRefused(401, -1, "Invalid API key")
         stamp = headers.get(TIMESTAMP_HEADER, "")
         signature = headers.get(SIGNATURE_HEADER, "")

@@ -113,6 +113,7 @@ class Simulator:
         r.add_get("/v1/orders/history/summary/customerorderid/{id}", self.history_summary)
         r.add_get("/v1/orders/{pair}/orderid/{id}", self.order_status)
         r.add_get("/v1/orders/{pair}/customerorderid/{id}", self.order_status)
+        r.add_get("/v1/account/balances", self.balances)
         r.add_get("/v1/account/tradehistory", self.trade_history)
         r.add_get("/v1/account/{pair}/tradehistory", self.trade_history)
         r.add_get("/ws/account", self.account_socket)
@@ -296,6 +297,13 @@ class Simulator:
         if order is None and not empty_ok:
             raise SimError(400, -1, "Invalid Order. ")
         return order
+
+    async def balances(self, request: web.Request) -> web.Response:
+        """GET /v1/account/balances: signed and read-only (what the worker checks its key with). A wrong
+        key is refused like any signed request: 401 "Invalid API key"."""
+        subaccount, _ = await self._authenticate(request)
+        views = [f["data"] for f in self.exchange.balances.frames(subaccount)]
+        return web.json_response([v | {"currency": v["currency"]["symbol"]} for v in views])
 
     async def open_orders(self, request: web.Request) -> web.Response:
         subaccount, _ = await self._authenticate(request)
@@ -504,6 +512,7 @@ class Simulator:
                 self.hub.malformed_to_all()
         if changes.get("trade_down"):
             await self.trade_feed.close_all("fault injection: trade socket down")
+        self.verifier.revoked = self.faults.key_revoked
         log.info("faults now: %s", {k: v for k, v in self.faults.describe().items() if v not in (None, 0, 0.0, False)})
         return self.faults.describe()
 

@@ -1,0 +1,59 @@
+"""An authentication refusal stops placement for the worker's key instead of failing its orders:
+record_auth_refused puts the refused and the unsent claims back to pending, the worker claims and
+sends nothing more, and record_auth_accepted lets it place again."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.test_sql_support import T0, at, claim, lease, make_account, make_order, order, scalar
+
+BEGIN = "SELECT lth_pvr.begin_placement(%s, %s)"
+
+
+def test_refused_and_unsent_claims_go_back_to_pending(postgresql):
+    account = make_account(postgresql)
+    ids = [make_order(postgresql, account) for _ in range(3)]
+    lease(postgresql, "w1")
+    assert len(claim(postgresql, "w1", T0)) == 3
+    refused, in_flight, unsent = ids
+    assert scalar(postgresql, BEGIN, (refused, T0)) and scalar(postgresql, BEGIN, (in_flight, T0))
+    back = scalar(postgresql, "SELECT lth_pvr.record_auth_refused('w1', 'VALR 401 code=-1: Invalid API key', %s, %s)",
+                  (refused, at(seconds=1)))
+    assert back == 2
+    assert order(postgresql, refused)["status"] == "pending" and order(postgresql, unsent)["status"] == "pending"
+    assert order(postgresql, refused)["placement_sent_at"] is None and order(postgresql, refused)["claimed_by"] is None
+    # A request that left and was not refused still has its answer to come: it stays placing.
+    assert order(postgresql, in_flight)["status"] == "placing"
+    kinds = scalar(postgresql, "SELECT array_agg(detail ORDER BY event_id) FROM lth_pvr.order_events "
+                               "WHERE kind = 'claim' AND new_status = 'pending'")
+    assert len(kinds) == 2 and all("Invalid API key" in d for d in kinds)
+
+
+def test_a_refused_worker_claims_and_sends_nothing_until_accepted(postgresql):
+    account = make_account(postgresql)
+    first = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    assert claim(postgresql, "w1", T0)
+    postgresql.execute("SELECT lth_pvr.record_auth_refused('w1', 'Invalid API key', NULL, %s)", (T0,))
+    assert claim(postgresql, "w1", at(seconds=1)) == []
+    assert order(postgresql, first)["status"] == "pending"
+    # A claim taken just before the refusal is not sent either: begin_placement says no.
+    postgresql.execute("SELECT lth_pvr.record_auth_accepted('w1', %s)", (at(seconds=2),))
+    assert claim(postgresql, "w1", at(seconds=3))
+    postgresql.execute("UPDATE lth_pvr.workers SET auth_refused_at = %s WHERE worker_id = 'w1'", (at(seconds=4),))
+    assert scalar(postgresql, BEGIN, (first, at(seconds=5))) is False
+    postgresql.execute("SELECT lth_pvr.record_auth_refused('w1', 'Invalid API key', NULL, %s)", (at(seconds=6),))
+    assert order(postgresql, first)["status"] == "pending"
+
+
+def test_only_an_unclaimed_unsent_order_may_go_back_to_pending(postgresql):
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0)
+    postgresql.execute(BEGIN, (order_id, T0))
+    with pytest.raises(psycopg.errors.CheckViolation, match="cannot go from placing to pending"):
+        postgresql.execute("UPDATE lth_pvr.exchange_orders SET status = 'pending' WHERE exchange_order_id = %s",
+                           (order_id,))
