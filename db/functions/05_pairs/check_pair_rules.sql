@@ -4,10 +4,12 @@
 -- qty_must_not_exceed_max_base_amount, value_must_reach_min_quote_amount,
 -- value_must_not_exceed_max_quote_amount, order_type_must_be_supported_by_pair. A pair unknown to a
 -- table never refreshed from VALR is accepted, with a warning row in order_events (kind `insert`, outcome `pair_unchecked`).
+-- SECURITY DEFINER: the trigger runs with the inserting role's rights, and a valr_operator member may
+-- insert orders but not write the event log nor read pair_refreshes.
 CREATE OR REPLACE FUNCTION lth_pvr.check_pair_rules(p_order lth_pvr.exchange_orders, p_pair lth_pvr.pairs)
 RETURNS void
 LANGUAGE plpgsql
-SET search_path = lth_pvr, pg_temp
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 DECLARE
     v_value numeric := p_order.qty * p_order.price;
@@ -61,3 +63,4 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.check_pair_rules(lth_pvr.exchange_orders, lth_pvr.pairs) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.check_pair_rules(lth_pvr.exchange_orders, lth_pvr.pairs) TO valr_operator;
