@@ -1,5 +1,5 @@
 """valr_operator: what strategies and operators need without superuser — insert orders (and
-lth_pvr.submit_order, which fails loudly on an unknown subaccount), request polls and cancels, read
+lth_pvr.new_order, which fails loudly on an unknown subaccount), request polls and cancels, read
 what the reader reads and the tables the README's troubleshooting SQL reads — and nothing that moves
 an order by hand."""
 
@@ -14,24 +14,24 @@ from tests.test_readme import CRON_MARK, DOCUMENTS, blocks
 from tests.test_sql_support import make_account, order
 
 
-def test_submit_order_returns_the_new_id(postgresql):
+def test_new_order_returns_the_new_id(postgresql):
     make_account(postgresql, "acc1")
     order_id = postgresql.execute(
-        "SELECT lth_pvr.submit_order('acc1', 'BTCZAR', 'buy', 1150000, 0.0001)").fetchone()[0]
+        "SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'buy', 1150000, 0.0001)").fetchone()[0]
     row = order(postgresql, order_id)
     assert (row["status"], row["side"], row["pair"], row["qty"]) == ("pending", "BUY", "BTCZAR", Decimal("0.0001"))
 
 
-def test_submit_order_fails_loudly_for_an_unknown_subaccount(postgresql):
+def test_new_order_fails_loudly_for_an_unknown_subaccount(postgresql):
     make_account(postgresql, "acc1")
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="no exchange account with subaccount_id 'acc2'"):
-        postgresql.execute("SELECT lth_pvr.submit_order('acc2', 'BTCZAR', 'BUY', 1150000, 0.0001)")
+        postgresql.execute("SELECT lth_pvr.new_order('acc2', 'BTCZAR', 'BUY', 1150000, 0.0001)")
 
 
-def test_submit_order_keeps_the_insert_rules(postgresql):
+def test_new_order_keeps_the_insert_rules(postgresql):
     make_account(postgresql, "acc1")
     with pytest.raises(psycopg.errors.CheckViolation, match="qty_must_fit_pair_precision|does not fit"):
-        postgresql.execute("SELECT lth_pvr.submit_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.000000001)")
+        postgresql.execute("SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.000000001)")
 
 
 def test_operator_runs_the_operations_guide_sql_without_superuser(postgresql, operator_url):
@@ -45,7 +45,7 @@ def test_operator_runs_the_operations_guide_sql_without_superuser(postgresql, op
         for block in runnable:
             conn.execute(block)
         assert conn.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 2
-        conn.execute("SELECT lth_pvr.submit_order('', 'BTCZAR', 'BUY', 1150000, 0.0001)")
+        conn.execute("SELECT lth_pvr.new_order('', 'BTCZAR', 'BUY', 1150000, 0.0001)")
         conn.execute("SELECT * FROM lth_pvr.v_alerts")
 
 
@@ -53,7 +53,7 @@ def test_operator_cannot_move_an_order_by_hand(postgresql, operator_url):
     account = make_account(postgresql, "acc1")
     postgresql.commit()
     with psycopg.connect(operator_url, autocommit=True) as conn:
-        order_id = conn.execute("SELECT lth_pvr.submit_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.0001)").fetchone()[0]
+        order_id = conn.execute("SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.0001)").fetchone()[0]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("UPDATE lth_pvr.exchange_orders SET status = 'filled' WHERE exchange_order_id = %s",
                          (order_id,))
@@ -64,9 +64,9 @@ def test_operator_cannot_move_an_order_by_hand(postgresql, operator_url):
     assert account
 
 
-def test_reader_cannot_submit_orders(postgresql, reader_url):
+def test_reader_cannot_insert_orders_with_new_order(postgresql, reader_url):
     make_account(postgresql, "acc1")
     postgresql.commit()
     with psycopg.connect(reader_url, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT lth_pvr.submit_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.0001)")
+            conn.execute("SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.0001)")

@@ -2,8 +2,8 @@
 -- INSERT … SELECT … WHERE subaccount_id = '…' would silently insert nothing: an unknown subaccount is
 -- an error naming it. Returns the new exchange_order_id. The insert rules (pair precision, one open
 -- order per intent, …) apply as to any INSERT.
---   SELECT lth_pvr.submit_order('', 'BTCZAR', 'BUY', 1150000, 0.0001);
-CREATE OR REPLACE FUNCTION lth_pvr.submit_order(
+--   SELECT lth_pvr.new_order('', 'BTCZAR', 'BUY', 1150000, 0.0001);
+CREATE OR REPLACE FUNCTION lth_pvr.new_order(
     p_subaccount_id text,
     p_pair text,
     p_side text,
@@ -38,5 +38,5 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.submit_order(text, text, text, numeric, numeric, uuid, boolean, text, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.submit_order(text, text, text, numeric, numeric, uuid, boolean, text, timestamptz) TO valr_operator;
+REVOKE ALL ON FUNCTION lth_pvr.new_order(text, text, text, numeric, numeric, uuid, boolean, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.new_order(text, text, text, numeric, numeric, uuid, boolean, text, timestamptz) TO valr_operator;
