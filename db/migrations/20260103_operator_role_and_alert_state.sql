@@ -16,10 +16,9 @@ $$;
 
 GRANT valr_reader TO valr_operator;
 GRANT USAGE ON SCHEMA lth_pvr TO valr_operator;
-GRANT SELECT ON lth_pvr.exchange_accounts, lth_pvr.exchange_orders, lth_pvr.order_fills, lth_pvr.order_events,
-                lth_pvr.ws_sessions, lth_pvr.workers, lth_pvr.subaccount_leases, lth_pvr.safety_net_runs,
-                lth_pvr.settings, lth_pvr.pairs
-   TO valr_operator;
+-- Every table, now and created by later migrations (run by the same owner).
+GRANT SELECT ON ALL TABLES IN SCHEMA lth_pvr TO valr_operator;
+ALTER DEFAULT PRIVILEGES IN SCHEMA lth_pvr GRANT SELECT ON TABLES TO valr_operator;
 GRANT INSERT ON lth_pvr.exchange_accounts, lth_pvr.exchange_orders TO valr_operator;
 GRANT UPDATE (value) ON lth_pvr.settings TO valr_operator;
 
