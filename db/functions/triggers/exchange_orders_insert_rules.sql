@@ -18,7 +18,9 @@
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_insert_rules()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = lth_pvr, pg_temp
+-- As its owner: a valr_operator member inserts orders, and the rules this calls (pair rules, fallback
+-- defaults, the event log) are not theirs to call.
+SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 DECLARE
     v_pair lth_pvr.pairs%ROWTYPE;
