@@ -71,6 +71,7 @@ class Runner:
         self.last_fills_check = float("-inf")
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
+        self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
 
     @property
     def stopping(self) -> bool:
@@ -288,7 +289,9 @@ class Runner:
         for account_id, session in list(self.sessions.items()):
             if session.done:
                 del self.sessions[account_id]
-        for work in await self.store.account_work():
+        rows = await self.store.account_work()
+        self.work = {work["exchange_account_id"]: work for work in rows}  # read by _log_lease_gone
+        for work in rows:
             if work["wants_session"]:
                 self.ensure_session(work["exchange_account_id"], work["subaccount_id"])
 
