@@ -3,7 +3,8 @@
 -- doubling up to placement_lookup_max_seconds (2, 4, 8, 16, 30 s): the REST budget is shared with
 -- placements, and the grace period is long. Orders in p_in_flight (their POST is still under way in
 -- this worker) are not handed out. Stamps placement_lookups / placement_looked_up_at and returns
--- what the lookup needs; nothing here changes an order's status.
+-- what the lookup needs (customer_order_id: what the order was sent as); nothing here changes an
+-- order's status.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_lost_placements(
     p_worker_id text,
     p_older_than_seconds int,
@@ -12,7 +13,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_lost_placements(
     p_now timestamptz DEFAULT now()
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
-               pair text, claimed_at timestamptz, claimed_by text)
+               pair text, claimed_at timestamptz, claimed_by text, customer_order_id uuid)
 LANGUAGE sql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -35,7 +36,7 @@ AS $$
      WHERE o.exchange_order_id = due.exchange_order_id
        AND a.exchange_account_id = o.exchange_account_id
     RETURNING o.exchange_order_id, o.exchange_account_id, a.subaccount_id, o.intent_id, o.pair,
-              o.claimed_at, o.claimed_by
+              o.claimed_at, o.claimed_by, o.customer_order_id
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.claim_lost_placements(text, int, uuid[], int, timestamptz) FROM PUBLIC;
