@@ -73,7 +73,10 @@ CREATE TABLE lth_pvr.exchange_orders (
     fallback_threshold numeric,
     fallback_outcome text,
     placement_lookups integer NOT NULL DEFAULT 0,
-    placement_looked_up_at timestamp with time zone
+    placement_looked_up_at timestamp with time zone,
+    placement_attempts integer NOT NULL DEFAULT 0,
+    failed_inferred_at timestamp with time zone,
+    revived_at timestamp with time zone
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -109,8 +112,12 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT pair_must_be_uppercase_symbol
     CHECK ((pair ~ '^[A-Z0-9]{5,20}$'::text));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT placed_order_must_have_ext_order_id
     CHECK (((status = ANY (ARRAY['pending'::text, 'placing'::text, 'failed'::text, 'cancelled'::text])) OR (ext_order_id IS NOT NULL)));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_finite
+    CHECK ((price < 'Infinity'::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_positive
     CHECK ((price > (0)::numeric));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT qty_must_be_finite
+    CHECK ((qty < 'Infinity'::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT qty_must_be_positive
     CHECK ((qty > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT replaced_order_must_exist
@@ -135,6 +142,7 @@ CREATE INDEX exchange_orders_pending_idx ON lth_pvr.exchange_orders USING btree 
 CREATE INDEX exchange_orders_placing_idx ON lth_pvr.exchange_orders USING btree (claimed_at) WHERE (status = 'placing'::text);
 CREATE INDEX exchange_orders_poll_due_idx ON lth_pvr.exchange_orders USING btree (poll_due_at) WHERE (poll_due_at IS NOT NULL);
 CREATE INDEX exchange_orders_reconcile_idx ON lth_pvr.exchange_orders USING btree (reconcile_due_at) WHERE (reconcile_due_at IS NOT NULL);
+CREATE INDEX exchange_orders_revived_idx ON lth_pvr.exchange_orders USING btree (revived_at) WHERE (revived_at IS NOT NULL);
 CREATE INDEX exchange_orders_submitted_at_idx ON lth_pvr.exchange_orders USING btree (submitted_at);
 CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USING btree (requires_polling, last_polled_at) WHERE (status = 'submitted'::text);
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
@@ -176,9 +184,9 @@ CREATE TABLE lth_pvr.order_events (
     payload jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
-    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text])));
+    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text, 'placement_retry'::text, 'fill_correction'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text])));
+    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check
@@ -300,7 +308,10 @@ CREATE TABLE lth_pvr.workers (
     last_seen_at timestamp with time zone NOT NULL DEFAULT now(),
     stopped_at timestamp with time zone,
     auth_refused_at timestamp with time zone,
-    auth_refused_reason text
+    auth_refused_reason text,
+    clock_skew_s numeric,
+    clock_checked_at timestamp with time zone,
+    clock_refused_at timestamp with time zone
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
@@ -337,6 +348,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fills_check_seconds = 120
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
+-- order_value_max = 1000000000000
 -- pair_refresh_hours = 24
 -- pending_unplaced_minutes = 5
 -- placement_failures_per_hour_max = 3

@@ -76,7 +76,7 @@ def test_intent_may_be_reused_once_its_order_is_finished(postgresql, account):
     intent = uuid.uuid4()
     postgresql.execute(INSERT, good_order(account, intent=intent))
     # A finished order (here: cancelled before placement) frees its intent for a new attempt.
-    postgresql.execute("UPDATE lth_pvr.exchange_orders SET status = 'cancelled', requires_polling = false")
+    postgresql.execute("SELECT lth_pvr.request_cancel(exchange_order_id) FROM lth_pvr.exchange_orders")
     postgresql.execute(INSERT, good_order(account, intent=intent))
     assert postgresql.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 2
 

@@ -64,7 +64,8 @@ def test_leases_of_accounts_without_work_are_dropped_and_release_works(postgresq
     [a, b] = accounts_with_work(postgresql, 2)
     heartbeat(postgresql, "w1")
     assert held(postgresql, "w1") == {a, b}
-    postgresql.execute("UPDATE lth_pvr.exchange_orders SET status = 'cancelled' WHERE exchange_account_id = %s", (a,))
+    postgresql.execute("SELECT lth_pvr.request_cancel(exchange_order_id) FROM lth_pvr.exchange_orders "
+                       "WHERE exchange_account_id = %s", (a,))
     assert held(postgresql, "w1", at(seconds=5)) == {b}
     postgresql.execute("SELECT lth_pvr.release_lease('w1', %s, %s)", (b, at(seconds=6)))
     assert rows(postgresql, "SELECT * FROM lth_pvr.subaccount_leases") == []

@@ -56,7 +56,7 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     # One socket per watched subaccount: a soft limit of 1,024 would cap the worker below 1,000.
     logs.event(logging.getLogger("worker.start"), "open files limit", soft=raise_file_limit())
 
-    from worker.daemon.runner import Runner  # heavy imports after validation
+    from worker.daemon.runner import DatabaseUnavailable, Runner  # heavy imports after validation
 
     from worker.db.preflight import StartupError
     from worker.valr import ClockSkewError
@@ -68,3 +68,6 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(0)
+    except DatabaseUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -22,10 +22,11 @@ from typing import TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from worker.config import WorkerSettings
 from worker.daemon.backoff import backoff, pause
+from worker.daemon.clock import ClockWatch
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer
@@ -51,11 +52,17 @@ POOL_RECONNECT_TIMEOUT_S = 10.0
 SHUTDOWN_DB_WAIT_S = 5.0  # recording the stop must not hold a shutdown while the database is away
 TICK_GRACE_AT_STOP_S = 5.0  # a tick under way when SIGTERM comes may finish; one stuck on the database not
 
+POOL_OPEN_TIMEOUT_S = 30.0  # no connection at start within this: DatabaseUnavailable, one line
+
 T = TypeVar("T")
 
 
 class StopRequested(Exception):
     """SIGTERM/SIGINT arrived while the worker was still starting."""
+
+
+class DatabaseUnavailable(Exception):
+    """The worker could not get its first database connections: a start error, said in one line."""
 
 
 class Runner:
@@ -90,13 +97,14 @@ class Runner:
         self.store = Store(self.pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
+        self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
-                                                 key_refused=self.key_refused)
+                                                 key_refused=self.key_refused, clock=self.clock)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
         try:
-            await self._unless_stopping(self.pool.open(wait=True, timeout=30))
+            await self._unless_stopping(self._open_pool())
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._refresh_pairs(at_start=True))
@@ -134,6 +142,14 @@ class Runner:
             await asyncio.gather(task, return_exceptions=True)
             raise StopRequested
         return task.result()
+
+    async def _open_pool(self) -> None:
+        try:
+            await self.pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
+        except PoolTimeout:
+            raise DatabaseUnavailable(
+                f"no PostgreSQL connection within {POOL_OPEN_TIMEOUT_S:g} s: the server is unreachable or has no "
+                f"free connection (max_connections, or the role's CONNECTION LIMIT, reached)") from None
 
     async def _check_clock(self) -> float:
         """Refuse to run on clock skew (ClockSkewError propagates); retry while VALR cannot answer."""
@@ -223,6 +239,8 @@ class Runner:
 
     # -- one tick -------------------------------------------------------------------------------
     async def tick(self) -> None:
+        if not self.clock.ok.is_set():
+            await self.clock.check()  # placing resumes once VALR accepts our timestamps again
         # Pending orders of subaccounts already leased go first: an INSERT's NOTIFY should reach
         # VALR after one round trip, not after the bookkeeping below.
         await self._place_pending()
@@ -304,7 +322,8 @@ class Runner:
         return session
 
     async def _place_pending(self) -> None:
-        if self.stopping:
+        # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.
+        if self.stopping or not self.clock.ok.is_set():
             return
         claimed = await self.store.claim_pending_orders(None, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)

@@ -24,12 +24,13 @@ import psycopg
 
 from worker.config import WorkerSettings
 from worker.daemon.backoff import backoff, pause
+from worker.daemon.clock import ClockWatch
 from worker.daemon.lookups import Lookups
 from worker.db.store import Store
 from worker.logs import event
 from worker.valr import (
-    AccountSocket, AuthenticationError, ConnectionLost, Credentials, PlacedOrder, PrecisionError, RateLimited,
-    TransportError, ValrClient, ValrError,
+    AccountSocket, AuthenticationError, ConnectionLost, Credentials, PlacedOrder, PlacementNotSent, PrecisionError,
+    RateLimited, TransportError, ValrClient, ValrError,
 )
 
 log = logging.getLogger("worker.session")
@@ -51,13 +52,14 @@ class SessionContext:
     socket_wait_s: float = 10.0     # how long placement waits for an authenticated socket
     # VALR refused the API key on a placement (reason, the refused order): the worker stops placing
     key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
+    clock: "ClockWatch | None" = None  # VALR's clock: re-checked when a signed request is refused
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
            spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
            key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
-           ) -> "SessionContext":
-        return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused,
+           clock: "ClockWatch | None" = None) -> "SessionContext":
+        return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -125,6 +127,8 @@ class SubaccountSession:
             reason, with_error = f"refused by VALR: {exc}"[:200], True
         except (ConnectionLost, TransportError, OSError, ValrError) as exc:
             reason, with_error = f"connection lost: {exc}"[:200], True
+            if isinstance(exc, AuthenticationError) and self.ctx.clock:  # a refused handshake: our clock?
+                self.ctx.spawn(self.ctx.clock.refused(), "clock_check")
         except psycopg.Error as exc:  # database trouble: drop the socket; reconciliation recovers
             reason, with_error = f"database error: {type(exc).__name__}", True
         except Exception as exc:  # a bug must not end this subaccount's monitoring for good
@@ -256,48 +260,70 @@ class SubaccountSession:
     async def _place_one(self, order: dict) -> None:
         store = self.ctx.store
         order_id = order["exchange_order_id"]
-        # The last word before the POST: the database stamps the request as sent, or refuses when the
-        # order moved on while it waited (e.g. failed after the grace period) — at most one POST, ever.
-        if not await store.begin_placement(order_id):
-            event(log, "not sent: the order moved on (or this worker's key was refused) while its request waited",
-                  logging.WARNING, order=order_id)
-            return
-        try:
-            placed = await self._send(order)
-        except PrecisionError as exc:
-            await store.record_placement(order_id, None, f"refused before sending: {exc}")
-            return
-        except RateLimited as exc:  # a 429 proves VALR did not accept it: a known outcome
-            await store.record_placement(order_id, None, f"VALR rate limit: not accepted ({exc})"[:500])
-            event(log, "placement rate-limited", logging.WARNING, order=order_id)
-            return
-        except TransportError as exc:
-            # The request may have reached VALR: the order stays `placing` and is looked up by
-            # customerOrderId — never placed again.
-            event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
-            return
-        except AuthenticationError as exc:  # VALR refused the key, not the order: nothing was accepted
-            reason = f"VALR {exc.status} code={exc.code}: {exc.message}"[:300]
-            if self.ctx.key_refused is not None:
-                await self.ctx.key_refused(reason, order_id)
-            else:  # no one to stop placement: VALR's refusal is still the order's known outcome
-                await store.record_placement(order_id, None, f"VALR refused: {reason}"[:500])
-            return
-        except ValrError as exc:  # VALR answered and refused: a known outcome
-            await store.record_placement(order_id, None, f"VALR refused: {exc.code} {exc.message}"[:500])
-            event(log, "placement refused by VALR; the order is failed", logging.WARNING, order=order_id,
-                  code=exc.code, message=exc.message[:200])
-            return
+        sent = 0
+
+        async def may_send(_: int) -> bool:
+            # The last word before each POST leaves (after any budget, 429 or clock wait): the
+            # database stamps the attempt, or refuses when the order moved on or its grace passed.
+            nonlocal sent
+            sent += 1
+            return await (store.begin_placement(order_id) if sent == 1 else store.retry_placement(order_id, sent))
+
+        while True:
+            try:
+                placed = await self._send(order, may_send)
+                break
+            except AuthenticationError as exc:
+                # Refused before VALR accepted anything. If our timestamp was the cause, wait for a good
+                # clock and try again (the database still checks the grace before the retry leaves);
+                # otherwise VALR refused the key, not the order: the worker stops placing.
+                if self.ctx.clock is not None and await self.ctx.clock.refused():
+                    event(log, "placement refused: clock skew; waiting for the clock", logging.WARNING,
+                          order=order_id)
+                    await self.ctx.clock.wait_ok()
+                    continue
+                reason = f"VALR {exc.status} code={exc.code}: {exc.message}"[:300]
+                if self.ctx.key_refused is not None:
+                    await self.ctx.key_refused(reason, order_id)
+                else:  # no one to stop placement: VALR's refusal is still the order's known outcome
+                    await store.record_placement(order_id, None, f"VALR refused: {reason}"[:500])
+                return
+            except PlacementNotSent:
+                event(log, "not sent: the order moved on or its grace passed while its request waited",
+                      logging.WARNING, order=order_id, attempt=sent)
+                if sent > 1:  # VALR refused every attempt so far (429, stale timestamp): it holds nothing
+                    await store.record_placement(order_id, None, "VALR refused every attempt (rate limit or clock): "
+                                                                  "not sent again once the placement grace had passed")
+                return
+            except PrecisionError as exc:
+                await store.record_placement(order_id, None, f"refused before sending: {exc}")
+                return
+            except RateLimited as exc:  # a 429 proves VALR did not accept it: a known outcome
+                await store.record_placement(order_id, None, f"VALR rate limit: not accepted ({exc})"[:500])
+                event(log, "placement rate-limited", logging.WARNING, order=order_id)
+                return
+            except TransportError as exc:
+                # The request may have reached VALR: the order stays `placing` and is looked up by
+                # customerOrderId — never placed again.
+                event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
+                return
+            except ValrError as exc:  # VALR answered and refused: a known outcome
+                await store.record_placement(order_id, None, f"VALR refused: {exc.code} {exc.message}"[:500])
+                event(log, "placement refused by VALR; the order is failed", logging.WARNING, order=order_id,
+                      code=exc.code, message=exc.message[:200])
+                return
         row = await store.record_placement(order_id, placed.id, None,
                                            {"id": placed.id, "customerOrderId": placed.customer_order_id})
         event(log, "order placed", order=order_id, valr_order_id=placed.id, subaccount=self.subaccount_id,
               status=(row or {}).get("status"))
 
-    async def _send(self, order: dict) -> PlacedOrder:
+    async def _send(self, order: dict, may_send) -> PlacedOrder:
         """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId =
-        customer_order_id: the intent, or a replacement's own id)."""
+        customer_order_id: the intent, or a replacement's own id); `may_send` asks the database
+        before each attempt."""
         client, common = self.ctx.client, dict(pair=order["pair"], side=order["side"],
-                                               customer_order_id=str(order["customer_order_id"]))
+                                                  customer_order_id=str(order["customer_order_id"]),
+                                                  may_send=may_send)
         if order["order_type"] == "market":
             return await client.place_market_order(self.subaccount_id, base_amount=order["qty"], **common)
         return await client.place_limit_order(self.subaccount_id, quantity=order["qty"], price=order["price"],

@@ -66,6 +66,9 @@ class Store:
     async def heartbeat(self, host: str, pid: int) -> None:
         await self._rows("SELECT lth_pvr.worker_heartbeat(%s, %s, %s)", (self.worker_id, host, pid))
 
+    async def record_clock_check(self, skew_s: float | None, refused: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_clock_check(%s, %s::numeric, %s)", (self.worker_id, skew_s, refused))
+
     async def stopped(self) -> None:
         await self._rows("SELECT lth_pvr.worker_stopped(%s)", (self.worker_id,))
 
@@ -109,6 +112,10 @@ class Store:
     async def record_auth_accepted(self) -> bool:
         row = await self._one("SELECT lth_pvr.record_auth_accepted(%s) AS was_refused", (self.worker_id,))
         return bool(row and row["was_refused"])
+
+    async def retry_placement(self, order_id: UUID, attempt: int) -> bool:
+        row = await self._one("SELECT lth_pvr.retry_placement(%s, %s) AS go", (order_id, attempt))
+        return bool(row and row["go"])
 
     async def record_placement(self, order_id: UUID, ext_order_id: str | None,
                                failed_reason: str | None = None, payload: Any = None) -> dict | None:

@@ -6,12 +6,12 @@ from worker.valr.errors import (
 )
 from worker.valr.events import AccountEvent, parse_frame
 from worker.valr.pairs import PairRule, PairTable
-from worker.valr.rest import DEFAULT_BASE_URL, PlacedOrder, ValrClient
+from worker.valr.rest import DEFAULT_BASE_URL, PlacedOrder, PlacementNotSent, ValrClient
 from worker.valr.signing import Credentials, auth_headers, sign_request
 from worker.valr.ws import AccountSocket, ws_url
 
 __all__ = [
-    "sign_request", "auth_headers", "Credentials", "ValrClient", "PlacedOrder", "AccountSocket", "ws_url",
+    "sign_request", "auth_headers", "Credentials", "ValrClient", "PlacedOrder", "PlacementNotSent", "AccountSocket", "ws_url",
     "AccountEvent", "parse_frame", "PairTable", "PairRule", "DEFAULT_BASE_URL",
     "ValrError", "OrderNotFound", "DuplicateCustomerOrderId", "AuthenticationError", "RateLimited",
     "TransportError", "PlacementAnswerLost", "ClockSkewError", "PrecisionError", "ConnectionLost",

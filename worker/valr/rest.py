@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import httpx
 
@@ -21,12 +20,25 @@ from worker.valr.errors import (
 )
 from worker.valr.pairs import PairTable
 from worker.valr.ratelimit import RequestBudget, shared_budget, wait_after_429
-from worker.valr.signing import Credentials, auth_headers
+from worker.valr.signing import Credentials, auth_headers, next_timestamp_ms, wall_clock
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.valr.com"
 TRADE_PAGE = 100  # VALR's maximum `limit` on trade history
+
+
+class PlacementNotSent(Exception):
+    """The database refused this placement attempt (`may_send` answered False): nothing was sent.
+    `attempt` > 1: every earlier attempt was refused by VALR with a 429, so VALR holds nothing."""
+
+    def __init__(self, attempt: int) -> None:
+        super().__init__(f"placement attempt {attempt} not sent: the database refused it")
+        self.attempt = attempt
+
+
+# Asked right before each placement attempt leaves (after any budget or 429 wait): may it go now?
+MaySend = Callable[[int], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ class ValrClient:
     def __init__(self, base_url: str, credentials: Credentials, *, requests_per_minute: int = 1000,
                  timeout: float = 10.0, pairs: PairTable | None = None, max_429_retries: int = 3,
                  wait_on_429: bool = True, budget: RequestBudget | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = wall_clock) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.pairs = pairs if pairs is not None else PairTable()
@@ -86,6 +98,7 @@ class ValrClient:
         self._wait_on_429 = wait_on_429
         self._clock = clock
         self._last_ms = 0
+        self._timeout = timeout
         self._http = httpx.AsyncClient(timeout=timeout)
 
     def __repr__(self) -> str:
@@ -104,9 +117,11 @@ class ValrClient:
 
     async def place_limit_order(self, subaccount_id: str, *, pair: str, side: str, quantity: Decimal,
                                 price: Decimal, customer_order_id: str, post_only: bool = False,
-                                time_in_force: str = "GTC") -> PlacedOrder:
+                                time_in_force: str = "GTC", may_send: MaySend | None = None) -> PlacedOrder:
         """POST /v1/orders/limit. 202 means accepted, not placed: the outcome arrives by WebSocket or
-        status poll. No answer after sending → PlacementAnswerLost (look the order up, never resend)."""
+        status poll. No answer after sending → PlacementAnswerLost (look the order up, never resend).
+        `may_send(attempt)` is asked right before each attempt (the first, and each retry after a 429)
+        leaves; False → PlacementNotSent. Each attempt is bounded by the client's timeout in total."""
         side = _side(side)
         quantity, price = Decimal(quantity), Decimal(price)
         self.pairs.check(pair, quantity, price)
@@ -114,11 +129,11 @@ class ValrClient:
                 "pair": pair, "postOnly": post_only, "customerOrderId": customer_order_id,
                 "timeInForce": time_in_force}
         answer = await self._request("POST", "/v1/orders/limit", "POST /v1/orders/limit",
-                                     subaccount_id, body=body, placement=True)
+                                     subaccount_id, body=body, placement=True, may_send=may_send)
         return PlacedOrder(id=str(answer["id"]), customer_order_id=str(answer.get("customerOrderId") or customer_order_id))
 
     async def place_market_order(self, subaccount_id: str, *, pair: str, side: str, base_amount: Decimal,
-                                 customer_order_id: str) -> PlacedOrder:
+                                 customer_order_id: str, may_send: MaySend | None = None) -> PlacedOrder:
         """POST /v1/orders/market with baseAmount (both sides). Like a limit order: 202 = accepted; the
         fills, or a refusal (e.g. "Insufficient Balance"), arrive by WebSocket or status poll. No answer
         after sending → PlacementAnswerLost (look the order up, never resend)."""
@@ -130,7 +145,7 @@ class ValrClient:
         body = {"side": side, "baseAmount": format(base_amount, "f"), "pair": pair,
                 "customerOrderId": customer_order_id}
         answer = await self._request("POST", "/v1/orders/market", "POST /v1/orders/market",
-                                     subaccount_id, body=body, placement=True)
+                                     subaccount_id, body=body, placement=True, may_send=may_send)
         return PlacedOrder(id=str(answer["id"]), customer_order_id=str(answer.get("customerOrderId") or customer_order_id))
 
     async def order_status(self, subaccount_id: str, pair: str, *, order_id: str | None = None,
@@ -209,9 +224,11 @@ class ValrClient:
         local = (before + self._clock()) / 2
         skew = local - server
         if abs(skew) > max_skew_seconds:
-            raise ClockSkewError(
+            err = ClockSkewError(
                 f"local clock is {skew:+.1f}s off VALR's server time (limit {max_skew_seconds:g}s): VALR refuses "
                 f"requests signed with a stale timestamp; synchronise the clock (NTP) and start again")
+            err.skew = skew  # type: ignore[attr-defined]  # the measurement, for the worker's record
+            raise err
         return skew
 
     async def market_summary(self, pair: str) -> dict:
@@ -232,11 +249,13 @@ class ValrClient:
 
     async def _request(self, method: str, path: str, route: str, subaccount_id: str | None, *,
                        body: dict | None = None, params: dict[str, str] | None = None,
-                       placement: bool = False, order_lookup: bool = False) -> Any:
+                       placement: bool = False, order_lookup: bool = False, may_send: MaySend | None = None) -> Any:
         """One call, with the client-side budget and VALR's 429 wait. `subaccount_id=None` = public."""
         attempt = 0
         while True:
             await self._budget.acquire()
+            if may_send is not None and not await may_send(attempt + 1):
+                raise PlacementNotSent(attempt + 1)
             response = await self._send(method, path, route, subaccount_id, body, params, placement)
             if response.status_code != 429:
                 return self._answer(response, route, order_lookup, placement)
@@ -259,8 +278,14 @@ class ValrClient:
                                         self._timestamp_ms()))
         self.requests_sent[route] += 1
         try:
-            return await self._http.request(method, url, content=text.encode() if body is not None else None,
-                                            headers=headers)
+            # One bound for the whole request (httpx's timeout is per phase): a placement's lost-answer
+            # grace must not expire while this request may still reach VALR.
+            async with asyncio.timeout(self._timeout):
+                return await self._http.request(method, url, content=text.encode() if body is not None else None,
+                                                headers=headers)
+        except TimeoutError:
+            cls = PlacementAnswerLost if placement else TransportError
+            raise cls(f"{route}: no answer from VALR within {self._timeout:g}s") from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise TransportError(f"{route}: could not connect to VALR ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
@@ -269,9 +294,9 @@ class ValrClient:
             raise cls(f"{route}: no answer from VALR ({type(exc).__name__})") from None
 
     def _timestamp_ms(self) -> int:
-        # Strictly increasing: two identical requests in one millisecond would carry the same
-        # signature, and VALR (like the simulator) may refuse the second as a replay.
-        self._last_ms = max(int(self._clock() * 1000), self._last_ms + 1)
+        # Unique within a moment: two identical requests in one millisecond would carry the same
+        # signature, and VALR (like the simulator) may refuse the second as a replay. Follows the clock.
+        self._last_ms = next_timestamp_ms(int(self._clock() * 1000), self._last_ms)
         return self._last_ms
 
     def _answer(self, response: httpx.Response, route: str, order_lookup: bool, placement: bool) -> Any:

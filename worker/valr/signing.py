@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 API_KEY_HEADER = "X-VALR-API-KEY"
 SIGNATURE_HEADER = "X-VALR-SIGNATURE"
@@ -34,16 +36,45 @@ class Credentials:
     __str__ = __repr__
 
 
+# Lab only (tests, chaos): a file holding seconds to add to this process's clock — a clock step on one
+# worker, changed while it runs. Unset in production.
+CLOCK_OFFSET_FILE_ENV = "MONITOR_TEST_CLOCK_OFFSET_FILE"
+_offset_file = os.environ.get(CLOCK_OFFSET_FILE_ENV)
+
+# Within this much of the last timestamp, a repeat is nudged 1 ms on (two identical requests in one
+# millisecond must not share a signature); beyond it the clock wins: VALR wants timestamps close to
+# its own time, not monotonic ones, so a clock stepped back is followed at once.
+SAME_MOMENT_MS = 1000
+
+
+def wall_clock() -> float:
+    """time.time(), plus the lab's clock offset when one is set."""
+    if _offset_file is None:
+        return time.time()
+    try:
+        return time.time() + float(Path(_offset_file).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return time.time()
+
+
+def next_timestamp_ms(now_ms: int, last_ms: int) -> int:
+    """The clock's millisecond, or one past the last timestamp when the clock has not moved on from it
+    (same moment): never a timestamp held ahead of a clock that stepped back."""
+    if now_ms <= last_ms < now_ms + SAME_MOMENT_MS:
+        return last_ms + 1
+    return now_ms
+
+
 _last_ms = 0
 _last_ms_lock = threading.Lock()
 
 
 def unique_timestamp_ms() -> int:
-    """Now in ms, strictly increasing within the process, so two identical requests (e.g. two socket
-    handshakes for one subaccount) never share a signature and look like a replay."""
+    """Now in ms, unique within the process for requests signed at the same moment, so two identical
+    requests (e.g. two socket handshakes for one subaccount) never share a signature."""
     global _last_ms
     with _last_ms_lock:
-        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+        _last_ms = next_timestamp_ms(int(wall_clock() * 1000), _last_ms)
         return _last_ms
 
 

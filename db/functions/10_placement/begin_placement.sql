@@ -1,9 +1,12 @@
--- Owns no status change: the last word before a placement request leaves. On a `placing` order whose
--- request has not left yet, stamps placement_sent_at (committed before the POST) and answers true.
--- Anything else answers false and nothing is sent: an order that moved on while its request waited
--- (e.g. failed after the grace period, or back to pending after an authentication refusal), one
--- whose claiming worker's key VALR has since refused, or one whose request already left once — at
--- most one POST per order, ever.
+-- Owns no status change: the last word before an order's FIRST placement request leaves. On a
+-- `placing` order whose request has not left yet and whose grace has not expired since the claim,
+-- stamps placement_sent_at (committed before the POST), counts the attempt and answers true.
+-- Anything else answers false and nothing is sent: an order that moved on while its request
+-- waited (e.g. failed after the grace period, or back to pending after an authentication refusal),
+-- one whose claiming worker's key VALR has since refused, one whose request already left once, or
+-- one whose grace since the claim has passed (another worker's lookup may conclude it lost at any
+-- moment).
+-- A later attempt goes through retry_placement.
 CREATE OR REPLACE FUNCTION lth_pvr.begin_placement(
     p_exchange_order_id uuid,
     p_now timestamptz DEFAULT now()
@@ -14,12 +17,13 @@ SET search_path = lth_pvr, pg_temp
 AS $$
     WITH sent AS (
         UPDATE exchange_orders o
-           SET placement_sent_at = p_now
+           SET placement_sent_at = p_now, placement_attempts = 1
          WHERE o.exchange_order_id = p_exchange_order_id
            AND o.status = 'placing'
            AND o.placement_sent_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM workers w
                             WHERE w.worker_id = o.claimed_by AND w.auth_refused_at IS NOT NULL)
+           AND p_now < lth_pvr.placement_grace_ends_at(NULL, o.claimed_at)
         RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM sent)

@@ -5,6 +5,7 @@
 -- goes back to pending only on VALR's word that it accepted nothing (record_auth_refused).
 -- order_type says which VALR endpoint places it (limit: POST /v1/orders/limit with price; market:
 -- POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
+-- plpgsql: the status permit (allow_status_change) is turned on for the UPDATE only.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
     p_worker_id text,
     p_exchange_account_ids uuid[] DEFAULT NULL,
@@ -14,9 +15,13 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
                pair text, side text, price numeric, qty numeric, post_only boolean, time_in_force text,
                order_type text, customer_order_id uuid)
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM lth_pvr.allow_status_change(true);
+    RETURN QUERY
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
@@ -48,7 +53,9 @@ AS $$
            c.price, c.qty, c.post_only, c.time_in_force, c.order_type, c.customer_order_id
       FROM claimed c
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
-     ORDER BY c.created_at, c.exchange_order_id
+     ORDER BY c.created_at, c.exchange_order_id;
+    PERFORM lth_pvr.allow_status_change(false);
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, timestamptz) FROM PUBLIC;

@@ -1,7 +1,8 @@
 -- Owns: the lost-placement rule — a `placing` order VALR says it does not know (looked up by
 -- customerOrderId, or polled) becomes `failed` once its grace has ended (placement_grace_ends_at),
 -- with a reason saying whether the request ever left; a person decides. It is never placed again
--- (begin_placement refuses a failed order) and never goes back to `pending`. Within the grace, or
+-- (begin_placement refuses a failed order) and never goes back to `pending`; but the failure is our
+-- inference (failed_inferred_at): VALR's later positive word revives it (revive_order). Within the grace, or
 -- for an order no longer placing, nothing changes.
 -- Returns the reason when it failed the order, NULL otherwise. The caller has locked the row and
 -- writes the event-log row (outcome `lost_placement` when the order failed).
@@ -30,6 +31,9 @@ BEGIN
                     p_order.customer_order_id, lth_pvr.setting('placement_grace_seconds'))
     END;
     PERFORM lth_pvr.finish_order(p_order.exchange_order_id, 'failed', p_source, v_reason, p_now);
+    -- Our inference, not VALR's word: if VALR ever shows the order, it comes back (revive_order).
+    UPDATE lth_pvr.exchange_orders o SET failed_inferred_at = p_now
+     WHERE o.exchange_order_id = p_order.exchange_order_id;
     RETURN v_reason;
 END
 $$;

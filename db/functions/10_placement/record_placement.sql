@@ -2,6 +2,8 @@
 -- submit_order) or placing -> failed (VALR refused it: failed_reason, through finish_order). Never
 -- back to pending. An order already moved on by an event racing the answer keeps its status (changed = false); only
 -- its ext_order_id is filled in if the event lacked it.
+-- A 202 for an order WE made failed because VALR did not know it (failed_inferred_at) is VALR's
+-- positive word: the order comes back as submitted (revive_order; the `revived_orders` alert).
 CREATE OR REPLACE FUNCTION lth_pvr.record_placement(
     p_exchange_order_id uuid,
     p_ext_order_id text,
@@ -35,9 +37,14 @@ BEGIN
                                       WHERE x.ext_order_id = v_ext AND x.exchange_order_id <> p_exchange_order_id) THEN
         v_outcome := 'conflict';
         v_detail := 'VALR order id already belongs to another order';
-    ELSIF v_order.status = 'placing' THEN
+    ELSIF v_order.status = 'placing'
+          OR (v_reason IS NULL AND lth_pvr.revival_is_legal(v_order.status, 'submitted', v_order.failed_inferred_at)
+              AND coalesce(v_order.ext_order_id, v_ext) = v_ext) THEN
         v_new := CASE WHEN v_reason IS NOT NULL THEN 'failed' ELSE 'submitted' END;
         v_outcome := 'applied';
+        IF v_order.status = 'failed' THEN
+            v_detail := lth_pvr.revive_order(p_exchange_order_id, v_ext, p_now);
+        END IF;
         UPDATE lth_pvr.exchange_orders o
            SET ext_order_id = coalesce(o.ext_order_id, v_ext),
                raw = o.raw || jsonb_build_object('placement', v_payload),

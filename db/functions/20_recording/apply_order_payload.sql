@@ -110,7 +110,8 @@ BEGIN
                (SELECT n.raw, n.exchange_confirmed_at, n.original_qty, n.ws_monitored_at, n.reconcile_due_at
                   FROM lth_pvr.order_after_unchanged(o, p_payload, v_listed, p_source, p_now) AS n)
          WHERE o.exchange_order_id = v_id;
-    ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new) THEN
+    ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new)
+          AND NOT lth_pvr.revival_is_legal(v_order.status, v_new, v_order.failed_inferred_at) THEN
         v_outcome := 'illegal_transition';
         v_detail := format('%s -> %s (%s) is not a legal transition', v_order.status, v_new, v_status_text);
     ELSIF v_outcome IS NULL AND v_new <> 'failed' AND coalesce(v_order.ext_order_id, v_valr_id) IS NULL THEN
@@ -118,6 +119,9 @@ BEGIN
         v_detail := format('orderId missing: cannot mark the order %s without VALR''s id', v_new);
     ELSIF v_outcome IS NULL THEN
         v_outcome := 'applied';
+        IF v_order.status = 'failed' THEN  -- an inferred failure VALR's word contradicts
+            v_detail := lth_pvr.revive_order(v_id, v_valr_id, p_now);
+        END IF;
         UPDATE lth_pvr.exchange_orders o
            SET updated_at = p_now,
                exchange_confirmed_at = p_now,

@@ -15,6 +15,13 @@
 --                                 worker stopped (measured: live workers; threshold: at least 1)
 --   warning  stale_workers        workers neither stopped nor seen within worker_heartbeat_seconds
 --   critical overfilled_orders    orders whose fills exceed their quantity
+--   critical revived_orders       orders we had made failed by inference (VALR did not know them after
+--                                 the placement grace) that VALR later showed: back under VALR's word,
+--                                 last 24 h — a person checks why the placement was held so long
+--   critical illegal_from_failed  VALR reported a change of an order recorded failed that could not be
+--                                 applied (illegal_transition out of failed), last 24 h
+--   critical clock_skew           live workers whose signed requests VALR refused and whose clock is off
+--                                 VALR's (record_clock_check): they place nothing until it is fixed
 --   critical cancel_unconfirmed   cancels requested over cancel_unconfirmed_minutes ago whose order
 --                                 VALR has not finished (still placing/submitted)
 --   warning  fallback_not_replaced limit orders whose fallback placed no replacement (remainder below
@@ -110,6 +117,26 @@ AS $$
         SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.exchange_order_id) AS ids
           FROM lth_pvr.exchange_orders o
          WHERE o.filled_qty > coalesce(o.original_qty, o.qty)
+    ),
+    revived AS (
+        SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.revived_at) AS ids
+          FROM lth_pvr.exchange_orders o
+         WHERE o.revived_at > p_now - interval '24 hours' AND o.revived_at <= p_now
+    ),
+    from_failed AS (
+        SELECT count(*) AS n, count(DISTINCT e.exchange_order_id) AS orders,
+               string_agg(DISTINCT e.exchange_order_id::text, ', ') AS ids
+          FROM lth_pvr.order_events e
+         WHERE e.outcome = 'illegal_transition' AND e.old_status = 'failed'
+           AND e.received_at > p_now - interval '24 hours' AND e.received_at <= p_now
+    ),
+    skewed AS (
+        SELECT count(*) AS n,
+               string_agg(format('%s %s s', w.worker_id, round(w.clock_skew_s, 1)), ', ' ORDER BY w.worker_id) AS workers,
+               max(abs(w.clock_skew_s)) AS worst
+          FROM lth_pvr.workers w, s
+         WHERE w.clock_refused_at IS NOT NULL AND w.stopped_at IS NULL
+           AND w.last_seen_at >= p_now - make_interval(secs => s.worker_heartbeat_seconds::int)
     ),
     cancels AS (
         SELECT count(*) AS n, max(extract(epoch FROM p_now - o.cancel_requested_at) / 60) AS oldest,
@@ -227,6 +254,22 @@ AS $$
     SELECT 'overfilled_orders', 'critical', overfilled.n, 0,
            format('fills exceed the order quantity: %s', left(overfilled.ids, 400))
       FROM overfilled WHERE overfilled.n > 0
+    UNION ALL
+    SELECT 'revived_orders', 'critical', revived.n, 0,
+           format('%s order(s) recorded failed (VALR did not know them after the placement grace) are live on '
+                  'VALR and came back under its word: %s', revived.n, left(revived.ids, 400))
+      FROM revived WHERE revived.n > 0
+    UNION ALL
+    SELECT 'illegal_from_failed', 'critical', from_failed.n, 0,
+           format('VALR reported %s change(s) of %s order(s) recorded failed that were refused as illegal '
+                  'transitions: %s', from_failed.n, from_failed.orders, left(from_failed.ids, 400))
+      FROM from_failed WHERE from_failed.n > 0
+    UNION ALL
+    SELECT 'clock_skew', 'critical', round(skewed.worst, 1), NULL::numeric,
+           format('clock skew: VALR refuses the signed requests of %s worker(s) whose clock is off VALR''s '
+                  '(%s); they place nothing until the clock is fixed (NTP); orders stay pending',
+                  skewed.n, left(skewed.workers, 400))
+      FROM skewed WHERE skewed.n > 0
     UNION ALL
     SELECT 'cancel_unconfirmed', 'critical', round(cancels.oldest, 2), lth_pvr.setting('cancel_unconfirmed_minutes'),
            format('%s requested cancel(s) not confirmed by VALR for over %s minutes (%s attempts so far): %s',

@@ -14,6 +14,9 @@
 --   * a limit order's fallback (fallback_after, fallback_price_move) when not given: its account's,
 --     else the global settings fallback_after_seconds / fallback_price_move (0 = off); an explicit
 --     0 on the order means "no fallback" and is stored as NULL (fallback_defaults).
+--   * no non-finite qty or price ('Infinity', 'NaN': numeric takes both, and both pass "> 0"), checked
+--     first (qty_must_be_finite, price_must_be_finite; the table's CHECKs of the same names back them),
+--     and no absurd size: price × qty at most settings.order_value_max (order_value_must_be_plausible).
 -- Errors are constraint-style (check_violation, named rule) so psql users see which rule failed.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_insert_rules()
 RETURNS trigger
@@ -29,6 +32,22 @@ BEGIN
         RAISE EXCEPTION 'status % cannot be inserted: insert orders as pending (or submitted when placed elsewhere)', NEW.status
             USING ERRCODE = 'check_violation', CONSTRAINT = 'order_must_be_inserted_pending_or_submitted',
                   TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'status';
+    END IF;
+    IF NOT NEW.qty < 'Infinity' THEN
+        RAISE EXCEPTION 'qty % is not a finite number', NEW.qty
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'qty_must_be_finite',
+                  TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'qty';
+    END IF;
+    IF NOT NEW.price < 'Infinity' THEN
+        RAISE EXCEPTION 'price % is not a finite number', NEW.price
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'price_must_be_finite',
+                  TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'price';
+    END IF;
+    IF NEW.qty * NEW.price > lth_pvr.setting('order_value_max') THEN
+        RAISE EXCEPTION 'price x qty = % is absurd (over settings.order_value_max %)', NEW.qty * NEW.price,
+                        lth_pvr.setting('order_value_max')
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'order_value_must_be_plausible',
+                  TABLE = 'exchange_orders', SCHEMA = 'lth_pvr', COLUMN = 'qty';
     END IF;
     IF NEW.status = 'submitted' THEN
         IF NEW.ext_order_id IS NULL THEN

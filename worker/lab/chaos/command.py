@@ -33,9 +33,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
 from worker.lab import truth as truth_check
-from worker.lab.chaos.faults import FaultInjector, FaultPlan, FaultRecord
+from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, FaultInjector, FaultPlan, FaultRecord
 from worker.lab.worker_process import WorkerProcess
-from worker.lab.chaos.report import first_problem_order, lag_figures, order_story, rest_figures
+from worker.lab.chaos.report import first_problem_order, lag_by_fault_class, lag_figures, order_story, rest_figures
 from worker.lab.demo import Progress
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -216,16 +216,21 @@ class Chaos:
                 expire_fraction=0.05, fail_fraction=0.05, seed=plan.seed)))
             out.note(f"VALR simulator (auto matching, seed {plan.seed}) at {sim.base_url}")
             workers = [WorkerProcess(f"worker{i + 1}", url_for_workers, sim.base_url, key, secret, workdir,
-                                     ("--lease-ttl", str(plan.lease_ttl_s), "--catch-up", "2"))
+                                     ("--lease-ttl", str(plan.lease_ttl_s), "--catch-up", "2",
+                                      "--worker-id", f"worker{i + 1}"))
                        for i in range(plan.workers)]
             for w in workers:
+                clock = workdir / f"{w.name}.clock"  # the clock_step fault writes its offset here
+                clock.write_text("0")
+                w.env[CLOCK_OFFSET_FILE_ENV] = str(clock)
                 w.start()
                 stack.callback(w.stop)
             out.note(f"{plan.workers} workers started as {who}; logs in {workdir}")
             injector = FaultInjector(self.rng, FaultPlan(seconds=plan.minutes * 60, mean_gap_s=plan.fault_every_s),
-                                     sim, workers, database_url, pg.restart if pg is not None else None)
+                                     sim, workers, database_url, pg.restart if pg is not None else None,
+                                     workdir=workdir)
             result = self._drive(db, sim, injector, workers)
-            for w in workers:
+            for w in workers + injector.joined:
                 w.stop()
             result["worker_log_warnings"] = worker_warnings([w.log_path for w in workers])
             result["workdir"] = str(workdir)
@@ -276,8 +281,12 @@ class Chaos:
         c = counts(db)
         summary = check.summary()
         all_final = c["pending"] + c["placing"] + c["submitted"] == 0
+        classes = fault_class_outcomes(db, truth, injector.records)
+        lag["lag_by_fault_class"] = lag_by_fault_class(lag.pop("samples"), injector.records)
         result = {
-            "ok": bool(check.ok and all_final and settle["settled"]),
+            "ok": bool(check.ok and all_final and settle["settled"] and not any(
+                cls["mismatches"] for cls in classes.values())),
+            "fault_classes": classes,
             "seed": plan.seed, "plan": asdict(plan),
             "orders": plan.orders, "fills": summary["fills"],
             "orders_on_exchange": len(truth["orders"]),
@@ -349,6 +358,53 @@ class Chaos:
         return sum(1 for (cid,) in rows if cid not in on_exchange)
 
 
+def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> dict[str, dict]:
+    """What happened per fault class of issue 14, each with the count of mismatches that fail the run."""
+    # Orders VALR holds (or filled, or cancelled): not ones VALR itself failed.
+    held = {o["customerOrderId"] for o in truth["orders"] if truth_check.EXPECTED_STATUS.get(o["status"]) != "failed"}
+    failed = db.rows("SELECT intent_id::text, failed_reason FROM lth_pvr.exchange_orders WHERE status = 'failed'")
+    [(revived, illegal_from_failed)] = db.rows(
+        "SELECT (SELECT count(*) FROM lth_pvr.exchange_orders WHERE revived_at IS NOT NULL), "
+        "(SELECT count(*) FROM lth_pvr.order_events WHERE outcome = 'illegal_transition' AND old_status = 'failed')")
+    [cancels] = db.rows(
+        "SELECT json_build_object('requested', count(*), 'cancelled', count(*) FILTER (WHERE status = 'cancelled'), "
+        "'filled_first', count(*) FILTER (WHERE status = 'filled'), "
+        "'still_open', count(*) FILTER (WHERE status IN ('placing', 'submitted')), "
+        "'attempts', coalesce(sum(cancel_attempts), 0), 'failed_attempts', coalesce(sum(cancel_failures), 0), "
+        "'max_request_to_final_s', round(max(extract(epoch FROM finished_at - cancel_requested_at))::numeric, 1)) "
+        "FROM lth_pvr.exchange_orders WHERE cancel_requested_at IS NOT NULL AND status <> 'pending' "
+        "AND NOT (status = 'cancelled' AND submitted_at IS NULL)")
+    count = Counter(r.kind for r in records)
+    edits = [r for r in records if r.kind == "operator_edit"]
+    failed_while_held = sum(1 for cid, _ in failed if cid in held)
+    # VALR's refusal of a stale timestamp ("Request has expired: timestamp outside the allowed window").
+    clock_failed = sum(1 for _, reason in failed if reason and re.search(r"(?i)request has expired|timestamp outside",
+                                                                         reason))
+    return {
+        "rest_429_long_storm": {
+            "injected": count["rest_429_long_storm"] + count["worker_joins_storm"],
+            "what_happened": f"orders VALR holds recorded failed: {failed_while_held}; revived under VALR's word: "
+                             f"{revived}; illegal transitions out of failed: {illegal_from_failed}",
+            "mismatches": failed_while_held},
+        "worker_joins_storm": {
+            "injected": count["worker_joins_storm"],
+            "what_happened": "a worker sharing worker1's id joined during a long storm (outcome counted above)",
+            "mismatches": 0},
+        "delete_failures": {
+            "injected": count["delete_failures"],
+            "what_happened": "cancels " + ", ".join(f"{k} {v}" for k, v in cancels[0].items()),
+            "mismatches": cancels[0]["still_open"]},
+        "clock_step": {
+            "injected": count["clock_step"],
+            "what_happened": f"orders failed on a refused timestamp: {clock_failed}",
+            "mismatches": clock_failed},
+        "operator_edit": {
+            "injected": len(edits),
+            "what_happened": "; ".join(sorted({r.detail for r in edits})) or "none",
+            "mismatches": sum(1 for r in edits if r.accepted)},
+    }
+
+
 def print_report(result: dict, echo=click.echo) -> None:
     echo("")
     echo(f"Chaos soak, seed {result['seed']}: {result['orders']} orders across {result['plan']['subaccounts']} "
@@ -365,6 +421,15 @@ def print_report(result: dict, echo=click.echo) -> None:
             if result["status_mismatch_kinds"] else ""))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
+    echo("  per fault class (issue 14):")
+    for kind, cls in result["fault_classes"].items():
+        echo(f"    {kind:<20} injected {cls['injected']}: {cls['what_happened']}"
+             + (f"  MISMATCHES {cls['mismatches']}" if cls["mismatches"] else ""))
+    echo("  lag behind the exchange per fault class (a change under the latest fault begun before it, "
+         "within its span + 30 s):")
+    for kind, lag in result["lag_by_fault_class"].items():
+        echo(f"    {kind:<20} n {lag['n']:>5}  p50 {lag['p50_s']} s  p95 {lag['p95_s']} s  p99 {lag['p99_s']} s  "
+             f"max {lag['max_s']} s")
     echo(f"  REST calls spent on recovery: {result['recovery_rest_calls']} "
          f"(beyond {result['placements_accepted']} accepted placements; WebSocket connections "
          f"{result['ws_connections']}, refused {result['ws_refused']})")

@@ -5,6 +5,10 @@ loses, repeats or reorders events, answers REST with 429 storms or 5xx, accepts 
 the answer; a customer puts hundreds of resting orders into one subaccount (every list VALR sends
 there is then hundreds of items long); a worker dies by SIGKILL; the LISTEN connection is
 terminated; PostgreSQL restarts.
+Issue 14's classes: long 429 storms without Retry-After (the client waits for the next minute), a
+worker joining during such a storm (sharing a worker id with a running one), failing DELETEs
+(503 / 429 / no answer / FAILED_CANCEL_ORDER) on cancels the harness requests, a clock step on one
+worker, and the hand edits an operator might type (each must be refused by name).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -34,6 +38,32 @@ WEIGHTS = {
     "worker_sigkill": 1,
     "listen_terminated": 1,
     "crowded_subaccount": 1,
+    "rest_429_long_storm": 1,
+    "worker_joins_storm": 1,
+    "delete_failures": 2,
+    "clock_step": 1,
+    "operator_edit": 2,
+}
+CLOCK_OFFSET_FILE_ENV = "MONITOR_TEST_CLOCK_OFFSET_FILE"  # read by each worker's signers (worker.valr.signing)
+DELETE_ROUTE = "DELETE /v1/orders/order"
+
+# What an operator might type by hand, and the rule that must refuse it.
+OPERATOR_EDITS = {
+    "status typed by hand": (
+        "UPDATE lth_pvr.exchange_orders SET status = 'cancelled' WHERE exchange_order_id = "
+        "(SELECT exchange_order_id FROM lth_pvr.exchange_orders WHERE status = 'submitted' LIMIT 1)",
+        "status_must_change_through_functions"),
+    "fill deleted by hand": (
+        "DELETE FROM lth_pvr.order_fills WHERE fill_id = (SELECT max(fill_id) FROM lth_pvr.order_fills)",
+        "order_fills_must_be_append_only"),
+    "qty Infinity inserted": (
+        "INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty) "
+        "SELECT exchange_account_id, gen_random_uuid(), 'BTCZAR', 'BUY', 1100000, 'Infinity' "
+        "FROM lth_pvr.exchange_accounts LIMIT 1", "qty_must_be_finite"),
+    "absurd qty inserted": (
+        "INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty) "
+        "SELECT exchange_account_id, gen_random_uuid(), 'BTCZAR', 'BUY', 1100000, 1e30 "
+        "FROM lth_pvr.exchange_accounts LIMIT 1", "order_value_must_be_plausible"),
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart")
 
@@ -43,6 +73,9 @@ class FaultRecord:
     at_s: float       # seconds since the run started
     kind: str
     detail: str
+    wall: float = field(default_factory=time.time)  # when, on the clock the exchange stamps events with
+    until_s: float | None = None                     # when the fault ended (timed faults)
+    accepted: bool = False                           # operator_edit: the database took what it must refuse
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
@@ -71,6 +104,9 @@ class FaultInjector:
     _respawn_at: dict[int, float] = field(default_factory=dict)  # worker index -> restart time
     _next_at: float = 0.0
     _pg_restart_at: float | None = None
+    workdir: object = None                                        # Path: the workers' clock-offset files
+    joined: list[WorkerProcess] = field(default_factory=list)     # workers started during a storm
+    _clock_back_at: dict[int, float] = field(default_factory=dict)  # worker index -> clock corrected at
 
     def __post_init__(self) -> None:
         self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
@@ -87,8 +123,10 @@ class FaultInjector:
                 out[record.kind] += 1
         return out
 
-    def _record(self, kind: str, detail: str) -> None:
-        self.records.append(FaultRecord(round(self.elapsed(), 2), kind, detail))
+    def _record(self, kind: str, detail: str, seconds: float | None = None, accepted: bool = False) -> None:
+        at = round(self.elapsed(), 2)
+        self.records.append(FaultRecord(at, kind, detail, until_s=None if seconds is None else at + seconds,
+                                        accepted=accepted))
 
     # -- the loop's step ----------------------------------------------------------------------
     def step(self) -> None:
@@ -96,6 +134,7 @@ class FaultInjector:
         now = self.elapsed()
         self._revert_due(now)
         self._respawn_due(now)
+        self._correct_clocks_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
             self._pg_restart_at = None
             self._inject("pg_restart")
@@ -172,6 +211,76 @@ class FaultInjector:
         self._record("crowded_subaccount", f"{count} orders inserted into subaccount {subaccount}, resting "
                                            f"on the exchange for {seconds}s")
 
+    def _rest_429_long_storm(self, why: str = "") -> float:
+        """Every REST call answered 429 with no Retry-After: the client waits for the next minute, up to
+        3 times — a placement is held far past the 1–5 s storms above (issue 14)."""
+        seconds = round(self.rng.uniform(20, 50), 1)
+        self.sim.set_faults(rest_error={"status": 429, "seconds": seconds})
+        self._record("rest_429_long_storm", f"every REST call answered 429 without Retry-After for {seconds}s{why}",
+                     seconds)
+        return seconds
+
+    def _worker_joins_storm(self) -> None:
+        """A long storm, and a worker joining during it that shares worker1's id (a restart, or a
+        second process by mistake): it sees worker1's held placements and looks them up."""
+        seconds = self._rest_429_long_storm(" (a worker joins during it)")
+        joiner = WorkerProcess(f"joiner{len(self.joined) + 1}", self.workers[0].database_url, self.workers[0].sim_url,
+                               self.workers[0].env["VALR_API_KEY"], self.workers[0].env["VALR_API_SECRET"],
+                               self.workers[0].log_path.parent, self.workers[0].extra)  # its --worker-id too
+        joiner.start()
+        self.joined.append(joiner)
+        self._record("worker_joins_storm", f"{joiner.name} started with worker id {self.workers[0].name} "
+                     f"during a {seconds}s storm", seconds)
+
+    def _delete_failures(self) -> None:
+        """Cancels requested of open orders while their DELETEs fail: 503, 429 past the client's retries,
+        no answer, or 202 then FAILED_CANCEL_ORDER. Each cancel must still end confirmed by VALR."""
+        how = self.rng.choice(("503", "429", "no answer", "FAILED_CANCEL_ORDER"))
+        count = self.rng.randint(2, 8)
+        if how == "FAILED_CANCEL_ORDER":
+            self.sim.set_faults(refuse_cancels=count)
+        else:
+            status = {"503": 503, "429": 429, "no answer": "drop"}[how]
+            self.sim.set_faults(rest_error={"status": status, "count": count, "route": DELETE_ROUTE, "hold_s": 0.5})
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            asked = conn.execute(
+                "SELECT count(*) FILTER (WHERE lth_pvr.request_cancel(exchange_order_id) = 'requested') FROM "
+                "(SELECT exchange_order_id FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
+                " AND cancel_requested_at IS NULL ORDER BY random() LIMIT %s) o", (self.rng.randint(1, 4),)).fetchone()[0]
+        self._record("delete_failures", f"the next {count} DELETEs fail ({how}); {asked} cancel(s) requested")
+
+    def _clock_step(self) -> None:
+        """One worker's clock steps 10 minutes forward for a few seconds, then is corrected."""
+        index = self.rng.randrange(len(self.workers))
+        seconds = round(self.rng.uniform(3, 10), 1)
+        self._clock_file(index).write_text("600")
+        self._clock_back_at[index] = self.elapsed() + seconds
+        self._record("clock_step", f"{self.workers[index].name}'s clock +600 s for {seconds}s", seconds)
+
+    def _clock_file(self, index: int):
+        return self.workdir / f"{self.workers[index].name}.clock"
+
+    def _correct_clocks_due(self, now: float) -> None:
+        for index, at in list(self._clock_back_at.items()):
+            if now >= at:
+                self._clock_file(index).write_text("0")
+                del self._clock_back_at[index]
+
+    def _operator_edit(self) -> None:
+        """SQL an operator might type by hand, as the superuser: it must be refused by its named rule."""
+        what = self.rng.choice(sorted(OPERATOR_EDITS))
+        statement, rule = OPERATOR_EDITS[what]
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                changed = conn.execute(statement).rowcount
+        except psycopg.errors.CheckViolation as exc:
+            refused_by = exc.diag.constraint_name
+            self._record("operator_edit", f"{what}: refused ({refused_by})", accepted=refused_by != rule)
+            return
+        # Nothing to edit yet (no submitted order, no fill) is no finding; a change that went through is.
+        self._record("operator_edit", f"{what}: {'ACCEPTED' if changed else 'nothing to edit yet'}",
+                     accepted=bool(changed))
+
     # -- the monitor's own processes ----------------------------------------------------------
     def _worker_sigkill(self) -> None:
         alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
@@ -209,6 +318,9 @@ class FaultInjector:
         """Clear every fault and bring every worker back, for the final safety-net pass."""
         self.sim.set_faults(reset=True)
         self._revert_at.clear()
+        for index in list(self._clock_back_at):
+            self._clock_file(index).write_text("0")
+        self._clock_back_at.clear()
         for index, worker in enumerate(self.workers):
             if not worker.alive:
                 worker.start()

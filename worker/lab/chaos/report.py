@@ -34,7 +34,7 @@ def lag_figures(conn: psycopg.Connection, truth: dict) -> dict:
         applied[(intent, status)] = at
     recorded = dict(conn.execute("SELECT trade_id, recorded_at FROM lth_pvr.order_fills").fetchall())
 
-    lags: list[tuple[float, str, str]] = []   # (seconds, kind, what)
+    lags: list[tuple[float, str, str, float]] = []   # (seconds, kind, what, exchange epoch seconds)
     for order in truth["orders"]:
         cid = order["customerOrderId"]
         row = orders.get(cid)
@@ -43,21 +43,23 @@ def lag_figures(conn: psycopg.Connection, truth: dict) -> dict:
         first_open = next((h for h in order["history"] if EXPECTED_STATUS.get(h["status"]) == "submitted"), None)
         shown = applied.get((cid, "submitted")) or row[2]
         if first_open is not None and shown is not None:
-            lags.append(((shown - parse_iso(first_open["at"])).total_seconds(), "placed", cid))
+            at = parse_iso(first_open["at"])
+            lags.append(((shown - at).total_seconds(), "placed", cid, at.timestamp()))
         final = EXPECTED_STATUS.get(order["status"])
         if final in ("filled", "cancelled", "failed"):
             at = next((h["at"] for h in order["history"] if h["status"] == order["status"]), order["updatedAt"])
             shown = applied.get((cid, final))
             if shown is not None:
-                lags.append(((shown - parse_iso(at)).total_seconds(), "final_status", cid))
+                lags.append(((shown - parse_iso(at)).total_seconds(), "final_status", cid, parse_iso(at).timestamp()))
     for trade in truth["trades"]:
         at = recorded.get(trade["id"])
         if at is not None:
-            lags.append(((at - parse_iso(trade["tradedAt"])).total_seconds(), "fill", trade["customerOrderId"]))
+            traded = parse_iso(trade["tradedAt"])
+            lags.append(((at - traded).total_seconds(), "fill", trade["customerOrderId"], traded.timestamp()))
 
-    values = sorted(max(0.0, s) for s, _, _ in lags)
-    worst = max(lags, default=(0.0, None, None))
-    by_kind = {kind: round(max((max(0.0, s) for s, k, _ in lags if k == kind), default=0.0), 3)
+    values = sorted(max(0.0, s) for s, _, _, _ in lags)
+    worst = max(lags, default=(0.0, None, None, None))
+    by_kind = {kind: round(max((max(0.0, s) for s, k, _, _ in lags if k == kind), default=0.0), 3)
                for kind in ("placed", "final_status", "fill")}
     return {
         "max_lag_s": round(max(0.0, worst[0]), 3),
@@ -67,7 +69,30 @@ def lag_figures(conn: psycopg.Connection, truth: dict) -> dict:
         "lag_p99_s": round(_quantile(values, 0.99), 3),
         "max_lag_by_kind_s": by_kind,
         "lag_samples": len(values),
+        "samples": lags,
     }
+
+
+# A change on the exchange counts under the latest fault that began before it, while that fault lasted
+# or within this long after (recovery takes a moment); otherwise under "no fault".
+FAULT_SHADOW_S = 30.0
+
+
+def lag_by_fault_class(samples: list[tuple[float, str, str, float]], records: list) -> dict[str, dict]:
+    """The lag distribution per fault class: each sample under the fault it happened in the shadow of."""
+    spans = sorted(((r.wall, r.wall + ((r.until_s - r.at_s) if r.until_s is not None else 0.0) + FAULT_SHADOW_S,
+                     r.kind) for r in records), key=lambda span: span[0])
+    by_class: dict[str, list[float]] = {}
+    for seconds, _, _, at in samples:
+        kind = next((k for begin, end, k in reversed(spans) if begin <= at <= end), "no fault")
+        by_class.setdefault(kind, []).append(max(0.0, seconds))
+    out = {}
+    for kind, values in sorted(by_class.items()):
+        values.sort()
+        out[kind] = {"n": len(values), "p50_s": round(_quantile(values, 0.5), 3),
+                     "p95_s": round(_quantile(values, 0.95), 3), "p99_s": round(_quantile(values, 0.99), 3),
+                     "max_s": round(values[-1], 3)}
+    return out
 
 
 def _quantile(values: list[float], q: float) -> float:
