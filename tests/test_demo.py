@@ -53,3 +53,13 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert fb["replacements_filled"] == postgresql.execute(
         "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id IS NOT NULL AND status = 'filled'"
     ).fetchone()[0]
+
+
+def test_progress_line_counts_the_orders_the_fallback_act_added():
+    from worker.lab.demo import progress_line
+
+    # 12 planned orders, then the fallback act's originals and their replacements: 26 in all.
+    counts = {"pending": 1, "placing": 0, "submitted": 3, "filled": 15, "cancelled": 5, "failed": 2, "fills": 20}
+    assert "22/26 done" in progress_line(counts, 12, 1.0)
+    assert "0/12 done" in progress_line({**counts, "pending": 0, "submitted": 0, "filled": 0, "cancelled": 0,
+                                         "failed": 0}, 12, 1.0)

@@ -112,6 +112,8 @@ def status_counts(conn: psycopg.Connection, since: datetime) -> dict[str, int]:
 
 def progress_line(c: dict[str, int], total: int, elapsed: float) -> str:
     done = sum(c[s] for s in TERMINAL)
+    # The fallback act inserts its own orders (and the worker their replacements): count them too.
+    total = max(total, done + c["pending"] + c["placing"] + c["submitted"])
     width = 24
     bar = "#" * int(width * done / max(total, 1))
     return (f"[{bar:<{width}}] {done}/{total} done  placed/open {c['submitted']}  "
