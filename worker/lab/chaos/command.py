@@ -5,9 +5,14 @@ Starts PostgreSQL (embedded, durable, pg_cron; or --database-url), the VALR simu
 and two worker processes (least-privilege login role, short lease TTL), inserts N orders across many
 subaccounts over the run, and injects seeded faults (see chaos_faults). Meanwhile the safety net's
 cron SQL runs every --cron-every seconds with the clock of its next 10-minute tick (time compressed).
+A share of the orders (--fallback-share) are limit orders with a limit → market fallback (issue 16):
+some placed away from the market with a short fallback_after, some near it with a fallback_price_move
+that the price_jump fault fires; half of them in subaccounts whose orders rest (the matching model
+leaves them to the market), half where the matching model may fill them while the fallback cancels.
 At the end every fault is cleared and the safety net ticks until every order is final; the database
-is then compared with the simulator's ground truth. Exit 0 only when placed twice, fills lost,
-fills doubled and status mismatches are all 0 and every order settled.
+is then compared with the simulator's ground truth, and every intent checked (chaos.intents). Exit 0
+only when placed twice, fills lost, fills doubled, status mismatches and intent violations are all 0
+and every order settled.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
 from worker.lab import truth as truth_check
-from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, FaultInjector, FaultPlan, FaultRecord
+from worker.lab.chaos import intents as intent_check
+from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, WEIGHTS, FaultInjector, FaultPlan, FaultRecord
+from worker.lab.chaos.fallback_orders import fallback_fault_classes, insert_fallback_order, plan_fallbacks
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.chaos.report import first_problem_order, lag_by_fault_class, lag_figures, order_story, rest_figures
 from worker.lab.demo import Progress
@@ -58,6 +65,10 @@ class ChaosPlan:
     placement_grace_s: int = 30      # settings.placement_grace_seconds for the run (production: 120)
     settle_timeout_s: float = 240.0  # the final pass gives up after this long
     lease_ttl_s: int = 5
+    fallback_share: float = 0.3      # share of the orders that are limit orders with a fallback
+    fallback_subaccounts: int = 2    # subaccounts whose orders rest all run (half the fallback orders)
+    fault_kinds: tuple[str, ...] = tuple(WEIGHTS)
+    every_kind_first: bool = False
 
 
 class Sql:
@@ -107,14 +118,20 @@ def plan_orders(rng: random.Random, count: int, subaccounts: int) -> list[Planne
             for _ in range(count)]
 
 
-def create_accounts(db: Sql, count: int, seed: int) -> list[uuid.UUID]:
+def create_accounts(db: Sql, count: int, seed: int, base: int = 7_000_000,
+                    label: str = "chaos customer") -> list[uuid.UUID]:
     ids = []
     for i in range(count):
         ids.append(db.rows(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
             "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
-            (f"{7_000_000 + (seed % 1000) * 1000 + i}", f"chaos customer {i + 1}"))[0][0])
+            (subaccount_id(seed, i, base), f"{label} {i + 1}"))[0][0])
     return ids
+
+
+def subaccount_id(seed: int, index: int, base: int = 8_000_000) -> str:
+    """Subaccount ids of the run: customers from 7,000,000, the resting fallback subaccounts from 8,000,000."""
+    return f"{base + (seed % 1000) * 1000 + index}"
 
 
 def insert_order(db: Sql, accounts: list[uuid.UUID], order: PlannedOrder) -> None:
@@ -226,9 +243,14 @@ class Chaos:
                 w.start()
                 stack.callback(w.stop)
             out.note(f"{plan.workers} workers started as {who}; logs in {workdir}")
-            injector = FaultInjector(self.rng, FaultPlan(seconds=plan.minutes * 60, mean_gap_s=plan.fault_every_s),
+            resting = [subaccount_id(plan.seed, i) for i in range(plan.fallback_subaccounts)]
+            sim.set_faults(resting_subaccounts=resting)
+            injector = FaultInjector(self.rng, FaultPlan(seconds=plan.minutes * 60, mean_gap_s=plan.fault_every_s,
+                                                         kinds=plan.fault_kinds,
+                                                         every_kind_first=plan.every_kind_first),
                                      sim, workers, database_url, pg.restart if pg is not None else None,
-                                     workdir=workdir)
+                                     workdir=workdir, resting=resting)
+            injector.remember_market()
             result = self._drive(db, sim, injector, workers)
             for w in workers + injector.joined:
                 w.stop()
@@ -243,7 +265,17 @@ class Chaos:
     def _drive(self, db: Sql, sim, injector: FaultInjector, workers: list[WorkerProcess]) -> dict:
         plan, out = self.plan, self.out
         accounts = create_accounts(db, plan.subaccounts, plan.seed)
+        resting = create_accounts(db, plan.fallback_subaccounts, plan.seed, 8_000_000, "chaos resting")
         orders = plan_orders(self.rng, plan.orders, plan.subaccounts)
+        fallbacks = plan_fallbacks(plan.seed, plan.orders, plan.fallback_share, plan.fallback_subaccounts)
+
+        def insert(index: int) -> None:
+            order, fallback = orders[index], fallbacks.get(index)
+            if fallback is None:
+                insert_order(db, accounts, order)
+                return
+            account = accounts[order.account] if fallback.resting is None else resting[fallback.resting]
+            insert_fallback_order(db, account, order, fallback, injector.quotes[-1])
         faulty_s = plan.minutes * 60
         started = time.monotonic()
         inserted, next_cron, cron_ticks, crashes = 0, plan.cron_every_s, 0, 0
@@ -252,7 +284,7 @@ class Chaos:
         while (elapsed := time.monotonic() - started) < faulty_s:
             due = min(plan.orders, int(plan.orders * min(1.0, elapsed / (0.8 * faulty_s))) + 1)
             while inserted < due:
-                insert_order(db, accounts, orders[inserted])
+                insert(inserted)
                 inserted += 1
             injector.step()
             crashes += self._restart_crashed(workers, injector)
@@ -265,7 +297,7 @@ class Chaos:
                 last_show = elapsed
             time.sleep(0.1)
         while inserted < plan.orders:
-            insert_order(db, accounts, orders[inserted])
+            insert(inserted)
             inserted += 1
         injector.heal()
         out.note(f"faults cleared after {time.monotonic() - started:.0f}s: "
@@ -275,6 +307,7 @@ class Chaos:
         truth = sim.truth()
         with psycopg.connect(db.url) as conn:
             check = truth_check.check(conn, truth)
+            intents = intent_check.check_intents(truth, intent_check.load_orders(conn), injector.quotes)
             lag = lag_figures(conn, truth)
             first = first_problem_order(check, truth)
             story = order_story(conn, truth, first) if first else []
@@ -282,11 +315,14 @@ class Chaos:
         summary = check.summary()
         all_final = c["pending"] + c["placing"] + c["submitted"] == 0
         classes = fault_class_outcomes(db, truth, injector.records)
+        classes.update(fallback_fault_classes(intents, injector.records, sim.counters()))
         lag["lag_by_fault_class"] = lag_by_fault_class(lag.pop("samples"), injector.records)
         result = {
-            "ok": bool(check.ok and all_final and settle["settled"] and not any(
+            "ok": bool(check.ok and intents.ok and all_final and settle["settled"] and not any(
                 cls["mismatches"] for cls in classes.values())),
             "fault_classes": classes,
+            "fallback_orders": len(fallbacks),
+            "intent_check": intents.summary(),
             "seed": plan.seed, "plan": asdict(plan),
             "orders": plan.orders, "fills": summary["fills"],
             "orders_on_exchange": len(truth["orders"]),
@@ -304,7 +340,7 @@ class Chaos:
             "lists_superseded": int(db.rows("SELECT coalesce(sum(superseded), 0) FROM lth_pvr.ws_sessions")[0][0]),
             "worker_starts": sum(w.starts for w in workers), "worker_crashes": crashes,
             "elapsed_s": round(time.monotonic() - started, 1),
-            "problems": check.problems()[:20], "first_mismatch": story,
+            "problems": (check.problems() + intents.problems())[:20], "first_mismatch": story,
             "fault_timeline": injector.timeline(),
         }
         return result
@@ -354,7 +390,7 @@ class Chaos:
         """Orders the database marked failed after a lost placement that VALR never knew: correct
         (never placed twice, a person decides), counted so the figure is visible."""
         on_exchange = {o["customerOrderId"] for o in truth["orders"]}
-        rows = db.rows("SELECT intent_id::text FROM lth_pvr.exchange_orders WHERE status = 'failed'")
+        rows = db.rows("SELECT customer_order_id::text FROM lth_pvr.exchange_orders WHERE status = 'failed'")
         return sum(1 for (cid,) in rows if cid not in on_exchange)
 
 
@@ -362,7 +398,8 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
     """What happened per fault class of issue 14, each with the count of mismatches that fail the run."""
     # Orders VALR holds (or filled, or cancelled): not ones VALR itself failed.
     held = {o["customerOrderId"] for o in truth["orders"] if truth_check.EXPECTED_STATUS.get(o["status"]) != "failed"}
-    failed = db.rows("SELECT intent_id::text, failed_reason FROM lth_pvr.exchange_orders WHERE status = 'failed'")
+    failed = db.rows("SELECT customer_order_id::text, failed_reason FROM lth_pvr.exchange_orders "
+                     "WHERE status = 'failed'")
     [(revived, illegal_from_failed)] = db.rows(
         "SELECT (SELECT count(*) FROM lth_pvr.exchange_orders WHERE revived_at IS NOT NULL), "
         "(SELECT count(*) FROM lth_pvr.order_events WHERE outcome = 'illegal_transition' AND old_status = 'failed')")
@@ -421,7 +458,16 @@ def print_report(result: dict, echo=click.echo) -> None:
             if result["status_mismatch_kinds"] else ""))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
-    echo("  per fault class (issue 14):")
+    ic = result["intent_check"]
+    echo(f"  intents (issue 16): {ic['intents']} checked, {result['fallback_orders']} orders with a fallback; "
+         f"fallbacks fired by reason: " + (", ".join(f"{k} {v}" for k, v in sorted(ic["fallbacks_by_reason"].items()))
+                                           or "none")
+         + "; outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(ic["outcomes"].items())) or "none"))
+    echo(f"    replacements {ic['replacements']} (on VALR {ic['replacements_on_valr']}, filled "
+         f"{ic['replacements_filled']}, failed {ic['replacements_failed']}); remainders below minimum "
+         f"{ic['below_minimum']}")
+    echo("    violations: " + ", ".join(f"{k} {v}" for k, v in ic["violations"].items()))
+    echo("  per fault class (issues 14 and 16):")
     for kind, cls in result["fault_classes"].items():
         echo(f"    {kind:<20} injected {cls['injected']}: {cls['what_happened']}"
              + (f"  MISMATCHES {cls['mismatches']}" if cls["mismatches"] else ""))
@@ -465,17 +511,29 @@ def print_report(result: dict, echo=click.echo) -> None:
 @click.option("--placement-grace", type=click.IntRange(1, 3600), default=30, show_default=True,
               help="settings.placement_grace_seconds during the run (production default 120): how long a "
                    "placement VALR does not know stays `placing` before it is failed.")
+@click.option("--fallback-share", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="Share of the orders that are limit orders with a limit → market fallback (age or price).")
+@click.option("--faults", "fault_kinds", default=",".join(WEIGHTS), show_default=False,
+              help="Comma-separated fault kinds to draw from (default: all).")
+@click.option("--every-kind-first", is_flag=True,
+              help="Inject each fault kind once (in seeded order) before drawing at random.")
 @database_url_option("Use this database (migrated; data left there) instead of an embedded one; PostgreSQL "
                      "is then not restarted.", from_env=False)
 @json_option
 def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | None, fault_every: float,
-          cron_every: float, placement_grace: int, database_url: str | None, as_json: bool) -> None:
+          cron_every: float, placement_grace: int, fallback_share: float, fault_kinds: str, every_kind_first: bool,
+          database_url: str | None, as_json: bool) -> None:
     """Soak the monitor with seeded faults; compare the database with the exchange's ground truth."""
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
+    if not kinds or set(kinds) - set(WEIGHTS):
+        raise click.BadParameter(f"unknown kind(s) {sorted(set(kinds) - set(WEIGHTS))}; known: {', '.join(WEIGHTS)}",
+                                 param_hint="--faults")
     plan = ChaosPlan(orders=n_orders, minutes=minutes, seed=seed, fault_every_s=fault_every,
                      cron_every_s=cron_every, placement_grace_s=placement_grace,
                      settle_timeout_s=max(240.0, 2.0 * placement_grace + 60),
-                     subaccounts=subaccounts or max(2, min(40, n_orders // 5)))
+                     subaccounts=subaccounts or max(2, min(40, n_orders // 5)),
+                     fallback_share=fallback_share, fault_kinds=kinds, every_kind_first=every_kind_first)
     stream = sys.stderr if as_json else sys.stdout
     out = Progress(stream=stream, tty=stream.isatty())
     out.note(f"chaos seed {seed} (replay: --seed {seed})")

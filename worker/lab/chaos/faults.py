@@ -9,6 +9,11 @@ Issue 14's classes: long 429 storms without Retry-After (the client waits for th
 worker joining during such a storm (sharing a worker id with a running one), failing DELETEs
 (503 / 429 / no answer / FAILED_CANCEL_ORDER) on cancels the harness requests, a clock step on one
 worker, and the hand edits an operator might type (each must be refused by name).
+Issue 16's classes, on the limit → market fallback path: a cancel's answer lost, a fill racing the
+cancel (VALR fills the order completely before the cancel is processed), cancels that complete late
+(a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
+silent, and price jumps — against the resting price-fallback orders of one side (their triggers
+fire) and so in favour of the other side's (theirs must not).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -21,8 +26,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from decimal import Decimal
+
 import psycopg
 
+from worker.lab.chaos.intents import Quote
 from worker.lab.worker_process import WorkerProcess
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
@@ -43,7 +51,15 @@ WEIGHTS = {
     "delete_failures": 2,
     "clock_step": 1,
     "operator_edit": 2,
+    "cancel_answer_lost": 2,
+    "fill_races_cancel": 2,
+    "cancel_delay": 2,
+    "trade_socket_dropped": 1,
+    "trade_socket_silent": 1,
+    "price_jump": 3,
 }
+PAIR = "BTCZAR"          # the pair every chaos order trades
+JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
 CLOCK_OFFSET_FILE_ENV = "MONITOR_TEST_CLOCK_OFFSET_FILE"  # read by each worker's signers (worker.valr.signing)
 DELETE_ROUTE = "DELETE /v1/orders/order"
 
@@ -76,6 +92,7 @@ class FaultRecord:
     wall: float = field(default_factory=time.time)  # when, on the clock the exchange stamps events with
     until_s: float | None = None                     # when the fault ended (timed faults)
     accepted: bool = False                           # operator_edit: the database took what it must refuse
+    used: int | None = None                          # count-down faults: how many the exchange used up
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
@@ -86,6 +103,8 @@ class FaultPlan:
     seconds: float                 # length of the faulty part of the run
     mean_gap_s: float = 3.0        # mean time between two faults (exponential gaps)
     pg_restart: bool = True
+    kinds: tuple[str, ...] = tuple(WEIGHTS)  # the kinds drawn (--faults)
+    every_kind_first: bool = False  # the first faults are each kind once (seeded order), then weighted draws
 
 
 @dataclass
@@ -107,9 +126,16 @@ class FaultInjector:
     workdir: object = None                                        # Path: the workers' clock-offset files
     joined: list[WorkerProcess] = field(default_factory=list)     # workers started during a storm
     _clock_back_at: dict[int, float] = field(default_factory=dict)  # worker index -> clock corrected at
+    resting: list[str] = field(default_factory=list)  # subaccounts whose orders rest all run (fallback orders)
+    quotes: list[Quote] = field(default_factory=list)  # the market's bid/ask after each move, from the start
+    _first: list[str] = field(default_factory=list)   # every_kind_first: the kinds still to inject once
+    _start_mid: Decimal | None = None
+    _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
 
     def __post_init__(self) -> None:
         self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
+        if self.plan.every_kind_first:
+            self._first = self.rng.sample(list(self.plan.kinds), len(self.plan.kinds))
         if self.plan.pg_restart and self.restart_pg is not None:
             self._pg_restart_at = self.rng.uniform(0.3, 0.6) * self.plan.seconds
 
@@ -139,8 +165,11 @@ class FaultInjector:
             self._pg_restart_at = None
             self._inject("pg_restart")
         if now < self.plan.seconds and now >= self._next_at:
-            kinds, weights = zip(*WEIGHTS.items())
-            self._inject(self.rng.choices(kinds, weights)[0])
+            if self._first:
+                self._inject(self._first.pop(0))
+            else:
+                kinds = list(self.plan.kinds)
+                self._inject(self.rng.choices(kinds, [WEIGHTS[k] for k in kinds])[0])
             self._next_at = now + self.rng.expovariate(1 / self.plan.mean_gap_s)
 
     def _inject(self, kind: str) -> None:
@@ -151,10 +180,27 @@ class FaultInjector:
         self.sim.set_faults(**{name: value})
         self._revert_at[name] = self.elapsed() + seconds
 
+    def _timed_count(self, kind: str, name: str, count: int, seconds: float, detail: str) -> None:
+        """A count-down fault (the next `count` cancels …) that lapses after `seconds`; how many the
+        exchange used up is noted on its record when it lapses."""
+        self._note_unused(name)  # one still running is superseded: note what it used
+        self._timed(name, count, seconds)
+        self._record(kind, detail, seconds)
+        self._counting[name] = (self.records[-1], count)
+
+    def _note_unused(self, name: str) -> None:
+        """Before a count-down fault is reverted: how many of it were used."""
+        if name in self._counting:
+            record, count = self._counting.pop(name)
+            record.used = count - int(self.sim.set_faults().get(name) or 0)
+
     def _revert_due(self, now: float) -> None:
-        defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False, "resting_subaccounts": []}
+        defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False,
+                    "resting_subaccounts": self.resting, "cancel_delay_ms": 0, "trade_silent": False,
+                    "trade_down": False, "lose_cancel_answers": 0, "fill_before_cancel": 0}
         for name, deadline in list(self._revert_at.items()):
             if now >= deadline:
+                self._note_unused(name)
                 self.sim.set_faults(**{name: defaults[name]})
                 del self._revert_at[name]
 
@@ -204,7 +250,7 @@ class FaultInjector:
             accounts = conn.execute("SELECT exchange_account_id, subaccount_id FROM lth_pvr.exchange_accounts "
                                     "ORDER BY subaccount_id").fetchall()
             account, subaccount = self.rng.choice(accounts)
-            self._timed("resting_subaccounts", [subaccount], seconds)
+            self._timed("resting_subaccounts", [*self.resting, subaccount], seconds)
             conn.execute("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
                             SELECT %s, i, 'BTCZAR', 'BUY', 1100000, 0.0001 FROM unnest(%s::uuid[]) AS i
                             ON CONFLICT DO NOTHING""", (account, intents))
@@ -281,6 +327,70 @@ class FaultInjector:
         self._record("operator_edit", f"{what}: {'ACCEPTED' if changed else 'nothing to edit yet'}",
                      accepted=bool(changed))
 
+    # -- the fallback path (issue 16) ----------------------------------------------------------
+    def _cancel_answer_lost(self) -> None:
+        count, seconds = self.rng.randint(1, 3), round(self.rng.uniform(5, 15), 1)
+        self._timed_count("cancel_answer_lost", "lose_cancel_answers", count, seconds,
+                          f"the next {count} cancels carried out, their answers lost (within {seconds}s)")
+
+    def _fill_races_cancel(self) -> None:
+        count, seconds = self.rng.randint(1, 2), round(self.rng.uniform(5, 15), 1)
+        self._timed_count("fill_races_cancel", "fill_before_cancel", count, seconds,
+                          f"the next {count} cancelled orders fill completely before the cancel (within {seconds}s)")
+
+    def _cancel_delay(self) -> None:
+        delay, seconds = self.rng.randint(200, 1500), round(self.rng.uniform(3, 10), 1)
+        self._timed("cancel_delay_ms", delay, seconds)
+        self._record("cancel_delay", f"cancels complete (and free their funds) {delay} ms after their 202 "
+                                     f"for {seconds}s", seconds)
+
+    def _trade_socket_dropped(self) -> None:
+        if self.rng.random() < 0.5:
+            self.sim.set_faults(close_trade_sockets=True)
+            self._record("trade_socket_dropped", "every trade WebSocket closed by the exchange")
+            return
+        seconds = round(self.rng.uniform(3, 12), 1)
+        self._timed("trade_down", True, seconds)
+        self._record("trade_socket_dropped", f"trade WebSockets closed and refused (503) for {seconds}s", seconds)
+
+    def _trade_socket_silent(self) -> None:
+        seconds = round(self.rng.uniform(5, 35), 1)
+        self._timed("trade_silent", True, seconds)
+        self._record("trade_socket_silent", f"trade WebSockets open but silent for {seconds}s", seconds)
+
+    def remember_market(self) -> Quote:
+        """The market now, as the intent check's record of what the harness made it."""
+        summary = self.sim.call(lambda: self.sim.sim.market.quote(PAIR).summary())
+        quote = Quote(time.time(), Decimal(summary["bidPrice"]), Decimal(summary["askPrice"]))
+        self.quotes.append(quote)
+        if self._start_mid is None:
+            self._start_mid = (quote.bid + quote.ask) / 2
+        return quote
+
+    def _price_jump(self) -> None:
+        """The market jumps against the resting price-fallback orders of one side (mostly 1–3 %: their
+        triggers fire) or, sometimes, a little (0.3–1 %) in their favour (nothing may fire). Up hurts
+        BUYs and helps SELLs; the mid stays within JUMP_LIMIT of where it started."""
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            resting = dict(conn.execute(
+                "SELECT side, count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
+                "AND fallback_price_move IS NOT NULL AND fallback_requested_at IS NULL GROUP BY 1").fetchall())
+        side = max(("BUY", "SELL"), key=lambda s: (resting.get(s, 0), self.rng.random()))
+        against = self.rng.random() < 0.7
+        size = self.rng.uniform(0.01, 0.03) if against else self.rng.uniform(0.003, 0.01)
+        up = (side == "BUY") == against
+        before = self.quotes[-1] if self.quotes else self.remember_market()
+        mid = (before.bid + before.ask) / 2
+        if self._start_mid and abs(mid * Decimal(1 + (size if up else -size)) / self._start_mid - 1) > JUMP_LIMIT:
+            up, against = not up, not against  # back towards the start instead
+        fraction = round(size if up else -size, 4)
+        at = time.time()  # before the move: nothing can have seen the new price earlier
+        summary = self.sim.call(self.sim.sim.set_market, PAIR, jump=str(fraction))
+        self.quotes.append(Quote(at, Decimal(summary["bidPrice"]), Decimal(summary["askPrice"])))
+        self._record("price_jump", f"{PAIR} {fraction:+.2%} ({'against' if against else 'in favour of'} "
+                                   f"{resting.get(side, 0)} resting price-fallback {side}s): bid "
+                                   f"{summary['bidPrice']}, ask {summary['askPrice']}")
+
     # -- the monitor's own processes ----------------------------------------------------------
     def _worker_sigkill(self) -> None:
         alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
@@ -315,7 +425,10 @@ class FaultInjector:
 
     # -- the end ------------------------------------------------------------------------------
     def heal(self) -> None:
-        """Clear every fault and bring every worker back, for the final safety-net pass."""
+        """Clear every fault and bring every worker back, for the final safety-net pass (the resting
+        subaccounts' orders go to the matching model too)."""
+        for name in list(self._counting):
+            self._note_unused(name)
         self.sim.set_faults(reset=True)
         self._revert_at.clear()
         for index in list(self._clock_back_at):

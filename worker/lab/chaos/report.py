@@ -25,10 +25,10 @@ def lag_figures(conn: psycopg.Connection, truth: dict) -> dict:
     applied event or submitted_at), its final status applied, the fill recorded. Early answers (the
     202 arrives before VALR's own "Placed" stamp) count as 0."""
     orders = {r[0]: r for r in conn.execute(
-        "SELECT intent_id::text, exchange_order_id, submitted_at FROM lth_pvr.exchange_orders").fetchall()}
+        "SELECT customer_order_id::text, exchange_order_id, submitted_at FROM lth_pvr.exchange_orders").fetchall()}
     applied: dict[tuple[str, str], datetime] = {}
     for intent, status, at in conn.execute(
-            """SELECT o.intent_id::text, e.new_status, min(e.received_at)
+            """SELECT o.customer_order_id::text, e.new_status, min(e.received_at)
                  FROM lth_pvr.order_events e JOIN lth_pvr.exchange_orders o USING (exchange_order_id)
                 WHERE e.outcome = 'applied' GROUP BY 1, 2""").fetchall():
         applied[(intent, status)] = at
@@ -118,7 +118,7 @@ def rest_figures(counters: dict, truth: dict) -> dict:
 
 
 def first_problem_order(check: TruthCheck, truth: dict) -> str | None:
-    """The customerOrderId (= intent_id) of the first differing order, fills resolved to their order."""
+    """The customerOrderId (an original's = its intent_id) of the first differing order, fills resolved to their order."""
     by_trade = {t["id"]: t["customerOrderId"] for t in truth["trades"]}
     for cid in check.placed_twice + check.not_in_database:
         return cid
@@ -132,13 +132,15 @@ def first_problem_order(check: TruthCheck, truth: dict) -> str | None:
 def order_story(conn: psycopg.Connection, truth: dict, cid: str) -> list[str]:
     """Everything known about one order: the database row, its event log, its fills, and the
     exchange's ground truth (status history and trades)."""
-    lines = [f"order intent_id / customerOrderId {cid}"]
+    lines = [f"order customerOrderId {cid} (every order of its intent)"]
     cur = conn.cursor(row_factory=psycopg.rows.dict_row)
     try:
         rows = cur.execute(
             """SELECT exchange_order_id, status, filled_qty, ext_order_id, created_at, submitted_at, updated_at,
                       requires_polling, poll_count, failed_reason
-                 FROM lth_pvr.exchange_orders WHERE intent_id::text = %s ORDER BY created_at""", (cid,)).fetchall()
+                 FROM lth_pvr.exchange_orders
+                WHERE intent_id = (SELECT intent_id FROM lth_pvr.exchange_orders WHERE customer_order_id::text = %s)
+                ORDER BY created_at""", (cid,)).fetchall()
     except psycopg.Error as exc:
         return lines + [f"  (database unreadable: {exc})"]
     for row in rows:
