@@ -150,3 +150,10 @@ def test_a_sell_fires_only_when_the_bid_falls_by_its_move():
     up = [down[0], Quote(down[1].at, Decimal("1019000"), Decimal("1020000"))]
     assert check_intents(truth, orders, down).ok
     only(check_intents(truth, orders, up), "price_fired_without_adverse_move")
+
+
+def test_the_first_violation_names_its_intent_for_the_report_story():
+    truth, orders = clean_case()
+    truth["trades"].append(trade(REPLACEMENT, "0.0001"))
+    assert check_intents(truth, orders).first_intent == INTENT
+    assert check_intents(*clean_case()).first_intent is None

@@ -309,7 +309,7 @@ class Chaos:
             check = truth_check.check(conn, truth)
             intents = intent_check.check_intents(truth, intent_check.load_orders(conn), injector.quotes)
             lag = lag_figures(conn, truth)
-            first = first_problem_order(check, truth)
+            first = first_problem_order(check, truth) or intents.first_intent
             story = order_story(conn, truth, first) if first else []
         c = counts(db)
         summary = check.summary()

@@ -69,13 +69,15 @@ class IntentCheck:
     replacements_filled: int = 0
     replacements_failed: int = 0
     violations: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in VIOLATION_KINDS})
+    first_intent: str | None = None  # the intent of the first violation (its original's customerOrderId)
 
     @property
     def ok(self) -> bool:
         return not any(self.violations.values())
 
-    def add(self, kind: str, text: str) -> None:
+    def add(self, kind: str, text: str, intent: str) -> None:
         self.violations[kind].append(text)
+        self.first_intent = self.first_intent or intent
 
     def summary(self) -> dict:
         return {"intents": self.intents, "fallbacks_by_reason": self.fallbacks_by_reason,
@@ -108,10 +110,11 @@ def check_intents(truth: dict, orders: list[OrderRow], quotes: list[Quote] = ())
         original = by_id.get(original_id)
         if original is None:
             result.add("replaced_without_confirmed_cancel", f"{replacing[0].exchange_order_id}: its original "
-                                                            f"{original_id} is not in the database")
+                                                            f"{original_id} is not in the database",
+                       replacing[0].intent_id)
             continue
         if len(replacing) > 1:
-            result.add("replaced_twice", f"{original_id}: {len(replacing)} replacements")
+            result.add("replaced_twice", f"{original_id}: {len(replacing)} replacements", original.intent_id)
         for replacement in replacing:
             _check_replacement(result, original, replacement, valr.get(original.exchange_order_id),
                                valr.get(replacement.exchange_order_id))
@@ -153,7 +156,8 @@ def _check_executed(result: IntentCheck, truth: dict, orders: list[OrderRow]) ->
             executed[intent] += Decimal(trade["quantity"])
     for intent, qty in sorted(executed.items()):
         if qty > asked.get(intent, Decimal(0)):
-            result.add("over_executed", f"intent {intent}: VALR executed {qty} > asked {asked.get(intent)}")
+            result.add("over_executed", f"intent {intent}: VALR executed {qty} > asked {asked.get(intent)}",
+                       intent)
 
 
 def _finish(valr_order: dict) -> tuple[str, float | None]:
@@ -172,24 +176,27 @@ def _check_replacement(result: IntentCheck, original: OrderRow, replacement: Ord
         result.replacements_filled += valr_replacement["status"] == "Filled"
         result.replacements_failed += valr_replacement["status"] == "Failed"
     if valr_original is None:
-        result.add("replaced_without_confirmed_cancel", f"{rid}: its original {oid} never reached VALR")
+        result.add("replaced_without_confirmed_cancel", f"{rid}: its original {oid} never reached VALR",
+                   original.intent_id)
         return
     status, finished_at = _finish(valr_original)
     if status == "Filled":
-        result.add("replaced_a_filled_order", f"{rid}: VALR filled its original {oid} completely")
+        result.add("replaced_a_filled_order", f"{rid}: VALR filled its original {oid} completely",
+                   original.intent_id)
         return
     if status not in FINISHED_UNFILLED or original.status not in ("cancelled", "failed"):
         result.add("replaced_without_confirmed_cancel",
-                   f"{rid}: its original {oid} is {status} on VALR, {original.status} in the database")
+                   f"{rid}: its original {oid} is {status} on VALR, {original.status} in the database",
+                   original.intent_id)
         return
     if valr_replacement is not None and finished_at is not None and epoch(valr_replacement["createdAt"]) < finished_at:
         result.add("replaced_before_cancel_confirmed",
                    f"{rid} reached VALR at {valr_replacement['createdAt']}, before its original {oid} "
-                   f"ended {status}")
+                   f"ended {status}", original.intent_id)
     unexecuted = Decimal(valr_original["quantity"]) - Decimal(valr_original["filledQuantity"])
     if replacement.qty != unexecuted:
         result.add("replacement_qty_wrong", f"{rid}: qty {replacement.qty}, VALR says {unexecuted} of its "
-                                            f"original {oid} was not executed")
+                                            f"original {oid} was not executed", original.intent_id)
 
 
 def _check_price_trigger(result: IntentCheck, order: OrderRow, quotes: list[Quote]) -> None:
@@ -211,7 +218,7 @@ def _check_price_trigger(result: IntentCheck, order: OrderRow, quotes: list[Quot
     if not crossed:
         result.add("price_fired_without_adverse_move",
                    f"{order.exchange_order_id}: {order.side} at {order.price}, move {order.fallback_price_move}: "
-                   f"threshold {threshold}, the market only reached {seen}")
+                   f"threshold {threshold}, the market only reached {seen}", order.intent_id)
 
 
 def load_orders(conn: psycopg.Connection) -> list[OrderRow]:
