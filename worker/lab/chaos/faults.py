@@ -24,9 +24,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
-
 from decimal import Decimal
+from typing import Callable
 
 import psycopg
 
