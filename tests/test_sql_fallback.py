@@ -487,3 +487,30 @@ def test_a_market_order_cancelled_due_to_slippage_raises_an_alert(postgresql):
     assert str(market) in alert["detail"]
     assert scalar(postgresql, """SELECT state FROM lth_pvr.v_intents i JOIN lth_pvr.exchange_orders o USING (intent_id)
                                   WHERE o.exchange_order_id = %s""", (market,)) == "needs_attention"
+
+
+def test_a_failed_market_replacement_raises_an_alert_and_needs_attention(postgresql):
+    account = make_account(postgresql)
+    order_id, ext = fallback_order(postgresql, account, after="5 minutes")
+    fire_age(postgresql, order_id)
+    update(postgresql, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
+    market = replacement(postgresql, order_id)["exchange_order_id"]
+    claim(postgresql, "w1", at(minutes=7), accounts=[account])
+    place(postgresql, market, "valr-m2", now=at(minutes=7))
+
+    def alerts():
+        return rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s) WHERE name = 'replacement_failed'",
+                    (at(minutes=8),))
+
+    def state():
+        return scalar(postgresql, """SELECT state FROM lth_pvr.v_intents i JOIN lth_pvr.exchange_orders o
+                                       USING (intent_id) WHERE o.exchange_order_id = %s""", (market,))
+
+    assert (alerts(), state()) == ([], "open")
+    update(postgresql, account, status_payload("valr-m2", "Failed", reason="Insufficient Balance"),
+           now=at(minutes=7, seconds=1))
+    assert order(postgresql, market)["status"] == "failed"
+    [alert] = alerts()
+    assert (alert["level"], str(market) in alert["detail"], "Insufficient Balance" in alert["detail"]) == (
+        "critical", True, True)
+    assert state() == "needs_attention"

@@ -27,6 +27,8 @@
 --   warning  fallback_not_replaced limit orders whose fallback placed no replacement (remainder below
 --                                 the pair's minimum, not stated by VALR, or refused by the pair's
 --                                 rules), finished within fallback_alert_hours
+--   critical replacement_failed   a fallback's market replacement failed (refused by VALR or its placement
+--                                 lost) within fallback_alert_hours: the remainder was not placed
 --   critical market_slippage      market orders VALR ended "Partially Filled and Cancelled Due To
 --                                 Slippage" within fallback_alert_hours: a person decides the rest
 --   critical placements_failing   placements VALR refused (placing -> failed) in the last hour above
@@ -161,6 +163,18 @@ AS $$
           FROM recent_finished o
          WHERE o.fallback_outcome IN ('below_minimum', 'remainder_unknown', 'refused')
     ),
+    -- A fallback's market order that failed (refused by VALR, or its placement lost): the remainder
+    -- the fallback set out to buy or sell was not, and nothing retries a failed placement.
+    replacement_failed AS (
+        SELECT count(*) AS n,
+               string_agg(format('%s (%s)', o.exchange_order_id, coalesce(o.failed_reason, 'no reason')), ', '
+                          ORDER BY o.finished_at) AS ids
+          FROM lth_pvr.exchange_orders o
+         WHERE o.replaces_order_id IS NOT NULL
+           AND o.status = 'failed'
+           AND o.finished_at > p_now - make_interval(secs => lth_pvr.setting('fallback_alert_hours') * 3600)
+           AND o.finished_at <= p_now
+    ),
     slipped AS (
         SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.finished_at) AS ids
           FROM recent_finished o
@@ -280,6 +294,11 @@ AS $$
            format('%s limit order(s) cancelled by their fallback without a market replacement: %s',
                   not_replaced.n, left(not_replaced.ids, 400))
       FROM not_replaced WHERE not_replaced.n > 0
+    UNION ALL
+    SELECT 'replacement_failed', 'critical', replacement_failed.n, 0,
+           format('%s market replacement(s) of a fallback failed, the remainder not placed: %s',
+                  replacement_failed.n, left(replacement_failed.ids, 400))
+      FROM replacement_failed WHERE replacement_failed.n > 0
     UNION ALL
     SELECT 'market_slippage', 'critical', slipped.n, 0,
            format('%s market order(s) partially filled and cancelled due to slippage, the rest not placed: %s',

@@ -4,8 +4,9 @@
 --   filled_qty  filled across all its orders; avg_price = their filled value / filled_qty
 --   fees        summed per fee currency across its orders (jsonb of strings, as v_orders)
 --   orders      how many orders it has
---   state       needs_attention  filled more than asked, a market order cancelled due to slippage, or
---                                a fallback whose remainder VALR did not state / the pair refused
+--   state       needs_attention  filled more than asked, a market order cancelled due to slippage, a
+--                                fallback whose remainder VALR did not state / the pair refused, or
+--                                whose market replacement failed (the remainder was not placed)
 --               open             an order still pending, placing or submitted
 --               filled           filled_qty reached qty
 --               partially_filled something filled, nothing open
@@ -35,7 +36,8 @@ SELECT i.intent_id,
                bool_or(o.status = 'cancelled') AS cancelled,
                bool_or((o.order_type = 'market' AND o.status = 'cancelled'
                         AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage')
-                       OR o.fallback_outcome IN ('remainder_unknown', 'refused')) AS attention
+                       OR o.fallback_outcome IN ('remainder_unknown', 'refused')
+                       OR (o.replaces_order_id IS NOT NULL AND o.status = 'failed')) AS attention
           FROM lth_pvr.exchange_orders o
          GROUP BY o.intent_id) i
   LEFT JOIN LATERAL (
