@@ -20,13 +20,18 @@ REQUIRED = {
     "scale": ("subaccounts", "rss_mb", "p99_ms"),
     "crowded_subaccount": ("open_orders", "p50_ms", "p99_ms", "normal_p50_ms", "normal_p99_ms", "rss_peak_mb",
                            "lists_superseded"),
+    "fallback": ("price_to_cancel_p50_ms", "price_to_cancel_p99_ms", "floor_price_to_cancel_p50_ms",
+                 "floor_price_to_cancel_p99_ms", "cancelled_to_market_p50_ms", "cancelled_to_market_p99_ms",
+                 "floor_cancelled_to_market_p50_ms", "floor_cancelled_to_market_p99_ms", "due_to_cancel_p50_ms",
+                 "due_to_cancel_p99_ms", "floor_due_to_cancel_p99_ms", "calls_per_fallback", "price_rest_calls",
+                 "mean_trigger_to_cancel_ms", "mean_trigger_to_market_ms"),
 }
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
     proc = subprocess.run([sys.executable, "-m", "worker", "bench", "--quick", "--json"],
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=480)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -67,3 +72,18 @@ def test_crowded_subaccount_figure_matches_every_fill_to_its_commit(report):
 
 def test_two_workers_own_each_subaccount_once(report):
     assert report["scale"]["two_workers"]["each_owned_once"]
+
+
+def test_a_fallback_costs_the_delete_and_the_market_post_and_prices_cost_no_rest_call(report):
+    fallback = report["fallback"]
+    assert fallback["measured_fallbacks"] > 0 and fallback["price_to_cancel"]["n"] > 0
+    assert fallback["due_to_cancel"]["n"] == fallback["age_orders"] > 0
+    # Behaviour, not timing: exactly one DELETE and one market POST per fallback, nothing else, and no
+    # marketsummary read while the one trade socket stayed up.
+    assert (fallback["deletes_per_fallback"], fallback["market_posts_per_fallback"]) == (1, 1)
+    assert fallback["calls_per_fallback"] == 2
+    assert (fallback["price_rest_calls"], fallback["trade_sockets"]) == (0, 1)
+    polling = fallback["polling"]
+    for key in ("calls_per_order", "mean_trigger_to_cancel_ms", "mean_trigger_to_market_ms"):
+        assert isinstance(polling[key], (int, float)) and math.isfinite(polling[key]), (key, polling[key])
+    assert polling["rest_by_route"]["GET /v1/public/{pair}/marketsummary"] == polling["cycles"]

@@ -228,3 +228,25 @@ def test_admin_market_and_balances_over_http():
                                     json={"subaccountId": "3", "currency": "ZAR", "total": "10"})
             assert money.json()["ZAR"] == {"total": "10", "reserved": "0", "available": "10"}
     run_with_sim(body)
+
+
+def test_stamp_frames_logs_each_summary_sent_and_each_request_received_with_the_order_it_names():
+    """What figure 8 of the bench times the fallback with (simulator-side send and arrival stamps)."""
+    async def body(sim, client):
+        async with TradeSocket(sim.base_url, CREDS) as sock:
+            await sock.subscribe(["BTCZAR"])
+            await collect(sock, lambda ev: len(ev) >= 1)
+            sim.set_market("BTCZAR", bid="1000000", ask="1000100")
+            await collect(sock, lambda ev: len(ev) >= 1)
+        placed = await client.place_limit_order("71", pair="BTCZAR", side="BUY", quantity=Decimal("0.0001"),
+                                                price=Decimal("990000"), customer_order_id="stamp-1")
+        await client.cancel_order("71", "BTCZAR", order_id=placed.id)
+        summaries = sim.trade_frames()
+        assert [(f["pair"], f["ask"]) for f in summaries][-1] == ("BTCZAR", "1000100")
+        assert len({f["socket"] for f in summaries}) == 1 and all(f["peer_port"] for f in summaries)
+        requests = [(r["route"], r["subaccountId"], r.get("customerOrderId"), r.get("orderId"))
+                    for r in sim.requests()]
+        assert requests == [("POST /v1/orders/limit", "71", "stamp-1", None),
+                            ("DELETE /v1/orders/order", "71", None, placed.id)]
+        assert all(r["received_at"] >= summaries[-1]["sent_at"] for r in sim.requests())
+    run_with_sim(body, config=SimConfig(stamp_frames=True))

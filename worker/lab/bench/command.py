@@ -1,5 +1,5 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL]`: seven figures, each printed with the floor
-it is compared to, measured in the same run on the same server.
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: eight figures, each printed
+with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
 2 throughput, one worker (bench_throughput)    floor: the same rows by a bare batched insert
@@ -8,6 +8,10 @@ it is compared to, measured in the same run on the same server.
 5 safety-net selection cost (bench_query)      10k / 100k / 1M history, plan
 6 scale: 1,000 subaccounts, two workers        (bench_scale)
 7 one subaccount with 1,000 open orders       (bench_crowded) beside: the same fills with one open order
+8 limit → market fallback (bench_fallback)    floor: a bare client, one SQL write per decision; beside: a
+                                               10-second polling loop of the same triggers
+
+--only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback).
 
 Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
 production) unless --database-url is given; then each figure gets its own database on that server,
@@ -41,8 +45,11 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.query", "run_query_cost"),
     ("worker.lab.bench.scale", "run_scale"),
     ("worker.lab.bench.crowded", "run_crowded"),
+    ("worker.lab.bench.fallback", "run_fallback"),
 ]
-ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount"]
+ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount",
+         "fallback"]
+NAMES = [module.rsplit(".", 1)[1] for module, _ in FIGURES]
 
 
 def machine() -> dict:
@@ -52,7 +59,7 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
-def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None]) -> dict:
+def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None], only: tuple[str, ...] = ()) -> dict:
     import importlib
 
     raise_file_limit()
@@ -65,6 +72,8 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None])
         with tempfile.TemporaryDirectory(prefix="valr-bench-") as tmp:
             workdir = Path(tmp)
             for module, name in FIGURES:
+                if only and module.rsplit(".", 1)[1] not in only:
+                    continue
                 say(f"running {module.rsplit('.', 1)[1]} …")
                 result = getattr(importlib.import_module(module), name)(cluster, workdir, quick)
                 for fig in (result if isinstance(result, tuple) else (result,)):
@@ -72,17 +81,18 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None])
         durable = cluster.durable_settings()
     finally:
         cluster.stop()
+    keys = [key for key in ORDER if key in figures]
     report: dict = {
-        "command": "valr-monitor bench" + (" --quick" if quick else ""),
+        "command": "valr-monitor bench" + (" --quick" if quick else "") + "".join(f" --only {n}" for n in only),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(), "quick": quick, "postgres": durable,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
-    for key in ORDER:
+    for key in keys:
         report[key] = figures[key].data
-    report["notes"] = [n for key in ORDER for n in figures[key].notes]
+    report["notes"] = [n for key in keys for n in figures[key].notes]
     # The human table's rows too, so a saved --json run can be shown as the table (print_table).
-    report["table"] = [list(r) for key in ORDER for r in figures[key].rows]
+    report["table"] = [list(r) for key in keys for r in figures[key].rows]
     return report
 
 
@@ -107,11 +117,12 @@ def print_table(report: dict) -> None:
 @json_option
 @database_url_option("Run on this server (a database per figure is created and dropped) instead of the embedded one.",
                      from_env=False)
-def bench(quick: bool, as_json: bool, database_url: str | None) -> None:
+@click.option("--only", multiple=True, type=click.Choice(NAMES), help="Run only this figure's module (repeatable).")
+def bench(quick: bool, as_json: bool, database_url: str | None, only: tuple[str, ...]) -> None:
     """Measure latency, throughput, REST calls and scale, each against its floor in the same run."""
     say = (lambda text: click.echo(f"• {text}", err=True)) if as_json else (lambda text: click.echo(f"• {text}"))
     with exit_cleanly_on_interrupt():
-        report = run_bench(database_url, quick, say)
+        report = run_bench(database_url, quick, say, only)
     if as_json:
         click.echo(json.dumps(report, default=str))
     else:

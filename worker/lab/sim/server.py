@@ -26,6 +26,7 @@ from worker.lab.sim.hub import Hub
 from worker.lab.sim.market import Market
 from worker.lab.sim.matching import Matcher
 from worker.lab.sim.trade import TradeFeed
+from worker.valr.signing import SUBACCOUNT_HEADER
 
 log = logging.getLogger("worker.lab.sim")
 
@@ -46,12 +47,13 @@ class Simulator:
                              volatility=self.config.market_volatility, seed=self.config.seed)
         self.exchange = Exchange(self._emit, self.config.taker_fee_rate, market=self.market, balances=Balances(),
                                  take_on_placement=self.config.mode == "market")
-        self.trade_feed = TradeFeed(self.faults, self._summary)
+        self.trade_feed = TradeFeed(self.faults, self._summary, self.config.stamp_frames)
         self.market.on_summary.append(self.trade_feed.changed)
         self._walk: asyncio.Task | None = None
         self.matcher = Matcher(self.exchange, self.config, self.rng, self.faults)
         self.exchange.on_placed = self.matcher.placed
         self.rest_counts: Counter[str] = Counter()
+        self.request_log: list[dict] = []  # with stamp_frames: every REST request, when it arrived (the bench)
         self.ws_connections = 0       # account sockets
         self.trade_connections = 0
         self.subscribe_requests: list[dict] = []   # every SUBSCRIBE a client sent on an account socket
@@ -122,6 +124,8 @@ class Simulator:
         r.add_get("/_sim/counters", self.admin_counters)
         r.add_post("/_sim/counters/reset", self.admin_counters_reset)
         r.add_get("/_sim/frames", self.admin_frames)
+        r.add_get("/_sim/trade_frames", self.admin_trade_frames)
+        r.add_get("/_sim/requests", self.admin_requests)
         r.add_get("/_sim/faults", self.admin_faults)
         r.add_post("/_sim/faults", self.admin_faults)
         r.add_get("/_sim/market", self.admin_market)
@@ -144,12 +148,26 @@ class Simulator:
             return await handler(request)
         self.rest_counts[f"{request.method} {template}"] += 1
         log.debug("%s %s", request.method, request.path_qs)
+        if self.config.stamp_frames:
+            await self._log_request(request, f"{request.method} {template}")
         response = await self._answer(request, handler, template)
         if self.faults.latency_ms:
             # After the work is done: a slow answer, not a slow exchange (a timed-out placement may
             # well have been accepted, as on VALR).
             await asyncio.sleep(self.faults.latency_ms / 1000)
         return response
+
+    async def _log_request(self, request: web.Request, route: str) -> None:
+        """The request's arrival time, route, subaccount and the order it names (body or path)."""
+        entry = {"route": route, "received_at": time.time(),
+                 "subaccountId": request.headers.get(SUBACCOUNT_HEADER, "")}
+        body = _json_body_or_none(await request.text()) if request.body_exists else None
+        for key in ("orderId", "customerOrderId"):
+            if isinstance(body, dict) and body.get(key):
+                entry[key] = str(body[key])
+        if "id" in request.match_info:
+            entry["orderId" if "/orderid/" in request.path else "customerOrderId"] = request.match_info["id"]
+        self.request_log.append(entry)
 
     async def _answer(self, request: web.Request, handler, template: str) -> web.StreamResponse:
         injected = self.faults.take_rest_error(f"{request.method} {template}")
@@ -186,7 +204,7 @@ class Simulator:
 
     async def _authenticate(self, request: web.Request) -> tuple[str, str]:
         """(subaccount id, body text). VALR: POST/PUT/PATCH without application/json → 403."""
-        body = await request.text() if request.can_read_body else ""
+        body = await request.text() if request.body_exists else ""  # read once, kept by aiohttp
         if request.method in ("POST", "PUT", "PATCH") and request.content_type not in JSON_TYPES:
             raise AuthRefused(403, -1, "Content-Type must be application/json")
         subaccount = self.verifier.verify(request.headers, request.method, request.raw_path, body)
@@ -470,6 +488,12 @@ class Simulator:
     def frames(self) -> list[dict]:
         return list(self.hub.frame_log)
 
+    def trade_frames(self) -> list[dict]:
+        return list(self.trade_feed.frame_log)
+
+    def requests(self) -> list[dict]:
+        return list(self.request_log)
+
     def find_order(self, order_id: str | None = None, customer_order_id: str | None = None,
                    subaccount_id: str | None = None) -> Order:
         order = self.exchange.find(subaccount_id, order_id=order_id, customer_order_id=customer_order_id)
@@ -564,6 +588,12 @@ class Simulator:
     async def admin_frames(self, request: web.Request) -> web.Response:
         return web.json_response(self.frames())
 
+    async def admin_trade_frames(self, request: web.Request) -> web.Response:
+        return web.json_response(self.trade_frames())
+
+    async def admin_requests(self, request: web.Request) -> web.Response:
+        return web.json_response(self.requests())
+
     async def admin_faults(self, request: web.Request) -> web.Response:
         if request.method == "GET":
             return web.json_response(self.faults.describe())
@@ -600,6 +630,13 @@ def _json_body(text: str) -> Any:
         return json.loads(text, parse_float=Decimal) if text else None
     except ValueError:
         raise SimError(400, -11, "Malformed request body: not JSON") from None
+
+
+def _json_body_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def _iso(text: str) -> datetime:

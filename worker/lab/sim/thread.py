@@ -84,6 +84,15 @@ class SimulatorThread:
     def frames(self) -> list[dict]:
         return self.call(self.sim.frames)
 
+    def trade_frames(self) -> list[dict]:
+        return self.call(self.sim.trade_frames)
+
+    def requests(self) -> list[dict]:
+        return self.call(self.sim.requests)
+
+    def market(self, pair: str, **changes: Any) -> dict:
+        return self.call(self.sim.set_market, pair, **changes)
+
     def fill(self, order_id: str | None = None, customer_order_id: str | None = None, *,
              quantity: Decimal | str | None = None, price: Decimal | str | None = None,
              subaccount_id: str | None = None) -> dict:

@@ -2,13 +2,15 @@
 client sends SUBSCRIBE. Only MARKET_SUMMARY_UPDATE is modelled: the latest summary of each pair is
 sent on subscription and again on every change. A SUBSCRIBE replaces that event's pairs (an empty
 list unsubscribes). PING → PONG ("NO_SUBSCRIPTIONS" when subscribed to nothing, as the docs say).
-Faults: `trade_silent` (open, answers PING, sends no summaries) and `close_trade_sockets`."""
+Faults: `trade_silent` (open, answers PING, sends no summaries) and `close_trade_sockets`. With
+stamp_frames each summary sent is logged with its send time and the socket's client port (the bench)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -25,14 +27,17 @@ MARKET_SUMMARY = "MARKET_SUMMARY_UPDATE"
 class TradeConnection:
     number: int
     ws: web.WebSocketResponse
+    peer_port: int | None = None
     pairs: set[str] = field(default_factory=set)
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
 
 
 class TradeFeed:
-    def __init__(self, faults: Faults, summary: Callable[[str], dict | None]) -> None:
+    def __init__(self, faults: Faults, summary: Callable[[str], dict | None], stamp_frames: bool = False) -> None:
         self.faults = faults
         self.summary = summary          # pair → its MARKET_SUMMARY_UPDATE data (None: unknown pair)
+        self.stamp_frames = stamp_frames
+        self.frame_log: list[dict] = []  # with stamp_frames: each summary sent, when, to which socket
         self.connections: set[TradeConnection] = set()
         self.frames_sent = 0
         self.subscribes = 0
@@ -40,7 +45,7 @@ class TradeFeed:
 
     async def serve(self, ws: web.WebSocketResponse) -> None:
         self._numbers += 1
-        conn = TradeConnection(self._numbers, ws)
+        conn = TradeConnection(self._numbers, ws, peer_port(ws))
         self.connections.add(conn)
         writer = asyncio.create_task(self._writer(conn))
         log.info("trade socket #%d connected", conn.number)
@@ -92,6 +97,11 @@ class TradeFeed:
                 return
             await conn.ws.send_str(json.dumps(frame, separators=(",", ":")))
             self.frames_sent += 1
+            if self.stamp_frames and frame.get("type") == MARKET_SUMMARY:
+                data = frame["data"]
+                self.frame_log.append({"pair": frame["currencyPairSymbol"], "bid": data["bidPrice"],
+                                       "ask": data["askPrice"], "socket": conn.number, "peer_port": conn.peer_port,
+                                       "sent_at": time.time()})
 
     async def close_all(self, reason: str = "fault injection: close trade sockets") -> int:
         conns = list(self.connections)
@@ -99,3 +109,9 @@ class TradeFeed:
             await conn.ws.close(code=1012, message=reason.encode()[:120])
         log.info("closed %d trade socket(s): %s", len(conns), reason)
         return len(conns)
+
+
+def peer_port(ws: web.WebSocketResponse) -> int | None:
+    """The client's port: what tells a bench's sockets apart (a client knows its own local port)."""
+    peer = ws.get_extra_info("peername")
+    return peer[1] if isinstance(peer, tuple) and len(peer) >= 2 else None
