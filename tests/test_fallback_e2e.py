@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from tests.harness import wait_for
@@ -115,6 +116,28 @@ def test_a_favourable_move_never_fires(sim, orders, start_worker):
     wait_ask_recorded(orders, "996000")
     assert orders.get(order_id)["fallback_requested_at"] is None
     assert orders.status(order_id) == "submitted" and rest(sim, "DELETE /v1/orders/order") == 0
+
+
+@pytest.mark.parametrize("trigger", ["price", "age"])
+def test_a_fired_trigger_sends_its_cancel_without_waiting_for_the_tick(sim, orders, start_worker, db_url, trigger):
+    """The cancel a trigger requests leaves from the price reader (or the fallback timer) at once, not
+    after the tick's bookkeeping: here the tick's lease renewal waits on a lock the test holds."""
+    account = orders.account("")
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    start_worker()
+    fallback = {"fallback_price_move": "0.02"} if trigger == "price" else {"fallback_after": "3 seconds"}
+    order_id, _ = orders.insert(account, qty=QTY, price="995000", **fallback)
+    orders.wait_status(order_id, "submitted")
+    if trigger == "price":
+        wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], what="prices watched")
+    with psycopg.connect(db_url) as blocker:
+        blocker.execute("SELECT 1 FROM lth_pvr.subaccount_leases FOR UPDATE")  # acquire_leases waits
+        if trigger == "price":
+            sim.market("BTCZAR", bid="1019000", ask="1020000")
+        wait_for(lambda: rest(sim, "DELETE /v1/orders/order") == 1, timeout=8, what="the DELETE while the tick waits")
+        blocker.rollback()
+    market = wait_replacement_filled(orders, order_id)
+    assert market["qty"] == Decimal(QTY) and rest(sim, "DELETE /v1/orders/order") == 1
 
 
 def test_a_partial_fill_then_the_fallback_buys_exactly_the_remainder(sim, orders, start_worker):

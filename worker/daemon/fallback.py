@@ -1,7 +1,8 @@
 """The limit → market fallback's time trigger: SQL says when this worker's next age fallback falls due
 (next_fallback_due, in seconds, so the worker's clock never matters); the timer sleeps until then — or
 until poked (orders changed: a newly accepted order may fall due sooner) or RECHECK_S — and calls
-request_due_fallbacks, which requests the due cancels in SQL. The runner is woken to send them at once.
+request_due_fallbacks, which requests the due cancels in SQL; they are sent at once
+(Runner.send_cancels_now), without waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
 pg_cron tick fires due fallbacks too, as a safety net.
 """
@@ -57,7 +58,7 @@ class FallbackTimer:
         for row in fired:
             event(log, "age fallback due: cancel requested", order=row["exchange_order_id"], pair=row["pair"])
         if fired:
-            self.runner.wake.set()  # the cancels SQL requested go out on this tick
+            self.runner.send_cancels_now()
         return bool(fired)
 
     async def _sleep(self, seconds: float) -> None:

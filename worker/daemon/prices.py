@@ -6,8 +6,8 @@ RECHECK_S, never more often than MIN_REFRESH_S; a changed set is one SUBSCRIBE o
 A lost socket is reopened with backoff and jitter; while it is down the pairs' marketsummary is read
 over REST every `rest_poll_seconds` instead. A socket silent for `quiet_seconds` is asked again
 (SUBSCRIBE makes VALR send the latest summary at once); still silent after that, it is treated as
-lost. SQL answers each record with the orders whose price trigger fired: the runner is woken to send
-their cancels at once.
+lost. SQL answers each record with the orders whose price trigger fired: their cancels are sent at once
+(Runner.send_cancels_now), without waiting for the runner's tick.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ class PriceWatch:
             event(log, "price trigger fired", order=row["exchange_order_id"], pair=row["pair"],
                   price_seen=row["price_seen"], trigger=row["trigger"])
         if fired:
-            self.runner.wake.set()  # the cancels SQL requested go out on this tick
+            self.runner.send_cancels_now()
 
     async def _refresh(self) -> bool:
         """Ask SQL which pairs to watch (at most every MIN_REFRESH_S); True when the set changed."""

@@ -347,6 +347,13 @@ class Runner:
         for order in await self.store.claim_cancel_requests():
             self.tasks.spawn(self.lookups.cancel(order), "cancel")
 
+    def send_cancels_now(self) -> None:
+        """A fallback trigger fired (prices, the timer): the cancels SQL requested leave now, not after
+        the tick's bookkeeping (heartbeat, leases, sessions), which may be waiting on the database. The
+        tick is woken too, as a backstop: claim_cancel_requests hands each cancel out once."""
+        self.tasks.spawn(self._send_cancels(), "send_cancels")
+        self.wake.set()
+
     async def _run_due_polls(self) -> None:
         due = await self.store.claim_due_polls(500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)
