@@ -119,9 +119,10 @@ def test_a_favourable_move_never_fires(sim, orders, start_worker):
 
 
 @pytest.mark.parametrize("trigger", ["price", "age"])
-def test_a_fired_trigger_sends_its_cancel_without_waiting_for_the_tick(sim, orders, start_worker, db_url, trigger):
-    """The cancel a trigger requests leaves from the price reader (or the fallback timer) at once, not
-    after the tick's bookkeeping: here the tick's lease renewal waits on a lock the test holds."""
+def test_a_fired_trigger_cancels_and_replaces_without_waiting_for_the_tick(sim, orders, start_worker, db_url, trigger):
+    """The cancel a trigger requests leaves from the price reader (or the fallback timer) at once, and the
+    replacement as soon as its NOTIFY arrives, neither after the tick's bookkeeping: here the tick's lease
+    renewal waits on a lock the test holds."""
     account = orders.account("")
     sim.market("BTCZAR", bid="999000", ask="1000000")
     start_worker()
@@ -135,6 +136,8 @@ def test_a_fired_trigger_sends_its_cancel_without_waiting_for_the_tick(sim, orde
         if trigger == "price":
             sim.market("BTCZAR", bid="1019000", ask="1020000")
         wait_for(lambda: rest(sim, "DELETE /v1/orders/order") == 1, timeout=8, what="the DELETE while the tick waits")
+        # VALR confirms the cancel: the replacement's NOTIFY has it placed at once, too.
+        wait_for(lambda: rest(sim, "POST /v1/orders/market") == 1, timeout=8, what="the market POST while the tick waits")
         blocker.rollback()
     market = wait_replacement_filled(orders, order_id)
     assert market["qty"] == Decimal(QTY) and rest(sim, "DELETE /v1/orders/order") == 1
@@ -248,6 +251,13 @@ def test_faults_on_the_cancel_path_never_buy_twice(sim, orders, start_worker, fa
     sim.faults(**faults)
     orders.wait_status(order_id, "cancelled", timeout=60)
     sim.faults(reset=True)
+    # The replacement goes out within milliseconds of the cancel's confirmation, possibly while frames
+    # were still being dropped: then its own final word may be lost too, and a poll decides. Asked for
+    # now, as a person would (the safety net's tick would, 10 minutes later).
+    placed = wait_for(lambda: (r := replacement_of(orders, order_id)) and r["status"] not in ("pending", "placing") and r,
+                      timeout=60, what="the replacement placed")
+    if placed["status"] != "filled":
+        orders.sql("SELECT * FROM lth_pvr.request_poll(%s)", ([placed["exchange_order_id"]],))
     market = wait_replacement_filled(orders, order_id, timeout=60)
     assert market["qty"] == Decimal("0.0007")
     assert rest(sim, "POST /v1/orders/market") == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Callable
 
 import psycopg
 from psycopg import sql
@@ -16,14 +17,17 @@ from worker.logs import event
 
 log = logging.getLogger("worker.listener")
 
-CHANNELS = ("lth_pvr_pending", "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel")
+PENDING = "lth_pvr_pending"
+CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel")
 
 
 class Listener:
-    def __init__(self, database_url: str, wake: asyncio.Event, timeout_s: float) -> None:
+    def __init__(self, database_url: str, wake: asyncio.Event, timeout_s: float,
+                 on_pending: Callable[[], None] | None = None) -> None:
         self.database_url = database_url
         self.wake = wake
         self.timeout_s = timeout_s
+        self.on_pending = on_pending  # an order is pending: placed at once, not after a tick under way
         self.stopping = False
         self.notifications = 0
         self.reconnects = 0
@@ -50,8 +54,10 @@ class Listener:
 
     async def _listen(self, conn: psycopg.AsyncConnection) -> None:
         while not self.stopping:
-            async for _ in conn.notifies(timeout=self.timeout_s):
+            async for note in conn.notifies(timeout=self.timeout_s):
                 self.notifications += 1
+                if note.channel == PENDING and self.on_pending is not None:
+                    self.on_pending()
                 self.wake.set()
             # Timeout with no notification: the periodic catch-up, and a liveness check of the link.
             await conn.execute("SELECT 1")
