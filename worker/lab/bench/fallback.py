@@ -323,12 +323,12 @@ def run_fallback(cluster, workdir: Path, quick: bool) -> Figure:
     data["measured_fallbacks"] = measured_fallbacks
     data["meets_target"] = (data["calls_per_fallback"] == 2 and data["price_rest_calls"] == 0
                             and data["trade_sockets"] == 1)
+    triggered = [(o, record.jump_sent(OURS, jumped)) for rows, jumped in ours_rows for o in rows] + \
+        [(o, record.accepted[o["order_id"]] + o["after_s"]) for o in age_rows]
     data["mean_trigger_to_cancel_ms"] = round(statistics.fmean(
-        price_latencies(record, ours_rows, OURS) + age_latencies(record, age_rows)) * 1000, 3)
+        record.received(DELETE, "orderId", o["order_id"]) - t for o, t in triggered) * 1000, 3)
     data["mean_trigger_to_market_ms"] = round(statistics.fmean(
-        [c + m for c, m in zip(price_latencies(record, ours_rows, OURS) + age_latencies(record, age_rows),
-                               replace_latencies(record, [o for rows, _ in ours_rows for o in rows] + age_rows))]
-    ) * 1000, 3)
+        record.received(MARKET_POST, "customerOrderId", o["replacement"]) - t for o, t in triggered) * 1000, 3)
     for key in ("price_to_cancel", "cancelled_to_market", "due_to_cancel"):
         data[f"{key}_p50_ms"], data[f"{key}_p99_ms"] = data[key]["p50_ms"], data[key]["p99_ms"]
         data[f"floor_{key}_p50_ms"], data[f"floor_{key}_p99_ms"] = (data[f"floor_{key}"]["p50_ms"],
