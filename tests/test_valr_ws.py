@@ -4,12 +4,14 @@ PING/PONG liveness, frames received before iteration, batching, malformed frames
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 
 import pytest
 
 from worker.lab.sim.testing import CREDS, KEY, collect, of_type, run_with_sim
 from worker.valr import AccountSocket, AuthenticationError, ConnectionLost, Credentials
+from worker.valr.framequeue import LIST_HOLD_S
 
 A, B = "1001", "2002"
 
@@ -17,6 +19,15 @@ A, B = "1001", "2002"
 async def place(client, sub, cid, qty="0.01"):
     return await client.place_limit_order(sub, pair="BTCZAR", side="SELL", quantity=Decimal(qty),
                                           price=Decimal("1200000"), customer_order_id=cid)
+
+
+async def crowd(client, sock, name: str, count: int) -> list:
+    """`count` open orders in subaccount A, once the list VALR sends names them all (a long list)."""
+    await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
+    placed = [await place(client, A, f"{name}-{i}") for i in range(count)]
+    await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" and len(e.data) == count for e in ev),
+                  timeout=10)
+    return placed
 
 
 def statuses(events):
@@ -121,10 +132,7 @@ def test_a_full_queue_stops_reading_the_socket_and_loses_nothing():
 def test_a_long_open_orders_list_comes_after_the_fills_frames_in_a_batch_of_its_own():
     async def body(sim, client):
         async with AccountSocket(sim.base_url, CREDS, A) as sock:
-            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" for e in ev))
-            placed = [await place(client, A, f"crowd-{i}") for i in range(120)]
-            await collect(sock, lambda ev: any(e.type == "OPEN_ORDERS_UPDATE" and len(e.data) == 120 for e in ev),
-                          timeout=10)
+            placed = await crowd(client, sock, "crowd", 120)
             sim.fill(placed[0].id, quantity="0.004")
             await asyncio.sleep(0.2)  # trade, status and the 120-item list are all on the socket
             batches = sock.batches()
@@ -179,4 +187,37 @@ def test_the_socket_does_not_negotiate_compression():
         async with AccountSocket(sim.base_url, CREDS, A) as sock:
             assert "permessage-deflate" not in (sock._ws.response.headers.get("Sec-WebSocket-Extensions") or "")
             assert sock._ws.protocol.extensions == []
+    run_with_sim(body)
+
+
+def test_a_long_list_whose_hold_ran_out_is_recorded_right_after_the_next_changes_frames():
+    """A steady stream of changes with many open orders: the held list is not recorded at the moment
+    its hold runs out (the next change's fill may be a moment away and would wait behind it); it
+    waits for the next change, whose frames are taken first, and whose list is taken right after."""
+    async def body(sim, client):
+        async with AccountSocket(sim.base_url, CREDS, A) as sock:
+            placed = await crowd(client, sock, "steady", 120)
+            taken: list[tuple[float, list[str], list]] = []
+            superseded, start = sock.superseded_frames, time.monotonic()
+
+            async def read() -> None:
+                async for batch in sock.batches():
+                    taken.append((time.monotonic() - start, [e.type for e in batch], list(batch)))
+
+            reader = asyncio.create_task(read())
+            for change in range(3):  # at 0, 0.6 and 1.2 × LIST_HOLD_S: the hold runs out at 1.0
+                if change:
+                    await asyncio.sleep(0.6 * LIST_HOLD_S)
+                sim.fill(placed[0].id, quantity="0.001")
+            await asyncio.sleep(0.5 * LIST_HOLD_S)
+            reader.cancel()
+            fill, balances, listed = ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"], ["BALANCE_UPDATE"] * 2, \
+                ["OPEN_ORDERS_UPDATE"]
+            assert [types for _, types, _ in taken] == [fill, balances + fill, balances + fill, listed + balances]
+            # The one list recorded is the third change's, taken right after its fill's frames (not the
+            # second change's list at 1.0 × LIST_HOLD_S, when its hold ran out).
+            (at_fill, _, _), (at_list, _, (open_list, *_)) = taken[2], taken[3]
+            assert at_list >= 1.2 * LIST_HOLD_S and at_list - at_fill < 0.2 * LIST_HOLD_S, taken
+            item = next(i for i in open_list.data if i["orderId"] == placed[0].id)
+            assert item["quantity"] == "0.007" and sock.superseded_frames - superseded == 2
     run_with_sim(body)
