@@ -135,9 +135,17 @@ def test_every_relative_link_and_named_path_exists():
     assert missing == []
 
 
+def recorded_runs() -> dict[str, str]:
+    """The bench runs the README's headline links to: the full run, and the fallback figure's own run."""
+    links = set(re.findall(r"\((docs/bench/[\w-]+\.json)\)", README))
+    (fallback,) = [link for link in links if link.endswith("-fallback.json")]
+    (full,) = links - {fallback}
+    return {"full": full, "fallback": fallback}
+
+
 def recorded_run() -> tuple[str, dict]:
-    """The bench run the README quotes: the docs/bench/*.json file its headline links to."""
-    (link,) = set(re.findall(r"\((docs/bench/[\w-]+\.json)\)", README))
+    """The full bench run the README quotes."""
+    link = recorded_runs()["full"]
     return link, json.loads((REPO / link).read_text())
 
 
@@ -158,6 +166,18 @@ def test_readme_headline_figures_are_the_recorded_bench_run():
         ("REST calls per idle safety-net tick", f"{rest['idle_tick_calls']}",
          f"{rest['spec_idle_tick_calls']} for the original design"),
         (f"{scale['subaccounts']:,} subaccount sockets on one worker", f"{scale['rss_mb']:.0f} MB", ""),
+    ]
+    fb = json.loads((REPO / recorded_runs()["fallback"]).read_text())["fallback"]
+    poll = fb["polling"]
+    rows += [
+        ("limit → market fallback: price frame → cancel sent, p50 / p99",
+         f"{fb['price_to_cancel_p50_ms']:.1f} / {fb['price_to_cancel_p99_ms']:.1f} ms",
+         f"floor (bare client + one-row INSERT) {fb['floor_price_to_cancel_p50_ms']:.1f} / "
+         f"{fb['floor_price_to_cancel_p99_ms']:.1f} ms"),
+        ("fallback trigger → market order sent, mean", f"{fb['mean_trigger_to_market_ms']:.1f} ms",
+         f"{poll['mean_trigger_to_market_ms']:,.0f} ms for a {poll['poll_s']:g}-second poll"),
+        ("REST calls per fallback", f"{fb['calls_per_fallback']:g} ({fb['price_rest_calls']} for prices)",
+         f"{poll['calls_per_order']:.2f} per order for a {poll['poll_s']:g}-second poll"),
     ]
     headline = README[README.index("## Headline figures"):README.index("## Two commands")]
     table = [" ".join(line.split()) for line in headline.splitlines() if line.startswith("| ")][1:]
