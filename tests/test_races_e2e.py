@@ -44,6 +44,28 @@ def test_a_failed_cancel_is_sent_again_until_valr_confirms(sim, orders, start_wo
     assert ("system" if "rest_error" in fault else "ws", "cancel_failed") in _cancel_events(orders, order_id)
 
 
+def test_a_cancel_refused_because_valrs_final_word_was_lost_asks_valr_for_the_status(sim, orders, start_worker):
+    # VALR cancelled the order, but its Cancelled frame and open-orders list never arrived: every
+    # cancel sent again is refused (FAILED_CANCEL_ORDER). A refusal makes the worker ask VALR, whose
+    # answer finishes the order — without it, only the 10-minute safety net would.
+    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'cancel_retry_seconds'")
+    account = orders.account("")
+    start_worker()
+    order_id, intent = orders.insert(account)
+    orders.wait_status(order_id, "submitted")
+
+    sim.faults(silent=True)  # sockets stay open, no event delivered
+    sim.cancel(customer_order_id=str(intent))
+    assert sim.order_by_customer_id(str(intent))[0]["status"] == "Cancelled"
+    assert orders.sql("SELECT lth_pvr.request_cancel(%s)", (order_id,))[0][0] == "requested"
+    wait_for(lambda: orders.sql("SELECT cancel_attempts FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s",
+                                (order_id,))[0][0] >= 1, timeout=10, what="the cancel sent")
+    sim.faults(silent=False)  # the refusals of the cancels now sent arrive; the lost word does not come again
+    cancelled = orders.wait_status(order_id, "cancelled", timeout=20)
+    assert cancelled["cancel_failures"] >= 1
+    assert ("ws", "cancel_failed") in _cancel_events(orders, order_id)
+
+
 def test_an_unconfirmed_cancel_raises_an_alert_until_valr_confirms(sim, orders, start_worker):
     orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'cancel_retry_seconds'")
     orders.sql("UPDATE lth_pvr.settings SET value = 0.05 WHERE name = 'cancel_unconfirmed_minutes'")

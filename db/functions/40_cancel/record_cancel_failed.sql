@@ -2,8 +2,10 @@
 -- a 5xx (source `system`, from the worker), or VALR refused it afterwards with FAILED_CANCEL_ORDER
 -- (source `ws`, from record_frame). Counts cancel_failures and logs `cancel_failed`. The cancel
 -- stays owed: claim_cancel_requests sends it again cancel_retry_seconds after the attempt, until
--- VALR's word makes the order terminal (a refusal because it already filled or was cancelled comes
--- with that word). Unknown order: nothing.
+-- VALR's word makes the order terminal. A refusal by VALR (source `ws`) of an order we hold open
+-- also asks VALR for the order's status (one poll): it may have filled or been cancelled with that
+-- word lost (a dropped frame), and every later cancel would only be refused again. Unknown order:
+-- nothing.
 CREATE OR REPLACE FUNCTION lth_pvr.record_cancel_failed(
     p_exchange_order_id uuid,
     p_source text,
@@ -30,6 +32,10 @@ BEGIN
              THEN format('%s; sent again %s s after this attempt', p_detail, setting('cancel_retry_seconds'))
              ELSE p_detail END,
         coalesce(p_payload, '{}'::jsonb), p_now);
+    IF p_source = 'ws' AND v_order.status IN ('placing', 'submitted') AND v_order.poll_due_at IS NULL THEN
+        UPDATE exchange_orders SET poll_due_at = p_now WHERE exchange_order_id = p_exchange_order_id;
+        PERFORM poll_notify(ARRAY[p_exchange_order_id]);
+    END IF;
     RETURN v_order.status;
 END
 $$;
