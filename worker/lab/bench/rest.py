@@ -87,6 +87,11 @@ def play_day(cluster, workdir: Path, scenario: str, faults: dict, plan: list[Pla
     worker = None
     try:
         with psycopg.connect(url, autocommit=True) as conn:
+            # The day's ticks run on a simulated clock hours ahead of the worker's real heartbeats: left
+            # as shipped, the tick would retire the live worker (retire_lost_workers) and close its
+            # sessions in SQL, so every later placement would owe a REST reconciliation it never would.
+            conn.execute("UPDATE lth_pvr.settings SET value = %s WHERE name = 'worker_retire_seconds'",
+                         (2 * 24 * 3600,))
             accounts = insert_accounts(conn, subaccounts, 7_600_000)
             worker = BenchWorker(url, sim.base_url, workdir, f"rest_{scenario}")
             time.sleep(1.0)  # the worker's start-up (clock check, LISTEN) before counting
