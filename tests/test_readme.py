@@ -135,17 +135,9 @@ def test_every_relative_link_and_named_path_exists():
     assert missing == []
 
 
-def recorded_runs() -> dict[str, str]:
-    """The bench runs the README's headline links to: the full run, and the fallback figure's own run."""
-    links = set(re.findall(r"\((docs/bench/[\w-]+\.json)\)", README))
-    (fallback,) = [link for link in links if link.endswith("-fallback.json")]
-    (full,) = links - {fallback}
-    return {"full": full, "fallback": fallback}
-
-
 def recorded_run() -> tuple[str, dict]:
-    """The full bench run the README quotes."""
-    link = recorded_runs()["full"]
+    """The bench run the README quotes: the docs/bench/*.json file its headline links to."""
+    (link,) = set(re.findall(r"\((docs/bench/[\w-]+\.json)\)", README))
     return link, json.loads((REPO / link).read_text())
 
 
@@ -167,7 +159,7 @@ def test_readme_headline_figures_are_the_recorded_bench_run():
          f"{rest['spec_idle_tick_calls']} for the original design"),
         (f"{scale['subaccounts']:,} subaccount sockets on one worker", f"{scale['rss_mb']:.0f} MB", ""),
     ]
-    fb = json.loads((REPO / recorded_runs()["fallback"]).read_text())["fallback"]
+    fb = run["fallback"]
     poll = fb["polling"]
     rows += [
         ("limit → market fallback: price frame → cancel sent, p50 / p99",
