@@ -209,7 +209,8 @@ def test_a_worker_killed_between_the_cancel_and_valrs_answer_buys_exactly_once(s
     sim.faults(cancel_delay_ms=1500)
     first = start_worker()
     order_id, intent_id = orders.insert(account, qty=QTY, price="950000", fallback_after="2 seconds")
-    wait_for(lambda: orders.get(order_id)["cancel_sent_at"] is not None, timeout=30, what="the DELETE")
+    # VALR answered the DELETE (202): a kill before that answer might stop the request itself.
+    wait_for(lambda: "cancel sent" in first.log(), timeout=30, what="VALR's answer to the DELETE")
     first.kill()  # VALR cancels it 1.5 s later with nobody listening
     wait_for(lambda: not [o for o in sim.truth()["orders"]
                           if o["customerOrderId"] == str(intent_id) and o["status"] not in ("Cancelled",)],
