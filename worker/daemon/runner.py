@@ -32,6 +32,7 @@ from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
+from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
 from worker.daemon.tasks import Tasks
 from worker.db.pool_check import CheckWhenIdle
@@ -70,7 +71,7 @@ class Runner:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stop_requested = asyncio.Event()
-        self.sessions: dict[UUID, SubaccountSession] = {}
+        self.sessions = SessionRegistry(self._new_session)  # tick, lease watcher and place_now share it
         self.tasks = Tasks()
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
@@ -229,8 +230,9 @@ class Runner:
             self.wake.clear()
 
     async def _shutdown(self) -> None:
-        await asyncio.gather(*(s.stop("shutdown") for s in self.sessions.values()), return_exceptions=True)
-        pending = [s.task for s in self.sessions.values() if s.task] + list(self.tasks.running)
+        sessions = self.sessions.detach_all()
+        await asyncio.gather(*(s.stop("shutdown") for s in sessions), return_exceptions=True)
+        pending = [s.task for s in sessions if s.task] + list(self.tasks.running)
         if pending:
             await asyncio.wait(pending, timeout=15)
         try:
@@ -272,11 +274,10 @@ class Runner:
         leases = await self.store.acquire_leases(self.settings.lease_ttl_s)
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
-        for account_id, session in list(self.sessions.items()):
+        for account_id, session in self.sessions.items():
             if account_id not in held:
                 self._log_lease_gone(account_id, session.subaccount_id)
-                await session.stop("lease_lost")
-                del self.sessions[account_id]
+                await self.sessions.stop(account_id, session, "lease_lost")
         taken = [row for row in leases if row["taken"]]
         for row in taken:
             event(log, "lease taken", subaccount=row["subaccount_id"])
@@ -301,14 +302,11 @@ class Runner:
             if self.sessions and time.monotonic() - self.last_lease_renewal > ttl * 0.8:
                 event(log, "leases not renewed in time; closing their sockets", logging.WARNING,
                       sessions=len(self.sessions))
-                for account_id, session in list(self.sessions.items()):
-                    await session.stop("lease_unrenewable")
-                    del self.sessions[account_id]
+                for account_id, session in self.sessions.items():
+                    await self.sessions.stop(account_id, session, "lease_unrenewable")
 
     async def _open_sessions_sql_wants(self) -> None:
-        for account_id, session in list(self.sessions.items()):
-            if session.done:
-                del self.sessions[account_id]
+        self.sessions.prune_done()
         rows = await self.store.account_work()
         self.work = {work["exchange_account_id"]: work for work in rows}  # read by _log_lease_gone
         for work in rows:
@@ -316,12 +314,10 @@ class Runner:
                 self.ensure_session(work["exchange_account_id"], work["subaccount_id"])
 
     def ensure_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
-        session = self.sessions.get(account_id)
-        if session is None or session.done or session.stop_reason:
-            session = SubaccountSession(self.session_context, account_id, subaccount_id)
-            self.sessions[account_id] = session
-            session.start()
-        return session
+        return self.sessions.ensure(account_id, subaccount_id)  # type: ignore[return-value]
+
+    def _new_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
+        return SubaccountSession(self.session_context, account_id, subaccount_id)
 
     async def _place_pending(self) -> None:
         # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.
