@@ -311,10 +311,12 @@ CREATE TABLE lth_pvr.workers (
     auth_refused_reason text,
     clock_skew_s numeric,
     clock_checked_at timestamp with time zone,
-    clock_refused_at timestamp with time zone
+    clock_refused_at timestamp with time zone,
+    pid_namespace text
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
+COMMENT ON COLUMN lth_pvr.workers.pid_namespace IS 'the boot id and PID namespace of the worker''s process (NULL: unknown, e.g. not Linux): two workers with the same value see each other''s pids, so one may prove the other''s process gone';
 
 CREATE TABLE lth_pvr.ws_sessions (
     session_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,

@@ -110,3 +110,29 @@ def test_a_killed_worker_leaves_no_ghost_sessions_and_no_alert_for_ever(sim, ord
         sim.fill(str(intent))
     for order_id, _ in placed:
         orders.wait_status(order_id, "filled", timeout=30)
+
+
+@pytest.mark.parametrize("same_id", [False, True], ids=["new-id-same-host", "same-worker-id"])
+def test_a_worker_restarted_after_kill_9_watches_its_subaccounts_again_at_once(sim, orders, start_worker, same_id):
+    """Issue 21 item 10: a restart on the same host (systemd after kill -9) does not wait for its dead
+    predecessor's leases to expire (60 s here): under the same --worker-id, or under a new id once its
+    predecessor's pid is gone, the subaccount is watched again within seconds."""
+    args = ("--lease-ttl", "60", *(("--worker-id", "restarted") if same_id else ()))
+    account = orders.account("410")
+    first = start_worker(*args)
+    order_id, intent = orders.insert(account)
+    orders.wait_status(order_id, "submitted", timeout=30)
+    first.kill()
+    (killed_at,) = orders.sql("SELECT now()")[0]
+    second = start_worker(*args)
+
+    def watched_again() -> bool:
+        return orders.sql("""SELECT count(*) FROM lth_pvr.ws_sessions s JOIN lth_pvr.workers w USING (worker_id)
+                              WHERE s.exchange_account_id = %s AND s.authenticated_at > %s AND s.closed_at IS NULL
+                                AND w.pid = %s""", (account, killed_at, second.proc.pid))[0][0] == 1
+    wait_for(watched_again, timeout=20, what=f"the restarted worker watching the subaccount; log:\n{second.log()}")
+    assert orders.sql("SELECT now() - %s < interval '20 seconds'", (killed_at,))[0][0]
+    if not same_id:
+        assert "took over the leases of a dead worker on this host" in second.log()
+    sim.fill(str(intent))
+    orders.wait_status(order_id, "filled", timeout=20)

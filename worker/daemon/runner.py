@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import time
 from collections import defaultdict
 from collections.abc import Awaitable
@@ -30,6 +29,7 @@ from worker.daemon.clock import ClockWatch
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer
+from worker.daemon import identity
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -110,6 +110,7 @@ class Runner:
             await self._unless_stopping(self._open_pool())
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
+            await self._unless_stopping(self._take_back_leases())
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
@@ -194,6 +195,30 @@ class Runner:
             event(log, "could not check the API key yet; the first signed request will", logging.WARNING,
                   error=str(exc)[:200])
 
+    async def _take_back_leases(self) -> None:
+        """Record this start (a restart under the same --worker-id recovers its leases in SQL), and take
+        the leases of workers that died on this host at once (their pids are gone); say why it waits
+        for any other worker's leases."""
+        others = await self.store.started(identity.host(), os.getpid(), identity.pid_namespace())
+        dead = [w for w in others if w["same_namespace"] and not identity.pid_alive(w["pid"])]
+        taken = {row["worker_id"]: row for row in await self.store.take_over_dead_workers(dead)} if dead else {}
+        for w in others:
+            if w["worker_id"] in taken:
+                event(log, "took over the leases of a dead worker on this host", worker=w["worker_id"],
+                      pid=w["pid"], leases=taken[w["worker_id"]]["leases"])
+            elif w["leases"]:
+                event(log, "waiting for another worker's leases to expire", logging.WARNING, worker=w["worker_id"],
+                      leases=w["leases"], expires_at=w["leases_expire_at"].isoformat(), why=self._why_wait(w))
+
+    @staticmethod
+    def _why_wait(w: dict) -> str:
+        if w["host"] != identity.host():
+            return f"it runs on host {w['host']}: its process cannot be seen from here"
+        if not w["same_namespace"]:
+            return ("its PID namespace or boot differs (another container?): pass a stable --worker-id to take "
+                    "leases back at once after a restart")
+        return f"its process (pid {w['pid']}) is alive"
+
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -266,7 +291,7 @@ class Runner:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
         # Other workers count this one live by its heartbeat (fair lease shares): stay within a TTL.
         if time.monotonic() - self.last_heartbeat >= min(HEARTBEAT_EVERY_S, self.settings.lease_ttl_s / 3):
-            await self.store.heartbeat(socket.gethostname(), os.getpid())
+            await self.store.heartbeat(identity.host(), os.getpid())
             self.last_heartbeat = time.monotonic()
 
     async def _renew_leases(self) -> bool:
