@@ -43,6 +43,10 @@
 --                                 the account's last session closed (or since submitted) — except
 --                                 after a max_session close, where the safety net is the design
 --                                 (Phase 1) and safety_net_late covers it
+--   critical pg_cron_stopped      pg_cron's launcher is not running (pg_cron_state): said at once, whatever
+--                                 the last tick's age (not loaded, extension not created, no worker free)
+--   critical safety_net_job_missing  pg_cron runs but this database's safety-net job is missing from
+--                                 cron.job or inactive (seen only where pg_cron lives in this database)
 -- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
 -- add new ones the same way, at the end.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
@@ -192,6 +196,7 @@ AS $$
                         (SELECT min(m.applied_at) FROM lth_pvr.schema_migrations m)) AS since,
                EXISTS (SELECT 1 FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now) AS ever
     ),
+    cron AS (SELECT * FROM lth_pvr.pg_cron_state()),
     unwatched AS (
         SELECT count(*) AS n,
                max(extract(epoch FROM p_now - greatest(o.submitted_at, last.closed_at))) AS oldest,
@@ -322,14 +327,28 @@ AS $$
                             round(extract(epoch FROM p_now - safety_net.since) / 60))
                 ELSE format('the safety net has never ticked since the first migration %s minutes ago: '
                             'the pg_cron job is not running', round(extract(epoch FROM p_now - safety_net.since) / 60))
+           END || CASE
+                WHEN cron.job = 'failing' THEN format(' (%s)', cron.detail)
+                WHEN cron.job = 'scheduled' THEN ' (the job is scheduled and active: see cron.job_run_details, '
+                                                 'max_worker_processes and cron.max_running_jobs)'
+                WHEN cron.launcher = 'running' THEN format(' (pg_cron''s launcher runs: the job is missing, inactive '
+                                                           'or failing in database %s — see cron.job there)',
+                                                           current_setting('cron.database_name', true))
+                ELSE ' (pg_cron''s launcher cannot be seen: the functions'' owner lacks pg_read_all_stats)'
            END
-      FROM safety_net, s
+      FROM safety_net, s, cron
      WHERE safety_net.since < p_now - make_interval(mins => (2 * s.safety_net_tick_minutes)::int)
+       AND cron.launcher <> 'stopped' AND cron.job NOT IN ('missing', 'inactive')  -- said at once below
     UNION ALL
     SELECT 'orders_unwatched', 'warning', round(unwatched.oldest, 2), s.unwatched_order_seconds,
            format('%s submitted order(s) with no watching session and no poll due: %s',
                   unwatched.n, left(unwatched.ids, 400))
       FROM unwatched, s WHERE unwatched.n > 0
+    UNION ALL
+    SELECT 'pg_cron_stopped', 'critical', 0, 1, cron.detail FROM cron WHERE cron.launcher = 'stopped'
+    UNION ALL
+    SELECT 'safety_net_job_missing', 'critical', 0, 1, cron.detail
+      FROM cron WHERE cron.launcher <> 'stopped' AND cron.job IN ('missing', 'inactive')
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;
