@@ -34,7 +34,7 @@ from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
-from worker.daemon.tasks import Tasks
+from worker.daemon.tasks import Supervisor, Tasks
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
@@ -73,6 +73,7 @@ class Runner:
         self.stop_requested = asyncio.Event()
         self.sessions = SessionRegistry(self._new_session)  # tick, lease watcher and place_now share it
         self.tasks = Tasks()
+        self.supervisor = Supervisor(self.stop_requested, self._record_task_failure)
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
@@ -114,10 +115,10 @@ class Runner:
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
-            background = [asyncio.create_task(self.listener.run(), name="listener"),
-                          asyncio.create_task(self._watch_lease_renewal(), name="lease_watch"),
-                          asyncio.create_task(self.prices.run(), name="prices"),
-                          asyncio.create_task(self.fallbacks.run(), name="fallbacks")]
+            background = [self.supervisor.start("listener", self.listener.run),
+                          self.supervisor.start("lease_watch", self._watch_lease_renewal),
+                          self.supervisor.start("prices", self.prices.run),
+                          self.supervisor.start("fallbacks", self.fallbacks.run)]
             await self._loop()
             self.listener.stopping = True
             await self.prices.stop()
@@ -131,6 +132,9 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    async def _record_task_failure(self, task: str, error: str) -> None:
+        await self.store.record_task_failure(task, error)
 
     async def _unless_stopping(self, work: Awaitable[T], grace_s: float = 0.0) -> T:
         """Await `work`, unless a stop is requested first and `work` does not end within `grace_s`
@@ -245,7 +249,7 @@ class Runner:
                 if isinstance(exc, (psycopg.Error, OSError)):
                     event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
                 else:
-                    log.exception("tick failed unexpectedly; retrying")
+                    await self.supervisor.failed("tick", exc)
                 await pause(backoff(attempt, base=0.5, cap=5.0), self.stop_requested)
                 continue
             try:

@@ -77,6 +77,9 @@ class Store:
                                 (self.worker_id, jsonb([{k: w[k] for k in ("worker_id", "pid", "started_at")}
                                                         for w in dead])))
 
+    async def record_task_failure(self, task: str, error: str) -> None:
+        await self._rows("SELECT lth_pvr.record_task_failure(%s, %s, %s)", (self.worker_id, task, error))
+
     async def record_clock_check(self, skew_s: float | None, refused: bool) -> None:
         await self._rows("SELECT lth_pvr.record_clock_check(%s, %s::numeric, %s)", (self.worker_id, skew_s, refused))
 

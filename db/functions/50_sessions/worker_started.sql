@@ -1,6 +1,6 @@
 -- Owns: a worker process starting. Unlike a heartbeat, a start is always a new process, even when
 -- its pid and host repeat (a container whose worker is pid 1): its row (host, pid, pid_namespace,
--- started_at, alive again) and, when its id was seen before, a new tenure (begin_worker_tenure) — a
+-- started_at, alive again, no task failure yet) and, when its id was seen before, a new tenure (begin_worker_tenure) — a
 -- restart under the same --worker-id recovers its leases at once.
 -- Returns the other workers this one may have to wait for: those not stopped holding an unexpired
 -- lease, and those on its host in its PID namespace (`same_namespace`: the caller checks their
@@ -28,7 +28,7 @@ BEGIN
     ON CONFLICT (worker_id) DO UPDATE
        SET host = EXCLUDED.host, pid = EXCLUDED.pid, pid_namespace = EXCLUDED.pid_namespace,
            started_at = EXCLUDED.started_at, last_seen_at = greatest(w.last_seen_at, EXCLUDED.last_seen_at),
-           stopped_at = NULL;
+           stopped_at = NULL, task_failures = 0, task_failed_at = NULL, task_failure = NULL;
     IF v_known THEN
         PERFORM lth_pvr.begin_worker_tenure(p_worker_id, p_now);
     END IF;

@@ -45,6 +45,8 @@
 --                                 (Phase 1) and safety_net_late covers it
 --   critical pg_cron_stopped      pg_cron's launcher is not running (pg_cron_state): said at once, whatever
 --                                 the last tick's age (not loaded, extension not created, no worker free)
+--   warning  worker_task_failed   a live worker's long-lived task failed unexpectedly (and was restarted)
+--                                 within task_failure_alert_minutes: read the traceback in its log
 --   critical safety_net_job_missing  pg_cron runs but this database's safety-net job is missing from
 --                                 cron.job or inactive (seen only where pg_cron lives in this database)
 -- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
@@ -65,7 +67,8 @@ AS $$
                max(value) FILTER (WHERE name = 'worker_heartbeat_seconds')   AS worker_heartbeat_seconds,
                max(value) FILTER (WHERE name = 'placement_failures_per_hour_max') AS placement_failures_per_hour_max,
                max(value) FILTER (WHERE name = 'safety_net_tick_minutes')    AS safety_net_tick_minutes,
-               max(value) FILTER (WHERE name = 'unwatched_order_seconds')    AS unwatched_order_seconds
+               max(value) FILTER (WHERE name = 'unwatched_order_seconds')    AS unwatched_order_seconds,
+               max(value) FILTER (WHERE name = 'task_failure_alert_minutes') AS task_failure_alert_minutes
           FROM lth_pvr.settings
     ),
     cov AS (SELECT * FROM lth_pvr.metric_ws_coverage(7, p_now)),
@@ -349,6 +352,14 @@ AS $$
     UNION ALL
     SELECT 'safety_net_job_missing', 'critical', 0, 1, cron.detail
       FROM cron WHERE cron.launcher <> 'stopped' AND cron.job IN ('missing', 'inactive')
+    UNION ALL
+    SELECT 'worker_task_failed', 'warning', sum(w.task_failures), 0,
+           string_agg(format('%s: %s failure(s), the last at %s: %s', w.worker_id, w.task_failures, w.task_failed_at,
+                             w.task_failure), '; ' ORDER BY w.worker_id)
+      FROM lth_pvr.workers w, s
+     WHERE w.stopped_at IS NULL
+       AND w.task_failed_at > p_now - make_interval(mins => s.task_failure_alert_minutes::int)
+    HAVING count(*) > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;
