@@ -49,8 +49,8 @@ class FallbackTimer:
                         await self._sleep(RETRY_S)  # fired elsewhere meanwhile (cron, another worker)
                     continue
                 await self._sleep(RECHECK_S if due_in is None else min(due_in, RECHECK_S))
-            except psycopg.Error as exc:
-                event(log, "fallback timer: database error; retrying", logging.WARNING, error=str(exc).strip()[:200])
+            except psycopg.Error as exc:  # the database is away: said once (DatabaseHealth), retried
+                self.runner.db.failed("fallbacks", exc)
                 await self._sleep(RECHECK_S)
 
     async def _fire(self) -> bool:

@@ -79,7 +79,7 @@ class PriceWatch:
                       attempt=attempt, error=str(exc)[:200])
             except psycopg.Error as exc:
                 attempt += 1
-                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                self.runner.db.failed("prices", exc)
             except Exception:  # a bug must not end live prices for good: log it, back off, start again
                 attempt += 1
                 self.down_since = self.down_since or time.monotonic()
@@ -160,7 +160,7 @@ class PriceWatch:
             try:
                 await self._record(answers, "rest")
             except psycopg.Error as exc:
-                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                self.runner.db.failed("prices", exc)
 
     # -- SQL ----------------------------------------------------------------------------------------
     async def _record(self, frames: list[dict], source: str) -> None:

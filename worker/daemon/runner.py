@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from worker.config import WorkerSettings
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
+from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer
@@ -74,6 +75,8 @@ class Runner:
         self.sessions = SessionRegistry(self._new_session)  # tick, lease watcher and place_now share it
         self.tasks = Tasks()
         self.supervisor = Supervisor(self.stop_requested, self._record_task_failure)
+        self.db = DatabaseHealth()  # said once per change: reachable, unreachable
+        self.db_problem: str | None = None  # at start: what the database said last while not ready
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
@@ -92,7 +95,13 @@ class Runner:
     async def run(self) -> int:
         s = self.settings
         self._install_signal_handlers()
-        await check_worker_database(s.database_url)  # one line, not 30 s of pool retries, on a wrong URL
+        try:  # a wrong URL, password or role: one line, exit 2; a database not ready yet: waited for
+            await self._unless_stopping(check_worker_database(s.database_url, waiting=self._database_not_ready))
+        except StopRequested:
+            event(log, "stopped while starting", worker=s.worker_id)
+            return 0
+        if self.db.down:
+            self.db.ok()
         check = CheckWhenIdle()
         self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
                                         check=check.check, reset=check.reset,
@@ -103,7 +112,7 @@ class Runner:
         self.lookups = Lookups(self.client, self.store)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
-                                                 key_refused=self.key_refused, clock=self.clock)
+                                                 key_refused=self.key_refused, clock=self.clock, db=self.db)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
@@ -132,6 +141,15 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    def _database_not_ready(self, problem: str, attempt: int) -> None:
+        """At start: one line when the database is first (or differently) not ready, then DEBUG."""
+        if problem != self.db_problem:
+            self.db_problem = problem
+            self.db.down_since = self.db.down_since or time.monotonic()
+            event(log, "waiting for PostgreSQL to accept connections", logging.WARNING, problem=problem)
+        else:
+            event(log, "PostgreSQL not ready yet", logging.DEBUG, attempt=attempt)
 
     async def _record_task_failure(self, task: str, error: str) -> None:
         await self.store.record_task_failure(task, error)
@@ -241,12 +259,15 @@ class Runner:
             try:
                 await self._unless_stopping(self.tick(), grace_s=TICK_GRACE_AT_STOP_S)
                 attempt = 0
+                self.db.ok()
             except StopRequested:
                 event(log, "stopping: abandoned a tick the database did not answer", logging.WARNING)
                 return
             except Exception as exc:  # database down, or a bug: log it, back off, ask again
                 attempt += 1
-                if isinstance(exc, (psycopg.Error, OSError)):
+                if isinstance(exc, (psycopg.Error, PoolTimeout)):
+                    self.db.failed("tick", exc)
+                elif isinstance(exc, OSError):
                     event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
                 else:
                     await self.supervisor.failed("tick", exc)
