@@ -84,3 +84,30 @@ async def two_stoppers() -> None:
     old.release.set()
     await asyncio.wait_for(asyncio.gather(first, second), 5)
     assert registry.get(ACCOUNT) is new and len(registry) == 1
+
+
+def test_a_session_task_that_raised_is_reported_when_pruned_and_then_replaced():
+    """Issue 21 item 15 for sessions: a session's task ended by an error its loop did not catch is
+    reported (the runner's supervisor: log with traceback, count, alert), and a new session follows."""
+    reported: list[tuple[str, BaseException]] = []
+
+    class BrokenSession(SlowStopSession):
+        def start(self) -> None:
+            async def broken() -> None:
+                raise RuntimeError("a bug in the session")
+            self.task = asyncio.get_running_loop().create_task(broken())
+
+        @property
+        def done(self) -> bool:
+            return self.task.done()
+
+    async def scenario() -> None:
+        registry = SessionRegistry(BrokenSession, failed=lambda name, exc: reported.append((name, exc)))
+        first = registry.ensure(ACCOUNT, "sub")
+        await asyncio.wait({first.task})
+        registry.prune_done()
+        assert registry.get(ACCOUNT) is None
+        assert registry.ensure(ACCOUNT, "sub") is not first
+
+    asyncio.run(scenario())
+    assert [(name, str(exc)) for name, exc in reported] == [("session sub", "a bug in the session")]

@@ -59,7 +59,12 @@ class PriceWatch:
             await self.socket.close()
 
     async def run(self) -> None:
-        await asyncio.gather(self._socket_loop(), self._rest_loop())
+        loops = [asyncio.create_task(self._socket_loop()), asyncio.create_task(self._rest_loop())]
+        try:
+            await asyncio.gather(*loops)
+        finally:  # one loop failing ends both: its supervisor restarts the pair, never a second copy of one
+            for loop in loops:
+                loop.cancel()
 
     # -- the trade socket -------------------------------------------------------------------------
     async def _socket_loop(self) -> None:

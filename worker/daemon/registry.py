@@ -29,8 +29,10 @@ class Session(Protocol):
 
 
 class SessionRegistry:
-    def __init__(self, make: Callable[[UUID, str], Session]) -> None:
+    def __init__(self, make: Callable[[UUID, str], Session],
+                 failed: Callable[[str, BaseException], None] | None = None) -> None:
         self._make = make
+        self._failed = failed  # a session whose task ended with an unexpected error (reported, then replaced)
         self._by_account: dict[UUID, Session] = {}
 
     def __len__(self) -> int:
@@ -57,6 +59,9 @@ class SessionRegistry:
         for account_id, session in self.items():
             if session.done:
                 self._detach(account_id, session)
+                task = getattr(session, "task", None)
+                if self._failed and task is not None and not task.cancelled() and task.exception() is not None:
+                    self._failed(f"session {session.subaccount_id or 'primary'}", task.exception())
 
     async def stop(self, account_id: UUID, session: Session, reason: str) -> None:
         """Stop exactly this session; it leaves the registry first (if still registered)."""

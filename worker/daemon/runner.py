@@ -72,7 +72,7 @@ class Runner:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stop_requested = asyncio.Event()
-        self.sessions = SessionRegistry(self._new_session)  # tick, lease watcher and place_now share it
+        self.sessions = SessionRegistry(self._new_session, failed=self._session_failed)  # tick, watcher, place_now
         self.tasks = Tasks()
         self.supervisor = Supervisor(self.stop_requested, self._record_task_failure)
         self.db = DatabaseHealth()  # said once per change: reachable, unreachable
@@ -368,6 +368,11 @@ class Runner:
 
     def _new_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
         return SubaccountSession(self.session_context, account_id, subaccount_id)
+
+    def _session_failed(self, name: str, exc: BaseException) -> None:
+        """A session's task ended with an error its own loop did not catch: reported like any supervised
+        task; account_work has the tick open a new session for the subaccount."""
+        self.tasks.spawn(self.supervisor.failed(name, exc), "report_task_failure")
 
     async def _place_pending(self) -> None:
         # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.
