@@ -395,7 +395,8 @@ class Chaos:
 
 
 def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> dict[str, dict]:
-    """What happened per fault class of issue 14, each with the count of mismatches that fail the run."""
+    """What happened per fault class of issue 14 (and issue 21's intent_insert), each with the count of
+    mismatches that fail the run."""
     # Orders VALR holds (or filled, or cancelled): not ones VALR itself failed.
     held = {o["customerOrderId"] for o in truth["orders"] if truth_check.EXPECTED_STATUS.get(o["status"]) != "failed"}
     failed = db.rows("SELECT customer_order_id::text, failed_reason FROM lth_pvr.exchange_orders "
@@ -413,6 +414,7 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
         "AND NOT (status = 'cancelled' AND submitted_at IS NULL)")
     count = Counter(r.kind for r in records)
     edits = [r for r in records if r.kind == "operator_edit"]
+    intent_inserts = [r for r in records if r.kind == "intent_insert"]
     failed_while_held = sum(1 for cid, _ in failed if cid in held)
     # VALR's refusal of a stale timestamp ("Request has expired: timestamp outside the allowed window").
     clock_failed = sum(1 for _, reason in failed if reason and re.search(r"(?i)request has expired|timestamp outside",
@@ -439,6 +441,11 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
             "injected": len(edits),
             "what_happened": "; ".join(sorted({r.detail for r in edits})) or "none",
             "mismatches": sum(1 for r in edits if r.accepted)},
+        "intent_insert": {
+            "injected": len(intent_inserts),
+            "what_happened": f"refused by name: {sum(1 for r in intent_inserts if 'refused' in r.detail and not r.accepted)}; "
+                             f"accepted: {sum(1 for r in intent_inserts if r.accepted)}",
+            "mismatches": sum(1 for r in intent_inserts if r.accepted)},
     }
 
 

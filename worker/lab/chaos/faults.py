@@ -9,6 +9,8 @@ Issue 14's classes: long 429 storms without Retry-After (the client waits for th
 worker joining during such a storm (sharing a worker id with a running one), failing DELETEs
 (503 / 429 / no answer / FAILED_CANCEL_ORDER) on cancels the harness requests, a clock step on one
 worker, and the hand edits an operator might type (each must be refused by name).
+Issue 21's: an operator's plain INSERT of another order for an intent already executing (refused by
+the intent invariant's named rule).
 Issue 16's classes, on the limit → market fallback path: a cancel's answer lost, a fill racing the
 cancel (VALR fills the order completely before the cancel is processed), cancels that complete late
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
@@ -50,6 +52,7 @@ WEIGHTS = {
     "delete_failures": 2,
     "clock_step": 1,
     "operator_edit": 2,
+    "intent_insert": 2,
     "cancel_answer_lost": 2,
     "fill_races_cancel": 2,
     "cancel_delay": 2,
@@ -82,6 +85,17 @@ OPERATOR_EDITS = {
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart")
 
+# intent_insert (issue 21): another market order for an intent already executing — every order of it
+# finished, something executed — typed as a valr_operator member would, naming no order it replaces:
+# the intent invariant must refuse it by this rule (whatever was executed, the whole ask again is more).
+INTENT_UNDER_WAY = """
+    SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1], lth_pvr.intent_asked_qty(o.intent_id)
+      FROM lth_pvr.exchange_orders o
+     GROUP BY o.exchange_account_id, o.intent_id
+    HAVING bool_and(o.status IN ('filled', 'cancelled', 'failed')) AND sum(o.filled_qty) > 0
+     ORDER BY random() LIMIT 1"""
+INTENT_INSERT_RULE = "intent_must_not_execute_more_than_asked"
+
 
 @dataclass
 class FaultRecord:
@@ -90,7 +104,7 @@ class FaultRecord:
     detail: str
     wall: float = field(default_factory=time.time)  # when, on the clock the exchange stamps events with
     until_s: float | None = None                     # when the fault ended (timed faults)
-    accepted: bool = False                           # operator_edit: the database took what it must refuse
+    accepted: bool = False                           # operator_edit, intent_insert: the database took what it must refuse
     used: int | None = None                          # count-down faults: how many the exchange used up
 
     def line(self) -> str:
@@ -325,6 +339,31 @@ class FaultInjector:
         # Nothing to edit yet (no submitted order, no fill) is no finding; a change that went through is.
         self._record("operator_edit", f"{what}: {'ACCEPTED' if changed else 'nothing to edit yet'}",
                      accepted=bool(changed))
+
+    def _intent_insert(self) -> None:
+        """A valr_operator member's plain INSERT of the whole ask again for an intent already executing:
+        it must be refused by the intent invariant's named rule (issue 21)."""
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("SET ROLE valr_operator")
+                found = conn.execute(INTENT_UNDER_WAY).fetchone()
+                if found is None:
+                    self._record("intent_insert", "nothing to insert yet: no intent has executed")
+                    return
+                account, intent, side, asked = found
+                what = f"market {asked} for intent {intent}"
+                try:
+                    conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, "
+                                 "qty, order_type) VALUES (%s, %s, %s, %s, %s, 'market')",
+                                 (account, intent, PAIR, side, asked))
+                except psycopg.errors.CheckViolation as exc:
+                    refused_by = exc.diag.constraint_name
+                    self._record("intent_insert", f"{what}: refused ({refused_by})",
+                                 accepted=refused_by != INTENT_INSERT_RULE)
+                    return
+                self._record("intent_insert", f"{what}: ACCEPTED", accepted=True)
+        except psycopg.OperationalError as exc:  # PostgreSQL restarting: nothing was tried
+            self._record("intent_insert", f"skipped: database unreachable ({type(exc).__name__})")
 
     # -- the fallback path (issue 16) ----------------------------------------------------------
     def _cancel_answer_lost(self) -> None:
