@@ -5,12 +5,13 @@
 -- place_intent_remainder size what they place by the difference.
 CREATE OR REPLACE FUNCTION lth_pvr.intent_executes_at_most(p_intent_id uuid)
 RETURNS numeric
-LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT coalesce(sum(lth_pvr.order_executes_at_most(o)), 0)
-      FROM lth_pvr.exchange_orders o
-     WHERE o.intent_id = p_intent_id
+BEGIN
+    RETURN (SELECT coalesce(sum(lth_pvr.order_executes_at_most(o)), 0)
+              FROM lth_pvr.exchange_orders o
+             WHERE o.intent_id = p_intent_id);
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.intent_executes_at_most(uuid) FROM PUBLIC;

@@ -200,15 +200,20 @@ AS $$
     -- The intent invariant refuses what we insert; what VALR executed anyway (an order placed
     -- elsewhere, more than an order's qty) is summed here. Only intents of several orders, or of one
     -- order that executed more than its qty, can exceed what they asked: the rest are not summed.
+    -- (MATERIALIZED: else the sums' condition is pushed below the grouping, onto every order.)
+    intents_to_sum AS MATERIALIZED (
+        SELECT m.intent_id
+          FROM lth_pvr.exchange_orders m
+         GROUP BY m.intent_id
+        HAVING count(*) > 1 OR bool_or(m.filled_qty > m.qty OR m.original_qty <> m.qty)
+    ),
     over_executed AS (
         SELECT count(*) AS n,
                string_agg(format('%s (asked %s, executed %s)', c.intent_id, coalesce(c.asked::text, '?'),
                                  c.executed), ', ' ORDER BY c.intent_id) AS ids
-          FROM (SELECT m.intent_id, lth_pvr.intent_asked_qty(m.intent_id) AS asked,
-                       lth_pvr.intent_executed_qty(m.intent_id) AS executed
-                  FROM lth_pvr.exchange_orders m
-                 GROUP BY m.intent_id
-                HAVING count(*) > 1 OR bool_or(m.filled_qty > m.qty OR m.original_qty <> m.qty)) c
+          FROM (SELECT i.intent_id, lth_pvr.intent_asked_qty(i.intent_id) AS asked,
+                       lth_pvr.intent_executed_qty(i.intent_id) AS executed
+                  FROM intents_to_sum i) c
          WHERE c.executed > coalesce(c.asked, 0)
     ),
     placement_failures AS (

@@ -3,15 +3,15 @@
 -- INSERT, new_order, a registered `submitted` order placed elsewhere, a superuser's UPDATE of qty or
 -- intent_id): after the write, what the intent's orders executed plus what they may still execute
 -- (intent_executes_at_most) must not exceed what it asked (intent_asked_qty, its first order's qty),
--- else `intent_must_not_execute_more_than_asked`. The intent is locked first (lock_intent), so
--- concurrent writers of one intent are checked one after the other. A replacement (replaces_order_id)
+-- else `intent_must_not_execute_more_than_asked`. The intent is locked first (lock_intent: its first
+-- order's row), so concurrent writers of one intent are checked one after the other. A replacement (replaces_order_id)
 -- must also follow a finished order of its own intent
 -- (`replacement_must_follow_a_finished_order_of_its_intent`); at most one replacement per order is the
 -- unique constraint `one_replacement_per_order`.
 -- VALR's word (fills, statuses, a revival) is never refused here: it does not fire this trigger. What
 -- VALR executed beyond the ask is the alert intent_over_executed.
--- SECURITY DEFINER: a valr_operator member's INSERT fires it, and the functions it calls (and the lock
--- they take) are the owner's.
+-- SECURITY DEFINER: a valr_operator member's INSERT fires it, and the functions it calls (and the row
+-- lock, which needs UPDATE rights) are the owner's.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_intent_invariant()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -23,12 +23,18 @@ DECLARE
     v_asked    numeric;
     v_at_most  numeric;
 BEGIN
+    -- The common case, cheaply: a new intent's first order asks what it may execute.
+    IF TG_OP = 'INSERT' AND NEW.replaces_order_id IS NULL AND order_executes_at_most(NEW) <= NEW.qty
+       AND NOT EXISTS (SELECT 1 FROM exchange_orders o
+                        WHERE o.intent_id = NEW.intent_id AND o.exchange_order_id <> NEW.exchange_order_id) THEN
+        RETURN NULL;
+    END IF;
     -- An UPDATE of intent_id changes two intents: lock both, in one order (no deadlock between two such).
-    SELECT array_agg(DISTINCT i ORDER BY i) INTO v_intents
-      FROM unnest(ARRAY[NEW.intent_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.intent_id END]) AS i
-     WHERE i IS NOT NULL;
+    v_intents := CASE WHEN TG_OP = 'UPDATE' AND OLD.intent_id <> NEW.intent_id
+                      THEN ARRAY[least(OLD.intent_id, NEW.intent_id), greatest(OLD.intent_id, NEW.intent_id)]
+                      ELSE ARRAY[NEW.intent_id] END;
     FOREACH v_intent IN ARRAY v_intents LOOP
-        PERFORM lock_intent(v_intent);
+        PERFORM lock_intent(v_intent, CASE WHEN TG_OP = 'INSERT' THEN NEW.exchange_order_id END);
     END LOOP;
     IF NEW.replaces_order_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM exchange_orders o

@@ -31,7 +31,9 @@ SELECT i.intent_id,
             ELSE 'failed'
        END AS state
   FROM (SELECT o.intent_id,
-               lth_pvr.intent_asked_qty(o.intent_id) AS qty,
+               -- intent_first_order's rule, in the aggregate: the first order that replaces nothing
+               (array_agg(o.qty ORDER BY o.created_at, o.exchange_order_id)
+                    FILTER (WHERE o.replaces_order_id IS NULL))[1] AS qty,
                sum(o.filled_qty) AS filled_qty,
                sum(o.filled_value) AS filled_value,
                count(*)::int AS orders,

@@ -89,7 +89,8 @@ FAULT_KINDS = (*WEIGHTS, "pg_restart")
 # finished, something executed — typed as a valr_operator member would, naming no order it replaces:
 # the intent invariant must refuse it by this rule (whatever was executed, the whole ask again is more).
 INTENT_UNDER_WAY = """
-    SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1], lth_pvr.intent_asked_qty(o.intent_id)
+    SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1],
+           (array_agg(o.qty ORDER BY o.created_at) FILTER (WHERE o.replaces_order_id IS NULL))[1]
       FROM lth_pvr.exchange_orders o
      GROUP BY o.exchange_account_id, o.intent_id
     HAVING bool_and(o.status IN ('filled', 'cancelled', 'failed')) AND sum(o.filled_qty) > 0
