@@ -1,10 +1,10 @@
 -- Owns: which order is an intent's first — the one whose qty is what the intent asked
--- (intent_asked_qty) and whose row serialises the intent's writers (lock_intent): the earliest
--- (created_at, then id) of its orders that replaces nothing. NULL when it has none. v_intents applies
--- the same rule in its aggregate (one pass over all intents; a test checks they agree).
+-- (intent_asked_qty): the earliest (created_at, then id) of its orders that replaces nothing. NULL when
+-- it has none. v_intents applies the same rule in its aggregate (one pass over all intents; a test
+-- checks they agree).
 -- plpgsql, as intent_asked_qty, intent_executes_at_most and lock_intent: the invariant's trigger runs
--- them on every insert, and plpgsql keeps their plans for the session (a SQL function's is made on
--- every call).
+-- them on every write to an intent that has orders, and plpgsql keeps their plans for the session (a
+-- SQL function's is made on every call).
 CREATE OR REPLACE FUNCTION lth_pvr.intent_first_order(p_intent_id uuid)
 RETURNS uuid
 LANGUAGE plpgsql STABLE

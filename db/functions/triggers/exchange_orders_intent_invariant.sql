@@ -3,15 +3,16 @@
 -- INSERT, new_order, a registered `submitted` order placed elsewhere, a superuser's UPDATE of qty or
 -- intent_id): after the write, what the intent's orders executed plus what they may still execute
 -- (intent_executes_at_most) must not exceed what it asked (intent_asked_qty, its first order's qty),
--- else `intent_must_not_execute_more_than_asked`. The intent is locked first (lock_intent: its first
--- order's row), so concurrent writers of one intent are checked one after the other. A replacement (replaces_order_id)
--- must also follow a finished order of its own intent
+-- else `intent_must_not_execute_more_than_asked`. The intent is locked first (lock_intent), so
+-- concurrent writers of one intent are checked one after the other; a new intent's first order needs
+-- no lock (nothing to add up). A replacement (replaces_order_id) must also follow a finished order of
+-- its own intent
 -- (`replacement_must_follow_a_finished_order_of_its_intent`); at most one replacement per order is the
 -- unique constraint `one_replacement_per_order`.
 -- VALR's word (fills, statuses, a revival) is never refused here: it does not fire this trigger. What
 -- VALR executed beyond the ask is the alert intent_over_executed.
--- SECURITY DEFINER: a valr_operator member's INSERT fires it, and the functions it calls (and the row
--- lock, which needs UPDATE rights) are the owner's.
+-- SECURITY DEFINER: a valr_operator member's INSERT fires it, and the functions it calls are the
+-- owner's (the old FOR UPDATE of the replaced order needed rights such a member lacks).
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_intent_invariant()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -34,7 +35,7 @@ BEGIN
                       THEN ARRAY[least(OLD.intent_id, NEW.intent_id), greatest(OLD.intent_id, NEW.intent_id)]
                       ELSE ARRAY[NEW.intent_id] END;
     FOREACH v_intent IN ARRAY v_intents LOOP
-        PERFORM lock_intent(v_intent, CASE WHEN TG_OP = 'INSERT' THEN NEW.exchange_order_id END);
+        PERFORM lock_intent(v_intent);
     END LOOP;
     IF NEW.replaces_order_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM exchange_orders o
