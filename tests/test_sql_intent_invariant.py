@@ -146,16 +146,24 @@ def test_concurrent_writers_of_one_intent_are_checked_one_after_the_other(postgr
 
 # -- a person places what an intent lacks --------------------------------------------------------------
 
-def failed_replacement(conn, account):
-    """A fallback's market replacement VALR refused: the replacement_failed alert's case."""
+def replaced(conn, account, *, executed="0"):
+    """A limit order of 0.001 whose age fallback fired after `executed` filled: VALR's Cancelled inserted
+    its market replacement, claimed by the worker. Returns (original, replacement, intent)."""
     first, ext = fallback_order(conn, account, after="5 minutes")
-    fill(conn, account, trade_payload("t1", ext, "0.0003"), now=at(minutes=1))
+    if Decimal(executed):
+        fill(conn, account, trade_payload("t1", ext, executed), now=at(minutes=1))
     fire_age(conn, first)
-    update(conn, account, cancelled(ext, remaining="0.0007"), now=at(minutes=7))
+    update(conn, account, cancelled(ext, remaining=str(Decimal("0.001") - Decimal(executed))), now=at(minutes=7))
     market = replacement(conn, first)["exchange_order_id"]
     claim(conn, "w1", at(minutes=7), accounts=[account])
+    return first, market, order(conn, first)["intent_id"]
+
+
+def failed_replacement(conn, account):
+    """A fallback's market replacement VALR refused: the replacement_failed alert's case."""
+    _, market, intent = replaced(conn, account, executed="0.0003")
     place(conn, market, None, reason="Insufficient Balance", now=at(minutes=7))
-    return market, order(conn, first)["intent_id"]
+    return market, intent
 
 
 def test_an_operator_places_what_the_intent_lacks_as_the_alert_says(postgresql, operator_url):
@@ -240,12 +248,7 @@ def test_an_intent_valr_executed_twice_raises_an_alert_on_the_sum(postgresql):
 
 def test_a_market_replacement_valr_cancelled_after_a_partial_fill_raises_an_alert(postgresql):
     account = make_account(postgresql)
-    first, ext = fallback_order(postgresql, account, after="5 minutes")
-    fire_age(postgresql, first)
-    update(postgresql, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
-    market = replacement(postgresql, first)["exchange_order_id"]
-    intent = order(postgresql, market)["intent_id"]
-    claim(postgresql, "w1", at(minutes=7), accounts=[account])
+    _, market, intent = replaced(postgresql, account)
     place(postgresql, market, "valr-m", now=at(minutes=7))
     fill(postgresql, account, trade_payload("t-m", "valr-m", "0.0004"), now=at(minutes=7))
     update(postgresql, account, dict(cancelled("valr-m", remaining="0.0006"), originalPrice="0"),
