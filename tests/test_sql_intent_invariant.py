@@ -122,7 +122,8 @@ def test_concurrent_writers_of_one_intent_are_checked_one_after_the_other(postgr
     update(postgresql, account, cancelled(ext, remaining="0.0006"), now=at(seconds=1))  # 0.0004 executed
     postgresql.commit()
     outcome: list[str] = []
-    with psycopg.connect(db_url) as admin, psycopg.connect(operator_url, autocommit=True) as op:
+    with psycopg.connect(db_url) as admin, psycopg.connect(operator_url, autocommit=True) as op, \
+            psycopg.connect(db_url, autocommit=True) as watcher:  # pg_stat_activity is read once per transaction
         admin.execute("UPDATE lth_pvr.exchange_orders SET qty = 0.0006 WHERE exchange_order_id = %s", (first,))
         op_pid = op.info.backend_pid
 
@@ -135,7 +136,7 @@ def test_concurrent_writers_of_one_intent_are_checked_one_after_the_other(postgr
 
         thread = threading.Thread(target=add_what_was_left)
         thread.start()
-        wait_for(lambda: outcome or scalar(postgresql, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+        wait_for(lambda: outcome or scalar(watcher, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
                                            (op_pid,)) == "Lock", timeout=10, what="the operator's insert waits")
         admin.commit()
         thread.join(10)
