@@ -11,7 +11,6 @@ import uuid
 from decimal import Decimal
 
 import psycopg
-import pytest
 
 from tests.harness import wait_for
 from tests.test_sql_fallback import cancelled, constraint_of, fallback_order, fire_age, replacement
