@@ -307,7 +307,8 @@ class SubaccountSession:
                 return
             except TransportError as exc:
                 # The request may have reached VALR: the order stays `placing` and is looked up by
-                # customerOrderId — never placed again.
+                # customerOrderId — not sent again here (SQL places it again only once VALR does not
+                # know it after the grace).
                 event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
                 return
             except ValrError as exc:  # VALR answered and refused: a known outcome
