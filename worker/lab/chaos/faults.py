@@ -16,6 +16,8 @@ cancel (VALR fills the order completely before the cancel is processed), cancels
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
 silent, and price jumps — against the resting price-fallback orders of one side (their triggers
 fire) and so in favour of the other side's (theirs must not).
+Issue 21's class: a worker killed (SIGKILL) between claiming market orders and sending them — the
+claims wait for a socket the exchange is slow to authenticate; each order must be placed again, once.
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -59,6 +61,7 @@ WEIGHTS = {
     "trade_socket_dropped": 1,
     "trade_socket_silent": 1,
     "price_jump": 3,
+    "killed_before_post": 1,
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
 JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
@@ -107,6 +110,7 @@ class FaultRecord:
     until_s: float | None = None                     # when the fault ended (timed faults)
     accepted: bool = False                           # operator_edit, intent_insert: the database took what it must refuse
     used: int | None = None                          # count-down faults: how many the exchange used up
+    orders: list[str] = field(default_factory=list)  # killed_before_post: the customerOrderIds it concerns
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
@@ -145,6 +149,7 @@ class FaultInjector:
     _first: list[str] = field(default_factory=list)   # every_kind_first: the kinds still to inject once
     _start_mid: Decimal | None = None
     _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
+    _kill_claims: tuple[float, list[uuid.UUID]] | None = None  # killed_before_post under way: (deadline, intents)
 
     def __post_init__(self) -> None:
         self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
@@ -175,6 +180,7 @@ class FaultInjector:
         self._revert_due(now)
         self._respawn_due(now)
         self._correct_clocks_due(now)
+        self._kill_claimers_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
             self._pg_restart_at = None
             self._inject("pg_restart")
@@ -431,6 +437,52 @@ class FaultInjector:
                                    f"{summary['bidPrice']}, ask {summary['askPrice']}")
 
     # -- the monitor's own processes ----------------------------------------------------------
+    def _killed_before_post(self) -> None:
+        """Market orders (a fallback's replacement is one) inserted into a subaccount of their own while
+        the exchange holds new account sockets unauthenticated: the worker claims them and waits for
+        the socket before sending; it is killed then (below, once the claim is seen), before any POST."""
+        if self._kill_claims is not None:
+            self._record("killed_before_post", "skipped: one is under way")
+            return
+        intents = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(self.rng.randint(1, 2))]
+        sub = str(9_000_000 + self.rng.randrange(1_000_000))
+        self.sim.set_faults(hold_authentication=True)
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            account = conn.execute(
+                "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'chaos killed claim') "
+                "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                (sub,)).fetchone()[0]
+            for intent in intents:
+                conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, "
+                             "order_type) VALUES (%s, %s, %s, %s, %s, 'market') ON CONFLICT DO NOTHING",
+                             (account, intent, PAIR, self.rng.choice(("BUY", "SELL")),
+                              f"0.000{self.rng.randint(1, 3)}"))
+        self._kill_claims = (self.elapsed() + 8.0, intents)
+
+    def _kill_claimers_due(self, now: float) -> None:
+        """killed_before_post's second half: once its orders are claimed and not sent, SIGKILL the claimer
+        (restarted 1–4 s later) and let the exchange authenticate sockets again."""
+        if self._kill_claims is None:
+            return
+        deadline, intents = self._kill_claims
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            claimers = {r[0] for r in conn.execute(
+                "SELECT claimed_by FROM lth_pvr.exchange_orders WHERE intent_id = ANY (%s) AND status = 'placing' "
+                "AND placement_sent_at IS NULL", (intents,))}
+        if not claimers and now < deadline:
+            return
+        self._kill_claims = None
+        killed = []
+        for index, worker in enumerate(self.workers):
+            if worker.name in claimers and worker.alive and index not in self._respawn_at:
+                worker.kill()
+                self._respawn_at[index] = now + round(self.rng.uniform(1, 4), 1)
+                killed.append(worker.name)
+        self.sim.set_faults(hold_authentication=False)
+        self._record("killed_before_post", f"{len(intents)} market order(s) claimed, unsent: "
+                     + (f"{', '.join(killed)} killed before the POST" if killed else "no claimer to kill"))
+        self.records[-1].orders = [str(i) for i in intents]
+
     def _worker_sigkill(self) -> None:
         alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
         if len(alive) < 2:  # keep one worker up: the point is takeover, not an outage
@@ -469,6 +521,7 @@ class FaultInjector:
         for name in list(self._counting):
             self._note_unused(name)
         self.sim.set_faults(reset=True)
+        self._kill_claims = None
         self._revert_at.clear()
         for index in list(self._clock_back_at):
             self._clock_file(index).write_text("0")
