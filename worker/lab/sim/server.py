@@ -56,6 +56,7 @@ class Simulator:
         self.request_log: list[dict] = []  # with stamp_frames: every REST request, when it arrived (the bench)
         self.ws_connections = 0       # account sockets
         self.trade_connections = 0
+        self.spike_reverts: list[dict] = []  # each `spike`'s end: when the market was put back, and to what
         self.subscribe_requests: list[dict] = []   # every SUBSCRIBE a client sent on an account socket
         self.ws_refused = 0
         self._minute_counts: dict[tuple[str, int], int] = {}
@@ -557,7 +558,11 @@ class Simulator:
         before = self.market.quote(pair)
         bid, ask = before.bid, before.ask
         summary = self.market.jump(pair, fraction).summary()
-        asyncio.get_running_loop().call_later(ms / 1000, lambda: self.market.set(pair, bid=bid, ask=ask))
+
+        def revert() -> None:
+            self.spike_reverts.append({"pair": pair, "at": time.time(), "bid": str(bid), "ask": str(ask)})
+            self.market.set(pair, bid=bid, ask=ask)
+        asyncio.get_running_loop().call_later(ms / 1000, revert)
         return summary
 
     def set_balance(self, subaccount_id: str, currency: str, total: Decimal | str) -> dict:
