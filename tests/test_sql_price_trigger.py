@@ -1,8 +1,9 @@
 """The price trigger's freshness and confirmation in SQL (issue 21, items 6-8), on a simulated clock: a
-one-frame spike never fires, a move that holds fires once its confirmation is due without a further
-frame, an order accepted after the move fires without one, freshness is per pair (a pair with no
-price received within price_rest_poll_seconds is named for a REST read), and an order whose pair has
-had no price for price_stale_alert_seconds raises prices_stale."""
+one-frame spike never fires; a move fires once seen again on a price received fallback_price_confirm_ms
+after it began (with no further frame, SQL names the pair for a REST read that gives it); an order
+accepted after the move is judged without a new frame; freshness is per pair (a pair with no price
+received within price_rest_poll_seconds is named for a REST read); and an order whose pair has had no
+price for price_stale_alert_seconds raises prices_stale."""
 
 from __future__ import annotations
 
@@ -22,10 +23,15 @@ def next_due(conn, now):
     return scalar(conn, "SELECT lth_pvr.next_fallback_due('w1', %s)", (now,))
 
 
-def tick(conn, *, ask: str, seconds: float) -> list:
-    """One MARKET_SUMMARY_UPDATE for BTCZAR, stamped and received `seconds` after T0: the orders fired."""
+def tick(conn, *, ask: str, seconds: float, source: str = "ws") -> list:
+    """One BTCZAR price, stamped and received `seconds` after T0: the orders fired."""
     when = at(seconds=seconds)
-    return [f["exchange_order_id"] for f in prices(conn, bid="990000", ask=ask, created=when, now=when)]
+    return [f["exchange_order_id"] for f in prices(conn, bid="990000", ask=ask, created=when, now=when,
+                                                   source=source)]
+
+
+def rest_pairs(conn, seconds: float) -> list:
+    return rows(conn, "SELECT rest_pairs FROM lth_pvr.prices_to_watch(%s)", (at(seconds=seconds),))[0]["rest_pairs"]
 
 
 def test_a_one_frame_spike_never_fires_and_a_move_that_holds_fires_once_confirmed(postgresql):
@@ -34,21 +40,23 @@ def test_a_one_frame_spike_never_fires_and_a_move_that_holds_fires_once_confirme
 
     assert tick(postgresql, ask="1020000", seconds=10) == []            # the spike: crossed, not yet held
     assert order(postgresql, buy)["fallback_price_crossed_at"] == at(seconds=10)
-    assert next_due(postgresql, at(seconds=10.1)) == Decimal("0.4")     # the worker is told when to look
     assert tick(postgresql, ask="1000500", seconds=10.05) == []         # reverted 50 ms later
     assert order(postgresql, buy)["fallback_price_crossed_at"] is None
-    assert next_due(postgresql, at(seconds=11)) is None
-    assert due_fallbacks(postgresql, at(seconds=11)) == []
+    assert due_fallbacks(postgresql, at(seconds=11)) == [] and rest_pairs(postgresql, 11) == []
 
     # A move that holds: two frames, both past the threshold; the second does not restart the clock.
     assert tick(postgresql, ask="1015000", seconds=20) == []
     assert tick(postgresql, ask="1016000", seconds=20.3) == []
-    assert due_fallbacks(postgresql, at(seconds=20.4)) == []
-    # No further frame (VALR sends only changes): the timer fires it when its confirmation is due.
-    assert due_fallbacks(postgresql, at(seconds=20.5)) == [buy]
+    assert rest_pairs(postgresql, 20.4) == []
+    # No further frame (VALR sends only changes, or the socket went quiet): the price held is 500 ms
+    # old and proves nothing about now. Neither the timer nor the clock fires it: SQL asks for a read.
+    assert due_fallbacks(postgresql, at(seconds=20.5)) == [] and next_due(postgresql, at(seconds=20.5)) is None
+    assert rest_pairs(postgresql, 20.5) == ["BTCZAR"]
+    assert tick(postgresql, ask="1016000", seconds=20.9, source="rest") == [buy]   # seen again: confirmed
     fired = order(postgresql, buy)
     assert (fired["fallback_reason"], fired["fallback_price"], fired["cancel_requested_at"]) == (
-        "price", Decimal("1016000"), at(seconds=20.5))
+        "price", Decimal("1016000"), at(seconds=20.9))
+    assert rest_pairs(postgresql, 21) == []
 
 
 def test_a_held_move_fires_on_the_frame_that_completes_its_confirmation(postgresql):
@@ -66,7 +74,7 @@ def test_a_move_nobody_can_see_any_more_starts_its_confirmation_again(postgresql
     assert due_fallbacks(postgresql, at(seconds=41)) == []
     assert order(postgresql, buy)["fallback_price_crossed_at"] is None
     assert tick(postgresql, ask="1015000", seconds=42) == []
-    assert due_fallbacks(postgresql, at(seconds=42.5)) == [buy]
+    assert tick(postgresql, ask="1015000", seconds=42.5) == [buy]
 
 
 def test_an_order_accepted_after_its_threshold_was_crossed_fires_without_a_new_frame(postgresql):
@@ -75,10 +83,12 @@ def test_an_order_accepted_after_its_threshold_was_crossed_fires_without_a_new_f
     at_once, _ = fallback_order(postgresql, account, move="0.01", now=at(seconds=2))
     confirmed, _ = fallback_order(postgresql, account, move="0.01", now=at(seconds=2), confirm_ms=500)
     assert next_due(postgresql, at(seconds=2)) == 0       # accepted: the worker's timer looks at once
-    assert due_fallbacks(postgresql, at(seconds=2)) == [at_once]
+    assert due_fallbacks(postgresql, at(seconds=2)) == [at_once]   # no confirmation asked: the price held
     assert order(postgresql, confirmed)["fallback_price_crossed_at"] == at(seconds=2)
-    assert next_due(postgresql, at(seconds=2)) == Decimal("0.5")
-    assert due_fallbacks(postgresql, at(seconds=2.5)) == [confirmed]
+    assert next_due(postgresql, at(seconds=2)) is None
+    # The other needs the move seen on a price received 500 ms after it was marked: a read is asked for.
+    assert rest_pairs(postgresql, 2.4) == [] and rest_pairs(postgresql, 2.5) == ["BTCZAR"]
+    assert tick(postgresql, ask="1020000", seconds=2.6, source="rest") == [confirmed]
 
 
 def test_the_confirmation_comes_from_the_order_then_its_account_then_the_setting(postgresql):

@@ -1,9 +1,8 @@
-"""The limit → market fallback's time trigger: SQL says when this worker's next age fallback or price
-confirmation falls due (next_fallback_due, in seconds, so the worker's clock never matters; 0 for an
-order accepted after its price threshold was crossed); the timer sleeps until then — or until poked
-(orders changed: a newly accepted order may fall due sooner; a price was recorded: a confirmation may
-have begun) or RECHECK_S — and calls request_due_fallbacks, which requests the due cancels in SQL (age,
-and the price trigger judged over every pair); they are sent at once
+"""The limit → market fallback's time trigger: SQL says when this worker's next age fallback falls due
+(next_fallback_due, in seconds, so the worker's clock never matters; 0 for an order accepted after its
+price threshold was crossed); the timer sleeps until then — or until poked (orders changed: a newly
+accepted order may fall due sooner) or RECHECK_S — and calls request_due_fallbacks, which requests the
+due cancels in SQL (age, and the price trigger judged over every pair); they are sent at once
 (Runner.send_cancels_now), without waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
 pg_cron tick fires due fallbacks too, as a safety net.

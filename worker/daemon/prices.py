@@ -4,14 +4,12 @@ says need prices (prices_to_watch), each read recorded by one record_market_pric
 The set of pairs is asked again when the runner pokes (a NOTIFY: orders changed) and at least every
 RECHECK_S, never more often than MIN_REFRESH_S; a changed set is one SUBSCRIBE on the open socket.
 A lost socket is reopened with backoff and jitter. Freshness is per pair and SQL's to judge: every
-REST_CHECK_S the REST loop asks which pairs have had no price received for `rest_poll_seconds`
-(prices_to_watch().rest_pairs) and reads their marketsummary — a pair the socket does not deliver, a
-silent socket and a lost one alike — each pair at most every `rest_poll_seconds`. A socket silent for
+REST_CHECK_S the REST loop asks which pairs have had no price received for `rest_poll_seconds`, or
+hold a price crossing whose confirmation only a new price can give (prices_to_watch().rest_pairs), and
+reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike. A socket silent for
 `quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at once); still silent
 after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
-their cancels are sent at once (Runner.send_cancels_now), without waiting for the runner's tick; and
-the fallback timer is poked, since a price that crossed a threshold starts a confirmation it must
-wake for (next_fallback_due).
+their cancels are sent at once (Runner.send_cancels_now), without waiting for the runner's tick.
 """
 
 from __future__ import annotations
@@ -35,7 +33,8 @@ log = logging.getLogger("worker.prices")
 
 RECHECK_S = 5.0       # the watched pairs are asked again at least this often
 MIN_REFRESH_S = 0.5   # and at most this often, however many NOTIFYs arrive
-REST_CHECK_S = 1.0    # SQL is asked this often which pairs are stale (at most rest_poll_seconds)
+REST_CHECK_S = 1.0    # SQL is asked this often which pairs to read over REST (at most rest_poll_seconds)
+REST_RETRY_S = 2.0    # a pair SQL still names (its read failed, or was no newer) is read again after this
 LOST = (ConnectionLost, TransportError, AuthenticationError, OSError)
 
 
@@ -155,12 +154,13 @@ class PriceWatch:
             await asyncio.sleep(min(REST_CHECK_S, self.rest_poll_s))
 
     async def _stale_pairs(self) -> list[str]:
-        """The pairs SQL names for a REST read, less those asked for within rest_poll_seconds (VALR's
-        answer may not have been newer than the price held, or the read failed: not again at once)."""
+        """The pairs SQL names for a REST read (stale, or a price crossing awaiting its confirmation), less
+        those asked for within REST_RETRY_S (VALR's answer may not have been newer than the price held,
+        or the read failed: not again at once)."""
         row = await self.runner.store.prices_to_watch()
         self.rest_poll_s = float(row["rest_poll_seconds"])
-        now = time.monotonic()
-        due = [p for p in row["rest_pairs"] if now - self._rest_tried.get(p, float("-inf")) >= self.rest_poll_s]
+        now, spacing = time.monotonic(), min(REST_RETRY_S, self.rest_poll_s)
+        due = [p for p in row["rest_pairs"] if now - self._rest_tried.get(p, float("-inf")) >= spacing]
         self._rest_tried = {p: t for p, t in self._rest_tried.items() if p in row["pairs"]}
         self._rest_tried.update((p, now) for p in due)
         return due
@@ -186,7 +186,6 @@ class PriceWatch:
                   price_seen=row["price_seen"], trigger=row["trigger"])
         if fired:
             self.runner.send_cancels_now()
-        self.runner.fallbacks.poke()  # a crossing may have begun: its confirmation is the timer's to wake for
 
     async def _refresh(self) -> bool:
         """Ask SQL which pairs to watch (at most every MIN_REFRESH_S); True when the set changed."""

@@ -1,8 +1,8 @@
 -- Owns: telling the worker when to wake for the time-driven triggers of its leased accounts: the
--- seconds (≥ 0) until the earliest of an age fallback falling due (submitted_at + fallback_after), a
--- price fallback's confirmation falling due (price_fallback_crossing.confirm_due_at), or at once for
--- an order whose pair's fresh price crosses its threshold with no mark yet (accepted after the move:
--- request_due_fallbacks marks it). NULL when none is pending. Seconds rather than a timestamp so the
+-- seconds (≥ 0) until the earliest age fallback falls due (submitted_at + fallback_after), or at once
+-- for an order whose pair's fresh price crosses its threshold with no crossing mark yet (accepted
+-- after the move: request_due_fallbacks marks it, and fires it when it asks no confirmation; a
+-- confirmation waits for a later price, which prices_to_watch asks for). NULL when none is pending. Seconds rather than a timestamp so the
 -- worker's clock never matters.
 CREATE OR REPLACE FUNCTION lth_pvr.next_fallback_due(p_worker_id text, p_now timestamptz DEFAULT now())
 RETURNS numeric
@@ -22,10 +22,10 @@ AS $$
            AND o.fallback_requested_at IS NULL
            AND o.cancel_requested_at IS NULL
         UNION ALL
-        SELECT coalesce(c.confirm_due_at, p_now)
+        SELECT p_now
           FROM lth_pvr.price_fallback_crossing(NULL, p_now) c
           JOIN leased l ON l.exchange_account_id = c.exchange_account_id
-         WHERE c.crossing
+         WHERE c.crossing AND c.crossed_at IS NULL
     )
     SELECT CASE WHEN min(due.at) IS NOT NULL THEN greatest(0, extract(epoch FROM min(due.at) - p_now)) END
       FROM due

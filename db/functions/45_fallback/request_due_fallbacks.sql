@@ -2,9 +2,9 @@
 -- p_worker_id is NULL: the pg_cron safety net) whose age fallback is due — submitted_at (VALR
 -- accepted it) + fallback_after ≤ p_now — gets its fallback requested (request_fallback: the cancel
 -- goes out through the cancel path). The price seen is recorded when a fresh one is known. Then the
--- price trigger over every pair (price_triggered_orders with NULL pairs): a confirmation fallen due,
--- and an order accepted while its pair's last fresh price already crossed its threshold, are judged
--- here without waiting for the next price frame (next_fallback_due wakes the worker for them).
+-- price trigger over every pair (price_triggered_orders with NULL pairs): an order accepted while its
+-- pair's last fresh price already crossed its threshold is marked here without waiting for the next
+-- price frame (next_fallback_due wakes the worker for it) — and fired when it asks no confirmation.
 -- Returns the orders it fired, in price_triggered_orders' shape.
 CREATE OR REPLACE FUNCTION lth_pvr.request_due_fallbacks(
     p_worker_id text DEFAULT NULL,

@@ -6,9 +6,12 @@
 --   1. the crossing mark: fallback_price_crossed_at is set (p_now) when the pair's fresh price crosses
 --      the threshold and none is set, and cleared when it does not cross (or is stale): a move that
 --      reverts, or that nobody can see any more, starts its confirmation again;
---   2. an order whose mark has held for its fallback_price_confirm_ms (0: at once), and whose price
---      still crosses, gets its fallback requested (request_fallback: cancel requested, decision logged).
--- A one-frame spike therefore sets the mark and the next frame clears it: nothing fires.
+--   2. an order whose crossing is confirmed — seen again on a price received fallback_price_confirm_ms
+--      or more after the mark began (0: at once) — gets its fallback requested (request_fallback:
+--      cancel requested, decision logged).
+-- A one-frame spike therefore sets the mark and the next frame clears it: nothing fires. A move that
+-- holds with no further frame is confirmed by the REST read prices_to_watch asks for once its window
+-- is over (needs_price).
 -- Returns the orders fired, with the price seen and trigger 'price'.
 CREATE OR REPLACE FUNCTION lth_pvr.price_triggered_orders(p_pairs text[], p_now timestamptz DEFAULT now())
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, pair text, side text,
@@ -28,7 +31,7 @@ BEGIN
     WITH fired AS (
         SELECT c.exchange_order_id, c.exchange_account_id, c.pair, c.side, c.price, c.price_seen, c.threshold
           FROM lth_pvr.price_fallback_crossing(p_pairs, p_now) c
-         WHERE c.crossing AND c.confirm_due_at <= p_now
+         WHERE c.confirmed
          ORDER BY c.exchange_order_id
     )
     SELECT f.exchange_order_id, f.exchange_account_id, a.subaccount_id, f.pair, f.side, f.price,
