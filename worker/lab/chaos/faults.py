@@ -363,7 +363,7 @@ class FaultInjector:
         self._record("trade_socket_silent", f"trade WebSockets open but silent for {seconds}s", seconds)
 
     def _trade_pair_muted(self) -> None:
-        seconds = round(self.rng.uniform(5, 35), 1)
+        seconds = round(self.rng.uniform(3, 12), 1)
         self._timed("trade_muted_pairs", [PAIR], seconds)
         self._record("trade_pair_muted", f"{PAIR} left out of the trade WebSockets' frames for {seconds}s", seconds)
 
