@@ -22,8 +22,8 @@ SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT c.exchange_order_id, c.exchange_account_id, c.pair, c.side, c.price, c.price_seen, c.threshold,
            c.crossing, c.crossed_at,
-           c.crossing AND (c.confirm = interval '0' OR c.received_at >= c.crossed_at + c.confirm),
-           c.crossing AND c.confirm > interval '0' AND c.received_at < c.crossed_at + c.confirm
+           c.crossing AND (c.confirm = make_interval() OR c.received_at >= c.crossed_at + c.confirm),
+           c.crossing AND c.confirm > make_interval() AND c.received_at < c.crossed_at + c.confirm
                AND c.crossed_at + c.confirm <= p_now
       FROM (
         SELECT o.exchange_order_id, o.exchange_account_id, o.pair, o.side, o.price,
