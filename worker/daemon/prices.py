@@ -6,9 +6,9 @@ RECHECK_S, never more often than MIN_REFRESH_S; a changed set is one SUBSCRIBE o
 A lost socket is reopened with backoff and jitter. Freshness is per pair and SQL's to judge: every
 REST_CHECK_S the REST loop asks which pairs have had no price received for `rest_poll_seconds`, or
 hold a price crossing whose confirmation only a new price can give (prices_to_watch().rest_pairs), and
-reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike. A socket silent for
-`quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at once); still silent
-after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
+reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike.
+A socket silent for `quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at
+once); still silent after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
 their cancels are sent at once (Runner.send_cancels_now), without waiting for the runner's tick.
 """
 
@@ -147,8 +147,9 @@ class PriceWatch:
         while not self.stopping:
             try:
                 await self._read_rest(await self._stale_pairs())
-            except psycopg.Error as exc:
+            except psycopg.Error as exc:  # the database is away: ask again less often meanwhile
                 event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                await asyncio.sleep(RECHECK_S)
             except Exception:  # as above: the next round tries again
                 log.exception("reading prices over REST failed unexpectedly")
             await asyncio.sleep(min(REST_CHECK_S, self.rest_poll_s))
