@@ -29,8 +29,8 @@ from worker.daemon.clock import ClockWatch
 from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
-from worker.daemon.fallback import FallbackTimer
 from worker.daemon import identity
+from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -116,6 +116,7 @@ class Runner:
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
+        self.market_lookups = MarketLookupTimer(self)
         try:
             await self._unless_stopping(self._open_pool())
             skew = await self._unless_stopping(self._check_clock())
@@ -127,11 +128,13 @@ class Runner:
             background = [self.supervisor.start("listener", self.listener.run),
                           self.supervisor.start("lease_watch", self._watch_lease_renewal),
                           self.supervisor.start("prices", self.prices.run),
-                          self.supervisor.start("fallbacks", self.fallbacks.run)]
+                          self.supervisor.start("fallbacks", self.fallbacks.run),
+                          self.supervisor.start("market_lookups", self.market_lookups.run)]
             await self._loop()
             self.listener.stopping = True
             await self.prices.stop()
             self.fallbacks.stop()
+            self.market_lookups.stop()
             for task in background:
                 task.cancel()
             await self._shutdown()
@@ -300,6 +303,7 @@ class Runner:
         await self._place_pending()
         self.prices.poke()  # orders changed: the pairs that need live prices may have too
         self.fallbacks.poke()  # and the next age fallback's due time
+        self.market_lookups.poke()  # and the next market order's lookup
         await self._heartbeat()
         taken = await self._renew_leases()
         await self._open_sessions_sql_wants()
@@ -434,7 +438,11 @@ class Runner:
                              "poll", key=("poll", account_id))
 
     async def _resolve_lost_placements(self) -> None:
-        """Look each lost placement up by customerOrderId when SQL says its next lookup is due."""
+        """Claims that never sent their request and whose claimer is gone go back to pending (SQL
+        decides; its NOTIFY has them placed again); each lost placement is looked up by customerOrderId
+        when SQL says its next lookup is due."""
+        if requeued := await self.store.requeue_unsent_placements():
+            event(log, "claims never sent go back to pending, to be placed again", orders=requeued)
         skip = self.in_flight | self.tasks.busy_ids("placement")
         for order in await self.store.claim_lost_placements(self.settings.placement_lookup_after_s, skip):
             self.tasks.spawn(self.lookups.resolve_placement(order), "resolve_placement",

@@ -28,9 +28,15 @@
 --                                 the pair's minimum, not stated by VALR, or refused by the pair's
 --                                 rules), finished within fallback_alert_hours
 --   critical replacement_failed   a fallback's market replacement failed (refused by VALR or its placement
---                                 lost) within fallback_alert_hours: the remainder was not placed
---   critical market_slippage      market orders VALR ended "Partially Filled and Cancelled Due To
---                                 Slippage" within fallback_alert_hours: a person decides the rest
+--                                 lost) within fallback_alert_hours: the remainder was not placed; the
+--                                 detail names each intent and place_intent_remainder (an order that
+--                                 has been followed by another — place_intent_remainder's — is left out,
+--                                 here and in market_slippage)
+--   critical market_slippage      market orders VALR ended cancelled before executing all of them
+--                                 (market_order_cut_short: "Partially Filled and Cancelled Due To
+--                                 Slippage", a plain "Cancelled" after a partial fill, …; not a cancel a
+--                                 person asked for) within fallback_alert_hours: a person decides the
+--                                 rest (place_intent_remainder)
 --   critical placements_failing   placements VALR refused (placing -> failed) in the last hour above
 --                                 placement_failures_per_hour_max
 --   critical auth_refused         a live worker whose API key VALR refused (it places nothing until
@@ -43,6 +49,13 @@
 --                                 the account's last session closed (or since submitted) — except
 --                                 after a max_session close, where the safety net is the design
 --                                 (Phase 1) and safety_net_late covers it
+--   critical intent_over_executed intents whose orders together executed more than the intent asked
+--                                 (intent_executed_qty > intent_asked_qty: an order placed elsewhere,
+--                                 VALR executing more than an order's qty); checked on the sum, not per
+--                                 order, for intents of several orders or of one overfilled order
+--   critical prices_stale         submitted orders with a live price fallback whose pair has had no price
+--                                 received (trade socket or REST) for over price_stale_alert_seconds
+--                                 since VALR accepted them: their price trigger is blind
 --   critical pg_cron_stopped      pg_cron's launcher is not running (pg_cron_state): said at once, whatever
 --                                 the last tick's age (not loaded, extension not created, no worker free)
 --   warning  worker_task_failed   a live worker's long-lived task failed unexpectedly (and was restarted)
@@ -171,22 +184,47 @@ AS $$
          WHERE o.fallback_outcome IN ('below_minimum', 'remainder_unknown', 'refused')
     ),
     -- A fallback's market order that failed (refused by VALR, or its placement lost): the remainder
-    -- the fallback set out to buy or sell was not, and nothing retries a failed placement.
+    -- the fallback set out to buy or sell was not, and nothing retries a failed placement — until a
+    -- person places it (place_intent_remainder: its order replaces this one, which leaves the alert).
     replacement_failed AS (
         SELECT count(*) AS n,
-               string_agg(format('%s (%s)', o.exchange_order_id, coalesce(o.failed_reason, 'no reason')), ', '
-                          ORDER BY o.finished_at) AS ids
+               string_agg(format('%s of intent %s (%s)', o.exchange_order_id, o.intent_id,
+                                 coalesce(o.failed_reason, 'no reason')), ', ' ORDER BY o.finished_at) AS ids
           FROM lth_pvr.exchange_orders o
          WHERE o.replaces_order_id IS NOT NULL
            AND o.status = 'failed'
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders r WHERE r.replaces_order_id = o.exchange_order_id)
            AND o.finished_at > p_now - make_interval(secs => lth_pvr.setting('fallback_alert_hours') * 3600)
            AND o.finished_at <= p_now
     ),
     slipped AS (
-        SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.finished_at) AS ids
+        SELECT count(*) AS n,
+               string_agg(format('%s of intent %s (%s: %s of %s executed)', o.exchange_order_id, o.intent_id,
+                                 coalesce(o.raw -> 'valr' ->> 'orderStatusType', o.status),
+                                 trim_scale(lth_pvr.order_executed_qty(o)), trim_scale(o.qty)), ', '
+                          ORDER BY o.finished_at) AS ids
           FROM recent_finished o
-         WHERE o.order_type = 'market' AND o.status = 'cancelled'
-           AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage'
+         WHERE o.order_type = 'market' AND lth_pvr.market_order_cut_short(o)
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders r WHERE r.replaces_order_id = o.exchange_order_id)
+    ),
+    -- The intent invariant refuses what we insert; what VALR executed anyway (an order placed
+    -- elsewhere, more than an order's qty) is summed here. Only intents of several orders, or of one
+    -- order that executed more than its qty, can exceed what they asked: the rest are not summed.
+    -- (MATERIALIZED: else the sums' condition is pushed below the grouping, onto every order.)
+    intents_to_sum AS MATERIALIZED (
+        SELECT m.intent_id
+          FROM lth_pvr.exchange_orders m
+         GROUP BY m.intent_id
+        HAVING count(*) > 1 OR bool_or(m.filled_qty > m.qty OR m.original_qty <> m.qty)
+    ),
+    over_executed AS (
+        SELECT count(*) AS n,
+               string_agg(format('%s (asked %s, executed %s)', c.intent_id, coalesce(c.asked::text, '?'),
+                                 c.executed), ', ' ORDER BY c.intent_id) AS ids
+          FROM (SELECT i.intent_id, lth_pvr.intent_asked_qty(i.intent_id) AS asked,
+                       lth_pvr.intent_executed_qty(i.intent_id) AS executed
+                  FROM intents_to_sum i) c
+         WHERE c.executed > coalesce(c.asked, 0)
     ),
     placement_failures AS (
         SELECT count(*) AS n
@@ -223,6 +261,20 @@ AS $$
            AND last.close_reason IS DISTINCT FROM 'max_session'
            AND greatest(o.submitted_at, last.closed_at)
                < p_now - make_interval(secs => s.unwatched_order_seconds::int)
+    ),
+    -- The price trigger's blindness (issue 21): per pair, the last price received by any path.
+    prices_stale AS (
+        SELECT count(*) AS n,
+               max(extract(epoch FROM p_now - greatest(o.submitted_at, m.received_at))) AS oldest,
+               string_agg(DISTINCT o.pair, ', ') AS pairs
+          FROM lth_pvr.exchange_orders o
+          LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+         WHERE o.status = 'submitted'
+           AND o.fallback_price_move IS NOT NULL
+           AND o.fallback_requested_at IS NULL
+           AND o.cancel_requested_at IS NULL
+           AND greatest(o.submitted_at, m.received_at)
+               < p_now - make_interval(secs => lth_pvr.setting('price_stale_alert_seconds'))
     )
     SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
@@ -304,13 +356,15 @@ AS $$
       FROM not_replaced WHERE not_replaced.n > 0
     UNION ALL
     SELECT 'replacement_failed', 'critical', replacement_failed.n, 0,
-           format('%s market replacement(s) of a fallback failed, the remainder not placed: %s',
+           format('%s market replacement(s) of a fallback failed, the remainder not placed: %s; to place what '
+                  'an intent still lacks (sized by the database): SELECT lth_pvr.place_intent_remainder(''<intent>'')',
                   replacement_failed.n, left(replacement_failed.ids, 400))
       FROM replacement_failed WHERE replacement_failed.n > 0
     UNION ALL
     SELECT 'market_slippage', 'critical', slipped.n, 0,
-           format('%s market order(s) partially filled and cancelled due to slippage, the rest not placed: %s',
-                  slipped.n, left(slipped.ids, 400))
+           format('%s market order(s) ended by VALR before executing all of them (slippage or another cancel), '
+                  'the rest not placed: %s; to place what an intent still lacks (sized by the database): '
+                  'SELECT lth_pvr.place_intent_remainder(''<intent>'')', slipped.n, left(slipped.ids, 400))
       FROM slipped WHERE slipped.n > 0
     UNION ALL
     SELECT 'placements_failing', 'critical', placement_failures.n, s.placement_failures_per_hour_max,
@@ -347,6 +401,17 @@ AS $$
            format('%s submitted order(s) with no watching session and no poll due: %s',
                   unwatched.n, left(unwatched.ids, 400))
       FROM unwatched, s WHERE unwatched.n > 0
+    UNION ALL
+    SELECT 'intent_over_executed', 'critical', over_executed.n, 0,
+           format('%s intent(s) executed more than they asked, summed over their orders: %s',
+                  over_executed.n, left(over_executed.ids, 400))
+      FROM over_executed WHERE over_executed.n > 0
+    UNION ALL
+    SELECT 'prices_stale', 'critical', round(prices_stale.oldest, 2), lth_pvr.setting('price_stale_alert_seconds'),
+           format('%s order(s) with a price fallback have had no price of %s for over %s seconds: '
+                  'their price trigger cannot fire', prices_stale.n, prices_stale.pairs,
+                  lth_pvr.setting('price_stale_alert_seconds'))
+      FROM prices_stale WHERE prices_stale.n > 0
     UNION ALL
     SELECT 'pg_cron_stopped', 'critical', 0, 1, cron.detail FROM cron WHERE cron.launcher = 'stopped'
     UNION ALL

@@ -9,11 +9,18 @@ Issue 14's classes: long 429 storms without Retry-After (the client waits for th
 worker joining during such a storm (sharing a worker id with a running one), failing DELETEs
 (503 / 429 / no answer / FAILED_CANCEL_ORDER) on cancels the harness requests, a clock step on one
 worker, and the hand edits an operator might type (each must be refused by name).
+Issue 21's: an operator's plain INSERT of another order for an intent already executing (refused by
+the intent invariant's named rule).
 Issue 16's classes, on the limit → market fallback path: a cancel's answer lost, a fill racing the
 cancel (VALR fills the order completely before the cancel is processed), cancels that complete late
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
 silent, and price jumps — against the resting price-fallback orders of one side (their triggers
 fire) and so in favour of the other side's (theirs must not).
+Issue 21's class: a worker killed (SIGKILL) between claiming market orders and sending them — the
+claims wait for a socket the exchange is slow to authenticate; each order must be placed again, once.
+Issue 21's classes, on the price trigger: the pair left out of the trade feed (the socket stays up:
+only REST reads of the stale pair keep the trigger seeing), and one-frame spikes against the resting
+price-fallback orders (reverted after 0-50 ms: shorter than any confirmation, nothing may fire).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -30,7 +37,7 @@ from typing import Callable
 import psycopg
 
 from worker.lab.chaos.intents import Quote
-from worker.lab.worker_process import WorkerProcess
+from worker.lab.worker_process import WorkerProcess, wait_for
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
 # exactly once, at a seeded moment in the middle of the run.
@@ -51,12 +58,16 @@ WEIGHTS = {
     "delete_failures": 2,
     "clock_step": 1,
     "operator_edit": 2,
+    "intent_insert": 2,
     "cancel_answer_lost": 2,
     "fill_races_cancel": 2,
     "cancel_delay": 2,
     "trade_socket_dropped": 1,
     "trade_socket_silent": 1,
     "price_jump": 3,
+    "killed_before_post": 1,
+    "trade_pair_muted": 1,
+    "price_spike": 2,
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
 JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
@@ -84,6 +95,18 @@ OPERATOR_EDITS = {
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart")
 
+# intent_insert (issue 21): another market order for an intent already executing — every order of it
+# finished, something executed — typed as a valr_operator member would, naming no order it replaces:
+# the intent invariant must refuse it by this rule (whatever was executed, the whole ask again is more).
+INTENT_UNDER_WAY = """
+    SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1],
+           (array_agg(o.qty ORDER BY o.created_at) FILTER (WHERE o.replaces_order_id IS NULL))[1]
+      FROM lth_pvr.exchange_orders o
+     GROUP BY o.exchange_account_id, o.intent_id
+    HAVING bool_and(o.status IN ('filled', 'cancelled', 'failed')) AND sum(o.filled_qty) > 0
+     ORDER BY random() LIMIT 1"""
+INTENT_INSERT_RULE = "intent_must_not_execute_more_than_asked"
+
 
 @dataclass
 class FaultRecord:
@@ -92,10 +115,11 @@ class FaultRecord:
     detail: str
     wall: float = field(default_factory=time.time)  # when, on the clock the exchange stamps events with
     until_s: float | None = None                     # when the fault ended (timed faults)
-    accepted: bool = False                           # operator_edit: the database took what it must refuse
+    accepted: bool = False                           # operator_edit, intent_insert: the database took what it must refuse
     used: int | None = None                          # count-down faults: how many the exchange used up
     rewatch_s: float | None = None                   # worker_restart_same_id: its subaccounts watched again after
     late: bool = False                               # worker_restart_same_id: not watched again within the limit
+    orders: list[str] = field(default_factory=list)  # killed_before_post: the customerOrderIds it concerns
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
@@ -135,6 +159,7 @@ class FaultInjector:
     _start_mid: Decimal | None = None
     _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
     _rewatch: list[tuple[FaultRecord, object, list]] = field(default_factory=list)  # (record, killed at, accounts)
+    _kill_claims: tuple[float, list[uuid.UUID]] | None = None  # killed_before_post under way: (deadline, intents)
 
     def __post_init__(self) -> None:
         self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
@@ -166,6 +191,7 @@ class FaultInjector:
         self._respawn_due(now)
         self._correct_clocks_due(now)
         self.check_rewatch()
+        self._kill_claimers_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
             self._pg_restart_at = None
             self._inject("pg_restart")
@@ -202,7 +228,7 @@ class FaultInjector:
     def _revert_due(self, now: float) -> None:
         defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False,
                     "resting_subaccounts": self.resting, "cancel_delay_ms": 0, "trade_silent": False,
-                    "trade_down": False, "lose_cancel_answers": 0, "fill_before_cancel": 0}
+                    "trade_down": False, "lose_cancel_answers": 0, "fill_before_cancel": 0, "trade_muted_pairs": []}
         for name, deadline in list(self._revert_at.items()):
             if now >= deadline:
                 self._note_unused(name)
@@ -332,6 +358,31 @@ class FaultInjector:
         self._record("operator_edit", f"{what}: {'ACCEPTED' if changed else 'nothing to edit yet'}",
                      accepted=bool(changed))
 
+    def _intent_insert(self) -> None:
+        """A valr_operator member's plain INSERT of the whole ask again for an intent already executing:
+        it must be refused by the intent invariant's named rule (issue 21)."""
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("SET ROLE valr_operator")
+                found = conn.execute(INTENT_UNDER_WAY).fetchone()
+                if found is None:
+                    self._record("intent_insert", "nothing to insert yet: no intent has executed")
+                    return
+                account, intent, side, asked = found
+                what = f"market {asked} for intent {intent}"
+                try:
+                    conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, "
+                                 "qty, order_type) VALUES (%s, %s, %s, %s, %s, 'market')",
+                                 (account, intent, PAIR, side, asked))
+                except psycopg.errors.CheckViolation as exc:
+                    refused_by = exc.diag.constraint_name
+                    self._record("intent_insert", f"{what}: refused ({refused_by})",
+                                 accepted=refused_by != INTENT_INSERT_RULE)
+                    return
+                self._record("intent_insert", f"{what}: ACCEPTED", accepted=True)
+        except psycopg.OperationalError as exc:  # PostgreSQL restarting: nothing was tried
+            self._record("intent_insert", f"skipped: database unreachable ({type(exc).__name__})")
+
     # -- the fallback path (issue 16) ----------------------------------------------------------
     def _cancel_answer_lost(self) -> None:
         count, seconds = self.rng.randint(1, 3), round(self.rng.uniform(5, 15), 1)
@@ -363,6 +414,38 @@ class FaultInjector:
         self._timed("trade_silent", True, seconds)
         self._record("trade_socket_silent", f"trade WebSockets open but silent for {seconds}s", seconds)
 
+    def _trade_pair_muted(self) -> None:
+        seconds = round(self.rng.uniform(3, 12), 1)
+        self._timed("trade_muted_pairs", [PAIR], seconds)
+        self._record("trade_pair_muted", f"{PAIR} left out of the trade WebSockets' frames for {seconds}s", seconds)
+
+    def _price_spike(self) -> None:
+        """The market spikes against the resting price-fallback orders of one side for 0-50 ms, then
+        returns: one frame past their thresholds, then the frame of the market as it was."""
+        side, resting = self._most_resting_side()
+        size, ms = self.rng.uniform(0.01, 0.03), self.rng.randint(0, 50)
+        fraction = round(size if side == "BUY" else -size, 4)
+        ended = self.sim.call(lambda: len(self.sim.sim.spike_reverts))
+        at = time.time()
+        summary = self.sim.call(self.sim.sim.set_market, PAIR, spike=str(fraction), spike_ms=ms)
+        self.quotes.append(Quote(at, Decimal(summary["bidPrice"]), Decimal(summary["askPrice"])))
+        # The spike's end, as the exchange stamped it (the intent check measures how long it held, and
+        # the next order is priced from the market as it is again).
+        revert = wait_for(lambda: self.sim.call(lambda: self.sim.sim.spike_reverts[ended:]), 5, "the spike's end",
+                          interval=0.005)[0]
+        self.quotes.append(Quote(revert["at"], Decimal(revert["bid"]), Decimal(revert["ask"])))
+        self._record("price_spike", f"{PAIR} {fraction:+.2%} for {ms} ms (against {resting} resting "
+                                    f"price-fallback {side}s), then back after "
+                                    f"{(revert['at'] - at) * 1000:.0f} ms")
+
+    def _most_resting_side(self) -> tuple[str, int]:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            resting = dict(conn.execute(
+                "SELECT side, count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
+                "AND fallback_price_move IS NOT NULL AND fallback_requested_at IS NULL GROUP BY 1").fetchall())
+        side = max(("BUY", "SELL"), key=lambda s: (resting.get(s, 0), self.rng.random()))
+        return side, resting.get(side, 0)
+
     def remember_market(self) -> Quote:
         """The market now, as the intent check's record of what the harness made it."""
         summary = self.sim.call(lambda: self.sim.sim.market.quote(PAIR).summary())
@@ -376,11 +459,7 @@ class FaultInjector:
         """The market jumps against the resting price-fallback orders of one side (mostly 1–3 %: their
         triggers fire) or, sometimes, a little (0.3–1 %) in their favour (nothing may fire). Up hurts
         BUYs and helps SELLs; the mid stays within JUMP_LIMIT of where it started."""
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            resting = dict(conn.execute(
-                "SELECT side, count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
-                "AND fallback_price_move IS NOT NULL AND fallback_requested_at IS NULL GROUP BY 1").fetchall())
-        side = max(("BUY", "SELL"), key=lambda s: (resting.get(s, 0), self.rng.random()))
+        side, count = self._most_resting_side()
         against = self.rng.random() < 0.7
         size = self.rng.uniform(0.01, 0.03) if against else self.rng.uniform(0.003, 0.01)
         up = (side == "BUY") == against
@@ -393,10 +472,56 @@ class FaultInjector:
         summary = self.sim.call(self.sim.sim.set_market, PAIR, jump=str(fraction))
         self.quotes.append(Quote(at, Decimal(summary["bidPrice"]), Decimal(summary["askPrice"])))
         self._record("price_jump", f"{PAIR} {fraction:+.2%} ({'against' if against else 'in favour of'} "
-                                   f"{resting.get(side, 0)} resting price-fallback {side}s): bid "
+                                   f"{count} resting price-fallback {side}s): bid "
                                    f"{summary['bidPrice']}, ask {summary['askPrice']}")
 
     # -- the monitor's own processes ----------------------------------------------------------
+    def _killed_before_post(self) -> None:
+        """Market orders (a fallback's replacement is one) inserted into a subaccount of their own while
+        the exchange holds new account sockets unauthenticated: the worker claims them and waits for
+        the socket before sending; it is killed then (below, once the claim is seen), before any POST."""
+        if self._kill_claims is not None:
+            self._record("killed_before_post", "skipped: one is under way")
+            return
+        intents = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(self.rng.randint(1, 2))]
+        sub = str(9_000_000 + self.rng.randrange(1_000_000))
+        self.sim.set_faults(hold_authentication=True)
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            account = conn.execute(
+                "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'chaos killed claim') "
+                "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                (sub,)).fetchone()[0]
+            for intent in intents:
+                conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, "
+                             "order_type) VALUES (%s, %s, %s, %s, %s, 'market') ON CONFLICT DO NOTHING",
+                             (account, intent, PAIR, self.rng.choice(("BUY", "SELL")),
+                              f"0.000{self.rng.randint(1, 3)}"))
+        self._kill_claims = (self.elapsed() + 8.0, intents)
+
+    def _kill_claimers_due(self, now: float) -> None:
+        """killed_before_post's second half: once its orders are claimed and not sent, SIGKILL the claimer
+        (restarted 1–4 s later) and let the exchange authenticate sockets again."""
+        if self._kill_claims is None:
+            return
+        deadline, intents = self._kill_claims
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            claimers = {r[0] for r in conn.execute(
+                "SELECT claimed_by FROM lth_pvr.exchange_orders WHERE intent_id = ANY (%s) AND status = 'placing' "
+                "AND placement_sent_at IS NULL", (intents,))}
+        if not claimers and now < deadline:
+            return
+        self._kill_claims = None
+        killed = []
+        for index, worker in enumerate(self.workers):
+            if worker.name in claimers and worker.alive and index not in self._respawn_at:
+                worker.kill()
+                self._respawn_at[index] = now + round(self.rng.uniform(1, 4), 1)
+                killed.append(worker.name)
+        self.sim.set_faults(hold_authentication=False)
+        self._record("killed_before_post", f"{len(intents)} market order(s) claimed, unsent: "
+                     + (f"{', '.join(killed)} killed before the POST" if killed else "no claimer to kill"))
+        self.records[-1].orders = [str(i) for i in intents]
+
     def _worker_sigkill(self) -> None:
         alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
         if len(alive) < 2:  # keep one worker up: the point is takeover, not an outage
@@ -478,6 +603,7 @@ class FaultInjector:
         for name in list(self._counting):
             self._note_unused(name)
         self.sim.set_faults(reset=True)
+        self._kill_claims = None
         self._revert_at.clear()
         for index in list(self._clock_back_at):
             self._clock_file(index).write_text("0")
