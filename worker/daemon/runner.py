@@ -24,12 +24,12 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from worker.config import WorkerSettings
+from worker.daemon import identity
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
 from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
-from worker.daemon import identity
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
