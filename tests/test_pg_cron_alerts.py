@@ -5,7 +5,6 @@ and its launcher really terminated."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
 from tests.harness import wait_for

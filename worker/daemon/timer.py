@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from worker.logs import event
 
 if TYPE_CHECKING:
     from worker.daemon.runner import Runner
