@@ -58,3 +58,28 @@ def test_a_fallback_timer_that_raises_is_logged_counted_alerted_and_restarted(si
     orders.sql("SELECT lth_pvr.worker_heartbeat('supervised', 'h', 1)")  # alive again: the alert is about live workers
     alerts = dict(orders.sql("SELECT name, detail FROM lth_pvr.v_alerts"))
     assert "a bug in the fallback timer" in alerts["worker_task_failed"]
+
+
+def test_a_supervised_task_that_returns_while_the_worker_runs_is_a_failure_and_is_restarted():
+    from worker.daemon.tasks import Supervisor
+
+    reported: list[tuple[str, str]] = []
+    runs: list[int] = []
+
+    async def scenario() -> None:
+        stopping = asyncio.Event()
+
+        async def report(name: str, error: str) -> None:
+            reported.append((name, error))
+
+        async def ends_early() -> None:
+            runs.append(1)
+            if len(runs) == 2:
+                stopping.set()  # the worker stops during the second run: no failure, no restart
+
+        supervisor = Supervisor(stopping, report)
+        await asyncio.wait_for(supervisor.start("listener", ends_early), 10)
+
+    asyncio.run(scenario())
+    assert len(runs) == 2
+    assert reported == [("listener", "RuntimeError: the listener task ended while the worker runs")]
