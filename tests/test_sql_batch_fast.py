@@ -147,5 +147,5 @@ def test_a_trade_recorded_meanwhile_makes_the_set_based_write_raise(postgresql):
     with pytest.raises(psycopg.errors.SerializationFailure, match="recorded meanwhile"):
         postgresql.execute("""
             SELECT lth_pvr.write_frame_effects('{}', '{}',
-                       ARRAY[lth_pvr.order_fill_row(%s, %s, %s)], '{}')""",
+                       ARRAY[lth_pvr.order_fill_row(%s, %s, 'ws', %s)], '{}')""",
                            (order_id, Jsonb(trade_payload("t-held", "valr-2", "0.001")), NOW))

@@ -1,11 +1,12 @@
--- Owns: applying one VALR order object to one of our orders — the status mapping (valr_status), the
--- transition table (status_transition_is_legal) and the event log row. Monotonic: a terminal
--- status is never overwritten; an illegal transition is logged and skipped, never raised.
--- The one place the general path produces `unchanged` (the fast path's twin: record_frames, with
--- the same helpers: order_after_unchanged, open_item_already_confirmed). A status change goes
--- through its one function: submit_order (placing -> submitted) or finish_order (a final status).
--- An open-orders item (p_kind `open_order`) settles a reconciliation the order owed; on the WebSocket, an item whose order an earlier frame of the
--- same read already confirmed (open_item_already_confirmed) is neither refreshed nor logged.
+-- Owns: applying one VALR order object to one of our orders — read and validated by read_order_payload
+-- (the status mapping, originalQuantity), the transition table (status_transition_is_legal) and the
+-- event log row. Monotonic: a terminal status is never overwritten; an illegal transition is logged and
+-- skipped, never raised. The one place the general path produces `unchanged`, decided by
+-- payload_is_unchanged and written by order_after_unchanged: the pieces record_frames (the fast path)
+-- batches. A status change goes through its one function: submit_order (placing -> submitted) or
+-- finish_order (a final status). An open-orders item (p_kind `open_order`) settles a reconciliation the
+-- order owed; on the WebSocket, an item whose order an earlier frame of the same read already confirmed
+-- (open_item_already_confirmed) is neither refreshed nor logged.
 -- Internal; reached through record_order_update, record_poll, reconcile_open_orders, record_batch.
 --
 -- Payload shapes: ORDER_STATUS_UPDATE.data / status endpoint (`orderStatusType`, `orderUpdatedAt`)
@@ -29,7 +30,7 @@ DECLARE
     v_id          uuid;
     v_valr_id     text;
     v_cid         uuid;
-    v_status_text text;
+    v_read        record;              -- read_order_payload: status, originalQuantity, refusal
     v_new         text;
     v_time        timestamptz;
     v_orig        numeric;
@@ -48,14 +49,14 @@ BEGIN
 
     v_valr_id := lth_pvr.json_text(p_payload->'orderId');
     v_cid := lth_pvr.json_uuid(p_payload->'customerOrderId');
-    v_status_text := coalesce(lth_pvr.json_text(p_payload->'orderStatusType'),
-                              lth_pvr.json_text(p_payload->'status'));
+    v_read := lth_pvr.read_order_payload(p_payload);
     v_time := lth_pvr.json_time(coalesce(p_payload->'orderUpdatedAt', p_payload->'updatedAt'));
     -- "", "None" and null all mean "no reason".
     v_reason := NULLIF(NULLIF(btrim(coalesce(lth_pvr.json_text(p_payload->'failedReason'),
                                              lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');
 
-    v_new := lth_pvr.valr_status(v_status_text);
+    v_new := v_read.new_status;
+    v_orig := v_read.original_qty;
 
     v_id := coalesce(p_exchange_order_id, lth_pvr.match_order(p_exchange_account_id, p_payload, false));
     IF v_id IS NOT NULL THEN
@@ -80,23 +81,16 @@ BEGIN
     END IF;
     IF v_id IS NULL THEN
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, p_kind, 'not_ours',
-            NULL, lth_pvr.valr_status(v_status_text), v_time, NULL, p_payload, p_now);
+            NULL, v_new, v_time, NULL, p_payload, p_now);
         RETURN QUERY SELECT NULL::uuid, NULL::text, NULL::text, 'not_ours'::text;
         RETURN;
     END IF;
 
-    IF v_new IS NULL THEN
-        v_outcome := 'unknown_status';
-        v_detail := format('unknown status %L', left(coalesce(v_status_text, '<missing>'), 100));
-    ELSIF p_payload ? 'originalQuantity' AND jsonb_typeof(p_payload->'originalQuantity') <> 'null' THEN
-        v_orig := lth_pvr.json_numeric(p_payload->'originalQuantity');
-        IF v_orig IS NULL OR v_orig <= 0 THEN
-            v_outcome := 'malformed';
-            v_detail := 'originalQuantity is not a positive number';
-        END IF;
-    END IF;
+    -- Refused (unknown status, a malformed originalQuantity): logged with the reason, nothing applied.
+    v_outcome := v_read.refusal;
+    v_detail := v_read.detail;
 
-    IF v_outcome IS NULL AND v_new = v_order.status THEN
+    IF lth_pvr.payload_is_unchanged(p_payload, v_order) THEN
         -- Same status: the exchange confirmed it; refresh what it told us, not updated_at.
         v_outcome := 'unchanged';
         IF v_listed AND p_source = 'ws' AND lth_pvr.open_item_already_confirmed(p_payload, v_order, p_now) THEN
@@ -113,7 +107,7 @@ BEGIN
     ELSIF v_outcome IS NULL AND NOT lth_pvr.status_transition_is_legal(v_order.status, v_new)
           AND NOT lth_pvr.revival_is_legal(v_order.status, v_new, v_order.failed_inferred_at) THEN
         v_outcome := 'illegal_transition';
-        v_detail := format('%s -> %s (%s) is not a legal transition', v_order.status, v_new, v_status_text);
+        v_detail := format('%s -> %s (%s) is not a legal transition', v_order.status, v_new, v_read.status_text);
     ELSIF v_outcome IS NULL AND v_new <> 'failed' AND coalesce(v_order.ext_order_id, v_valr_id) IS NULL THEN
         v_outcome := 'malformed';
         v_detail := format('orderId missing: cannot mark the order %s without VALR''s id', v_new);

@@ -2,7 +2,9 @@
 -- order's derived filled_qty / avg_price. Idempotent on the trade id. A fill never changes status:
 -- a late fill after `cancelled` is kept; a fill beyond the order's quantity is recorded (real
 -- money) but flagged `overfill` (event log and v_alerts). A trade without orderId is `unmatched`.
--- The fee is trade_fee's: VALR's `fee`, or a maker rebate (`makerReward`) recorded as a negative fee.
+-- Built from the pieces record_frames (the fast path) uses too: the fill row (order_fill_row), the
+-- validator (fill_problem), the order row after the fill (order_after_fill) and its outcome
+-- (fill_outcome); what is left here is matching the order and writing.
 CREATE OR REPLACE FUNCTION lth_pvr.record_fill(
     p_exchange_account_id uuid,
     p_source text,
@@ -16,15 +18,11 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_order    lth_pvr.exchange_orders%ROWTYPE;
+    v_after    lth_pvr.exchange_orders%ROWTYPE;
+    v_fill     lth_pvr.order_fills;
     v_id       uuid;
-    v_trade_id text;
     v_valr_id  text;
-    v_price    numeric;
-    v_qty      numeric;
-    v_fee      numeric;
     v_time     timestamptz;
-    v_filled   numeric;
-    v_value    numeric;
     v_outcome  text;
     v_detail   text;
 BEGIN
@@ -39,19 +37,13 @@ BEGIN
         RETURN;
     END IF;
 
-    v_trade_id := left(lth_pvr.json_text(p_payload->'id'), 200);
+    v_fill := lth_pvr.order_fill_row(NULL, p_payload, p_source, p_now);
     v_valr_id := lth_pvr.json_text(p_payload->'orderId');
-    v_price := lth_pvr.json_numeric(p_payload->'price');
-    v_qty := lth_pvr.json_numeric(p_payload->'quantity');
-    v_fee := lth_pvr.trade_fee(p_payload);  -- fee, or minus makerReward (a maker rebate)
-    v_time := lth_pvr.json_time(p_payload->'tradedAt');
+    v_time := lth_pvr.json_time(p_payload->'tradedAt');   -- the event's exchange time: NULL when unreadable
 
-    IF v_trade_id IS NULL OR v_trade_id = '' THEN
-        v_outcome := 'malformed'; v_detail := 'trade id missing';
-    ELSIF v_price IS NULL OR v_price <= 0 THEN
-        v_outcome := 'malformed'; v_detail := 'price is not a positive number';
-    ELSIF v_qty IS NULL OR v_qty <= 0 THEN
-        v_outcome := 'malformed'; v_detail := 'quantity is not a positive number';
+    v_detail := lth_pvr.fill_problem(v_fill);
+    IF v_detail IS NOT NULL THEN
+        v_outcome := 'malformed';
     ELSIF v_valr_id IS NULL THEN
         -- Older payloads lacked orderId: never guess which order a trade belongs to.
         v_outcome := 'unmatched';
@@ -59,7 +51,7 @@ BEGIN
     IF v_outcome IS NOT NULL THEN
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, 'trade', v_outcome,
             NULL, NULL, v_time, v_detail, p_payload, p_now);
-        RETURN QUERY SELECT NULL::uuid, v_trade_id, v_outcome;
+        RETURN QUERY SELECT NULL::uuid, v_fill.trade_id, v_outcome;
         RETURN;
     END IF;
 
@@ -85,50 +77,39 @@ BEGIN
     IF v_id IS NULL THEN
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, 'trade', 'not_ours',
             NULL, NULL, v_time, NULL, p_payload, p_now);
-        RETURN QUERY SELECT NULL::uuid, v_trade_id, 'not_ours'::text;
+        RETURN QUERY SELECT NULL::uuid, v_fill.trade_id, 'not_ours'::text;
         RETURN;
     END IF;
 
+    v_fill.exchange_order_id := v_id;
     INSERT INTO lth_pvr.order_fills AS f (trade_id, exchange_order_id, price, qty, fee, fee_currency,
                                           traded_at, sequence_id, source, recorded_at)
-    VALUES (v_trade_id, v_id, v_price, v_qty, coalesce(v_fee, 0),
-            lth_pvr.trade_fee_currency(p_payload),
-            coalesce(v_time, p_now),   -- a trade with an unreadable time is still real money
-            lth_pvr.json_numeric(p_payload->'sequenceId'), p_source, p_now)
+    VALUES (v_fill.trade_id, v_fill.exchange_order_id, v_fill.price, v_fill.qty, v_fill.fee,
+            v_fill.fee_currency, v_fill.traded_at, v_fill.sequence_id, v_fill.source, v_fill.recorded_at)
     ON CONFLICT (trade_id) DO NOTHING;
 
     IF NOT FOUND THEN
         v_outcome := 'duplicate';
     ELSE
-        -- The totals grow by this fill (exact numeric sums, kept under the row lock taken above),
-        -- rather than summing every fill of the order again.
-        v_filled := v_order.filled_qty + v_qty;
-        v_value := v_order.filled_value + v_price * v_qty;
+        -- The totals grow by this fill, under the row lock taken above, rather than summing every
+        -- fill of the order again.
+        v_after := lth_pvr.order_after_fill(v_order, v_fill, p_now);
         UPDATE lth_pvr.exchange_orders o
-           SET filled_qty = v_filled,
-               filled_value = v_value,
-               avg_price = v_value / v_filled,
-               updated_at = p_now,
-               exchange_confirmed_at = p_now,
+           SET filled_qty = v_after.filled_qty,
+               filled_value = v_after.filled_value,
+               avg_price = v_after.avg_price,
+               updated_at = v_after.updated_at,
+               exchange_confirmed_at = v_after.exchange_confirmed_at,
+               ws_monitored_at = v_after.ws_monitored_at,
                -- A fill seen before the placement answer tells us VALR's id.
-               ext_order_id = coalesce(o.ext_order_id, v_valr_id),
-               ws_monitored_at = lth_pvr.ws_monitored_after(o.ws_monitored_at, p_source, p_now)
+               ext_order_id = coalesce(o.ext_order_id, v_valr_id)
          WHERE o.exchange_order_id = v_id;
-        IF v_filled > coalesce(v_order.original_qty, v_order.qty) THEN
-            v_outcome := 'overfill';
-            v_detail := format('filled %s exceeds the order quantity %s', v_filled,
-                               coalesce(v_order.original_qty, v_order.qty));
-        ELSE
-            v_outcome := 'recorded';
-        END IF;
-        IF v_fee IS NULL THEN
-            v_detail := concat_ws('; ', v_detail, 'fee unreadable, recorded as 0');
-        END IF;
+        SELECT r.outcome, r.detail INTO v_outcome, v_detail FROM lth_pvr.fill_outcome(v_after, p_payload) r;
     END IF;
 
     PERFORM lth_pvr.log_order_event(v_id, v_order.exchange_account_id, p_source, 'trade', v_outcome,
         v_order.status, v_order.status, v_time, v_detail, p_payload, p_now);
-    RETURN QUERY SELECT v_id, v_trade_id, v_outcome;
+    RETURN QUERY SELECT v_id, v_fill.trade_id, v_outcome;
 END
 $$;
 

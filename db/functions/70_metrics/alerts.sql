@@ -138,7 +138,7 @@ AS $$
     overfilled AS (
         SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.exchange_order_id) AS ids
           FROM lth_pvr.exchange_orders o
-         WHERE o.filled_qty > coalesce(o.original_qty, o.qty)
+         WHERE lth_pvr.order_is_overfilled(o)
     ),
     revived AS (
         SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.revived_at) AS ids

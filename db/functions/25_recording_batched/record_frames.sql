@@ -17,10 +17,14 @@
 --                        -> `unchanged` per item (reconcile_open_orders' unchanged case)
 --   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`
 -- Every other frame (a status change, an overfill, an unreadable fee, a frame naming an order we do
--- not hold, a list with an order missing, a malformed frame, …) goes to record_frame — the one place
--- that owns the general rules — after the effects gathered so far are written; the order rows are
--- then read again. The outcomes, event rows (in frame order), fills and order columns are the ones
--- record_frame gives; tests/test_sql_batch_fast.py compares the two paths on the same reads.
+-- not hold, a list with an order missing, a malformed frame, …) goes to record_frame — the general
+-- path — after the effects gathered so far are written; the order rows are then read again.
+-- It decides nothing itself: whether a frame is common and what it leaves are the general path's own
+-- pieces (fill_problem, order_fill_row, order_after_fill, fill_outcome for a trade; payload_is_unchanged,
+-- order_after_unchanged, open_item_already_confirmed for an order object), so the outcomes, event rows
+-- (in frame order), fills and order columns are the ones record_frame gives;
+-- tests/test_sql_batch_fast.py compares the two paths on the same reads, tests/test_sql_one_home.py
+-- that no rule is copied here.
 CREATE OR REPLACE FUNCTION lth_pvr.record_frames(
     p_exchange_account_id uuid,
     p_frames jsonb,
@@ -49,6 +53,9 @@ DECLARE
     v_k       int;
     v_at      int[];                        -- an open-orders list's items: their positions in v_orders
     v_common  boolean;
+    v_fill    lth_pvr.order_fills;          -- a trade's fill row (order_fill_row)
+    v_after   lth_pvr.exchange_orders;      -- its order row after it (order_after_fill)
+    v_said    record;                       -- its outcome (fill_outcome)
 BEGIN
     v_named := lth_pvr.frames_order_ids(p_frames);
     v_lists := jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "OPEN_ORDERS_UPDATE")');
@@ -87,23 +94,31 @@ BEGIN
 
         v_common := false;
         IF v_type = 'NEW_ACCOUNT_TRADE' AND jsonb_typeof(v_data) = 'object' THEN
+            -- record_fill's pieces: the fill row, its validator, the order row after it, its outcome.
             v_k := array_position(v_ext, lth_pvr.json_text(v_data->'orderId'));
-            v_common := v_k IS NOT NULL AND lth_pvr.trade_is_common(v_data, v_orders[v_k], v_held);
-            IF v_common THEN
-                IF left(lth_pvr.json_text(v_data->'id'), 200) = ANY (v_held) THEN
-                    v_nevents := v_nevents + 1;
-                    v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'duplicate', v_data, p_now);
-                    exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'duplicate'; new_status := NULL;
-                    RETURN NEXT;
-                ELSE
+            IF v_k IS NOT NULL THEN
+                v_fill := lth_pvr.order_fill_row(v_orders[v_k].exchange_order_id, v_data, 'ws', p_now);
+                v_common := lth_pvr.fill_problem(v_fill) IS NULL;
+            END IF;
+            IF v_common AND v_fill.trade_id = ANY (v_held) THEN
+                v_nevents := v_nevents + 1;
+                v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'duplicate', v_data, p_now);
+                exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'duplicate'; new_status := NULL;
+                RETURN NEXT;
+            ELSIF v_common THEN
+                v_after := lth_pvr.order_after_fill(v_orders[v_k], v_fill, p_now);
+                v_said := lth_pvr.fill_outcome(v_after, v_data);
+                -- An overfill or an unreadable fee has something to say: record_fill's.
+                v_common := v_said.outcome = 'recorded' AND v_said.detail IS NULL;
+                IF v_common THEN
                     v_nfills := v_nfills + 1;
-                    v_fills[v_nfills] := lth_pvr.order_fill_row(v_orders[v_k].exchange_order_id, v_data, p_now);
-                    v_held := v_held || v_fills[v_nfills].trade_id;
-                    v_orders[v_k] := lth_pvr.order_after_fill(v_orders[v_k], v_fills[v_nfills], p_now);
+                    v_fills[v_nfills] := v_fill;
+                    v_held := v_held || v_fill.trade_id;
+                    v_orders[v_k] := v_after;
                     v_dirty[v_k] := true;
                     v_nevents := v_nevents + 1;
-                    v_events[v_nevents] := lth_pvr.order_event_row(v_orders[v_k], 'trade', 'recorded', v_data, p_now);
-                    exchange_order_id := v_orders[v_k].exchange_order_id; outcome := 'recorded'; new_status := NULL;
+                    v_events[v_nevents] := lth_pvr.order_event_row(v_after, 'trade', 'recorded', v_data, p_now);
+                    exchange_order_id := v_after.exchange_order_id; outcome := 'recorded'; new_status := NULL;
                     RETURN NEXT;
                 END IF;
             END IF;
