@@ -11,7 +11,8 @@
 --     order's exchange_confirmed_at stays the moment VALR's word last changed; the safety net
 --     re-confirms resting orders every ten minutes, well inside stuck_order_minutes.
 -- Unknowns count as "not confirmed": the item is then refreshed.
--- Internal; reconcile_open_orders and record_frames call it (after payload_is_unchanged).
+-- Internal; apply_order_payload (an open-orders item of reconcile_open_orders) and record_frames call it
+-- (after payload_is_unchanged).
 CREATE OR REPLACE FUNCTION lth_pvr.open_item_already_confirmed(
     p_item jsonb,
     p_order lth_pvr.exchange_orders,

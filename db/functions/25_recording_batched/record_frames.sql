@@ -23,8 +23,8 @@
 -- pieces (fill_problem, order_fill_row, order_after_fill, fill_outcome for a trade; payload_is_unchanged,
 -- order_after_unchanged, open_item_already_confirmed for an order object), so the outcomes, event rows
 -- (in frame order), fills and order columns are the ones record_frame gives;
--- tests/test_sql_batch_fast.py compares the two paths on the same reads, tests/test_sql_one_home.py
--- that no rule is copied here.
+-- tests/test_sql_batch_fast.py compares the two paths on the same reads, and
+-- tests/test_sql_recording_one_home.py checks that no rule of the pieces is copied here.
 CREATE OR REPLACE FUNCTION lth_pvr.record_frames(
     p_exchange_account_id uuid,
     p_frames jsonb,
