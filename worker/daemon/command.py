@@ -11,6 +11,7 @@ import click
 from worker import logs
 from worker.config import ConfigError, build_settings
 from worker.daemon.rlimit import raise_file_limit
+from worker.interpreter import others_cannot_run
 from worker.options import database_url_option
 
 
@@ -56,6 +57,8 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     logs.setup(log_format, level={"debug": 10, "info": 20, "warning": 30}[log_level])
     # One socket per watched subaccount: a soft limit of 1,024 would cap the worker below 1,000.
     logs.event(logging.getLogger("worker.start"), "open files limit", soft=raise_file_limit())
+    if closed := others_cannot_run():  # run by root today, by the service user tomorrow: say it now
+        logs.event(logging.getLogger("worker.start"), closed, logging.WARNING)
 
     from worker.daemon.runner import DatabaseUnavailable, Runner  # heavy imports after validation
 

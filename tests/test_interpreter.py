@@ -1,0 +1,61 @@
+"""A virtual environment built from a Python only its owner can reach (one under /root) breaks the
+service user with a bare "Permission denied": `migrate` and `run` say it in one line, naming the path."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from worker import interpreter
+from worker.cli import main
+
+
+@pytest.fixture
+def open_dir():
+    """A directory every user may enter (pytest's tmp_path sits under a 0700 directory)."""
+    path = Path(tempfile.mkdtemp(prefix="interpreter-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def venv_python(base: Path, home_mode: int) -> tuple[Path, Path]:
+    """A venv's bin/python linking to an interpreter inside a home directory of the given mode."""
+    home = base / "root"
+    (home / "bin").mkdir(parents=True)
+    real = home / "bin" / "python3.11"
+    real.write_text("")
+    real.chmod(0o755)
+    home.chmod(home_mode)
+    (base / "venv" / "bin").mkdir(parents=True)
+    link = base / "venv" / "bin" / "python"
+    link.symlink_to(real)
+    return home, link
+
+
+def test_a_python_behind_a_closed_directory_is_named(open_dir, monkeypatch):
+    home, link = venv_python(open_dir, 0o700)
+    monkeypatch.setattr(sys, "executable", str(link))
+    line = interpreter.others_cannot_run()
+    assert line is not None and f"{home} (mode 0700)" in line and "Permission denied" in line
+
+
+def test_a_python_every_user_may_run_passes(open_dir):
+    _, link = venv_python(open_dir, 0o755)
+    assert interpreter.unreachable(link, interpreter.EXECUTE) is None
+    (link.resolve()).chmod(0o700)  # the interpreter itself closed to others
+    assert interpreter.unreachable(link, interpreter.EXECUTE) == f"{link.resolve()} (mode 0700)"
+
+
+def test_migrate_says_it_in_one_line(open_dir, monkeypatch):
+    home, link = venv_python(open_dir, 0o700)
+    monkeypatch.setattr(sys, "executable", str(link))
+    # An unreachable database: migrate stops after its first lines, which is all this needs.
+    result = CliRunner().invoke(main, ["migrate", "--database-url", "postgresql://u@127.0.0.1:1/none"])
+    warnings = [line for line in result.output.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and f"{home} (mode 0700)" in warnings[0]
