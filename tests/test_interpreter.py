@@ -59,3 +59,11 @@ def test_migrate_says_it_in_one_line(open_dir, monkeypatch):
     result = CliRunner().invoke(main, ["migrate", "--database-url", "postgresql://u@127.0.0.1:1/none"])
     warnings = [line for line in result.output.splitlines() if "warning:" in line]
     assert len(warnings) == 1 and f"{home} (mode 0700)" in warnings[0]
+
+
+def test_the_install_step_says_it_on_stderr(open_dir, monkeypatch, capsys):
+    home, link = venv_python(open_dir, 0o700)
+    monkeypatch.setattr(sys, "executable", str(link))
+    interpreter.main()
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("warning: other users") and f"{home} (mode 0700)" in err

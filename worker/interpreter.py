@@ -1,9 +1,9 @@
 """Whether users other than this one can run this installation: `postgres` runs `migrate` and the
 service user runs `run` (the README's deploy), but a virtual environment built as root from a Python
 under /root (pyenv, a hand build) links its bin/python to a file only root can reach. The service
-then fails with a bare "Permission denied" from systemd, before any of our code runs; `migrate` and
-`run` say it in one line while they still can (run by whoever built it): a warning, not a refusal,
-since the one running them can.
+then fails with a bare "Permission denied" from systemd, before any of our code runs; right after the
+install (`python -m worker.interpreter`), `migrate` and `run` say it in one line while they still can
+(run by whoever built it): a warning, not a refusal, since the one running them can.
 
 Mode bits only ("others"): the service user is rarely the owner or in the group, and a warning that
 names the path costs less than the bare error it prevents.
@@ -47,3 +47,14 @@ def others_cannot_run() -> str | None:
                     f"{blocked} is closed to them, so they fail with 'Permission denied'; build the virtual "
                     "environment from a Python every user can run (e.g. /usr/bin/python3 -m venv)")
     return None
+
+
+def main() -> None:
+    """`python -m worker.interpreter`, right after installing (the README's deploy): a warning line on
+    stderr when other users cannot run this installation, nothing otherwise; exit 0 either way."""
+    if closed := others_cannot_run():
+        print(f"warning: {closed}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
