@@ -3,6 +3,7 @@ service user with a bare "Permission denied": `migrate` and `run` say it in one 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from worker import interpreter
+from worker import interpreter, logs
 from worker.cli import main
 
 
@@ -67,3 +68,32 @@ def test_the_install_step_says_it_on_stderr(open_dir, monkeypatch, capsys):
     interpreter.main()
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("warning: other users") and f"{home} (mode 0700)" in err
+
+
+@pytest.fixture
+def logging_restored(monkeypatch):
+    """`run` configures the process's logging and registers its secrets: undone after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setattr(logs, "_SECRETS", set())
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_run_says_it_in_one_log_line(open_dir, monkeypatch, logging_restored):
+    home, link = venv_python(open_dir, 0o700)
+    monkeypatch.setattr(sys, "executable", str(link))
+
+    class Stopped:  # the worker itself is not what this is about: it stops at once
+        def __init__(self, settings):
+            pass
+
+        async def run(self):
+            return 0
+
+    monkeypatch.setattr("worker.daemon.runner.Runner", Stopped)
+    result = CliRunner().invoke(main, ["run", "--database-url", "postgresql://u@127.0.0.1:1/none"],
+                                env={"VALR_API_KEY": "key-of-test", "VALR_API_SECRET": "secret-of-test"})
+    lines = [line for line in result.output.splitlines() if "cannot run this Python" in line]
+    assert result.exit_code == 0 and len(lines) == 1 and f"{home} (mode 0700)" in lines[0]
