@@ -115,6 +115,22 @@ def test_a_resting_buy_reserves_funds_available_drops_total_stays_and_no_transac
     with_http(body)
 
 
+def test_with_reservation_updates_a_resting_order_and_its_cancel_each_send_a_balance_update():
+    async def body(sim, http):
+        await sim.set_faults(reservation_updates=True)
+        async with RawAccountSocket(sim.base_url, A) as sock:
+            on_connect = len(sock.of_type("BALANCE_UPDATE"))
+            placed = await valr_call(http, "POST", "/v1/orders/limit", A, {"pair": "BTCZAR", "side": "BUY",
+                                                                           "quantity": "0.01", "price": "1000000"})
+            await sock.until(lambda f: len(sock.of_type("BALANCE_UPDATE")) == on_connect + 1)
+            await valr_call(http, "DELETE", "/v1/orders/order", A, {"orderId": placed.json()["id"], "pair": "BTCZAR"})
+            await sock.until(lambda f: len(sock.of_type("BALANCE_UPDATE")) == on_connect + 2)
+        held, freed = sock.of_type("BALANCE_UPDATE")[on_connect:]
+        assert held["currency"]["shortName"] == freed["currency"]["shortName"] == "ZAR"
+        assert (held["reserved"], freed["reserved"]) == ("10000", "0") and held["total"] == freed["total"]
+    with_http(body)
+
+
 def test_a_transfer_between_subaccounts_is_one_debit_in_one_and_one_credit_in_the_other():
     async def body(sim, http):
         a0, b0 = [Decimal((await balance(http, s, "USDT"))["total"]) for s in (A, B)]
