@@ -6,12 +6,14 @@ ledger's faults (history records dropped, duplicated, reordered; a fill that rea
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from decimal import Decimal
 
 import httpx
 
-from worker.lab.sim.testing import RawAccountSocket, run_with_sim, valr_call
+from worker.lab.sim import SimulatorThread
+from worker.lab.sim.testing import KEY, SECRET, RawAccountSocket, run_with_sim, valr_call
 
 A, B = "7001", "7002"
 HISTORY = "/v1/account/transactionhistory"
@@ -255,3 +257,20 @@ def test_primary_key_endpoints_cover_every_subaccount_at_once_within_windows():
         for path in ("/v1/account/balances/all", f"{HISTORY}/subaccounts"):
             assert (await valr_call(http, "GET", path, A)).status_code == 403  # primary key only
     with_http(body)
+
+
+def test_the_ledger_controls_work_from_another_thread():
+    """SimulatorThread (the worker's end-to-end tests, demo, chaos): deposits confirm on the simulator's loop."""
+    with SimulatorThread(KEY, SECRET) as sim:
+        (tx_hash,) = sim.deposit(A, "BTC", "0.1", kind="crypto", confirmations=2)["pending"]
+        sim.deposit(A, "ZAR", "100")
+        sim.withdraw(A, "ZAR", "40", fee="8.5", kind="fiat")
+        sim.transfer(A, B, "ZAR", "10")
+        deadline = time.monotonic() + 3
+        while not any(t["transactionType"]["type"] == "BLOCKCHAIN_RECEIVE" for t in sim.ledger(A)["transactions"]):
+            assert time.monotonic() < deadline, "the crypto deposit was never credited"
+        by_type = {t["transactionType"]["type"]: t for t in sim.ledger(A)["transactions"]}
+        assert set(by_type) == {"BLOCKCHAIN_RECEIVE", "FIAT_DEPOSIT", "FIAT_WITHDRAWAL", "INTERNAL_TRANSFER"}
+        assert by_type["BLOCKCHAIN_RECEIVE"]["additionalInfo"]["transactionHash"] == tx_hash
+        assert (by_type["FIAT_WITHDRAWAL"]["debitValue"], by_type["FIAT_WITHDRAWAL"]["feeValue"]) == ("40", "8.5")
+        assert [t["creditValue"] for t in sim.ledger(B)["transactions"]] == ["10"]

@@ -45,6 +45,10 @@ class Transaction:
     credit: tuple[str, Decimal] | None = None
     fee: tuple[str, Decimal] | None = None
     info: dict = field(default_factory=dict)
+    at: datetime = field(init=False, repr=False)  # eventAt parsed once (filters, the across-subaccount order)
+
+    def __post_init__(self) -> None:
+        self.at = _parse_time(self.event_at)
 
     def rest_item(self) -> dict:
         """The REST item: currencies as codes, absent sides left out (VALR's samples)."""
@@ -115,8 +119,7 @@ class Query:
             return False
         if self.currency and not tx.touches(self.currency):
             return False
-        at = _parse_time(tx.event_at)
-        return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
+        return (self.start is None or tx.at >= self.start) and (self.end is None or tx.at <= self.end)
 
 
 class Ledger:
@@ -211,20 +214,22 @@ class Ledger:
     def page(self, subaccount_id: str, query: Query) -> list[dict]:
         """GET /v1/account/transactionhistory: filtered, newest first, then beforeId, skip and limit. An
         unknown beforeId gives an empty page (what VALR does then is undocumented)."""
-        rows = [tx for tx in reversed(self._books.get(subaccount_id, [])) if query.keeps(tx)]
+        book = self._books.get(subaccount_id, [])
+        upto = len(book)
         if query.before_id is not None:
             where = self._where.get(query.before_id)
             if where is None or where[0] != subaccount_id:
                 return []
-            rows = [tx for tx in rows if self._where[tx.id][1] < where[1]]
-        return [tx.rest_item() for tx in rows[query.skip:query.skip + query.limit]]
+            upto = where[1]
+        rows = (book[i] for i in range(upto - 1, -1, -1) if query.keeps(book[i]))
+        return [tx.rest_item() for tx in itertools.islice(rows, query.skip, query.skip + query.limit)]
 
     def across(self, query: Query, labels: dict[str, str]) -> list[dict]:
         """GET /v1/account/transactionhistory/subaccounts: every subaccount's transactions within the window,
         newest first, skip/limit over all of them, then grouped per account (VALR's shape)."""
         window = query.windowed()
         rows = [tx for sub, book in self._books.items() if sub for tx in book if window.keeps(tx)]
-        rows.sort(key=lambda tx: (_parse_time(tx.event_at), tx.id), reverse=True)
+        rows.sort(key=lambda tx: (tx.at, tx.id), reverse=True)
         grouped: dict[str, dict] = {}
         for tx in rows[window.skip:window.skip + window.limit]:
             group = grouped.setdefault(tx.subaccount_id, {"id": tx.subaccount_id,
