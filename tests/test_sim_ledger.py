@@ -215,7 +215,14 @@ def test_history_records_dropped_duplicated_and_reordered_on_the_socket_all_stay
                        for n in (4, 5)]
             await sock.until(lambda f: len(sock.of_type("NEW_ACCOUNT_HISTORY_RECORD")) == 5)
             assert [r["id"] for r in sock.of_type("NEW_ACCOUNT_HISTORY_RECORD")[3:]] == swapped[::-1]
-        assert [i["id"] for i in await history(http, A)] == (made + swapped)[::-1]
+            await sim.set_faults(reset=True, history_drop_fraction=1.0)
+            lost = (await admin(http, "deposit", subaccountId=A, currency="ZAR", amount="6"))["transactions"]
+            await sim.set_faults(history_drop_fraction=0.0)
+            seen = (await admin(http, "deposit", subaccountId=A, currency="ZAR", amount="7"))["transactions"]
+            await sock.until(lambda f: len(sock.of_type("NEW_ACCOUNT_HISTORY_RECORD")) == 6)
+            assert sock.of_type("NEW_ACCOUNT_HISTORY_RECORD")[5]["id"] == seen[0]  # frames keep their order
+            assert len(sock.of_type("BALANCE_UPDATE")) == 7 + 7  # 7 assets on connect, then one per deposit
+        assert [i["id"] for i in await history(http, A)] == (made + swapped + lost + seen)[::-1]
     with_http(body)
 
 
