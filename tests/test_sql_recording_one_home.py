@@ -37,7 +37,6 @@ RULES = [
 PATHS = {
     "record_fill": {"order_fill_row", "fill_problem", "order_after_fill", "fill_outcome"},
     "fill_outcome": {"order_is_overfilled"},
-    "alerts": {"order_is_overfilled"},
     "record_frames": {"order_fill_row", "fill_problem", "order_after_fill", "fill_outcome",
                       "payload_is_unchanged", "order_after_unchanged", "open_item_already_confirmed"},
     "apply_order_payload": {"read_order_payload", "payload_is_unchanged", "order_after_unchanged",
