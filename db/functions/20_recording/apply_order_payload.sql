@@ -50,7 +50,7 @@ BEGIN
     v_valr_id := lth_pvr.json_text(p_payload->'orderId');
     v_cid := lth_pvr.json_uuid(p_payload->'customerOrderId');
     v_read := lth_pvr.read_order_payload(p_payload);
-    v_time := lth_pvr.json_time(coalesce(p_payload->'orderUpdatedAt', p_payload->'updatedAt'));
+    v_time := lth_pvr.payload_exchange_time(p_kind, p_payload);
     -- "", "None" and null all mean "no reason".
     v_reason := NULLIF(NULLIF(btrim(coalesce(lth_pvr.json_text(p_payload->'failedReason'),
                                              lth_pvr.json_text(p_payload->'failureReason'))), ''), 'None');

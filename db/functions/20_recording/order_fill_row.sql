@@ -22,7 +22,7 @@ BEGIN
     v_fill.qty := lth_pvr.json_numeric(p_trade->'quantity');
     v_fill.fee := coalesce(lth_pvr.trade_fee(p_trade), 0);
     v_fill.fee_currency := lth_pvr.trade_fee_currency(p_trade);
-    v_fill.traded_at := coalesce(lth_pvr.json_time(p_trade->'tradedAt'), p_now);
+    v_fill.traded_at := coalesce(lth_pvr.payload_exchange_time('trade', p_trade), p_now);
     v_fill.sequence_id := lth_pvr.json_numeric(p_trade->'sequenceId');
     v_fill.source := p_source;
     v_fill.recorded_at := p_now;

@@ -39,7 +39,7 @@ BEGIN
 
     v_fill := lth_pvr.order_fill_row(NULL, p_payload, p_source, p_now);
     v_valr_id := lth_pvr.json_text(p_payload->'orderId');
-    v_time := lth_pvr.json_time(p_payload->'tradedAt');   -- the event's exchange time: NULL when unreadable
+    v_time := lth_pvr.payload_exchange_time('trade', p_payload);   -- the event's: NULL when unreadable
 
     v_detail := lth_pvr.fill_problem(v_fill);
     IF v_detail IS NOT NULL THEN

@@ -1,6 +1,6 @@
 -- Owns: the order_events row of one WebSocket payload about an order whose status it leaves as it is
 -- (a recorded or duplicate trade, an unchanged status, an unchanged open-orders item), as
--- log_order_event writes it. The exchange's time: tradedAt of a trade, else the order's update time.
+-- log_order_event writes it, with the exchange's time the general path gives it (payload_exchange_time).
 -- Internal; record_frames gathers these and write_frame_effects inserts them in one statement.
 CREATE OR REPLACE FUNCTION lth_pvr.order_event_row(
     p_order lth_pvr.exchange_orders,
@@ -22,8 +22,7 @@ BEGIN
     v_event.outcome := p_outcome;
     v_event.old_status := p_order.status;
     v_event.new_status := p_order.status;
-    v_event.exchange_time := lth_pvr.json_time(CASE WHEN p_kind = 'trade' THEN p_payload->'tradedAt'
-                                                    ELSE coalesce(p_payload->'orderUpdatedAt', p_payload->'updatedAt') END);
+    v_event.exchange_time := lth_pvr.payload_exchange_time(p_kind, p_payload);
     v_event.received_at := p_now;
     v_event.payload := p_payload;
     RETURN v_event;
