@@ -1,10 +1,9 @@
 -- Owns: reading and validating one VALR order object (ORDER_STATUS_UPDATE.data, the status endpoint's
--- answer, an open-orders item) — the one validator of an order payload: its status text
--- (`orderStatusType`, or an open-orders item's `status`) and what it maps to (valr_status), its
--- originalQuantity when present. `refusal` says why it cannot be applied: `unknown_status` (a status
--- valr_status does not know), else `malformed` (an originalQuantity that is not a positive number),
--- with the event's detail; NULL when it can be.
--- Internal; apply_order_payload and payload_is_unchanged call it.
+-- answer, an open-orders item) for apply_order_payload: its status text (payload_status_text) and our
+-- status for it (payload_status), its originalQuantity. `refusal` says why it cannot be applied:
+-- `unknown_status` (payload_status knows none), else `malformed` (payload_original_qty_is_malformed),
+-- with the event's detail; NULL when it can be (payload_is_unchanged asks the same two questions).
+-- Internal; apply_order_payload calls it.
 CREATE OR REPLACE FUNCTION lth_pvr.read_order_payload(
     p_payload jsonb,
     OUT status_text text,
@@ -16,17 +15,16 @@ CREATE OR REPLACE FUNCTION lth_pvr.read_order_payload(
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
-    status_text := coalesce(lth_pvr.json_text(p_payload->'orderStatusType'), lth_pvr.json_text(p_payload->'status'));
-    new_status := lth_pvr.valr_status(status_text);
+    status_text := lth_pvr.payload_status_text(p_payload);
+    new_status := lth_pvr.payload_status(p_payload);
     IF new_status IS NULL THEN
         refusal := 'unknown_status';
         detail := format('unknown status %L', left(coalesce(status_text, '<missing>'), 100));
-    ELSIF coalesce(jsonb_typeof(p_payload->'originalQuantity'), 'null') <> 'null' THEN
+    ELSIF lth_pvr.payload_original_qty_is_malformed(p_payload) THEN
+        refusal := 'malformed';
+        detail := 'originalQuantity is not a positive number';
+    ELSE
         original_qty := lth_pvr.json_numeric(p_payload->'originalQuantity');
-        IF original_qty IS NULL OR original_qty <= 0 THEN
-            refusal := 'malformed';
-            detail := 'originalQuantity is not a positive number';
-        END IF;
     END IF;
 END
 $$;
