@@ -1,7 +1,9 @@
 -- Owns: which fallback a new order gets. An explicit value on the order wins (0 = explicitly none:
 -- stored as NULL); else its account's (exchange_accounts.fallback_after / fallback_price_move); else
 -- the global settings fallback_after_seconds / fallback_price_move (0 = off, as shipped). Limit orders
--- that are not replacements only: a market order, and a replacement, never get one.
+-- that are not replacements only: a market order, and a replacement, never get one. An order
+-- registered as `submitted` (placed by another system) inherits nothing either: a fallback cancels
+-- the order and buys at market, which only the row itself may ask for.
 -- Internal: the insert-rules trigger calls it.
 CREATE OR REPLACE FUNCTION lth_pvr.fallback_defaults(p_order lth_pvr.exchange_orders)
 RETURNS TABLE (fallback_after interval, fallback_price_move numeric)
@@ -10,11 +12,15 @@ SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT CASE WHEN p_order.order_type <> 'limit' OR p_order.replaces_order_id IS NOT NULL
                 THEN p_order.fallback_after
+                WHEN p_order.status <> 'pending'
+                THEN NULLIF(p_order.fallback_after, make_interval())
                 ELSE NULLIF(coalesce(p_order.fallback_after, a.fallback_after,
                                      make_interval(secs => lth_pvr.setting('fallback_after_seconds'))),
                             make_interval()) END,  -- 0 = explicitly none
            CASE WHEN p_order.order_type <> 'limit' OR p_order.replaces_order_id IS NOT NULL
                 THEN p_order.fallback_price_move
+                WHEN p_order.status <> 'pending'
+                THEN NULLIF(p_order.fallback_price_move, 0)
                 ELSE NULLIF(coalesce(p_order.fallback_price_move, a.fallback_price_move,
                                      lth_pvr.setting('fallback_price_move')), 0) END
       FROM (SELECT 1) one
