@@ -115,4 +115,10 @@ def fallback_fault_classes(check: IntentCheck, records: list[FaultRecord], count
                              f"of which without an adverse move crossing the threshold (favourable jumps that "
                              f"fired): {v['price_fired_without_adverse_move']}; replaced {replaced}",
             "mismatches": v["price_fired_without_adverse_move"]},
+        "person_cancels_fallback": {
+            "injected": count["person_cancels_fallback"],
+            "what_happened": f"fallbacks a person's cancel reached while their cancel was in flight: "
+                             f"{check.persons_cancels} (answered fallback_off: {used['person_cancels_fallback']}); "
+                             f"replaced all the same: {v['replaced_after_persons_cancel']}",
+            "mismatches": v["replaced_after_persons_cancel"]},
     }

@@ -14,6 +14,9 @@ cancel (VALR fills the order completely before the cancel is processed), cancels
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
 silent, and price jumps — against the resting price-fallback orders of one side (their triggers
 fire) and so in favour of the other side's (theirs must not).
+Issue 21's class: a person's cancel racing a fallback — for a few seconds (cancels completing late, so
+the fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a
+person (request_cancel); those answered `fallback_off` must get no replacement (the intent check).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -56,6 +59,7 @@ WEIGHTS = {
     "trade_socket_dropped": 1,
     "trade_socket_silent": 1,
     "price_jump": 3,
+    "person_cancels_fallback": 2,
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
 JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
@@ -130,6 +134,9 @@ class FaultInjector:
     _first: list[str] = field(default_factory=list)   # every_kind_first: the kinds still to inject once
     _start_mid: Decimal | None = None
     _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
+    persons_cancels: list[str] = field(default_factory=list)  # orders a person cancelled before VALR's final word
+    _persons_watch: tuple[FaultRecord, float] | None = None   # person_cancels_fallback: (its record, until)
+    _persons_asked: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
@@ -160,6 +167,7 @@ class FaultInjector:
         self._revert_due(now)
         self._respawn_due(now)
         self._correct_clocks_due(now)
+        self._persons_cancel_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
             self._pg_restart_at = None
             self._inject("pg_restart")
@@ -357,6 +365,38 @@ class FaultInjector:
         self._timed("trade_silent", True, seconds)
         self._record("trade_socket_silent", f"trade WebSockets open but silent for {seconds}s", seconds)
 
+    # -- a person's cancel racing a fallback (issue 21) ------------------------------------------
+    def _person_cancels_fallback(self) -> None:
+        delay, seconds = self.rng.randint(300, 1500), round(self.rng.uniform(3, 10), 1)
+        self._timed("cancel_delay_ms", delay, seconds)
+        self._record("person_cancels_fallback", f"for {seconds}s (cancels completing {delay} ms after their 202) "
+                                                f"a person cancels every order whose fallback has just fired", seconds)
+        self.records[-1].used = 0
+        self._persons_watch = (self.records[-1], self.elapsed() + seconds)
+
+    def _persons_cancel_due(self, now: float) -> None:
+        """While a person_cancels_fallback fault runs: request_cancel on each order whose fallback fired
+        and is still undecided (VALR has not finished it). Every one the cancel reached before VALR's final
+        word (any answer but `terminal`) must end without a replacement; the record counts `fallback_off`."""
+        if self._persons_watch is None:
+            return
+        record, until = self._persons_watch
+        if now >= until:
+            self._persons_watch = None
+            return
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            fired = [row[0] for row in conn.execute(
+                "SELECT exchange_order_id::text FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
+                "AND fallback_requested_at IS NOT NULL AND fallback_outcome IS NULL").fetchall()]
+            for order_id in fired:
+                if order_id in self._persons_asked:
+                    continue
+                self._persons_asked.add(order_id)
+                answer = conn.execute("SELECT lth_pvr.request_cancel(%s)", (order_id,)).fetchone()[0]
+                if answer != "terminal":  # VALR's word came first: the replacement was its due
+                    self.persons_cancels.append(order_id)
+                record.used = (record.used or 0) + (answer == "fallback_off")
+
     def remember_market(self) -> Quote:
         """The market now, as the intent check's record of what the harness made it."""
         summary = self.sim.call(lambda: self.sim.sim.market.quote(PAIR).summary())
@@ -438,6 +478,7 @@ class FaultInjector:
                 worker.start()
             self._respawn_at.pop(index, None)
         self._pg_restart_at = None
+        self._persons_watch = None
 
     def timeline(self) -> list[str]:
         return [r.line() for r in self.records]
