@@ -37,7 +37,8 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
     assert set(report["fault_classes"]) == {"rest_429_long_storm", "worker_joins_storm", "delete_failures",
                                             "clock_step", "operator_edit",  # issue 16's, below:
                                             "cancel_answer_lost", "fill_races_cancel", "cancel_delay",
-                                            "trade_socket_dropped", "trade_socket_silent", "price_jump"}
+                                            "trade_socket_dropped", "trade_socket_silent", "price_jump",
+                                            "person_cancels_fallback"}  # issue 21's
     assert report["intent_check"]["ok"] is True, report["intent_check"]
     assert all(cls["mismatches"] == 0 for cls in report["fault_classes"].values()), report["fault_classes"]
     assert report["lag_by_fault_class"] and all(lag["n"] > 0 for lag in report["lag_by_fault_class"].values())
