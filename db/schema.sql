@@ -76,7 +76,8 @@ CREATE TABLE lth_pvr.exchange_orders (
     placement_looked_up_at timestamp with time zone,
     placement_attempts integer NOT NULL DEFAULT 0,
     failed_inferred_at timestamp with time zone,
-    revived_at timestamp with time zone
+    revived_at timestamp with time zone,
+    placement_requeues integer NOT NULL DEFAULT 0
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -146,6 +147,7 @@ CREATE INDEX exchange_orders_revived_idx ON lth_pvr.exchange_orders USING btree 
 CREATE INDEX exchange_orders_submitted_at_idx ON lth_pvr.exchange_orders USING btree (submitted_at);
 CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USING btree (requires_polling, last_polled_at) WHERE (status = 'submitted'::text);
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
+COMMENT ON COLUMN lth_pvr.exchange_orders.placement_requeues IS 'times the order went back to pending to be placed again (place_again)';
 
 CREATE TABLE lth_pvr.market_prices (
     pair text NOT NULL,
@@ -184,9 +186,9 @@ CREATE TABLE lth_pvr.order_events (
     payload jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
-    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text, 'placement_retry'::text, 'fill_correction'::text])));
+    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text, 'placement_retry'::text, 'fill_correction'::text, 'remainder'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text, 'fallback_off'::text])));
+    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text, 'remainder_placed'::text, 'placed_again'::text, 'fallback_off'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check
@@ -346,6 +348,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_move = 0
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
+-- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
 -- order_value_max = 1000000000000
@@ -355,6 +358,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- placement_grace_seconds = 120
 -- placement_lookup_first_seconds = 2
 -- placement_lookup_max_seconds = 30
+-- placement_requeues_max = 3
 -- placing_unresolved_minutes = 2
 -- poll_claim_seconds = 120
 -- poll_recent_minutes = 2

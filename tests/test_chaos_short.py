@@ -35,11 +35,28 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
     assert report["fills"] > 0 and report["max_lag_s"] >= 0 and report["recovery_rest_calls"] >= 0
     # Issue 14's fault classes: each reported with what happened, none with a mismatch; lag per class.
     assert set(report["fault_classes"]) == {"rest_429_long_storm", "worker_joins_storm", "delete_failures",
-                                            "clock_step", "operator_edit",  # issue 16's, below:
+                                            "clock_step", "operator_edit", "intent_insert",  # 21's; 16's:
                                             "cancel_answer_lost", "fill_races_cancel", "cancel_delay",
                                             "trade_socket_dropped", "trade_socket_silent", "price_jump",
-                                            "person_cancels_fallback"}  # issue 21's
+                                            "killed_before_post", "person_cancels_fallback"}  # issue 21's
     assert report["intent_check"]["ok"] is True, report["intent_check"]
     assert all(cls["mismatches"] == 0 for cls in report["fault_classes"].values()), report["fault_classes"]
     assert report["lag_by_fault_class"] and all(lag["n"] > 0 for lag in report["lag_by_fault_class"].values())
     assert f"chaos seed {SEED}" in proc.stderr
+
+
+def test_a_worker_killed_between_claim_and_post_places_each_order_once():
+    """Issue 21: the claimer of market orders is killed (SIGKILL) while their request waits for the
+    socket: every such order reaches VALR exactly once, none failed, no intent over-executed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "worker", "chaos", "--orders", "12", "--minutes", "0.3", "--seed", "5",
+         "--faults", "killed_before_post", "--fault-every", "3", "--cron-every", "8", "--placement-grace", "10",
+         "--fallback-share", "0", "--json"],
+        capture_output=True, text=True, timeout=180)
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, "\n".join(report["problems"] + report["first_mismatch"] + report["fault_timeline"])
+    killed = report["fault_classes"]["killed_before_post"]
+    assert killed["injected"] >= 1 and killed["mismatches"] == 0, killed
+    assert "killed before the POST" in "\n".join(report["fault_timeline"]), report["fault_timeline"]
+    assert report["intent_check"]["ok"] is True and report["placed_twice"] == 0

@@ -97,3 +97,43 @@ def test_lost_market_placement_is_looked_up_by_customer_order_id_and_never_place
     assert sim.counters()["rest"].get("POST /v1/orders/market") == 1
     assert "placement answer lost" in worker.log()
     assert orders.wait_status(order_id, "filled", timeout=40)["filled_qty"] == Decimal("0.0001")
+
+
+def test_a_market_order_whose_frames_are_lost_is_looked_up_within_seconds(sim, orders, start_worker):
+    # Issue 21 item 11: VALR executes a market order at once; when its frames are lost it is looked up
+    # market_order_lookup_seconds after VALR accepted it, not at the safety net's 10-minute tick
+    # (which never runs here).
+    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'market_order_lookup_seconds'")
+    account = orders.account("")
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    sim.faults(drop_fraction=1.0)  # every event of the account socket lost
+    start_worker()
+    order_id, intent = orders.insert_market(account, qty="0.0002")
+    filled = orders.wait_status(order_id, "filled", timeout=15)
+    assert sim.order_by_customer_id(str(intent))[0]["status"] == "Filled"
+    assert (filled["filled_qty"], filled["avg_price"]) == (Decimal("0.0002"), Decimal("1000000"))
+    assert orders.sql("SELECT source FROM lth_pvr.order_events WHERE exchange_order_id = %s "
+                      "AND new_status = 'filled'", (order_id,)) == [("poll",)]
+    assert (filled["updated_at"] - filled["submitted_at"]).total_seconds() < 10
+    assert sim.counters()["rest"].get("POST /v1/orders/market") == 1
+
+
+def test_a_market_order_whose_worker_was_killed_between_claim_and_post_is_placed_once(sim, orders, start_worker):
+    # Issue 21 item 9: the claim is committed, its request waits for the account socket, and the worker
+    # dies (kill -9) before the POST: nothing left, so the order is placed again — not failed.
+    account = orders.account("")
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    sim.faults(hold_authentication=True)  # the claimed order waits for its socket, unsent
+    first = start_worker("--socket-wait", "60")
+    order_id, intent = orders.insert_market(account, qty="0.0002")
+    claimed = wait_for(lambda: (o := orders.get(order_id))["status"] == "placing" and o, what="the claim")
+    first.kill()
+    assert claimed["placement_sent_at"] is None
+    sim.faults(hold_authentication=False)
+    start_worker()
+    filled = orders.wait_status(order_id, "filled", timeout=30)
+    assert (filled["filled_qty"], filled["placement_requeues"], filled["failed_reason"]) == (Decimal("0.0002"), 1, None)
+    assert sim.counters()["rest"].get("POST /v1/orders/market") == 1
+    assert len(sim.order_by_customer_id(str(intent))) == 1
+    assert orders.sql("SELECT kind, outcome FROM lth_pvr.order_events WHERE exchange_order_id = %s "
+                      "AND new_status = 'pending'", (order_id,)) == [("claim", "placed_again")]

@@ -9,6 +9,7 @@ import pytest
 WRITING_FUNCTIONS = [
     "claim_pending_orders", "record_placement", "record_order_update", "record_fill", "record_batch",
     "record_poll", "safety_net_tick", "request_poll", "request_cancel", "session_open",
+    "requeue_unsent_placements", "mark_market_lookups_due",
 ]
 # Operator-only functions the worker has no business calling.
 OPERATOR_ONLY = ["safety_net_tick", "request_poll", "request_cancel", "prune_event_log"]

@@ -106,8 +106,10 @@ def test_a_post_held_by_429s_without_retry_after_is_never_sent_after_another_wor
     """The issue's sequence: VALR answers the POST with 429 and no Retry-After, so the client waits for
     the next minute; meanwhile a second process with the same --worker-id looks the order up, VALR
     does not know it, the grace passes and the order is failed. The held POST must not then be sent
-    (before the fix it was accepted: an order live on VALR, recorded failed, its fills lost)."""
+    (before the fix it was accepted: an order live on VALR, recorded failed, its fills lost). Placing
+    again is turned off (placement_requeues_max 0): the issue's sequence ends in the failure."""
     orders.sql("UPDATE lth_pvr.settings SET value = 4 WHERE name = 'placement_grace_seconds'")
+    orders.sql("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
     account = orders.account("")
     # The first attempt must leave well before a minute boundary: the retry waits for the next one.
     while time.time() % 60 > 35:
@@ -147,6 +149,7 @@ def _place_directly(sim_url: str, order: dict) -> None:
 def test_an_order_inferred_lost_comes_back_when_valr_shows_it_and_its_fill_is_recorded(
         sim, orders, start_worker):
     orders.sql("UPDATE lth_pvr.settings SET value = 2 WHERE name = 'placement_grace_seconds'")
+    orders.sql("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")  # fail, not place again
     account = orders.account("")
     start_worker()
     open_id, _ = orders.insert(account)  # keeps the account's socket open
@@ -221,3 +224,20 @@ def test_a_clock_step_stops_placing_with_a_clock_skew_alert_and_fails_no_order(
     wait_for(lambda: not orders.sql("SELECT 1 FROM lth_pvr.alerts() WHERE name = 'clock_skew'"), timeout=10,
              what="the clock_skew alert to clear")
     assert "clock good again" in worker.log()
+
+
+def test_a_placement_valr_never_received_is_placed_again_after_the_grace_and_only_once(sim, orders, start_worker):
+    # Issue 21 item 9: the POST left but never reached VALR (the connection dropped): looked up by
+    # customerOrderId, unknown past the grace, it is placed again — the same order, once.
+    orders.sql("UPDATE lth_pvr.settings SET value = 2 WHERE name = 'placement_grace_seconds'")
+    account = orders.account("")
+    start_worker()
+    sim.faults(rest_error={"status": "drop", "count": 1, "route": POST})
+    order_id, intent = orders.insert(account)
+    placed = orders.wait_status(order_id, "submitted", timeout=30)
+    assert (placed["placement_requeues"], placed["placement_attempts"], placed["failed_reason"]) == (1, 2, None)
+    assert sim.counters()["rest"].get(POST, 0) == 2  # the dropped one, and the one VALR holds
+    assert [o["orderId"] for o in sim.order_by_customer_id(str(intent))] == [placed["ext_order_id"]]
+    assert orders.sql("SELECT kind, outcome FROM lth_pvr.order_events WHERE exchange_order_id = %s "
+                      "AND new_status = 'pending'", (order_id,)) == [("lookup", "placed_again")]
+    assert compare_with_truth(orders, sim.truth()) == []

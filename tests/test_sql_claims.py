@@ -120,11 +120,13 @@ def test_lost_placement_found_by_lookup_becomes_submitted(postgresql):
     assert order(postgresql, order_id)["ext_order_id"] == "valr-5"
 
 
-def test_lost_placement_unknown_to_valr_fails_only_after_the_grace(postgresql):
+def test_lost_placement_unknown_to_valr_fails_only_after_the_grace_and_the_placings_again(postgresql):
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
     account = make_account(postgresql)
     order_id = make_order(postgresql, account)
     lease(postgresql, "w1")
     claim(postgresql, "w1", T0)
+    assert scalar(postgresql, "SELECT lth_pvr.begin_placement(%s, %s)", (order_id, T0))
     poll = "SELECT * FROM lth_pvr.record_poll(%s, 'not_found', NULL, 'Invalid Order', %s)"
     assert one(postgresql, poll, (order_id, at(seconds=60)))["outcome"] == "not_found"
     assert order(postgresql, order_id)["status"] == "placing"
@@ -135,6 +137,7 @@ def test_lost_placement_unknown_to_valr_fails_only_after_the_grace(postgresql):
     assert (result["new_status"], result["outcome"]) == ("failed", "lost_placement")
     o = order(postgresql, order_id)
     assert (o["status"], o["poll_failures"], o["requires_polling"]) == ("failed", 3, False)
+    assert "after the request left" in o["failed_reason"] and o["failed_inferred_at"] == at(seconds=121)
 
 
 def test_request_cancel_outcomes_and_notify(postgresql, db_url):

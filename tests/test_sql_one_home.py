@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from tests.test_sql_support import (
     T0, at, claim, fill, lease, make_account, make_order, one, order, rows, scalar, status_payload,
-    submitted_order, trade_payload, update,
+    submitted_order, trade_payload, update, valr_pairs,
 )
 
 MARKS = """UPDATE lth_pvr.exchange_orders
@@ -18,12 +18,20 @@ MARKS = """UPDATE lth_pvr.exchange_orders
             WHERE exchange_order_id = %(id)s"""
 
 
-def placing_order(conn):
+def placing_order(conn, sent: bool = False):
     account = make_account(conn)
     order_id = make_order(conn, account)
     lease(conn, "w1")
     claim(conn, "w1", T0, accounts=[account])
+    if sent:  # the request left at T0 (its answer lost)
+        assert scalar(conn, "SELECT lth_pvr.begin_placement(%s, %s)", (order_id, T0))
     return account, order_id
+
+
+def lost_for_good(conn, order_id):
+    """The request left and VALR does not know it after the grace, with no placing again left."""
+    conn.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    assert scalar(conn, "SELECT lth_pvr.begin_placement(%s, %s)", (order_id, T0))
 
 
 def ws_filled(conn, account, order_id):
@@ -48,10 +56,12 @@ def placement_refused(conn, account, order_id):
 
 
 def placement_not_found(conn, account, order_id):
+    lost_for_good(conn, order_id)
     one(conn, "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)", (order_id, at(seconds=300)))
 
 
 def poll_not_found(conn, account, order_id):
+    lost_for_good(conn, order_id)
     one(conn, "SELECT * FROM lth_pvr.record_poll(%s, 'not_found', NULL, 'Order not found', %s)",
         (order_id, at(seconds=300)))
 
@@ -106,7 +116,7 @@ def test_finish_order_is_the_only_writer_of_a_final_status(postgresql):
          WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~ 'lth_pvr\.finish_order\('
          ORDER BY 1""")
     assert [c["proname"] for c in callers] == [
-        "apply_order_payload", "fail_lost_placement", "record_placement", "request_cancel"]
+        "apply_order_payload", "record_placement", "request_cancel", "settle_lost_placement"]
     submitters = rows(postgresql, r"""
         SELECT p.proname FROM pg_proc p
          WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~* 'status\s*=\s*''submitted''\s*,'
@@ -117,25 +127,24 @@ def test_finish_order_is_the_only_writer_of_a_final_status(postgresql):
 
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
+    valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` insert row among the rows read below
     postgresql.execute("UPDATE lth_pvr.settings SET value = 30 WHERE name = 'placement_grace_seconds'")
-    _, by_lookup = placing_order(postgresql)
-    _, by_poll = placing_order(postgresql)
+    _, by_lookup = placing_order(postgresql, sent=True)
+    _, by_poll = placing_order(postgresql, sent=True)
     lookup = "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)"
     poll = "SELECT * FROM lth_pvr.record_poll(%s, 'not_found', NULL, 'Order not found', %s)"
     assert one(postgresql, lookup, (by_lookup, at(seconds=29)))["status"] == "placing"
     assert one(postgresql, poll, (by_poll, at(seconds=29)))["outcome"] == "not_found"
-    assert one(postgresql, lookup, (by_lookup, at(seconds=30)))["status"] == "failed"
-    assert one(postgresql, poll, (by_poll, at(seconds=30)))["outcome"] == "lost_placement"
-    reasons = [order(postgresql, i)["failed_reason"] for i in (by_lookup, by_poll)]
-    assert all("never left within 30 s" in r for r in reasons), reasons
-    outcomes = rows(postgresql, """SELECT source, outcome FROM lth_pvr.order_events
-                                    WHERE new_status = 'failed' ORDER BY event_id""")
-    assert outcomes == [{"source": "placement", "outcome": "lost_placement"},
-                        {"source": "poll", "outcome": "lost_placement"}]
+    assert one(postgresql, lookup, (by_lookup, at(seconds=30)))["status"] == "pending"
+    assert one(postgresql, poll, (by_poll, at(seconds=30)))["outcome"] == "placed_again"
+    outcomes = rows(postgresql, """SELECT source, outcome, detail FROM lth_pvr.order_events
+                                    WHERE new_status = 'pending' ORDER BY event_id""")
+    assert [(o["source"], o["outcome"]) for o in outcomes] == [("placement", "placed_again"), ("poll", "placed_again")]
+    assert all("after the request left" in o["detail"] and "30 s" in o["detail"] for o in outcomes), outcomes
 
 
 def test_the_lost_placement_grace_never_defaults_silently(postgresql):
-    _, order_id = placing_order(postgresql)
+    _, order_id = placing_order(postgresql, sent=True)
     postgresql.execute("DELETE FROM lth_pvr.settings WHERE name = 'placement_grace_seconds'")
     with pytest.raises(psycopg.errors.UndefinedObject):
         one(postgresql, "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)", (order_id, at(seconds=300)))

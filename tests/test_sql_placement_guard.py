@@ -1,9 +1,10 @@
 """At most one placement request per order, never after the order moved on; the lost-placement grace
-counts from when the request left."""
+counts from when the request left; a placement that cannot reach VALR any more is placed again (the
+same row back to pending), never twice at once."""
 
 from __future__ import annotations
 
-from tests.test_sql_support import T0, at, claim, lease, make_account, make_order, order, rows
+from tests.test_sql_support import T0, at, claim, events, lease, make_account, make_order, order, rows, scalar
 
 
 def begin(conn, order_id, now) -> bool:
@@ -46,18 +47,43 @@ def test_grace_counts_from_when_the_request_left_not_from_the_claim(postgresql):
     assert begin(postgresql, order_id, at(seconds=100))
     # 130 s after the claim but only 30 s after sending: still within the 120 s grace.
     assert not_found(postgresql, order_id, at(seconds=130)) == {"status": "placing", "changed": False}
-    assert not_found(postgresql, order_id, at(seconds=221)) == {"status": "failed", "changed": True}
-    assert "answer lost" in order(postgresql, order_id)["failed_reason"]
+    assert not_found(postgresql, order_id, at(seconds=221)) == {"status": "pending", "changed": True}
+    assert order(postgresql, order_id)["placement_requeues"] == 1
 
 
-def test_an_order_failed_while_its_request_waited_is_not_sent(postgresql):
+def requeue(conn, now, worker=None) -> int:
+    return scalar(conn, "SELECT lth_pvr.requeue_unsent_placements(%s, %s)", (worker, now))
+
+
+def test_a_claim_whose_request_never_left_is_placed_again_not_failed(postgresql):
     order_id = claimed_order(postgresql)
-    # Never sent: listed for a lookup only once the claim is older than the grace period.
-    assert unresolved(postgresql, at(seconds=60)) == []
-    assert unresolved(postgresql, at(seconds=121)) == [order_id]
-    assert not_found(postgresql, order_id, at(seconds=121)) == {"status": "failed", "changed": True}
-    assert "never left" in order(postgresql, order_id)["failed_reason"]
-    assert begin(postgresql, order_id, at(seconds=122)) is False
+    # Never sent: no lookup is needed (nothing left); while its claimer holds the lease, within the
+    # grace since the claim, it is the claimer's to send.
+    assert unresolved(postgresql, at(seconds=121)) == []
+    assert requeue(postgresql, at(seconds=60)) == 0
+    assert requeue(postgresql, at(seconds=120)) == 1  # begin_placement refuses it from now on
+    o = order(postgresql, order_id)
+    assert (o["status"], o["claimed_by"], o["placement_requeues"], o["failed_reason"]) == ("pending", None, 1, None)
+    last = events(postgresql, order_id)[-1]
+    assert (last["kind"], last["outcome"], last["old_status"], last["new_status"]) == \
+        ("claim", "placed_again", "placing", "pending")
+    assert "never left" in last["detail"] and "grace is over" in last["detail"]
+    assert begin(postgresql, order_id, at(seconds=121)) is False  # the old claim sends nothing
+    # Claimed again: of the old claimer (alive after all) and the new one, exactly one request leaves.
+    assert [c["exchange_order_id"] for c in claim(postgresql, "w1", at(seconds=122))] == [order_id]
+    assert [begin(postgresql, order_id, at(seconds=123)) for _ in range(2)] == [True, False]
+
+
+def test_a_claim_whose_claimer_lost_its_lease_is_placed_again_at_once(postgresql):
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1", T0, ttl=30)
+    claim(postgresql, "w1", T0)
+    assert requeue(postgresql, at(seconds=29)) == 0
+    assert requeue(postgresql, at(seconds=31), worker="w2") == 0  # w2 holds no lease of the account
+    assert requeue(postgresql, at(seconds=31)) == 1               # the claimer's lease ran out (killed)
+    assert "holds no lease" in events(postgresql, order_id)[-1]["detail"]
+    assert order(postgresql, order_id)["status"] == "pending"
 
 
 def retry(conn, order_id, attempt, now) -> bool:
@@ -80,11 +106,19 @@ def test_each_retry_after_a_429_is_checked_and_restamps_the_grace(postgresql):
     assert not_found(postgresql, order_id, at(seconds=101)) == {"status": "placing", "changed": False}
     # Past the grace since the last attempt, no retry leaves (another worker may fail it any moment).
     assert retry(postgresql, order_id, 3, at(seconds=181)) is False
-    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "failed"
-    assert retry(postgresql, order_id, 3, at(seconds=183)) is False    # and never once it failed
+    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "pending"  # placed again
+    assert retry(postgresql, order_id, 3, at(seconds=183)) is False    # the old claim's retry: not sent
+    # Claimed again: the attempts go on from 2. The old claim's held retry (its attempt 3 expects 2
+    # sent) never matches; the new claim's first retry is attempt 2 + 2.
+    claimed = claim(postgresql, "w1", at(seconds=184))
+    assert [(c["exchange_order_id"], c["placement_attempts"]) for c in claimed] == [(order_id, 2)]
+    assert begin(postgresql, order_id, at(seconds=185))
+    assert retry(postgresql, order_id, 3, at(seconds=186)) is False
+    assert retry(postgresql, order_id, 4, at(seconds=187)) is True
 
 
 def test_a_202_for_an_order_failed_by_inference_brings_it_back_under_valrs_word(postgresql):
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
     order_id = claimed_order(postgresql)
     assert begin(postgresql, order_id, at(seconds=1))
     assert not_found(postgresql, order_id, at(seconds=130))["status"] == "failed"

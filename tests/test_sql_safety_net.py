@@ -177,3 +177,30 @@ def test_a_reconciliation_is_left_to_the_socket_for_30_seconds(postgresql):
     assert rows(postgresql, claim_polls, (at(seconds=29),)) == []
     [due] = rows(postgresql, claim_polls, (at(seconds=30),))
     assert (due["exchange_order_id"], due["reason"]) == (order_id, "reconcile")
+
+
+def test_a_market_order_with_no_final_word_is_marked_for_a_lookup_after_its_delay(postgresql, db_url):
+    # Issue 21 item 11: a market order finishes within seconds; with its frames lost it must not wait
+    # for the 10-minute tick. Its lookup falls due market_order_lookup_seconds (5) after VALR accepted
+    # it, the wait doubling per poll; a market order whose final word arrived costs no lookup.
+    account = make_account(postgresql)
+    lost, finished, limit = (submitted_order(postgresql, account, ext=f"valr-{n}") for n in range(3))
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET order_type = 'market', price = NULL "
+                       "WHERE exchange_order_id IN (%s, %s)", (lost, finished))
+    update(postgresql, account, status_payload("valr-1", "Filled", remaining="0"), now=at(seconds=1))
+    postgresql.commit()
+    mark = "SELECT array_agg(m) FROM lth_pvr.mark_market_lookups_due('w1', %s) m"
+    due_in = "SELECT lth_pvr.next_market_lookup_due('w1', %s)"
+    assert scalar(postgresql, due_in, (at(seconds=2),)) == 3
+    assert scalar(postgresql, "SELECT lth_pvr.next_market_lookup_due('nobody', %s)", (at(seconds=2),)) is None
+    with listener(db_url, "lth_pvr_poll") as listen:
+        assert scalar(postgresql, mark, (at(seconds=4),)) is None
+        assert scalar(postgresql, mark, (at(seconds=5),)) == [lost]
+        postgresql.commit()
+        assert received(listen, expect=1) == [("lth_pvr_poll", str(lost))]
+    assert scalar(postgresql, due_in, (at(seconds=6),)) is None  # marked: none left to wake for
+    assert [r["exchange_order_id"] for r in rows(
+        postgresql, "SELECT * FROM lth_pvr.claim_due_polls('w1', 500, %s)", (at(seconds=6),))] == [lost]
+    poll(postgresql, lost, payload=status_payload("valr-0", "Placed"), now=at(seconds=7))  # still open
+    assert scalar(postgresql, due_in, (at(seconds=7),)) == 10  # then 10 s after that poll
+    assert scalar(postgresql, mark, (at(seconds=17),)) == [lost]

@@ -1,6 +1,5 @@
 """The limit → market fallback's time trigger: SQL says when this worker's next age fallback falls due
-(next_fallback_due, in seconds, so the worker's clock never matters); the timer sleeps until then — or
-until poked (orders changed: a newly accepted order may fall due sooner) or RECHECK_S — and calls
+(next_fallback_due); the timer (worker/daemon/timer.py) sleeps until then and calls
 request_due_fallbacks, which requests the due cancels in SQL; they are sent at once
 (Runner.send_cancels_now), without waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
@@ -9,51 +8,21 @@ pg_cron tick fires due fallbacks too, as a safety net.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING
 
-import psycopg
-
+from worker.daemon.timer import DueTimer
 from worker.logs import event
-
-if TYPE_CHECKING:
-    from worker.daemon.runner import Runner
 
 log = logging.getLogger("worker.fallback")
 
-RECHECK_S = 5.0   # the next due time is asked again at least this often (leases change, too)
-RETRY_S = 0.5     # due, yet nothing fired: ask again after this, not in a tight loop
 
+class FallbackTimer(DueTimer):
+    name = "fallback"
 
-class FallbackTimer:
-    def __init__(self, runner: "Runner") -> None:
-        self.runner = runner
-        self.stopping = False
-        self._poked = asyncio.Event()
+    async def next_due(self) -> float | None:
+        return await self.runner.store.next_fallback_due()
 
-    def poke(self) -> None:
-        """Orders changed: the next due time may have too."""
-        self._poked.set()
-
-    def stop(self) -> None:
-        self.stopping = True
-        self._poked.set()
-
-    async def run(self) -> None:
-        while not self.stopping:
-            try:
-                due_in = await self.runner.store.next_fallback_due()
-                if due_in is not None and due_in <= 0:
-                    if not await self._fire():
-                        await self._sleep(RETRY_S)  # fired elsewhere meanwhile (cron, another worker)
-                    continue
-                await self._sleep(RECHECK_S if due_in is None else min(due_in, RECHECK_S))
-            except psycopg.Error as exc:
-                event(log, "fallback timer: database error; retrying", logging.WARNING, error=str(exc).strip()[:200])
-                await self._sleep(RECHECK_S)
-
-    async def _fire(self) -> bool:
+    async def fire(self) -> bool:
         fired = await self.runner.store.request_due_fallbacks()
         for row in fired:
             event(log, "age fallback due: cancel requested", order=row["exchange_order_id"], pair=row["pair"])
@@ -61,9 +30,19 @@ class FallbackTimer:
             self.runner.send_cancels_now()
         return bool(fired)
 
-    async def _sleep(self, seconds: float) -> None:
-        self._poked.clear()
-        try:
-            await asyncio.wait_for(self._poked.wait(), timeout=max(seconds, 0.0))
-        except asyncio.TimeoutError:
-            pass
+
+class MarketLookupTimer(DueTimer):
+    """A submitted market order with no final word (its frames lost) is looked up a few seconds after
+    VALR accepted it, not at the safety net's 10-minute tick: SQL marks it poll-due
+    (mark_market_lookups_due, NOTIFY lth_pvr_poll) and the tick's poll path asks VALR."""
+    name = "market lookup"
+
+    async def next_due(self) -> float | None:
+        return await self.runner.store.next_market_lookup_due()
+
+    async def fire(self) -> bool:
+        marked = await self.runner.store.mark_market_lookups_due()
+        if marked:
+            event(log, "market orders with no final word: looking them up", orders=len(marked))
+            self.runner.wake.set()
+        return bool(marked)

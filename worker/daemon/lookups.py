@@ -111,7 +111,9 @@ class Lookups:
                           order=order["exchange_order_id"], error=str(exc))
 
     async def resolve_placement(self, order: dict) -> None:
-        """A placement whose answer was lost: look it up by customerOrderId — never place it again."""
+        """A placement whose answer was lost: look it up by customerOrderId — never send it again from here.
+        SQL decides what VALR's "not found" means (record_placement_not_found): within the grace
+        nothing, after it the order goes back to pending to be placed again, at last failed."""
         try:
             status = await self.client.order_status(order["subaccount_id"], order["pair"],
                                                     customer_order_id=str(order["customer_order_id"]))

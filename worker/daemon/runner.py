@@ -29,7 +29,7 @@ from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
-from worker.daemon.fallback import FallbackTimer
+from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.session import SessionContext, SubaccountSession
@@ -105,6 +105,7 @@ class Runner:
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
+        self.market_lookups = MarketLookupTimer(self)
         try:
             await self._unless_stopping(self._open_pool())
             skew = await self._unless_stopping(self._check_clock())
@@ -115,11 +116,13 @@ class Runner:
             background = [asyncio.create_task(self.listener.run(), name="listener"),
                           asyncio.create_task(self._watch_lease_renewal(), name="lease_watch"),
                           asyncio.create_task(self.prices.run(), name="prices"),
-                          asyncio.create_task(self.fallbacks.run(), name="fallbacks")]
+                          asyncio.create_task(self.fallbacks.run(), name="fallbacks"),
+                          asyncio.create_task(self.market_lookups.run(), name="market_lookups")]
             await self._loop()
             self.listener.stopping = True
             await self.prices.stop()
             self.fallbacks.stop()
+            self.market_lookups.stop()
             for task in background:
                 task.cancel()
             await self._shutdown()
@@ -248,6 +251,7 @@ class Runner:
         await self._place_pending()
         self.prices.poke()  # orders changed: the pairs that need live prices may have too
         self.fallbacks.poke()  # and the next age fallback's due time
+        self.market_lookups.poke()  # and the next market order's lookup
         await self._heartbeat()
         taken = await self._renew_leases()
         await self._open_sessions_sql_wants()
@@ -383,7 +387,11 @@ class Runner:
                              "poll", key=("poll", account_id))
 
     async def _resolve_lost_placements(self) -> None:
-        """Look each lost placement up by customerOrderId when SQL says its next lookup is due."""
+        """Claims that never sent their request and whose claimer is gone go back to pending (SQL
+        decides; its NOTIFY has them placed again); each lost placement is looked up by customerOrderId
+        when SQL says its next lookup is due."""
+        if requeued := await self.store.requeue_unsent_placements():
+            event(log, "claims never sent go back to pending, to be placed again", orders=requeued)
         skip = self.in_flight | self.tasks.busy_ids("placement")
         for order in await self.store.claim_lost_placements(self.settings.placement_lookup_after_s, skip):
             self.tasks.spawn(self.lookups.resolve_placement(order), "resolve_placement",

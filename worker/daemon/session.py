@@ -261,13 +261,16 @@ class SubaccountSession:
         store = self.ctx.store
         order_id = order["exchange_order_id"]
         sent = 0
+        earlier = order.get("placement_attempts") or 0  # sent by earlier claims of an order placed again
 
         async def may_send(_: int) -> bool:
             # The last word before each POST leaves (after any budget, 429 or clock wait): the
             # database stamps the attempt, or refuses when the order moved on or its grace passed.
+            # Retries are numbered across claims, so an earlier claim's held retry never matches ours.
             nonlocal sent
             sent += 1
-            return await (store.begin_placement(order_id) if sent == 1 else store.retry_placement(order_id, sent))
+            return await (store.begin_placement(order_id) if sent == 1
+                          else store.retry_placement(order_id, earlier + sent))
 
         while True:
             try:
@@ -304,7 +307,8 @@ class SubaccountSession:
                 return
             except TransportError as exc:
                 # The request may have reached VALR: the order stays `placing` and is looked up by
-                # customerOrderId — never placed again.
+                # customerOrderId — not sent again here (SQL places it again only once VALR does not
+                # know it after the grace).
                 event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
                 return
             except ValrError as exc:  # VALR answered and refused: a known outcome

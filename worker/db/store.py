@@ -129,6 +129,12 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.claim_lost_placements(%s, %s, %s)",
                                 (self.worker_id, older_than_s, list(in_flight)))
 
+    async def requeue_unsent_placements(self) -> int:
+        """Claims of this worker's accounts that never sent their request, whose claimer is gone or
+        whose grace is over: back to pending, to be placed again."""
+        row = await self._one("SELECT lth_pvr.requeue_unsent_placements(%s) AS n", (self.worker_id,))
+        return int(row["n"]) if row else 0
+
     async def record_placement_not_found(self, order_id: UUID) -> dict | None:
         return await self._one("SELECT * FROM lth_pvr.record_placement_not_found(%s)", (order_id,))
 
@@ -181,6 +187,17 @@ class Store:
     async def request_due_fallbacks(self) -> list[dict]:
         """Requests the cancels of this worker's due age fallbacks; returns those orders."""
         return await self._rows("SELECT * FROM lth_pvr.request_due_fallbacks(%s)", (self.worker_id,))
+
+    async def next_market_lookup_due(self) -> float | None:
+        """Seconds until this worker's next market-order lookup falls due (None: none pending)."""
+        row = await self._one("SELECT lth_pvr.next_market_lookup_due(%s) AS due", (self.worker_id,))
+        return None if row is None or row["due"] is None else float(row["due"])
+
+    async def mark_market_lookups_due(self) -> list[UUID]:
+        """Marks poll-due this worker's market orders with no final word after their delay."""
+        rows = await self._rows("SELECT m AS exchange_order_id FROM lth_pvr.mark_market_lookups_due(%s) m",
+                                (self.worker_id,))
+        return [r["exchange_order_id"] for r in rows]
 
     # -- safety net and cancels -----------------------------------------------------------------
     async def claim_due_polls(self, limit: int = 500) -> list[dict]:

@@ -1,6 +1,9 @@
 -- Owns no status change: the last word before an order's FIRST placement request leaves. On a
 -- `placing` order whose request has not left yet and whose grace has not expired since the claim,
--- stamps placement_sent_at (committed before the POST), counts the attempt and answers true.
+-- stamps placement_sent_at (committed before the POST), counts the attempt (placement_attempts
+-- counts every attempt of every claim: an order placed again continues the count, see place_again)
+-- and answers true. It is atomic on placement_sent_at IS NULL: of two claims of one order (a claimer
+-- thought gone, and the next), one gets true.
 -- Anything else answers false and nothing is sent: an order that moved on while its request
 -- waited (e.g. failed after the grace period, or back to pending after an authentication refusal),
 -- one whose claiming worker's key VALR has since refused, one whose request already left once, or
@@ -17,7 +20,7 @@ SET search_path = lth_pvr, pg_temp
 AS $$
     WITH sent AS (
         UPDATE exchange_orders o
-           SET placement_sent_at = p_now, placement_attempts = 1
+           SET placement_sent_at = p_now, placement_attempts = o.placement_attempts + 1
          WHERE o.exchange_order_id = p_exchange_order_id
            AND o.status = 'placing'
            AND o.placement_sent_at IS NULL

@@ -5,6 +5,8 @@
 -- goes back to pending only on VALR's word that it accepted nothing (record_auth_refused).
 -- order_type says which VALR endpoint places it (limit: POST /v1/orders/limit with price; market:
 -- POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
+-- placement_attempts: the attempts earlier claims sent (an order placed again, place_again): this
+-- claim's first is begin_placement, its retries retry_placement(placement_attempts + 2, …).
 -- plpgsql: the status permit (allow_status_change) is turned on for the UPDATE only.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
     p_worker_id text,
@@ -14,7 +16,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
                pair text, side text, price numeric, qty numeric, post_only boolean, time_in_force text,
-               order_type text, customer_order_id uuid)
+               order_type text, customer_order_id uuid, placement_attempts int)
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -50,7 +52,8 @@ BEGIN
           FROM claimed c
     )
     SELECT c.exchange_order_id, c.exchange_account_id, a.subaccount_id, c.intent_id, c.pair, c.side,
-           c.price, c.qty, c.post_only, c.time_in_force, c.order_type, c.customer_order_id
+           c.price, c.qty, c.post_only, c.time_in_force, c.order_type, c.customer_order_id,
+           c.placement_attempts
       FROM claimed c
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
      ORDER BY c.created_at, c.exchange_order_id;

@@ -1,8 +1,8 @@
 -- Owns: reporting `placing` orders whose placement outcome is unknown, of accounts leased by the
 -- worker when given: the request left over N seconds ago and no answer was recorded (the answer was
--- lost), or it never left and its grace has ended (placement_grace_ends_at: its worker died before
--- sending, or it waited too long: the lookup lets record_placement_not_found fail it). The worker looks each up by
--- its customerOrderId (customer_order_id) and reports through record_poll / record_order_update; nothing here changes state.
+-- lost). The worker looks each up by its customerOrderId (customer_order_id) and reports through
+-- record_placement_not_found / record_order_update; nothing here changes state. A claim whose request
+-- never left needs no lookup: requeue_unsent_placements places it again.
 CREATE OR REPLACE FUNCTION lth_pvr.list_unresolved_placements(
     p_older_than_seconds int DEFAULT 10,
     p_worker_id text DEFAULT NULL,
@@ -18,10 +18,7 @@ AS $$
       FROM lth_pvr.exchange_orders o
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = o.exchange_account_id
      WHERE o.status = 'placing'
-       AND CASE WHEN o.placement_sent_at IS NOT NULL
-                THEN o.placement_sent_at < p_now - make_interval(secs => p_older_than_seconds)
-                ELSE lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now
-           END
+       AND o.placement_sent_at < p_now - make_interval(secs => p_older_than_seconds)
        AND (p_worker_id IS NULL OR EXISTS (
                SELECT 1 FROM lth_pvr.subaccount_leases l
                 WHERE l.exchange_account_id = o.exchange_account_id

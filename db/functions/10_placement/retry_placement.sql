@@ -6,6 +6,8 @@
 -- already have concluded the order lost). Then placement_sent_at is stamped again — the grace
 -- counts from the request actually on its way, never from one sent before a rate-limit wait — and
 -- the answer is true. Otherwise false, logged `not_sent`, and nothing is sent.
+-- p_attempt counts every attempt of the order, across claims (placement_attempts is never reset:
+-- place_again): a retry held by an earlier claim of an order placed again never matches.
 CREATE OR REPLACE FUNCTION lth_pvr.retry_placement(
     p_exchange_order_id uuid,
     p_attempt int,

@@ -3,7 +3,7 @@
 --   apply_order_payload        VALR's word: an ORDER_STATUS_UPDATE, ORDER_PROCESSED success=false,
 --                              an open-orders item, a status look-up (source ws / poll / placement)
 --   record_placement           VALR refused the placement (source placement)
---   fail_lost_placement        VALR still does not know a placement after the grace period
+--   settle_lost_placement      VALR still does not know a placement after the grace period
 --                              (record_placement_not_found, record_poll 'not_found')
 --   request_cancel             a pending order cancelled before it was ever sent (source operator)
 -- record_batch's set-based fast path (record_frames / write_frame_effects) never changes a status:

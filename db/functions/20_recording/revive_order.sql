@@ -1,5 +1,5 @@
 -- Owns: failed -> submitted for an order WE made failed because VALR did not know it after the
--- placement grace (failed_inferred_at: fail_lost_placement) and that VALR now shows — a 202, a
+-- placement grace (failed_inferred_at: settle_lost_placement) and that VALR now shows — a 202, a
 -- frame, an open-orders list, a look-up (revival_is_legal). VALR's positive word beats our
 -- inference: the order is open again under VALR's word (revived_at, the `revived_orders` alert),
 -- back in the safety net; the caller then applies what VALR said (e.g. finish_order when VALR

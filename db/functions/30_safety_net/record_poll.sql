@@ -1,9 +1,10 @@
 -- Owns: the result of one REST look-up of an order (safety net, targeted poll, reconciliation, or a
 -- lost placement looked up by customerOrderId):
 --   ok        the answer is applied as an order update (source `poll`), outcome as record_order_update
---   not_found counted in poll_failures; never terminal — except a `placing` order whose
---             placement is lost (fail_lost_placement, the rule record_placement_not_found also
---             follows): it becomes `failed` (outcome `lost_placement`)
+--   not_found counted in poll_failures; never terminal by itself — a `placing` order whose
+--             placement is lost follows the lost-placement rule (settle_lost_placement, as in
+--             record_placement_not_found): placed again (outcome `placed_again`), or at last `failed`
+--             (outcome `lost_placement`)
 --   error     counted in poll_failures; never terminal
 -- Always: last_polled_at, poll_count, and the due/claim/reconcile marks cleared. Never moves
 -- updated_at by itself. One event row (kind `poll`) per call: v_alerts counts polls from them.
@@ -24,6 +25,8 @@ DECLARE
     v_result  record;
     v_outcome text;
     v_new     text;
+    v_detail  text := left(p_error, 500);
+    v_settled record;
 BEGIN
     IF p_result IS NULL OR p_result NOT IN ('ok', 'not_found', 'error') THEN
         RAISE EXCEPTION 'record_poll: result must be ok, not_found or error, not %', p_result
@@ -52,12 +55,14 @@ BEGIN
     v_outcome := p_result;
     v_new := v_order.status;
     -- A placing order VALR does not know: the lost-placement rule decides.
-    IF p_result = 'not_found' AND lth_pvr.fail_lost_placement(v_order, 'poll', p_now) IS NOT NULL THEN
-        v_outcome := 'lost_placement';
-        v_new := 'failed';
+    IF p_result = 'not_found' THEN
+        SELECT * INTO v_settled FROM lth_pvr.settle_lost_placement(v_order, 'poll', p_now);
+        v_outcome := coalesce(v_settled.outcome, v_outcome);
+        v_new := coalesce(v_settled.new_status, v_new);
+        v_detail := coalesce(v_settled.detail, v_detail);
     END IF;
     PERFORM lth_pvr.log_order_event(p_exchange_order_id, v_order.exchange_account_id, 'poll', 'poll', v_outcome,
-        v_order.status, v_new, NULL, left(p_error, 500), coalesce(p_payload, '{}'::jsonb), p_now);
+        v_order.status, v_new, NULL, v_detail, coalesce(p_payload, '{}'::jsonb), p_now);
     RETURN QUERY SELECT v_order.status, v_new, v_outcome;
 END
 $$;

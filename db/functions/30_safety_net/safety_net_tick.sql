@@ -4,7 +4,8 @@
 -- safety_net_runs (what v_last_safety_net_run shows). Returns how many orders were marked due.
 -- It is also the time trigger's safety net: age fallbacks that fell due and that no worker fired
 -- (request_due_fallbacks for every account) get their cancel requested.
--- It also retires dead workers (retire_lost_workers), so that happens with no worker running too.
+-- It also retires dead workers (retire_lost_workers) and places again the claims they never sent
+-- (requeue_unsent_placements), so that happens with no worker running too.
 CREATE OR REPLACE FUNCTION lth_pvr.safety_net_tick(p_now timestamptz DEFAULT now())
 RETURNS int
 LANGUAGE plpgsql
@@ -28,6 +29,7 @@ BEGIN
         PERFORM lth_pvr.poll_notify(v_ids);
     END IF;
     PERFORM lth_pvr.retire_lost_workers(p_now);
+    PERFORM lth_pvr.requeue_unsent_placements(NULL, p_now);  -- claims of workers gone, none running too
     INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) VALUES (p_now, v_n, v_n > 0);
     RETURN v_n;
 END

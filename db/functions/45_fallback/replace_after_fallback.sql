@@ -4,7 +4,9 @@
 --   VALR says Cancelled / Expired / …   a market order of the same intent for the quantity VALR says
 --                                       was not executed (its payload's remainingQuantity — not our
 --                                       fill sum, which may still wait for a late trade event), capped
---                                       by what the intent has left (intent_executed_qty): 'replaced'.
+--                                       by what the intent has left (intent_asked_qty minus
+--                                       intent_executes_at_most: what its orders executed or, live,
+--                                       may still execute): 'replaced'.
 --                                       The replacement is pending (placed by the usual claim → socket
 --                                       first → POST), has its own customerOrderId (its own id), and
 --                                       no fallback.
@@ -48,7 +50,7 @@ BEGIN
         v_detail := 'VALR says Filled before the cancel took effect: no replacement';
     ELSE
         v_remaining := json_numeric(v_order.raw -> 'valr' -> 'remainingQuantity');
-        v_left := chain_root_qty(v_order.exchange_order_id) - intent_executed_qty(v_order.intent_id);
+        v_left := intent_asked_qty(v_order.intent_id) - intent_executes_at_most(v_order.intent_id);
         v_qty := least(v_remaining, v_left);
         SELECT * INTO v_pair FROM pairs p WHERE p.pair = v_order.pair;
         IF FOUND AND v_qty IS NOT NULL THEN

@@ -1,7 +1,8 @@
 -- Owns: inserting one pending order for people and strategies, failing loudly where a plain
 -- INSERT … SELECT … WHERE subaccount_id = '…' would silently insert nothing: an unknown subaccount is
 -- an error naming it. Returns the new exchange_order_id. The insert rules (pair precision, one open
--- order per intent, …) apply as to any INSERT.
+-- order per intent, …) and the intent invariant (with p_intent_id of an intent under way: never more
+-- than it lacks — place_intent_remainder sizes that) apply as to any INSERT.
 --   SELECT lth_pvr.new_order('', 'BTCZAR', 'BUY', 1150000, 0.0001);
 CREATE OR REPLACE FUNCTION lth_pvr.new_order(
     p_subaccount_id text,

@@ -28,9 +28,15 @@
 --                                 the pair's minimum, not stated by VALR, or refused by the pair's
 --                                 rules), finished within fallback_alert_hours
 --   critical replacement_failed   a fallback's market replacement failed (refused by VALR or its placement
---                                 lost) within fallback_alert_hours: the remainder was not placed
---   critical market_slippage      market orders VALR ended "Partially Filled and Cancelled Due To
---                                 Slippage" within fallback_alert_hours: a person decides the rest
+--                                 lost) within fallback_alert_hours: the remainder was not placed; the
+--                                 detail names each intent and place_intent_remainder (an order that
+--                                 has been followed by another — place_intent_remainder's — is left out,
+--                                 here and in market_slippage)
+--   critical market_slippage      market orders VALR ended cancelled before executing all of them
+--                                 (market_order_cut_short: "Partially Filled and Cancelled Due To
+--                                 Slippage", a plain "Cancelled" after a partial fill, …; not a cancel a
+--                                 person asked for) within fallback_alert_hours: a person decides the
+--                                 rest (place_intent_remainder)
 --   critical placements_failing   placements VALR refused (placing -> failed) in the last hour above
 --                                 placement_failures_per_hour_max
 --   critical auth_refused         a live worker whose API key VALR refused (it places nothing until
@@ -43,6 +49,10 @@
 --                                 the account's last session closed (or since submitted) — except
 --                                 after a max_session close, where the safety net is the design
 --                                 (Phase 1) and safety_net_late covers it
+--   critical intent_over_executed intents whose orders together executed more than the intent asked
+--                                 (intent_executed_qty > intent_asked_qty: an order placed elsewhere,
+--                                 VALR executing more than an order's qty); checked on the sum, not per
+--                                 order, for intents of several orders or of one overfilled order
 -- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
 -- add new ones the same way, at the end.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
@@ -164,22 +174,47 @@ AS $$
          WHERE o.fallback_outcome IN ('below_minimum', 'remainder_unknown', 'refused')
     ),
     -- A fallback's market order that failed (refused by VALR, or its placement lost): the remainder
-    -- the fallback set out to buy or sell was not, and nothing retries a failed placement.
+    -- the fallback set out to buy or sell was not, and nothing retries a failed placement — until a
+    -- person places it (place_intent_remainder: its order replaces this one, which leaves the alert).
     replacement_failed AS (
         SELECT count(*) AS n,
-               string_agg(format('%s (%s)', o.exchange_order_id, coalesce(o.failed_reason, 'no reason')), ', '
-                          ORDER BY o.finished_at) AS ids
+               string_agg(format('%s of intent %s (%s)', o.exchange_order_id, o.intent_id,
+                                 coalesce(o.failed_reason, 'no reason')), ', ' ORDER BY o.finished_at) AS ids
           FROM lth_pvr.exchange_orders o
          WHERE o.replaces_order_id IS NOT NULL
            AND o.status = 'failed'
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders r WHERE r.replaces_order_id = o.exchange_order_id)
            AND o.finished_at > p_now - make_interval(secs => lth_pvr.setting('fallback_alert_hours') * 3600)
            AND o.finished_at <= p_now
     ),
     slipped AS (
-        SELECT count(*) AS n, string_agg(o.exchange_order_id::text, ', ' ORDER BY o.finished_at) AS ids
+        SELECT count(*) AS n,
+               string_agg(format('%s of intent %s (%s: %s of %s executed)', o.exchange_order_id, o.intent_id,
+                                 coalesce(o.raw -> 'valr' ->> 'orderStatusType', o.status),
+                                 trim_scale(lth_pvr.order_executed_qty(o)), trim_scale(o.qty)), ', '
+                          ORDER BY o.finished_at) AS ids
           FROM recent_finished o
-         WHERE o.order_type = 'market' AND o.status = 'cancelled'
-           AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage'
+         WHERE o.order_type = 'market' AND lth_pvr.market_order_cut_short(o)
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders r WHERE r.replaces_order_id = o.exchange_order_id)
+    ),
+    -- The intent invariant refuses what we insert; what VALR executed anyway (an order placed
+    -- elsewhere, more than an order's qty) is summed here. Only intents of several orders, or of one
+    -- order that executed more than its qty, can exceed what they asked: the rest are not summed.
+    -- (MATERIALIZED: else the sums' condition is pushed below the grouping, onto every order.)
+    intents_to_sum AS MATERIALIZED (
+        SELECT m.intent_id
+          FROM lth_pvr.exchange_orders m
+         GROUP BY m.intent_id
+        HAVING count(*) > 1 OR bool_or(m.filled_qty > m.qty OR m.original_qty <> m.qty)
+    ),
+    over_executed AS (
+        SELECT count(*) AS n,
+               string_agg(format('%s (asked %s, executed %s)', c.intent_id, coalesce(c.asked::text, '?'),
+                                 c.executed), ', ' ORDER BY c.intent_id) AS ids
+          FROM (SELECT i.intent_id, lth_pvr.intent_asked_qty(i.intent_id) AS asked,
+                       lth_pvr.intent_executed_qty(i.intent_id) AS executed
+                  FROM intents_to_sum i) c
+         WHERE c.executed > coalesce(c.asked, 0)
     ),
     placement_failures AS (
         SELECT count(*) AS n
@@ -296,13 +331,15 @@ AS $$
       FROM not_replaced WHERE not_replaced.n > 0
     UNION ALL
     SELECT 'replacement_failed', 'critical', replacement_failed.n, 0,
-           format('%s market replacement(s) of a fallback failed, the remainder not placed: %s',
+           format('%s market replacement(s) of a fallback failed, the remainder not placed: %s; to place what '
+                  'an intent still lacks (sized by the database): SELECT lth_pvr.place_intent_remainder(''<intent>'')',
                   replacement_failed.n, left(replacement_failed.ids, 400))
       FROM replacement_failed WHERE replacement_failed.n > 0
     UNION ALL
     SELECT 'market_slippage', 'critical', slipped.n, 0,
-           format('%s market order(s) partially filled and cancelled due to slippage, the rest not placed: %s',
-                  slipped.n, left(slipped.ids, 400))
+           format('%s market order(s) ended by VALR before executing all of them (slippage or another cancel), '
+                  'the rest not placed: %s; to place what an intent still lacks (sized by the database): '
+                  'SELECT lth_pvr.place_intent_remainder(''<intent>'')', slipped.n, left(slipped.ids, 400))
       FROM slipped WHERE slipped.n > 0
     UNION ALL
     SELECT 'placements_failing', 'critical', placement_failures.n, s.placement_failures_per_hour_max,
@@ -330,6 +367,11 @@ AS $$
            format('%s submitted order(s) with no watching session and no poll due: %s',
                   unwatched.n, left(unwatched.ids, 400))
       FROM unwatched, s WHERE unwatched.n > 0
+    UNION ALL
+    SELECT 'intent_over_executed', 'critical', over_executed.n, 0,
+           format('%s intent(s) executed more than they asked, summed over their orders: %s',
+                  over_executed.n, left(over_executed.ids, 400))
+      FROM over_executed WHERE over_executed.n > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -3,15 +3,16 @@
 -- The recording functions never attempt one: they log an illegal transition and skip it.
 -- A legal change is still refused (status_must_change_through_functions) unless one of our functions
 -- made it (allow_status_change): a status typed by hand would bypass the rules and the safety net.
--- One exception, record_auth_refused's: placing -> pending for an order unclaimed with no request
--- sent (claimed_by and placement_sent_at cleared) — VALR refused the key, so nothing was accepted.
+-- One exception: placing -> pending for an order unclaimed with no request pending (claimed_by and
+-- placement_sent_at cleared) — record_auth_refused (VALR refused the key, so nothing was accepted)
+-- and place_again (nothing sent, or VALR does not know it after the grace: placed again).
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_status_guard()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = lth_pvr, pg_temp
 AS $$
 BEGIN
-    -- Two ways out of the table: record_auth_refused's placing -> pending (unclaimed, nothing sent),
+    -- Two ways out of the table: placing -> pending (record_auth_refused, place_again: unclaimed),
     -- and an inferred failure revived on VALR's word (revive_order stamps revived_at).
     IF NOT lth_pvr.status_transition_is_legal(OLD.status, NEW.status)
        AND NOT (OLD.status = 'placing' AND NEW.status = 'pending'

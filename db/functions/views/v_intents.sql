@@ -1,12 +1,15 @@
 -- Owns: one row per intent, so a strategy reads what became of what it asked, not a chain of orders
 -- (a limit order and its market replacement share the intent_id):
---   qty         what the intent asked: the qty of its latest order that replaces nothing
+--   qty         what the intent asked: the qty of its first order (intent_asked_qty)
 --   filled_qty  filled across all its orders; avg_price = their filled value / filled_qty
 --   fees        summed per fee currency across its orders (jsonb of strings, as v_orders)
 --   orders      how many orders it has
---   state       needs_attention  filled more than asked, a market order cancelled due to slippage, a
+--   state       needs_attention  filled more than asked, a market order VALR ended before executing all
+--                                of it (market_order_cut_short: slippage, a cancel after a partial fill), a
 --                                fallback whose remainder VALR did not state / the pair refused, or
---                                whose market replacement failed (the remainder was not placed)
+--                                whose market replacement failed (the remainder was not placed) — unless
+--                                an order of it is open again or it got all it asked (a person placed the
+--                                rest: place_intent_remainder)
 --               open             an order still pending, placing or submitted
 --               filled           filled_qty reached qty
 --               partially_filled something filled, nothing open
@@ -19,23 +22,24 @@ SELECT i.intent_id,
        CASE WHEN i.filled_qty > 0 THEN i.filled_value / i.filled_qty END AS avg_price,
        coalesce(f.fees, '{}'::jsonb) AS fees,
        i.orders,
-       CASE WHEN i.filled_qty > i.qty OR i.attention THEN 'needs_attention'
+       CASE WHEN i.filled_qty > i.qty THEN 'needs_attention'
             WHEN i.open THEN 'open'
             WHEN i.filled_qty >= i.qty THEN 'filled'
+            WHEN i.attention THEN 'needs_attention'
             WHEN i.filled_qty > 0 THEN 'partially_filled'
             WHEN i.cancelled THEN 'cancelled'
             ELSE 'failed'
        END AS state
   FROM (SELECT o.intent_id,
-               (array_agg(o.qty ORDER BY o.created_at DESC, o.exchange_order_id)
+               -- intent_first_order's rule, in the aggregate: the first order that replaces nothing
+               (array_agg(o.qty ORDER BY o.created_at, o.exchange_order_id)
                     FILTER (WHERE o.replaces_order_id IS NULL))[1] AS qty,
                sum(o.filled_qty) AS filled_qty,
                sum(o.filled_value) AS filled_value,
                count(*)::int AS orders,
                bool_or(o.status IN ('pending', 'placing', 'submitted')) AS open,
                bool_or(o.status = 'cancelled') AS cancelled,
-               bool_or((o.order_type = 'market' AND o.status = 'cancelled'
-                        AND o.raw -> 'valr' ->> 'orderStatusType' = 'Partially Filled and Cancelled Due To Slippage')
+               bool_or((o.order_type = 'market' AND o.status = 'cancelled' AND lth_pvr.market_order_cut_short(o))
                        OR o.fallback_outcome IN ('remainder_unknown', 'refused')
                        OR (o.replaces_order_id IS NOT NULL AND o.status = 'failed')) AS attention
           FROM lth_pvr.exchange_orders o

@@ -396,7 +396,8 @@ class Chaos:
 
 
 def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> dict[str, dict]:
-    """What happened per fault class of issue 14, each with the count of mismatches that fail the run."""
+    """What happened per fault class of issue 14 (and issue 21's intent_insert), each with the count of
+    mismatches that fail the run."""
     # Orders VALR holds (or filled, or cancelled): not ones VALR itself failed.
     held = {o["customerOrderId"] for o in truth["orders"] if truth_check.EXPECTED_STATUS.get(o["status"]) != "failed"}
     failed = db.rows("SELECT customer_order_id::text, failed_reason FROM lth_pvr.exchange_orders "
@@ -414,6 +415,8 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
         "AND NOT (status = 'cancelled' AND submitted_at IS NULL)")
     count = Counter(r.kind for r in records)
     edits = [r for r in records if r.kind == "operator_edit"]
+    intent_inserts = [r for r in records if r.kind == "intent_insert"]
+    killed = killed_claims_outcome(db, truth, [r for r in records if r.kind == "killed_before_post"])
     failed_while_held = sum(1 for cid, _ in failed if cid in held)
     # VALR's refusal of a stale timestamp ("Request has expired: timestamp outside the allowed window").
     clock_failed = sum(1 for _, reason in failed if reason and re.search(r"(?i)request has expired|timestamp outside",
@@ -440,7 +443,28 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
             "injected": len(edits),
             "what_happened": "; ".join(sorted({r.detail for r in edits})) or "none",
             "mismatches": sum(1 for r in edits if r.accepted)},
+        "intent_insert": {
+            "injected": len(intent_inserts),
+            "what_happened": f"refused by name: {sum(1 for r in intent_inserts if 'refused' in r.detail and not r.accepted)}; "
+                             f"accepted: {sum(1 for r in intent_inserts if r.accepted)}",
+            "mismatches": sum(1 for r in intent_inserts if r.accepted)},
+        "killed_before_post": killed,
     }
+
+
+def killed_claims_outcome(db: Sql, truth: dict, records: list[FaultRecord]) -> dict:
+    """Issue 21: orders whose claimer was killed before their POST must each reach VALR exactly once
+    (placed again, not failed by us); the ones VALR holds not once, or we failed on inference, mismatch."""
+    cids = [cid for r in records for cid in r.orders if "killed before" in r.detail]
+    on_valr = Counter(o["customerOrderId"] for o in truth["orders"])
+    rows = db.rows("SELECT customer_order_id::text, status, placement_requeues, failed_inferred_at IS NOT NULL "
+                   "FROM lth_pvr.exchange_orders WHERE customer_order_id::text = ANY (%s)", (cids,))
+    placed_again = sum(1 for _, _, requeues, _ in rows if requeues > 0)
+    wrong = sum(1 for cid, _, _, inferred in rows if on_valr[cid] != 1 or inferred)
+    return {"injected": len(records),
+            "what_happened": f"orders claimed and unsent when their worker was killed: {len(cids)}; placed again: "
+                             f"{placed_again}; on VALR exactly once: {sum(1 for c in cids if on_valr[c] == 1)}",
+            "mismatches": wrong}
 
 
 def print_report(result: dict, echo=click.echo) -> None:

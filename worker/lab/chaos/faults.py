@@ -9,14 +9,18 @@ Issue 14's classes: long 429 storms without Retry-After (the client waits for th
 worker joining during such a storm (sharing a worker id with a running one), failing DELETEs
 (503 / 429 / no answer / FAILED_CANCEL_ORDER) on cancels the harness requests, a clock step on one
 worker, and the hand edits an operator might type (each must be refused by name).
+Issue 21's: an operator's plain INSERT of another order for an intent already executing (refused by
+the intent invariant's named rule).
 Issue 16's classes, on the limit → market fallback path: a cancel's answer lost, a fill racing the
 cancel (VALR fills the order completely before the cancel is processed), cancels that complete late
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
 silent, and price jumps — against the resting price-fallback orders of one side (their triggers
 fire) and so in favour of the other side's (theirs must not).
-Issue 21's class: a person's cancel racing a fallback — for a few seconds (cancels completing late, so
-the fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a
-person (request_cancel); those answered `fallback_off` must get no replacement (the intent check).
+Issue 21's classes: a worker killed (SIGKILL) between claiming market orders and sending them — the
+claims wait for a socket the exchange is slow to authenticate; each order must be placed again, once;
+and a person's cancel racing a fallback — for a few seconds (cancels completing late, so the
+fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a person
+(request_cancel); those it reached before VALR's final word get no replacement (the intent check).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -53,12 +57,14 @@ WEIGHTS = {
     "delete_failures": 2,
     "clock_step": 1,
     "operator_edit": 2,
+    "intent_insert": 2,
     "cancel_answer_lost": 2,
     "fill_races_cancel": 2,
     "cancel_delay": 2,
     "trade_socket_dropped": 1,
     "trade_socket_silent": 1,
     "price_jump": 3,
+    "killed_before_post": 1,
     "person_cancels_fallback": 2,
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
@@ -86,6 +92,18 @@ OPERATOR_EDITS = {
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart")
 
+# intent_insert (issue 21): another market order for an intent already executing — every order of it
+# finished, something executed — typed as a valr_operator member would, naming no order it replaces:
+# the intent invariant must refuse it by this rule (whatever was executed, the whole ask again is more).
+INTENT_UNDER_WAY = """
+    SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1],
+           (array_agg(o.qty ORDER BY o.created_at) FILTER (WHERE o.replaces_order_id IS NULL))[1]
+      FROM lth_pvr.exchange_orders o
+     GROUP BY o.exchange_account_id, o.intent_id
+    HAVING bool_and(o.status IN ('filled', 'cancelled', 'failed')) AND sum(o.filled_qty) > 0
+     ORDER BY random() LIMIT 1"""
+INTENT_INSERT_RULE = "intent_must_not_execute_more_than_asked"
+
 
 @dataclass
 class FaultRecord:
@@ -94,8 +112,9 @@ class FaultRecord:
     detail: str
     wall: float = field(default_factory=time.time)  # when, on the clock the exchange stamps events with
     until_s: float | None = None                     # when the fault ended (timed faults)
-    accepted: bool = False                           # operator_edit: the database took what it must refuse
+    accepted: bool = False                           # operator_edit, intent_insert: the database took what it must refuse
     used: int | None = None                          # count-down faults: how many the exchange used up
+    orders: list[str] = field(default_factory=list)  # killed_before_post: the customerOrderIds it concerns
 
     def line(self) -> str:
         return f"{self.at_s:7.2f}s  {self.kind:<18} {self.detail}"
@@ -134,6 +153,7 @@ class FaultInjector:
     _first: list[str] = field(default_factory=list)   # every_kind_first: the kinds still to inject once
     _start_mid: Decimal | None = None
     _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
+    _kill_claims: tuple[float, list[uuid.UUID]] | None = None  # killed_before_post under way: (deadline, intents)
     persons_cancels: list[str] = field(default_factory=list)  # orders a person cancelled before VALR's final word
     _persons_watch: tuple[FaultRecord, float] | None = None   # person_cancels_fallback: (its record, until)
     _persons_asked: set[str] = field(default_factory=set)
@@ -167,6 +187,7 @@ class FaultInjector:
         self._revert_due(now)
         self._respawn_due(now)
         self._correct_clocks_due(now)
+        self._kill_claimers_due(now)
         self._persons_cancel_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
             self._pg_restart_at = None
@@ -334,6 +355,31 @@ class FaultInjector:
         self._record("operator_edit", f"{what}: {'ACCEPTED' if changed else 'nothing to edit yet'}",
                      accepted=bool(changed))
 
+    def _intent_insert(self) -> None:
+        """A valr_operator member's plain INSERT of the whole ask again for an intent already executing:
+        it must be refused by the intent invariant's named rule (issue 21)."""
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute("SET ROLE valr_operator")
+                found = conn.execute(INTENT_UNDER_WAY).fetchone()
+                if found is None:
+                    self._record("intent_insert", "nothing to insert yet: no intent has executed")
+                    return
+                account, intent, side, asked = found
+                what = f"market {asked} for intent {intent}"
+                try:
+                    conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, "
+                                 "qty, order_type) VALUES (%s, %s, %s, %s, %s, 'market')",
+                                 (account, intent, PAIR, side, asked))
+                except psycopg.errors.CheckViolation as exc:
+                    refused_by = exc.diag.constraint_name
+                    self._record("intent_insert", f"{what}: refused ({refused_by})",
+                                 accepted=refused_by != INTENT_INSERT_RULE)
+                    return
+                self._record("intent_insert", f"{what}: ACCEPTED", accepted=True)
+        except psycopg.OperationalError as exc:  # PostgreSQL restarting: nothing was tried
+            self._record("intent_insert", f"skipped: database unreachable ({type(exc).__name__})")
+
     # -- the fallback path (issue 16) ----------------------------------------------------------
     def _cancel_answer_lost(self) -> None:
         count, seconds = self.rng.randint(1, 3), round(self.rng.uniform(5, 15), 1)
@@ -431,6 +477,52 @@ class FaultInjector:
                                    f"{summary['bidPrice']}, ask {summary['askPrice']}")
 
     # -- the monitor's own processes ----------------------------------------------------------
+    def _killed_before_post(self) -> None:
+        """Market orders (a fallback's replacement is one) inserted into a subaccount of their own while
+        the exchange holds new account sockets unauthenticated: the worker claims them and waits for
+        the socket before sending; it is killed then (below, once the claim is seen), before any POST."""
+        if self._kill_claims is not None:
+            self._record("killed_before_post", "skipped: one is under way")
+            return
+        intents = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(self.rng.randint(1, 2))]
+        sub = str(9_000_000 + self.rng.randrange(1_000_000))
+        self.sim.set_faults(hold_authentication=True)
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            account = conn.execute(
+                "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'chaos killed claim') "
+                "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                (sub,)).fetchone()[0]
+            for intent in intents:
+                conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, "
+                             "order_type) VALUES (%s, %s, %s, %s, %s, 'market') ON CONFLICT DO NOTHING",
+                             (account, intent, PAIR, self.rng.choice(("BUY", "SELL")),
+                              f"0.000{self.rng.randint(1, 3)}"))
+        self._kill_claims = (self.elapsed() + 8.0, intents)
+
+    def _kill_claimers_due(self, now: float) -> None:
+        """killed_before_post's second half: once its orders are claimed and not sent, SIGKILL the claimer
+        (restarted 1–4 s later) and let the exchange authenticate sockets again."""
+        if self._kill_claims is None:
+            return
+        deadline, intents = self._kill_claims
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            claimers = {r[0] for r in conn.execute(
+                "SELECT claimed_by FROM lth_pvr.exchange_orders WHERE intent_id = ANY (%s) AND status = 'placing' "
+                "AND placement_sent_at IS NULL", (intents,))}
+        if not claimers and now < deadline:
+            return
+        self._kill_claims = None
+        killed = []
+        for index, worker in enumerate(self.workers):
+            if worker.name in claimers and worker.alive and index not in self._respawn_at:
+                worker.kill()
+                self._respawn_at[index] = now + round(self.rng.uniform(1, 4), 1)
+                killed.append(worker.name)
+        self.sim.set_faults(hold_authentication=False)
+        self._record("killed_before_post", f"{len(intents)} market order(s) claimed, unsent: "
+                     + (f"{', '.join(killed)} killed before the POST" if killed else "no claimer to kill"))
+        self.records[-1].orders = [str(i) for i in intents]
+
     def _worker_sigkill(self) -> None:
         alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
         if len(alive) < 2:  # keep one worker up: the point is takeover, not an outage
@@ -469,6 +561,7 @@ class FaultInjector:
         for name in list(self._counting):
             self._note_unused(name)
         self.sim.set_faults(reset=True)
+        self._kill_claims = None
         self._revert_at.clear()
         for index in list(self._clock_back_at):
             self._clock_file(index).write_text("0")

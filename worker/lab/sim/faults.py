@@ -54,6 +54,8 @@ class Faults:
     # one subaccount make every OPEN_ORDERS_UPDATE VALR sends there hundreds of items long.
     resting_subaccounts: list[str] = field(default_factory=list)
     key_revoked: bool = False              # the key was deleted at VALR: every signed request is refused
+    hold_authentication: bool = False      # new account sockets get no AUTHENTICATED while set (a slow
+                                           #   handshake: claimed orders wait for their socket, unsent)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -75,7 +77,7 @@ class Faults:
                     raise ValueError("subscribe_answer must be null, SUBSCRIBED or UNSUPPORTED")
                 self.subscribe_answer = value
             elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal",
-                         "trade_down", "key_revoked"):
+                         "trade_down", "key_revoked", "hold_authentication"):
                 self.__setattr__(key, bool(value))
             elif key in ("drop_fraction", "duplicate_fraction"):
                 fraction = float(value)

@@ -418,6 +418,8 @@ class Simulator:
         conn = self.hub.new_connection(subaccount, ws)
         writer = asyncio.create_task(self.hub.writer(conn))
         log.info("%s account socket #%d connected", _who(subaccount), conn.number)
+        while self.faults.hold_authentication and not ws.closed:  # a slow handshake (fault)
+            await asyncio.sleep(0.05)
         self.hub.send_control(conn, {"type": "AUTHENTICATED"})
         for frame in self.exchange.balances.frames(subaccount):
             self.hub.send_event(conn, frame)
