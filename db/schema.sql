@@ -8,10 +8,13 @@ CREATE TABLE lth_pvr.exchange_accounts (
     label text NOT NULL DEFAULT ''::text,
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     fallback_after interval,
-    fallback_price_move numeric
+    fallback_price_move numeric,
+    fallback_price_confirm_ms integer
 );
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_after_must_be_positive
     CHECK ((fallback_after > '00:00:00'::interval));
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_price_confirm_ms_must_not_be_negative
+    CHECK ((fallback_price_confirm_ms >= 0));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_price_move_must_be_positive
     CHECK ((fallback_price_move > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT exchange_accounts_pkey
@@ -77,7 +80,9 @@ CREATE TABLE lth_pvr.exchange_orders (
     placement_attempts integer NOT NULL DEFAULT 0,
     failed_inferred_at timestamp with time zone,
     revived_at timestamp with time zone,
-    placement_requeues integer NOT NULL DEFAULT 0
+    placement_requeues integer NOT NULL DEFAULT 0,
+    fallback_price_confirm_ms integer,
+    fallback_price_crossed_at timestamp with time zone
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -91,6 +96,8 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_only_on_limit_orders
     CHECK (((order_type = 'limit'::text) OR ((fallback_after IS NULL) AND (fallback_price_move IS NULL))));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_outcome_must_be_known
     CHECK ((fallback_outcome = ANY (ARRAY['replaced'::text, 'filled'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'refused'::text, 'nothing_left'::text, 'cancelled_by_person'::text])));
+ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_confirm_ms_must_not_be_negative
+    CHECK ((fallback_price_confirm_ms >= 0));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_move_must_be_positive
     CHECK ((fallback_price_move > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_reason_must_be_age_or_price
@@ -345,6 +352,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- event_log_retention_days = 90
 -- fallback_after_seconds = 0
 -- fallback_alert_hours = 24
+-- fallback_price_confirm_ms = 500
 -- fallback_price_move = 0
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
@@ -365,6 +373,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- polls_per_day_max = 200
 -- price_rest_poll_seconds = 10
 -- price_socket_quiet_seconds = 30
+-- price_stale_alert_seconds = 30
 -- reconcile_fallback_seconds = 30
 -- safety_net_tick_minutes = 10
 -- stuck_order_minutes = 60

@@ -1,8 +1,9 @@
 """`valr-monitor chaos` with issue 16's share of limit orders with a fallback and its faults on that path
 (a cancel's answer lost, a fill racing the cancel, cancels completing late, the trade socket dropped or
-silent, price jumps both ways, a person's cancel racing a fallback), at a short fixed-seed size: every intent executed at most what it asked,
+silent, price jumps both ways; issue 21's pair left out of the trade feed, one-frame spikes and a
+person's cancel racing a fallback), at a short fixed-seed size: every intent executed at most what it asked,
 every replacement placed only after VALR confirmed its original finished, once, for what VALR did not
-execute, and no price fallback fired without an adverse move — while fallbacks of both reasons fired
+execute, and no price fallback fired without an adverse move that held for its confirmation — while fallbacks of both reasons fired
 and replacements were placed."""
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 SEED = 5
 NEW_KINDS = ("cancel_answer_lost", "fill_races_cancel", "cancel_delay", "trade_socket_dropped",
-             "trade_socket_silent", "price_jump", "person_cancels_fallback")
+             "trade_socket_silent", "price_jump", "trade_pair_muted", "price_spike",  # the last three: issue 21
+             "person_cancels_fallback")
 
 
 def test_short_fallback_chaos_run_never_over_executes_an_intent():

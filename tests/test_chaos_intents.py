@@ -159,6 +159,21 @@ def test_the_first_violation_names_its_intent_for_the_report_story():
     assert check_intents(*clean_case()).first_intent is None
 
 
+def spike_case(spike_s: float, confirm_ms: int) -> tuple[dict, list[OrderRow], list[Quote]]:
+    """The price case's order (threshold 1,014,900), its ask 2 % up at 10:00:02 for `spike_s`, then back;
+    the fallback fired 900 ms after the jump."""
+    truth, orders, quotes = price_case("1020000")
+    orders[0] = replace(orders[0], fallback_price_confirm_ms=confirm_ms)
+    return truth, orders, quotes + [Quote(quotes[1].at + spike_s, Decimal("999000"), Decimal("1000000"))]
+
+
+def test_a_price_fallback_fired_by_a_spike_shorter_than_its_confirmation_is_detected():
+    only(check_intents(*spike_case(0.05, 500)), "price_fired_without_adverse_move")
+    assert check_intents(*spike_case(0.05, 0)).ok      # no confirmation asked: a crossing is a crossing
+    assert check_intents(*spike_case(0.6, 500)).ok     # held past its confirmation before it reverted
+    assert check_intents(*spike_case(0.3, 500)).ok     # within the delivery slack of it
+
+
 def persons_cancel_case() -> tuple[dict, list[OrderRow]]:
     """The same order, but a person cancelled it right after its fallback fired (fallback_off): VALR
     cancelled it, and nothing replaced it."""

@@ -2,7 +2,8 @@
 the pairs SQL names (price_watch_pairs: pairs of open orders with a price fallback — here given by
 the global default, a 50 % move that never fires), records every read with one
 record_market_prices call, follows the set of pairs as orders come and go, and reads the marketsummary
-over REST while the trade socket is down or silent. Real PostgreSQL, the simulator over real sockets."""
+over REST when a pair has had no price for price_rest_poll_seconds (the trade socket down or silent).
+Real PostgreSQL, the simulator over real sockets."""
 
 from __future__ import annotations
 
@@ -81,11 +82,11 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
                                                                                            start_worker):
     account = orders.account("")
     watched(orders)
-    settle(orders, price_rest_poll_seconds=0.3)
     worker = start_worker()
     orders.insert(account, price="1000000")
     wait_for(lambda: (price(orders, "BTCZAR") or {}).get("source") == "ws", what="a price from the socket")
 
+    settle(orders, price_rest_poll_seconds=0.3)  # a pair without a price this long is read over REST
     sim.faults(trade_down=True)
     sim.market("BTCZAR", bid="1080000", ask="1080200")
     wait_for(lambda: price(orders, "BTCZAR")["bid"] == Decimal("1080000"), what="the REST read")
@@ -95,6 +96,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
     assert marketsummary_reads(sim) >= 2
     assert "trade socket lost; reading prices over REST meanwhile" in worker.log()
 
+    settle(orders, price_rest_poll_seconds=60)  # (a quiet pair would be read that often, socket or not)
     sim.faults(trade_down=False)
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], timeout=40, what="the socket back")
     reads = marketsummary_reads(sim)
@@ -104,7 +106,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
     assert marketsummary_reads(sim) <= reads + 1  # at most one REST round already under way
 
 
-def test_a_silent_trade_socket_is_asked_again_then_dropped_and_rest_covers(sim, orders, start_worker):
+def test_a_silent_trade_socket_is_covered_by_rest_then_asked_again_and_dropped(sim, orders, start_worker):
     account = orders.account("")
     watched(orders)
     settle(orders, price_rest_poll_seconds=0.3, price_socket_quiet_seconds=1)
@@ -116,9 +118,9 @@ def test_a_silent_trade_socket_is_asked_again_then_dropped_and_rest_covers(sim, 
     sim.faults(trade_silent=True)
     sim.market("BTCZAR", bid="1050000", ask="1050100")
     wait_for(lambda: price(orders, "BTCZAR")["bid"] == Decimal("1050000"), timeout=30, what="the REST read")
-    assert price(orders, "BTCZAR")["source"] == "rest"
-    assert sim.counters()["trade_subscribes"] > subscribes  # asked again before giving up
-    assert "silent" in worker.log()
+    assert price(orders, "BTCZAR")["source"] == "rest"  # the pair went stale: REST, before any probe
+    wait_for(lambda: sim.counters()["trade_subscribes"] > subscribes, what="asked again before giving up")
+    wait_for(lambda: "silent" in worker.log(), what="the silent socket dropped")
 
 
 def test_record_market_prices_keeps_the_newest_per_pair_and_skips_garbage(orders):

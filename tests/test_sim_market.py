@@ -197,6 +197,27 @@ def test_trade_socket_faults_silent_and_dropped_and_a_price_jump():
     run_with_sim(body)
 
 
+def test_a_muted_pair_is_left_out_of_the_trade_feed_and_a_spike_is_one_frame_then_the_market_again():
+    async def body(sim, client):
+        async with TradeSocket(sim.base_url, CREDS) as sock:
+            await sock.subscribe(["BTCZAR", "ETHZAR"])
+            await collect(sock, lambda ev: len(ev) >= 2)
+            await sim.set_faults(trade_muted_pairs=["btczar"])
+            sim.set_market("BTCZAR", jump="0.01")
+            sim.set_market("ETHZAR", jump="0.01")
+            streamed = await collect(sock, lambda ev: len(ev) >= 1)
+            assert [e.data["currencyPair"] for e in streamed] == ["ETHZAR"]
+            assert await nothing_within(sock, 0.3)
+            assert (await client.market_summary("BTCZAR"))["currencyPair"] == "BTCZAR"  # REST still answers
+            await sim.set_faults(trade_muted_pairs=[])
+            before = sim.market.quotes["BTCZAR"].ask
+            spiked = sim.set_market("BTCZAR", spike="0.03", spike_ms=20)
+            frames = await collect(sock, lambda ev: len(ev) >= 2)
+            assert [Decimal(e.data["askPrice"]) for e in frames] == [Decimal(spiked["askPrice"]), before]
+            assert Decimal(spiked["askPrice"]) > before and sim.spike_reverts[-1]["ask"] == str(before)
+    run_with_sim(body)
+
+
 def test_market_mode_walks_the_price_seeded_and_fills_what_it_reaches():
     config = SimConfig(mode="market", market_step_s=0.01, market_volatility=0.002, seed=3)
 

@@ -24,13 +24,16 @@ from tests.test_sql_support import (
 
 def fallback_order(conn, account, *, side: str = "BUY", price: str = "1000000", qty: str = "0.001",
                    after: str | None = None, move: str | None = None, now: datetime = T0,
-                   ext: str | None = None) -> tuple[uuid.UUID, str]:
-    """A limit order with a fallback, pending -> placing -> submitted (VALR accepted it at `now`)."""
+                   ext: str | None = None, confirm_ms: int | None = 0) -> tuple[uuid.UUID, str]:
+    """A limit order with a fallback, pending -> placing -> submitted (VALR accepted it at `now`). Its
+    price trigger fires on the first price that crosses (confirm_ms 0) unless told otherwise
+    (None: the account's or the setting's confirmation)."""
     order_id = scalar(conn, """
         INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                             fallback_after, fallback_price_move, created_at, updated_at)
-        VALUES (%s, gen_random_uuid(), 'BTCZAR', %s, %s, %s, %s::interval, %s, %s, %s)
-        RETURNING exchange_order_id""", (account, side, price, qty, after, move, now, now))
+                                             fallback_after, fallback_price_move, fallback_price_confirm_ms,
+                                             created_at, updated_at)
+        VALUES (%s, gen_random_uuid(), 'BTCZAR', %s, %s, %s, %s::interval, %s, %s, %s, %s)
+        RETURNING exchange_order_id""", (account, side, price, qty, after, move, confirm_ms, now, now))
     lease(conn, "w1", now)
     assert order_id in {c["exchange_order_id"] for c in claim(conn, "w1", now, accounts=[account])}
     ext = ext or f"valr-{uuid.uuid4()}"

@@ -235,6 +235,9 @@ def test_an_intent_valr_executed_twice_raises_an_alert_on_the_sum(postgresql):
     intent = order(postgresql, first)["intent_id"]
     lease(postgresql, "w1", at())
     claim(postgresql, "w1", at(), accounts=[account])
+    # The request left, VALR never knew it, and placing it again is turned off: failed by inference.
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    assert scalar(postgresql, "SELECT lth_pvr.begin_placement(%s, %s)", (first, at(seconds=1)))
     one(postgresql, "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)", (first, at(seconds=300)))
     assert order(postgresql, first)["status"] == "failed"
     second = scalar(postgresql, "SELECT lth_pvr.place_intent_remainder(%s, %s)", (intent, at(seconds=301)))

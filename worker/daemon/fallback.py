@@ -1,6 +1,8 @@
 """The limit → market fallback's time trigger: SQL says when this worker's next age fallback falls due
-(next_fallback_due); the timer (worker/daemon/timer.py) sleeps until then and calls
-request_due_fallbacks, which requests the due cancels in SQL; they are sent at once
+(next_fallback_due, in seconds, so the worker's clock never matters; 0 for an order accepted after its
+price threshold was crossed); the timer (worker/daemon/timer.py) sleeps until then and calls
+request_due_fallbacks, which requests the due cancels in SQL (age, and the price trigger judged over
+every pair); they are sent at once
 (Runner.send_cancels_now), without waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
 pg_cron tick fires due fallbacks too, as a safety net.
@@ -25,7 +27,8 @@ class FallbackTimer(DueTimer):
     async def fire(self) -> bool:
         fired = await self.runner.store.request_due_fallbacks()
         for row in fired:
-            event(log, "age fallback due: cancel requested", order=row["exchange_order_id"], pair=row["pair"])
+            event(log, f"{row['trigger']} fallback due: cancel requested", order=row["exchange_order_id"],
+                  pair=row["pair"])
         if fired:
             self.runner.send_cancels_now()
         return bool(fired)

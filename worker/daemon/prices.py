@@ -3,11 +3,13 @@ says need prices (prices_to_watch), each read recorded by one record_market_pric
 
 The set of pairs is asked again when the runner pokes (a NOTIFY: orders changed) and at least every
 RECHECK_S, never more often than MIN_REFRESH_S; a changed set is one SUBSCRIBE on the open socket.
-A lost socket is reopened with backoff and jitter; while it is down the pairs' marketsummary is read
-over REST every `rest_poll_seconds` instead. A socket silent for `quiet_seconds` is asked again
-(SUBSCRIBE makes VALR send the latest summary at once); still silent after that, it is treated as
-lost. SQL answers each record with the orders whose price trigger fired: their cancels are sent at once
-(Runner.send_cancels_now), without waiting for the runner's tick.
+A lost socket is reopened with backoff and jitter. Freshness is per pair and SQL's to judge: every
+REST_CHECK_S the REST loop asks which pairs have had no price received for `rest_poll_seconds`, or
+hold a price crossing whose confirmation only a new price can give (prices_to_watch().rest_pairs), and
+reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike.
+A socket silent for `quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at
+once); still silent after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
+their cancels are sent at once (Runner.send_cancels_now), without waiting for the runner's tick.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ log = logging.getLogger("worker.prices")
 
 RECHECK_S = 5.0       # the watched pairs are asked again at least this often
 MIN_REFRESH_S = 0.5   # and at most this often, however many NOTIFYs arrive
+REST_CHECK_S = 1.0    # SQL is asked this often which pairs to read over REST (at most rest_poll_seconds)
+REST_RETRY_S = 2.0    # a pair SQL still names (its read failed, or was no newer) is read again after this
 LOST = (ConnectionLost, TransportError, AuthenticationError, OSError)
 
 
@@ -40,7 +44,8 @@ class PriceWatch:
         self.pairs: tuple[str, ...] = ()
         self.rest_poll_s = 10.0
         self.quiet_s = 30.0
-        self.down_since: float | None = None   # the socket failed and is not back: REST reads instead
+        self.down_since: float | None = None   # the socket failed and is not back (its pairs go stale)
+        self._rest_tried: dict[str, float] = {}  # pair → when its marketsummary was last asked for
         self.stopping = False
         self.socket: TradeSocket | None = None
         self._poked = asyncio.Event()
@@ -137,21 +142,33 @@ class PriceWatch:
             if frames:
                 await self._record(frames, "ws")
 
-    # -- REST while the socket is down ------------------------------------------------------------
+    # -- REST for the pairs SQL finds stale --------------------------------------------------------
     async def _rest_loop(self) -> None:
         while not self.stopping:
-            if self.down_since is None or not self.pairs:
-                await asyncio.sleep(0.1)
-                continue
             try:
-                await self._read_rest()
+                await self._read_rest(await self._stale_pairs())
+            except psycopg.Error as exc:  # the database is away: ask again less often meanwhile
+                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                await asyncio.sleep(RECHECK_S)
             except Exception:  # as above: the next round tries again
                 log.exception("reading prices over REST failed unexpectedly")
-            await asyncio.sleep(self.rest_poll_s)
+            await asyncio.sleep(min(REST_CHECK_S, self.rest_poll_s))
 
-    async def _read_rest(self) -> None:
+    async def _stale_pairs(self) -> list[str]:
+        """The pairs SQL names for a REST read (stale, or a price crossing awaiting its confirmation), less
+        those asked for within REST_RETRY_S (VALR's answer may not have been newer than the price held,
+        or the read failed: not again at once)."""
+        row = await self.runner.store.prices_to_watch()
+        self.rest_poll_s = float(row["rest_poll_seconds"])
+        now, spacing = time.monotonic(), min(REST_RETRY_S, self.rest_poll_s)
+        due = [p for p in row["rest_pairs"] if now - self._rest_tried.get(p, float("-inf")) >= spacing]
+        self._rest_tried = {p: t for p, t in self._rest_tried.items() if p in row["pairs"]}
+        self._rest_tried.update((p, now) for p in due)
+        return due
+
+    async def _read_rest(self, pairs: list[str]) -> None:
         answers = []
-        for pair in self.pairs:
+        for pair in pairs:
             try:
                 answers.append(await self.runner.client.market_summary(pair))
             except (TransportError, RateLimited, ValrError) as exc:

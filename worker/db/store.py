@@ -171,7 +171,7 @@ class Store:
 
     # -- live prices ----------------------------------------------------------------------------
     async def prices_to_watch(self) -> dict:
-        """pairs (to subscribe to), rest_poll_seconds, quiet_seconds."""
+        """pairs (to subscribe to), rest_pairs (stale: read them over REST), rest_poll_seconds, quiet_seconds."""
         return await self._one("SELECT * FROM lth_pvr.prices_to_watch()", ())  # type: ignore[return-value]
 
     async def record_market_prices(self, frames: list[dict], source: str) -> list[dict]:

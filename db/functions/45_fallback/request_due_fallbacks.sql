@@ -1,8 +1,11 @@
 -- Owns: the time trigger. Every submitted order of the worker's leased accounts (every account when
 -- p_worker_id is NULL: the pg_cron safety net) whose age fallback is due — submitted_at (VALR
 -- accepted it) + fallback_after ≤ p_now — gets its fallback requested (request_fallback: the cancel
--- goes out through the cancel path). The price seen is recorded when a fresh one is known. Returns
--- the orders it fired, in price_triggered_orders' shape.
+-- goes out through the cancel path). The price seen is recorded when a fresh one is known. Then the
+-- price trigger over every pair (price_triggered_orders with NULL pairs): an order accepted while its
+-- pair's last fresh price already crossed its threshold is marked here without waiting for the next
+-- price frame (next_fallback_due wakes the worker for it) — and fired when it asks no confirmation.
+-- Returns the orders it fired, in price_triggered_orders' shape.
 CREATE OR REPLACE FUNCTION lth_pvr.request_due_fallbacks(
     p_worker_id text DEFAULT NULL,
     p_now timestamptz DEFAULT now()
@@ -37,6 +40,7 @@ BEGIN
       FROM due d
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = d.exchange_account_id
      WHERE lth_pvr.request_fallback(d.exchange_order_id, 'age', d.price_seen, NULL, p_now);
+    RETURN QUERY SELECT * FROM lth_pvr.price_triggered_orders(NULL, p_now);
 END
 $$;
 

@@ -53,6 +53,9 @@
 --                                 (intent_executed_qty > intent_asked_qty: an order placed elsewhere,
 --                                 VALR executing more than an order's qty); checked on the sum, not per
 --                                 order, for intents of several orders or of one overfilled order
+--   critical prices_stale         submitted orders with a live price fallback whose pair has had no price
+--                                 received (trade socket or REST) for over price_stale_alert_seconds
+--                                 since VALR accepted them: their price trigger is blind
 -- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
 -- add new ones the same way, at the end.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
@@ -250,6 +253,20 @@ AS $$
            AND last.close_reason IS DISTINCT FROM 'max_session'
            AND greatest(o.submitted_at, last.closed_at)
                < p_now - make_interval(secs => s.unwatched_order_seconds::int)
+    ),
+    -- The price trigger's blindness (issue 21): per pair, the last price received by any path.
+    prices_stale AS (
+        SELECT count(*) AS n,
+               max(extract(epoch FROM p_now - greatest(o.submitted_at, m.received_at))) AS oldest,
+               string_agg(DISTINCT o.pair, ', ') AS pairs
+          FROM lth_pvr.exchange_orders o
+          LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+         WHERE o.status = 'submitted'
+           AND o.fallback_price_move IS NOT NULL
+           AND o.fallback_requested_at IS NULL
+           AND o.cancel_requested_at IS NULL
+           AND greatest(o.submitted_at, m.received_at)
+               < p_now - make_interval(secs => lth_pvr.setting('price_stale_alert_seconds'))
     )
     SELECT 'ws_coverage', 'critical', cov.ws_coverage_pct, s.ws_coverage_min_pct,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
@@ -372,6 +389,12 @@ AS $$
            format('%s intent(s) executed more than they asked, summed over their orders: %s',
                   over_executed.n, left(over_executed.ids, 400))
       FROM over_executed WHERE over_executed.n > 0
+    UNION ALL
+    SELECT 'prices_stale', 'critical', round(prices_stale.oldest, 2), lth_pvr.setting('price_stale_alert_seconds'),
+           format('%s order(s) with a price fallback have had no price of %s for over %s seconds: '
+                  'their price trigger cannot fire', prices_stale.n, prices_stale.pairs,
+                  lth_pvr.setting('price_stale_alert_seconds'))
+      FROM prices_stale WHERE prices_stale.n > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -1,15 +1,17 @@
 -- Owns: which pairs the worker watches live prices for: the pairs of open orders with a price
--- fallback not yet requested (the only reader of live prices is the price trigger).
+-- fallback not yet requested (the only reader of live prices is the price trigger), each with
+-- `watched_since`, when its oldest such order was created (a pair never priced is stale from then).
 CREATE OR REPLACE FUNCTION lth_pvr.price_watch_pairs()
-RETURNS TABLE (pair text)
+RETURNS TABLE (pair text, watched_since timestamptz)
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
-    SELECT DISTINCT o.pair
+    SELECT o.pair, min(o.created_at)
       FROM lth_pvr.exchange_orders o
      WHERE o.status IN ('pending', 'placing', 'submitted')
        AND o.fallback_price_move IS NOT NULL
        AND o.fallback_requested_at IS NULL
+     GROUP BY o.pair
      ORDER BY o.pair
 $$;
 

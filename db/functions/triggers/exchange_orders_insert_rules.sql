@@ -15,8 +15,9 @@
 --     (replaces_order_id) the order's own id: never chosen by the inserter;
 --   * a pending limit order's fallback (fallback_after, fallback_price_move) when not given: its
 --     account's, else the global settings fallback_after_seconds / fallback_price_move (0 = off); an
---     explicit 0 on the order means "no fallback" and is stored as NULL (fallback_defaults). An order
---     registered as `submitted` inherits none: only its own row may ask for one.
+--     explicit 0 on the order means "no fallback" and is stored as NULL (fallback_defaults); a price
+--     fallback's confirmation (fallback_price_confirm_ms) likewise: the order's, its account's, the
+--     setting. An order registered as `submitted` inherits no fallback: only its own row may ask for one.
 --   * no non-finite qty or price ('Infinity', 'NaN': numeric takes both, and both pass "> 0"), checked
 --     first (qty_must_be_finite, price_must_be_finite; the table's CHECKs of the same names back them),
 --     and no absurd size: price × qty at most settings.order_value_max (order_value_must_be_plausible).
@@ -63,7 +64,8 @@ BEGIN
     END IF;
 
     NEW.customer_order_id := CASE WHEN NEW.replaces_order_id IS NULL THEN NEW.intent_id ELSE NEW.exchange_order_id END;
-    SELECT d.fallback_after, d.fallback_price_move INTO NEW.fallback_after, NEW.fallback_price_move
+    SELECT d.fallback_after, d.fallback_price_move, d.fallback_price_confirm_ms
+      INTO NEW.fallback_after, NEW.fallback_price_move, NEW.fallback_price_confirm_ms
       FROM lth_pvr.fallback_defaults(NEW) d;
 
     SELECT * INTO v_pair FROM lth_pvr.pairs p WHERE p.pair = NEW.pair;

@@ -115,6 +115,18 @@ def fallback_fault_classes(check: IntentCheck, records: list[FaultRecord], count
                              f"of which without an adverse move crossing the threshold (favourable jumps that "
                              f"fired): {v['price_fired_without_adverse_move']}; replaced {replaced}",
             "mismatches": v["price_fired_without_adverse_move"]},
+        "trade_pair_muted": {
+            "injected": count["trade_pair_muted"],
+            "what_happened": f"the pair left out of the trade feed while its socket stayed up; market summaries "
+                             f"read over REST (stale pairs, socket up or not): {summaries_rest}; price fallbacks "
+                             f"fired {check.fallbacks_by_reason.get('price', 0)}",
+            "mismatches": 0},
+        "price_spike": {
+            "injected": count["price_spike"],
+            "what_happened": "one-frame spikes (0-50 ms) against resting price-fallback orders; price fallbacks "
+                             "fired without a move that crossed and held for their confirmation: "
+                             f"{v['price_fired_without_adverse_move']}",
+            "mismatches": v["price_fired_without_adverse_move"]},
         "person_cancels_fallback": {
             "injected": count["person_cancels_fallback"],
             "what_happened": f"fallbacks a person's cancel reached while their cancel was in flight: "

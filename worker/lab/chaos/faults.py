@@ -16,11 +16,14 @@ cancel (VALR fills the order completely before the cancel is processed), cancels
 (a market order sent on the 202 would meet the funds still reserved), the trade socket dropped or
 silent, and price jumps — against the resting price-fallback orders of one side (their triggers
 fire) and so in favour of the other side's (theirs must not).
-Issue 21's classes: a worker killed (SIGKILL) between claiming market orders and sending them — the
-claims wait for a socket the exchange is slow to authenticate; each order must be placed again, once;
-and a person's cancel racing a fallback — for a few seconds (cancels completing late, so the
-fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a person
-(request_cancel); those it reached before VALR's final word get no replacement (the intent check).
+Issue 21's class: a worker killed (SIGKILL) between claiming market orders and sending them — the
+claims wait for a socket the exchange is slow to authenticate; each order must be placed again, once.
+Issue 21's classes, on the price trigger: the pair left out of the trade feed (the socket stays up:
+only REST reads of the stale pair keep the trigger seeing), and one-frame spikes against the resting
+price-fallback orders (reverted after 0-50 ms: shorter than any confirmation, nothing may fire).
+Issue 21's class on a person's cancel racing a fallback: for a few seconds (cancels completing late,
+so the fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a
+person (request_cancel); those it reached before VALR's final word get no replacement (the intent check).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
 same order at the same offsets (thread timing, and so the exact interleaving, still varies).
 """
@@ -37,7 +40,7 @@ from typing import Callable
 import psycopg
 
 from worker.lab.chaos.intents import Quote
-from worker.lab.worker_process import WorkerProcess
+from worker.lab.worker_process import WorkerProcess, wait_for
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
 # exactly once, at a seeded moment in the middle of the run.
@@ -65,6 +68,8 @@ WEIGHTS = {
     "trade_socket_silent": 1,
     "price_jump": 3,
     "killed_before_post": 1,
+    "trade_pair_muted": 1,
+    "price_spike": 2,
     "person_cancels_fallback": 2,
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
@@ -225,7 +230,7 @@ class FaultInjector:
     def _revert_due(self, now: float) -> None:
         defaults = {"drop_fraction": 0.0, "duplicate_fraction": 0.0, "reorder": False,
                     "resting_subaccounts": self.resting, "cancel_delay_ms": 0, "trade_silent": False,
-                    "trade_down": False, "lose_cancel_answers": 0, "fill_before_cancel": 0}
+                    "trade_down": False, "lose_cancel_answers": 0, "fill_before_cancel": 0, "trade_muted_pairs": []}
         for name, deadline in list(self._revert_at.items()):
             if now >= deadline:
                 self._note_unused(name)
@@ -411,6 +416,38 @@ class FaultInjector:
         self._timed("trade_silent", True, seconds)
         self._record("trade_socket_silent", f"trade WebSockets open but silent for {seconds}s", seconds)
 
+    def _trade_pair_muted(self) -> None:
+        seconds = round(self.rng.uniform(3, 12), 1)
+        self._timed("trade_muted_pairs", [PAIR], seconds)
+        self._record("trade_pair_muted", f"{PAIR} left out of the trade WebSockets' frames for {seconds}s", seconds)
+
+    def _price_spike(self) -> None:
+        """The market spikes against the resting price-fallback orders of one side for 0-50 ms, then
+        returns: one frame past their thresholds, then the frame of the market as it was."""
+        side, resting = self._most_resting_side()
+        size, ms = self.rng.uniform(0.01, 0.03), self.rng.randint(0, 50)
+        fraction = round(size if side == "BUY" else -size, 4)
+        ended = self.sim.call(lambda: len(self.sim.sim.spike_reverts))
+        at = time.time()
+        summary = self.sim.call(self.sim.sim.set_market, PAIR, spike=str(fraction), spike_ms=ms)
+        self.quotes.append(Quote(at, Decimal(summary["bidPrice"]), Decimal(summary["askPrice"])))
+        # The spike's end, as the exchange stamped it (the intent check measures how long it held, and
+        # the next order is priced from the market as it is again).
+        revert = wait_for(lambda: self.sim.call(lambda: self.sim.sim.spike_reverts[ended:]), 5, "the spike's end",
+                          interval=0.005)[0]
+        self.quotes.append(Quote(revert["at"], Decimal(revert["bid"]), Decimal(revert["ask"])))
+        self._record("price_spike", f"{PAIR} {fraction:+.2%} for {ms} ms (against {resting} resting "
+                                    f"price-fallback {side}s), then back after "
+                                    f"{(revert['at'] - at) * 1000:.0f} ms")
+
+    def _most_resting_side(self) -> tuple[str, int]:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            resting = dict(conn.execute(
+                "SELECT side, count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
+                "AND fallback_price_move IS NOT NULL AND fallback_requested_at IS NULL GROUP BY 1").fetchall())
+        side = max(("BUY", "SELL"), key=lambda s: (resting.get(s, 0), self.rng.random()))
+        return side, resting.get(side, 0)
+
     # -- a person's cancel racing a fallback (issue 21) ------------------------------------------
     def _person_cancels_fallback(self) -> None:
         delay, seconds = self.rng.randint(300, 1500), round(self.rng.uniform(3, 10), 1)
@@ -456,11 +493,7 @@ class FaultInjector:
         """The market jumps against the resting price-fallback orders of one side (mostly 1–3 %: their
         triggers fire) or, sometimes, a little (0.3–1 %) in their favour (nothing may fire). Up hurts
         BUYs and helps SELLs; the mid stays within JUMP_LIMIT of where it started."""
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            resting = dict(conn.execute(
-                "SELECT side, count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
-                "AND fallback_price_move IS NOT NULL AND fallback_requested_at IS NULL GROUP BY 1").fetchall())
-        side = max(("BUY", "SELL"), key=lambda s: (resting.get(s, 0), self.rng.random()))
+        side, count = self._most_resting_side()
         against = self.rng.random() < 0.7
         size = self.rng.uniform(0.01, 0.03) if against else self.rng.uniform(0.003, 0.01)
         up = (side == "BUY") == against
@@ -473,7 +506,7 @@ class FaultInjector:
         summary = self.sim.call(self.sim.sim.set_market, PAIR, jump=str(fraction))
         self.quotes.append(Quote(at, Decimal(summary["bidPrice"]), Decimal(summary["askPrice"])))
         self._record("price_jump", f"{PAIR} {fraction:+.2%} ({'against' if against else 'in favour of'} "
-                                   f"{resting.get(side, 0)} resting price-fallback {side}s): bid "
+                                   f"{count} resting price-fallback {side}s): bid "
                                    f"{summary['bidPrice']}, ask {summary['askPrice']}")
 
     # -- the monitor's own processes ----------------------------------------------------------

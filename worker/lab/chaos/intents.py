@@ -31,8 +31,13 @@ VIOLATION_KINDS = (
     "replaced_twice",                     # more than one replacement of one original
     "replacement_qty_wrong",              # not the quantity VALR says the original did not execute
     "price_fired_without_adverse_move",   # a price fallback fired by a move that never crossed its threshold
+                                          #   and held there for its confirmation (a spike that reverted)
     "replaced_after_persons_cancel",      # a person's cancel turned the fallback off, yet a replacement exists
 )
+# The price fallback's confirmation is measured on prices as received: a crossing the harness ended
+# (its revert made) this much before the confirmation had run may still have looked held to the worker,
+# whose revert frame was still on its way. A one-frame spike (0-50 ms) is far inside it.
+DELIVERY_SLACK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class OrderRow:
     fallback_outcome: str | None = None
     created_at: float | None = None             # epoch seconds
     fallback_requested_at: float | None = None  # epoch seconds
+    fallback_price_confirm_ms: int | None = None  # how long an adverse move must hold (None: 0)
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,9 @@ def _check_replacement(result: IntentCheck, original: OrderRow, replacement: Ord
 
 def _check_price_trigger(result: IntentCheck, order: OrderRow, quotes: list[Quote]) -> None:
     """A price fallback is right only if, between the order's insert and its firing, the market the
-    harness made crossed its threshold against it (BUY: ask ≥ limit × (1 + move); SELL: bid ≤ limit × (1 − move))."""
+    harness made crossed its threshold against it (BUY: ask ≥ limit × (1 + move); SELL: bid ≤ limit × (1 − move))
+    and stayed past it for the order's confirmation (less DELIVERY_SLACK_S): a spike that reverted sooner
+    must not have fired."""
     if not quotes or order.price is None or order.fallback_price_move is None or order.fallback_requested_at is None:
         return
     quotes = sorted(quotes, key=lambda q: q.at)
@@ -235,22 +243,40 @@ def _check_price_trigger(result: IntentCheck, order: OrderRow, quotes: list[Quot
     in_effect = [q for q in quotes if q.at <= since][-1:] + [q for q in quotes if since < q.at <= order.fallback_requested_at]
     if order.side.upper() == "BUY":
         threshold = order.price * (1 + order.fallback_price_move)
-        crossed = any(q.ask >= threshold for q in in_effect)
+        crosses = [q.ask >= threshold for q in in_effect]
         seen = max((q.ask for q in in_effect), default=None)
     else:
         threshold = order.price * (1 - order.fallback_price_move)
-        crossed = any(q.bid <= threshold for q in in_effect)
+        crosses = [q.bid <= threshold for q in in_effect]
         seen = min((q.bid for q in in_effect), default=None)
-    if not crossed:
+    confirm_s = (order.fallback_price_confirm_ms or 0) / 1000
+    held = _longest_crossing(in_effect, crosses, since, order.fallback_requested_at)
+    if held is None or held < confirm_s - (DELIVERY_SLACK_S if confirm_s else 0):
+        what = "the market only reached" if held is None else f"past it for {held:.3f}s (confirmation {confirm_s}s), at"
         result.add("price_fired_without_adverse_move",
                    f"{order.exchange_order_id}: {order.side} at {order.price}, move {order.fallback_price_move}: "
-                   f"threshold {threshold}, the market only reached {seen}", order.intent_id)
+                   f"threshold {threshold}, {what} {seen}", order.intent_id)
+
+
+def _longest_crossing(in_effect: list[Quote], crosses: list[bool], since: float, until: float) -> float | None:
+    """The longest time (seconds) consecutive quotes in effect stayed past the threshold, counted from the
+    order's insert at the earliest to the next quote or the firing; None when none crossed."""
+    longest, start = None, None
+    for i, (quote, crossed) in enumerate(zip(in_effect, crosses)):
+        if not crossed:
+            start = None
+            continue
+        start = max(quote.at, since) if start is None else start
+        end = in_effect[i + 1].at if i + 1 < len(in_effect) else until
+        longest = max(longest or 0.0, end - start)
+    return longest
 
 
 def load_orders(conn: psycopg.Connection) -> list[OrderRow]:
     rows = conn.execute(
         """SELECT exchange_order_id::text, intent_id::text, customer_order_id::text, side, qty, status, price,
                   ext_order_id, replaces_order_id::text, fallback_reason, fallback_price_move, fallback_outcome,
-                  extract(epoch FROM created_at)::float8, extract(epoch FROM fallback_requested_at)::float8
+                  extract(epoch FROM created_at)::float8, extract(epoch FROM fallback_requested_at)::float8,
+                  fallback_price_confirm_ms
              FROM lth_pvr.exchange_orders""").fetchall()
     return [OrderRow(*row) for row in rows]

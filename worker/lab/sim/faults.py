@@ -42,6 +42,8 @@ class Faults:
     fill_before_cancel: int = 0            # the next n cancelled orders fill completely first (a fill
                                            #   racing the cancel: the cancel then fails)
     trade_silent: bool = False             # trade sockets stay open, answer PING, send no summaries
+    trade_muted_pairs: list[str] = field(default_factory=list)  # pairs the trade feed leaves out of its
+                                           #   frames (their subscription is accepted; REST still answers)
     refuse_cancels: int = 0                # the next n DELETEs: 202, then FAILED_CANCEL_ORDER, order stays open
     # Readings of VALR the evidence leaves open (VALR's documentation is silent on each):
     status_updates: bool = True            # False: ORDER_STATUS_UPDATE never sent (a client that never subscribed?)
@@ -89,6 +91,8 @@ class Faults:
             elif key in ("lose_placement_answers", "latency_ms", "lose_cancel_answers", "cancel_delay_ms",
                          "fill_before_cancel", "refuse_cancels"):
                 self.__setattr__(key, int(value))
+            elif key == "trade_muted_pairs":
+                self.trade_muted_pairs = [str(pair).upper() for pair in value or []]
             elif key == "resting_subaccounts":
                 self.resting_subaccounts = [str(sub) for sub in value or []]
             else:

@@ -56,6 +56,7 @@ class Simulator:
         self.request_log: list[dict] = []  # with stamp_frames: every REST request, when it arrived (the bench)
         self.ws_connections = 0       # account sockets
         self.trade_connections = 0
+        self.spike_reverts: list[dict] = []  # each `spike`'s end: when the market was put back, and to what
         self.subscribe_requests: list[dict] = []   # every SUBSCRIBE a client sent on an account socket
         self.ws_refused = 0
         self._minute_counts: dict[tuple[str, int], int] = {}
@@ -543,14 +544,28 @@ class Simulator:
         return self.faults.describe()
 
     def set_market(self, pair: str, **changes: Any) -> dict:
-        """Admin: `jump` (a fraction), or any of bid, ask, mid, last, spread, level_qty, depth,
+        """Admin: `jump` (a fraction), `spike` (a fraction: a jump undone `spike_ms` later, default 0 —
+        one frame, then the market as it was), or any of bid, ask, mid, last, spread, level_qty, depth,
         slippage_band, level_step. Moving bid/ask fills the resting orders the market now reaches."""
         values = {k: (None if v is None else Decimal(str(v))) for k, v in changes.items()}
+        if "spike" in values:
+            return self._spike(pair, values.pop("spike") or Decimal(0), float(values.pop("spike_ms", 0) or 0))
         if "jump" in values:
             quote = self.market.jump(pair, values.pop("jump") or Decimal(0))
         else:
             quote = self.market.set(pair, **values)
         return quote.summary()
+
+    def _spike(self, pair: str, fraction: Decimal, ms: float) -> dict:
+        before = self.market.quote(pair)
+        bid, ask = before.bid, before.ask
+        summary = self.market.jump(pair, fraction).summary()
+
+        def revert() -> None:
+            self.spike_reverts.append({"pair": pair, "at": time.time(), "bid": str(bid), "ask": str(ask)})
+            self.market.set(pair, bid=bid, ask=ask)
+        asyncio.get_running_loop().call_later(ms / 1000, revert)
+        return summary
 
     def set_balance(self, subaccount_id: str, currency: str, total: Decimal | str) -> dict:
         self.exchange.balances.set_total(subaccount_id, currency.upper(), Decimal(str(total)))

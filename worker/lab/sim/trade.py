@@ -2,7 +2,8 @@
 client sends SUBSCRIBE. Only MARKET_SUMMARY_UPDATE is modelled: the latest summary of each pair is
 sent on subscription and again on every change. A SUBSCRIBE replaces that event's pairs (an empty
 list unsubscribes). PING → PONG ("NO_SUBSCRIPTIONS" when subscribed to nothing, as the docs say).
-Faults: `trade_silent` (open, answers PING, sends no summaries) and `close_trade_sockets`. With
+Faults: `trade_silent` (open, answers PING, sends no summaries), `trade_muted_pairs` (those pairs'
+summaries are left out while the others stream) and `close_trade_sockets`. With
 stamp_frames each summary sent is logged with its send time and the socket's client port (the bench)."""
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class TradeFeed:
                 self._send(conn, pair)
 
     def _send(self, conn: TradeConnection, pair: str) -> None:
-        if self.faults.trade_silent:
+        if self.faults.trade_silent or pair in self.faults.trade_muted_pairs:
             return
         conn.queue.put_nowait({"type": MARKET_SUMMARY, "currencyPairSymbol": pair, "data": self.summary(pair)})
 
