@@ -320,10 +320,17 @@ CREATE TABLE lth_pvr.workers (
     auth_refused_reason text,
     clock_skew_s numeric,
     clock_checked_at timestamp with time zone,
-    clock_refused_at timestamp with time zone
+    clock_refused_at timestamp with time zone,
+    pid_namespace text,
+    task_failures integer NOT NULL DEFAULT 0,
+    task_failed_at timestamp with time zone,
+    task_failure text
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
+COMMENT ON COLUMN lth_pvr.workers.pid_namespace IS 'the boot id and PID namespace of the worker''s process (NULL: unknown, e.g. not Linux): two workers with the same value see each other''s pids, so one may prove the other''s process gone';
+COMMENT ON COLUMN lth_pvr.workers.task_failures IS 'unexpected errors of the worker process''s long-lived tasks since it started (each task restarted)';
+COMMENT ON COLUMN lth_pvr.workers.task_failure IS 'the last one: the task and the error';
 
 CREATE TABLE lth_pvr.ws_sessions (
     session_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -377,6 +384,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- reconcile_fallback_seconds = 30
 -- safety_net_tick_minutes = 10
 -- stuck_order_minutes = 60
+-- task_failure_alert_minutes = 60
 -- unwatched_order_seconds = 120
 -- worker_heartbeat_seconds = 90
 -- worker_retire_seconds = 60

@@ -35,7 +35,8 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
     assert report["fills"] > 0 and report["max_lag_s"] >= 0 and report["recovery_rest_calls"] >= 0
     # Issue 14's fault classes: each reported with what happened, none with a mismatch; lag per class.
     assert set(report["fault_classes"]) == {"rest_429_long_storm", "worker_joins_storm", "delete_failures",
-                                            "clock_step", "operator_edit", "intent_insert",  # 21's; 16's:
+                                            "clock_step", "operator_edit", "intent_insert",
+                                            "worker_restart_same_id",  # 21's; 16's:
                                             "cancel_answer_lost", "fill_races_cancel", "cancel_delay",
                                             "trade_socket_dropped", "trade_socket_silent", "price_jump",
                                             "killed_before_post", "trade_pair_muted", "price_spike",

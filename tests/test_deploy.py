@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import signal
 import subprocess
 from pathlib import Path
@@ -72,6 +73,7 @@ def test_the_systemd_block_and_the_unit_agree_with_the_settings():
     assert "cp contrib/valr-monitor.service /etc/systemd/system/" in service
     assert "systemctl enable --now valr-monitor" in service
     assert unit_value("ExecStart").startswith(f"{settings['VENV']}/bin/valr-monitor run")
+    assert "--worker-id %H" in unit_value("ExecStart")  # a restart takes its own leases back at once
     assert unit_value("EnvironmentFile") == settings["ENV_FILE"]
     # Ordered after the real cluster unit, no restart loop on a configuration error (exit 2), room for
     # 1,000 subaccount sockets plus the pool, nothing hiding a virtual environment under /home.
@@ -136,6 +138,7 @@ def test_readme_deploy_section_runs_against_a_throwaway_cluster(cluster, sim, tm
 
     # What systemd does with the unit: its ExecStart, with the environment file, our venv for /opt.
     exec_start = unit_value("ExecStart").replace(settings["VENV"], str(ours["VENV"]))
+    exec_start = exec_start.replace("%H", socket.gethostname())  # systemd's specifier: the host name
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(shlex.split(exec_start), stdout=log, stderr=subprocess.STDOUT,

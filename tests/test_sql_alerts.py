@@ -186,6 +186,7 @@ def test_safety_net_late_after_two_intervals_without_a_tick(postgresql):
     assert "safety_net_late" not in names(at(minutes=20))
     alert = names(at(minutes=20, seconds=1))["safety_net_late"]
     assert (alert["level"], alert["threshold"]) == ("critical", 20) and alert["measured"] > 20
+    assert "launcher runs" in alert["detail"]  # pg_cron lives in another database here: which case it is
     postgresql.execute("UPDATE lth_pvr.settings SET value = 15 WHERE name = 'safety_net_tick_minutes'")
     assert "safety_net_late" not in names(at(minutes=30))
 
@@ -233,3 +234,13 @@ def test_orders_unwatched_quiet_after_a_max_session_close(postgresql):
     _, session_id = watched_order(postgresql, account)
     postgresql.execute("SELECT lth_pvr.session_closed(%s, 'max_session', false, %s)", (session_id, at(minutes=5)))
     assert "orders_unwatched" not in fired(postgresql, at(minutes=30))
+
+
+def test_worker_task_failed_while_recent_and_the_worker_alive(postgresql):
+    postgresql.execute("SELECT lth_pvr.worker_started('w1', 'h', 7, NULL, %s)", (T0,))
+    postgresql.execute("SELECT lth_pvr.record_task_failure('w1', 'prices', 'KeyError: bid', %s)", (at(minutes=1),))
+    alert = fired(postgresql, at(minutes=2))["worker_task_failed"]
+    assert (alert["level"], alert["measured"]) == ("warning", 1) and "prices: KeyError: bid" in alert["detail"]
+    assert "worker_task_failed" not in fired(postgresql, at(minutes=61, seconds=1))  # task_failure_alert_minutes
+    postgresql.execute("SELECT lth_pvr.worker_started('w1', 'h', 8, NULL, %s)", (at(minutes=3),))
+    assert "worker_task_failed" not in fired(postgresql, at(minutes=4))  # a new process starts with none

@@ -78,3 +78,73 @@ def test_heartbeat_upserts_and_revives(postgresql):
     heartbeat(postgresql, "w1", at(seconds=40))
     [w] = rows(postgresql, "SELECT * FROM lth_pvr.workers")
     assert (w["last_seen_at"], w["stopped_at"], w["started_at"]) == (at(seconds=40), None, at(seconds=40))
+
+
+# -- issue 21 item 10: a restarted worker takes its leases back at once ----------------------------------
+NS = "boot-1:4026531836"
+
+
+def started(conn, worker, *, host="h", pid=100, ns=NS, now=T0) -> dict:
+    """worker_started's rows: the other workers it may wait for, by id."""
+    return {r["worker_id"]: r for r in rows(conn, "SELECT * FROM lth_pvr.worker_started(%s, %s, %s, %s, %s)",
+                                            (worker, host, pid, ns, now))}
+
+
+def take_over(conn, worker, dead: list[dict], now) -> dict:
+    from psycopg.types.json import Jsonb
+
+    arg = Jsonb([{k: d[k].isoformat() if k == "started_at" else d[k] for k in ("worker_id", "pid", "started_at")}
+                 for d in dead])
+    return {r["worker_id"]: r["leases"] for r in rows(
+        conn, "SELECT * FROM lth_pvr.take_over_dead_workers(%s, %s, %s)", (worker, arg, now))}
+
+
+def test_a_dead_worker_on_the_same_host_and_namespace_is_taken_over_at_once(postgresql):
+    accounts = accounts_with_work(postgresql, 2)
+    started(postgresql, "old", pid=100)
+    assert held(postgresql, "old") == set(accounts)
+    session = rows(postgresql, "SELECT lth_pvr.session_open('old', %s, %s) AS id", (accounts[0], T0))[0]["id"]
+    others = started(postgresql, "new", pid=200, now=at(seconds=3))   # kill -9, restarted under a new id
+    assert others["old"]["same_namespace"] and others["old"]["leases"] == 2
+    assert take_over(postgresql, "new", [others["old"]], at(seconds=3)) == {"old": 2}
+    assert held(postgresql, "new", at(seconds=4)) == set(accounts)     # well before the 60 s TTL
+    assert held(postgresql, "old", at(seconds=4)) == set()
+    (old,) = rows(postgresql, "SELECT stopped_at FROM lth_pvr.workers WHERE worker_id = 'old'")
+    assert old["stopped_at"] == at(seconds=3)
+    (closed,) = rows(postgresql, "SELECT close_reason FROM lth_pvr.ws_sessions WHERE session_id = %s", (session,))
+    assert "pid 100" in closed["close_reason"] and "taken over by new" in closed["close_reason"]
+    # A new tenure: account_work has the new owner reopen and reconcile the subaccounts at once.
+    assert all(r["wants_session"] for r in rows(postgresql, "SELECT * FROM lth_pvr.account_work('new', NULL, %s)",
+                                                (at(seconds=4),)))
+
+
+def test_a_worker_elsewhere_restarted_or_unprovable_keeps_its_leases(postgresql):
+    accounts = accounts_with_work(postgresql, 4)
+    for i, (worker, host, ns) in enumerate([("far", "other-host", NS), ("boxed", "h", "boot-1:999"),
+                                            ("unknown", "h", None), ("again", "h", NS)]):
+        started(postgresql, worker, host=host, pid=100 + i, ns=ns)
+        postgresql.execute("SELECT lth_pvr.release_lease(%s, %s)", (worker, accounts[i]))
+        postgresql.execute("INSERT INTO lth_pvr.subaccount_leases (exchange_account_id, worker_id, acquired_at, "
+                           "expires_at) VALUES (%s, %s, %s, %s) ON CONFLICT (exchange_account_id) DO UPDATE "
+                           "SET worker_id = EXCLUDED.worker_id", (accounts[i], worker, T0, at(seconds=60)))
+    others = started(postgresql, "new", pid=200, now=at(seconds=3))
+    assert {w: r["same_namespace"] for w, r in others.items()} == {
+        "far": False, "boxed": False, "unknown": False, "again": True}
+    stale = dict(others["again"])
+    started(postgresql, "again", pid=300, now=at(seconds=4))  # restarted meanwhile: no longer that process
+    # Listed as dead all the same (a caller's mistake, or a race): none of them is that process here.
+    assert take_over(postgresql, "new", list(others.values())[:3] + [stale], at(seconds=5)) == {}
+    assert held(postgresql, "new", at(seconds=6), ttl=60) == set()
+
+
+def test_a_start_under_a_known_id_begins_a_new_tenure_even_with_the_same_pid(postgresql):
+    (account,) = accounts_with_work(postgresql, 1)
+    started(postgresql, "fixed", pid=1)   # a container's worker is pid 1 at every start
+    held(postgresql, "fixed")
+    session = rows(postgresql, "SELECT lth_pvr.session_open('fixed', %s, %s) AS id", (account, T0))[0]["id"]
+    postgresql.execute("SELECT lth_pvr.session_authenticated(%s, %s)", (session, T0))
+    started(postgresql, "fixed", pid=1, now=at(seconds=5))
+    (closed,) = rows(postgresql, "SELECT closed_at FROM lth_pvr.ws_sessions WHERE session_id = %s", (session,))
+    assert closed["closed_at"] == at(seconds=5)
+    (lease_row,) = rows(postgresql, "SELECT acquired_at FROM lth_pvr.subaccount_leases")
+    assert lease_row["acquired_at"] == at(seconds=5)

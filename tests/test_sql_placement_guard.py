@@ -140,3 +140,15 @@ def test_an_order_valr_refused_does_not_come_back(postgresql):
                (order_id, at(seconds=3)))[0]
     assert row == {"status": "failed", "changed": False}
     assert order(postgresql, order_id)["revived_at"] is None
+
+
+def test_a_claim_of_a_process_restarted_under_the_same_id_is_placed_again_at_once(postgresql):
+    """Issue 21 item 10: a worker restarted under its own --worker-id keeps the id's leases, so its dead
+    process's unsent claims are the new process's at once (worker_started), not after the grace."""
+    postgresql.execute("SELECT lth_pvr.worker_started('w1', 'h', 100, NULL, %s)", (T0,))
+    order_id = claimed_order(postgresql)
+    assert requeue(postgresql, at(seconds=5), "w1") == 0  # the same process: still its to send
+    postgresql.execute("SELECT lth_pvr.worker_started('w1', 'h', 200, NULL, %s)", (at(seconds=6),))
+    assert requeue(postgresql, at(seconds=7), "w1") == 1
+    assert order(postgresql, order_id)["status"] == "pending"
+    assert "its claimer restarted since" in events(postgresql, order_id)[-1]["detail"]

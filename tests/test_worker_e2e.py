@@ -284,7 +284,6 @@ def test_key_refused_at_run_time_stops_placement_and_alerts_instead_of_failing_o
 
 
 @pytest.mark.parametrize("problem, url_of, says", [
-    ("wrong port", lambda pg, url: url.replace(f":{pg.port}/", ":1/"), "Connection refused"),
     ("no such database", lambda pg, url: url.rsplit("/", 1)[0] + "/no_such_db", 'database "no_such_db" does not exist'),
     ("no such role", lambda pg, url: "postgresql://nobody@" + url.split("@", 1)[1], 'role "nobody" does not exist'),
     ("not a valr_worker", lambda pg, url: url, "may not run the worker's functions in"),

@@ -39,12 +39,14 @@ def test_after_a_database_outage_the_worker_watches_again_and_reconciles_within_
             orders.wait_status(order_id, "submitted")
         wait_for(lambda: all(orders.get(o)["ws_monitored_at"] for o, _ in placed), what="the orders watched")
 
+        before_outage = len(worker.log().splitlines())
         own_cluster.pause()
         for _, intent in placed:
             sim.fill(str(intent))  # filled on the exchange while the worker cannot record anything
         # Longer than the lease TTL (4 s: the worker closes its sockets, lease_unrenewable) and than the
         # pool's 30 s wait for a connection (ticks fail, as in the 53 s outage this test pins).
         time.sleep(40)
+        during = warnings_and_errors("\n".join(worker.log().splitlines()[before_outage:]))
         own_cluster.resume()
         back = time.monotonic()
 
@@ -57,6 +59,11 @@ def test_after_a_database_outage_the_worker_watches_again_and_reconciles_within_
         assert worker.alive
         assert "leases not renewed in time; closing their sockets" in worker.log()
         assert "subaccount reconciled" in worker.log()
+        # Issue 21 item 13: one line per change of state, not the pool's warning at every reconnection.
+        print("\n".join(during))
+        assert sum("PostgreSQL unreachable" in line for line in during) == 1, during
+        assert "error connecting" not in worker.log()
+        assert len(during) <= 4, during  # LISTEN lost, unreachable, leases not renewed, at most one more
         # The session whose close could not be recorded while the database was away is not left open.
         wait_for(lambda: orders.sql("SELECT count(*) FROM lth_pvr.ws_sessions WHERE closed_at IS NULL") == [(0,)],
                  timeout=15, what="no session left open once nothing is open")
@@ -110,3 +117,73 @@ def test_a_killed_worker_leaves_no_ghost_sessions_and_no_alert_for_ever(sim, ord
         sim.fill(str(intent))
     for order_id, _ in placed:
         orders.wait_status(order_id, "filled", timeout=30)
+
+
+@pytest.mark.parametrize("same_id", [False, True], ids=["new-id-same-host", "same-worker-id"])
+def test_a_worker_restarted_after_kill_9_watches_its_subaccounts_again_at_once(sim, orders, start_worker, same_id):
+    """Issue 21 item 10: a restart on the same host (systemd after kill -9) does not wait for its dead
+    predecessor's leases to expire (60 s here): under the same --worker-id, or under a new id once its
+    predecessor's pid is gone, the subaccount is watched again within seconds."""
+    args = ("--lease-ttl", "60", *(("--worker-id", "restarted") if same_id else ()))
+    account = orders.account("410")
+    first = start_worker(*args)
+    order_id, intent = orders.insert(account)
+    orders.wait_status(order_id, "submitted", timeout=30)
+    first.kill()
+    (killed_at,) = orders.sql("SELECT now()")[0]
+    second = start_worker(*args)
+
+    def watched_again() -> bool:
+        return orders.sql("""SELECT count(*) FROM lth_pvr.ws_sessions s JOIN lth_pvr.workers w USING (worker_id)
+                              WHERE s.exchange_account_id = %s AND s.authenticated_at > %s AND s.closed_at IS NULL
+                                AND w.pid = %s""", (account, killed_at, second.proc.pid))[0][0] == 1
+    wait_for(watched_again, timeout=20, what=f"the restarted worker watching the subaccount; log:\n{second.log()}")
+    assert orders.sql("SELECT now() - %s < interval '20 seconds'", (killed_at,))[0][0]
+    if not same_id:
+        assert "took over the leases of a dead worker on this host" in second.log()
+    sim.fill(str(intent))
+    orders.wait_status(order_id, "filled", timeout=20)
+
+
+def warnings_and_errors(log: str) -> list[str]:
+    return [line for line in log.splitlines() if " WARNI" in line or " ERROR" in line]
+
+
+def test_postgresql_down_at_start_is_waited_for_in_one_line_then_used(sim, own_cluster, tmp_path):
+    """Issue 21 item 13: a database that refuses connections when the worker starts (the unit's
+    After= does not wait for a remote one) is waited for — one line, not exit 2 in 0.3 s, which the
+    unit would not restart — and the worker starts once it answers."""
+    orders = Orders(own_cluster.url())
+    account = orders.account("")
+    own_cluster.pause()
+    worker = WorkerProcess(own_cluster.url(), sim.base_url, tmp_path / "worker.log")  # --log-level debug
+    try:
+        wait_for(lambda: worker.log().count("PostgreSQL not ready yet") >= 3, timeout=30,
+                 what="the worker retrying while PostgreSQL is down")
+        assert worker.alive, worker.log()
+        waiting = warnings_and_errors(worker.log())
+        assert len(waiting) == 1 and "waiting for PostgreSQL to accept connections" in waiting[0], worker.log()
+        assert "Connection refused" in waiting[0]
+        own_cluster.resume()
+        wait_for(lambda: "worker started" in worker.log(), timeout=30, what=f"the start; log:\n{worker.log()}")
+        assert "PostgreSQL reachable again" in worker.log()
+        order_id, _ = orders.insert(account)
+        orders.wait_status(order_id, "submitted")
+    finally:
+        worker.stop()
+
+
+def test_sigterm_while_postgresql_is_down_at_start_exits_promptly(sim, tmp_path):
+    nowhere = f"postgresql://valr@127.0.0.1:{free_port()}/valr_monitor"
+    worker = SharedWorkerProcess("no-database", nowhere, sim.base_url, API_KEY, API_SECRET, tmp_path)
+    worker.start()
+    try:
+        wait_for(lambda: "waiting for PostgreSQL to accept connections" in worker.log(), timeout=30,
+                 what="the worker waiting for PostgreSQL")
+        began = time.monotonic()
+        code = worker.stop(timeout=10)
+        took = time.monotonic() - began
+    finally:
+        worker.kill()
+    assert code == 0, worker.log()[-2000:]
+    assert took < 3, f"SIGTERM took {took:.1f} s"

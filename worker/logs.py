@@ -59,8 +59,11 @@ def setup(log_format: str = "text", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "websockets", "psycopg.pool", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "websockets", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # The pool warns at every failed reconnection (dozens a minute in an outage): the worker says an
+    # outage once per change of state itself (worker/daemon/dbhealth.py).
+    logging.getLogger("psycopg.pool").setLevel(max(level, logging.ERROR))
 
 
 def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields) -> None:

@@ -38,8 +38,9 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     \b
     Exit status:
       0  stopped on SIGTERM/SIGINT
-      2  refused to start: a setting, the database (URL, password, role, not migrated),
-         the API key (VALR refused a signed read-only request) or the clock (skew)
+      2  refused to start: a setting, the database (URL, password, role, not migrated; one
+         refusing connections or still starting is waited for), the API key (VALR refused a
+         signed read-only request) or the clock (skew)
     """
     try:
         settings = build_settings(database_url=database_url, valr_base_url=valr_base_url,

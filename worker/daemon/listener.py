@@ -48,7 +48,9 @@ class Listener:
             except psycopg.OperationalError as exc:
                 attempt += 1
                 self.reconnects += 1
-                event(log, "LISTEN connection lost", logging.WARNING, error=str(exc).strip()[:200], attempt=attempt)
+                # Once when lost (and once when restored, above), not at every attempt of an outage.
+                event(log, "LISTEN connection lost" if attempt == 1 else "LISTEN connection still lost",
+                      logging.WARNING if attempt == 1 else logging.DEBUG, error=str(exc).strip()[:200], attempt=attempt)
                 self.wake.set()
                 await asyncio.sleep(backoff(attempt, base=0.5, cap=10.0))
 

@@ -64,7 +64,12 @@ class PriceWatch:
             await self.socket.close()
 
     async def run(self) -> None:
-        await asyncio.gather(self._socket_loop(), self._rest_loop())
+        loops = [asyncio.create_task(self._socket_loop()), asyncio.create_task(self._rest_loop())]
+        try:
+            await asyncio.gather(*loops)
+        finally:  # one loop failing ends both: its supervisor restarts the pair, never a second copy of one
+            for loop in loops:
+                loop.cancel()
 
     # -- the trade socket -------------------------------------------------------------------------
     async def _socket_loop(self) -> None:
@@ -84,7 +89,7 @@ class PriceWatch:
                       attempt=attempt, error=str(exc)[:200])
             except psycopg.Error as exc:
                 attempt += 1
-                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                self.runner.db.failed("prices", exc)
             except Exception:  # a bug must not end live prices for good: log it, back off, start again
                 attempt += 1
                 self.down_since = self.down_since or time.monotonic()
@@ -148,7 +153,7 @@ class PriceWatch:
             try:
                 await self._read_rest(await self._stale_pairs())
             except psycopg.Error as exc:  # the database is away: ask again less often meanwhile
-                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                self.runner.db.failed("prices", exc)
                 await asyncio.sleep(RECHECK_S)
             except Exception:  # as above: the next round tries again
                 log.exception("reading prices over REST failed unexpectedly")
@@ -177,7 +182,7 @@ class PriceWatch:
             try:
                 await self._record(answers, "rest")
             except psycopg.Error as exc:
-                event(log, "price watch: database error", logging.WARNING, error=str(exc).strip()[:200])
+                self.runner.db.failed("prices", exc)
 
     # -- SQL ----------------------------------------------------------------------------------------
     async def _record(self, frames: list[dict], source: str) -> None:

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import time
 from collections import defaultdict
 from collections.abc import Awaitable
@@ -25,15 +24,18 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from worker.config import WorkerSettings
+from worker.daemon import identity
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
+from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
+from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
-from worker.daemon.tasks import Tasks
+from worker.daemon.tasks import Supervisor, Tasks
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
@@ -70,8 +72,11 @@ class Runner:
         self.settings = settings
         self.wake = asyncio.Event()
         self.stop_requested = asyncio.Event()
-        self.sessions: dict[UUID, SubaccountSession] = {}
+        self.sessions = SessionRegistry(self._new_session, failed=self._session_failed)  # tick, watcher, place_now
         self.tasks = Tasks()
+        self.supervisor = Supervisor(self.stop_requested, self._record_task_failure)
+        self.db = DatabaseHealth()  # said once per change: reachable, unreachable
+        self.db_problem: str | None = None  # at start: what the database said last while not ready
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
@@ -90,7 +95,13 @@ class Runner:
     async def run(self) -> int:
         s = self.settings
         self._install_signal_handlers()
-        await check_worker_database(s.database_url)  # one line, not 30 s of pool retries, on a wrong URL
+        try:  # a wrong URL, password or role: one line, exit 2; a database not ready yet: waited for
+            await self._unless_stopping(check_worker_database(s.database_url, waiting=self._database_not_ready))
+        except StopRequested:
+            event(log, "stopped while starting", worker=s.worker_id)
+            return 0
+        if self.db.down:
+            self.db.ok()
         check = CheckWhenIdle()
         self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
                                         check=check.check, reset=check.reset,
@@ -101,7 +112,7 @@ class Runner:
         self.lookups = Lookups(self.client, self.store)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
-                                                 key_refused=self.key_refused, clock=self.clock)
+                                                 key_refused=self.key_refused, clock=self.clock, db=self.db)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
@@ -110,14 +121,15 @@ class Runner:
             await self._unless_stopping(self._open_pool())
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
+            await self._unless_stopping(self._take_back_leases())
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
-            background = [asyncio.create_task(self.listener.run(), name="listener"),
-                          asyncio.create_task(self._watch_lease_renewal(), name="lease_watch"),
-                          asyncio.create_task(self.prices.run(), name="prices"),
-                          asyncio.create_task(self.fallbacks.run(), name="fallbacks"),
-                          asyncio.create_task(self.market_lookups.run(), name="market_lookups")]
+            background = [self.supervisor.start("listener", self.listener.run),
+                          self.supervisor.start("lease_watch", self._watch_lease_renewal),
+                          self.supervisor.start("prices", self.prices.run),
+                          self.supervisor.start("fallbacks", self.fallbacks.run),
+                          self.supervisor.start("market_lookups", self.market_lookups.run)]
             await self._loop()
             self.listener.stopping = True
             await self.prices.stop()
@@ -132,6 +144,18 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    def _database_not_ready(self, problem: str, attempt: int) -> None:
+        """At start: one line when the database is first (or differently) not ready, then DEBUG."""
+        if problem != self.db_problem:
+            self.db_problem = problem
+            self.db.down_since = self.db.down_since or time.monotonic()
+            event(log, "waiting for PostgreSQL to accept connections", logging.WARNING, problem=problem)
+        else:
+            event(log, "PostgreSQL not ready yet", logging.DEBUG, attempt=attempt)
+
+    async def _record_task_failure(self, task: str, error: str) -> None:
+        await self.store.record_task_failure(task, error)
 
     async def _unless_stopping(self, work: Awaitable[T], grace_s: float = 0.0) -> T:
         """Await `work`, unless a stop is requested first and `work` does not end within `grace_s`
@@ -196,6 +220,30 @@ class Runner:
             event(log, "could not check the API key yet; the first signed request will", logging.WARNING,
                   error=str(exc)[:200])
 
+    async def _take_back_leases(self) -> None:
+        """Record this start (a restart under the same --worker-id recovers its leases in SQL), and take
+        the leases of workers that died on this host at once (their pids are gone); say why it waits
+        for any other worker's leases."""
+        others = await self.store.started(identity.host(), os.getpid(), identity.pid_namespace())
+        dead = [w for w in others if w["same_namespace"] and not identity.pid_alive(w["pid"])]
+        taken = {row["worker_id"]: row for row in await self.store.take_over_dead_workers(dead)} if dead else {}
+        for w in others:
+            if w["worker_id"] in taken:
+                event(log, "took over the leases of a dead worker on this host", worker=w["worker_id"],
+                      pid=w["pid"], leases=taken[w["worker_id"]]["leases"])
+            elif w["leases"]:
+                event(log, "waiting for another worker's leases to expire", logging.WARNING, worker=w["worker_id"],
+                      leases=w["leases"], expires_at=w["leases_expire_at"].isoformat(), why=self._why_wait(w))
+
+    @staticmethod
+    def _why_wait(w: dict) -> str:
+        if w["host"] != identity.host():
+            return f"it runs on host {w['host']}: its process cannot be seen from here"
+        if not w["same_namespace"]:
+            return ("its PID namespace or boot differs (another container?): pass a stable --worker-id to take "
+                    "leases back at once after a restart")
+        return f"its process (pid {w['pid']}) is alive"
+
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -214,15 +262,18 @@ class Runner:
             try:
                 await self._unless_stopping(self.tick(), grace_s=TICK_GRACE_AT_STOP_S)
                 attempt = 0
+                self.db.ok()
             except StopRequested:
                 event(log, "stopping: abandoned a tick the database did not answer", logging.WARNING)
                 return
             except Exception as exc:  # database down, or a bug: log it, back off, ask again
                 attempt += 1
-                if isinstance(exc, (psycopg.Error, OSError)):
+                if isinstance(exc, (psycopg.Error, PoolTimeout)):
+                    self.db.failed("tick", exc)
+                elif isinstance(exc, OSError):
                     event(log, "tick failed; retrying", logging.WARNING, error=str(exc).strip()[:200])
                 else:
-                    log.exception("tick failed unexpectedly; retrying")
+                    await self.supervisor.failed("tick", exc)
                 await pause(backoff(attempt, base=0.5, cap=5.0), self.stop_requested)
                 continue
             try:
@@ -232,8 +283,9 @@ class Runner:
             self.wake.clear()
 
     async def _shutdown(self) -> None:
-        await asyncio.gather(*(s.stop("shutdown") for s in self.sessions.values()), return_exceptions=True)
-        pending = [s.task for s in self.sessions.values() if s.task] + list(self.tasks.running)
+        sessions = self.sessions.detach_all()
+        await asyncio.gather(*(s.stop("shutdown") for s in sessions), return_exceptions=True)
+        pending = [s.task for s in sessions if s.task] + list(self.tasks.running)
         if pending:
             await asyncio.wait(pending, timeout=15)
         try:
@@ -268,7 +320,7 @@ class Runner:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
         # Other workers count this one live by its heartbeat (fair lease shares): stay within a TTL.
         if time.monotonic() - self.last_heartbeat >= min(HEARTBEAT_EVERY_S, self.settings.lease_ttl_s / 3):
-            await self.store.heartbeat(socket.gethostname(), os.getpid())
+            await self.store.heartbeat(identity.host(), os.getpid())
             self.last_heartbeat = time.monotonic()
 
     async def _renew_leases(self) -> bool:
@@ -276,11 +328,10 @@ class Runner:
         leases = await self.store.acquire_leases(self.settings.lease_ttl_s)
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
-        for account_id, session in list(self.sessions.items()):
+        for account_id, session in self.sessions.items():
             if account_id not in held:
                 self._log_lease_gone(account_id, session.subaccount_id)
-                await session.stop("lease_lost")
-                del self.sessions[account_id]
+                await self.sessions.stop(account_id, session, "lease_lost")
         taken = [row for row in leases if row["taken"]]
         for row in taken:
             event(log, "lease taken", subaccount=row["subaccount_id"])
@@ -305,14 +356,11 @@ class Runner:
             if self.sessions and time.monotonic() - self.last_lease_renewal > ttl * 0.8:
                 event(log, "leases not renewed in time; closing their sockets", logging.WARNING,
                       sessions=len(self.sessions))
-                for account_id, session in list(self.sessions.items()):
-                    await session.stop("lease_unrenewable")
-                    del self.sessions[account_id]
+                for account_id, session in self.sessions.items():
+                    await self.sessions.stop(account_id, session, "lease_unrenewable")
 
     async def _open_sessions_sql_wants(self) -> None:
-        for account_id, session in list(self.sessions.items()):
-            if session.done:
-                del self.sessions[account_id]
+        self.sessions.prune_done()
         rows = await self.store.account_work()
         self.work = {work["exchange_account_id"]: work for work in rows}  # read by _log_lease_gone
         for work in rows:
@@ -320,12 +368,15 @@ class Runner:
                 self.ensure_session(work["exchange_account_id"], work["subaccount_id"])
 
     def ensure_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
-        session = self.sessions.get(account_id)
-        if session is None or session.done or session.stop_reason:
-            session = SubaccountSession(self.session_context, account_id, subaccount_id)
-            self.sessions[account_id] = session
-            session.start()
-        return session
+        return self.sessions.ensure(account_id, subaccount_id)  # type: ignore[return-value]
+
+    def _new_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
+        return SubaccountSession(self.session_context, account_id, subaccount_id)
+
+    def _session_failed(self, name: str, exc: BaseException) -> None:
+        """A session's task ended with an error its own loop did not catch: reported like any supervised
+        task; account_work has the tick open a new session for the subaccount."""
+        self.tasks.spawn(self.supervisor.failed(name, exc), "report_task_failure")
 
     async def _place_pending(self) -> None:
         # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.

@@ -25,6 +25,7 @@ import psycopg
 from worker.config import WorkerSettings
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
+from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.lookups import Lookups
 from worker.db.store import Store
 from worker.logs import event
@@ -53,13 +54,14 @@ class SessionContext:
     # VALR refused the API key on a placement (reason, the refused order): the worker stops placing
     key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
     clock: "ClockWatch | None" = None  # VALR's clock: re-checked when a signed request is refused
+    db: DatabaseHealth | None = None   # database errors said once per outage (not per subaccount, per try)
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
            spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
            key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
-           clock: "ClockWatch | None" = None) -> "SessionContext":
-        return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock,
+           clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None) -> "SessionContext":
+        return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock, db=db,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -100,8 +102,7 @@ class SubaccountSession:
             try:
                 session_id = await self._open_within_budget()
             except psycopg.Error as exc:  # the database is away: try again, as after a lost connection
-                event(log, "cannot open a session row yet", logging.WARNING, subaccount=self.subaccount_id,
-                      error=str(exc).strip()[:200])
+                self._database_failed(exc, "cannot open a session row yet")
                 session_id = None
             wait = 0.0
             if session_id is not None:
@@ -111,7 +112,8 @@ class SubaccountSession:
             if self.stop_reason is None:
                 attempt += 1
                 delay = max(backoff(attempt), wait)
-                event(log, "reconnecting", subaccount=self.subaccount_id, attempt=attempt, delay_s=round(delay, 2))
+                event(log, "reconnecting", logging.DEBUG if self._database_down else logging.INFO,
+                      subaccount=self.subaccount_id, attempt=attempt, delay_s=round(delay, 2))
                 await pause(delay, self.stopped)
 
     async def _connection(self, session_id: int, reconnect: bool) -> tuple[bool, float]:
@@ -153,12 +155,23 @@ class SubaccountSession:
         return None
 
     async def _record_close(self, session_id: int, reason: str, with_error: bool) -> None:
-        event(log, "session closed", logging.WARNING if with_error else logging.INFO,
-              subaccount=self.subaccount_id, session=session_id, reason=reason)
+        level = logging.INFO if not with_error else logging.DEBUG if self._database_down else logging.WARNING
+        event(log, "session closed", level, subaccount=self.subaccount_id, session=session_id, reason=reason)
         try:
             await self.ctx.store.session_closed(session_id, reason, with_error)
         except psycopg.Error as exc:  # the next session_open of this subaccount closes it ('superseded')
-            event(log, "could not record session close", logging.WARNING, session=session_id, error=str(exc))
+            self._database_failed(exc, "could not record session close")
+
+    @property
+    def _database_down(self) -> bool:
+        return self.ctx.db is not None and self.ctx.db.down
+
+    def _database_failed(self, exc: psycopg.Error, what: str) -> None:
+        """Said once per outage by the worker's DatabaseHealth; on its own (no runner), one line here."""
+        if self.ctx.db is not None:
+            self.ctx.db.failed(f"session {self.subaccount_id or 'primary'}", exc)
+        else:
+            event(log, what, logging.WARNING, subaccount=self.subaccount_id, error=str(exc).strip()[:200])
 
     async def _connected(self, session_id: int, reconnect: bool) -> str:
         if self.stop_reason is not None:  # stopped while the session row was being opened

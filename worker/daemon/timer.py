@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from worker.logs import event
 
 if TYPE_CHECKING:
     from worker.daemon.runner import Runner
@@ -56,9 +55,8 @@ class DueTimer:
                         await self._sleep(RETRY_S)  # done elsewhere meanwhile (cron, another worker)
                     continue
                 await self._sleep(RECHECK_S if due_in is None else min(due_in, RECHECK_S))
-            except psycopg.Error as exc:
-                event(log, f"{self.name} timer: database error; retrying", logging.WARNING,
-                      error=str(exc).strip()[:200])
+            except psycopg.Error as exc:  # the database is away: said once (DatabaseHealth), retried
+                self.runner.db.failed(f"{self.name} timer", exc)
                 await self._sleep(RECHECK_S)
 
     async def _sleep(self, seconds: float) -> None:

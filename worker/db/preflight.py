@@ -7,10 +7,13 @@ once per address tried, plus hints); `connect_problem` keeps the server's own re
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 
 import psycopg
 
+from worker.daemon.backoff import backoff
 from worker.db import dsn
 
 CONNECT_TIMEOUT_S = 10
@@ -65,12 +68,41 @@ SELECT current_user AS role,
 """
 
 
-async def check_worker_database(url: str) -> None:
-    """The worker's database answers, is migrated, and its role may call the worker's functions."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, **connect_kwargs(url))
-    except psycopg.OperationalError as exc:
-        raise StartupError(connect_problem(exc, url)) from None
+# What a server says while it cannot take connections yet (or for now): waited for, not a setting to fix.
+NOT_READY = ("the database system is", "too many clients", "remaining connection slots", "too many connections")
+
+
+def not_ready(exc: psycopg.OperationalError) -> bool:
+    """A database that refuses connections or is still starting (no server answered: refused, timed out,
+    unreachable, a host name not resolved yet; or the server's FATAL says it is starting, stopping, in
+    recovery or full) — as opposed to one that answered no to this URL, password or role."""
+    fatal = re.search(r"FATAL:\s+(.*)", str(exc))
+    return fatal is None or any(phrase in fatal.group(1) for phrase in NOT_READY)
+
+
+async def connect_when_ready(url: str, waiting: Callable[[str, int], None] | None) -> psycopg.AsyncConnection:
+    """A connection, waiting (with backoff, for ever: the caller cancels it on SIGTERM) while the
+    database is not ready, each attempt reported to `waiting` (problem, attempt). Without `waiting`,
+    or when the server refuses this URL, password or role: StartupError."""
+    attempt = 0
+    while True:
+        try:
+            return await psycopg.AsyncConnection.connect(url, autocommit=True, **connect_kwargs(url))
+        except psycopg.OperationalError as exc:
+            if waiting is None or not not_ready(exc):
+                raise StartupError(connect_problem(exc, url)) from None
+            attempt += 1
+            waiting(connect_problem(exc, url), attempt)
+            await asyncio.sleep(backoff(attempt, base=1.0, cap=WAIT_CAP_S))
+
+
+WAIT_CAP_S = 15.0  # the longest wait between two attempts while the database is not ready
+
+
+async def check_worker_database(url: str, waiting: Callable[[str, int], None] | None = None) -> None:
+    """The worker's database answers, is migrated, and its role may call the worker's functions; with
+    `waiting`, a database not ready yet is waited for (connect_when_ready)."""
+    conn = await connect_when_ready(url, waiting)
     async with conn:
         try:
             cur = await conn.execute(WORKER_GRANTS, (WORKER_FUNCTIONS,))

@@ -66,6 +66,20 @@ class Store:
     async def heartbeat(self, host: str, pid: int) -> None:
         await self._rows("SELECT lth_pvr.worker_heartbeat(%s, %s, %s)", (self.worker_id, host, pid))
 
+    async def started(self, host: str, pid: int, pid_namespace: str | None) -> list[dict]:
+        """Records this process's start; returns the other workers it may have to wait for."""
+        return await self._rows("SELECT * FROM lth_pvr.worker_started(%s, %s, %s, %s)",
+                                (self.worker_id, host, pid, pid_namespace))
+
+    async def take_over_dead_workers(self, dead: list[dict]) -> list[dict]:
+        """`dead`: worker_started rows whose process this host proved gone."""
+        return await self._rows("SELECT * FROM lth_pvr.take_over_dead_workers(%s, %s)",
+                                (self.worker_id, jsonb([{k: w[k] for k in ("worker_id", "pid", "started_at")}
+                                                        for w in dead])))
+
+    async def record_task_failure(self, task: str, error: str) -> None:
+        await self._rows("SELECT lth_pvr.record_task_failure(%s, %s, %s)", (self.worker_id, task, error))
+
     async def record_clock_check(self, skew_s: float | None, refused: bool) -> None:
         await self._rows("SELECT lth_pvr.record_clock_check(%s, %s::numeric, %s)", (self.worker_id, skew_s, refused))
 

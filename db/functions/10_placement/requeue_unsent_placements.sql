@@ -2,7 +2,8 @@
 -- rather than failed: `placing` with placement_sent_at NULL (nothing was sent: begin_placement stamps
 -- the attempt, committed, before any POST) and either its grace since the claim is over
 -- (begin_placement refuses it from then on) or its claimer holds no unexpired lease of the account
--- any more (killed, or taken over). A claimer still alive after all can at worst still call
+-- any more (killed, or taken over), or its claimer restarted since the claim (a new process under the
+-- same --worker-id: workers.started_at, set by worker_started). A claimer still alive after all can at worst still call
 -- begin_placement once the order is claimed again: one of the two claims wins that call, so one
 -- request leaves. Any order type: a limit order never sent is as safe to place again as a market one.
 -- Of the accounts leased by p_worker_id (the worker's tick), or every account when NULL
@@ -22,14 +23,17 @@ DECLARE
 BEGIN
     FOR v IN
         SELECT o.exchange_order_id, o.exchange_account_id, o.claimed_by, o.claimed_at,
-               lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now AS grace_over
+               lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now AS grace_over,
+               o.claimed_at < (SELECT w.started_at FROM lth_pvr.workers w
+                                WHERE w.worker_id = o.claimed_by) AS claimer_restarted
           FROM lth_pvr.exchange_orders o
          WHERE o.status = 'placing'
            AND o.placement_sent_at IS NULL
            AND (lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now
                 OR NOT EXISTS (SELECT 1 FROM lth_pvr.subaccount_leases l
                                 WHERE l.exchange_account_id = o.exchange_account_id
-                                  AND l.worker_id = o.claimed_by AND l.expires_at > p_now))
+                                  AND l.worker_id = o.claimed_by AND l.expires_at > p_now)
+                OR o.claimed_at < (SELECT w.started_at FROM lth_pvr.workers w WHERE w.worker_id = o.claimed_by))
            AND (p_worker_id IS NULL OR EXISTS (
                    SELECT 1 FROM lth_pvr.subaccount_leases l
                     WHERE l.exchange_account_id = o.exchange_account_id
@@ -42,6 +46,7 @@ BEGIN
             'placed_again', 'placing', 'pending', NULL,
             format('the request never left (claimed by %s at %s; %s): placed again', left(v.claimed_by, 200),
                    v.claimed_at, CASE WHEN v.grace_over THEN 'its grace is over'
+                                      WHEN v.claimer_restarted THEN 'its claimer restarted since (a new process)'
                                       ELSE 'its claimer holds no lease of the account' END),
             NULL, p_now);
         v_n := v_n + 1;

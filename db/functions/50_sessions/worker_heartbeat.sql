@@ -2,8 +2,7 @@
 -- worker_stopped (or retire_lost_workers) is alive again. "Live" = last_seen_at within the lease
 -- TTL / heartbeat threshold and stopped_at null; v_alerts shows stale workers and the absence of any
 -- live one. A new process under a known worker id (another pid or host: a restart, perhaps after
--- kill -9) starts afresh: the sessions the old process left open are closed, and its leases start a
--- new tenure, so account_work has the new process recover their open orders.
+-- kill -9) starts afresh (begin_worker_tenure); worker_started does the same at every start.
 CREATE OR REPLACE FUNCTION lth_pvr.worker_heartbeat(
     p_worker_id text,
     p_host text,
@@ -30,12 +29,7 @@ BEGIN
            stopped_at = NULL;
     IF v_before.worker_id IS NOT NULL
        AND (v_before.pid IS DISTINCT FROM p_pid OR v_before.host <> coalesce(p_host, '')) THEN
-        UPDATE lth_pvr.ws_sessions s
-           SET closed_at = p_now, close_reason = 'worker restarted: its previous process left it open'
-         WHERE s.worker_id = p_worker_id AND s.closed_at IS NULL;
-        UPDATE lth_pvr.subaccount_leases l
-           SET acquired_at = p_now, watch_ended_at = NULL
-         WHERE l.worker_id = p_worker_id;
+        PERFORM lth_pvr.begin_worker_tenure(p_worker_id, p_now);
     END IF;
 END
 $$;

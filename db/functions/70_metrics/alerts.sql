@@ -56,6 +56,12 @@
 --   critical prices_stale         submitted orders with a live price fallback whose pair has had no price
 --                                 received (trade socket or REST) for over price_stale_alert_seconds
 --                                 since VALR accepted them: their price trigger is blind
+--   critical pg_cron_stopped      pg_cron's launcher is not running (pg_cron_state): said at once, whatever
+--                                 the last tick's age (not loaded, extension not created, no worker free)
+--   warning  worker_task_failed   a live worker's long-lived task failed unexpectedly (and was restarted)
+--                                 within task_failure_alert_minutes: read the traceback in its log
+--   critical safety_net_job_missing  pg_cron runs but this database's safety-net job is missing from
+--                                 cron.job or inactive (seen only where pg_cron lives in this database)
 -- Each alert is one CTE and one UNION ALL branch below (a setting in `s` when it has a threshold):
 -- add new ones the same way, at the end.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
@@ -74,7 +80,8 @@ AS $$
                max(value) FILTER (WHERE name = 'worker_heartbeat_seconds')   AS worker_heartbeat_seconds,
                max(value) FILTER (WHERE name = 'placement_failures_per_hour_max') AS placement_failures_per_hour_max,
                max(value) FILTER (WHERE name = 'safety_net_tick_minutes')    AS safety_net_tick_minutes,
-               max(value) FILTER (WHERE name = 'unwatched_order_seconds')    AS unwatched_order_seconds
+               max(value) FILTER (WHERE name = 'unwatched_order_seconds')    AS unwatched_order_seconds,
+               max(value) FILTER (WHERE name = 'task_failure_alert_minutes') AS task_failure_alert_minutes
           FROM lth_pvr.settings
     ),
     cov AS (SELECT * FROM lth_pvr.metric_ws_coverage(7, p_now)),
@@ -230,6 +237,7 @@ AS $$
                         (SELECT min(m.applied_at) FROM lth_pvr.schema_migrations m)) AS since,
                EXISTS (SELECT 1 FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now) AS ever
     ),
+    cron AS (SELECT * FROM lth_pvr.pg_cron_state()),
     unwatched AS (
         SELECT count(*) AS n,
                max(extract(epoch FROM p_now - greatest(o.submitted_at, last.closed_at))) AS oldest,
@@ -376,9 +384,18 @@ AS $$
                             round(extract(epoch FROM p_now - safety_net.since) / 60))
                 ELSE format('the safety net has never ticked since the first migration %s minutes ago: '
                             'the pg_cron job is not running', round(extract(epoch FROM p_now - safety_net.since) / 60))
+           END || CASE
+                WHEN cron.job = 'failing' THEN format(' (%s)', cron.detail)
+                WHEN cron.job = 'scheduled' THEN ' (the job is scheduled and active: see cron.job_run_details, '
+                                                 'max_worker_processes and cron.max_running_jobs)'
+                WHEN cron.launcher = 'running' THEN format(' (pg_cron''s launcher runs: the job is missing, inactive '
+                                                           'or failing in database %s — see cron.job there)',
+                                                           current_setting('cron.database_name', true))
+                ELSE ' (pg_cron''s launcher cannot be seen: the functions'' owner lacks pg_read_all_stats)'
            END
-      FROM safety_net, s
+      FROM safety_net, s, cron
      WHERE safety_net.since < p_now - make_interval(mins => (2 * s.safety_net_tick_minutes)::int)
+       AND cron.launcher <> 'stopped' AND cron.job NOT IN ('missing', 'inactive')  -- said at once below
     UNION ALL
     SELECT 'orders_unwatched', 'warning', round(unwatched.oldest, 2), s.unwatched_order_seconds,
            format('%s submitted order(s) with no watching session and no poll due: %s',
@@ -395,6 +412,19 @@ AS $$
                   'their price trigger cannot fire', prices_stale.n, prices_stale.pairs,
                   lth_pvr.setting('price_stale_alert_seconds'))
       FROM prices_stale WHERE prices_stale.n > 0
+    UNION ALL
+    SELECT 'pg_cron_stopped', 'critical', 0, 1, cron.detail FROM cron WHERE cron.launcher = 'stopped'
+    UNION ALL
+    SELECT 'safety_net_job_missing', 'critical', 0, 1, cron.detail
+      FROM cron WHERE cron.launcher <> 'stopped' AND cron.job IN ('missing', 'inactive')
+    UNION ALL
+    SELECT 'worker_task_failed', 'warning', sum(w.task_failures), 0,
+           string_agg(format('%s: %s failure(s), the last at %s: %s', w.worker_id, w.task_failures, w.task_failed_at,
+                             w.task_failure), '; ' ORDER BY w.worker_id)
+      FROM lth_pvr.workers w, s
+     WHERE w.stopped_at IS NULL
+       AND w.task_failed_at > p_now - make_interval(mins => s.task_failure_alert_minutes::int)
+    HAVING count(*) > 0
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -353,6 +353,7 @@ class Chaos:
         ticks, crashes, tick_at, settled = 0, 0, 0.0, False
         while time.monotonic() - began < self.plan.settle_timeout_s:
             crashes += self._restart_crashed(workers, injector)
+            injector.check_rewatch()  # a restart late in the run is judged here
             now = time.monotonic() - began
             c = counts(db)
             truth = sim.truth()
@@ -439,6 +440,7 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
             "injected": count["clock_step"],
             "what_happened": f"orders failed on a refused timestamp: {clock_failed}",
             "mismatches": clock_failed},
+        "worker_restart_same_id": restart_outcome([r for r in records if r.kind == "worker_restart_same_id"]),
         "operator_edit": {
             "injected": len(edits),
             "what_happened": "; ".join(sorted({r.detail for r in edits})) or "none",
@@ -450,6 +452,15 @@ def fault_class_outcomes(db: Sql, truth: dict, records: list[FaultRecord]) -> di
             "mismatches": sum(1 for r in intent_inserts if r.accepted)},
         "killed_before_post": killed,
     }
+
+
+def restart_outcome(restarts: list[FaultRecord]) -> dict:
+    """Issue 21's class: a worker restarted under its own id watches its subaccounts again promptly."""
+    seen = [r.rewatch_s for r in restarts if r.rewatch_s is not None]
+    return {"injected": len(restarts),
+            "what_happened": (f"subaccounts watched again after the restart within {max(seen)} s at most "
+                              f"({len(seen)} judged)" if seen else "no restart with open subaccounts judged"),
+            "mismatches": sum(1 for r in restarts if r.late)}
 
 
 def killed_claims_outcome(db: Sql, truth: dict, records: list[FaultRecord]) -> dict:

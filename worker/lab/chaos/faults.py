@@ -53,6 +53,7 @@ WEIGHTS = {
     "rest_5xx": 2,
     "placement_timeout": 2,
     "worker_sigkill": 1,
+    "worker_restart_same_id": 1,
     "listen_terminated": 1,
     "crowded_subaccount": 1,
     "rest_429_long_storm": 1,
@@ -74,6 +75,7 @@ WEIGHTS = {
 }
 PAIR = "BTCZAR"          # the pair every chaos order trades
 JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
+REWATCH_LIMIT_S = 30.0   # a worker restarted under its own id watches its subaccounts again within this
 CLOCK_OFFSET_FILE_ENV = "MONITOR_TEST_CLOCK_OFFSET_FILE"  # read by each worker's signers (worker.valr.signing)
 DELETE_ROUTE = "DELETE /v1/orders/order"
 
@@ -119,6 +121,8 @@ class FaultRecord:
     until_s: float | None = None                     # when the fault ended (timed faults)
     accepted: bool = False                           # operator_edit, intent_insert: the database took what it must refuse
     used: int | None = None                          # count-down faults: how many the exchange used up
+    rewatch_s: float | None = None                   # worker_restart_same_id: its subaccounts watched again after
+    late: bool = False                               # worker_restart_same_id: not watched again within the limit
     orders: list[str] = field(default_factory=list)  # killed_before_post: the customerOrderIds it concerns
 
     def line(self) -> str:
@@ -158,6 +162,7 @@ class FaultInjector:
     _first: list[str] = field(default_factory=list)   # every_kind_first: the kinds still to inject once
     _start_mid: Decimal | None = None
     _counting: dict[str, tuple[FaultRecord, int]] = field(default_factory=dict)  # sim fault -> (record, count)
+    _rewatch: list[tuple[FaultRecord, object, list]] = field(default_factory=list)  # (record, killed at, accounts)
     _kill_claims: tuple[float, list[uuid.UUID]] | None = None  # killed_before_post under way: (deadline, intents)
     persons_cancels: list[str] = field(default_factory=list)  # orders a person cancelled before VALR's final word
     _persons_watch: tuple[FaultRecord, float] | None = None   # person_cancels_fallback: (its record, until)
@@ -192,6 +197,7 @@ class FaultInjector:
         self._revert_due(now)
         self._respawn_due(now)
         self._correct_clocks_due(now)
+        self.check_rewatch()
         self._kill_claimers_due(now)
         self._persons_cancel_due(now)
         if self._pg_restart_at is not None and now >= self._pg_restart_at:
@@ -567,6 +573,49 @@ class FaultInjector:
         self.workers[index].kill()
         self._respawn_at[index] = self.elapsed() + delay
         self._record("worker_sigkill", f"{self.workers[index].name} (pid {pid}) killed; restart in {delay}s")
+
+    def _worker_restart_same_id(self) -> None:
+        """A worker SIGKILLed and restarted at once under its own --worker-id (systemd after kill -9):
+        the subaccounts it leased must be watched again (an authenticated session, by it or another
+        worker) within REWATCH_LIMIT_S, not after its dead process's leases expire."""
+        alive = [i for i, w in enumerate(self.workers) if w.alive and i not in self._respawn_at]
+        if not alive:
+            self._record("worker_restart_same_id", "skipped: no worker alive")
+            return
+        worker = self.workers[self.rng.choice(alive)]
+        pid = worker.proc.pid if worker.proc else None
+        worker.kill()  # first: a session counts as watching again only if authenticated after this
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            killed_at = conn.execute("SELECT now()").fetchone()[0]
+            accounts = [a for (a,) in conn.execute(  # a dead process's leases stay its id's until they expire
+                "SELECT exchange_account_id FROM lth_pvr.subaccount_leases WHERE worker_id = %s AND expires_at > now()",
+                (worker.name,)).fetchall()]
+        worker.start()
+        self._record("worker_restart_same_id", f"{worker.name} (pid {pid}) killed and restarted at once under its "
+                                               f"own id, holding {len(accounts)} lease(s)")
+        self._rewatch.append((self.records[-1], killed_at, accounts))
+
+    def check_rewatch(self) -> None:
+        """Each restart's subaccounts that still have open orders: watched again since the kill?"""
+        if not self._rewatch:
+            return
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
+            for entry in list(self._rewatch):
+                record, killed_at, accounts = entry
+                waiting = conn.execute(
+                    """SELECT count(*) FROM unnest(%s::uuid[]) AS a(id)
+                        WHERE EXISTS (SELECT 1 FROM lth_pvr.exchange_orders o WHERE o.exchange_account_id = a.id
+                                         AND o.status IN ('placing', 'submitted'))
+                          AND NOT EXISTS (SELECT 1 FROM lth_pvr.ws_sessions s WHERE s.exchange_account_id = a.id
+                                             AND s.authenticated_at > %s)""", (accounts, killed_at)).fetchone()[0]
+                took = round(self.elapsed() - record.at_s, 1)
+                if waiting == 0:
+                    record.rewatch_s = took
+                    self._rewatch.remove(entry)
+                elif took > REWATCH_LIMIT_S:
+                    record.late = True
+                    record.detail += f"; {waiting} subaccount(s) NOT watched again within {REWATCH_LIMIT_S:g}s"
+                    self._rewatch.remove(entry)
 
     def _respawn_due(self, now: float) -> None:
         for index, at in list(self._respawn_at.items()):

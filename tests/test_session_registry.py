@@ -1,0 +1,113 @@
+"""Issue 21 item 14: the runner's session registry has one owner. The lease watcher awaits each
+session's stop; a session `place_now` creates for the same subaccount meanwhile must stay registered
+(its socket would otherwise live on, unregistered), and two stoppers must not collide. In-process, with
+sessions that only record what is done to them (no socket: the registry is the subject)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from worker.config import build_settings
+from worker.daemon.registry import SessionRegistry
+from worker.daemon.runner import Runner
+
+ACCOUNT = uuid.uuid4()
+
+
+class SlowStopSession:
+    """A session whose stop takes as long as the test says (a socket closing slowly)."""
+
+    def __init__(self, account_id: uuid.UUID, subaccount_id: str) -> None:
+        self.subaccount_id = subaccount_id
+        self.stop_reason: str | None = None
+        self.release = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.started = False
+
+    @property
+    def done(self) -> bool:
+        return False
+
+    def start(self) -> None:
+        self.started = True
+
+    async def stop(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+        self.stopping.set()
+        await self.release.wait()
+
+
+def runner() -> Runner:
+    settings = build_settings(database_url="postgresql://unused@localhost/unused", valr_base_url=None,
+                              max_session=0, socket_wait=0, log_format="text", lease_ttl_s=2,
+                              env={"VALR_API_KEY": "k", "VALR_API_SECRET": "s" * 8})
+    r = Runner(settings)
+    r.sessions = SessionRegistry(SlowStopSession)
+    return r
+
+
+def test_a_session_created_while_the_lease_watcher_stops_the_old_one_stays_registered():
+    asyncio.run(watcher_meets_place_now())
+
+
+async def watcher_meets_place_now() -> None:
+    r = runner()
+    old = r.ensure_session(ACCOUNT, "sub")
+    r.last_lease_renewal = time.monotonic() - 10  # leases not renewed in time: the watcher closes sockets
+    watcher = asyncio.create_task(r._watch_lease_renewal())
+    await asyncio.wait_for(old.stopping.wait(), 5)
+    new = r.ensure_session(ACCOUNT, "sub")  # place_now claimed an order of the subaccount meanwhile
+    assert new is not old and new.started
+    r.last_lease_renewal = time.monotonic()  # the tick renewed the leases meanwhile
+    old.release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    r.request_stop()
+    await asyncio.wait_for(watcher, 5)
+    assert r.sessions.get(ACCOUNT) is new and new.stop_reason is None
+    assert old.stop_reason == "lease_unrenewable"
+
+
+def test_two_stoppers_of_one_session_neither_raises_nor_removes_its_successor():
+    asyncio.run(two_stoppers())
+
+
+async def two_stoppers() -> None:
+    registry = SessionRegistry(SlowStopSession)
+    old = registry.ensure(ACCOUNT, "sub")
+    first = asyncio.create_task(registry.stop(ACCOUNT, old, "lease_lost"))
+    second = asyncio.create_task(registry.stop(ACCOUNT, old, "lease_unrenewable"))
+    await asyncio.wait_for(old.stopping.wait(), 5)
+    new = registry.ensure(ACCOUNT, "sub")
+    old.release.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert registry.get(ACCOUNT) is new and len(registry) == 1
+
+
+def test_a_session_task_that_raised_is_reported_when_pruned_and_then_replaced():
+    """Issue 21 item 15 for sessions: a session's task ended by an error its loop did not catch is
+    reported (the runner's supervisor: log with traceback, count, alert), and a new session follows."""
+    reported: list[tuple[str, BaseException]] = []
+
+    class BrokenSession(SlowStopSession):
+        def start(self) -> None:
+            async def broken() -> None:
+                raise RuntimeError("a bug in the session")
+            self.task = asyncio.get_running_loop().create_task(broken())
+
+        @property
+        def done(self) -> bool:
+            return self.task.done()
+
+    async def scenario() -> None:
+        registry = SessionRegistry(BrokenSession, failed=lambda name, exc: reported.append((name, exc)))
+        first = registry.ensure(ACCOUNT, "sub")
+        await asyncio.wait({first.task})
+        registry.prune_done()
+        assert registry.get(ACCOUNT) is None
+        assert registry.ensure(ACCOUNT, "sub") is not first
+
+    asyncio.run(scenario())
+    assert [(name, str(exc)) for name, exc in reported] == [("session sub", "a bug in the session")]
