@@ -471,8 +471,14 @@ class FaultInjector:
             return
         record, until = self._persons_watch
         if now >= until:
-            self._persons_watch = None
-            return
+            if record.used or now >= self.plan.seconds:
+                self._persons_watch = None
+                return
+            # No fallback met in flight yet: keep watching (cancels still late) until one is, or the
+            # faulty part of the run ends — the class is there to make that race happen.
+            self._persons_watch = (record, now + 1.0)
+            self._timed("cancel_delay_ms", self.sim.set_faults().get("cancel_delay_ms") or 1000, 1.0)
+            record.until_s = round(now + 1.0, 2)
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
             fired = [row[0] for row in conn.execute(
                 "SELECT exchange_order_id::text FROM lth_pvr.exchange_orders WHERE status = 'submitted' "
