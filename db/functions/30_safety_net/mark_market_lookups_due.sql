@@ -15,10 +15,8 @@ BEGIN
     WITH marked AS (
         UPDATE lth_pvr.exchange_orders o
            SET poll_due_at = p_now
-          FROM lth_pvr.subaccount_leases l
+          FROM lth_pvr.worker_leases(p_worker_id, p_now) l
          WHERE l.exchange_account_id = o.exchange_account_id
-           AND l.worker_id = p_worker_id
-           AND l.expires_at > p_now
            AND o.status = 'submitted'
            AND o.order_type = 'market'
            AND o.requires_polling

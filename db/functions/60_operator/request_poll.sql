@@ -23,7 +23,7 @@ BEGIN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
         IF NOT FOUND THEN
             v_outcome := 'unknown_id';
-        ELSIF v_order.status IN ('filled', 'cancelled', 'failed') THEN
+        ELSIF lth_pvr.is_final(v_order.status) THEN
             v_outcome := 'terminal';
         ELSIF v_order.status IN ('pending', 'placing') THEN
             v_outcome := 'not_placed';
