@@ -8,7 +8,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'auth_refused'::text, 'critical'::text, x.n, 0::numeric,
            format('VALR refused the API key of %s worker(s); their pending orders wait: %s', x.n, left(x.detail, 400))
-      FROM (SELECT lth_pvr.setting('worker_heartbeat_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('worker_heartbeat_seconds')) AS v) s,
            LATERAL (SELECT count(*) AS n,
                            string_agg(w.worker_id || ': ' || coalesce(w.auth_refused_reason, '?'), '; '
                                       ORDER BY w.worker_id) AS detail

@@ -7,7 +7,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'avg_polls_per_order'::text, 'critical'::text, polls.avg_polls_per_order, s.v,
            format('WebSocket not working, falling back to excessive polling (max %s polls on one order)', polls.max_polls)
-      FROM lth_pvr.metric_polls_per_order(7, p_now) polls, (SELECT lth_pvr.setting('avg_polls_per_order_max') AS v) s
+      FROM lth_pvr.metric_polls_per_order(7, p_now) polls, (SELECT (SELECT lth_pvr.setting('avg_polls_per_order_max')) AS v) s
      WHERE polls.avg_polls_per_order > s.v
 $$;
 

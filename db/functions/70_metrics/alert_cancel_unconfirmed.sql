@@ -9,7 +9,7 @@ AS $$
     SELECT 'cancel_unconfirmed'::text, 'critical'::text, round(x.oldest, 2), s.v,
            format('%s requested cancel(s) not confirmed by VALR for over %s minutes (%s attempts so far): %s',
                   x.n, s.v, x.attempts, left(x.ids, 400))
-      FROM (SELECT lth_pvr.setting('cancel_unconfirmed_minutes') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('cancel_unconfirmed_minutes')) AS v) s,
            LATERAL (SELECT count(*) AS n, max(extract(epoch FROM p_now - o.cancel_requested_at) / 60) AS oldest,
                            sum(o.cancel_attempts) AS attempts,
                            string_agg(o.exchange_order_id::text, ', ' ORDER BY o.cancel_requested_at) AS ids

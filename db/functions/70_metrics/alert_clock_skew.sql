@@ -10,7 +10,7 @@ AS $$
            format('clock skew: VALR refuses the signed requests of %s worker(s) whose clock is off VALR''s '
                   '(%s); they place nothing until the clock is fixed (NTP); orders stay pending',
                   x.n, left(x.workers, 400))
-      FROM (SELECT lth_pvr.setting('worker_heartbeat_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('worker_heartbeat_seconds')) AS v) s,
            LATERAL (SELECT count(*) AS n,
                            string_agg(format('%s %s s', w.worker_id, round(w.clock_skew_s, 1)), ', '
                                       ORDER BY w.worker_id) AS workers,

@@ -11,7 +11,7 @@ AS $$
                 WHEN ws.stale = 0 AND ws.stopped > 0
                     THEN format('every worker stopped; the last heartbeat was %s seconds ago', round(ws.since_last))
                 ELSE format('no worker heartbeat for %s seconds (limit %s)', round(ws.since_last), s.v) END
-      FROM (SELECT lth_pvr.setting('worker_heartbeat_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('worker_heartbeat_seconds')) AS v) s,
            LATERAL (SELECT count(*) FILTER (WHERE lth_pvr.worker_is_live(w.stopped_at, w.last_seen_at, make_interval(secs => s.v::int), p_now)) AS live,
                            count(*) FILTER (WHERE w.stopped_at IS NULL AND NOT lth_pvr.worker_is_live(w.stopped_at, w.last_seen_at, make_interval(secs => s.v::int), p_now)) AS stale,
                            count(*) FILTER (WHERE w.stopped_at IS NOT NULL) AS stopped,

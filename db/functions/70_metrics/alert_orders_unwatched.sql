@@ -10,7 +10,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'orders_unwatched'::text, 'warning'::text, round(x.oldest, 2), s.v,
            format('%s submitted order(s) with no watching session and no poll due: %s', x.n, left(x.ids, 400))
-      FROM (SELECT lth_pvr.setting('unwatched_order_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('unwatched_order_seconds')) AS v) s,
            LATERAL (
                SELECT count(*) AS n,
                       max(extract(epoch FROM p_now - greatest(o.submitted_at, last.closed_at))) AS oldest,

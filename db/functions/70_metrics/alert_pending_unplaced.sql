@@ -7,7 +7,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'pending_unplaced'::text, 'critical'::text, round(p.oldest, 2), s.v,
            format('%s pending order(s) not placed within %s minutes', p.n, s.v)
-      FROM (SELECT lth_pvr.setting('pending_unplaced_minutes') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('pending_unplaced_minutes')) AS v) s,
            LATERAL (SELECT count(*) AS n, max(extract(epoch FROM p_now - o.created_at) / 60) AS oldest
                       FROM lth_pvr.exchange_orders o
                      WHERE o.status = 'pending'

@@ -12,7 +12,7 @@ AS $$
               FROM lth_pvr.order_events e
              WHERE e.old_status = 'placing' AND e.new_status = 'failed' AND e.outcome = 'applied'
                AND e.received_at > p_now - interval '1 hour' AND e.received_at <= p_now) x,
-           (SELECT lth_pvr.setting('placement_failures_per_hour_max') AS v) s
+           (SELECT (SELECT lth_pvr.setting('placement_failures_per_hour_max')) AS v) s
      WHERE x.n > s.v
 $$;
 

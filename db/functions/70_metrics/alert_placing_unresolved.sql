@@ -7,7 +7,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'placing_unresolved'::text, 'critical'::text, round(p.oldest, 2), s.v,
            format('%s order(s) placing for over %s minutes, outcome unknown (claimed by %s)', p.n, s.v, p.workers)
-      FROM (SELECT lth_pvr.setting('placing_unresolved_minutes') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('placing_unresolved_minutes')) AS v) s,
            LATERAL (SELECT count(*) AS n, max(extract(epoch FROM p_now - o.claimed_at) / 60) AS oldest,
                            string_agg(DISTINCT o.claimed_by, ', ') AS workers
                       FROM lth_pvr.exchange_orders o

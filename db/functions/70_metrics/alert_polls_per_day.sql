@@ -10,7 +10,7 @@ AS $$
       FROM (SELECT count(*) AS n
               FROM lth_pvr.order_events e
              WHERE e.kind = 'poll' AND e.received_at > p_now - interval '24 hours' AND e.received_at <= p_now) p,
-           (SELECT lth_pvr.setting('polls_per_day_max') AS v) s
+           (SELECT (SELECT lth_pvr.setting('polls_per_day_max')) AS v) s
      WHERE p.n > s.v
 $$;
 

@@ -10,7 +10,7 @@ AS $$
     SELECT 'prices_stale'::text, 'critical'::text, round(x.oldest, 2), s.v,
            format('%s order(s) with a price fallback have had no price of %s for over %s seconds: '
                   'their price trigger cannot fire', x.n, x.pairs, s.v)
-      FROM (SELECT lth_pvr.setting('price_stale_alert_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('price_stale_alert_seconds')) AS v) s,
            LATERAL (SELECT count(*) AS n,
                            max(extract(epoch FROM p_now - greatest(o.submitted_at, m.received_at))) AS oldest,
                            string_agg(DISTINCT o.pair, ', ') AS pairs

@@ -26,7 +26,7 @@ AS $$
       FROM (SELECT coalesce((SELECT max(r.ran_at) FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now),
                             (SELECT min(m.applied_at) FROM lth_pvr.schema_migrations m)) AS since,
                    EXISTS (SELECT 1 FROM lth_pvr.safety_net_runs r WHERE r.ran_at <= p_now) AS ever) sn,
-           (SELECT lth_pvr.setting('safety_net_tick_minutes') AS v) s,
+           (SELECT (SELECT lth_pvr.setting('safety_net_tick_minutes')) AS v) s,
            lth_pvr.pg_cron_state() cron
      WHERE sn.since < p_now - make_interval(mins => (2 * s.v)::int)
        AND cron.launcher <> 'stopped' AND cron.job NOT IN ('missing', 'inactive')

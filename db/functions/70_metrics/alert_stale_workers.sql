@@ -7,7 +7,7 @@ LANGUAGE sql STABLE
 AS $$
     SELECT 'stale_workers'::text, 'warning'::text, ws.n, s.v,
            format('worker(s) not stopped but silent for over %s seconds: %s', s.v, left(ws.ids, 400))
-      FROM (SELECT lth_pvr.setting('worker_heartbeat_seconds') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('worker_heartbeat_seconds')) AS v) s,
            LATERAL (SELECT count(*) AS n, string_agg(w.worker_id, ', ' ORDER BY w.worker_id) AS ids
                       FROM lth_pvr.workers w
                      WHERE w.stopped_at IS NULL AND NOT lth_pvr.worker_is_live(w.stopped_at, w.last_seen_at, make_interval(secs => s.v::int), p_now)) ws

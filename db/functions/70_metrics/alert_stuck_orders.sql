@@ -9,7 +9,7 @@ AS $$
     SELECT 'stuck_orders'::text, 'critical'::text, round(stuck.oldest, 2), s.v,
            format('%s submitted order(s) not confirmed by the exchange for over %s minutes: %s',
                   stuck.n, s.v, left(stuck.ids, 400))
-      FROM (SELECT lth_pvr.setting('stuck_order_minutes') AS v) s,
+      FROM (SELECT (SELECT lth_pvr.setting('stuck_order_minutes')) AS v) s,
            LATERAL (
                SELECT count(*) AS n,
                       max(extract(epoch FROM p_now - coalesce(o.exchange_confirmed_at, o.submitted_at)) / 60) AS oldest,

@@ -9,7 +9,7 @@ AS $$
     SELECT 'worker_task_failed'::text, 'warning'::text, sum(w.task_failures), 0::numeric,
            string_agg(format('%s: %s failure(s), the last at %s: %s', w.worker_id, w.task_failures, w.task_failed_at,
                              w.task_failure), '; ' ORDER BY w.worker_id)
-      FROM lth_pvr.workers w, (SELECT lth_pvr.setting('task_failure_alert_minutes') AS v) s
+      FROM lth_pvr.workers w, (SELECT (SELECT lth_pvr.setting('task_failure_alert_minutes')) AS v) s
      WHERE w.stopped_at IS NULL
        AND w.task_failed_at > p_now - make_interval(mins => s.v::int)
     HAVING count(*) > 0

@@ -8,7 +8,7 @@ AS $$
     SELECT 'ws_coverage'::text, 'critical'::text, cov.ws_coverage_pct, s.v,
            format('WebSocket setup failing: %s of %s orders submitted in 7 days were watched by a WebSocket',
                   cov.ws_monitored, cov.total_orders)
-      FROM lth_pvr.metric_ws_coverage(7, p_now) cov, (SELECT lth_pvr.setting('ws_coverage_min_pct') AS v) s
+      FROM lth_pvr.metric_ws_coverage(7, p_now) cov, (SELECT (SELECT lth_pvr.setting('ws_coverage_min_pct')) AS v) s
      WHERE cov.ws_coverage_pct < s.v
 $$;
 

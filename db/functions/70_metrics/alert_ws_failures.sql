@@ -15,7 +15,7 @@ AS $$
                                       AND ws.closed_at > p_now - interval '24 hours' AND ws.closed_at <= p_now) AS failed
               FROM lth_pvr.ws_sessions ws
              WHERE ws.opened_at > p_now - interval '24 hours' OR ws.closed_at > p_now - interval '24 hours') sessions,
-           (SELECT lth_pvr.setting('ws_failure_pct_max') AS v) s
+           (SELECT (SELECT lth_pvr.setting('ws_failure_pct_max')) AS v) s
      WHERE sessions.failed > 0
        AND (sessions.opened = 0 OR 100.0 * sessions.failed / sessions.opened > s.v)
 $$;

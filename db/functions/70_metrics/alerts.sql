@@ -3,7 +3,9 @@
 -- is its own function, lth_pvr.alert_<name>(p_now), in this folder, with its rule and thresholds (read
 -- from lth_pvr.settings); this unites them, in this order. The spec's comparisons are strict (< 80 %,
 -- > 10, older than 1 h, > 200, > 10 %): a value exactly at its threshold does not fire.
--- Add an alert: a new alert_<name>.sql beside the others and one line here, at the end.
+-- Add an alert: a new alert_<name>.sql beside the others and one line here, at the end. An alert reads
+-- a setting as a scalar sub-select, (SELECT (SELECT lth_pvr.setting(…)) AS v) s: planned as an
+-- InitPlan, it is read once per call; a bare setting() pulled up into a row filter is called per row.
 -- SECURITY DEFINER: readers run it; the alert_* functions are internal, inlined into this one plan.
 CREATE OR REPLACE FUNCTION lth_pvr.alerts(p_now timestamptz DEFAULT now())
 RETURNS TABLE (name text, level text, measured numeric, threshold numeric, detail text)
