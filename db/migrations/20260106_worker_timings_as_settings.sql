@@ -1,6 +1,5 @@
--- The lease TTL and VALR's connection budget become settings like every other duration (issue 22,
--- section 2); the worker reads them at start through lth_pvr.worker_settings() (its --lease-ttl flag,
--- when given, wins). The safety net's cron schedule already had its setting, safety_net_tick_minutes
+-- The lease TTL and VALR's connection budget become settings like every other duration; the worker
+-- reads them at start through lth_pvr.worker_settings() (its --lease-ttl flag, when given, wins). The safety net's cron schedule already had its setting, safety_net_tick_minutes
 -- (the safety_net_late alert's interval): migrate now schedules a new poll_orders job from it.
 INSERT INTO lth_pvr.settings (name, value, description) VALUES
     ('lease_ttl_seconds', 30,
