@@ -363,6 +363,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_move = 0
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
+-- lease_ttl_seconds = 30
 -- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
@@ -388,5 +389,6 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- unwatched_order_seconds = 120
 -- worker_heartbeat_seconds = 90
 -- worker_retire_seconds = 60
+-- ws_connects_per_minute = 60
 -- ws_coverage_min_pct = 80
 -- ws_failure_pct_max = 10

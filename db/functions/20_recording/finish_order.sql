@@ -33,7 +33,7 @@ AS $$
 DECLARE
     v_fallback_owed boolean;
 BEGIN
-    IF p_status IS NULL OR p_status NOT IN ('filled', 'cancelled', 'failed') THEN
+    IF p_status IS NULL OR NOT lth_pvr.is_final(p_status) THEN
         RAISE EXCEPTION 'finish_order: % is not a final status', p_status USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM lth_pvr.allow_status_change(true);
