@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.test_readme import CRON_MARK, DOCUMENTS, blocks
-from tests.test_sql_support import make_account, order
+from tests.test_sql_support import make_account, order, valr_pairs
 
 
 def test_new_order_returns_the_new_id(postgresql):
@@ -30,6 +30,7 @@ def test_new_order_fails_loudly_for_an_unknown_subaccount(postgresql):
 
 def test_new_order_keeps_the_insert_rules(postgresql):
     make_account(postgresql, "acc1")
+    valr_pairs(postgresql, "BTCZAR")
     with pytest.raises(psycopg.errors.CheckViolation, match="qty_must_fit_pair_precision|does not fit"):
         postgresql.execute("SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.000000001)")
 
@@ -44,7 +45,7 @@ def test_operator_runs_the_operations_guide_sql_without_superuser(postgresql, op
         assert not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
         for block in runnable:
             conn.execute(block)
-        assert conn.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 4  # limit, new_order, market, limit with a fallback
+        assert conn.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 5  # limit, market, two new_order, limit with a fallback
         conn.execute("SELECT lth_pvr.new_order('', 'BTCZAR', 'BUY', 1150000, 0.0001)")
         conn.execute("SELECT * FROM lth_pvr.v_alerts")
 

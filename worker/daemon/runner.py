@@ -17,6 +17,7 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import TypeVar
 from uuid import UUID
 
@@ -119,6 +120,7 @@ class Runner:
         self.market_lookups = MarketLookupTimer(self)
         try:
             await self._unless_stopping(self._open_pool())
+            await self._unless_stopping(self._read_database_settings())
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._take_back_leases())
@@ -144,6 +146,18 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    async def _read_database_settings(self) -> None:
+        """The lease TTL and the connection budget are lth_pvr.settings; a flag given wins (--lease-ttl)."""
+        row = await self.store.worker_settings()
+        self.settings = replace(self.settings,
+                                lease_ttl_s=self.settings.lease_ttl_s or row["lease_ttl_seconds"],
+                                ws_connects_per_minute=self.settings.ws_connects_per_minute
+                                or row["ws_connects_per_minute"])
+        self.session_context = replace(self.session_context,
+                                       ws_connects_per_minute=self.settings.ws_connects_per_minute)
+        event(log, "settings", lease_ttl_s=self.settings.lease_ttl_s,
+              ws_connects_per_minute=self.settings.ws_connects_per_minute)
 
     def _database_not_ready(self, problem: str, attempt: int) -> None:
         """At start: one line when the database is first (or differently) not ready, then DEBUG."""

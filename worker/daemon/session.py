@@ -36,8 +36,6 @@ from worker.valr import (
 
 log = logging.getLogger("worker.session")
 
-TERMINAL = ("filled", "cancelled", "failed")
-
 
 @dataclass(frozen=True)
 class SessionContext:
@@ -236,9 +234,9 @@ class SubaccountSession:
         the session may close."""
         missing = [r["exchange_order_id"] for r in rows if r["outcome"] == "missing"]
         finished = [r["exchange_order_id"] for r in rows
-                    if r["outcome"] == "applied" and r["new_status"] in TERMINAL]
+                    if r["outcome"] == "applied" and r["final"]]
         for r in rows:
-            if r["outcome"] == "applied" and r["new_status"] in TERMINAL:
+            if r["outcome"] == "applied" and r["final"]:
                 event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source="ws")
         if missing:
             self.ctx.spawn(self._look_up_missing(missing), "look_up_missing")

@@ -86,6 +86,10 @@ class Store:
     async def stopped(self) -> None:
         await self._rows("SELECT lth_pvr.worker_stopped(%s)", (self.worker_id,))
 
+    async def worker_settings(self) -> dict:
+        """{lease_ttl_seconds, ws_connects_per_minute}: lth_pvr.settings, read once at start."""
+        return await self._one("SELECT * FROM lth_pvr.worker_settings()", ())  # type: ignore[return-value]
+
     async def acquire_leases(self, ttl_s: int) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.acquire_leases(%s, %s)", (self.worker_id, ttl_s))
 
@@ -174,8 +178,10 @@ class Store:
 
     async def record_batch(self, session_id: int, frames: list[dict], superseded: int = 0) -> list[dict]:
         """`superseded`: open-orders lists received among these frames but dropped because a newer one
-        followed (worker/valr/framequeue.py); counted as received, never recorded."""
-        return await self._rows("SELECT * FROM lth_pvr.record_batch(%s, %s, p_superseded => %s)",
+        followed (worker/valr/framequeue.py); counted as received, never recorded. Each row also says
+        whether its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL)."""
+        return await self._rows("SELECT b.*, lth_pvr.is_final(b.new_status) AS final"
+                                "  FROM lth_pvr.record_batch(%s, %s, p_superseded => %s) b",
                                 (session_id, jsonb(frames), superseded))
 
     async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:

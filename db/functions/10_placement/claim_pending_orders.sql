@@ -27,10 +27,8 @@ BEGIN
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
-          JOIN lth_pvr.subaccount_leases l
+          JOIN lth_pvr.worker_leases(p_worker_id, p_now) l
             ON l.exchange_account_id = o.exchange_account_id
-           AND l.worker_id = p_worker_id
-           AND l.expires_at > p_now
          WHERE o.status = 'pending'
            AND NOT EXISTS (SELECT 1 FROM lth_pvr.workers w
                             WHERE w.worker_id = p_worker_id AND w.auth_refused_at IS NOT NULL)
