@@ -425,6 +425,8 @@ AS $$
      WHERE w.stopped_at IS NULL
        AND w.task_failed_at > p_now - make_interval(mins => s.task_failure_alert_minutes::int)
     HAVING count(*) > 0
+    UNION ALL
+    SELECT * FROM lth_pvr.ledger_alerts(p_now)  -- the account ledger's (55_ledger/ledger_alerts.sql)
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;
