@@ -45,10 +45,22 @@ BEGIN
     -- raises adds none to ours, so the rows of an attempt that is rolled back never reach the caller.
     BEGIN
         -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
-        RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now) f
-                      WHERE f.frame_type IS NULL OR f.frame_type <> ALL (lth_pvr.ledger_frame_types());
-        -- The ledger's frames (transactions, balances, pending deposits): set-based, no order row.
-        RETURN QUERY SELECT * FROM lth_pvr.record_ledger_frames(v_account, v_frames, p_now);
+        IF NOT v_frames @? '$[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || @.type == "BALANCE_UPDATE"
+                                    || @.type == "NEW_PENDING_RECEIVE")' THEN
+            RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
+        ELSE
+            -- The ledger's frames (transactions, balances, pending deposits) set-based by
+            -- record_ledger_frames (no order row touched); the rows in frame order.
+            RETURN QUERY
+            SELECT r.frame_index, r.frame_type, r.exchange_order_id, r.outcome, r.new_status
+              FROM (SELECT f.frame_index, f.frame_type, f.exchange_order_id, f.outcome, f.new_status, f.ordinality AS k
+                      FROM lth_pvr.record_frames(v_account, v_frames, p_now) WITH ORDINALITY AS f
+                     WHERE f.frame_type IS NULL OR f.frame_type <> ALL (lth_pvr.ledger_frame_types())
+                    UNION ALL
+                    SELECT l.frame_index, l.frame_type, l.exchange_order_id, l.outcome, l.new_status, 0::bigint
+                      FROM lth_pvr.record_ledger_frames(v_account, v_frames, p_now) l) r
+             ORDER BY r.frame_index, r.k;
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         -- Everything above was rolled back: redo it frame by frame, isolating the culprit.
         FOR i IN 0 .. v_n - 1 LOOP

@@ -3,7 +3,7 @@
 -- (held by open orders: a resting buy order moves funds from available to reserved, total unchanged —
 -- never a withdrawal), total, VALR's updatedAt. An older snapshot never overwrites a newer one (an
 -- equal or older updatedAt changes nothing; the trigger balances_never_older refuses it from any
--- writer). Items without a currency code, a number or a readable updatedAt are skipped. Returns the
+-- writer). Malformed items (ledger_balance_row) are skipped. Returns the
 -- rows written. Internal: record_ledger_frames, record_balance_snapshot.
 CREATE OR REPLACE FUNCTION lth_pvr.record_balances(
     p_exchange_account_id uuid,
@@ -21,19 +21,11 @@ BEGIN
         RETURN 0;
     END IF;
     INSERT INTO lth_pvr.balances AS b
-        (exchange_account_id, currency, available, reserved, total, updated_at, recorded_at, source, raw)
-    SELECT DISTINCT ON (x.currency) p_exchange_account_id, x.currency, x.available, x.reserved, x.total,
-           x.updated_at, p_now, p_source, x.item
-      FROM (SELECT e.item, e.n, lth_pvr.ledger_currency(e.item->'currency') AS currency,
-                   lth_pvr.json_numeric(e.item->'available') AS available,
-                   lth_pvr.json_numeric(e.item->'reserved') AS reserved,
-                   lth_pvr.json_numeric(e.item->'total') AS total,
-                   lth_pvr.json_time(e.item->'updatedAt') AS updated_at
-              FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n)
-             WHERE jsonb_typeof(e.item) = 'object') x
-     WHERE x.currency IS NOT NULL AND x.available IS NOT NULL AND x.reserved IS NOT NULL
-       AND x.total IS NOT NULL AND x.updated_at IS NOT NULL
-     ORDER BY x.currency, x.updated_at DESC, x.n DESC
+    SELECT DISTINCT ON (x.currency) x.*
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n),
+           LATERAL lth_pvr.ledger_balance_row(p_exchange_account_id, p_source, e.item, p_now) x
+     WHERE x.currency IS NOT NULL
+     ORDER BY x.currency, x.updated_at DESC, e.n DESC
     ON CONFLICT (exchange_account_id, currency) DO UPDATE
        SET available = excluded.available, reserved = excluded.reserved, total = excluded.total,
            updated_at = excluded.updated_at, recorded_at = excluded.recorded_at, source = excluded.source,

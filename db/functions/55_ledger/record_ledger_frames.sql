@@ -41,7 +41,10 @@ BEGIN
                 WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
     RETURN QUERY
     SELECT (f.n - 1)::int, f.frame->>'type', NULL::uuid,
-           CASE WHEN jsonb_typeof(f.frame->'data') = 'object' THEN 'recorded' ELSE 'malformed' END, NULL::text
+           CASE WHEN f.frame->>'type' = 'BALANCE_UPDATE'
+                     AND (lth_pvr.ledger_balance_row(p_exchange_account_id, 'ws', f.frame->'data', p_now)).currency IS NULL
+                    THEN 'malformed'
+                WHEN jsonb_typeof(f.frame->'data') = 'object' THEN 'recorded' ELSE 'malformed' END, NULL::text
       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
      WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
 END
