@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from tests.harness import wait_for
 from tests.test_sql_support import T0, at, listener, make_account, one, received, rows, scalar
 
 DOC_RECORD = json.loads("""{"transactionType": {"type": "MARKET_BUY", "description": "Market Buy"},
@@ -273,3 +274,20 @@ def test_reader_reads_the_views_and_worker_calls_its_functions(postgresql, reade
         worker.execute("SELECT * FROM lth_pvr.claim_ledger_syncs('w', NULL, 10)")
         worker.execute("SELECT * FROM lth_pvr.record_transaction_page(%s, '[]', 200)", (account,))
         worker.execute("SELECT lth_pvr.request_ledger_sync(%s)", (account,))
+
+
+def test_a_fill_reaches_the_ledger_over_the_socket_with_its_balances(sim, orders, start_worker):
+    account = orders.account("")
+    start_worker()
+    order_id, intent = orders.insert(account)
+    orders.wait_status(order_id, "submitted")
+    sim.fill(str(intent))
+    orders.wait_status(order_id, "filled")
+    ext = orders.sql("SELECT ext_order_id FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s", (order_id,))[0][0]
+    wait_for(lambda: orders.sql("SELECT 1 FROM lth_pvr.account_transactions WHERE additional_info->>'orderId' = %s",
+                                (ext,)), what="the fill's history record")
+    kind, debit, credit, source = orders.sql(
+        "SELECT transaction_type, debit_currency, credit_currency, source FROM lth_pvr.account_transactions")[0]
+    assert (kind, source) == ("LIMIT_BUY", "ws") and "R" not in (debit, credit)
+    held = {c for (c,) in orders.sql("SELECT currency FROM lth_pvr.balances")}
+    assert {"BTC", "ZAR"} <= held

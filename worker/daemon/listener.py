@@ -18,7 +18,7 @@ from worker.logs import event
 log = logging.getLogger("worker.listener")
 
 PENDING = "lth_pvr_pending"
-CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel")
+CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel", "lth_pvr_ledger_sync")
 
 
 class Listener:

@@ -31,6 +31,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
+from worker.daemon.ledger import sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -313,6 +314,7 @@ class Runner:
         await self._run_due_polls()
         await self._resolve_lost_placements()
         await self._refetch_missing_fills()
+        await self._sync_ledgers()
         await self._refresh_pairs()
         await self._recheck_refused_key()
 
@@ -456,6 +458,14 @@ class Runner:
         self.last_fills_check = time.monotonic()
         for order in await self.store.claim_missing_fills():
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
+
+    async def _sync_ledgers(self) -> None:
+        """The account ledgers SQL says are due (any account, socket or not): read over REST."""
+        busy = self.tasks.busy_ids("ledger")
+        for claim in await self.store.claim_ledger_syncs():
+            if claim["exchange_account_id"] not in busy:
+                self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
+                                 key=("ledger", claim["exchange_account_id"]))
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and
