@@ -291,3 +291,23 @@ def test_a_fill_reaches_the_ledger_over_the_socket_with_its_balances(sim, orders
     assert (kind, source) == ("LIMIT_BUY", "ws") and "R" not in (debit, credit)
     held = {c for (c,) in orders.sql("SELECT currency FROM lth_pvr.balances")}
     assert {"BTC", "ZAR"} <= held
+
+
+def test_transactions_made_while_the_worker_was_down_are_all_read_back(sim, orders, start_worker):
+    """450 deposits of one amount (200 sharing one timestamp across a page boundary) before any worker
+    runs: the catch-up reads them all, once each; later ones are read back to the cursor on request."""
+    account = orders.account("")
+    sim._post("deposit", {"currency": "ZAR", "amount": "100", "count": 250})
+    sim._post("deposit", {"currency": "ZAR", "amount": "100", "count": 200, "sameTime": True})
+    start_worker()
+    count = "SELECT count(*), count(DISTINCT transaction_id) FROM lth_pvr.v_deposits WHERE amount = 100"
+    wait_for(lambda: orders.sql(count)[0][0] >= 450, timeout=30, what="450 deposits read back")
+    zar = str(Decimal("1000000000000") + 45000)  # the simulator's opening balance plus the deposits
+    wait_for(lambda: orders.sql("SELECT total::text FROM lth_pvr.balances WHERE currency = 'ZAR'") == [(zar,)],
+             timeout=30, what="the balance read")
+    assert orders.sql(count) == [(450, 450)]
+    sim._post("deposit", {"currency": "ZAR", "amount": "100", "count": 3})
+    orders.sql("SELECT lth_pvr.request_ledger_sync(%s)", (account,))
+    wait_for(lambda: orders.sql(count)[0][0] == 453, timeout=30, what="3 more deposits")
+    histories = [r for r in sim.counters()["rest"] if "transactionhistory" in r]
+    assert histories, sim.counters()["rest"]
