@@ -73,7 +73,8 @@ open_lists = st.lists(st.tuples(exts, st.sampled_from(["Placed", "Partially Fill
 full_lists = st.permutations(OURS).map(lambda exts_: {"type": "OPEN_ORDERS_UPDATE", "data": [
     {"orderId": ext, "side": "buy", "price": "1000000", "currencyPair": "BTCZAR", "status": "Partially Filled",
      "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"} for ext in exts_]})
-others = st.sampled_from([{"type": "BALANCE_UPDATE", "data": {}}, {"type": "PONG"}, {"type": "FOO", "data": {}},
+BALANCE = {"currency": "BTC", "available": "1", "reserved": "0", "total": "1", "updatedAt": "2025-03-03T12:00:05Z"}
+others = st.sampled_from([{"type": "BALANCE_UPDATE", "data": BALANCE}, {"type": "PONG"}, {"type": "FOO", "data": {}},
                           {"data": {"orderId": "valr-1"}}, {"type": "ORDER_PROCESSED", "data": {"orderId": "valr-2"}},
                           {"type": "NEW_ACCOUNT_TRADE", "data": "not an object"}])
 frames = st.one_of(good_trades, good_trades, trades, statuses, statuses, full_lists, open_lists, others)

@@ -3,8 +3,10 @@
 -- record_balances call, every NEW_PENDING_RECEIVE in one record_pending_receives call (three
 -- statements per read at most, none when the read holds no ledger frame). One result row per ledger
 -- frame, in record_batch's shape: the transactions' outcomes (`recorded`, `duplicate`, `conflict`,
--- `malformed`), `recorded` for balances and pending receives (an older balance is recorded as held
--- already: nothing changes). Order rows are not touched. Internal: record_batch.
+-- `malformed`), `recorded` or `malformed` for balances and pending receives (an older balance is
+-- `recorded`: held already, nothing changes). Order rows are not touched; a malformed frame gets its
+-- order_events row (kind `frame`, outcome `malformed`), like every payload that fails validation.
+-- Internal: record_batch.
 CREATE OR REPLACE FUNCTION lth_pvr.record_ledger_frames(
     p_exchange_account_id uuid,
     p_frames jsonb,
@@ -15,8 +17,9 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_at    int[];
-    v_items jsonb;
+    v_at       int[];
+    v_items    jsonb;
+    v_outcomes text[];
 BEGIN
     IF NOT jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || '
                                        '@.type == "BALANCE_UPDATE" || @.type == "NEW_PENDING_RECEIVE")') THEN
@@ -28,9 +31,10 @@ BEGIN
       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
      WHERE f.frame->>'type' = 'NEW_ACCOUNT_HISTORY_RECORD';
     IF v_at IS NOT NULL THEN
-        RETURN QUERY
-        SELECT v_at[t.item_index + 1], 'NEW_ACCOUNT_HISTORY_RECORD'::text, NULL::uuid, t.outcome, NULL::text
+        SELECT array_agg(t.outcome ORDER BY t.item_index) INTO v_outcomes
           FROM lth_pvr.record_transactions(p_exchange_account_id, 'ws', v_items, p_now) t;
+        RETURN QUERY SELECT v_at[i], 'NEW_ACCOUNT_HISTORY_RECORD'::text, NULL::uuid, v_outcomes[i], NULL::text
+                       FROM generate_subscripts(v_at, 1) AS i;
     END IF;
 
     PERFORM lth_pvr.record_balances(p_exchange_account_id, 'ws',
@@ -41,12 +45,19 @@ BEGIN
                 WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
     RETURN QUERY
     SELECT (f.n - 1)::int, f.frame->>'type', NULL::uuid,
-           CASE WHEN f.frame->>'type' = 'BALANCE_UPDATE'
-                     AND (lth_pvr.ledger_balance_row(p_exchange_account_id, 'ws', f.frame->'data', p_now)).currency IS NULL
-                    THEN 'malformed'
-                WHEN jsonb_typeof(f.frame->'data') = 'object' THEN 'recorded' ELSE 'malformed' END, NULL::text
+           CASE WHEN lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') THEN 'malformed'
+                ELSE 'recorded' END, NULL::text
       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
      WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
+
+    PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', 'frame', 'malformed', NULL, NULL, NULL,
+                                    'a ' || (f.frame->>'type') || ' the ledger cannot read', f.frame, p_now)
+       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
+      WHERE CASE f.frame->>'type'
+                WHEN 'NEW_ACCOUNT_HISTORY_RECORD' THEN v_outcomes[array_position(v_at, (f.n - 1)::int)] = 'malformed'
+                WHEN 'BALANCE_UPDATE' THEN lth_pvr.ledger_frame_is_malformed('BALANCE_UPDATE', f.frame->'data')
+                WHEN 'NEW_PENDING_RECEIVE' THEN lth_pvr.ledger_frame_is_malformed('NEW_PENDING_RECEIVE', f.frame->'data')
+                ELSE false END;
 END
 $$;
 
