@@ -104,8 +104,10 @@ def test_transfer_between_two_subaccounts_is_one_debit_and_one_credit(postgresql
         == {"category": "transfer", "debit_value": Decimal("250")}
 
 
-def test_withdrawal_keeps_its_network_fee(postgresql):
+def test_withdrawal_keeps_its_network_fee_and_is_no_deposit(postgresql, db_url):
     account = make_account(postgresql)
+    postgresql.commit()
+    watch = listener(db_url, "lth_pvr_deposit")
     send = {"transactionType": {"type": "BLOCKCHAIN_SEND"}, "debitCurrency": "BTC", "debitValue": "0.01",
             "feeCurrency": {"symbol": "BTC", "shortName": "BTC"}, "feeValue": "0.0001",
             "eventAt": "2025-03-03T10:00:00Z", "additionalInfo": {"transactionHash": "0xabc"}, "id": "w1"}
@@ -113,6 +115,8 @@ def test_withdrawal_keeps_its_network_fee(postgresql):
     assert one(postgresql, "SELECT fee_currency, fee_value FROM lth_pvr.account_transactions") \
         == {"fee_currency": "BTC", "fee_value": Decimal("0.0001")}
     assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.v_deposits") == 0
+    postgresql.commit()
+    assert received(watch) == []
 
 
 def test_malformed_items_are_counted_not_recorded_and_unknown_types_are_kept_and_alerted(postgresql):
