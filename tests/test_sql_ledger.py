@@ -317,3 +317,22 @@ def test_transactions_made_while_the_worker_was_down_are_all_read_back(sim, orde
     wait_for(lambda: orders.sql(count)[0][0] == 453, timeout=30, what="3 more deposits")
     histories = [r for r in sim.counters()["rest"] if "transactionhistory" in r]
     assert histories, sim.counters()["rest"]
+
+
+def test_history_records_dropped_on_the_socket_are_found_by_the_catch_up(sim, orders, start_worker):
+    account = orders.account("")
+    start_worker()
+    order_id, intent = orders.insert(account, qty="0.0003")
+    orders.wait_status(order_id, "submitted")
+    sim.faults(history_drop=2, history_duplicate=1)
+    for _ in range(3):
+        sim.fill(str(intent), "0.0001")
+    orders.wait_status(order_id, "filled")
+    ext = orders.sql("SELECT ext_order_id FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s", (order_id,))[0][0]
+    held = "SELECT count(*) FROM lth_pvr.account_transactions WHERE additional_info->>'orderId' = %s " \
+           "AND transaction_type = 'LIMIT_BUY'"
+    assert orders.sql(held, (ext,))[0][0] <= 1  # two of three never reached the socket, one came twice
+    orders.sql("SELECT lth_pvr.request_ledger_sync(%s)", (account,))
+    wait_for(lambda: orders.sql(held, (ext,))[0][0] == 3, timeout=30, what="the dropped records read back")
+    assert orders.sql("SELECT count(*) FILTER (WHERE source = 'rest') FROM lth_pvr.account_transactions "
+                      "WHERE additional_info->>'orderId' = %s", (ext,))[0][0] >= 2

@@ -47,6 +47,7 @@ log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
+LEDGER_CLAIM_EVERY_S = 30.0  # ledger syncs due by time are claimed this often; a NOTIFY asks at once
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 # The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
 # 1 s) when the next tick asks: psycopg_pool doubles its delay without a cap, so after a long outage
@@ -82,6 +83,7 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
+        self.last_ledger_claim = float("-inf")
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
         self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
@@ -114,7 +116,8 @@ class Runner:
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db)
-        self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
+        self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now,
+                                 on_ledger=self.ledger_sync_now)
         self.prices = PriceWatch(self)
         self.fallbacks = FallbackTimer(self)
         self.market_lookups = MarketLookupTimer(self)
@@ -459,8 +462,16 @@ class Runner:
         for order in await self.store.claim_missing_fills():
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
 
+    def ledger_sync_now(self) -> None:
+        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job)."""
+        self.last_ledger_claim = float("-inf")
+
     async def _sync_ledgers(self) -> None:
-        """The account ledgers SQL says are due (any account, socket or not): read over REST."""
+        """The account ledgers SQL says are due (any account, socket or not): read over REST. Asked on
+        lth_pvr_ledger_sync and at most every LEDGER_CLAIM_EVERY_S otherwise, not on every order's wake-up."""
+        if time.monotonic() - self.last_ledger_claim < LEDGER_CLAIM_EVERY_S:
+            return
+        self.last_ledger_claim = time.monotonic()
         busy = self.tasks.busy_ids("ledger")
         for claim in await self.store.claim_ledger_syncs():
             if claim["exchange_account_id"] not in busy:
