@@ -1,4 +1,4 @@
-"""The account ledger's REST catch-up (issue 23), I/O only: SQL says which accounts are due
+"""The account ledger's REST catch-up, I/O only: SQL says which accounts are due
 (claim_ledger_syncs: after every connect, on request, every ledger_sync_minutes) and, page by page,
 whether to read on (record_transaction_page commits each page's transactions with the cursor). The
 worker reads GET /v1/account/transactionhistory back from the newest transaction by `beforeId` until

@@ -1,8 +1,8 @@
 -- Owns: a currency code from VALR's currency field, in either shape: a code ("ZAR", the REST
 -- balances' and history's `currency`) or VALR's currency object, whose `shortName` is the code
--- (its `symbol` is what VALR prints: "R" for ZAR, valr-docs/websocket.md NEW_ACCOUNT_HISTORY_RECORD).
--- An object without shortName falls back to its symbol ({"symbol":"BTC","decimalPlaces":8}, the
--- BALANCE_UPDATE of valr-api.md); the one symbol that is not a code, "R", is ZAR (VALR's own sample
+-- (its `symbol` is what VALR prints: "R" for ZAR, VALR's WebSocket API → Account, NEW_ACCOUNT_HISTORY_RECORD).
+-- An object without shortName falls back to its symbol ({"symbol":"BTC","decimalPlaces":8}, a
+-- BALANCE_UPDATE VALR has sent); the one symbol that is not a code, "R", is ZAR (VALR's own sample
 -- pairs symbol "R" with shortName "ZAR"). NULL when unreadable; never raises; never "R".
 CREATE OR REPLACE FUNCTION lth_pvr.ledger_currency(p_value jsonb)
 RETURNS text
