@@ -19,7 +19,8 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_rows lth_pvr.account_transactions[];
-    v_new  text[];
+    v_new   text[];
+    v_types text[];
 BEGIN
     IF jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
         RETURN;
@@ -32,11 +33,17 @@ BEGIN
         INSERT INTO lth_pvr.account_transactions
         SELECT * FROM unnest(v_rows) AS r WHERE r.transaction_id IS NOT NULL
         ON CONFLICT (transaction_id) DO NOTHING
-        RETURNING account_transactions.transaction_id
+        RETURNING account_transactions.transaction_id, account_transactions.transaction_type
     )
-    SELECT coalesce(array_agg(i.transaction_id), '{}') INTO v_new FROM inserted i;
+    SELECT coalesce(array_agg(i.transaction_id), '{}'), coalesce(array_agg(DISTINCT i.transaction_type), '{}')
+      INTO v_new, v_types
+      FROM inserted i;
 
-    IF cardinality(v_new) > 0 THEN
+    -- Only a type deposit_kind may call a deposit (the categories it reads) costs the NOTIFY and the
+    -- pending-receive query: a read of trade records (the hot path) skips both.
+    IF EXISTS (SELECT 1 FROM lth_pvr.transaction_types k
+                WHERE k.transaction_type = ANY (v_types)
+                  AND k.category IN ('fiat_deposit', 'crypto_deposit', 'transfer')) THEN
         PERFORM pg_notify('lth_pvr_deposit', jsonb_build_object(
                     'transaction_id', t.transaction_id, 'exchange_account_id', t.exchange_account_id,
                     'kind', lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value),
