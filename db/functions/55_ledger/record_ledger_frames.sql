@@ -20,6 +20,9 @@ DECLARE
     v_at       int[];
     v_items    jsonb;
     v_outcomes text[];
+    v_other    int[];
+    v_other_types text[];
+    v_other_bad boolean[];
 BEGIN
     IF NOT jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || '
                                        '@.type == "BALANCE_UPDATE" || @.type == "NEW_PENDING_RECEIVE")') THEN
@@ -43,21 +46,27 @@ BEGIN
     PERFORM lth_pvr.record_pending_receives(p_exchange_account_id,
               (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
                 WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
-    RETURN QUERY
-    SELECT (f.n - 1)::int, f.frame->>'type', NULL::uuid,
-           CASE WHEN lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') THEN 'malformed'
-                ELSE 'recorded' END, NULL::text
+    -- Balances and pending deposits: each frame judged once.
+    SELECT array_agg((f.n - 1)::int ORDER BY f.n), array_agg(f.frame->>'type' ORDER BY f.n),
+           array_agg(lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') ORDER BY f.n)
+      INTO v_other, v_other_types, v_other_bad
       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
      WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
+    IF v_other IS NOT NULL THEN
+        RETURN QUERY SELECT v_other[i], v_other_types[i], NULL::uuid,
+                            CASE WHEN v_other_bad[i] THEN 'malformed' ELSE 'recorded' END, NULL::text
+                       FROM generate_subscripts(v_other, 1) AS i;
+    END IF;
 
-    PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', 'frame', 'malformed', NULL, NULL, NULL,
-                                    'a ' || (f.frame->>'type') || ' the ledger cannot read', f.frame, p_now)
-       FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
-      WHERE CASE f.frame->>'type'
-                WHEN 'NEW_ACCOUNT_HISTORY_RECORD' THEN v_outcomes[array_position(v_at, (f.n - 1)::int)] = 'malformed'
-                WHEN 'BALANCE_UPDATE' THEN lth_pvr.ledger_frame_is_malformed('BALANCE_UPDATE', f.frame->'data')
-                WHEN 'NEW_PENDING_RECEIVE' THEN lth_pvr.ledger_frame_is_malformed('NEW_PENDING_RECEIVE', f.frame->'data')
-                ELSE false END;
+    -- A malformed frame gets its order_events row (rare: only then is the read scanned again).
+    IF 'malformed' = ANY (v_outcomes) OR true = ANY (v_other_bad) THEN
+        PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', 'frame', 'malformed', NULL, NULL, NULL,
+                                        'a ' || (p_frames->k->>'type') || ' the ledger cannot read', p_frames->k, p_now)
+           FROM (SELECT v_at[i] AS k FROM generate_subscripts(v_at, 1) AS i WHERE v_outcomes[i] = 'malformed'
+                 UNION ALL
+                 SELECT v_other[i] FROM generate_subscripts(v_other, 1) AS i WHERE v_other_bad[i]) bad
+          ORDER BY k;
+    END IF;
 END
 $$;
 
