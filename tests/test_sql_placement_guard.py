@@ -104,10 +104,10 @@ def test_each_retry_after_a_429_is_checked_and_restamps_the_grace(postgresql):
     assert order(postgresql, order_id)["placement_sent_at"] == at(seconds=61)
     # The grace counts from the request actually on its way: 100 s after the first, 40 after this one.
     assert not_found(postgresql, order_id, at(seconds=101)) == {"status": "placing", "changed": False}
-    # Past the grace since the last attempt, no retry leaves (another worker may fail it any moment).
-    assert retry(postgresql, order_id, 3, at(seconds=181)) is False
-    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "pending"  # placed again
+    # Past the grace since the last attempt, VALR does not know it: placed again.
+    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "pending"
     assert retry(postgresql, order_id, 3, at(seconds=183)) is False    # the old claim's retry: not sent
+    assert order(postgresql, order_id)["status"] == "pending"          # nor the order failed
     # Claimed again: the attempts go on from 2. The old claim's held retry (its attempt 3 expects 2
     # sent) never matches; the new claim's first retry is attempt 2 + 2.
     claimed = claim(postgresql, "w1", at(seconds=184))
@@ -115,6 +115,19 @@ def test_each_retry_after_a_429_is_checked_and_restamps_the_grace(postgresql):
     assert begin(postgresql, order_id, at(seconds=185))
     assert retry(postgresql, order_id, 3, at(seconds=186)) is False
     assert retry(postgresql, order_id, 4, at(seconds=187)) is True
+
+
+def test_a_retry_refused_once_its_grace_passed_fails_the_order_in_sql(postgresql):
+    # VALR refused attempt 1 (a 429, a stale timestamp) and the grace since it left passed while the
+    # retry waited: VALR holds nothing, no retry leaves, and SQL (not the worker) fails the order.
+    order_id = claimed_order(postgresql)
+    assert begin(postgresql, order_id, at(seconds=1))
+    assert retry(postgresql, order_id, 2, at(seconds=121)) is False
+    o = order(postgresql, order_id)
+    assert (o["status"], o["failed_inferred_at"]) == ("failed", None)
+    assert o["failed_reason"].startswith("VALR refused every attempt (rate limit or clock)")
+    assert [(e["kind"], e["outcome"], e["new_status"]) for e in events(postgresql, order_id)[-2:]] == [
+        ("placement_retry", "not_sent", "placing"), ("placement", "applied", "failed")]
 
 
 def test_a_202_for_an_order_failed_by_inference_brings_it_back_under_valrs_word(postgresql):
