@@ -309,6 +309,25 @@ ALTER TABLE lth_pvr.subaccount_leases ADD CONSTRAINT subaccount_leases_pkey
     PRIMARY KEY (exchange_account_id);
 CREATE INDEX subaccount_leases_worker_idx ON lth_pvr.subaccount_leases USING btree (worker_id);
 
+CREATE TABLE lth_pvr.transitions (
+    from_status text NOT NULL,
+    to_status text NOT NULL,
+    via text NOT NULL,
+    only_when text,
+    comment text NOT NULL
+);
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_condition_must_be_known
+    CHECK ((only_when = ANY (ARRAY['unclaimed_and_unsent'::text, 'inferred_failure'::text])));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_must_change_the_status
+    CHECK ((from_status <> to_status));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_statuses_must_be_known
+    CHECK (((from_status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text, 'filled'::text, 'cancelled'::text, 'failed'::text])) AND (to_status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text, 'filled'::text, 'cancelled'::text, 'failed'::text]))));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transitions_pkey
+    PRIMARY KEY (from_status, to_status, via);
+COMMENT ON TABLE lth_pvr.transitions IS 'every legal status move of an order and the one function allowed to make it; the status guard consults it';
+COMMENT ON COLUMN lth_pvr.transitions.via IS 'the function that makes the move (its permit, allow_status_change, carries this name)';
+COMMENT ON COLUMN lth_pvr.transitions.only_when IS 'NULL: an ordinary move (status_transition_is_legal); else the exception''s condition the guard checks on the row';
+
 CREATE TABLE lth_pvr.workers (
     worker_id text NOT NULL,
     host text NOT NULL DEFAULT ''::text,

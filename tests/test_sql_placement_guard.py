@@ -4,6 +4,9 @@ same row back to pending), never twice at once."""
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
 from tests.test_sql_support import T0, at, claim, events, lease, make_account, make_order, order, rows, scalar
 
 
@@ -165,3 +168,30 @@ def test_a_claim_of_a_process_restarted_under_the_same_id_is_placed_again_at_onc
     assert requeue(postgresql, at(seconds=7), "w1") == 1
     assert order(postgresql, order_id)["status"] == "pending"
     assert "its claimer restarted since" in events(postgresql, order_id)[-1]["detail"]
+
+
+REFUSED = "SELECT * FROM lth_pvr.record_placement_refused(%s, %s, %s, %s)"
+
+
+@pytest.mark.parametrize("refusal, detail, reason", [
+    ("valr_error", "-11 Insufficient Balance", "VALR refused: -11 Insufficient Balance"),
+    ("rate_limited", "429 Too Many Requests", "VALR rate limit: not accepted (429 Too Many Requests)"),
+    ("precision", "qty 0.00000001 below 8 decimals", "refused before sending: qty 0.00000001 below 8 decimals"),
+])
+def test_sql_decides_what_a_refused_placement_does(postgresql, refusal, detail, reason):
+    # The worker says what it heard; SQL fails the order (VALR accepted nothing), as record_placement does.
+    order_id = claimed_order(postgresql)
+    assert begin(postgresql, order_id, at(seconds=1))
+    assert rows(postgresql, REFUSED, (order_id, refusal, detail, at(seconds=2))) == [
+        {"status": "failed", "changed": True}]
+    o = order(postgresql, order_id)
+    assert (o["status"], o["failed_reason"], o["failed_inferred_at"]) == ("failed", reason, None)
+    assert (events(postgresql, order_id)[-1]["kind"], events(postgresql, order_id)[-1]["outcome"]) == (
+        "placement", "applied")
+
+
+def test_an_unknown_refusal_is_a_programmer_error(postgresql):
+    order_id = claimed_order(postgresql)
+    with pytest.raises(psycopg.errors.InvalidParameterValue), postgresql.transaction():
+        rows(postgresql, REFUSED, (order_id, "timeout", "x", at(seconds=2)))
+    assert order(postgresql, order_id)["status"] == "placing"
