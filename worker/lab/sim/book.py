@@ -163,6 +163,12 @@ class Exchange:
         self.market = market or Market({p: r.tick_size for p, r in PAIRS.items()}, spread=Decimal("0.001"),
                                        volatility=0.0, seed=None)
         self.balances = balances or Balances()
+        from worker.lab.sim.ledger import Ledger
+        self.ledger = Ledger(emit, self.balances)
+        # Fault hooks: False → this fill's order frames (trade, status, open orders) never reach the
+        # socket while its history record and balances do; True → reservations send BALANCE_UPDATE.
+        self.fill_on_socket: Callable[[], bool] = lambda: True
+        self.reservation_updates: Callable[[], bool] = lambda: False
         # Mode "market": a limit order priced through the market trades at once, as a taker.
         self.take_on_placement = take_on_placement
         self.orders: dict[str, Order] = {}
@@ -322,6 +328,18 @@ class Exchange:
         self.trades.append(truth)
         order.filled += qty
         self._settle(order, qty, px, fee, fee_currency)
+        emit, self.emit = self.emit, (self.emit if self.fill_on_socket() else _nowhere)
+        try:
+            self._announce_fill(order, trade, fee, fee_currency, px, qty)
+        finally:
+            self.emit = emit
+        self._emit_account_records(order, truth)
+        self.market.traded(order.pair, px, qty)
+        return truth
+
+    def _announce_fill(self, order: Order, trade: dict, fee: Decimal, fee_currency: str, px: Decimal,
+                       qty: Decimal) -> None:
+        """The order socket's frames of one fill: the trade, the status, the open-orders list."""
         event = {k: trade[k] for k in ("price", "quantity", "currencyPair", "tradedAt", "side", "orderId",
                                        "id", *_fee_fields(fee, fee_currency))}
         if order.customer_order_id:
@@ -332,9 +350,6 @@ class Exchange:
         self._set_status(order, status, executed=(px, qty, max(fee, Decimal(0))))  # executedFee on a rebate: unknown
         if order.kind == "limit":
             self._emit_open_orders(order.subaccount_id)
-        self._emit_account_records(order, truth)
-        self.market.traded(order.pair, px, qty)
-        return truth
 
     def _fee(self, order: Order, qty: Decimal, px: Decimal, taker: bool) -> tuple[Decimal, str]:
         """The fee of one fill, signed. On rebate pairs a maker (an order that rested on the book) is paid a
@@ -350,13 +365,14 @@ class Exchange:
     def _emit_account_records(self, order: Order, trade: dict) -> None:
         """What VALR also sends with every fill: the balances it moved (BALANCE_UPDATE, one per asset)
         and the account history record (NEW_ACCOUNT_HISTORY_RECORD; a maker reward is its own record)."""
-        from worker.lab.sim.history import history_records  # history imports balances, which imports book
+        from worker.lab.sim.history import record_fill  # history imports balances, which imports book
         base, quote = _currencies(order.pair)
         for currency in (base, quote):
-            self.emit(order.subaccount_id, {"type": "BALANCE_UPDATE",
-                                            "data": self.balances.view(order.subaccount_id, currency)})
-        for record in history_records(order, trade, base, quote):
-            self.emit(order.subaccount_id, {"type": "NEW_ACCOUNT_HISTORY_RECORD", "data": record})
+            self._balance_update(order.subaccount_id, currency)
+        record_fill(self.ledger, order, trade, base, quote)
+
+    def _balance_update(self, subaccount_id: str, currency: str) -> None:
+        self.emit(subaccount_id, {"type": "BALANCE_UPDATE", "data": self.balances.view(subaccount_id, currency)})
 
     # ---- money ------------------------------------------------------------------------------------
 
@@ -367,6 +383,8 @@ class Exchange:
         if not self.balances.reserve(order.subaccount_id, currency, amount):
             return False
         order.reserved = amount
+        if self.reservation_updates():
+            self._balance_update(order.subaccount_id, currency)
         return True
 
     def _settle(self, order: Order, qty: Decimal, price: Decimal, fee: Decimal, fee_currency: str) -> None:
@@ -392,8 +410,11 @@ class Exchange:
         """The order is finished: whatever it still reserved is available again."""
         if order.reserved:
             base, quote = _currencies(order.pair)
-            self.balances.release(order.subaccount_id, quote if order.side == "buy" else base, order.reserved)
+            currency = quote if order.side == "buy" else base
+            self.balances.release(order.subaccount_id, currency, order.reserved)
             order.reserved = Decimal(0)
+            if self.reservation_updates():
+                self._balance_update(order.subaccount_id, currency)
 
     def cancel(self, order: Order) -> bool:
         """DELETE /v1/orders/order or an admin cancel. False (and FAILED_CANCEL_ORDER) when not open."""
@@ -496,6 +517,10 @@ class Exchange:
                 "trades": [{k: t[k] for k in ("id", "orderId", "customerOrderId", "subaccountId", "price",
                                               "quantity", "fee", "feeCurrency", "tradedAt")}
                            for t in self.trades]}
+
+
+def _nowhere(subaccount_id: str, frame: dict) -> None:
+    """An emitter that sends nothing (a fill kept off the order socket by the fault)."""
 
 
 def _order_basics(body: Any) -> tuple[str, PairRule, str, str]:
