@@ -409,3 +409,16 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- worker_retire_seconds = 60
 -- ws_coverage_min_pct = 80
 -- ws_failure_pct_max = 10
+-- Transitions (from -> to: the one function allowed [only when]); each row's comment is in lth_pvr.transitions and db/functions/README.md.
+-- failed -> submitted: revive_order [inferred_failure]
+-- pending -> cancelled: finish_order
+-- pending -> placing: claim_pending_orders
+-- placing -> cancelled: finish_order
+-- placing -> failed: finish_order
+-- placing -> filled: finish_order
+-- placing -> pending: place_again [unclaimed_and_unsent]
+-- placing -> pending: record_auth_refused [unclaimed_and_unsent]
+-- placing -> submitted: submit_order
+-- submitted -> cancelled: finish_order
+-- submitted -> failed: finish_order
+-- submitted -> filled: finish_order
