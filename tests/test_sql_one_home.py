@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 
 from tests.test_sql_support import (
     T0, at, claim, fill, lease, make_account, make_order, one, order, rows, scalar, status_payload,
-    submitted_order, trade_payload, update,
+    submitted_order, trade_payload, update, valr_pairs,
 )
 
 MARKS = """UPDATE lth_pvr.exchange_orders
@@ -217,6 +217,7 @@ def test_every_path_to_a_final_status_goes_through_finish_order(postgresql):
 
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
+    valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` insert row among the rows read below
     postgresql.execute("UPDATE lth_pvr.settings SET value = 30 WHERE name = 'placement_grace_seconds'")
     _, by_lookup = placing_order(postgresql, sent=True)
     _, by_poll = placing_order(postgresql, sent=True)

@@ -14,6 +14,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from worker.lab.sim.pairs import CATALOGUE, order_types
+
 T0 = datetime(2025, 3, 3, 12, 0, 0, tzinfo=timezone.utc)
 
 
@@ -42,6 +44,13 @@ def make_account(conn: psycopg.Connection, subaccount_id: str | None = None) -> 
     sub = subaccount_id if subaccount_id is not None else uuid.uuid4().hex[:12]
     return scalar(conn, "INSERT INTO lth_pvr.exchange_accounts (subaccount_id) VALUES (%s) "
                         "RETURNING exchange_account_id", (sub,))
+
+
+def valr_pairs(conn: psycopg.Connection, *symbols: str) -> None:
+    """lth_pvr.pairs refreshed from the simulator's VALR pair list (all of it, or these symbols): a fresh
+    install holds no rules until the first refresh, so a test of a pair rule asks for them."""
+    listed = [p for p in CATALOGUE if not symbols or p["symbol"] in symbols]
+    conn.execute("SELECT * FROM lth_pvr.refresh_pairs(%s, %s)", (Jsonb(listed), Jsonb(order_types())))
 
 
 def make_order(conn: psycopg.Connection, account: uuid.UUID, *, status: str = "pending",

@@ -37,7 +37,7 @@ INSERT INTO lth_pvr.transitions (from_status, to_status, via, only_when, comment
     ('placing', 'filled', 'finish_order', NULL,
      'VALR''s word before its 202 was recorded (a market order)'),
     ('placing', 'cancelled', 'finish_order', NULL,
-     'VALR''s word before its 202 was recorded'),
+     'VALR''s word before its 202 was recorded; request_cancel of a claim whose request has not left'),
     ('placing', 'failed', 'finish_order', NULL,
      'VALR refused the placement (record_placement, record_placement_refused, retry_placement) or does not know it after the grace and every placing again (settle_lost_placement)'),
     ('submitted', 'filled', 'finish_order', NULL,
