@@ -124,6 +124,9 @@ class Runner:
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._take_back_leases())
+            # The start's clock check, recorded: a refusal an earlier process of this id left no longer
+            # holds placement back (claim_pending_orders reads workers.clock_refused_at).
+            await self._unless_stopping(self.store.record_clock_check(skew, False))
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
@@ -393,8 +396,8 @@ class Runner:
         self.tasks.spawn(self.supervisor.failed(name, exc), "report_task_failure")
 
     async def _place_pending(self) -> None:
-        # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.
-        if self.stopping or not self.clock.ok.is_set():
+        # While VALR refuses our timestamps (or our key) SQL claims nothing: orders stay pending, not failed.
+        if self.stopping:
             return
         claimed = await self.store.claim_pending_orders(None, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)

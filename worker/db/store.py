@@ -142,6 +142,12 @@ class Store:
             (order_id, ext_order_id, failed_reason, jsonb(payload) if payload is not None else None),
         )
 
+    async def record_placement_refused(self, order_id: UUID, refusal: str, detail: str) -> dict | None:
+        """A placement refused before VALR accepted anything (refusal: valr_error, rate_limited,
+        precision); SQL decides what it does to the order."""
+        return await self._one("SELECT * FROM lth_pvr.record_placement_refused(%s, %s, %s)",
+                               (order_id, refusal, detail[:500]))
+
     async def claim_lost_placements(self, older_than_s: int, in_flight: set[UUID] | list[UUID] = ()) -> list[dict]:
         """Lost placements whose next lookup is due (SQL spaces them out), except those in flight here."""
         return await self._rows("SELECT * FROM lth_pvr.claim_lost_placements(%s, %s, %s)",
