@@ -1,4 +1,5 @@
-"""One home per rule: every path to a final status goes through finish_order (with its clean-up),
+"""One home per rule: every status move is a row of lth_pvr.transitions made by its one function (the
+status guard refuses another, by name); every path to a final status goes through finish_order (with its clean-up),
 placing -> submitted through submit_order; one lost-placement rule, every timing read from
 lth_pvr.settings, one ws_monitored_at rule."""
 
@@ -102,28 +103,117 @@ def test_every_path_to_a_final_status_does_the_terminal_clean_up(postgresql, pat
     assert o["finished_at"] == o["updated_at"]
 
 
-def test_finish_order_is_the_only_writer_of_a_final_status(postgresql):
-    # Every function that writes a status literal: claim_pending_orders (pending -> placing) and the
-    # non-final moves; a final status is written by finish_order alone.
-    writers = rows(postgresql, r"""
+# -- the transition table: every move has one home ---------------------------------------------
+
+def permits(conn) -> list[tuple[str, str]]:
+    """(function, the name its permit carries) for every call of allow_status_change in lth_pvr."""
+    return [(r["proname"], r["via"]) for r in rows(conn, r"""
+        SELECT p.proname, (regexp_matches(p.prosrc, 'allow_status_change\(\s*''([^'']*)''', 'g'))[1] AS via
+          FROM pg_proc p WHERE p.pronamespace = 'lth_pvr'::regnamespace ORDER BY 1, 2""")]
+
+
+def test_each_via_takes_the_permit_in_its_own_name_and_nothing_else_takes_one(postgresql):
+    vias = {r["via"] for r in rows(postgresql, "SELECT via FROM lth_pvr.transitions")}
+    assert sorted(set(permits(postgresql))) == sorted((via, via) for via in vias)
+    # The permit's setting is written by allow_status_change alone: no function sets it itself.
+    setters = rows(postgresql, r"""
         SELECT p.proname FROM pg_proc p
-         WHERE p.pronamespace = 'lth_pvr'::regnamespace
-           AND p.prosrc ~* 'status\s*=\s*''(filled|cancelled|failed)''\s*,'
+         WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~ 'lth_pvr\.status_change'
          ORDER BY 1""")
-    assert [w["proname"] for w in writers] == []
+    assert [s["proname"] for s in setters] == ["allow_status_change", "exchange_orders_status_guard"]
+
+
+def test_the_readme_transition_table_is_generated_from_the_table(postgresql):
+    from worker.lab.transitions_doc import describe, readme_path, section
+
+    assert section(readme_path().read_text()) == describe(postgresql), (
+        "db/functions/README.md's transition table is stale: run `python -m worker.lab.transitions_doc --write`")
+
+
+# How a test order reaches a status: (the status before, the move's via, what the move sets).
+STEPS = {"placing": ("pending", "claim_pending_orders", "claimed_by = 'w1', claimed_at = now()"),
+         "submitted": ("placing", "submit_order", "submitted_at = now()"),
+         "failed": ("placing", "finish_order", "failed_inferred_at = now()")}
+# What each exception's condition (only_when) asks of the row.
+CONDITIONS = {None: "", "unclaimed_and_unsent": ", claimed_by = NULL, placement_sent_at = NULL",
+              "inferred_failure": ", revived_at = now()"}
+
+
+def move(conn, order_id, to_status, permit, extra=""):
+    if to_status in ("submitted", "filled", "cancelled"):  # an order VALR holds has VALR's id
+        extra += ", ext_order_id = coalesce(ext_order_id, 'valr-' || exchange_order_id)"
+    conn.execute("SELECT set_config('lth_pvr.status_change', %s, true)", (permit,))
+    conn.execute(f"UPDATE lth_pvr.exchange_orders SET status = %s {extra} WHERE exchange_order_id = %s",
+                 (to_status, order_id))
+
+
+def order_in(conn, status):
+    if status == "pending":
+        return make_order(conn, make_account(conn))
+    before, via, sets = STEPS[status]
+    order_id = order_in(conn, before)
+    move(conn, order_id, status, via, ", " + sets)
+    return order_id
+
+
+TRANSITIONS = [("pending", "placing", "claim_pending_orders", None), ("pending", "cancelled", "finish_order", None),
+               ("placing", "submitted", "submit_order", None), ("placing", "filled", "finish_order", None),
+               ("placing", "cancelled", "finish_order", None), ("placing", "failed", "finish_order", None),
+               ("placing", "pending", "place_again", "unclaimed_and_unsent"),
+               ("placing", "pending", "record_auth_refused", "unclaimed_and_unsent"),
+               ("submitted", "filled", "finish_order", None), ("submitted", "cancelled", "finish_order", None),
+               ("submitted", "failed", "finish_order", None),
+               ("failed", "submitted", "revive_order", "inferred_failure")]
+
+
+def test_the_table_is_the_life_of_an_order(postgresql):
+    got = rows(postgresql, "SELECT from_status, to_status, via, only_when FROM lth_pvr.transitions")
+    assert sorted(str(tuple(r.values())) for r in got) == sorted(str(t) for t in TRANSITIONS)
+
+
+@pytest.mark.parametrize("from_status, to_status, via, only_when", TRANSITIONS,
+                         ids=[f"{f}-{t}-{v}" for f, t, v, _ in TRANSITIONS])
+def test_each_move_is_made_by_its_via_and_refused_by_name_under_another(postgresql, from_status, to_status, via,
+                                                                        only_when):
+    order_id = order_in(postgresql, from_status)
+    extra = CONDITIONS[only_when]
+    wrong = "submit_order" if via != "submit_order" else "finish_order"
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        with postgresql.transaction():
+            move(postgresql, order_id, to_status, wrong, extra)
+    assert refused.value.diag.constraint_name == "status_transition_must_go_via_its_function"
+    assert via in str(refused.value).split(" not by ")[0] and f"not by {wrong}" in str(refused.value)
+    with pytest.raises(psycopg.errors.CheckViolation) as by_hand:
+        with postgresql.transaction():
+            move(postgresql, order_id, to_status, "", extra)
+    assert by_hand.value.diag.constraint_name == "status_must_change_through_functions"
+    move(postgresql, order_id, to_status, via, extra)
+    assert order(postgresql, order_id)["status"] == to_status
+
+
+@pytest.mark.parametrize("from_status, to_status, via, extra", [
+    ("placing", "pending", "place_again", ""),                        # the claim not undone
+    ("failed", "submitted", "revive_order", ", revived_at = now()"),  # a failure VALR said, not inferred
+    ("submitted", "pending", "finish_order", ""),                     # no row at all
+])
+def test_a_move_whose_row_or_condition_is_missing_is_illegal(postgresql, from_status, to_status, via, extra):
+    order_id = order_in(postgresql, from_status)
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET failed_inferred_at = NULL WHERE exchange_order_id = %s",
+                       (order_id,))
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        move(postgresql, order_id, to_status, via, extra)
+    assert refused.value.diag.constraint_name == "status_transition_must_be_legal"
+
+
+def test_every_path_to_a_final_status_goes_through_finish_order(postgresql):
+    # The guard enforces finish_order at run time (above); its callers are the paths to a final status.
     callers = rows(postgresql, r"""
         SELECT p.proname FROM pg_proc p
-         WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~ 'lth_pvr\.finish_order\('
+         WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~ '\mfinish_order\s*\('
+           AND p.proname <> 'finish_order'
          ORDER BY 1""")
     assert [c["proname"] for c in callers] == [
         "apply_order_payload", "record_placement", "request_cancel", "settle_lost_placement"]
-    submitters = rows(postgresql, r"""
-        SELECT p.proname FROM pg_proc p
-         WHERE p.pronamespace = 'lth_pvr'::regnamespace AND p.prosrc ~* 'status\s*=\s*''submitted''\s*,'
-         ORDER BY 1""")
-    # placing -> submitted is submit_order's; failed -> submitted (an inferred failure VALR's word
-    # contradicts) is revive_order's: each transition has one home.
-    assert [s["proname"] for s in submitters] == ["revive_order", "submit_order"]
 
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
