@@ -16,7 +16,8 @@ from tests.test_sql_support import rows
 RULES = [
     ("a trade's price, quantity and sequence are read from the payload",
      r"json_numeric\(\s*[\w.]+\s*->\s*'(quantity|price|sequenceId)'\s*\)", {"order_fill_row"}),
-    ("the exchange's time of a payload (a trade's, an order object's)", r"'(tradedAt|orderUpdatedAt|updatedAt)'",
+    # (`updatedAt` alone is also a balance's, the ledger's own word.)
+    ("the exchange's time of a payload (a trade's, an order object's)", r"'(tradedAt|orderUpdatedAt)'",
      {"payload_exchange_time"}),
     ("a trade's fee is read (a maker rebate is negative; unreadable is said)",
      r"\btrade_fee\(", {"order_fill_row", "fill_outcome"}),
