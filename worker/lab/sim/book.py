@@ -9,16 +9,16 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+from worker.lab.sim.balances import Balances
+from worker.lab.sim.history import history_records
+from worker.lab.sim.market import Market, Quote
 from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS, REBATE_PAIRS
+from worker.lab.sim.shapes import now_iso, num
 from worker.valr.pairs import PairRule
-
-if TYPE_CHECKING:
-    from worker.lab.sim.balances import Balances
-    from worker.lab.sim.market import Market, Quote
 
 Emit = Callable[[str, dict], None]  # (subaccount id, frame)
 
@@ -39,19 +39,6 @@ class SimError(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-
-def now_iso() -> str:
-    moment = datetime.now(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def num(value: Decimal) -> str:
-    """VALR prints numbers as plain strings without trailing zeros: '0.0002', '1149500', '0'."""
-    if value == 0:
-        return "0"
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def uuid7() -> str:
@@ -152,11 +139,9 @@ class Order:
 class Exchange:
     """Every book; `emit(subaccount, frame)` delivers an account event to that subaccount's sockets."""
 
-    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: "Market | None" = None,
-                 balances: "Balances | None" = None, take_on_placement: bool = False,
+    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: Market | None = None,
+                 balances: Balances | None = None, take_on_placement: bool = False,
                  maker_reward_rate: Decimal = Decimal("0.0001")) -> None:
-        from worker.lab.sim.balances import Balances
-        from worker.lab.sim.market import Market
         self.emit = emit
         self.fee_rate = fee_rate
         self.maker_reward_rate = maker_reward_rate
@@ -255,7 +240,7 @@ class Exchange:
                 break
             depth = self._take(order, quote, depth, at_market=False)
 
-    def _take(self, order: Order, quote: "Quote", depth: Decimal | None, *, at_market: bool) -> Decimal | None:
+    def _take(self, order: Order, quote: Quote, depth: Decimal | None, *, at_market: bool) -> Decimal | None:
         """Fill `order` from the market if the market reaches its price; returns the depth left."""
         reached = quote.ask <= order.price if order.side == "buy" else quote.bid >= order.price
         if not reached:
@@ -350,7 +335,6 @@ class Exchange:
     def _emit_account_records(self, order: Order, trade: dict) -> None:
         """What VALR also sends with every fill: the balances it moved (BALANCE_UPDATE, one per asset)
         and the account history record (NEW_ACCOUNT_HISTORY_RECORD; a maker reward is its own record)."""
-        from worker.lab.sim.history import history_records  # history imports balances, which imports book
         base, quote = _currencies(order.pair)
         for currency in (base, quote):
             self.emit(order.subaccount_id, {"type": "BALANCE_UPDATE",

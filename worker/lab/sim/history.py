@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from worker.lab.sim.balances import DECIMAL_PLACES
-from worker.lab.sim.book import num
+from worker.lab.sim.shapes import num
 
 if TYPE_CHECKING:
     from worker.lab.sim.book import Order
