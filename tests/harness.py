@@ -110,6 +110,11 @@ class Orders:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
 
+    def settle(self, **values: object) -> None:
+        """Settings for this test's database: settle(fallback_price_move=0.5)."""
+        for name, value in values.items():
+            self.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
+
     def account(self, subaccount_id: str = "", label: str = "customer") -> uuid.UUID:
         return self.sql(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) RETURNING exchange_account_id",
