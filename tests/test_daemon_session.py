@@ -6,6 +6,7 @@ subprocess, no mocks. The session opens, places, records, reconnects, reconciles
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.support.inprocess import eventually, session_context
 from worker.daemon.session import SessionContext, SubaccountSession
