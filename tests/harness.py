@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.support.sql import settle
 from worker.lab.worker_process import WorkerProcess as SharedWorkerProcess
 from worker.lab.worker_process import wait_for as shared_wait_for
 
@@ -112,8 +113,8 @@ class Orders:
 
     def settle(self, **values: object) -> None:
         """Settings for this test's database: settle(fallback_price_move=0.5)."""
-        for name, value in values.items():
-            self.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            settle(conn, **values)
 
     def account(self, subaccount_id: str = "", label: str = "customer") -> uuid.UUID:
         return self.sql(

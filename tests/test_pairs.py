@@ -119,6 +119,11 @@ def test_order_type_the_pair_does_not_support_is_refused(orders):
 def test_an_order_placed_elsewhere_is_recorded_whatever_the_minimums(orders):
     refresh(orders, [VALR_ETHZAR])
     account = orders.account("p4")
+    # Below VALR's 0.0002 ETH minimum: refused as an order to place, recorded as one VALR already holds.
+    assert insert_error(orders, account, pair="ETHZAR", qty="0.0001", price="50000").diag.constraint_name == \
+        "qty_must_reach_min_base_amount"
     orders.sql("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, status, "
                "ext_order_id) VALUES (%s, gen_random_uuid(), 'ETHZAR', 'BUY', 50000, 0.0001, 'submitted', 'x-1')",
                (account,))
+    assert orders.sql("SELECT status, qty FROM lth_pvr.exchange_orders WHERE ext_order_id = 'x-1'") == \
+        [("submitted", Decimal("0.0001"))]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
+from tests.support.sql import (
     T0, at, claim, events, lease, listener, make_account, make_order, one, order, received, rows, status_payload,
     submitted_order, trade_payload, update,
 )

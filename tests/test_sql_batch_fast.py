@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 from tests.test_sql_batch import open_session
-from tests.test_sql_support import (
+from tests.support.sql import (
     T0, make_account, rows, scalar, status_payload, submitted_order, trade_payload, update,
 )
 

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
-    T0, at, claim, fill, lease, listener, make_account, one, order, place, received, rows, scalar,
+from tests.support.sql import (
+    T0, at, claim, fill, lease, listener, make_account, one, order, place, received, rows, scalar, settle,
     status_payload, trade_payload, update,
 )
 
@@ -100,8 +100,7 @@ def test_defaults_come_from_the_account_then_the_settings_and_an_explicit_value_
     shipped = inserted(account)
     assert (shipped["fallback_after"], shipped["fallback_price_move"]) == (None, None)  # shipped off
     assert shipped["cid_is_intent"]
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 300 WHERE name = 'fallback_after_seconds'")
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 0.0025 WHERE name = 'fallback_price_move'")
+    settle(postgresql, fallback_after_seconds=300, fallback_price_move=0.0025)
     postgresql.execute("""UPDATE lth_pvr.exchange_accounts SET fallback_after = '2 minutes', fallback_price_move = 0.01
                            WHERE exchange_account_id = %s""", (account,))
     assert tuple(inserted(account).values())[:2] == (timedelta(minutes=2), Decimal("0.01"))

@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from tests.test_sql_fallback import fallback_order, prices
-from tests.test_sql_support import T0, at, make_account, order, rows, scalar
+from tests.support.sql import T0, at, make_account, order, rows, scalar
 
 
 def due_fallbacks(conn, now) -> list:
