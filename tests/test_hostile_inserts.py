@@ -12,14 +12,6 @@ COLUMNS = ("exchange_account_id", "intent_id", "pair", "side", "price", "qty", "
            "ext_order_id", "post_only")
 
 
-@pytest.fixture
-def account(postgresql) -> uuid.UUID:
-    row = postgresql.execute("INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES ('77', 'c') "
-                             "RETURNING exchange_account_id").fetchone()
-    postgresql.commit()
-    return row[0]
-
-
 def insert(conn, account: uuid.UUID, **overrides) -> None:
     order = {"exchange_account_id": account, "intent_id": uuid.uuid4(), "pair": "BTCZAR", "side": "BUY",
              "price": "1200000", "qty": "0.0001"}

@@ -61,9 +61,7 @@ def test_resubscribes_when_the_pairs_with_open_orders_change(sim, orders, start_
     start_worker()
     btc_id, btc_intent = orders.insert(account, price="1000000")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], what="BTCZAR subscribed")
-    eth_id = orders.sql("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
-                           VALUES (%s, gen_random_uuid(), 'ETHZAR', 'SELL', 50000, 0.01)
-                           RETURNING exchange_order_id""", (account,))[0][0]
+    eth_id, _ = orders.insert(account, pair="ETHZAR", side="SELL", price="50000", qty="0.01")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR", "ETHZAR"]], what="ETHZAR added")
     wait_for(lambda: price(orders, "ETHZAR"), what="ETHZAR's price")
     orders.wait_status(btc_id, "submitted")

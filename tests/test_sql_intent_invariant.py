@@ -13,10 +13,9 @@ from decimal import Decimal
 import psycopg
 
 from tests.harness import wait_for
-from tests.test_sql_fallback import cancelled, constraint_of, fallback_order, fire_age, replacement
 from tests.support.sql import (
-    at, claim, fill, lease, make_account, one, order, place, rows, scalar, settle, status_payload,
-    trade_payload, update,
+    at, cancelled, claim, constraint_of, fallback_order, fill, fire_age, lease, make_account, one, order, place,
+    replacement, rows, scalar, settle, status_payload, trade_payload, update,
 )
 
 INSERT_MARKET = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type)

@@ -223,11 +223,8 @@ def test_order_placed_elsewhere_and_inserted_as_submitted_gets_one_reconciliatio
     valr_id = asyncio.run(place_elsewhere())
     sim.fill(str(intent), "0.0001")  # it partly filled before anyone here knew of it
     account = orders.account("777")
-    order_id = orders.sql(
-        """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                                status, ext_order_id)
-           VALUES (%s, %s, 'BTCZAR', 'BUY', 1100000, 0.0002, 'submitted', %s) RETURNING exchange_order_id""",
-        (account, intent, valr_id))[0][0]
+    order_id, _ = orders.insert(account, qty="0.0002", price="1100000", intent=intent, status="submitted",
+                                ext_order_id=valr_id)
     base = sim.counters()["rest"]
     start_worker()
 

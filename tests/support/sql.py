@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -51,17 +53,25 @@ def make_account(conn: psycopg.Connection, subaccount_id: str | None = None) -> 
                         "RETURNING exchange_account_id", (sub,))
 
 
+def insert_order(conn: psycopg.Connection, account: uuid.UUID, **columns: Any) -> uuid.UUID:
+    """The one way a test inserts an order, as a strategy would with plain SQL: any exchange_orders
+    columns by name (fallback_after='5 minutes', order_type='market', status='submitted', ...); a new
+    intent, BTCZAR and BUY unless given; a column given None is left to its default. Returns its id.
+    (Bulk loads with generate_series, and tests whose subject is the INSERT statement, write their own.)"""
+    values = {"intent_id": uuid.uuid4(), "pair": "BTCZAR", "side": "BUY", **columns, "exchange_account_id": account}
+    values = {name: value for name, value in values.items() if value is not None}
+    query = sql.SQL("INSERT INTO lth_pvr.exchange_orders ({}) VALUES ({}) RETURNING exchange_order_id").format(
+        sql.SQL(", ").join(map(sql.Identifier, values)), sql.SQL(", ").join(sql.Placeholder() * len(values)))
+    return conn.execute(query, list(values.values())).fetchone()[0]
+
+
 def make_order(conn: psycopg.Connection, account: uuid.UUID, *, status: str = "pending",
                ext_order_id: str | None = None, qty: str = "0.001", price: str = "1000000",
                pair: str = "BTCZAR", created_at: datetime = T0,
                submitted_at: datetime | None = None) -> uuid.UUID:
-    return scalar(conn, """
-        INSERT INTO lth_pvr.exchange_orders
-            (exchange_account_id, intent_id, pair, side, price, qty, status, ext_order_id,
-             created_at, updated_at, submitted_at)
-        VALUES (%s, gen_random_uuid(), %s, 'BUY', %s, %s, %s, %s, %s, %s, %s)
-        RETURNING exchange_order_id""",
-        (account, pair, price, qty, status, ext_order_id, created_at, created_at, submitted_at))
+    """An order of the SQL tests' clock: created (and updated) at `created_at`, T0 unless given."""
+    return insert_order(conn, account, pair=pair, price=price, qty=qty, status=status, ext_order_id=ext_order_id,
+                        created_at=created_at, updated_at=created_at, submitted_at=submitted_at)
 
 
 def order(conn: psycopg.Connection, order_id: uuid.UUID) -> dict[str, Any]:
@@ -151,3 +161,74 @@ def listener(db_url: str, *channels: str) -> psycopg.Connection:
 def received(conn: psycopg.Connection, expect: int | None = None, timeout: float = 0.3) -> list[tuple[str, str]]:
     """Notifications delivered: waits until `expect` arrived, or `timeout` seconds (to prove silence)."""
     return [(n.channel, n.payload) for n in conn.notifies(timeout=timeout if expect is None else 5, stop_after=expect)]
+
+
+# -- the fallback: an order with one, prices, VALR's cancelled word ------------------------------------
+
+def fallback_order(conn, account, *, side: str = "BUY", price: str = "1000000", qty: str = "0.001",
+                   after: str | None = None, move: str | None = None, now: datetime = T0,
+                   ext: str | None = None, confirm_ms: int | None = 0) -> tuple[uuid.UUID, str]:
+    """A limit order with a fallback, pending -> placing -> submitted (VALR accepted it at `now`). Its
+    price trigger fires on the first price that crosses (confirm_ms 0) unless told otherwise
+    (None: the account's or the setting's confirmation)."""
+    order_id = insert_order(conn, account, side=side, price=price, qty=qty, fallback_after=after,
+                            fallback_price_move=move, fallback_price_confirm_ms=confirm_ms, created_at=now,
+                            updated_at=now)
+    lease(conn, "w1", now)
+    assert order_id in {c["exchange_order_id"] for c in claim(conn, "w1", now, accounts=[account])}
+    ext = ext or f"valr-{uuid.uuid4()}"
+    assert place(conn, order_id, ext, now=now)["status"] == "submitted"
+    return order_id, ext
+
+
+def prices(conn, pair: str = "BTCZAR", *, bid: str, ask: str, created: datetime, now: datetime,
+           source: str = "ws") -> list[dict]:
+    frame = {"type": "MARKET_SUMMARY_UPDATE", "currencyPairSymbol": pair,
+             "data": {"currencyPair": pair, "bidPrice": bid, "askPrice": ask, "lastTradedPrice": bid,
+                      "created": created.isoformat().replace("+00:00", "Z")}}
+    return rows(conn, "SELECT * FROM lth_pvr.record_market_prices(%s, %s, %s)", (Jsonb([frame]), source, now))
+
+
+def fallback_events(conn, order_id) -> list[dict]:
+    return rows(conn, """SELECT outcome, detail, payload FROM lth_pvr.order_events
+                          WHERE exchange_order_id = %s AND kind = 'fallback' ORDER BY event_id""", (order_id,))
+
+
+def replacement(conn, order_id) -> dict | None:
+    found = rows(conn, "SELECT * FROM lth_pvr.exchange_orders WHERE replaces_order_id = %s", (order_id,))
+    return found[0] if found else None
+
+
+def cancelled(ext: str, *, remaining: str, original: str = "0.001", status: str = "Cancelled",
+              updated: str = "2025-03-03T12:10:00.000Z") -> dict:
+    return status_payload(ext, status, original=original, remaining=remaining, updated=updated)
+
+
+def constraint_of(conn, statement: str, params: tuple) -> str:
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        with conn.transaction():
+            conn.execute(statement, params)
+    return caught.value.diag.constraint_name
+
+
+def fire_age(conn, order_id, now=None):
+    conn.execute("SELECT * FROM lth_pvr.request_due_fallbacks(NULL, %s)", (now or at(minutes=6),))
+    assert order(conn, order_id)["fallback_reason"] == "age"
+
+
+# -- record_batch: a session's frames ---------------------------------------------------------------
+
+def open_session(conn, account, now=T0) -> int:
+    session = one(conn, "SELECT lth_pvr.session_open('w1', %s, %s) AS id", (account, now))["id"]
+    rows(conn, "SELECT * FROM lth_pvr.session_authenticated(%s, %s)", (session, now))
+    return session
+
+
+def batch(conn, session, frames, now=T0) -> list[dict]:
+    return rows(conn, "SELECT * FROM lth_pvr.record_batch(%s, %s, %s)", (session, Jsonb(frames), now))
+
+
+def open_order_item(postgresql, order_id, ext: str) -> dict:
+    return {"orderId": ext, "side": "buy", "quantity": "0.001", "price": "1000000", "currencyPair": "BTCZAR",
+            "originalQuantity": "0.001", "customerOrderId": str(order(postgresql, order_id)["intent_id"]),
+            "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
