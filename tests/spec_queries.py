@@ -1,5 +1,6 @@
-"""The spec's SQL (shared/seed/000_0fc3aa3dcb16cf60.txt), copied verbatim: people paste it into psql,
-so it must keep running against our schema. Only 'test-uuid' is a placeholder (errata 5)."""
+"""The original design's SQL (the specification this project was built to), copied verbatim: people
+paste it into psql, so it must keep running against our schema. Only 'test-uuid' is a placeholder
+(docs/design.md, "How this differs from the original design", item 5)."""
 
 SCHEMA_CHECK = """SELECT column_name, data_type
 FROM information_schema.columns

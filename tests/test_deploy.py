@@ -53,7 +53,7 @@ def settings_block() -> tuple[str, dict[str, str]]:
     block = fenced("bash")[0]
     names = {}
     for line in block.splitlines():
-        code = line.split("#")[0].strip()
+        code = line.split("#")[0].strip().removeprefix("export ")
         if code:
             name, value = code.split("=", 1)
             names[name] = value
@@ -70,7 +70,11 @@ def test_the_systemd_block_and_the_unit_agree_with_the_settings():
     service = service_block()
     user = unit_value("User")
     assert f"useradd --system --no-create-home --shell /usr/sbin/nologin {user}\n" in service
-    assert "cp contrib/valr-monitor.service /etc/systemd/system/" in service
+    # The unit waits for the reader's own cluster, not one named `main` (the sed rewrites After=).
+    cluster_unit = re.search(r"postgresql@(\S+)\.service", unit_value("After")).group(1)
+    assert settings["CLUSTER"] == cluster_unit
+    assert (f'sed "s/postgresql@{cluster_unit}/postgresql@$CLUSTER/" contrib/valr-monitor.service'
+            " > /etc/systemd/system/valr-monitor.service\n") in service
     assert "systemctl enable --now valr-monitor" in service
     assert unit_value("ExecStart").startswith(f"{settings['VENV']}/bin/valr-monitor run")
     assert "--worker-id %H" in unit_value("ExecStart")  # a restart takes its own leases back at once
@@ -110,9 +114,12 @@ def test_readme_deploy_section_runs_against_a_throwaway_cluster(cluster, sim, tm
         "VENV": tmp_path / "opt" / "valr-monitor",
         "PACKAGE": built_wheel(),
         "APP_DB": "valr_monitor",
+        "CLUSTER": "15-main",  # only the systemd block uses it, and that block is checked, not run
+        "PGPORT": cluster.port,  # a cluster on another port than 5432: psql and migrate follow PGPORT
         "DB_ADDRESS": f"{cluster.host}:{cluster.port}",
         "WORKER_PASSWORD": "deploy-worker-secret",
         "READER_PASSWORD": "deploy-reader-secret",
+        "OPERATOR_PASSWORD": "deploy-operator-secret",
         "ENV_FILE": tmp_path / "etc" / "valr-monitor" / "env",
         "VALR_BASE_URL": sim.base_url,
         "VALR_API_KEY": API_KEY,
@@ -122,8 +129,7 @@ def test_readme_deploy_section_runs_against_a_throwaway_cluster(cluster, sim, tm
     assert set(settings) == set(ours), "the README's settings and the ones this test replaces differ"
     # The README's own block runs first (it must be valid), then ours overrides every value.
     prelude = "set -euo pipefail\n" + block + "".join(f"{k}={shlex.quote(str(v))}\n" for k, v in ours.items())
-    env = clean_env(PGHOST=cluster.host, PGPORT=str(cluster.port), PGUSER=cluster.user,
-                    PGPASSWORD=SUPERUSER_PASSWORD)
+    env = clean_env(PGHOST=cluster.host, PGUSER=cluster.user, PGPASSWORD=SUPERUSER_PASSWORD)
     bash = fenced("bash")
     service = bash.index(service_block())
     before, after = bash[1:service], bash[service + 1:]
@@ -166,7 +172,7 @@ def test_readme_deploy_section_runs_against_a_throwaway_cluster(cluster, sim, tm
             assert conn.execute("SELECT current_setting('max_worker_processes')").fetchone()[0] == \
                 conf_settings()["max_worker_processes"]
             assert conn.execute("""SELECT count(*) FROM pg_authid WHERE rolname LIKE 'valr_monitor_%'
-                                      AND rolpassword LIKE 'SCRAM-SHA-256$%'""").fetchone()[0] == 2
+                                      AND rolpassword LIKE 'SCRAM-SHA-256$%'""").fetchone()[0] == 3
             jobs = conn.execute("SELECT jobname, database FROM cron.job ORDER BY 1").fetchall()
             assert ("lth_pvr_poll_orders@valr_monitor", "valr_monitor") in jobs
     finally:

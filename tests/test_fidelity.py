@@ -174,8 +174,10 @@ def test_simulator_sends_history_record_and_balances_with_every_fill_in_valrs_sh
         assert set(documented) == set(record)
         assert set(documented["additionalInfo"]) == set(record["additionalInfo"])
         assert record["transactionType"] == {"type": "LIMIT_SELL", "description": "Limit Sell"}
-        assert record["creditCurrency"]["symbol"] == "R" and record["creditValue"] == "12000"
-        balances = [f["data"]["currency"]["symbol"] for f in frames[frames.index(
+        # Net of the 0.1% fee, as in VALR's samples (creditValue = price × quantity − feeValue).
+        assert record["creditCurrency"]["symbol"] == "R" and record["creditValue"] == "11988"
+        assert record["feeValue"] == "12" and record["feeCurrency"]["shortName"] == "ZAR"
+        balances = [f["data"]["currency"]["shortName"] for f in frames[frames.index(
             next(f for f in frames if f["type"] == "NEW_ACCOUNT_TRADE")):] if f["type"] == "BALANCE_UPDATE"]
         assert sorted(balances) == ["BTC", "ZAR"]
     run_with_sim(body)

@@ -188,3 +188,11 @@ def test_performance_page_shows_the_recorded_run_table_row_for_row():
     section = page[page.index(f"## The recorded run: {run['date']}"):page.index("## What limits each figure")]
     table = [line for line in section.splitlines() if line.startswith("| ")][1:]  # without the header
     assert table == ["| " + " | ".join(row) + " |" for row in run["table"]]
+
+
+def test_alerts_help_points_to_a_section_that_exists():
+    """`alerts --help` sends the operator to a page of the source (the wheel has no docs): that page
+    and its section exist."""
+    help_text = " ".join(main.get_command(main.make_context("valr-monitor", ["alerts"]), "alerts").help.split())
+    (section, page) = re.search(r'section "([^"]+)" of (docs/[\w.]+)', help_text).groups()
+    assert f"\n## {section}\n" in DOCUMENTS[page]

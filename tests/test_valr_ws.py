@@ -54,7 +54,8 @@ def test_first_batch_holds_the_frames_sent_right_after_authentication():
             batch = await asyncio.wait_for(sock.batches().__anext__(), 2)
         assert [e.type for e in batch] == ["BALANCE_UPDATE"] * 7 + ["OPEN_ORDERS_UPDATE"]
         assert batch[-1].data[0]["orderId"] == placed.id and batch[-1].data[0]["quantity"] == "0.01"
-        assert batch[0].data["currency"]["symbol"] == "ZAR"
+        # A currency object: ZAR's symbol is "R" (as in VALR's history records), its code is shortName.
+        assert batch[0].data["currency"]["shortName"] == "ZAR" and batch[0].data["currency"]["symbol"] == "R"
     run_with_sim(body)
 
 

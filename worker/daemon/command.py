@@ -11,6 +11,7 @@ import click
 from worker import logs
 from worker.config import ConfigError, build_settings
 from worker.daemon.rlimit import raise_file_limit
+from worker.interpreter import others_cannot_run
 from worker.options import database_url_option
 
 
@@ -56,6 +57,10 @@ def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_l
     logs.setup(log_format, level={"debug": 10, "info": 20, "warning": 30}[log_level])
     # One socket per watched subaccount: a soft limit of 1,024 would cap the worker below 1,000.
     logs.event(logging.getLogger("worker.start"), "open files limit", soft=raise_file_limit())
+    # Run by root today, by the service user tomorrow: say it now. INFO, not a warning: this process
+    # runs, and a start-up refusal must stay the only error or warning line (tests/test_worker_e2e.py).
+    if closed := others_cannot_run():
+        logs.event(logging.getLogger("worker.start"), closed, logging.INFO)
 
     from worker.daemon.runner import DatabaseUnavailable, Runner  # heavy imports after validation
 

@@ -33,8 +33,12 @@ def migrate(database_url: str | None, no_cron: bool) -> None:
     from worker.db.migrate import migrate as run_migrate
     from worker.db.preflight import scrub
 
+    from worker.interpreter import others_cannot_run
+
     url = require_database_url(database_url)
     click.echo(f"migrating {dsn.redact(url)}")
+    if closed := others_cannot_run():  # the README's deploy runs this package as postgres and as the service user
+        click.echo(f"  warning: {closed}")
     try:
         report = run_migrate(url, cron=not no_cron, progress=lambda m: click.echo(f"  {m}"))
     except MigrationError as exc:

@@ -104,8 +104,9 @@ def alerts(database_url: str | None, as_json: bool) -> None:
     """Check the alert thresholds (view lth_pvr.v_alerts) the Nagios way, for cron or a monitor.
 
     Prints one summary line, then each alert that fires with its level, measured value and
-    threshold (an alert that does not fire is not listed). What each means and what to do:
-    db/functions/README.md, "Alerts".
+    threshold (an alert that does not fire is not listed); its detail names the orders, workers or
+    pairs concerned. What each alert means and what to do: section "Alerts" of docs/operations.md
+    in the project's source (not installed with the package).
 
     \b
     Exit status:

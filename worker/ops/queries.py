@@ -1,7 +1,7 @@
 """The operator's commands: the queries behind `status`, `metrics`, `alerts`, `orders` (views only, so
 a role that is only a member of valr_reader can run them) and `poll` / `cancel` (the operator
 functions), plus the two ways of showing a result: aligned tables for people, one JSON object for
-programs. One function per command; ops_commands.py only parses arguments and prints.
+programs. One function per command; worker/ops/commands.py only parses arguments and prints.
 
 Every query is fixed text with parameters; the only composed SQL is a metric function's name, taken
 from METRIC_FUNCTIONS (never from the command line) and quoted with psycopg.sql.Identifier.

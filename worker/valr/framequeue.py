@@ -8,7 +8,7 @@ grows with however far the database has fallen behind (1,000 open orders in one 
 worker to 1 GB in a minute, each fill recorded 10 s late).
 
 Superseded lists. VALR sends OPEN_ORDERS_UPDATE after every change of any order of the subaccount,
-always with the full list of its open orders (valr-api.md: "always carries the full list"), so with
+always with the full list of its open orders (VALR's API documentation: "always carries the full list"), so with
 n open orders every change costs an n-item frame. Of the lists waiting here together, only the newest
 is kept; each older one is dropped. Why nothing that matters is lost:
   * A list is a snapshot of which orders are open. The newest one waiting is the latest word on every

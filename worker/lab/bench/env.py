@@ -151,7 +151,7 @@ def tear_down(cluster: "Cluster", url: str, sim, *parts) -> None:
 
 # -- worker processes -------------------------------------------------------------------------------
 class BenchWorker:
-    """`valr-monitor run` with persistent sessions, as a child process (see bench_worker.py)."""
+    """`valr-monitor run` with persistent sessions, as a child process (see worker/lab/bench/worker.py)."""
 
     def __init__(self, database_url: str, sim_url: str, workdir: Path, name: str, *,
                  catch_up: float = 1.0, ws_per_minute: int = 1_000_000) -> None:

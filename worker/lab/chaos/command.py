@@ -494,7 +494,7 @@ def print_report(result: dict, echo=click.echo) -> None:
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
     ic = result["intent_check"]
-    echo(f"  intents (issue 16): {ic['intents']} checked, {result['fallback_orders']} orders with a fallback; "
+    echo(f"  intents (every order's, fallback or not): {ic['intents']} checked, {result['fallback_orders']} orders with a fallback; "
          f"fallbacks fired by reason: " + (", ".join(f"{k} {v}" for k, v in sorted(ic["fallbacks_by_reason"].items()))
                                            or "none")
          + "; outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(ic["outcomes"].items())) or "none"))
@@ -502,7 +502,7 @@ def print_report(result: dict, echo=click.echo) -> None:
          f"{ic['replacements_filled']}, failed {ic['replacements_failed']}); remainders below minimum "
          f"{ic['below_minimum']}")
     echo("    violations: " + ", ".join(f"{k} {v}" for k, v in ic["violations"].items()))
-    echo("  per fault class (issues 14 and 16):")
+    echo("  per fault class (money races, the fallback path, the worker):")
     for kind, cls in result["fault_classes"].items():
         echo(f"    {kind:<20} injected {cls['injected']}: {cls['what_happened']}"
              + (f"  MISMATCHES {cls['mismatches']}" if cls["mismatches"] else ""))

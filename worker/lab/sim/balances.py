@@ -17,6 +17,13 @@ DEFAULT_TOTALS = {"ZAR": Decimal("1000000000000"), "BTC": Decimal("1000000"), "E
 DECIMAL_PLACES = {"ZAR": 2, "USDT": 2, "USDC": 2, "XRP": 6}
 
 
+def currency_view(code: str) -> dict:
+    """A currency object as VALR nests it in socket frames: ZAR's symbol is "R", the code is `shortName`."""
+    places = DECIMAL_PLACES.get(code, 8)
+    return {"symbol": "R" if code == "ZAR" else code, "decimalPlaces": places, "isActive": True,
+            "shortName": code, "longName": code, "supportedWithdrawDecimalPlaces": places}
+
+
 @dataclass
 class Balance:
     total: Decimal
@@ -75,15 +82,20 @@ class Balances:
     def view(self, subaccount_id: str, currency: str) -> dict:
         """One BALANCE_UPDATE's data, VALR's shape."""
         b = self.get(subaccount_id, currency)
-        places = DECIMAL_PLACES.get(currency, 8)
-        return {"currency": {"symbol": currency, "decimalPlaces": places, "isActive": True, "shortName": currency,
-                             "longName": currency, "supportedWithdrawDecimalPlaces": places},
-                "available": num(b.available), "reserved": num(b.reserved), "total": num(b.total),
+        return {"currency": currency_view(currency), "available": num(b.available), "reserved": num(b.reserved), "total": num(b.total),
                 "updatedAt": b.updated_at}
 
     def frames(self, subaccount_id: str) -> list[dict]:
         """One BALANCE_UPDATE per asset, as VALR sends right after AUTHENTICATED."""
         return [{"type": "BALANCE_UPDATE", "data": self.view(subaccount_id, c)} for c in self.of(subaccount_id)]
+
+    def rest_view(self, subaccount_id: str, currency: str) -> dict:
+        """One item of GET /v1/account/balances: the currency as its code."""
+        return self.view(subaccount_id, currency) | {"currency": currency}
+
+    def accounts(self) -> list[str]:
+        """Every (sub)account the simulator has seen ("" = primary)."""
+        return list(self._books)
 
     def truth(self, subaccount_id: str) -> dict:
         return {c: {"total": num(b.total), "reserved": num(b.reserved), "available": num(b.available)}

@@ -4,20 +4,18 @@ account events VALR sends for each change, in VALR's order and VALR's JSON shape
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from worker.lab.sim.balances import Balances
-from worker.lab.sim.history import history_records
+from worker.lab.sim.history import record_fill
+from worker.lab.sim.ledger import Ledger
 from worker.lab.sim.market import Market, Quote
 from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS, REBATE_PAIRS
-from worker.lab.sim.shapes import now_iso, num
+from worker.lab.sim.shapes import SimError, now_iso, num, uuid7
 from worker.valr.pairs import PairRule
 
 Emit = Callable[[str, dict], None]  # (subaccount id, frame)
@@ -29,24 +27,6 @@ _SEQUENCE = itertools.count(1368928567986638000)  # VALR's sequenceIds exceed 2^
 INSUFFICIENT_BALANCE = "Insufficient Balance"
 OUTSIDE_SLIPPAGE_BAND = "Order cancelled as it would have matched outside of slippage price band"
 SLIPPAGE_CANCELLED = "Partially Filled and Cancelled Due To Slippage"
-
-
-class SimError(Exception):
-    """A VALR error answer: status + {"code","message"}."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def uuid7() -> str:
-    """Time-ordered ids like VALR's (UUIDv7)."""
-    ms = int(time.time() * 1000)
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 64) & 0x0FFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
 
 
 def decimal_field(body: dict, name: str) -> Decimal:
@@ -148,6 +128,11 @@ class Exchange:
         self.market = market or Market({p: r.tick_size for p, r in PAIRS.items()}, spread=Decimal("0.001"),
                                        volatility=0.0, seed=None)
         self.balances = balances or Balances()
+        self.ledger = Ledger(emit, self.balances)
+        # Fault hooks: False → this fill's order frames (trade, status, open orders) never reach the
+        # socket while its history record and balances do; True → reservations send BALANCE_UPDATE.
+        self.fill_on_socket: Callable[[], bool] = lambda: True
+        self.reservation_updates: Callable[[], bool] = lambda: False
         # Mode "market": a limit order priced through the market trades at once, as a taker.
         self.take_on_placement = take_on_placement
         self.orders: dict[str, Order] = {}
@@ -307,6 +292,18 @@ class Exchange:
         self.trades.append(truth)
         order.filled += qty
         self._settle(order, qty, px, fee, fee_currency)
+        emit, self.emit = self.emit, (self.emit if self.fill_on_socket() else _nowhere)
+        try:
+            self._announce_fill(order, trade, fee, fee_currency, px, qty)
+        finally:
+            self.emit = emit
+        self._emit_account_records(order, truth)
+        self.market.traded(order.pair, px, qty)
+        return truth
+
+    def _announce_fill(self, order: Order, trade: dict, fee: Decimal, fee_currency: str, px: Decimal,
+                       qty: Decimal) -> None:
+        """The order socket's frames of one fill: the trade, the status, the open-orders list."""
         event = {k: trade[k] for k in ("price", "quantity", "currencyPair", "tradedAt", "side", "orderId",
                                        "id", *_fee_fields(fee, fee_currency))}
         if order.customer_order_id:
@@ -317,9 +314,6 @@ class Exchange:
         self._set_status(order, status, executed=(px, qty, max(fee, Decimal(0))))  # executedFee on a rebate: unknown
         if order.kind == "limit":
             self._emit_open_orders(order.subaccount_id)
-        self._emit_account_records(order, truth)
-        self.market.traded(order.pair, px, qty)
-        return truth
 
     def _fee(self, order: Order, qty: Decimal, px: Decimal, taker: bool) -> tuple[Decimal, str]:
         """The fee of one fill, signed. On rebate pairs a maker (an order that rested on the book) is paid a
@@ -337,10 +331,11 @@ class Exchange:
         and the account history record (NEW_ACCOUNT_HISTORY_RECORD; a maker reward is its own record)."""
         base, quote = _currencies(order.pair)
         for currency in (base, quote):
-            self.emit(order.subaccount_id, {"type": "BALANCE_UPDATE",
-                                            "data": self.balances.view(order.subaccount_id, currency)})
-        for record in history_records(order, trade, base, quote):
-            self.emit(order.subaccount_id, {"type": "NEW_ACCOUNT_HISTORY_RECORD", "data": record})
+            self._balance_update(order.subaccount_id, currency)
+        record_fill(self.ledger, order, trade, base, quote)
+
+    def _balance_update(self, subaccount_id: str, currency: str) -> None:
+        self.emit(subaccount_id, {"type": "BALANCE_UPDATE", "data": self.balances.view(subaccount_id, currency)})
 
     # ---- money ------------------------------------------------------------------------------------
 
@@ -351,6 +346,8 @@ class Exchange:
         if not self.balances.reserve(order.subaccount_id, currency, amount):
             return False
         order.reserved = amount
+        if self.reservation_updates():
+            self._balance_update(order.subaccount_id, currency)
         return True
 
     def _settle(self, order: Order, qty: Decimal, price: Decimal, fee: Decimal, fee_currency: str) -> None:
@@ -376,8 +373,11 @@ class Exchange:
         """The order is finished: whatever it still reserved is available again."""
         if order.reserved:
             base, quote = _currencies(order.pair)
-            self.balances.release(order.subaccount_id, quote if order.side == "buy" else base, order.reserved)
+            currency = quote if order.side == "buy" else base
+            self.balances.release(order.subaccount_id, currency, order.reserved)
             order.reserved = Decimal(0)
+            if self.reservation_updates():
+                self._balance_update(order.subaccount_id, currency)
 
     def cancel(self, order: Order) -> bool:
         """DELETE /v1/orders/order or an admin cancel. False (and FAILED_CANCEL_ORDER) when not open."""
@@ -480,6 +480,10 @@ class Exchange:
                 "trades": [{k: t[k] for k in ("id", "orderId", "customerOrderId", "subaccountId", "price",
                                               "quantity", "fee", "feeCurrency", "tradedAt")}
                            for t in self.trades]}
+
+
+def _nowhere(subaccount_id: str, frame: dict) -> None:
+    """An emitter that sends nothing (a fill kept off the order socket by the fault)."""
 
 
 def _order_basics(body: Any) -> tuple[str, PairRule, str, str]:

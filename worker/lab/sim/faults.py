@@ -58,6 +58,15 @@ class Faults:
     key_revoked: bool = False              # the key was deleted at VALR: every signed request is refused
     hold_authentication: bool = False      # new account sockets get no AUTHENTICATED while set (a slow
                                            #   handshake: claimed orders wait for their socket, unsent)
+    # The account ledger (NEW_ACCOUNT_HISTORY_RECORD frames only; the transactions stay in REST history):
+    history_drop: int = 0                  # the next n history records never reach the socket
+    history_duplicate: int = 0             # the next n are sent twice
+    history_reorder: bool = False          # each history record swapped with the next one
+    history_drop_fraction: float = 0.0     # (chaos) a share of history records dropped / sent twice
+    history_duplicate_fraction: float = 0.0
+    fills_off_socket: int = 0              # the next n fills: trade, status and open-orders frames never
+                                           #   sent; their history record and balances are
+    reservation_updates: bool = False      # BALANCE_UPDATE also when a resting order reserves or frees funds
     extra: dict[str, Any] = field(default_factory=dict)
 
     def update(self, changes: dict[str, Any]) -> list[str]:
@@ -79,9 +88,10 @@ class Faults:
                     raise ValueError("subscribe_answer must be null, SUBSCRIBED or UNSUPPORTED")
                 self.subscribe_answer = value
             elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal",
-                         "trade_down", "key_revoked", "hold_authentication"):
+                         "trade_down", "key_revoked", "hold_authentication", "history_reorder",
+                         "reservation_updates"):
                 self.__setattr__(key, bool(value))
-            elif key in ("drop_fraction", "duplicate_fraction"):
+            elif key in ("drop_fraction", "duplicate_fraction", "history_drop_fraction", "history_duplicate_fraction"):
                 fraction = float(value)
                 if not 0.0 <= fraction <= 1.0:
                     raise ValueError(f"{key} must be within [0, 1]")
@@ -89,7 +99,8 @@ class Faults:
             elif key in ("close_after_events",):
                 self.close_after_events = None if value is None else int(value)
             elif key in ("lose_placement_answers", "latency_ms", "lose_cancel_answers", "cancel_delay_ms",
-                         "fill_before_cancel", "refuse_cancels"):
+                         "fill_before_cancel", "refuse_cancels", "history_drop", "history_duplicate",
+                         "fills_off_socket"):
                 self.__setattr__(key, int(value))
             elif key == "trade_muted_pairs":
                 self.trade_muted_pairs = [str(pair).upper() for pair in value or []]
@@ -98,6 +109,24 @@ class Faults:
             else:
                 raise ValueError(f"unknown fault {key!r}")
         return actions
+
+    def history_copies(self, draw: float) -> int:
+        """How many copies of one history record go out (0: dropped), counting the faults down."""
+        if self.history_drop > 0:
+            self.history_drop -= 1
+            return 0
+        if self.history_duplicate > 0:
+            self.history_duplicate -= 1
+            return 2
+        if draw < self.history_drop_fraction:
+            return 0
+        return 2 if draw < self.history_drop_fraction + self.history_duplicate_fraction else 1
+
+    def take_fill_off_socket(self) -> bool:
+        if self.fills_off_socket > 0:
+            self.fills_off_socket -= 1
+            return True
+        return False
 
     def take_rest_error(self, route: str) -> RestError | None:
         """The error to answer this request (`METHOD /template`) with, if one is active (counts it down)."""

@@ -1,45 +1,35 @@
-"""NEW_ACCOUNT_HISTORY_RECORD: the account history record VALR sends with every fill, in the shape of
-VALR's documented sample (WebSocket API → Account)."""
+"""The account history records of a fill, in the shape of VALR's documented samples (WebSocket API →
+Account; REST transaction history): LIMIT_BUY/LIMIT_SELL or MARKET_BUY/MARKET_SELL, and a maker reward
+as a MAKER_REWARD record of its own. creditValue is net of the fee, as in VALR's samples (a LIMIT_SELL
+of 0.00170601 BNB credits 19.2432127566 ZAR with a 0.0347002434 ZAR fee: price × quantity − fee)."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from worker.lab.sim.balances import DECIMAL_PLACES
-from worker.lab.sim.shapes import num
+from worker.lab.sim.balances import currency_view  # noqa: F401  (kept importable from here)
 
 if TYPE_CHECKING:
     from worker.lab.sim.book import Order
+    from worker.lab.sim.ledger import Ledger, Transaction
 
 
-def currency_view(code: str) -> dict:
-    """A currency object as VALR nests it in account history records (ZAR's symbol is "R")."""
-    places = DECIMAL_PLACES.get(code, 8)
-    return {"symbol": "R" if code == "ZAR" else code, "decimalPlaces": places, "isActive": True,
-            "shortName": code, "longName": code, "supportedWithdrawDecimalPlaces": places}
-
-
-def history_records(order: Order, trade: dict, base: str, quote: str) -> list[dict]:
-    """NEW_ACCOUNT_HISTORY_RECORD data of one fill, in VALR's documented shape (LIMIT_BUY/LIMIT_SELL or
-    MARKET_BUY/MARKET_SELL; a maker reward as a MAKER_REWARD record of its own)."""
+def record_fill(ledger: Ledger, order: Order, trade: dict, base: str, quote: str) -> list[Transaction]:
+    """Record (and announce) the transactions of one fill; `trade` keeps the fee signed (a reward < 0)."""
     qty, px, fee = Decimal(trade["quantity"]), Decimal(trade["price"]), Decimal(trade["fee"])
     value = qty * px
-    debit, debit_value, credit, credit_value = ((quote, value, base, qty) if order.side == "buy"
-                                                else (base, qty, quote, value))
+    charged = max(fee, Decimal(0))
+    debit, credit = ((quote, value), (base, qty - charged)) if order.side == "buy" else ((base, qty), (quote, value - charged))
     # VALR prints costPerCoin as a bare JSON number (800000 in its example).
     info = {"costPerCoin": int(px) if px == px.to_integral_value() else float(px),
             "costPerCoinSymbol": "R" if quote == "ZAR" else quote, "currencyPairSymbol": order.pair,
             "orderId": order.order_id}
     kind = f"{'MARKET' if order.kind == 'market' else 'LIMIT'}_{order.side.upper()}"
-    records = [{"transactionType": {"type": kind, "description": kind.replace("_", " ").title()},
-                "debitCurrency": currency_view(debit), "debitValue": num(debit_value),
-                "creditCurrency": currency_view(credit), "creditValue": num(credit_value),
-                "feeCurrency": currency_view(trade["feeCurrency"]), "feeValue": num(max(fee, Decimal(0))),
-                "eventAt": trade["tradedAt"], "additionalInfo": info, "id": str(uuid.uuid4())}]
+    sub, stamp = order.subaccount_id, trade["tradedAt"]
+    records = [ledger.record(sub, kind, debit=debit, credit=credit, fee=(trade["feeCurrency"], charged), info=info,
+                             event_at=stamp, description=kind.replace("_", " ").title())]
     if fee < 0:
-        records.append({"transactionType": {"type": "MAKER_REWARD", "description": "Maker Reward"},
-                        "creditCurrency": currency_view(trade["feeCurrency"]), "creditValue": num(-fee),
-                        "eventAt": trade["tradedAt"], "additionalInfo": info, "id": str(uuid.uuid4())})
+        records.append(ledger.record(sub, "MAKER_REWARD", credit=(trade["feeCurrency"], -fee), info=info,
+                                     event_at=stamp))
     return records

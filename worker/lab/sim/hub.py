@@ -20,6 +20,7 @@ from worker.lab.sim.faults import Faults
 log = logging.getLogger(__name__)
 
 CONTROL = frozenset({"AUTHENTICATED", "PONG"})
+HISTORY = "NEW_ACCOUNT_HISTORY_RECORD"
 
 
 @dataclass(eq=False)  # identity-hashed: kept in a set
@@ -68,6 +69,7 @@ class Hub:
         self.events_sent = 0
         self.events_by_type: Counter[str] = Counter()
         self._numbers = 0
+        self._held_history: dict[str, dict] = {}  # history_reorder: a record waiting for the next one
 
     def new_connection(self, subaccount_id: str, ws: web.WebSocketResponse) -> AccountConnection:
         self._numbers += 1
@@ -81,10 +83,34 @@ class Hub:
     # ---- delivery -------------------------------------------------------------------------------
 
     def emit(self, subaccount_id: str, frame: dict) -> None:
-        """An account event for every socket authenticated for this subaccount (only those)."""
+        """An account event for every socket authenticated for this subaccount (only those); a history
+        record first through the ledger's faults (dropped, duplicated, swapped with the next)."""
+        if frame.get("type") == HISTORY:
+            for record in self._history_fate(subaccount_id, frame):
+                self._to_sockets(subaccount_id, record)
+            return
+        self._to_sockets(subaccount_id, frame)
+
+    def _to_sockets(self, subaccount_id: str, frame: dict) -> None:
         for conn in list(self.connections):
             if conn.subaccount_id == subaccount_id:
                 self.send_event(conn, frame)
+
+    def _history_fate(self, subaccount_id: str, frame: dict) -> list[dict]:
+        copies = self.faults.history_copies(self.rng.random())
+        if not self.faults.history_reorder or copies == 0:
+            return [frame] * copies
+        held = self._held_history.pop(subaccount_id, None)
+        if held is None:  # wait for the next record (or 50 ms) before going out
+            self._held_history[subaccount_id] = frame
+            asyncio.get_running_loop().call_later(0.05, self._flush_history, subaccount_id, frame)
+            return [frame] * (copies - 1)
+        return [frame] * copies + [held]
+
+    def _flush_history(self, subaccount_id: str, frame: dict) -> None:
+        if self._held_history.get(subaccount_id) is frame:
+            del self._held_history[subaccount_id]
+            self._to_sockets(subaccount_id, frame)
 
     def send_event(self, conn: AccountConnection, frame: dict) -> None:
         faults = self.faults

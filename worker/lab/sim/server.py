@@ -18,9 +18,10 @@ from aiohttp import web
 
 from worker.lab.sim.auth import AuthRefused, Verifier
 from worker.lab.sim.balances import Balances
-from worker.lab.sim.book import Exchange, Order, SimError
-from worker.lab.sim.shapes import num
+from worker.lab.sim.book import Exchange, Order, decimal_field
+from worker.lab.sim.ledger import PRIMARY_ID, Query, account_id
 from worker.lab.sim.pairs import CATALOGUE, PAIRS, order_types
+from worker.lab.sim.shapes import SimError, now_iso, num
 from worker.lab.sim.config import SimConfig
 from worker.lab.sim.faults import Faults
 from worker.lab.sim.hub import Hub
@@ -54,6 +55,8 @@ class Simulator:
         self._walk: asyncio.Task | None = None
         self.matcher = Matcher(self.exchange, self.config, self.rng, self.faults)
         self.exchange.on_placed = self.matcher.placed
+        self.exchange.fill_on_socket = lambda: not self.faults.take_fill_off_socket()
+        self.exchange.reservation_updates = lambda: self.faults.reservation_updates
         self.rest_counts: Counter[str] = Counter()
         self.request_log: list[dict] = []  # with stamp_frames: every REST request, when it arrived (the bench)
         self.ws_connections = 0       # account sockets
@@ -119,6 +122,11 @@ class Simulator:
         r.add_get("/v1/orders/{pair}/orderid/{id}", self.order_status)
         r.add_get("/v1/orders/{pair}/customerorderid/{id}", self.order_status)
         r.add_get("/v1/account/balances", self.balances)
+        r.add_get("/v1/account/balances/all", self.balances_all)
+        r.add_get("/v1/account/subaccounts", self.subaccounts)
+        r.add_post("/v1/account/subaccounts/transfer", self.transfer)
+        r.add_get("/v1/account/transactionhistory", self.transaction_history)
+        r.add_get("/v1/account/transactionhistory/subaccounts", self.transaction_history_all)
         r.add_get("/v1/account/tradehistory", self.trade_history)
         r.add_get("/v1/account/{pair}/tradehistory", self.trade_history)
         r.add_get("/ws/account", self.account_socket)
@@ -135,6 +143,9 @@ class Simulator:
         r.add_post("/_sim/market", self.admin_market)
         r.add_get("/_sim/balances", self.admin_balances)
         r.add_post("/_sim/balances", self.admin_balances)
+        r.add_get("/_sim/ledger", self.admin_ledger)
+        for action in ("deposit", "withdraw", "transfer"):
+            r.add_post(f"/_sim/{action}", self.admin_money)
         for action in ("fill", "cancel", "expire", "fail"):
             r.add_post(f"/_sim/{action}", self.admin_order_action)
         return app
@@ -323,8 +334,67 @@ class Simulator:
         """GET /v1/account/balances: signed and read-only (what the worker checks its key with). A wrong
         key is refused like any signed request: 401 "Invalid API key"."""
         subaccount, _ = await self._authenticate(request)
-        views = [f["data"] for f in self.exchange.balances.frames(subaccount)]
-        return web.json_response([v | {"currency": v["currency"]["symbol"]} for v in views])
+        return web.json_response(self._balance_items(subaccount, request.query.get("excludeZeroBalances") == "true"))
+
+    def _balance_items(self, subaccount: str, exclude_zero: bool) -> list[dict]:
+        balances = self.exchange.balances
+        items = [balances.rest_view(subaccount, c) for c in balances.of(subaccount)]
+        return [i for i in items if i["total"] != "0"] if exclude_zero else items
+
+    # ---- the account ledger: balances and transaction history, per account and across subaccounts --
+
+    async def _primary(self, request: web.Request) -> str:
+        """Routes only a primary account's key may call (VALR: "Can only be called using a primary
+        account API key"); the refusal's code and text are the simulator's own."""
+        subaccount, text = await self._authenticate(request)
+        if subaccount:
+            raise SimError(403, -1, "Only a primary account API key may call this route")
+        return text
+
+    def _labels(self) -> dict[str, str]:
+        return {sub: f"Subaccount {sub}" for sub in self._subaccount_ids()}
+
+    def _subaccount_ids(self) -> list[str]:
+        known = dict.fromkeys(self.exchange.balances.accounts() + self.exchange.ledger.subaccounts())
+        return [sub for sub in known if sub]
+
+    async def balances_all(self, request: web.Request) -> web.Response:
+        """GET /v1/account/balances/all: every account's non-zero balances, grouped, the primary as "0"."""
+        await self._primary(request)
+        labels = self._labels()
+        return web.json_response([{"account": {"label": labels.get(sub, "Primary"), "id": sub or PRIMARY_ID},
+                                   "balances": self._balance_items(sub, exclude_zero=True)}
+                                  for sub in self._subaccount_ids() + [""]])
+
+    async def subaccounts(self, request: web.Request) -> web.Response:
+        await self._primary(request)
+        return web.json_response([{"label": label, "id": sub} for sub, label in self._labels().items()] +
+                                 [{"label": "Primary", "id": PRIMARY_ID}])
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """POST /v1/account/subaccounts/transfer: 202, then the transfer (VALR: asynchronous; a subaccount
+        may only transfer from itself)."""
+        subaccount, text = await self._authenticate(request)
+        body = _json_body(text)
+        try:
+            from_id, to_id = account_id(body["fromId"]), account_id(body["toId"])
+            currency, amount = str(body["currencyCode"]).upper(), decimal_field(body, "amount")
+        except (KeyError, TypeError):
+            raise SimError(400, -11, "Validation Failed: fromId, toId, currencyCode and amount are required") from None
+        if subaccount and from_id != subaccount:
+            raise SimError(403, -1, "A subaccount may only transfer from itself")
+        if not self.exchange.balances.can_spend(from_id, currency, amount):
+            raise SimError(400, -1, "Insufficient Balance")
+        asyncio.get_running_loop().call_soon(self.exchange.ledger.transfer, from_id, to_id, currency, amount)
+        return web.Response(status=202)
+
+    async def transaction_history(self, request: web.Request) -> web.Response:
+        subaccount, _ = await self._authenticate(request)
+        return web.json_response(self.exchange.ledger.page(subaccount, Query.parse(request.query)))
+
+    async def transaction_history_all(self, request: web.Request) -> web.Response:
+        await self._primary(request)
+        return web.json_response(self.exchange.ledger.across(Query.parse(request.query), self._labels()))
 
     async def open_orders(self, request: web.Request) -> web.Response:
         subaccount, _ = await self._authenticate(request)
@@ -595,6 +665,45 @@ class Simulator:
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
             return _error(400, -11, f"bad balance: {exc}")
 
+    async def admin_ledger(self, request: web.Request) -> web.Response:
+        return web.json_response(self.exchange.ledger.truth(account_id(request.query.get("subaccountId", ""))))
+
+    async def admin_money(self, request: web.Request) -> web.Response:
+        action = request.path.rsplit("/", 1)[1]
+        try:
+            body = await request.json()
+            handler = {"deposit": self.deposit, "withdraw": self.withdraw, "transfer": self.transfer_funds}[action]
+            return web.json_response(handler(**{_snake(k): v for k, v in body.items()}))
+        except SimError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            return _error(400, -11, f"bad {action}: {exc}")
+
+    def deposit(self, subaccount_id: str = "", currency: str = "ZAR", amount: str = "0", kind: str = "fiat",
+                confirmations: int = 3, confirm_every_ms: float = 0, count: int = 1, same_time: bool = False) -> dict:
+        """Admin: `count` deposits of `amount` (fiat: credited now, `same_time` sharing one eventAt; crypto:
+        `confirmations` NEW_PENDING_RECEIVE frames `confirm_every_ms` apart, then the credit)."""
+        ledger, sub, code, value = self.exchange.ledger, account_id(subaccount_id), currency.upper(), _positive(amount)
+        if kind == "crypto":
+            return {"pending": [ledger.receive_crypto(sub, code, value, int(confirmations), confirm_every_ms / 1000)
+                                for _ in range(int(count))]}
+        if kind != "fiat":
+            raise ValueError("kind must be fiat or crypto")
+        stamp = now_iso() if same_time else None
+        return {"transactions": [ledger.deposit_fiat(sub, code, value, stamp).id for _ in range(int(count))]}
+
+    def withdraw(self, subaccount_id: str = "", currency: str = "BTC", amount: str = "0", fee: str = "0",
+                 kind: str = "crypto") -> dict:
+        """Admin: a withdrawal of `amount` (its debitValue), of which `fee` is the network's or bank's."""
+        tx = self.exchange.ledger.withdraw(account_id(subaccount_id), currency.upper(), _positive(amount),
+                                           Decimal(str(fee)), fiat=kind == "fiat")
+        return {"transactions": [tx.id]}
+
+    def transfer_funds(self, from_id: str, to_id: str, currency_code: str, amount: str) -> dict:
+        out, into = self.exchange.ledger.transfer(account_id(from_id), account_id(to_id), currency_code.upper(),
+                                                  _positive(amount))
+        return {"transactions": [out.id, into.id]}
+
     async def admin_truth(self, request: web.Request) -> web.Response:
         return web.json_response(self.truth())
 
@@ -642,6 +751,18 @@ class Simulator:
         except (ValueError, TypeError, ArithmeticError) as exc:
             return _error(400, -11, f"bad request: {exc}")
         return web.json_response(result)
+
+
+def _snake(name: str) -> str:
+    """camelCase admin keys (subaccountId, fromId, currencyCode) as Python names."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _positive(amount: Any) -> Decimal:
+    value = Decimal(str(amount))
+    if not value.is_finite() or value <= 0:
+        raise ValueError("amount must be positive")
+    return value
 
 
 def _json_body(text: str) -> Any:

@@ -113,3 +113,20 @@ class SimulatorThread:
 
     def set_faults(self, **changes: Any) -> dict:
         return self.call(self.sim.set_faults, **changes)
+
+    # ---- the account ledger -----------------------------------------------------------------------
+
+    def deposit(self, subaccount_id: str, currency: str, amount: Decimal | str, **options: Any) -> dict:
+        """Fiat (credited now) or `kind="crypto"` (confirmations, then the credit); see Simulator.deposit."""
+        return self.call(self.sim.deposit, subaccount_id, currency, str(amount), **options)
+
+    def withdraw(self, subaccount_id: str, currency: str, amount: Decimal | str, fee: Decimal | str = "0",
+                 kind: str = "crypto") -> dict:
+        return self.call(self.sim.withdraw, subaccount_id, currency, str(amount), str(fee), kind)
+
+    def transfer(self, from_id: str, to_id: str, currency: str, amount: Decimal | str) -> dict:
+        return self.call(self.sim.transfer_funds, from_id, to_id, currency, str(amount))
+
+    def ledger(self, subaccount_id: str = "") -> dict:
+        """Every transaction of the (sub)account, oldest first, and its pending crypto deposits."""
+        return self.call(self.sim.exchange.ledger.truth, subaccount_id)
