@@ -95,7 +95,7 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_after_must_be_positi
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_only_on_limit_orders
     CHECK (((order_type = 'limit'::text) OR ((fallback_after IS NULL) AND (fallback_price_move IS NULL))));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_outcome_must_be_known
-    CHECK ((fallback_outcome = ANY (ARRAY['replaced'::text, 'filled'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'refused'::text, 'nothing_left'::text])));
+    CHECK ((fallback_outcome = ANY (ARRAY['replaced'::text, 'filled'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'refused'::text, 'nothing_left'::text, 'cancelled_by_person'::text])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_confirm_ms_must_not_be_negative
     CHECK ((fallback_price_confirm_ms >= 0));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_move_must_be_positive
@@ -195,7 +195,7 @@ CREATE TABLE lth_pvr.order_events (
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
     CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text, 'placement_retry'::text, 'fill_correction'::text, 'remainder'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text, 'remainder_placed'::text, 'placed_again'::text])));
+    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text, 'remainder_placed'::text, 'placed_again'::text, 'fallback_off'::text])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check

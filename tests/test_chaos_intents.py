@@ -2,8 +2,8 @@
 a clean fallback passes, and each kind of violation — an intent over-executed, a replacement without a
 confirmed cancel, one that reached VALR before its original's cancel, one of an order VALR filled, two
 replacements of one original, a replacement for the wrong quantity, a price fallback fired by a
-favourable move — is detected by name. (The pure function the soak's exit code rests on: this is the
-proof it can fail.)"""
+favourable move, a replacement after a person's cancel turned the fallback off — is detected by name.
+(The pure function the soak's exit code rests on: this is the proof it can fail.)"""
 
 from __future__ import annotations
 
@@ -172,3 +172,33 @@ def test_a_price_fallback_fired_by_a_spike_shorter_than_its_confirmation_is_dete
     assert check_intents(*spike_case(0.05, 0)).ok      # no confirmation asked: a crossing is a crossing
     assert check_intents(*spike_case(0.6, 500)).ok     # held past its confirmation before it reverted
     assert check_intents(*spike_case(0.3, 500)).ok     # within the delivery slack of it
+
+
+def persons_cancel_case() -> tuple[dict, list[OrderRow]]:
+    """The same order, but a person cancelled it right after its fallback fired (fallback_off): VALR
+    cancelled it, and nothing replaced it."""
+    truth, orders = clean_case()
+    truth["orders"].pop()
+    truth["trades"].pop()
+    return truth, [replace(orders[0], fallback_outcome="cancelled_by_person")]
+
+
+def test_a_persons_cancel_that_stopped_the_fallback_passes_and_is_counted():
+    truth, orders = persons_cancel_case()
+    check = check_intents(truth, orders, persons_cancels=[ORIGINAL])
+    assert check.ok, check.problems()
+    assert (check.persons_cancels, check.replacements) == (1, 0)
+
+
+def test_a_replacement_after_a_persons_cancel_is_detected():
+    truth, orders = clean_case()  # replaced, although a person cancelled it while its fallback was in flight
+    only(check_intents(truth, orders, persons_cancels=[ORIGINAL]), "replaced_after_persons_cancel")
+    # The database's word alone (a person's cancel the harness did not ask for) is enough too.
+    orders[0] = replace(orders[0], fallback_outcome="cancelled_by_person")
+    only(check_intents(truth, orders), "replaced_after_persons_cancel")
+
+
+def test_a_persons_cancel_whose_outcome_was_overwritten_is_detected():
+    truth, orders = persons_cancel_case()
+    orders[0] = replace(orders[0], fallback_outcome="below_minimum")
+    only(check_intents(truth, orders, persons_cancels=[ORIGINAL]), "replaced_after_persons_cancel")

@@ -39,7 +39,8 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
                                             "worker_restart_same_id",  # 21's; 16's:
                                             "cancel_answer_lost", "fill_races_cancel", "cancel_delay",
                                             "trade_socket_dropped", "trade_socket_silent", "price_jump",
-                                            "killed_before_post", "trade_pair_muted", "price_spike"}  # issue 21's
+                                            "killed_before_post", "trade_pair_muted", "price_spike",
+                                            "person_cancels_fallback"}  # issue 21's
     assert report["intent_check"]["ok"] is True, report["intent_check"]
     assert all(cls["mismatches"] == 0 for cls in report["fault_classes"].values()), report["fault_classes"]
     assert report["lag_by_fault_class"] and all(lag["n"] > 0 for lag in report["lag_by_fault_class"].values())

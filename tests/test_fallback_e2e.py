@@ -218,6 +218,24 @@ def test_a_worker_killed_between_the_cancel_and_valrs_answer_buys_exactly_once(s
     assert executed_on_valr(sim, {str(intent_id), str(market["exchange_order_id"])}) == Decimal(QTY)
 
 
+def test_a_persons_cancel_while_the_fallbacks_delete_is_in_flight_buys_nothing(sim, orders, start_worker):
+    """Issue 21: VALR answered the fallback's DELETE (202) and has not cancelled yet when a person
+    cancels the order: the person's cancel wins — VALR's Cancelled then places no market order."""
+    account = orders.account("")
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    sim.faults(cancel_delay_ms=600_000)  # VALR holds the cancel after its 202 until the test lets it go
+    worker = start_worker()
+    order_id, intent_id = orders.insert(account, qty=QTY, price="950000", fallback_after="2 seconds")
+    wait_for(lambda: "cancel sent" in worker.log(), timeout=30, what="VALR's answer to the fallback's DELETE")
+    assert orders.sql("SELECT lth_pvr.request_cancel(%s)", (order_id,)) == [("fallback_off",)]
+    assert sim.cancel(str(intent_id))  # VALR carries out the DELETE in flight: its Cancelled goes out
+    done = orders.wait_status(order_id, "cancelled")
+    assert (done["fallback_reason"], done["fallback_outcome"]) == ("age", "cancelled_by_person")
+    assert replacement_of(orders, order_id) is None and rest(sim, "POST /v1/orders/market") == 0
+    assert intent(orders, intent_id)["state"] == "cancelled"
+    assert executed_on_valr(sim, {str(intent_id)}) == 0
+
+
 def test_two_workers_fire_and_replace_once(sim, orders, start_worker):
     accounts = [orders.account(str(n)) for n in (61, 62)]
     sim.market("BTCZAR", bid="999000", ask="1000000")

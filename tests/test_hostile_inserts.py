@@ -8,6 +8,8 @@ import uuid
 import psycopg
 import pytest
 
+from tests.support.sql import valr_pairs
+
 COLUMNS = ("exchange_account_id", "intent_id", "pair", "side", "price", "qty", "time_in_force", "status",
            "ext_order_id", "post_only")
 
@@ -27,11 +29,14 @@ def orders_left(conn) -> int:
 
 
 # One database for all cases (a fresh clone per case costs more than the cases themselves).
-WRONG_INSERTS = [
+# VALR's pair rules once the table was refreshed from VALR (a fresh install holds none).
+PRECISION_INSERTS = [
     ({"qty": "0.000000001"}, "qty_must_fit_pair_precision"),           # BTCZAR: 8 decimal places
     ({"pair": "XRPZAR", "qty": "1.0000001", "price": "10"}, "qty_must_fit_pair_precision"),
     ({"price": "1200000.5"}, "price_must_fit_pair_tick_size"),          # BTCZAR: tick size 1
     ({"pair": "XRPZAR", "qty": "10", "price": "10.001"}, "price_must_fit_pair_tick_size"),
+]
+WRONG_INSERTS = [
     ({"qty": "-0.0001"}, "qty_must_be_positive"),
     ({"price": "-1"}, "price_must_be_positive"),
     ({"side": "Buy"}, "side_must_be_buy_or_sell"),
@@ -47,7 +52,17 @@ WRONG_INSERTS = [
 
 
 def test_wrong_order_insert_names_its_rule(postgresql, account):
-    for overrides, rule in WRONG_INSERTS:
+    assert_named_refusals(postgresql, account, WRONG_INSERTS)
+
+
+def test_insert_finer_than_the_pair_names_its_rule(postgresql, account):
+    valr_pairs(postgresql, "BTCZAR", "XRPZAR")
+    postgresql.commit()
+    assert_named_refusals(postgresql, account, PRECISION_INSERTS)
+
+
+def assert_named_refusals(postgresql, account, cases: list) -> None:
+    for overrides, rule in cases:
         with pytest.raises(psycopg.errors.IntegrityError) as err:
             insert(postgresql, account, **overrides)
         diag = err.value.diag

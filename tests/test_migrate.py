@@ -212,3 +212,40 @@ def test_second_migrate_keeps_a_schedule_an_operator_changed_and_says_so(empty_d
     note = next(line for line in said if name in line)
     assert "kept the schedule set on it (*/5 * * * *; ours is */10 * * * *)" in note
     assert f"cron.unschedule({jobid})" in note
+
+
+def test_an_upgrade_drops_the_seeded_pair_rules_and_fallbacks_registered_orders_inherited(empty_db, tmp_path):
+    """Issue 21: an install migrated before 20260106 holds the seeded pair rules (stricter than VALR's)
+    and open registered orders that inherited their account's fallback; the upgrade removes both and
+    keeps what VALR or the row itself gave."""
+    before = tmp_path / "db"
+    shutil.copytree(db_dir(), before)
+    for name in ("20260106_no_seeded_pair_rules.sql", "20260106_registered_orders_no_inherited_fallback.sql"):
+        (before / "migrations" / name).unlink()
+    migrate(empty_db, cron=False, root=before)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM lth_pvr.pairs").fetchone()[0] == 6  # the old seed
+        account = conn.execute("INSERT INTO lth_pvr.exchange_accounts (subaccount_id, fallback_after, "
+                               "fallback_price_move) VALUES ('u1', '2 minutes', 0.01) "
+                               "RETURNING exchange_account_id").fetchone()[0]
+
+        def registered(ext: str, after: str, move: str, ours: bool = False):
+            order_id = conn.execute(
+                "INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, status, "
+                "ext_order_id) VALUES (%s, gen_random_uuid(), 'BTCZAR', 'BUY', 1000000, 0.001, 'submitted', %s) "
+                "RETURNING exchange_order_id", (account, ext)).fetchone()[0]
+            # What the old insert rules stored (they gave a registered order its account's fallback).
+            conn.execute("UPDATE lth_pvr.exchange_orders SET fallback_after = %s::interval, fallback_price_move = %s, "
+                         "claimed_at = CASE WHEN %s THEN now() END WHERE exchange_order_id = %s",
+                         (after, move, ours, order_id))
+            return order_id
+
+        inherited = registered("x-1", "2 minutes", "0.01")
+        own = registered("x-2", "30 seconds", "0.01")         # its own age, the account's move
+        placed_here = registered("x-3", "2 minutes", "0.01", ours=True)
+    migrate(empty_db, cron=False)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM lth_pvr.pairs").fetchone()[0] == 0
+        fallbacks = dict((r[0], r[1:]) for r in conn.execute(
+            "SELECT exchange_order_id, fallback_after::text, fallback_price_move::text FROM lth_pvr.exchange_orders"))
+    assert fallbacks == {inherited: (None, None), own: ("00:00:30", None), placed_here: ("00:02:00", "0.01")}

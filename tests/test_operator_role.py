@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.test_readme import CRON_MARK, DOCUMENTS, blocks
-from tests.support.sql import make_account, order
+from tests.support.sql import make_account, order, valr_pairs
 
 
 def test_new_order_returns_the_new_id(postgresql):
@@ -30,6 +30,7 @@ def test_new_order_fails_loudly_for_an_unknown_subaccount(postgresql):
 
 def test_new_order_keeps_the_insert_rules(postgresql):
     make_account(postgresql, "acc1")
+    valr_pairs(postgresql, "BTCZAR")
     with pytest.raises(psycopg.errors.CheckViolation, match="qty_must_fit_pair_precision|does not fit"):
         postgresql.execute("SELECT lth_pvr.new_order('acc1', 'BTCZAR', 'BUY', 1150000, 0.000000001)")
 

@@ -69,8 +69,9 @@ def test_pairs_command_refreshes_the_table_from_valr(sim, orders, worker_url):
 
 
 def test_refresh_marks_unlisted_pairs_inactive_and_skips_unreadable_items(orders):
+    refresh(orders, CATALOGUE)
     listed, changed, deactivated, skipped = refresh(orders, [VALR_ETHZAR, {"symbol": "BADPAIR"}, "x"])
-    assert (listed, skipped) == (1, 2) and deactivated == 5  # the five other seeded pairs
+    assert (listed, skipped) == (1, 2) and deactivated == len(CATALOGUE) - 2  # LTCBTC was inactive already
     assert orders.sql("SELECT active FROM lth_pvr.pairs WHERE pair = 'BTCZAR'") == [(False,)]
     assert refresh(orders, [VALR_ETHZAR])[1] == 0  # nothing changed the second time
     with pytest.raises(psycopg.errors.InvalidParameterValue):
@@ -115,6 +116,54 @@ def test_order_type_the_pair_does_not_support_is_refused(orders):
     # Order types VALR could not give now: those held are kept.
     refresh(orders, [VALR_ETHZAR], None)
     assert orders.sql("SELECT order_types FROM lth_pvr.pairs WHERE pair = 'ETHZAR'") == [(["LIMIT", "MARKET"],)]
+
+
+def insert_market(orders, account, qty: str, pair: str = "ETHZAR") -> None:
+    orders.sql("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type) "
+               "VALUES (%s, gen_random_uuid(), %s, 'BUY', %s, 'market')", (account, pair, qty))
+
+
+@pytest.mark.parametrize("qty, price_seen, rule", [
+    ("0.0001", None, "qty_must_reach_min_base_amount"),            # VALR: min 0.0002 ETH
+    ("70", None, "qty_must_not_exceed_max_base_amount"),           # max 69.21 ETH
+    ("0.0002", "40000", "value_must_reach_min_quote_amount"),      # R8 at the last ask < R10
+    ("60", "100000", "value_must_not_exceed_max_quote_amount"),    # R6,000,000 > R5,000,000
+])
+def test_a_market_order_meets_the_pair_rules_at_the_last_price_seen(orders, qty, price_seen, rule):
+    refresh(orders, [VALR_ETHZAR])
+    account = orders.account("m1")
+    if price_seen:
+        orders.sql("INSERT INTO lth_pvr.market_prices (pair, bid, ask, last, source, received_at) "
+                   "VALUES ('ETHZAR', %s, %s, %s, 'ws', now())", (price_seen, price_seen, price_seen))
+    with pytest.raises(psycopg.errors.IntegrityError) as caught:
+        insert_market(orders, account, qty)
+    assert caught.value.diag.constraint_name == rule
+    insert_market(orders, account, "0.0003")  # within every limit
+
+
+def test_a_market_order_without_a_price_seen_meets_the_base_rules_only(orders):
+    refresh(orders, [VALR_ETHZAR])
+    insert_market(orders, orders.account("m2"), "0.0002")  # no price known: its value is not judged
+
+
+def test_a_market_order_on_a_pair_without_market_orders_is_refused(orders):
+    refresh(orders, [VALR_ETHZAR], [{"currencyPair": "ETHZAR", "orderTypes": ["LIMIT_POST_ONLY", "LIMIT"]}])
+    account = orders.account("m3")
+    with pytest.raises(psycopg.errors.IntegrityError) as caught:
+        insert_market(orders, account, "0.001")
+    assert caught.value.diag.constraint_name == "order_type_must_be_supported_by_pair"
+    orders.insert(account, pair="ETHZAR", qty="0.001", price="50000")  # a limit order is
+
+
+def test_a_fresh_install_refuses_nothing_valr_accepts(orders):
+    """No seeded rule stricter than VALR's: before the first refresh the table holds none, and orders
+    VALR fills (USDCZAR at 19.3017, a tick of 0.0001; BTCZAR 0.00001) are accepted with the warning."""
+    assert orders.sql("SELECT count(*) FROM lth_pvr.pairs") == [(0,)]
+    account = orders.account("f1")
+    for pair, qty, price in (("USDCZAR", "10", "19.3017"), ("BTCZAR", "0.00001", "1150000")):
+        order_id, _ = orders.insert(account, pair=pair, qty=qty, price=price)
+        assert orders.sql("SELECT outcome FROM lth_pvr.order_events WHERE exchange_order_id = %s",
+                          (order_id,)) == [("pair_unchecked",)]
 
 
 def test_an_order_placed_elsewhere_is_recorded_whatever_the_minimums(orders):

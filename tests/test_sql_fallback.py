@@ -14,10 +14,11 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from tests.harness import wait_for
 from tests.support.sql import (
     T0, at, cancelled, claim, constraint_of, fallback_events, fallback_order, fill, fire_age, insert_order,
-    lease, listener, make_account, one, order, place, prices, received, replacement, rows, scalar, settle,
-    status_payload, trade_payload, update,
+    lease, listener, make_account, make_order, one, order, place, prices, received, replacement, rows, scalar,
+    settle, status_payload, trade_payload, update, valr_pairs,
 )
 
 
@@ -59,6 +60,26 @@ def test_defaults_come_from_the_account_then_the_settings_and_an_explicit_value_
     assert tuple(inserted(account, "30 seconds", "0.05").values())[:2] == (timedelta(seconds=30), Decimal("0.05"))
     assert tuple(inserted(account, "0 seconds", "0").values())[:2] == (None, None)  # 0 = explicitly none
     assert tuple(inserted(account, order_type="market").values())[:2] == (None, None)
+
+
+def test_an_order_registered_as_submitted_inherits_no_fallback(postgresql):
+    """Placed by another system: a fallback would cancel someone else's order and buy at market."""
+    account = make_account(postgresql)
+    settle(postgresql, fallback_after_seconds=300)
+    postgresql.execute("""UPDATE lth_pvr.exchange_accounts SET fallback_after = '2 minutes', fallback_price_move = 0.01
+                           WHERE exchange_account_id = %s""", (account,))
+    register = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
+                                                       status, ext_order_id, fallback_after, fallback_price_move)
+                  VALUES (%s, gen_random_uuid(), 'BTCZAR', 'BUY', 1000000, 0.001, 'submitted', %s, %s::interval, %s)
+                  RETURNING exchange_order_id, fallback_after, fallback_price_move"""
+    inherited = one(postgresql, register, (account, "elsewhere-1", None, None))
+    assert (inherited["fallback_after"], inherited["fallback_price_move"]) == (None, None)
+    none = one(postgresql, register, (account, "elsewhere-2", "0 seconds", "0"))
+    assert (none["fallback_after"], none["fallback_price_move"]) == (None, None)
+    asked = one(postgresql, register, (account, "elsewhere-3", "30 seconds", "0.05"))
+    assert (asked["fallback_after"], asked["fallback_price_move"]) == (timedelta(seconds=30), Decimal("0.05"))
+    fired = rows(postgresql, "SELECT * FROM lth_pvr.request_due_fallbacks(NULL, now() + interval '10 minutes')")
+    assert [f["exchange_order_id"] for f in fired] == [asked["exchange_order_id"]]  # only the row that asked
 
 
 # -- the price rule ---------------------------------------------------------------------------------
@@ -236,6 +257,85 @@ def test_a_failed_cancel_creates_nothing_and_the_confirmation_later_does(postgre
     assert replacement(postgresql, order_id)["qty"] == Decimal("0.001")
 
 
+# -- a person's cancel wins ---------------------------------------------------------------------------
+
+def person_cancels(conn, order_id, now) -> str:
+    return scalar(conn, "SELECT lth_pvr.request_cancel(%s, %s)", (order_id, now))
+
+
+def test_a_persons_cancel_turns_off_a_fallback_in_flight_and_nothing_is_bought(postgresql):
+    account = make_account(postgresql)
+    order_id, ext = fallback_order(postgresql, account, after="5 minutes")
+    fire_age(postgresql, order_id)  # the fallback's cancel is on its way
+    assert person_cancels(postgresql, order_id, at(minutes=6, seconds=1)) == "fallback_off"
+    logged = one(postgresql, """SELECT source, detail FROM lth_pvr.order_events
+                                 WHERE exchange_order_id = %s AND kind = 'cancel_request'""", (order_id,))
+    assert logged["source"] == "operator" and "fallback" in logged["detail"] and "is off" in logged["detail"]
+    assert person_cancels(postgresql, order_id, at(minutes=6, seconds=2)) == "already_requested"
+    update(postgresql, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
+    original = order(postgresql, order_id)
+    assert (original["status"], original["fallback_outcome"]) == ("cancelled", "cancelled_by_person")
+    assert replacement(postgresql, order_id) is None
+    assert scalar(postgresql, "SELECT lth_pvr.replace_after_fallback(%s, 'ws', %s)",
+                  (order_id, at(minutes=8))) == "cancelled_by_person"  # called anyway: places nothing
+    assert replacement(postgresql, order_id) is None
+    assert rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s) WHERE name = 'fallback_not_replaced'",
+                (at(minutes=8),)) == []  # a person's decision, not a failure
+
+
+def test_a_persons_cancel_of_the_intent_stops_a_replacement_not_yet_sent(postgresql):
+    account = make_account(postgresql)
+    order_id, ext = fallback_order(postgresql, account, after="5 minutes")
+    fire_age(postgresql, order_id)
+    update(postgresql, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
+    market = replacement(postgresql, order_id)["exchange_order_id"]
+    claim(postgresql, "w1", at(minutes=7), accounts=[account])  # placing, its POST not sent yet
+    cancel_intent = "SELECT * FROM lth_pvr.request_intent_cancel(%s, %s)"
+    answers = rows(postgresql, cancel_intent, (order(postgresql, order_id)["intent_id"], at(minutes=7, seconds=1)))
+    assert [(a["exchange_order_id"], a["outcome"]) for a in answers] == [(market, "cancelled_before_placement")]
+    assert order(postgresql, market)["status"] == "cancelled"
+    assert scalar(postgresql, "SELECT lth_pvr.begin_placement(%s, %s)", (market, at(minutes=7, seconds=2))) is False
+
+
+def test_a_persons_cancel_of_a_placement_already_sent_waits_for_valr(postgresql):
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    claim(postgresql, "w1", T0, accounts=[account])
+    assert scalar(postgresql, "SELECT lth_pvr.begin_placement(%s, %s)", (order_id, at(seconds=1))) is True
+    assert person_cancels(postgresql, order_id, at(seconds=2)) == "requested"  # VALR may hold it: ask VALR
+    assert order(postgresql, order_id)["status"] == "placing"
+
+
+def test_a_persons_intent_cancel_waiting_on_valrs_word_still_stops_the_replacement(postgresql, db_url):
+    """VALR's Cancelled is being recorded (the replacement inserted, not committed) when the person
+    cancels the intent: the cancel waits for the row, then finds the replacement and cancels it."""
+    account = make_account(postgresql)
+    order_id, ext = fallback_order(postgresql, account, after="5 minutes")
+    fire_age(postgresql, order_id)
+    intent = order(postgresql, order_id)["intent_id"]
+    postgresql.commit()
+    answers: list = []
+    with psycopg.connect(db_url) as valr_word, psycopg.connect(db_url, autocommit=True) as person:
+        update(valr_word, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
+        t = threading.Thread(target=lambda: answers.extend(person.execute(
+            "SELECT * FROM lth_pvr.request_intent_cancel(%s, %s)", (intent, at(minutes=7))).fetchall()))
+        t.start()
+        wait_until_blocked(postgresql, "request_intent_cancel")
+        valr_word.commit()
+        t.join()
+    market = replacement(postgresql, order_id)["exchange_order_id"]
+    assert answers == [(order_id, "terminal"), (market, "cancelled_before_placement")]
+    assert order(postgresql, market)["status"] == "cancelled"
+
+
+def wait_until_blocked(conn, query_part: str) -> None:
+    """Until another session running query_part waits for a lock."""
+    wait_for(lambda: scalar(conn, """SELECT count(*) FROM pg_stat_activity
+                                      WHERE wait_event_type = 'Lock' AND query LIKE %s""", (f"%{query_part}%",)),
+             timeout=10, interval=0.01, what=f"a session running {query_part} waiting for a lock")
+
+
 def test_a_remainder_valr_does_not_state_is_never_guessed(postgresql):
     account = make_account(postgresql)
     order_id, ext = fallback_order(postgresql, account, after="5 minutes")
@@ -251,6 +351,7 @@ def test_a_remainder_valr_does_not_state_is_never_guessed(postgresql):
 
 def test_a_remainder_below_the_pairs_minimum_is_not_replaced_and_an_alert_names_it(postgresql):
     account = make_account(postgresql)
+    valr_pairs(postgresql, "BTCZAR")
     order_id, ext = fallback_order(postgresql, account, after="5 minutes")  # BTCZAR: min 0.0001 BTC
     fire_age(postgresql, order_id)
     update(postgresql, account, cancelled(ext, remaining="0.00005"), now=at(minutes=7))

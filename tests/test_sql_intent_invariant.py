@@ -15,7 +15,7 @@ import psycopg
 from tests.harness import wait_for
 from tests.support.sql import (
     at, cancelled, claim, constraint_of, fallback_order, fill, fire_age, lease, make_account, one, order, place,
-    replacement, rows, scalar, settle, status_payload, trade_payload, update,
+    replacement, rows, scalar, settle, status_payload, trade_payload, update, valr_pairs,
 )
 
 INSERT_MARKET = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type)
@@ -168,6 +168,7 @@ def failed_replacement(conn, account):
 
 def test_an_operator_places_what_the_intent_lacks_as_the_alert_says(postgresql, operator_url):
     account = make_account(postgresql)
+    valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` insert row among the new order's events
     failed, intent = failed_replacement(postgresql, account)
     postgresql.commit()
     detail = alert(postgresql, "replacement_failed", at(minutes=8))["detail"]
@@ -207,6 +208,7 @@ def test_an_operators_own_insert_of_the_right_replacement_is_accepted(postgresql
 
 def test_place_intent_remainder_refuses_by_name(postgresql):
     account = make_account(postgresql)
+    valr_pairs(postgresql, "BTCZAR")  # VALR's minimum 0.0001 BTC (a fresh install holds no pair rules)
 
     def refused(intent):
         return constraint_of(postgresql, "SELECT lth_pvr.place_intent_remainder(%s)", (intent,))

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from tests.support.sql import (
     T0, at, claim, fill, lease, make_account, make_order, one, order, rows, scalar, settle, status_payload,
-    submitted_order, trade_payload, update,
+    submitted_order, trade_payload, update, valr_pairs,
 )
 
 MARKS = """UPDATE lth_pvr.exchange_orders
@@ -127,6 +127,7 @@ def test_finish_order_is_the_only_writer_of_a_final_status(postgresql):
 
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
+    valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` insert row among the rows read below
     settle(postgresql, placement_grace_seconds=30)
     _, by_lookup = placing_order(postgresql, sent=True)
     _, by_poll = placing_order(postgresql, sent=True)

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 
 from tests.support.sql import (
     T0, at, claim, events, lease, listener, make_account, make_order, one, order, place, received,
-    rows, status_payload, submitted_order, update,
+    rows, status_payload, submitted_order, update, valr_pairs,
 )
 
 
@@ -188,6 +188,7 @@ def test_status_never_goes_back_even_from_psql(postgresql):
 ])
 def test_insert_rules_name_the_rule(postgresql, columns, values, rule):
     account = make_account(postgresql)
+    valr_pairs(postgresql, "BTCZAR")
     defaults = {"status": "'pending'", "qty": "0.001", "price": "1000000"}
     defaults[columns] = values
     with pytest.raises(psycopg.errors.CheckViolation) as caught:

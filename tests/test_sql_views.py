@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.support.sql import (
-    T0, at, make_account, one, order, rows, scalar, status_payload, submitted_order, update,
+    T0, at, make_account, one, order, rows, scalar, status_payload, submitted_order, update, valr_pairs,
 )
 from worker.db.migrate import db_dir
 
@@ -93,6 +93,7 @@ def test_last_safety_net_run_reads_cron_where_pg_cron_lives(postgresql):
 
 def test_event_log_is_append_only_except_for_pruning(postgresql):
     account = make_account(postgresql)
+    valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` row stamped now(): every row is the test's
     submitted_order(postgresql, account, ext="valr-1", now=at(days=-100))
     update(postgresql, account, status_payload("valr-1", "Cancelled"), now=at(days=-95))
     update(postgresql, account, status_payload("valr-x", "Placed"), now=T0)  # not ours, recent

@@ -16,6 +16,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from worker.lab.sim.pairs import CATALOGUE, order_types
+
 T0 = datetime(2025, 3, 3, 12, 0, 0, tzinfo=timezone.utc)
 
 
@@ -63,6 +65,13 @@ def insert_order(conn: psycopg.Connection, account: uuid.UUID, **columns: Any) -
     query = sql.SQL("INSERT INTO lth_pvr.exchange_orders ({}) VALUES ({}) RETURNING exchange_order_id").format(
         sql.SQL(", ").join(map(sql.Identifier, values)), sql.SQL(", ").join(sql.Placeholder() * len(values)))
     return conn.execute(query, list(values.values())).fetchone()[0]
+
+
+def valr_pairs(conn: psycopg.Connection, *symbols: str) -> None:
+    """lth_pvr.pairs refreshed from the simulator's VALR pair list (all of it, or these symbols): a fresh
+    install holds no rules until the first refresh, so a test of a pair rule asks for them."""
+    listed = [p for p in CATALOGUE if not symbols or p["symbol"] in symbols]
+    conn.execute("SELECT * FROM lth_pvr.refresh_pairs(%s, %s)", (Jsonb(listed), Jsonb(order_types())))
 
 
 def make_order(conn: psycopg.Connection, account: uuid.UUID, *, status: str = "pending",

@@ -157,8 +157,9 @@ def poll(database_url: str | None, as_json: bool, exchange_order_ids: tuple[str,
 def cancel(database_url: str | None, as_json: bool, exchange_order_ids: tuple[str, ...]) -> None:
     """Ask for these orders to be cancelled (lth_pvr.request_cancel; needs valr_operator).
 
-    Outcome per id: requested (the status changes when VALR confirms), already_requested,
-    cancelled_before_placement (was pending), terminal, unknown_id. Exit 1 when an id matched no
+    Outcome per id: requested (the status changes when VALR confirms), fallback_off (a fallback's
+    cancel was on its way: the fallback is off, no market order follows), already_requested,
+    cancelled_before_placement (nothing had been sent to VALR), terminal, unknown_id. Exit 1 when an id matched no
     order; a malformed id exits 2 before anything is requested; exit 4 when the role may not cancel.
     """
     ids = _order_ids(exchange_order_ids)

@@ -1,6 +1,7 @@
 -- Owns: the table of legal status transitions (a repeat of the same status is not a transition).
 --   pending   -> placing | cancelled (cancelled only via request_cancel)
---   placing   -> submitted | filled | cancelled | failed
+--   placing   -> submitted | filled | cancelled | failed (cancelled by request_cancel too, while its
+--                request has not left)
 --   submitted -> filled | cancelled | failed
 --   filled, cancelled, failed -> nothing (terminal); nothing ever goes back to pending
 CREATE OR REPLACE FUNCTION lth_pvr.status_transition_is_legal(p_old text, p_new text)

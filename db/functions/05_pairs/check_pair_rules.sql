@@ -4,6 +4,9 @@
 -- qty_must_not_exceed_max_base_amount, value_must_reach_min_quote_amount,
 -- value_must_not_exceed_max_quote_amount, order_type_must_be_supported_by_pair. A pair unknown to a
 -- table never refreshed from VALR is accepted, with a warning row in order_events (kind `insert`, outcome `pair_unchecked`).
+-- A market order is checked like a limit order (order type MARKET), its value at market_order_price —
+-- the last price seen — where one is known; without one only the base-amount rules apply.
+-- replace_after_fallback relies on these refusals (a replacement below the minimum is not placed).
 -- SECURITY DEFINER: the trigger runs with the inserting role's rights, and a valr_operator member may
 -- insert orders but not write the event log nor read pair_refreshes.
 CREATE OR REPLACE FUNCTION lth_pvr.check_pair_rules(p_order lth_pvr.exchange_orders, p_pair lth_pvr.pairs)
@@ -12,12 +15,14 @@ LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 DECLARE
-    v_value numeric := p_order.qty * p_order.price;
-    v_type  text := CASE WHEN p_order.post_only THEN 'LIMIT_POST_ONLY' ELSE 'LIMIT' END;
-    v_rule  text;
-    v_error text;
+    v_market boolean := p_order.order_type = 'market';
+    v_price  numeric := CASE WHEN v_market THEN lth_pvr.market_order_price(p_order) ELSE p_order.price END;
+    v_value  numeric := p_order.qty * v_price;  -- NULL (no price known): the value rules are skipped
+    v_type   text := CASE WHEN v_market THEN 'MARKET' WHEN p_order.post_only THEN 'LIMIT_POST_ONLY' ELSE 'LIMIT' END;
+    v_rule   text;
+    v_error  text;
 BEGIN
-    IF NOT coalesce(p_order.qty > 0 AND p_order.price > 0, false) THEN
+    IF NOT coalesce(p_order.qty > 0 AND (v_market OR p_order.price > 0), false) THEN
         RETURN;  -- the table's own checks name that rule (they run after this BEFORE trigger)
     END IF;
     IF p_pair.pair IS NULL THEN
@@ -43,12 +48,12 @@ BEGIN
         v_error := format('qty %s is above VALR''s maximum %s for %s', p_order.qty, p_pair.max_base_amount, p_order.pair);
     ELSIF v_value < p_pair.min_quote_amount THEN
         v_rule := 'value_must_reach_min_quote_amount';
-        v_error := format('qty × price %s is below VALR''s minimum total %s for %s', v_value, p_pair.min_quote_amount,
-                          p_order.pair);
+        v_error := format('qty × price %s (at %s) is below VALR''s minimum total %s for %s', v_value, v_price,
+                          p_pair.min_quote_amount, p_order.pair);
     ELSIF v_value > p_pair.max_quote_amount THEN
         v_rule := 'value_must_not_exceed_max_quote_amount';
-        v_error := format('qty × price %s is above VALR''s maximum total %s for %s', v_value, p_pair.max_quote_amount,
-                          p_order.pair);
+        v_error := format('qty × price %s (at %s) is above VALR''s maximum total %s for %s', v_value, v_price,
+                          p_pair.max_quote_amount, p_order.pair);
     ELSIF p_pair.order_types IS NOT NULL AND NOT v_type = ANY (p_pair.order_types) THEN
         v_rule := 'order_type_must_be_supported_by_pair';
         v_error := format('VALR does not accept %s orders on %s (order types: %s)', v_type, p_order.pair,

@@ -5,7 +5,8 @@
 --   record_placement           VALR refused the placement (source placement)
 --   settle_lost_placement      VALR still does not know a placement after the grace period
 --                              (record_placement_not_found, record_poll 'not_found')
---   request_cancel             a pending order cancelled before it was ever sent (source operator)
+--   request_cancel             a pending order, or a placing one whose request has not left,
+--                              cancelled before it was sent (source operator)
 -- record_batch's set-based fast path (record_frames / write_frame_effects) never changes a status:
 -- a frame that would goes to record_frame, hence apply_order_payload, hence here.
 --

@@ -12,9 +12,12 @@
 --                                       no fallback.
 --     remainingQuantity absent/garbled  nothing ('remainder_unknown': we never guess a quantity)
 --     nothing left                      nothing ('nothing_left')
---     below the pair's minimum          nothing ('below_minimum': base below min_base_amount, or
---                                       base × the price seen (else the limit) below min_quote_amount)
+--     below the pair's minimum          nothing ('below_minimum': the insert's pair rules,
+--                                       check_pair_rules, refuse it as qty_must_reach_min_base_amount
+--                                       or value_must_reach_min_quote_amount, at market_order_price)
 --     the pair's rules refuse it        nothing ('refused': e.g. above the maximum, pair inactive)
+--   a person cancelled it after the fallback fired (fallback_outcome 'cancelled_by_person', set by
+--   request_cancel): finish_order does not call this, and it places nothing if called.
 -- Each decision is an order_events row (kind `fallback`) with the quantities; alerts name the
 -- orders left without replacement.
 -- Internal: finish_order calls it.
@@ -33,12 +36,15 @@ DECLARE
     v_remaining numeric;
     v_left      numeric;
     v_qty       numeric;
-    v_ref_price numeric;
+    v_rule      text;
     v_outcome   text;
     v_new_id    uuid := gen_random_uuid();
     v_detail    text;
 BEGIN
     SELECT * INTO v_order FROM exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id;
+    IF v_order.fallback_outcome IS NOT NULL THEN
+        RETURN v_order.fallback_outcome;  -- decided already (e.g. a person's cancel turned it off)
+    END IF;
     IF v_order.status = 'filled' THEN
         v_outcome := 'filled';
         v_detail := 'VALR says Filled before the cancel took effect: no replacement';
@@ -50,19 +56,12 @@ BEGIN
         IF FOUND AND v_qty IS NOT NULL THEN
             v_qty := trunc(v_qty, v_pair.base_decimal_places);
         END IF;
-        v_ref_price := coalesce(v_order.fallback_price, v_order.price);
         IF v_remaining IS NULL OR v_remaining < 0 THEN
             v_outcome := 'remainder_unknown';
             v_detail := 'VALR''s final payload does not say the remaining quantity: nothing placed';
         ELSIF v_qty <= 0 THEN
             v_outcome := 'nothing_left';
             v_detail := format('VALR says %s remaining; the intent has %s left: nothing placed', v_remaining, v_left);
-        ELSIF v_pair.pair IS NOT NULL AND (v_qty < v_pair.min_base_amount
-                                           OR v_qty * v_ref_price < v_pair.min_quote_amount) THEN
-            v_outcome := 'below_minimum';
-            v_detail := format('remainder %s (≈ %s quote at %s) is below %s''s minimum (%s base, %s quote): nothing placed',
-                               v_qty, v_qty * v_ref_price, v_ref_price, v_pair.pair, v_pair.min_base_amount,
-                               v_pair.min_quote_amount);
         ELSE
             BEGIN
                 INSERT INTO exchange_orders (exchange_order_id, exchange_account_id, intent_id,
@@ -73,8 +72,15 @@ BEGIN
                 v_detail := format('VALR says %s of %s not executed: market %s %s placed as order %s',
                                    v_remaining, v_order.qty, v_order.side, v_qty, v_new_id);
             EXCEPTION WHEN check_violation OR unique_violation THEN
-                v_outcome := 'refused';
-                v_detail := format('a market order for %s is refused: %s', v_qty, SQLERRM);
+                GET STACKED DIAGNOSTICS v_rule = CONSTRAINT_NAME;
+                IF v_rule IN ('qty_must_reach_min_base_amount', 'value_must_reach_min_quote_amount') THEN
+                    v_outcome := 'below_minimum';
+                    v_detail := format('remainder %s is below %s''s minimum (%s): nothing placed',
+                                       v_qty, v_order.pair, SQLERRM);
+                ELSE
+                    v_outcome := 'refused';
+                    v_detail := format('a market order for %s is refused: %s', v_qty, SQLERRM);
+                END IF;
             END;
         END IF;
     END IF;

@@ -5,16 +5,19 @@
 --     when the pair is in lth_pvr.pairs: VALR truncates silently, we refuse;
 --   * a pending order (the worker will place it) must also suit VALR's pair rules as last refreshed:
 --     the pair known and active, qty within [min_base_amount, max_base_amount], qty × price within
---     [min_quote_amount, max_quote_amount], its order type among the pair's order types when known.
+--     [min_quote_amount, max_quote_amount] (a market order's value at the last price seen, when one is
+--     known: market_order_price), its order type (LIMIT, LIMIT_POST_ONLY, MARKET) among the pair's
+--     order types when known.
 --     A pair unknown to a table never refreshed from VALR is accepted with a warning row in
 --     order_events (outcome `pair_unchecked`); once refreshed, an unknown pair is refused. An order inserted as
 --     `submitted` is already on VALR: only the precision rules apply (refusing it would hide it).
 --   * customer_order_id (sent as customerOrderId) is the intent_id, or for a replacement
 --     (replaces_order_id) the order's own id: never chosen by the inserter;
---   * a limit order's fallback (fallback_after, fallback_price_move) when not given: its account's,
---     else the global settings fallback_after_seconds / fallback_price_move (0 = off); an explicit
---     0 on the order means "no fallback" and is stored as NULL (fallback_defaults); a price
---     fallback's confirmation (fallback_price_confirm_ms) likewise: the order's, its account's, the setting.
+--   * a pending limit order's fallback (fallback_after, fallback_price_move) when not given: its
+--     account's, else the global settings fallback_after_seconds / fallback_price_move (0 = off); an
+--     explicit 0 on the order means "no fallback" and is stored as NULL (fallback_defaults); a price
+--     fallback's confirmation (fallback_price_confirm_ms) likewise: the order's, its account's, the
+--     setting. An order registered as `submitted` inherits no fallback: only its own row may ask for one.
 --   * no non-finite qty or price ('Infinity', 'NaN': numeric takes both, and both pass "> 0"), checked
 --     first (qty_must_be_finite, price_must_be_finite; the table's CHECKs of the same names back them),
 --     and no absurd size: price × qty at most settings.order_value_max (order_value_must_be_plausible).

@@ -307,7 +307,8 @@ class Chaos:
         truth = sim.truth()
         with psycopg.connect(db.url) as conn:
             check = truth_check.check(conn, truth)
-            intents = intent_check.check_intents(truth, intent_check.load_orders(conn), injector.quotes)
+            intents = intent_check.check_intents(truth, intent_check.load_orders(conn), injector.quotes,
+                                                 injector.persons_cancels)
             lag = lag_figures(conn, truth)
             first = first_problem_order(check, truth) or intents.first_intent
             story = order_story(conn, truth, first) if first else []

@@ -127,4 +127,10 @@ def fallback_fault_classes(check: IntentCheck, records: list[FaultRecord], count
                              "fired without a move that crossed and held for their confirmation: "
                              f"{v['price_fired_without_adverse_move']}",
             "mismatches": v["price_fired_without_adverse_move"]},
+        "person_cancels_fallback": {
+            "injected": count["person_cancels_fallback"],
+            "what_happened": f"fallbacks a person's cancel reached while their cancel was in flight: "
+                             f"{check.persons_cancels} (answered fallback_off: {used['person_cancels_fallback']}); "
+                             f"replaced all the same: {v['replaced_after_persons_cancel']}",
+            "mismatches": v["replaced_after_persons_cancel"]},
     }

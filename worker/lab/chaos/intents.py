@@ -7,7 +7,8 @@ violation detected. Per intent: VALR-executed quantity across all its orders ≤
 Per replacement: its original is finished on VALR without having filled completely, that finish
 came before the replacement reached VALR, it is the original's only replacement, and its quantity
 is what VALR says the original did not execute. Per price fallback: the market really moved against
-the order by its threshold (a favourable move never fires).
+the order by its threshold (a favourable move never fires). Per order a person cancelled right after
+its fallback fired, before VALR's final word (issue 21): no replacement at all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Iterable
 
 import psycopg
 
@@ -30,6 +32,7 @@ VIOLATION_KINDS = (
     "replacement_qty_wrong",              # not the quantity VALR says the original did not execute
     "price_fired_without_adverse_move",   # a price fallback fired by a move that never crossed its threshold
                                           #   and held there for its confirmation (a spike that reverted)
+    "replaced_after_persons_cancel",      # a person's cancel turned the fallback off, yet a replacement exists
 )
 # The price fallback's confirmation is measured on prices as received: a crossing the harness ended
 # (its revert made) this much before the confirmation had run may still have looked held to the worker,
@@ -74,6 +77,7 @@ class IntentCheck:
     replacements_on_valr: int = 0    # of which VALR received
     replacements_filled: int = 0
     replacements_failed: int = 0
+    persons_cancels: int = 0         # fallbacks a person's cancel reached before VALR's final word
     violations: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in VIOLATION_KINDS})
     first_intent: str | None = None  # the intent of the first violation (its original's customerOrderId)
 
@@ -89,7 +93,7 @@ class IntentCheck:
         return {"intents": self.intents, "fallbacks_by_reason": self.fallbacks_by_reason,
                 "outcomes": self.outcomes, "replacements": self.replacements,
                 "replacements_on_valr": self.replacements_on_valr, "replacements_filled": self.replacements_filled,
-                "replacements_failed": self.replacements_failed,
+                "replacements_failed": self.replacements_failed, "persons_cancels": self.persons_cancels,
                 "below_minimum": self.outcomes.get("below_minimum", 0),
                 "violations": {kind: len(found) for kind, found in self.violations.items()}, "ok": self.ok}
 
@@ -101,7 +105,10 @@ def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
 
 
-def check_intents(truth: dict, orders: list[OrderRow], quotes: list[Quote] = ()) -> IntentCheck:
+def check_intents(truth: dict, orders: list[OrderRow], quotes: list[Quote] = (),
+                  persons_cancels: Iterable[str] = ()) -> IntentCheck:
+    """persons_cancels: the orders a person cancelled right after their fallback fired, before VALR's
+    final word on them (the harness's record: request_cancel answered anything but `terminal`)."""
     result = IntentCheck(intents=len({o.intent_id for o in orders}))
     result.fallbacks_by_reason = dict(Counter(o.fallback_reason for o in orders if o.fallback_reason))
     result.outcomes = dict(Counter(o.fallback_outcome for o in orders if o.fallback_outcome))
@@ -127,7 +134,26 @@ def check_intents(truth: dict, orders: list[OrderRow], quotes: list[Quote] = ())
     for order in orders:
         if order.fallback_reason == "price":
             _check_price_trigger(result, order, list(quotes))
+    _check_persons_cancels(result, by_id, replacements, set(persons_cancels))
     return result
+
+
+def _check_persons_cancels(result: IntentCheck, by_id: dict[str, OrderRow], replacements: dict[str, list[OrderRow]],
+                           asked: set[str]) -> None:
+    """A person's cancel beats a fallback in flight: neither an order the harness cancelled before VALR's
+    final word, nor any the database says a person stopped (cancelled_by_person), has a replacement."""
+    stopped = asked | {o.exchange_order_id for o in by_id.values() if o.fallback_outcome == "cancelled_by_person"}
+    result.persons_cancels = len(stopped)
+    for order_id in sorted(stopped):
+        order = by_id.get(order_id)
+        intent = order.intent_id if order else order_id
+        if replacements.get(order_id):
+            result.add("replaced_after_persons_cancel", f"{order_id}: a person cancelled it after its fallback "
+                       f"fired, yet {replacements[order_id][0].exchange_order_id} replaces it", intent)
+        elif order is not None and order.fallback_outcome != "cancelled_by_person":
+            result.add("replaced_after_persons_cancel", f"{order_id}: a person cancelled it while its fallback "
+                       f"was in flight, yet its fallback was not turned off (outcome {order.fallback_outcome})",
+                       intent)
 
 
 def _valr_orders(truth: dict, orders: list[OrderRow]) -> dict[str, dict]:
