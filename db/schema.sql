@@ -309,6 +309,25 @@ ALTER TABLE lth_pvr.subaccount_leases ADD CONSTRAINT subaccount_leases_pkey
     PRIMARY KEY (exchange_account_id);
 CREATE INDEX subaccount_leases_worker_idx ON lth_pvr.subaccount_leases USING btree (worker_id);
 
+CREATE TABLE lth_pvr.transitions (
+    from_status text NOT NULL,
+    to_status text NOT NULL,
+    via text NOT NULL,
+    only_when text,
+    comment text NOT NULL
+);
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_condition_must_be_known
+    CHECK ((only_when = ANY (ARRAY['unclaimed_and_unsent'::text, 'inferred_failure'::text])));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_must_change_the_status
+    CHECK ((from_status <> to_status));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transition_statuses_must_be_known
+    CHECK (((from_status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text, 'filled'::text, 'cancelled'::text, 'failed'::text])) AND (to_status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text, 'filled'::text, 'cancelled'::text, 'failed'::text]))));
+ALTER TABLE lth_pvr.transitions ADD CONSTRAINT transitions_pkey
+    PRIMARY KEY (from_status, to_status, via);
+COMMENT ON TABLE lth_pvr.transitions IS 'every legal status move of an order and the one function allowed to make it; the status guard consults it';
+COMMENT ON COLUMN lth_pvr.transitions.via IS 'the function that makes the move (its permit, allow_status_change, carries this name)';
+COMMENT ON COLUMN lth_pvr.transitions.only_when IS 'NULL: an ordinary move (status_transition_is_legal); else the exception''s condition the guard checks on the row';
+
 CREATE TABLE lth_pvr.workers (
     worker_id text NOT NULL,
     host text NOT NULL DEFAULT ''::text,
@@ -363,6 +382,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_move = 0
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
+-- lease_ttl_seconds = 30
 -- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
@@ -388,5 +408,19 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- unwatched_order_seconds = 120
 -- worker_heartbeat_seconds = 90
 -- worker_retire_seconds = 60
+-- ws_connects_per_minute = 60
 -- ws_coverage_min_pct = 80
 -- ws_failure_pct_max = 10
+-- Transitions (from -> to: the one function allowed [only when]); each row's comment is in lth_pvr.transitions and db/functions/README.md.
+-- failed -> submitted: revive_order [inferred_failure]
+-- pending -> cancelled: finish_order
+-- pending -> placing: claim_pending_orders
+-- placing -> cancelled: finish_order
+-- placing -> failed: finish_order
+-- placing -> filled: finish_order
+-- placing -> pending: place_again [unclaimed_and_unsent]
+-- placing -> pending: record_auth_refused [unclaimed_and_unsent]
+-- placing -> submitted: submit_order
+-- submitted -> cancelled: finish_order
+-- submitted -> failed: finish_order
+-- submitted -> filled: finish_order

@@ -16,6 +16,8 @@ tests/harness.py (end-to-end).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql import factories
@@ -33,8 +35,20 @@ def embedded_pg():
     # pg_cron's extension lives in the cron database; create it once for every test.
     with pg.connect(autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+        wait_for_cron_launcher(conn)
     yield pg
     pg.stop()
+
+
+def wait_for_cron_launcher(conn, timeout_s: float = 30.0) -> None:
+    """pg_cron's launcher starts a moment after its extension is created: until it shows in
+    pg_stat_activity the pg_cron_stopped alert is (rightly) raised, and a test reading alerts first
+    would see it."""
+    deadline = time.monotonic() + timeout_s
+    while not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity "
+                           "WHERE backend_type = 'pg_cron launcher')").fetchone()[0]:
+        assert time.monotonic() < deadline, "pg_cron's launcher did not start"
+        time.sleep(0.05)
 
 
 def load_migrated_schema(host, port, user, dbname, password=None, **_):

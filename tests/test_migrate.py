@@ -199,6 +199,16 @@ def test_schema_owner_with_createrole_migrates_and_is_told_what_cron_needs(owner
     assert set(report.cron_jobs.values()) == {"created"}
 
 
+def test_the_safety_net_job_runs_every_safety_net_tick_minutes(empty_db, embedded_pg):
+    # One number for the job and for the safety_net_late alert that watches it.
+    migrate(empty_db, cron=False)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE lth_pvr.settings SET value = 5 WHERE name = 'safety_net_tick_minutes'")
+    assert migrate(empty_db).cron_jobs[cron_job_name("poll_orders", "migrate_empty")] == "created"
+    name = cron_job_name("poll_orders", "migrate_empty")
+    assert [j[2] for j in cron_jobs(embedded_pg, "migrate_empty") if j[1] == name] == ["*/5 * * * *"]
+
+
 def test_second_migrate_keeps_a_schedule_an_operator_changed_and_says_so(empty_db, embedded_pg):
     migrate(empty_db)
     name = cron_job_name("poll_orders", "migrate_empty")

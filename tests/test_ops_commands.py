@@ -82,10 +82,12 @@ def fill(sql, account_id: uuid.UUID, order_id: uuid.UUID, trade_id: str, qty: st
 
 def set_status(sql, order_id: uuid.UUID, status: str, updated_ago: timedelta = timedelta(0)) -> None:
     # A status typed by hand is refused unless the transaction holds the functions' permit: tests only.
-    sql("WITH permit AS (SELECT set_config('lth_pvr.status_change', 'on', true)) "
+    # The permit names the function lth_pvr.transitions allows to make the move.
+    via = "claim_pending_orders" if status == "placing" else "finish_order"
+    sql("WITH permit AS (SELECT set_config('lth_pvr.status_change', %s, true)) "
         "UPDATE lth_pvr.exchange_orders SET status = %s, updated_at = %s, requires_polling = false, "
         "failed_reason = CASE WHEN %s = 'failed' THEN 'insufficient balance' END "
-        "FROM permit WHERE exchange_order_id = %s", (status, now() - updated_ago, status, order_id))
+        "FROM permit WHERE exchange_order_id = %s", (via, status, now() - updated_ago, status, order_id))
 
 
 def live_worker(sql, worker_id: str = "w1") -> None:

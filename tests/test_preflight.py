@@ -17,7 +17,7 @@ SERVER = 'connection failed: connection to server at "127.0.0.1", port 5432 fail
     (SERVER + "FATAL:  the database system is shutting down", True),
     (SERVER + "FATAL:  the database system is in recovery mode", True),
     (SERVER + "FATAL:  sorry, too many clients already", True),
-    (SERVER + 'FATAL:  too many connections for role "valr_monitor_worker"', True),
+    (SERVER + 'FATAL:  too many connections for role "valr_monitor_worker"', False),  # the role's CONNECTION LIMIT
     ("connection failed: connection to server at \"10.0.0.9\", port 5432 failed: timeout expired", True),
     ("failed to resolve host 'db.internal': [Errno -3] Temporary failure in name resolution", True),
     (SERVER + 'FATAL:  password authentication failed for user "valr"', False),

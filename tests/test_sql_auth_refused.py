@@ -57,3 +57,15 @@ def test_only_an_unclaimed_unsent_order_may_go_back_to_pending(postgresql):
     with pytest.raises(psycopg.errors.CheckViolation, match="cannot go from placing to pending"):
         postgresql.execute("UPDATE lth_pvr.exchange_orders SET status = 'pending' WHERE exchange_order_id = %s",
                            (order_id,))
+
+
+def test_a_worker_whose_clock_valr_refuses_claims_nothing_until_a_good_check(postgresql):
+    # The clock gate is SQL's, like the refused key's: orders stay pending, never failed.
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    postgresql.execute("SELECT lth_pvr.record_clock_check('w1', 600, true, %s)", (T0,))
+    assert claim(postgresql, "w1", at(seconds=1)) == []
+    assert order(postgresql, order_id)["status"] == "pending"
+    postgresql.execute("SELECT lth_pvr.record_clock_check('w1', 0.2, false, %s)", (at(seconds=2),))
+    assert [c["exchange_order_id"] for c in claim(postgresql, "w1", at(seconds=3))] == [order_id]

@@ -4,6 +4,9 @@ same row back to pending), never twice at once."""
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
 from tests.support.sql import T0, at, claim, events, lease, make_account, make_order, order, rows, scalar, settle
 
 
@@ -104,10 +107,10 @@ def test_each_retry_after_a_429_is_checked_and_restamps_the_grace(postgresql):
     assert order(postgresql, order_id)["placement_sent_at"] == at(seconds=61)
     # The grace counts from the request actually on its way: 100 s after the first, 40 after this one.
     assert not_found(postgresql, order_id, at(seconds=101)) == {"status": "placing", "changed": False}
-    # Past the grace since the last attempt, no retry leaves (another worker may fail it any moment).
-    assert retry(postgresql, order_id, 3, at(seconds=181)) is False
-    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "pending"  # placed again
+    # Past the grace since the last attempt, VALR does not know it: placed again.
+    assert not_found(postgresql, order_id, at(seconds=182))["status"] == "pending"
     assert retry(postgresql, order_id, 3, at(seconds=183)) is False    # the old claim's retry: not sent
+    assert order(postgresql, order_id)["status"] == "pending"          # nor the order failed
     # Claimed again: the attempts go on from 2. The old claim's held retry (its attempt 3 expects 2
     # sent) never matches; the new claim's first retry is attempt 2 + 2.
     claimed = claim(postgresql, "w1", at(seconds=184))
@@ -115,6 +118,19 @@ def test_each_retry_after_a_429_is_checked_and_restamps_the_grace(postgresql):
     assert begin(postgresql, order_id, at(seconds=185))
     assert retry(postgresql, order_id, 3, at(seconds=186)) is False
     assert retry(postgresql, order_id, 4, at(seconds=187)) is True
+
+
+def test_a_retry_refused_once_its_grace_passed_fails_the_order_in_sql(postgresql):
+    # VALR refused attempt 1 (a 429, a stale timestamp) and the grace since it left passed while the
+    # retry waited: VALR holds nothing, no retry leaves, and SQL (not the worker) fails the order.
+    order_id = claimed_order(postgresql)
+    assert begin(postgresql, order_id, at(seconds=1))
+    assert retry(postgresql, order_id, 2, at(seconds=121)) is False
+    o = order(postgresql, order_id)
+    assert (o["status"], o["failed_inferred_at"]) == ("failed", None)
+    assert o["failed_reason"].startswith("VALR refused every attempt (rate limit or clock)")
+    assert [(e["kind"], e["outcome"], e["new_status"]) for e in events(postgresql, order_id)[-2:]] == [
+        ("placement_retry", "not_sent", "placing"), ("placement", "applied", "failed")]
 
 
 def test_a_202_for_an_order_failed_by_inference_brings_it_back_under_valrs_word(postgresql):
@@ -152,3 +168,30 @@ def test_a_claim_of_a_process_restarted_under_the_same_id_is_placed_again_at_onc
     assert requeue(postgresql, at(seconds=7), "w1") == 1
     assert order(postgresql, order_id)["status"] == "pending"
     assert "its claimer restarted since" in events(postgresql, order_id)[-1]["detail"]
+
+
+REFUSED = "SELECT * FROM lth_pvr.record_placement_refused(%s, %s, %s, %s)"
+
+
+@pytest.mark.parametrize("refusal, detail, reason", [
+    ("valr_error", "-11 Insufficient Balance", "VALR refused: -11 Insufficient Balance"),
+    ("rate_limited", "429 Too Many Requests", "VALR rate limit: not accepted (429 Too Many Requests)"),
+    ("precision", "qty 0.00000001 below 8 decimals", "refused before sending: qty 0.00000001 below 8 decimals"),
+])
+def test_sql_decides_what_a_refused_placement_does(postgresql, refusal, detail, reason):
+    # The worker says what it heard; SQL fails the order (VALR accepted nothing), as record_placement does.
+    order_id = claimed_order(postgresql)
+    assert begin(postgresql, order_id, at(seconds=1))
+    assert rows(postgresql, REFUSED, (order_id, refusal, detail, at(seconds=2))) == [
+        {"status": "failed", "changed": True}]
+    o = order(postgresql, order_id)
+    assert (o["status"], o["failed_reason"], o["failed_inferred_at"]) == ("failed", reason, None)
+    assert (events(postgresql, order_id)[-1]["kind"], events(postgresql, order_id)[-1]["outcome"]) == (
+        "placement", "applied")
+
+
+def test_an_unknown_refusal_is_a_programmer_error(postgresql):
+    order_id = claimed_order(postgresql)
+    with pytest.raises(psycopg.errors.InvalidParameterValue), postgresql.transaction():
+        rows(postgresql, REFUSED, (order_id, "timeout", "x", at(seconds=2)))
+    assert order(postgresql, order_id)["status"] == "placing"

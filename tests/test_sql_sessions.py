@@ -31,11 +31,11 @@ def test_new_work_wants_a_session_and_nothing_open_may_close(postgresql):
     assert decisions(work(postgresql)) == (True, False, False)  # pending: a socket before placing
     submitted_order(postgresql, account)
     # A status typed by hand needs the functions' permit (the status guard): tests only.
-    postgresql.execute("WITH permit AS (SELECT set_config('lth_pvr.status_change', 'on', true)) "
+    postgresql.execute("WITH permit AS (SELECT set_config('lth_pvr.status_change', 'finish_order', true)) "
                        "UPDATE lth_pvr.exchange_orders SET status = 'cancelled' FROM permit WHERE exchange_order_id = %s",
                        (order_id,))
     assert decisions(work(postgresql)) == (True, False, True)   # submitted: reconcile on connect
-    postgresql.execute("""WITH permit AS (SELECT set_config('lth_pvr.status_change', 'on', true))
+    postgresql.execute("""WITH permit AS (SELECT set_config('lth_pvr.status_change', 'finish_order', true))
                           UPDATE lth_pvr.exchange_orders SET status = 'filled', filled_qty = qty
                             FROM permit WHERE status = 'submitted'""")
     assert decisions(work(postgresql)) == (False, True, False)

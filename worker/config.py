@@ -26,11 +26,11 @@ class WorkerSettings:
     socket_wait_s: float = 10.0           # how long placement waits for an authenticated socket
     log_format: str = "text"
     worker_id: str = ""
-    lease_ttl_s: int = 30
+    lease_ttl_s: int | None = None        # None: the lease_ttl_seconds setting, read at start
     catch_up_s: float = 30.0              # periodic "what is due?" even without a NOTIFY
     placement_lookup_after_s: int = 5     # a placing order this old is looked up by customerOrderId
     requests_per_minute: int = 1000
-    ws_connects_per_minute: int = 60
+    ws_connects_per_minute: int | None = None  # None: the ws_connects_per_minute setting, read at start
     max_clock_skew_s: float = 30.0
 
 

@@ -26,8 +26,9 @@ from worker.options import database_url_option
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
 @click.option("--worker-id", default=None, help="Name of this worker in leases and sessions (default host:pid:random).")
-@click.option("--lease-ttl", type=click.IntRange(2, 3600), default=30, show_default=True, metavar="SECONDS",
-              help="A subaccount lease expires this long after its owner's last renewal (takeover time).")
+@click.option("--lease-ttl", type=click.IntRange(2, 3600), default=None, metavar="SECONDS",
+              help="A subaccount lease expires this long after its owner's last renewal (takeover time); "
+                   "overrides the lease_ttl_seconds setting (default 30).")
 @click.option("--catch-up", type=click.FloatRange(0.5, 3600), default=30.0, show_default=True, metavar="SECONDS",
               help="Ask the database what is due at least this often, even without a NOTIFY.")
 def run(database_url, valr_base_url, max_session, socket_wait, log_format, log_level, worker_id,

@@ -17,6 +17,7 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import TypeVar
 from uuid import UUID
 
@@ -122,9 +123,13 @@ class Runner:
         self.market_lookups = MarketLookupTimer(watch)
         try:
             await self._unless_stopping(self._open_pool())
+            await self._unless_stopping(self._read_database_settings())
             skew = await self._unless_stopping(self._check_clock())
             await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._take_back_leases())
+            # The start's clock check, recorded: a refusal an earlier process of this id left no longer
+            # holds placement back (claim_pending_orders reads workers.clock_refused_at).
+            await self._unless_stopping(self.store.record_clock_check(skew, False))
             await self._unless_stopping(self._refresh_pairs(at_start=True))
             event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
                   max_session_s=s.max_session_s)
@@ -147,6 +152,18 @@ class Runner:
             await self.client.aclose()
             await self.pool.close()
         return 0
+
+    async def _read_database_settings(self) -> None:
+        """The lease TTL and the connection budget are lth_pvr.settings; a flag given wins (--lease-ttl)."""
+        row = await self.store.worker_settings()
+        self.settings = replace(self.settings,
+                                lease_ttl_s=self.settings.lease_ttl_s or row["lease_ttl_seconds"],
+                                ws_connects_per_minute=self.settings.ws_connects_per_minute
+                                or row["ws_connects_per_minute"])
+        self.session_context = replace(self.session_context,
+                                       ws_connects_per_minute=self.settings.ws_connects_per_minute)
+        event(log, "settings", lease_ttl_s=self.settings.lease_ttl_s,
+              ws_connects_per_minute=self.settings.ws_connects_per_minute)
 
     def _database_not_ready(self, problem: str, attempt: int) -> None:
         """At start: one line when the database is first (or differently) not ready, then DEBUG."""
@@ -382,8 +399,8 @@ class Runner:
         self.tasks.spawn(self.supervisor.failed(name, exc), "report_task_failure")
 
     async def _place_pending(self) -> None:
-        # While VALR refuses our timestamps nothing is claimed: orders stay pending, not failed.
-        if self.stopping or not self.clock.ok.is_set():
+        # While VALR refuses our timestamps (or our key) SQL claims nothing: orders stay pending, not failed.
+        if self.stopping:
             return
         claimed = await self.store.claim_pending_orders(None, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)

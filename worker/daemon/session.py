@@ -36,8 +36,6 @@ from worker.valr import (
 
 log = logging.getLogger("worker.session")
 
-TERMINAL = ("filled", "cancelled", "failed")
-
 
 @dataclass(frozen=True)
 class SessionContext:
@@ -236,9 +234,9 @@ class SubaccountSession:
         the session may close."""
         missing = [r["exchange_order_id"] for r in rows if r["outcome"] == "missing"]
         finished = [r["exchange_order_id"] for r in rows
-                    if r["outcome"] == "applied" and r["new_status"] in TERMINAL]
+                    if r["outcome"] == "applied" and r["final"]]
         for r in rows:
-            if r["outcome"] == "applied" and r["new_status"] in TERMINAL:
+            if r["outcome"] == "applied" and r["final"]:
                 event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source="ws")
         if missing:
             self.ctx.spawn(self._look_up_missing(missing), "look_up_missing")
@@ -302,20 +300,18 @@ class SubaccountSession:
                 if self.ctx.key_refused is not None:
                     await self.ctx.key_refused(reason, order_id)
                 else:  # no one to stop placement: VALR's refusal is still the order's known outcome
-                    await store.record_placement(order_id, None, f"VALR refused: {reason}"[:500])
+                    await store.record_placement_refused(order_id, "valr_error", reason)
                 return
             except PlacementNotSent:
                 event(log, "not sent: the order moved on or its grace passed while its request waited",
                       logging.WARNING, order=order_id, attempt=sent)
-                if sent > 1:  # VALR refused every attempt so far (429, stale timestamp): it holds nothing
-                    await store.record_placement(order_id, None, "VALR refused every attempt (rate limit or clock): "
-                                                                  "not sent again once the placement grace had passed")
+                # A retry refused once its grace passed failed the order in SQL (retry_placement).
                 return
-            except PrecisionError as exc:
-                await store.record_placement(order_id, None, f"refused before sending: {exc}")
+            except PrecisionError as exc:  # SQL decides what each refusal does (record_placement_refused)
+                await store.record_placement_refused(order_id, "precision", str(exc))
                 return
-            except RateLimited as exc:  # a 429 proves VALR did not accept it: a known outcome
-                await store.record_placement(order_id, None, f"VALR rate limit: not accepted ({exc})"[:500])
+            except RateLimited as exc:
+                await store.record_placement_refused(order_id, "rate_limited", str(exc))
                 event(log, "placement rate-limited", logging.WARNING, order=order_id)
                 return
             except TransportError as exc:
@@ -324,9 +320,9 @@ class SubaccountSession:
                 # know it after the grace).
                 event(log, "placement answer lost; will look it up", logging.WARNING, order=order_id, error=str(exc))
                 return
-            except ValrError as exc:  # VALR answered and refused: a known outcome
-                await store.record_placement(order_id, None, f"VALR refused: {exc.code} {exc.message}"[:500])
-                event(log, "placement refused by VALR; the order is failed", logging.WARNING, order=order_id,
+            except ValrError as exc:  # VALR answered and refused
+                await store.record_placement_refused(order_id, "valr_error", f"{exc.code} {exc.message}")
+                event(log, "placement refused by VALR", logging.WARNING, order=order_id,
                       code=exc.code, message=exc.message[:200])
                 return
         row = await store.record_placement(order_id, placed.id, None,

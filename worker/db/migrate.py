@@ -32,9 +32,10 @@ from worker.db.preflight import connect_kwargs, connect_problem
 # Serialises concurrent migrations (two workers starting at once); any constant would do.
 MIGRATE_LOCK_KEY = 0x6C74685F707672  # "lth_pvr"
 
-# (key, schedule, command). The safety net is the only job whose name matches %poll_orders%.
+# (key, schedule, command). The safety net is the only job whose name matches %poll_orders%; its
+# schedule (None here) is every safety_net_tick_minutes, a setting (safety_net_schedule).
 CRON_JOBS = [
-    ("poll_orders", "*/10 * * * *", "SELECT lth_pvr.safety_net_tick()"),
+    ("poll_orders", None, "SELECT lth_pvr.safety_net_tick()"),
     ("prune_event_log", "17 3 * * *", "SELECT lth_pvr.prune_event_log()"),
 ]
 
@@ -284,9 +285,20 @@ def _ensure_cron_jobs(conn: psycopg.Connection, url: str, cron_db: str, report: 
     report.cron_database = cron_db
     with _connect(make_conninfo(url, dbname=cron_db)) as cconn:
         for key, schedule, command in CRON_JOBS:
+            schedule = schedule or safety_net_schedule(conn)
             name = cron_job_name(key, dbname)
             report.cron_jobs[name], note = _upsert_job(cconn, name, schedule, command, dbname)
             progress(f"cron job {name}: {note}")
+
+
+def safety_net_schedule(conn: psycopg.Connection) -> str:
+    """The poll_orders job's schedule: every safety_net_tick_minutes (lth_pvr.settings), the interval
+    the safety_net_late alert expects; a cron step, so 1 to 59 minutes."""
+    (minutes,) = conn.execute("SELECT lth_pvr.setting('safety_net_tick_minutes')").fetchone()
+    if minutes != int(minutes) or not 1 <= minutes <= 59:
+        raise MigrationRefused(f"setting safety_net_tick_minutes is {minutes}: the safety net's cron step must be "
+                               "a whole number of minutes from 1 to 59 (UPDATE lth_pvr.settings …)")
+    return f"*/{int(minutes)} * * * *"
 
 
 def _upsert_job(cconn: psycopg.Connection, name: str, schedule: str, command: str,

@@ -69,7 +69,10 @@ SELECT current_user AS role,
 
 
 # What a server says while it cannot take connections yet (or for now): waited for, not a setting to fix.
-NOT_READY = ("the database system is", "too many clients", "remaining connection slots", "too many connections")
+# The server full ("too many clients already", reserved slots) is waited for; a role's own CONNECTION
+# LIMIT ("too many connections for role") is a setting of that role: one line and exit 2, like a wrong
+# password (tests/test_operator_guards.py).
+NOT_READY = ("the database system is", "too many clients", "remaining connection slots")
 
 
 def not_ready(exc: psycopg.OperationalError) -> bool:

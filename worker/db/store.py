@@ -86,6 +86,10 @@ class Store:
     async def stopped(self) -> None:
         await self._rows("SELECT lth_pvr.worker_stopped(%s)", (self.worker_id,))
 
+    async def worker_settings(self) -> dict:
+        """{lease_ttl_seconds, ws_connects_per_minute}: lth_pvr.settings, read once at start."""
+        return await self._one("SELECT * FROM lth_pvr.worker_settings()", ())  # type: ignore[return-value]
+
     async def acquire_leases(self, ttl_s: int) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.acquire_leases(%s, %s)", (self.worker_id, ttl_s))
 
@@ -138,6 +142,12 @@ class Store:
             (order_id, ext_order_id, failed_reason, jsonb(payload) if payload is not None else None),
         )
 
+    async def record_placement_refused(self, order_id: UUID, refusal: str, detail: str) -> dict | None:
+        """A placement refused before VALR accepted anything (refusal: valr_error, rate_limited,
+        precision); SQL decides what it does to the order."""
+        return await self._one("SELECT * FROM lth_pvr.record_placement_refused(%s, %s, %s)",
+                               (order_id, refusal, detail[:500]))
+
     async def claim_lost_placements(self, older_than_s: int, in_flight: set[UUID] | list[UUID] = ()) -> list[dict]:
         """Lost placements whose next lookup is due (SQL spaces them out), except those in flight here."""
         return await self._rows("SELECT * FROM lth_pvr.claim_lost_placements(%s, %s, %s)",
@@ -174,8 +184,10 @@ class Store:
 
     async def record_batch(self, session_id: int, frames: list[dict], superseded: int = 0) -> list[dict]:
         """`superseded`: open-orders lists received among these frames but dropped because a newer one
-        followed (worker/valr/framequeue.py); counted as received, never recorded."""
-        return await self._rows("SELECT * FROM lth_pvr.record_batch(%s, %s, p_superseded => %s)",
+        followed (worker/valr/framequeue.py); counted as received, never recorded. Each row also says
+        whether its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL)."""
+        return await self._rows("SELECT b.*, lth_pvr.is_final(b.new_status) AS final"
+                                "  FROM lth_pvr.record_batch(%s, %s, p_superseded => %s) b",
                                 (session_id, jsonb(frames), superseded))
 
     async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:

@@ -1,6 +1,6 @@
 """db/schema.sql: what db/migrations build — every table of lth_pvr with its columns, constraints,
-indexes and comments, and the settings rows — described in one file, read from the catalogs of a
-migrated database. Functions, triggers and views live in db/functions/ and are not repeated here.
+indexes and comments, the settings rows and the transition table's rows — described in one file, read
+from the catalogs of a migrated database. Functions, triggers and views live in db/functions/ and are not repeated here.
 
     python -m worker.lab.schema_snapshot --write          migrate a scratch embedded database, write db/schema.sql
     python -m worker.lab.schema_snapshot --database-url URL   print the description of a migrated database
@@ -52,6 +52,8 @@ INDEXES = """
      ORDER BY i.indexrelid::regclass::text"""
 
 SETTINGS = "SELECT name, value FROM lth_pvr.settings ORDER BY name"
+TRANSITIONS = """SELECT from_status, to_status, via, only_when FROM lth_pvr.transitions
+                  ORDER BY from_status, to_status, via"""
 
 
 def column_line(name: str, type_: str, not_null: bool, default: str | None, identity: str) -> str:
@@ -84,6 +86,10 @@ def describe(conn: psycopg.Connection) -> str:
         out.append("")
     out.append("-- Settings (name = value); each row's description is in its migration and in lth_pvr.settings.")
     out.extend(f"-- {name} = {value}" for name, value in conn.execute(SETTINGS).fetchall())
+    out.append("-- Transitions (from -> to: the one function allowed [only when]); each row's comment is in "
+               "lth_pvr.transitions and db/functions/README.md.")
+    out.extend(f"-- {old} -> {new}: {via}" + (f" [{when}]" if when else "")
+               for old, new, via, when in conn.execute(TRANSITIONS).fetchall())
     return "\n".join(out) + "\n"
 
 

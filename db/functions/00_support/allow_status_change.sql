@@ -1,13 +1,14 @@
--- Owns: the transaction-local permit the status guard asks for. Every function that changes an
--- order's status (claim_pending_orders, record_placement, apply_order_payload, finish_order,
--- revive_order) turns it on right before its UPDATE and off right after; a status typed by hand
--- (UPDATE … SET status in psql, even as superuser) finds it off and is refused
--- (status_must_change_through_functions): it would bypass the rules and the safety net.
-CREATE OR REPLACE FUNCTION lth_pvr.allow_status_change(p_allow boolean)
+-- Owns: the transaction-local permit the status guard asks for, naming the function that makes the
+-- move. Every function that changes an order's status (the `via` of its rows in lth_pvr.transitions)
+-- turns it on with its own name right before its UPDATE and off (NULL) right after; the guard refuses
+-- a move made without it (status_must_change_through_functions: a status typed by hand, UPDATE … SET
+-- status in psql, even as superuser, would bypass the rules and the safety net) and a move made under
+-- another function's name (status_transition_must_go_via_its_function).
+CREATE OR REPLACE FUNCTION lth_pvr.allow_status_change(p_via text)
 RETURNS void
 LANGUAGE sql
 AS $$
-    SELECT NULL::void FROM set_config('lth_pvr.status_change', CASE WHEN p_allow THEN 'on' ELSE 'off' END, true)
+    SELECT NULL::void FROM set_config('lth_pvr.status_change', coalesce(p_via, ''), true)
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.allow_status_change(boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lth_pvr.allow_status_change(text) FROM PUBLIC;

@@ -1,18 +1,13 @@
--- Owns: the table of legal status transitions (a repeat of the same status is not a transition).
---   pending   -> placing | cancelled (cancelled only via request_cancel)
---   placing   -> submitted | filled | cancelled | failed (cancelled by request_cancel too, while its
---                request has not left)
---   submitted -> filled | cancelled | failed
---   filled, cancelled, failed -> nothing (terminal); nothing ever goes back to pending
+-- Owns: whether VALR's word may move an order from p_old to p_new: a row of lth_pvr.transitions
+-- without a condition (the ordinary moves; a repeat of the same status is not a transition). The
+-- exceptions (only_when: placed again, a key refused, a revival) are not VALR's status words: the
+-- status guard checks them on the row, revival_is_legal says when VALR's word revives.
 CREATE OR REPLACE FUNCTION lth_pvr.status_transition_is_legal(p_old text, p_new text)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT (p_old, p_new) IN (
-        ('pending', 'placing'), ('pending', 'cancelled'),
-        ('placing', 'submitted'), ('placing', 'filled'), ('placing', 'cancelled'), ('placing', 'failed'),
-        ('submitted', 'filled'), ('submitted', 'cancelled'), ('submitted', 'failed')
-    )
+    SELECT EXISTS (SELECT 1 FROM lth_pvr.transitions t
+                    WHERE t.from_status = p_old AND t.to_status = p_new AND t.only_when IS NULL)
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.status_transition_is_legal(text, text) FROM PUBLIC;

@@ -1,6 +1,8 @@
 -- Owns: pending -> placing. Oldest first, FOR UPDATE SKIP LOCKED (two claimers never get one order),
 -- only accounts leased (unexpired) by this worker, and only those in p_exchange_account_ids when
--- given; nothing for a worker whose API key VALR refused (workers.auth_refused_at). The caller
+-- given; nothing for a worker whose API key VALR refused (workers.auth_refused_at), nor while VALR
+-- refuses its timestamps (workers.clock_refused_at, record_clock_check: orders stay pending, never
+-- failed, and are claimed once a check finds the clock good again). The caller
 -- commits BEFORE any request leaves: `placing` marks that a POST may have reached VALR, so the order
 -- goes back to pending only on VALR's word that it accepted nothing (record_auth_refused).
 -- order_type says which VALR endpoint places it (limit: POST /v1/orders/limit with price; market:
@@ -22,18 +24,17 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM lth_pvr.allow_status_change(true);
+    PERFORM lth_pvr.allow_status_change('claim_pending_orders');
     RETURN QUERY
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
-          JOIN lth_pvr.subaccount_leases l
+          JOIN lth_pvr.worker_leases(p_worker_id, p_now) l
             ON l.exchange_account_id = o.exchange_account_id
-           AND l.worker_id = p_worker_id
-           AND l.expires_at > p_now
          WHERE o.status = 'pending'
            AND NOT EXISTS (SELECT 1 FROM lth_pvr.workers w
-                            WHERE w.worker_id = p_worker_id AND w.auth_refused_at IS NOT NULL)
+                            WHERE w.worker_id = p_worker_id
+                              AND (w.auth_refused_at IS NOT NULL OR w.clock_refused_at IS NOT NULL))
            AND (p_exchange_account_ids IS NULL OR o.exchange_account_id = ANY (p_exchange_account_ids))
          ORDER BY o.created_at, o.exchange_order_id
          LIMIT p_limit
@@ -57,7 +58,7 @@ BEGIN
       FROM claimed c
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
      ORDER BY c.created_at, c.exchange_order_id;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
 END
 $$;
 

@@ -19,10 +19,8 @@ AS $$
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = o.exchange_account_id
      WHERE o.status = 'placing'
        AND o.placement_sent_at < p_now - make_interval(secs => p_older_than_seconds)
-       AND (p_worker_id IS NULL OR EXISTS (
-               SELECT 1 FROM lth_pvr.subaccount_leases l
-                WHERE l.exchange_account_id = o.exchange_account_id
-                  AND l.worker_id = p_worker_id AND l.expires_at > p_now))
+       AND (p_worker_id IS NULL OR o.exchange_account_id IN (
+               SELECT l.exchange_account_id FROM lth_pvr.worker_leases(p_worker_id, p_now) l))
      ORDER BY o.claimed_at, o.exchange_order_id
 $$;
 

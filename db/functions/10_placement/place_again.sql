@@ -22,7 +22,7 @@ AS $$
 DECLARE
     v_account uuid;
 BEGIN
-    PERFORM lth_pvr.allow_status_change(true);
+    PERFORM lth_pvr.allow_status_change('place_again');
     UPDATE lth_pvr.exchange_orders o
        SET status = 'pending', claimed_at = NULL, claimed_by = NULL, placement_sent_at = NULL,
            placement_lookups = 0, placement_looked_up_at = NULL,
@@ -34,7 +34,7 @@ BEGIN
         RAISE EXCEPTION 'place_again: order % is not placing', p_exchange_order_id
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
     PERFORM pg_notify('lth_pvr_pending', v_account::text);
 END
 $$;

@@ -24,7 +24,7 @@ BEGIN
     ON CONFLICT (worker_id) DO UPDATE
        SET auth_refused_at = coalesce(w.auth_refused_at, p_now), auth_refused_reason = left(p_reason, 500);
 
-    PERFORM lth_pvr.allow_status_change(true);  -- the status guard's permit, for this UPDATE only
+    PERFORM lth_pvr.allow_status_change('record_auth_refused');  -- the status guard's permit, for this UPDATE only
     WITH back AS (
         UPDATE lth_pvr.exchange_orders o
            SET status = 'pending', claimed_at = NULL, claimed_by = NULL, placement_sent_at = NULL,
@@ -41,7 +41,7 @@ BEGIN
           FROM back b
     )
     SELECT count(*) INTO v_n FROM back;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
     RETURN v_n;
 END
 $$;

@@ -30,14 +30,11 @@ BEGIN
          WHERE o.status = 'placing'
            AND o.placement_sent_at IS NULL
            AND (lth_pvr.placement_grace_ends_at(NULL, o.claimed_at) <= p_now
-                OR NOT EXISTS (SELECT 1 FROM lth_pvr.subaccount_leases l
-                                WHERE l.exchange_account_id = o.exchange_account_id
-                                  AND l.worker_id = o.claimed_by AND l.expires_at > p_now)
+                OR NOT EXISTS (SELECT 1 FROM lth_pvr.worker_leases(o.claimed_by, p_now) l
+                                WHERE l.exchange_account_id = o.exchange_account_id)
                 OR o.claimed_at < (SELECT w.started_at FROM lth_pvr.workers w WHERE w.worker_id = o.claimed_by))
-           AND (p_worker_id IS NULL OR EXISTS (
-                   SELECT 1 FROM lth_pvr.subaccount_leases l
-                    WHERE l.exchange_account_id = o.exchange_account_id
-                      AND l.worker_id = p_worker_id AND l.expires_at > p_now))
+           AND (p_worker_id IS NULL OR o.exchange_account_id IN (
+                   SELECT l.exchange_account_id FROM lth_pvr.worker_leases(p_worker_id, p_now) l))
          ORDER BY o.claimed_at, o.exchange_order_id
            FOR UPDATE OF o SKIP LOCKED
     LOOP

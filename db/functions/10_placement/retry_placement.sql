@@ -5,7 +5,10 @@
 -- that left, and the grace since it left has not expired (past it, another worker's lookup may
 -- already have concluded the order lost). Then placement_sent_at is stamped again — the grace
 -- counts from the request actually on its way, never from one sent before a rate-limit wait — and
--- the answer is true. Otherwise false, logged `not_sent`, and nothing is sent.
+-- the answer is true. Otherwise false, logged `not_sent`, and nothing is sent; and when this
+-- attempt's grace has passed (the order still placing, attempt p_attempt - 1 its last), VALR refused
+-- every attempt and holds nothing: the order fails (record_placement, placing -> failed), a known
+-- outcome. An order another claim placed again is left to that claim.
 -- p_attempt counts every attempt of the order, across claims (placement_attempts is never reset:
 -- place_again): a retry held by an earlier claim of an order placed again never matches.
 CREATE OR REPLACE FUNCTION lth_pvr.retry_placement(
@@ -38,6 +41,12 @@ BEGIN
         coalesce('not sent: ' || v_why, format('attempt %s after VALR refused the last one', p_attempt)),
         '{}'::jsonb, p_now);
     IF v_why IS NOT NULL THEN
+        IF v_order.status = 'placing' AND v_order.placement_sent_at IS NOT NULL
+           AND v_order.placement_attempts = p_attempt - 1 THEN  -- this claim's turn, and its grace passed
+            PERFORM record_placement(p_exchange_order_id, NULL,
+                'VALR refused every attempt (rate limit or clock): not sent again once the placement grace had passed',
+                NULL, p_now);
+        END IF;
         RETURN false;
     END IF;
     UPDATE exchange_orders o

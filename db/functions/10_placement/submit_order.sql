@@ -18,7 +18,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    PERFORM lth_pvr.allow_status_change(true);
+    PERFORM lth_pvr.allow_status_change('submit_order');
     UPDATE lth_pvr.exchange_orders o
        SET status = 'submitted',
            ext_order_id = coalesce(o.ext_order_id, p_ext_order_id),
@@ -38,7 +38,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'submit_order: no order %', p_exchange_order_id USING ERRCODE = 'no_data_found';
     END IF;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
 END
 $$;
 

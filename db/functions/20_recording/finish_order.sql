@@ -33,10 +33,10 @@ AS $$
 DECLARE
     v_fallback_owed boolean;
 BEGIN
-    IF p_status IS NULL OR p_status NOT IN ('filled', 'cancelled', 'failed') THEN
+    IF p_status IS NULL OR NOT lth_pvr.is_final(p_status) THEN
         RAISE EXCEPTION 'finish_order: % is not a final status', p_status USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM lth_pvr.allow_status_change(true);
+    PERFORM lth_pvr.allow_status_change('finish_order');
     UPDATE lth_pvr.exchange_orders o
        SET status = p_status,
            updated_at = p_now,
@@ -52,7 +52,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'finish_order: no order %', p_exchange_order_id USING ERRCODE = 'no_data_found';
     END IF;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
     IF v_fallback_owed AND p_status IN ('filled', 'cancelled') AND p_source IN ('ws', 'poll', 'placement') THEN
         PERFORM lth_pvr.replace_after_fallback(p_exchange_order_id, p_source, p_now);
     END IF;

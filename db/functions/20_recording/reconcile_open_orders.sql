@@ -54,8 +54,8 @@ BEGIN
     END LOOP;
 
     SELECT l.worker_id INTO v_holder
-      FROM lth_pvr.subaccount_leases l
-     WHERE l.exchange_account_id = p_exchange_account_id AND l.expires_at > p_now;
+      FROM lth_pvr.live_leases(p_now) l
+     WHERE l.exchange_account_id = p_exchange_account_id;
     -- Read once here rather than once per candidate row inside the UPDATE below.
     v_grace := lth_pvr.setting('open_list_grace_seconds');
 

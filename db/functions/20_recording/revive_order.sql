@@ -14,7 +14,7 @@ DECLARE
     v_reason text;
 BEGIN
     SELECT o.failed_reason INTO v_reason FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id;
-    PERFORM lth_pvr.allow_status_change(true);
+    PERFORM lth_pvr.allow_status_change('revive_order');
     UPDATE lth_pvr.exchange_orders o
        SET status = 'submitted', ext_order_id = coalesce(o.ext_order_id, p_ext_order_id), revived_at = p_now, failed_inferred_at = NULL, failed_reason = NULL,
            finished_at = NULL, requires_polling = true, updated_at = p_now
@@ -24,7 +24,7 @@ BEGIN
         RAISE EXCEPTION 'revive_order: order % is not an inferred failure', p_exchange_order_id
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM lth_pvr.allow_status_change(false);
+    PERFORM lth_pvr.allow_status_change(NULL);
     RETURN format('revived: VALR shows the order we had inferred lost (%s)', v_reason);
 END
 $$;

@@ -19,10 +19,8 @@ AS $$
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
-          JOIN lth_pvr.subaccount_leases l
+          JOIN lth_pvr.worker_leases(p_worker_id, p_now) l
             ON l.exchange_account_id = o.exchange_account_id
-           AND l.worker_id = p_worker_id
-           AND l.expires_at > p_now
          WHERE (o.poll_due_at IS NOT NULL
                 OR o.reconcile_due_at <= (SELECT p_now - make_interval(secs => lth_pvr.setting('reconcile_fallback_seconds'))))
            AND o.status = 'submitted'

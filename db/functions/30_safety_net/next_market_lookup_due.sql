@@ -10,10 +10,8 @@ AS $$
     SELECT CASE WHEN min(d.due_at) IS NOT NULL THEN greatest(0, extract(epoch FROM min(d.due_at) - p_now)) END
       FROM (SELECT lth_pvr.market_lookup_due_at(o.submitted_at, o.last_polled_at, o.poll_count) AS due_at
               FROM lth_pvr.exchange_orders o
-              JOIN lth_pvr.subaccount_leases l
+              JOIN lth_pvr.worker_leases(p_worker_id, p_now) l
                 ON l.exchange_account_id = o.exchange_account_id
-               AND l.worker_id = p_worker_id
-               AND l.expires_at > p_now
              WHERE o.status = 'submitted'
                AND o.order_type = 'market'
                AND o.requires_polling

@@ -1,6 +1,6 @@
 -- Owns: the lth_pvr_poll NOTIFY — comma-separated exchange_order_ids, or `*` when they would not
 -- fit in 7,900 bytes (PostgreSQL's limit is 8,000); the worker then asks claim_due_polls anyway.
--- Internal; safety_net_tick and request_poll call it once per call, never with an empty list.
+-- Internal; mark_poll_due calls it once per call, never with an empty list.
 CREATE OR REPLACE FUNCTION lth_pvr.poll_notify(p_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql

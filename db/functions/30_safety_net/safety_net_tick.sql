@@ -16,18 +16,8 @@ DECLARE
     v_n   int;
 BEGIN
     PERFORM count(*) FROM lth_pvr.request_due_fallbacks(NULL, p_now);
-    WITH marked AS (
-        UPDATE lth_pvr.exchange_orders o
-           SET poll_due_at = coalesce(o.poll_due_at, p_now)
-          FROM lth_pvr.safety_net_due(p_now) d
-         WHERE o.exchange_order_id = d.exchange_order_id
-        RETURNING o.exchange_order_id
-    )
-    SELECT array_agg(m.exchange_order_id ORDER BY m.exchange_order_id) INTO v_ids FROM marked m;
-    v_n := coalesce(cardinality(v_ids), 0);
-    IF v_n > 0 THEN
-        PERFORM lth_pvr.poll_notify(v_ids);
-    END IF;
+    v_ids := lth_pvr.mark_poll_due(ARRAY(SELECT d.exchange_order_id FROM lth_pvr.safety_net_due(p_now) d), p_now);
+    v_n := cardinality(v_ids);
     PERFORM lth_pvr.retire_lost_workers(p_now);
     PERFORM lth_pvr.requeue_unsent_placements(NULL, p_now);  -- claims of workers gone, none running too
     INSERT INTO lth_pvr.safety_net_runs (ran_at, orders_due, notified) VALUES (p_now, v_n, v_n > 0);

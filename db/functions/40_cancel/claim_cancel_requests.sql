@@ -14,10 +14,8 @@ AS $$
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
-          JOIN lth_pvr.subaccount_leases l
+          JOIN lth_pvr.worker_leases(p_worker_id, p_now) l
             ON l.exchange_account_id = o.exchange_account_id
-           AND l.worker_id = p_worker_id
-           AND l.expires_at > p_now
          WHERE o.cancel_requested_at IS NOT NULL
            AND o.status = 'submitted'
            AND lth_pvr.cancel_is_due(o.cancel_sent_at, p_now)

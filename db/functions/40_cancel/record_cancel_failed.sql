@@ -32,9 +32,8 @@ BEGIN
              THEN format('%s; sent again %s s after this attempt', p_detail, setting('cancel_retry_seconds'))
              ELSE p_detail END,
         coalesce(p_payload, '{}'::jsonb), p_now);
-    IF p_source = 'ws' AND v_order.status IN ('placing', 'submitted') AND v_order.poll_due_at IS NULL THEN
-        UPDATE exchange_orders SET poll_due_at = p_now WHERE exchange_order_id = p_exchange_order_id;
-        PERFORM poll_notify(ARRAY[p_exchange_order_id]);
+    IF p_source = 'ws' AND v_order.poll_due_at IS NULL THEN
+        PERFORM mark_poll_due(ARRAY[p_exchange_order_id], p_now);
     END IF;
     RETURN v_order.status;
 END

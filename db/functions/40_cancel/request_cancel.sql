@@ -23,7 +23,7 @@ BEGIN
     SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = p_exchange_order_id FOR UPDATE;
     IF NOT FOUND THEN
         RETURN 'unknown_id';
-    ELSIF v_order.status IN ('filled', 'cancelled', 'failed') THEN
+    ELSIF lth_pvr.is_final(v_order.status) THEN
         RETURN 'terminal';
     ELSIF v_order.status = 'pending' OR (v_order.status = 'placing' AND v_order.placement_sent_at IS NULL) THEN
         v_outcome := 'cancelled_before_placement';

@@ -19,7 +19,7 @@ BEGIN
         SELECT o.exchange_order_id INTO v_next
           FROM lth_pvr.exchange_orders o
          WHERE o.intent_id = p_intent_id
-           AND o.status IN ('pending', 'placing', 'submitted')
+           AND lth_pvr.is_open(o.status)
            AND NOT o.exchange_order_id = ANY (v_answered)
          ORDER BY o.created_at, o.exchange_order_id
          LIMIT 1;

@@ -11,16 +11,13 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
     -- (greatest() ignores NULLs: "none pending" must stay NULL, not 0)
     WITH leased AS (
-        SELECT l.exchange_account_id FROM lth_pvr.subaccount_leases l
-         WHERE l.worker_id = p_worker_id AND l.expires_at > p_now
+        SELECT l.exchange_account_id FROM lth_pvr.worker_leases(p_worker_id, p_now) l
     ), due AS (
         SELECT o.submitted_at + o.fallback_after AS at
           FROM lth_pvr.exchange_orders o
           JOIN leased l ON l.exchange_account_id = o.exchange_account_id
-         WHERE o.status = 'submitted'
-           AND o.fallback_after IS NOT NULL
-           AND o.fallback_requested_at IS NULL
-           AND o.cancel_requested_at IS NULL
+         WHERE o.fallback_after IS NOT NULL
+           AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
         UNION ALL
         SELECT p_now
           FROM lth_pvr.price_fallback_crossing(NULL, p_now) c

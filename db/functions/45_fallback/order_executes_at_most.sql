@@ -9,7 +9,7 @@ RETURNS numeric
 LANGUAGE sql STABLE
 SET search_path = lth_pvr, pg_temp
 AS $$
-    SELECT CASE WHEN p_order.status IN ('pending', 'placing', 'submitted')
+    SELECT CASE WHEN lth_pvr.is_open(p_order.status)
                 THEN greatest(p_order.qty, p_order.original_qty, lth_pvr.order_executed_qty(p_order))
                 ELSE lth_pvr.order_executed_qty(p_order) END
 $$;

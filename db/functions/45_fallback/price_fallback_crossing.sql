@@ -38,10 +38,8 @@ AS $$
           FROM lth_pvr.exchange_orders o
           LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
          WHERE (p_pairs IS NULL OR o.pair = ANY (p_pairs))
-           AND o.status = 'submitted'
            AND o.fallback_price_move IS NOT NULL
-           AND o.fallback_requested_at IS NULL
-           AND o.cancel_requested_at IS NULL
+           AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
       ) c
 $$;
 

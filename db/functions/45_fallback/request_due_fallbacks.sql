@@ -24,15 +24,11 @@ BEGIN
                     THEN CASE o.side WHEN 'BUY' THEN m.ask ELSE m.bid END END AS price_seen
           FROM lth_pvr.exchange_orders o
           LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
-         WHERE o.status = 'submitted'
-           AND o.fallback_after IS NOT NULL
-           AND o.fallback_requested_at IS NULL
-           AND o.cancel_requested_at IS NULL
+         WHERE o.fallback_after IS NOT NULL
+           AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
            AND o.submitted_at + o.fallback_after <= p_now
-           AND (p_worker_id IS NULL OR EXISTS (
-                   SELECT 1 FROM lth_pvr.subaccount_leases l
-                    WHERE l.exchange_account_id = o.exchange_account_id
-                      AND l.worker_id = p_worker_id AND l.expires_at > p_now))
+           AND (p_worker_id IS NULL OR o.exchange_account_id IN (
+                   SELECT l.exchange_account_id FROM lth_pvr.worker_leases(p_worker_id, p_now) l))
          ORDER BY o.submitted_at + o.fallback_after, o.exchange_order_id
     )
     SELECT d.exchange_order_id, d.exchange_account_id, a.subaccount_id, d.pair, d.side, d.price,

@@ -29,9 +29,7 @@ BEGIN
            fallback_threshold = p_threshold,
            cancel_requested_at = p_now
      WHERE o.exchange_order_id = p_exchange_order_id
-       AND o.status = 'submitted'
-       AND o.fallback_requested_at IS NULL
-       AND o.cancel_requested_at IS NULL
+       AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
     RETURNING * INTO v_order;
     IF NOT FOUND THEN
         RETURN false;

@@ -45,14 +45,12 @@ AS $$
                                       AND o.ws_monitored_at IS NULL)::int AS unmonitored,
                    count(*) FILTER (WHERE o.cancel_requested_at IS NOT NULL AND o.status = 'submitted'
                                       AND lth_pvr.cancel_is_due(o.cancel_sent_at, p_now))::int AS cancels
-              FROM subaccount_leases l
+              FROM lth_pvr.worker_leases(p_worker_id, p_now) l
               JOIN exchange_accounts a ON a.exchange_account_id = l.exchange_account_id
               LEFT JOIN exchange_orders o
                      ON o.exchange_account_id = l.exchange_account_id
-                    AND o.status IN ('pending', 'placing', 'submitted')
-             WHERE l.worker_id = p_worker_id
-               AND l.expires_at > p_now
-               AND (p_exchange_account_id IS NULL OR l.exchange_account_id = p_exchange_account_id)
+                    AND lth_pvr.is_open(o.status)
+             WHERE (p_exchange_account_id IS NULL OR l.exchange_account_id = p_exchange_account_id)
              GROUP BY l.exchange_account_id, a.subaccount_id, l.watch_ended_at) AS c
 $$;
 

@@ -7,7 +7,7 @@
 --   3. hands back leases beyond its fair share ceil(accounts_with_work / live_workers), newest
 --      first, so a worker that joins gets work at its next call;
 --   4. takes unowned or expired leases of accounts with work (oldest open order first) up to it.
--- Live workers = last_seen_at within p_ttl_seconds and not stopped, the caller always included.
+-- Live workers = worker_is_live within p_ttl_seconds, the caller always included.
 -- Dead workers are retired first (retire_lost_workers).
 -- Serialised by a transaction advisory lock: the fair share is a property of all leases together.
 -- Returns every lease the worker now holds; `taken` when its tenure began in this call.
@@ -34,16 +34,16 @@ BEGIN
 
     SELECT count(*) + 1 INTO v_live
       FROM lth_pvr.workers w
-     WHERE w.worker_id <> p_worker_id AND w.stopped_at IS NULL AND w.last_seen_at > p_now - v_ttl;
+     WHERE w.worker_id <> p_worker_id AND lth_pvr.worker_is_live(w.stopped_at, w.last_seen_at, v_ttl, p_now);
     SELECT count(DISTINCT o.exchange_account_id) INTO v_work
-      FROM lth_pvr.exchange_orders o WHERE o.status IN ('pending', 'placing', 'submitted');
+      FROM lth_pvr.exchange_orders o WHERE lth_pvr.is_open(o.status);
     v_share := ceil(v_work::numeric / v_live);
 
     DELETE FROM lth_pvr.subaccount_leases l
      WHERE l.worker_id = p_worker_id
        AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders o
                         WHERE o.exchange_account_id = l.exchange_account_id
-                          AND o.status IN ('pending', 'placing', 'submitted'));
+                          AND lth_pvr.is_open(o.status));
 
     UPDATE lth_pvr.subaccount_leases l
        SET expires_at = p_now + v_ttl,
@@ -68,10 +68,10 @@ BEGIN
         SELECT a.exchange_account_id, p_worker_id, p_now, p_now + v_ttl
           FROM (SELECT o.exchange_account_id, min(o.created_at) AS oldest
                   FROM lth_pvr.exchange_orders o
-                 WHERE o.status IN ('pending', 'placing', 'submitted')
+                 WHERE lth_pvr.is_open(o.status)
                  GROUP BY o.exchange_account_id) a
-         WHERE NOT EXISTS (SELECT 1 FROM lth_pvr.subaccount_leases x
-                            WHERE x.exchange_account_id = a.exchange_account_id AND x.expires_at > p_now)
+         WHERE NOT EXISTS (SELECT 1 FROM lth_pvr.live_leases(p_now) x
+                            WHERE x.exchange_account_id = a.exchange_account_id)
          ORDER BY a.oldest, a.exchange_account_id
          LIMIT v_share - v_held
         ON CONFLICT (exchange_account_id) DO UPDATE
@@ -84,7 +84,7 @@ BEGIN
         SELECT l.exchange_account_id, a.subaccount_id, l.expires_at,
                (SELECT count(*)::int FROM lth_pvr.exchange_orders o
                  WHERE o.exchange_account_id = l.exchange_account_id
-                   AND o.status IN ('pending', 'placing', 'submitted')),
+                   AND lth_pvr.is_open(o.status)),
                l.acquired_at = p_now
           FROM lth_pvr.subaccount_leases l
           JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = l.exchange_account_id

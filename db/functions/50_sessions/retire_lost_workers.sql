@@ -18,8 +18,7 @@ BEGIN
            SET stopped_at = p_now
          WHERE w.stopped_at IS NULL
            AND w.last_seen_at < p_now - make_interval(secs => lth_pvr.setting('worker_retire_seconds'))
-           AND NOT EXISTS (SELECT 1 FROM lth_pvr.subaccount_leases l
-                            WHERE l.worker_id = w.worker_id AND l.expires_at > p_now)
+           AND NOT EXISTS (SELECT 1 FROM lth_pvr.worker_leases(w.worker_id, p_now) l)
         RETURNING w.worker_id, w.last_seen_at
     ), closed AS (
         UPDATE lth_pvr.ws_sessions s

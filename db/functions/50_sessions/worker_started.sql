@@ -38,7 +38,7 @@ BEGIN
                count(l.exchange_account_id)::int, max(l.expires_at),
                coalesce(w.host = coalesce(p_host, '') AND w.pid_namespace = p_pid_namespace, false)
           FROM lth_pvr.workers w
-          LEFT JOIN lth_pvr.subaccount_leases l ON l.worker_id = w.worker_id AND l.expires_at > p_now
+          LEFT JOIN lth_pvr.live_leases(p_now) l ON l.worker_id = w.worker_id
          WHERE w.worker_id <> p_worker_id AND w.stopped_at IS NULL
          GROUP BY w.worker_id
         HAVING count(l.exchange_account_id) > 0

@@ -36,7 +36,7 @@ BEGIN
      ORDER BY o.created_at DESC, o.exchange_order_id DESC
      LIMIT 1;
     SELECT * INTO v_live FROM exchange_orders o
-     WHERE o.intent_id = p_intent_id AND o.status IN ('pending', 'placing', 'submitted');
+     WHERE o.intent_id = p_intent_id AND lth_pvr.is_open(o.status);
     v_asked := intent_asked_qty(p_intent_id);
     v_at_most := intent_executes_at_most(p_intent_id);
     SELECT * INTO v_pair FROM pairs p WHERE p.pair = v_last.pair;

@@ -23,7 +23,7 @@ BEGIN
         SELECT * INTO v_order FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id FOR UPDATE;
         IF NOT FOUND THEN
             v_outcome := 'unknown_id';
-        ELSIF v_order.status IN ('filled', 'cancelled', 'failed') THEN
+        ELSIF lth_pvr.is_final(v_order.status) THEN
             v_outcome := 'terminal';
         ELSIF v_order.status IN ('pending', 'placing') THEN
             v_outcome := 'not_placed';
@@ -32,14 +32,10 @@ BEGIN
         ELSE
             v_outcome := 'queued';
             v_queued := v_queued || v_id;
-            UPDATE lth_pvr.exchange_orders o SET poll_due_at = coalesce(o.poll_due_at, p_now)
-             WHERE o.exchange_order_id = v_id;
         END IF;
         RETURN QUERY SELECT v_id, v_outcome;
     END LOOP;
-    IF cardinality(v_queued) > 0 THEN
-        PERFORM lth_pvr.poll_notify(v_queued);
-    END IF;
+    PERFORM lth_pvr.mark_poll_due(v_queued, p_now);
 END
 $$;
 

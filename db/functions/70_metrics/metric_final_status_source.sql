@@ -20,7 +20,7 @@ AS $$
            ORDER BY e.event_id
            LIMIT 1
       ) x ON true
-     WHERE o.status IN ('filled', 'cancelled', 'failed')
+     WHERE lth_pvr.is_final(o.status)
        AND coalesce(o.submitted_at, o.created_at) >= p_now - make_interval(days => p_days)
        AND coalesce(o.submitted_at, o.created_at) <= p_now
      GROUP BY 1

@@ -8,7 +8,7 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT o.pair, min(o.created_at)
       FROM lth_pvr.exchange_orders o
-     WHERE o.status IN ('pending', 'placing', 'submitted')
+     WHERE lth_pvr.is_open(o.status)
        AND o.fallback_price_move IS NOT NULL
        AND o.fallback_requested_at IS NULL
      GROUP BY o.pair

@@ -16,5 +16,5 @@ REVOKE ALL ON FUNCTION lth_pvr.exchange_orders_finished_at() FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER exchange_orders_finished_at
     BEFORE UPDATE OF status ON lth_pvr.exchange_orders
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('filled', 'cancelled', 'failed'))
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND lth_pvr.is_final(NEW.status))
     EXECUTE FUNCTION lth_pvr.exchange_orders_finished_at();

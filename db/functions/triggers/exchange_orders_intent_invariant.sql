@@ -40,7 +40,7 @@ BEGIN
     IF NEW.replaces_order_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM exchange_orders o
                         WHERE o.exchange_order_id = NEW.replaces_order_id AND o.intent_id = NEW.intent_id
-                          AND o.status IN ('filled', 'cancelled', 'failed')) THEN
+                          AND is_final(o.status)) THEN
         RAISE EXCEPTION 'a replacement of % needs that order finished and of the same intent', NEW.replaces_order_id
             USING ERRCODE = 'check_violation', CONSTRAINT = 'replacement_must_follow_a_finished_order_of_its_intent',
                   TABLE = 'exchange_orders', SCHEMA = 'lth_pvr';

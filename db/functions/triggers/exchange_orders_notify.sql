@@ -2,7 +2,7 @@
 --   lth_pvr_pending    an order inserted as pending          payload: exchange_account_id
 --   lth_pvr_submitted  an order inserted as, or becomes, submitted   payload: exchange_account_id
 --   lth_pvr_cancel     cancel_requested_at set on an open order      payload: exchange_order_id
--- lth_pvr_poll is sent once per call by safety_net_tick / request_poll (poll_notify), and
+-- lth_pvr_poll is sent once per call by mark_poll_due (the safety net, request_poll, …), and
 -- lth_pvr_recorded by record_batch. PostgreSQL folds identical notifications of one transaction.
 CREATE OR REPLACE FUNCTION lth_pvr.exchange_orders_notify()
 RETURNS trigger

@@ -37,11 +37,9 @@ SELECT i.intent_id,
                sum(o.filled_qty) AS filled_qty,
                sum(o.filled_value) AS filled_value,
                count(*)::int AS orders,
-               bool_or(o.status IN ('pending', 'placing', 'submitted')) AS open,
+               bool_or(lth_pvr.is_open(o.status)) AS open,
                bool_or(o.status = 'cancelled') AS cancelled,
-               bool_or((o.order_type = 'market' AND o.status = 'cancelled' AND lth_pvr.market_order_cut_short(o))
-                       OR o.fallback_outcome IN ('remainder_unknown', 'refused')
-                       OR (o.replaces_order_id IS NOT NULL AND o.status = 'failed')) AS attention
+               bool_or(lth_pvr.order_needs_attention(o) IS NOT NULL) AS attention
           FROM lth_pvr.exchange_orders o
          GROUP BY o.intent_id) i
   LEFT JOIN LATERAL (

@@ -26,7 +26,7 @@ SELECT o.exchange_order_id,
        o.intent_id
   FROM lth_pvr.exchange_orders o
   JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
- WHERE o.status IN ('pending', 'placing', 'submitted');
+ WHERE lth_pvr.is_open(o.status);
 
 COMMENT ON VIEW lth_pvr.v_open_orders IS
     'Open orders (pending, placing, submitted) with subaccount, label and age (from submitted_at, else created_at).';

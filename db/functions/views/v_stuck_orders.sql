@@ -29,9 +29,7 @@ SELECT o.exchange_order_id,
  CROSS JOIN (SELECT make_interval(mins => s.value::int) AS threshold
                FROM lth_pvr.settings s
               WHERE s.name = 'stuck_order_minutes') t
- WHERE o.status = 'submitted'
-   AND o.requires_polling
-   AND coalesce(o.exchange_confirmed_at, o.submitted_at) < now() - t.threshold;
+ WHERE lth_pvr.order_is_stuck(o.status, o.requires_polling, o.exchange_confirmed_at, o.submitted_at, t.threshold, now());
 
 COMMENT ON VIEW lth_pvr.v_stuck_orders IS
     'Submitted orders not confirmed by the exchange for longer than settings.stuck_order_minutes.';
