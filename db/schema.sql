@@ -2,6 +2,59 @@
 -- migrated database (tests/test_schema_snapshot.py checks the two are equal). Do not edit: change
 -- the schema with a new migration, then regenerate. Functions, triggers and views: db/functions/.
 
+CREATE TABLE lth_pvr.account_transactions (
+    transaction_id text NOT NULL,
+    exchange_account_id uuid NOT NULL,
+    transaction_type text NOT NULL,
+    description text,
+    debit_currency text,
+    debit_value numeric,
+    credit_currency text,
+    credit_value numeric,
+    fee_currency text,
+    fee_value numeric,
+    event_at timestamp with time zone NOT NULL,
+    additional_info jsonb,
+    raw jsonb NOT NULL,
+    source text NOT NULL,
+    recorded_at timestamp with time zone NOT NULL
+);
+ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT account_transactions_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT account_transactions_pkey
+    PRIMARY KEY (transaction_id);
+ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT transaction_currency_must_be_a_code
+    CHECK (((('R'::text <> COALESCE(debit_currency, ''::text)) AND ('R'::text <> COALESCE(credit_currency, ''::text))) AND ('R'::text <> COALESCE(fee_currency, ''::text))));
+ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT transaction_source_must_be_known
+    CHECK ((source = ANY (ARRAY['ws'::text, 'rest'::text, 'rescan'::text])));
+ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT transaction_values_must_not_be_negative
+    CHECK (((COALESCE(debit_value, (0)::numeric) >= (0)::numeric) AND (COALESCE(credit_value, (0)::numeric) >= (0)::numeric) AND (COALESCE(fee_value, (0)::numeric) >= (0)::numeric)));
+CREATE INDEX account_transactions_account_event_at ON lth_pvr.account_transactions USING btree (exchange_account_id, event_at);
+CREATE INDEX account_transactions_order_id ON lth_pvr.account_transactions USING btree (((additional_info ->> 'orderId'::text))) WHERE (additional_info ? 'orderId'::text);
+COMMENT ON TABLE lth_pvr.account_transactions IS 'one row per VALR transaction (NEW_ACCOUNT_HISTORY_RECORD, GET /v1/account/transactionhistory); transaction_id is VALR''s id, the only dedupe key; append-only';
+COMMENT ON COLUMN lth_pvr.account_transactions.source IS 'ws: the account socket; rest: the catch-up back to the cursor; rescan: the cursor-free re-scan of the last days (a row it inserts was missed by both others: alert ledger_late_transactions)';
+
+CREATE TABLE lth_pvr.balances (
+    exchange_account_id uuid NOT NULL,
+    currency text NOT NULL,
+    available numeric NOT NULL,
+    reserved numeric NOT NULL,
+    total numeric NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    recorded_at timestamp with time zone NOT NULL,
+    source text NOT NULL,
+    raw jsonb NOT NULL
+);
+ALTER TABLE lth_pvr.balances ADD CONSTRAINT balance_currency_must_be_a_code
+    CHECK ((currency <> 'R'::text));
+ALTER TABLE lth_pvr.balances ADD CONSTRAINT balance_source_must_be_known
+    CHECK ((source = ANY (ARRAY['ws'::text, 'rest'::text])));
+ALTER TABLE lth_pvr.balances ADD CONSTRAINT balances_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.balances ADD CONSTRAINT balances_pkey
+    PRIMARY KEY (exchange_account_id, currency);
+COMMENT ON TABLE lth_pvr.balances IS 'VALR''s latest balance per account and currency; updated_at is VALR''s updatedAt: an older snapshot never overwrites a newer one (trigger balances_never_older)';
+
 CREATE TABLE lth_pvr.exchange_accounts (
     exchange_account_id uuid NOT NULL DEFAULT gen_random_uuid(),
     subaccount_id text NOT NULL DEFAULT ''::text,
@@ -156,6 +209,26 @@ CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USI
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 COMMENT ON COLUMN lth_pvr.exchange_orders.placement_requeues IS 'times the order went back to pending to be placed again (place_again)';
 
+CREATE TABLE lth_pvr.ledger_cursors (
+    exchange_account_id uuid NOT NULL,
+    newest_transaction_id text,
+    newest_event_at timestamp with time zone,
+    catching_up_to_id text,
+    catching_up_to_at timestamp with time zone,
+    synced_at timestamp with time zone,
+    sync_requested_at timestamp with time zone,
+    sync_claimed_at timestamp with time zone,
+    sync_claimed_by text,
+    sync_failed_at timestamp with time zone,
+    sync_error text,
+    rescanned_at timestamp with time zone
+);
+ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_pkey
+    PRIMARY KEY (exchange_account_id);
+COMMENT ON TABLE lth_pvr.ledger_cursors IS 'per account, the newest VALR transaction held with every older one (newest_transaction_id): the catch-up reads back to it. catching_up_to_*: the top of the catch-up under way, which becomes the cursor only when a page reached the cursor or the end of the history, in the same transaction as that page''s rows';
+
 CREATE TABLE lth_pvr.market_prices (
     pair text NOT NULL,
     bid numeric,
@@ -278,6 +351,29 @@ ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_tick_size_check
     CHECK ((tick_size > (0)::numeric));
 COMMENT ON TABLE lth_pvr.pairs IS 'VALR''s pair rules (GET /v1/public/pairs, /v1/public/ordertypes); refresh with `valr-monitor pairs` (the worker refreshes at start and daily). refreshed_at NULL everywhere = never refreshed.';
 
+CREATE TABLE lth_pvr.pending_receives (
+    exchange_account_id uuid NOT NULL,
+    transaction_hash text NOT NULL,
+    index_in_tx integer NOT NULL,
+    currency text NOT NULL,
+    amount numeric NOT NULL,
+    confirmations integer,
+    confirmed boolean NOT NULL DEFAULT false,
+    receive_address text,
+    network_type text,
+    created_at timestamp with time zone,
+    updated_at timestamp with time zone NOT NULL,
+    raw jsonb NOT NULL,
+    credited_transaction_id text
+);
+ALTER TABLE lth_pvr.pending_receives ADD CONSTRAINT pending_receive_currency_must_be_a_code
+    CHECK ((currency <> 'R'::text));
+ALTER TABLE lth_pvr.pending_receives ADD CONSTRAINT pending_receives_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.pending_receives ADD CONSTRAINT pending_receives_pkey
+    PRIMARY KEY (exchange_account_id, transaction_hash, index_in_tx);
+COMMENT ON TABLE lth_pvr.pending_receives IS 'crypto deposits still confirming (NEW_PENDING_RECEIVE), kept until the credited BLOCKCHAIN_RECEIVE transaction with the same transactionHash arrives (credited_transaction_id); index_in_tx -1 when VALR gave none';
+
 CREATE TABLE lth_pvr.safety_net_runs (
     run_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
     ran_at timestamp with time zone NOT NULL DEFAULT now(),
@@ -308,6 +404,16 @@ ALTER TABLE lth_pvr.subaccount_leases ADD CONSTRAINT subaccount_leases_exchange_
 ALTER TABLE lth_pvr.subaccount_leases ADD CONSTRAINT subaccount_leases_pkey
     PRIMARY KEY (exchange_account_id);
 CREATE INDEX subaccount_leases_worker_idx ON lth_pvr.subaccount_leases USING btree (worker_id);
+
+CREATE TABLE lth_pvr.transaction_types (
+    transaction_type text NOT NULL,
+    category text NOT NULL
+);
+ALTER TABLE lth_pvr.transaction_types ADD CONSTRAINT transaction_category_must_be_known
+    CHECK ((category = ANY (ARRAY['trade'::text, 'fee'::text, 'reward'::text, 'fiat_deposit'::text, 'crypto_deposit'::text, 'fiat_withdrawal'::text, 'crypto_withdrawal'::text, 'transfer'::text, 'other'::text])));
+ALTER TABLE lth_pvr.transaction_types ADD CONSTRAINT transaction_types_pkey
+    PRIMARY KEY (transaction_type);
+COMMENT ON TABLE lth_pvr.transaction_types IS 'VALR''s transactionType.type words and what each is (v_deposits reads fiat_deposit, crypto_deposit, transfer)';
 
 CREATE TABLE lth_pvr.transitions (
     from_status text NOT NULL,
@@ -383,6 +489,11 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
 -- lease_ttl_seconds = 30
+-- ledger_alert_hours = 24
+-- ledger_rescan_days = 3
+-- ledger_rescan_hours = 24
+-- ledger_sync_claim_seconds = 300
+-- ledger_sync_minutes = 60
 -- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2

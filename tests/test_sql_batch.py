@@ -28,7 +28,7 @@ def test_frames_apply_in_order_and_count(postgresql):
     ]
     result = batch(postgresql, session, frames, at(seconds=3))
     assert [(r["frame_index"], r["outcome"]) for r in result] == [
-        (0, "ignored"), (1, "ignored"), (2, "recorded"), (3, "unchanged"), (4, "recorded"), (5, "applied"),
+        (0, "ignored"), (1, "malformed"), (2, "recorded"), (3, "unchanged"), (4, "recorded"), (5, "applied"),
         (6, "illegal_transition"), (7, "ignored")]
     assert result[5]["new_status"] == "filled" and result[5]["exchange_order_id"] == order_id
     o = order(postgresql, order_id)

@@ -69,13 +69,14 @@ def test_order_events_in_valr_order_and_only_to_their_subaccount():
             assert [e.type for e in events] == ["ORDER_PROCESSED", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"]
             assert events[0].data["success"] is True and statuses(events) == ["Placed"]
             sim.fill(placed.id, quantity="0.004")
-            events = await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 2)
+            events = await collect(sock_a, lambda ev: len(of_type(ev, "NEW_ACCOUNT_HISTORY_RECORD")) == 1)
             sim.fill(placed.id)
-            events += await collect(sock_a, lambda ev: len(of_type(ev, "BALANCE_UPDATE")) == 2)
-            # Each fill also moves two balances (BALANCE_UPDATE for BTC and ZAR, after the order's frames).
+            events += await collect(sock_a, lambda ev: len(of_type(ev, "NEW_ACCOUNT_HISTORY_RECORD")) == 1)
+            # Each fill also moves two balances (BALANCE_UPDATE for BTC and ZAR, after the order's frames)
+            # and is an account history record (the ledger's, issue 23).
             assert [e.type for e in events] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE",
-                                                "BALANCE_UPDATE", "BALANCE_UPDATE"] * 2
-            events = [e for e in events if e.type != "BALANCE_UPDATE"]
+                                                "BALANCE_UPDATE", "BALANCE_UPDATE", "NEW_ACCOUNT_HISTORY_RECORD"] * 2
+            events = [e for e in events if e.type not in ("BALANCE_UPDATE", "NEW_ACCOUNT_HISTORY_RECORD")]
             assert events[2].data[0]["quantity"] == "0.006" and events[5].data == []
             trades = of_type(events, "NEW_ACCOUNT_TRADE")
             assert [t.data["quantity"] for t in trades] == ["0.004", "0.006"]
@@ -99,14 +100,13 @@ def test_frames_that_arrive_together_come_in_one_batch():
                 sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.2)
             batch = await asyncio.wait_for(sock.batches(max_batch=500).__anext__(), 2)
-            # 10 × (trade, status, open orders, 2 balances), drained in one go; of the ten lists only
-            # the newest is kept, in its own place: the nine older ones are superseded.
-            assert len(batch) + batch.superseded == 50 and batch.superseded == 9
-            assert [e.type for e in batch] == ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "BALANCE_UPDATE",
-                                               "BALANCE_UPDATE"] * 9 + ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE",
-                                                                        "OPEN_ORDERS_UPDATE", "BALANCE_UPDATE",
-                                                                        "BALANCE_UPDATE"]
-            assert batch[-3].data[0]["quantity"] == "0.09" and sock.superseded_frames == 9
+            # 10 × (trade, status, open orders, 2 balances, history record), drained in one go; of the
+            # ten lists only the newest is kept, in its own place: the nine older ones are superseded.
+            assert len(batch) + batch.superseded == 60 and batch.superseded == 9
+            ledger = ["BALANCE_UPDATE", "BALANCE_UPDATE", "NEW_ACCOUNT_HISTORY_RECORD"]
+            assert [e.type for e in batch] == (["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"] + ledger) * 9 + [
+                "NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE", "OPEN_ORDERS_UPDATE"] + ledger
+            assert batch[-4].data[0]["quantity"] == "0.09" and sock.superseded_frames == 9
             sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.1)
             assert len(await asyncio.wait_for(sock.batches(max_batch=2).__anext__(), 2)) == 2
@@ -123,7 +123,8 @@ def test_a_full_queue_stops_reading_the_socket_and_loses_nothing():
                 sim.fill(placed.id, quantity="0.001")
             await asyncio.sleep(0.5)  # nobody takes frames meanwhile
             assert sock.waiting_frames == 5  # the reader waits: the rest stays on the socket
-            events = await collect(sock, lambda ev: len(of_type(ev, "NEW_ACCOUNT_TRADE")) == 40)
+            events = await collect(sock, lambda ev: len(of_type(ev, "NEW_ACCOUNT_TRADE")) == 40
+                                   and len(statuses(ev)) == 40)
             trades = of_type(events, "NEW_ACCOUNT_TRADE")
             assert [t.data["quantity"] for t in trades] == ["0.001"] * 40
             assert len({t.data["id"] for t in trades}) == 40 and statuses(events) == ["Partially Filled"] * 40
@@ -142,7 +143,8 @@ def test_a_long_open_orders_list_comes_after_the_fills_frames_in_a_batch_of_its_
             # No newer list comes: the list is recorded once its hold is over, with the balance updates
             # VALR sent after it.
             second = await asyncio.wait_for(batches.__anext__(), 3)
-            assert [e.type for e in second] == ["OPEN_ORDERS_UPDATE", "BALANCE_UPDATE", "BALANCE_UPDATE"]
+            assert [e.type for e in second] == ["OPEN_ORDERS_UPDATE", "BALANCE_UPDATE", "BALANCE_UPDATE",
+                                                "NEW_ACCOUNT_HISTORY_RECORD"]
             assert len(second[0].data) == 120
     run_with_sim(body)
 
@@ -212,8 +214,8 @@ def test_a_long_list_whose_hold_ran_out_is_recorded_right_after_the_next_changes
                 sim.fill(placed[0].id, quantity="0.001")
             await asyncio.sleep(0.5 * LIST_HOLD_S)
             reader.cancel()
-            fill, balances, listed = ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"], ["BALANCE_UPDATE"] * 2, \
-                ["OPEN_ORDERS_UPDATE"]
+            fill, balances, listed = ["NEW_ACCOUNT_TRADE", "ORDER_STATUS_UPDATE"], \
+                ["BALANCE_UPDATE"] * 2 + ["NEW_ACCOUNT_HISTORY_RECORD"], ["OPEN_ORDERS_UPDATE"]
             assert [types for _, types, _ in taken] == [fill, balances + fill, balances + fill, listed + balances]
             # The one list recorded is the third change's, taken right after its fill's frames (not the
             # second change's list at 1.0 × LIST_HOLD_S, when its hold ran out).

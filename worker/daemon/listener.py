@@ -18,16 +18,19 @@ from worker.logs import event
 log = logging.getLogger("worker.listener")
 
 PENDING = "lth_pvr_pending"
-CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel")
+LEDGER = "lth_pvr_ledger_sync"
+CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel", LEDGER)
 
 
 class Listener:
     def __init__(self, database_url: str, wake: asyncio.Event, timeout_s: float,
-                 on_pending: Callable[[], None] | None = None) -> None:
+                 on_pending: Callable[[], None] | None = None,
+                 on_ledger: Callable[[], None] | None = None) -> None:
         self.database_url = database_url
         self.wake = wake
         self.timeout_s = timeout_s
         self.on_pending = on_pending  # an order is pending: placed at once, not after a tick under way
+        self.on_ledger = on_ledger  # a ledger sync was asked for: claimed on this wake-up
         self.stopping = False
         self.notifications = 0
         self.reconnects = 0
@@ -60,6 +63,8 @@ class Listener:
                 self.notifications += 1
                 if note.channel == PENDING and self.on_pending is not None:
                     self.on_pending()
+                if note.channel == LEDGER and self.on_ledger is not None:
+                    self.on_ledger()
                 self.wake.set()
             # Timeout with no notification: the periodic catch-up, and a liveness check of the link.
             await conn.execute("SELECT 1")

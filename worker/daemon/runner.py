@@ -33,6 +33,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
+from worker.daemon.ledger import sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -48,6 +49,7 @@ log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
+LEDGER_CLAIM_EVERY_S = 30.0  # ledger syncs due by time are claimed this often; a NOTIFY asks at once
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 # The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
 # 1 s) when the next tick asks: psycopg_pool doubles its delay without a cap, so after a long outage
@@ -83,6 +85,7 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
+        self.last_ledger_claim = float("-inf")
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
         self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
@@ -115,7 +118,8 @@ class Runner:
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db)
-        self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now)
+        self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now,
+                                 on_ledger=self.ledger_sync_now)
         watch = WatchContext(store=self.store, db=self.db, send_cancels_now=self.send_cancels_now, wake=self.wake.set,
                              client=self.client, valr_base_url=s.valr_base_url, credentials=s.credentials)
         self.prices = PriceWatch(watch)
@@ -333,6 +337,7 @@ class Runner:
         await self._run_due_polls()
         await self._resolve_lost_placements()
         await self._refetch_missing_fills()
+        await self._sync_ledgers()
         await self._refresh_pairs()
         await self._recheck_refused_key()
 
@@ -476,6 +481,22 @@ class Runner:
         self.last_fills_check = time.monotonic()
         for order in await self.store.claim_missing_fills():
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
+
+    def ledger_sync_now(self) -> None:
+        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job)."""
+        self.last_ledger_claim = float("-inf")
+
+    async def _sync_ledgers(self) -> None:
+        """The account ledgers SQL says are due (any account, socket or not): read over REST. Asked on
+        lth_pvr_ledger_sync and at most every LEDGER_CLAIM_EVERY_S otherwise, not on every order's wake-up."""
+        if time.monotonic() - self.last_ledger_claim < LEDGER_CLAIM_EVERY_S:
+            return
+        self.last_ledger_claim = time.monotonic()
+        busy = self.tasks.busy_ids("ledger")
+        for claim in await self.store.claim_ledger_syncs():
+            if claim["exchange_account_id"] not in busy:
+                self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
+                                 key=("ledger", claim["exchange_account_id"]))
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and

@@ -179,6 +179,8 @@ class SubaccountSession:
             if self.stop_reason is not None:
                 return self.stop_reason
             await self.ctx.store.session_authenticated(session_id)
+            # What the account did while no socket watched it: the ledger's REST catch-up (claimed by a tick).
+            await self.ctx.store.request_ledger_sync(self.account_id)
             self.authenticated.set()
             event(log, "session opened", subaccount=self.subaccount_id, session=session_id, reconnect=reconnect)
             await self._reconcile_if_needed()

@@ -37,6 +37,7 @@ MIGRATE_LOCK_KEY = 0x6C74685F707672  # "lth_pvr"
 CRON_JOBS = [
     ("poll_orders", None, "SELECT lth_pvr.safety_net_tick()"),
     ("prune_event_log", "17 3 * * *", "SELECT lth_pvr.prune_event_log()"),
+    ("ledger_sync", "*/5 * * * *", "SELECT lth_pvr.ledger_sync_tick()"),
 ]
 
 PG_CRON_HOWTO = (

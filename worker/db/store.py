@@ -239,6 +239,24 @@ class Store:
     async def claim_missing_fills(self, limit: int = 100) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_missing_fills(%s)", (limit,))
 
+    # -- the account ledger -------------------------------------------------------------------------
+    async def claim_ledger_syncs(self, limit: int = 100) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, NULL, %s)", (self.worker_id, limit))
+
+    async def request_ledger_sync(self, account_id: UUID) -> int:
+        return (await self._one("SELECT lth_pvr.request_ledger_sync(%s) AS n", (account_id,)))["n"]
+
+    async def record_transaction_page(self, account_id: UUID, items: list[dict], limit: int,
+                                      before_id: str | None, source: str) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.record_transaction_page(%s, %s, %s, %s, %s)",
+                               (account_id, jsonb(items), limit, before_id, source))
+
+    async def record_balance_snapshot(self, account_id: UUID, items: list[dict]) -> int:
+        return (await self._one("SELECT lth_pvr.record_balance_snapshot(%s, %s) AS n", (account_id, jsonb(items))))["n"]
+
+    async def record_ledger_sync_failed(self, account_id: UUID, error: str) -> None:
+        await self._rows("SELECT lth_pvr.record_ledger_sync_failed(%s, %s)", (account_id, error[:500]))
+
     async def claim_cancel_requests(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))
 

@@ -10,19 +10,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# The account events the worker records (record_batch decides what each means).
+# The account events the worker records (record_batch decides what each means): the orders' and the
+# account ledger's (transactions, balances, crypto deposits still confirming).
 ORDER_EVENTS = frozenset({
     "ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE", "ORDER_PROCESSED", "OPEN_ORDERS_UPDATE",
-    "BALANCE_UPDATE", "FAILED_CANCEL_ORDER",
+    "BALANCE_UPDATE", "FAILED_CANCEL_ORDER", "NEW_ACCOUNT_HISTORY_RECORD", "NEW_PENDING_RECEIVE",
 })
 CONTROL_FRAMES = frozenset({"AUTHENTICATED", "PONG", "SUBSCRIBED", "UNSUPPORTED"})
 # Every other event VALR documents on the account socket (WebSocket API → Account: the Read events
 # and the answers to the Write requests, which this worker never sends): known, not needed, ignored
-# with a DEBUG line and a count. NEW_ACCOUNT_HISTORY_RECORD arrives with every fill.
+# with a DEBUG line and a count.
 IGNORED_EVENTS = frozenset({
-    "NEW_ACCOUNT_HISTORY_RECORD", "INSTANT_ORDER_COMPLETED", "OPEN_POSITION_UPDATE", "POSITION_UPDATE",
+    "INSTANT_ORDER_COMPLETED", "OPEN_POSITION_UPDATE", "POSITION_UPDATE",
     "REDUCE_POSITION", "POSITION_CLOSED", "ADD_CONDITIONAL_ORDER", "REMOVE_CONDITIONAL_ORDER",
-    "MODIFY_ORDER_OUTCOME", "NEW_PENDING_RECEIVE", "SEND_STATUS_UPDATE", "MARGIN_INFO", "LEVERAGE_UPDATED",
+    "MODIFY_ORDER_OUTCOME", "SEND_STATUS_UPDATE", "MARGIN_INFO", "LEVERAGE_UPDATED",
     "PLACE_LIMIT_WS_RESPONSE", "PLACE_MARKET_WS_RESPONSE", "MODIFY_ORDER_WS_RESPONSE",
     "CANCEL_ORDER_WS_RESPONSE", "BATCH_ORDERS_WS_RESPONSE", "RATE_LIMIT_EXCEEDED", "CANCEL_ON_DISCONNECT_UPDATE",
 })

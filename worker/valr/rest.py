@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.valr.com"
 TRADE_PAGE = 100  # VALR's maximum `limit` on trade history
+HISTORY_PAGE = 200  # transaction history: VALR refuses a larger `limit` (its examples use 100)
 
 
 class PlacementNotSent(Exception):
@@ -202,6 +203,23 @@ class ValrClient:
         return trades
 
     # ---- account ------------------------------------------------------------------------------
+
+    async def transaction_history(self, subaccount_id: str, *, limit: int = HISTORY_PAGE,
+                                  before_id: str | None = None, start_time: datetime | None = None) -> list[dict]:
+        """One page of GET /v1/account/transactionhistory, newest first, as received (`beforeId`: the
+        transactions older than that id; `startTime`: none older than it). lth_pvr.record_transaction_page
+        reads it and says whether to go on."""
+        params: dict[str, str] = {"limit": str(limit)}
+        if before_id is not None:
+            params["beforeId"] = before_id
+        if start_time is not None:
+            params["startTime"] = iso_ms(start_time)
+        return await self._request("GET", "/v1/account/transactionhistory", "GET /v1/account/transactionhistory",
+                                   subaccount_id, params=params)
+
+    async def balances(self, subaccount_id: str) -> list[dict]:
+        """GET /v1/account/balances as received (lth_pvr.record_balance_snapshot reads it)."""
+        return await self._request("GET", "/v1/account/balances", "GET /v1/account/balances", subaccount_id)
 
     async def check_credentials(self) -> None:
         """One signed read-only request (GET /v1/account/balances on the key's own account): raises

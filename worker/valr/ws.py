@@ -234,8 +234,8 @@ class AccountSocket:
             self._ignore(event)
 
     def _ignore(self, event: AccountEvent) -> None:
-        """A documented event the worker does not need (NEW_ACCOUNT_HISTORY_RECORD with every fill,
-        positions, deposits…), or a type newer than this code: counted and logged at DEBUG, never
+        """A documented event the worker does not need (positions, withdrawal status…), or a type
+        newer than this code: counted and logged at DEBUG, never
         reported as malformed."""
         known = event.type in IGNORED_EVENTS
         self.ignored_frames[event.type if known else "(undocumented)"] += 1

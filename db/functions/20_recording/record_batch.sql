@@ -1,5 +1,6 @@
 -- Owns: every frame of one WebSocket read (a JSON array), applied in order in one transaction, one
--- round trip (record_frames: the common frames set-based, the others by record_frame); counts
+-- round trip (record_frames: the common frames set-based, the others by record_frame; the ledger's
+-- frames by record_ledger_frames); counts
 -- ws_sessions.events; one NOTIFY lth_pvr_recorded.
 -- p_superseded: open-orders lists received with these frames that the worker dropped because a newer
 -- list of the same read followed (worker/valr/framequeue.py). They count as received — in
@@ -44,11 +45,31 @@ BEGIN
     -- raises adds none to ours, so the rows of an attempt that is rolled back never reach the caller.
     BEGIN
         -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
-        RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
+        IF NOT v_frames @? '$[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || @.type == "BALANCE_UPDATE"
+                                    || @.type == "NEW_PENDING_RECEIVE")' THEN
+            RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
+        ELSE
+            -- The ledger's frames (transactions, balances, pending deposits) set-based by
+            -- record_ledger_frames (no order row touched); the rows in frame order.
+            RETURN QUERY
+            SELECT r.frame_index, r.frame_type, r.exchange_order_id, r.outcome, r.new_status
+              FROM (SELECT f.frame_index, f.frame_type, f.exchange_order_id, f.outcome, f.new_status, f.ordinality AS k
+                      FROM lth_pvr.record_frames(v_account, v_frames, p_now) WITH ORDINALITY AS f
+                     WHERE f.frame_type IS NULL OR f.frame_type <> ALL (lth_pvr.ledger_frame_types())
+                    UNION ALL
+                    SELECT l.frame_index, l.frame_type, l.exchange_order_id, l.outcome, l.new_status, 0::bigint
+                      FROM lth_pvr.record_ledger_frames(v_account, v_frames, p_now) l) r
+             ORDER BY r.frame_index, r.k;
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         -- Everything above was rolled back: redo it frame by frame, isolating the culprit.
         FOR i IN 0 .. v_n - 1 LOOP
             BEGIN
+                IF v_frames->i->>'type' = ANY (lth_pvr.ledger_frame_types()) THEN
+                    RETURN QUERY SELECT i, l.frame_type, l.exchange_order_id, l.outcome, l.new_status
+                                   FROM lth_pvr.record_ledger_frames(v_account, jsonb_build_array(v_frames->i), p_now) l;
+                    CONTINUE;
+                END IF;
                 RETURN QUERY SELECT * FROM lth_pvr.record_frame(v_account, i, v_frames->i, p_now);
             EXCEPTION WHEN OTHERS THEN
                 PERFORM lth_pvr.log_order_event(NULL, v_account, 'ws',

@@ -4,7 +4,8 @@
 --   ORDER_PROCESSED     -> success=false is VALR's word that the order failed; else logged `ignored`
 --   FAILED_CANCEL_ORDER -> `cancel_failed`: record_cancel_failed counts it and the cancel stays owed
 --                          (sent again after cancel_retry_seconds); the status moves only on VALR's word
---   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`, not logged
+--   BALANCE_UPDATE, NEW_ACCOUNT_HISTORY_RECORD, NEW_PENDING_RECEIVE (the ledger's:
+--   record_batch records them through record_ledger_frames), AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`, not logged
 --   any other type -> logged `ignored`; no type at all -> logged `malformed`
 -- Event kinds: frame_event_kind (status updates and list items keep apply_order_payload's kinds).
 -- Internal; record_batch calls it.
@@ -58,7 +59,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT p_frame_index, v_type, v_id,
             CASE v_type WHEN 'FAILED_CANCEL_ORDER' THEN 'cancel_failed' ELSE 'ignored' END, NULL::text;
-    ELSIF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
+    ELSIF v_type IN ('BALANCE_UPDATE', 'NEW_ACCOUNT_HISTORY_RECORD', 'NEW_PENDING_RECEIVE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
         RETURN QUERY SELECT p_frame_index, v_type, NULL::uuid, 'ignored'::text, NULL::text;
     ELSE
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', lth_pvr.frame_event_kind(v_type),

@@ -15,7 +15,8 @@
 --   OPEN_ORDERS_UPDATE   every item such an order in its status, and every submitted order of the
 --                        account listed by its orderId (so none is missing)
 --                        -> `unchanged` per item (reconcile_open_orders' unchanged case)
---   BALANCE_UPDATE, AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`
+--   BALANCE_UPDATE, NEW_ACCOUNT_HISTORY_RECORD, NEW_PENDING_RECEIVE (the ledger's:
+--   record_batch records them through record_ledger_frames), AUTHENTICATED, PONG, SUBSCRIBED -> `ignored`
 -- Every other frame (a status change, an overfill, an unreadable fee, a frame naming an order we do
 -- not hold, a list with an order missing, a malformed frame, …) goes to record_frame — the one place
 -- that owns the general rules — after the effects gathered so far are written; the order rows are
@@ -63,7 +64,7 @@ BEGIN
         -- The result rows of common frames are the OUT variables (RETURN NEXT: no statement per row).
         frame_index := i;
         frame_type := v_type;
-        IF v_type IN ('BALANCE_UPDATE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
+        IF v_type IN ('BALANCE_UPDATE', 'NEW_ACCOUNT_HISTORY_RECORD', 'NEW_PENDING_RECEIVE', 'AUTHENTICATED', 'PONG', 'SUBSCRIBED') THEN
             exchange_order_id := NULL; outcome := 'ignored'; new_status := NULL;
             RETURN NEXT;
             CONTINUE;

@@ -63,6 +63,8 @@ AS $$
     SELECT * FROM lth_pvr.alert_safety_net_job_missing(p_now)
     UNION ALL
     SELECT * FROM lth_pvr.alert_worker_task_failed(p_now)
+    UNION ALL
+    SELECT * FROM lth_pvr.ledger_alerts(p_now)  -- the account ledger's (55_ledger/ledger_alerts.sql)
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -299,8 +299,8 @@ def wait_placed_and_watched(conn: psycopg.Connection, timeout: float) -> None:
 
 
 def events_for_the_worker(counters: dict) -> int:
-    """Event frames the worker hands to SQL: the order events. The others VALR sends with a fill
-    (NEW_ACCOUNT_HISTORY_RECORD) the worker counts and ignores, so they never reach ws_sessions.events."""
+    """Event frames the worker hands to SQL: the order and ledger events (ORDER_EVENTS); the others
+    the worker counts and ignores, so they never reach ws_sessions.events."""
     return sum(n for kind, n in counters["ws_events_by_type"].items() if kind in ORDER_EVENTS)
 
 

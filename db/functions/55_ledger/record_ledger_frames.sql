@@ -1,0 +1,73 @@
+-- Owns: the ledger frames of one WebSocket read, in record_batch's transaction: every
+-- NEW_ACCOUNT_HISTORY_RECORD in one record_transactions call, every BALANCE_UPDATE in one
+-- record_balances call, every NEW_PENDING_RECEIVE in one record_pending_receives call (three
+-- statements per read at most, none when the read holds no ledger frame). One result row per ledger
+-- frame, in record_batch's shape: the transactions' outcomes (`recorded`, `duplicate`, `conflict`,
+-- `malformed`), `recorded` or `malformed` for balances and pending receives (an older balance is
+-- `recorded`: held already, nothing changes). Order rows are not touched; a malformed frame gets its
+-- order_events row (kind `frame`, outcome `malformed`), like every payload that fails validation.
+-- Internal: record_batch.
+CREATE OR REPLACE FUNCTION lth_pvr.record_ledger_frames(
+    p_exchange_account_id uuid,
+    p_frames jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (frame_index int, frame_type text, exchange_order_id uuid, outcome text, new_status text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_at       int[];
+    v_items    jsonb;
+    v_outcomes text[];
+    v_other    int[];
+    v_other_types text[];
+    v_other_bad boolean[];
+BEGIN
+    IF NOT jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || '
+                                       '@.type == "BALANCE_UPDATE" || @.type == "NEW_PENDING_RECEIVE")') THEN
+        RETURN;
+    END IF;
+    -- Transactions: outcome per frame from record_transactions' item index.
+    SELECT array_agg(f.n - 1 ORDER BY f.n), jsonb_agg(f.frame->'data' ORDER BY f.n)
+      INTO v_at, v_items
+      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
+     WHERE f.frame->>'type' = 'NEW_ACCOUNT_HISTORY_RECORD';
+    IF v_at IS NOT NULL THEN
+        SELECT array_agg(t.outcome ORDER BY t.item_index) INTO v_outcomes
+          FROM lth_pvr.record_transactions(p_exchange_account_id, 'ws', v_items, p_now) t;
+        RETURN QUERY SELECT v_at[i], 'NEW_ACCOUNT_HISTORY_RECORD'::text, NULL::uuid, v_outcomes[i], NULL::text
+                       FROM generate_subscripts(v_at, 1) AS i;
+    END IF;
+
+    PERFORM lth_pvr.record_balances(p_exchange_account_id, 'ws',
+              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
+                WHERE f.frame->>'type' = 'BALANCE_UPDATE'), p_now);
+    PERFORM lth_pvr.record_pending_receives(p_exchange_account_id,
+              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
+                WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
+    -- Balances and pending deposits: each frame judged once.
+    SELECT array_agg((f.n - 1)::int ORDER BY f.n), array_agg(f.frame->>'type' ORDER BY f.n),
+           array_agg(lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') ORDER BY f.n)
+      INTO v_other, v_other_types, v_other_bad
+      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
+     WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
+    IF v_other IS NOT NULL THEN
+        RETURN QUERY SELECT v_other[i], v_other_types[i], NULL::uuid,
+                            CASE WHEN v_other_bad[i] THEN 'malformed' ELSE 'recorded' END, NULL::text
+                       FROM generate_subscripts(v_other, 1) AS i;
+    END IF;
+
+    -- A malformed frame gets its order_events row (rare: only then is the read scanned again).
+    IF 'malformed' = ANY (v_outcomes) OR true = ANY (v_other_bad) THEN
+        PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, 'ws', 'frame', 'malformed', NULL, NULL, NULL,
+                                        'a ' || (p_frames->k->>'type') || ' the ledger cannot read', p_frames->k, p_now)
+           FROM (SELECT v_at[i] AS k FROM generate_subscripts(v_at, 1) AS i WHERE v_outcomes[i] = 'malformed'
+                 UNION ALL
+                 SELECT v_other[i] FROM generate_subscripts(v_other, 1) AS i WHERE v_other_bad[i]) bad
+          ORDER BY k;
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_ledger_frames(uuid, jsonb, timestamptz) FROM PUBLIC;

@@ -1,0 +1,79 @@
+-- Owns: recording VALR transactions, from any source (the socket's NEW_ACCOUNT_HISTORY_RECORD, the
+-- REST catch-up, the re-scan), idempotent on VALR's id — the only dedupe key: never a date, an
+-- amount or the time of recording, so two deposits of the same amount on the same day are two rows.
+-- Set-based: one INSERT for the whole list. Per item: `recorded` (first time), `duplicate` (held,
+-- or earlier in the same list), `conflict` (the id is held for another account: kept as first recorded,
+-- never overwritten), `malformed` (ledger_transaction_row refused it). A deposit recorded for the first time
+-- sends NOTIFY lth_pvr_deposit (payload: transaction_id, exchange_account_id, kind, currency,
+-- amount); a crypto deposit credits its pending receive (same transactionHash).
+-- Internal: record_ledger_frames and record_transaction_page call it.
+CREATE OR REPLACE FUNCTION lth_pvr.record_transactions(
+    p_exchange_account_id uuid,
+    p_source text,
+    p_items jsonb,
+    p_now timestamptz DEFAULT now()
+)
+RETURNS TABLE (item_index int, transaction_id text, outcome text)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_rows lth_pvr.account_transactions[];
+    v_new   text[];
+    v_types text[];
+BEGIN
+    IF jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(lth_pvr.ledger_transaction_row(p_exchange_account_id, p_source, e.item, p_now) ORDER BY e.n)
+      INTO v_rows
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n);
+
+    WITH inserted AS (
+        INSERT INTO lth_pvr.account_transactions
+        SELECT * FROM unnest(v_rows) AS r WHERE r.transaction_id IS NOT NULL
+        ON CONFLICT (transaction_id) DO NOTHING
+        RETURNING account_transactions.transaction_id, account_transactions.transaction_type
+    )
+    SELECT coalesce(array_agg(i.transaction_id), '{}'), coalesce(array_agg(DISTINCT i.transaction_type), '{}')
+      INTO v_new, v_types
+      FROM inserted i;
+
+    -- Only a type deposit_kind may call a deposit (the categories it reads) costs the NOTIFY and the
+    -- pending-receive query: a read of trade records (the hot path) skips both.
+    IF EXISTS (SELECT 1 FROM lth_pvr.transaction_types k
+                WHERE k.transaction_type = ANY (v_types)
+                  AND k.category IN ('fiat_deposit', 'crypto_deposit', 'transfer')) THEN
+        PERFORM pg_notify('lth_pvr_deposit', jsonb_build_object(
+                    'transaction_id', t.transaction_id, 'exchange_account_id', t.exchange_account_id,
+                    'kind', lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value),
+                    'currency', t.credit_currency, 'amount', t.credit_value)::text)
+           FROM lth_pvr.account_transactions t
+          WHERE t.transaction_id = ANY (v_new)
+            AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) IS NOT NULL
+          ORDER BY t.event_at, t.transaction_id;
+        UPDATE lth_pvr.pending_receives p
+           SET credited_transaction_id = t.transaction_id, updated_at = p_now
+          FROM lth_pvr.account_transactions t
+         WHERE t.transaction_id = ANY (v_new)
+           AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) = 'crypto'
+           AND p.exchange_account_id = t.exchange_account_id
+           AND p.transaction_hash = t.additional_info->>'transactionHash'
+           AND p.credited_transaction_id IS NULL;
+    END IF;
+
+    RETURN QUERY
+    SELECT x.n - 1, x.id,
+           CASE WHEN x.id IS NULL THEN 'malformed'
+                WHEN x.first AND x.id = ANY (v_new) THEN 'recorded'
+                WHEN held.exchange_account_id <> p_exchange_account_id THEN 'conflict'
+                ELSE 'duplicate' END
+      FROM (SELECT n, (v_rows[n]).transaction_id AS id,
+                   row_number() OVER (PARTITION BY (v_rows[n]).transaction_id ORDER BY n) = 1 AS first
+              FROM generate_subscripts(v_rows, 1) AS n) x
+      LEFT JOIN lth_pvr.account_transactions held ON held.transaction_id = x.id
+     ORDER BY x.n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION lth_pvr.record_transactions(uuid, text, jsonb, timestamptz) FROM PUBLIC;

@@ -1,0 +1,53 @@
+"""The account ledger's REST catch-up, I/O only: SQL says which accounts are due
+(claim_ledger_syncs: after every connect, on request, every ledger_sync_minutes) and, page by page,
+whether to read on (record_transaction_page commits each page's transactions with the cursor). The
+worker reads GET /v1/account/transactionhistory back from the newest transaction by `beforeId` until
+SQL says done, the cursor-free re-scan of the last days when SQL says it is due, then the balances.
+An error leaves the cursor where it was (record_ledger_sync_failed): the next sync reads back to it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import UUID
+
+import httpx
+
+from worker.db.store import Store
+from worker.logs import event
+from worker.valr.errors import TransportError, ValrError
+from worker.valr.rest import HISTORY_PAGE, ValrClient
+
+log = logging.getLogger("worker.ledger")
+
+
+async def read_back(client: ValrClient, store: Store, account_id: UUID, subaccount_id: str, source: str,
+                    since: datetime | None = None) -> tuple[int, int]:
+    """Pages of history, newest first, until SQL says done. Returns (pages, transactions recorded)."""
+    before: str | None = None
+    pages = recorded = 0
+    while True:
+        items = await client.transaction_history(subaccount_id, limit=HISTORY_PAGE, before_id=before, start_time=since)
+        result = await store.record_transaction_page(account_id, items, HISTORY_PAGE, before, source)
+        pages += 1
+        recorded += result["recorded"]
+        if result["done"]:
+            return pages, recorded
+        before = result["next_before_id"]
+
+
+async def sync_ledger(client: ValrClient, store: Store, claim: dict) -> None:
+    """One claimed sync: the catch-up, the re-scan when due, the balances."""
+    account_id, subaccount_id = claim["exchange_account_id"], claim["subaccount_id"]
+    try:
+        pages, recorded = await read_back(client, store, account_id, subaccount_id, "rest")
+        late = 0
+        if claim["rescan_due"]:
+            _, late = await read_back(client, store, account_id, subaccount_id, "rescan", claim["rescan_since"])
+        await store.record_balance_snapshot(account_id, await client.balances(subaccount_id))
+    except (ValrError, TransportError, httpx.HTTPError) as exc:
+        await store.record_ledger_sync_failed(account_id, f"{type(exc).__name__}: {exc}")
+        event(log, "ledger sync failed", logging.WARNING, subaccount=subaccount_id, error=str(exc)[:200])
+        return
+    if recorded or late:
+        event(log, "ledger caught up", subaccount=subaccount_id, pages=pages, recorded=recorded, late=late)
