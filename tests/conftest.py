@@ -6,6 +6,12 @@ Fixtures:
                database, so cron tests schedule into per-test databases with schedule_in_database.
   postgresql   a psycopg connection (superuser) to a fresh, migrated database (no cron jobs).
   db_url       the URL of that same database, for code under test that connects by itself.
+  account      an exchange account in that database, committed.
+  worker_url, operator_url, reader_url   logins that are only members of valr_worker / _operator / _reader.
+  sim          the VALR simulator (manual mode); orders: tests.harness.Orders on db_url;
+  start_worker worker processes against both, stopped at teardown.
+Helpers that are not fixtures live in tests/support/ (SQL tests, in-process daemon parts) and
+tests/harness.py (end-to-end).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql import factories
 
+from tests.support.sql import make_account
 from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 
@@ -53,6 +60,13 @@ postgresql_template = factories.postgresql_noproc(
     depends_on="embedded_pg", dbname="valr_test", load=[load_migrated_schema]
 )
 postgresql = factories.postgresql("postgresql_template")
+
+
+@pytest.fixture
+def account(postgresql):
+    account_id = make_account(postgresql)
+    postgresql.commit()
+    return account_id
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.support.sql import insert_order, settle
 from worker.lab.worker_process import WorkerProcess as SharedWorkerProcess
 from worker.lab.worker_process import wait_for as shared_wait_for
 
@@ -110,36 +111,30 @@ class Orders:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
 
+    def settle(self, **values: object) -> None:
+        """Settings for this test's database: settle(fallback_price_move=0.5)."""
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            settle(conn, **values)
+
     def account(self, subaccount_id: str = "", label: str = "customer") -> uuid.UUID:
         return self.sql(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) RETURNING exchange_account_id",
             (subaccount_id, label),
         )[0][0]
 
-    def insert(self, account_id: uuid.UUID, qty: str = "0.0001", price: str = "1200000", side: str = "BUY",
-               intent: uuid.UUID | None = None, pair: str = "BTCZAR", fallback_after: str | None = None,
-               fallback_price_move: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
-        """A limit order; with fallback_after (an interval, '5 minutes') / fallback_price_move (a fraction)
-        as the issue's SQL interface has them."""
+    def insert(self, account_id: uuid.UUID, qty: str = "0.0001", price: str | None = "1200000", side: str = "BUY",
+               intent: uuid.UUID | None = None, **columns: object) -> tuple[uuid.UUID, uuid.UUID]:
+        """A limit order (any other exchange_orders column by name: pair='ETHZAR', fallback_after='5 minutes',
+        fallback_price_move='0.01', as a strategy's SQL has them); returns (order id, intent id)."""
         intent = intent or uuid.uuid4()
-        order_id = self.sql(
-            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                                    fallback_after, fallback_price_move)
-               VALUES (%s, %s, %s, %s, %s, %s, %s::interval, %s) RETURNING exchange_order_id""",
-            (account_id, intent, pair, side, price, qty, fallback_after, fallback_price_move),
-        )[0][0]
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            order_id = insert_order(conn, account_id, intent_id=intent, side=side, price=price, qty=qty, **columns)
         return order_id, intent
 
     def insert_market(self, account_id: uuid.UUID, qty: str = "0.0001", side: str = "BUY",
                       intent: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID]:
-        """A market order, as the issue's SQL interface has it: no price, order_type 'market'."""
-        intent = intent or uuid.uuid4()
-        order_id = self.sql(
-            """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type)
-               VALUES (%s, %s, 'BTCZAR', %s, %s, 'market') RETURNING exchange_order_id""",
-            (account_id, intent, side, qty),
-        )[0][0]
-        return order_id, intent
+        """A market order, as a strategy's SQL has it: no price, order_type 'market'."""
+        return self.insert(account_id, qty, None, side, intent, order_type="market")
 
     def get(self, order_id: uuid.UUID) -> dict:
         with psycopg.connect(self.db_url, autocommit=True) as conn:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import random
 
-from tests.test_sql_fallback import fallback_order
-from tests.test_sql_support import at, fill, make_account, status_payload, trade_payload, update
+from tests.support.sql import at, fallback_order, fill, make_account, status_payload, trade_payload, update
 from worker.lab.chaos.faults import INTENT_INSERT_RULE, FaultInjector, FaultPlan
 
 

@@ -6,49 +6,10 @@ subprocess, no mocks. The session opens, places, records, reconnects, reconciles
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
 
-from psycopg_pool import AsyncConnectionPool
-
-from tests.harness import API_KEY, API_SECRET
-from worker.daemon.lookups import Lookups
+from tests.support.inprocess import eventually, session_context
 from worker.daemon.session import SessionContext, SubaccountSession
-from worker.daemon.tasks import Tasks
-from worker.db.store import Store
-from worker.valr import Credentials, ValrClient
-
-WORKER = "in-process"
-
-
-@contextlib.asynccontextmanager
-async def session_context(worker_url: str, sim_url: str, **settings) -> AsyncIterator[SessionContext]:
-    pool = AsyncConnectionPool(worker_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True})
-    await pool.open(wait=True, timeout=10)
-    client = ValrClient(sim_url, Credentials(API_KEY, API_SECRET))
-    store = Store(pool, WORKER)
-    tasks = Tasks()
-    ctx = SessionContext(store=store, client=client, lookups=Lookups(client, store), spawn=tasks.spawn,
-                         valr_base_url=sim_url, credentials=Credentials(API_KEY, API_SECRET), **settings)
-    try:
-        await store.heartbeat("test", 1)
-        await store.acquire_leases(60)
-        yield ctx
-    finally:
-        if tasks.running:
-            await asyncio.wait(list(tasks.running), timeout=5)
-        await client.aclose()
-        await pool.close()
-
-
-async def eventually(predicate: Callable[[], object], timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := await asyncio.to_thread(predicate)):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 async def placed_and_watched(ctx: SessionContext, orders, account) -> tuple[SubaccountSession, object, object]:

@@ -53,10 +53,6 @@ def wait_ask_recorded(orders, ask: str) -> None:
              what=f"the ask {ask} recorded")
 
 
-def settle(orders, **values) -> None:
-    for name, value in values.items():
-        orders.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
-
 
 def test_an_order_away_from_the_market_is_replaced_on_time(sim, orders, start_worker):
     account = orders.account("")
@@ -174,7 +170,7 @@ def test_valr_filling_it_before_the_cancel_places_nothing(sim, orders, start_wor
 
 def test_a_refused_cancel_places_nothing_until_valr_confirms_a_later_one(sim, orders, start_worker):
     account = orders.account("")
-    settle(orders, cancel_retry_seconds=1)
+    orders.settle(cancel_retry_seconds=1)
     sim.market("BTCZAR", bid="999000", ask="1000000")
     sim.faults(refuse_cancels=1000)
     start_worker()
@@ -261,7 +257,7 @@ def test_two_workers_fire_and_replace_once(sim, orders, start_worker):
 ], ids=["lost-cancel-answer", "duplicated-reordered-frames", "dropped-frames"])
 def test_faults_on_the_cancel_path_never_buy_twice(sim, orders, start_worker, faults):
     account = orders.account("")
-    settle(orders, cancel_retry_seconds=1)
+    orders.settle(cancel_retry_seconds=1)
     sim.market("BTCZAR", bid="999000", ask="1000000")
     start_worker()
     order_id, intent_id = orders.insert(account, qty=QTY, price="950000", fallback_after="2 seconds")

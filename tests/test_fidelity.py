@@ -106,7 +106,7 @@ def test_only_a_maker_is_rewarded_an_order_crossing_the_book_pays_a_fee():
 
 
 def test_maker_reward_is_a_negative_fee_in_fills_and_v_orders(postgresql):
-    from tests.test_sql_support import make_account, make_order, one, rows
+    from tests.support.sql import make_account, make_order, one, rows
 
     account = make_account(postgresql, "7007")
     order_id = make_order(postgresql, account, status="submitted", ext_order_id="valr-rebate", qty="0.02",

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.harness import API_KEY, API_SECRET, Orders, WorkerProcess, wait_for
-from tests.test_sql_support import T0, make_account, one, rows, submitted_order
+from tests.support.sql import T0, make_account, one, rows, submitted_order
 from worker.db.store import jsonb
 from worker.valr import AccountEvent, parse_frame
 from worker.valr.events import CONTROL_FRAMES, ORDER_EVENTS

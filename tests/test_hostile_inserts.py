@@ -8,18 +8,10 @@ import uuid
 import psycopg
 import pytest
 
-from tests.test_sql_support import valr_pairs
+from tests.support.sql import valr_pairs
 
 COLUMNS = ("exchange_account_id", "intent_id", "pair", "side", "price", "qty", "time_in_force", "status",
            "ext_order_id", "post_only")
-
-
-@pytest.fixture
-def account(postgresql) -> uuid.UUID:
-    row = postgresql.execute("INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES ('77', 'c') "
-                             "RETURNING exchange_account_id").fetchone()
-    postgresql.commit()
-    return row[0]
 
 
 def insert(conn, account: uuid.UUID, **overrides) -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import T0, make_account, one, rows, status_payload, submitted_order, trade_payload
+from tests.support.sql import T0, make_account, one, rows, status_payload, submitted_order, trade_payload
 
 LEGAL = {"pending", "placing", "submitted", "filled", "cancelled", "failed"}
 TERMINAL = {"filled", "cancelled", "failed"}

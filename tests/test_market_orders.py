@@ -103,7 +103,7 @@ def test_a_market_order_whose_frames_are_lost_is_looked_up_within_seconds(sim, o
     # Issue 21 item 11: VALR executes a market order at once; when its frames are lost it is looked up
     # market_order_lookup_seconds after VALR accepted it, not at the safety net's 10-minute tick
     # (which never runs here).
-    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'market_order_lookup_seconds'")
+    orders.settle(market_order_lookup_seconds=1)
     account = orders.account("")
     sim.market("BTCZAR", bid="999000", ask="1000000")
     sim.faults(drop_fraction=1.0)  # every event of the account socket lost

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.harness import empty_database
+from tests.support.sql import settle
 from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import MigrationError, MigrationRefused, cron_job_name, db_dir, migrate, unschedule_jobs
 
@@ -203,7 +204,7 @@ def test_the_safety_net_job_runs_every_safety_net_tick_minutes(empty_db, embedde
     # One number for the job and for the safety_net_late alert that watches it.
     migrate(empty_db, cron=False)
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        conn.execute("UPDATE lth_pvr.settings SET value = 5 WHERE name = 'safety_net_tick_minutes'")
+        settle(conn, safety_net_tick_minutes=5)
     assert migrate(empty_db).cron_jobs[cron_job_name("poll_orders", "migrate_empty")] == "created"
     name = cron_job_name("poll_orders", "migrate_empty")
     assert [j[2] for j in cron_jobs(embedded_pg, "migrate_empty") if j[1] == name] == ["*/5 * * * *"]

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.harness import API_KEY, API_SECRET
-from tests.test_sql_support import fill, make_account, status_payload, submitted_order, trade_payload, update
+from tests.support.sql import fill, make_account, status_payload, submitted_order, trade_payload, update
 
 
 def _insert(conn, account, qty: str, price: str = "1200000", pair: str = "BTCZAR") -> None:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.test_readme import CRON_MARK, DOCUMENTS, blocks
-from tests.test_sql_support import make_account, order, valr_pairs
+from tests.support.sql import make_account, order, valr_pairs
 
 
 def test_new_order_returns_the_new_id(postgresql):

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from tests.support.sql import insert_order
 from worker.cli import main
 
 
@@ -46,6 +47,7 @@ def sql(db_url):
         def execute(query: str, params: tuple | dict = ()) -> list[tuple]:
             cur = conn.execute(query, params)
             return cur.fetchall() if cur.description else []
+        execute.conn = conn  # for insert_order
         yield execute
 
 
@@ -55,25 +57,17 @@ def account(sql, subaccount_id: str, label: str) -> uuid.UUID:
 
 
 def pending(sql, account_id: uuid.UUID, created_ago: timedelta = timedelta(0)) -> uuid.UUID:
-    return sql("""INSERT INTO lth_pvr.exchange_orders
-                      (exchange_account_id, intent_id, pair, side, price, qty, created_at)
-                  VALUES (%s, gen_random_uuid(), 'BTCZAR', 'BUY', 1200000, 0.001, %s)
-                  RETURNING exchange_order_id""", (account_id, now() - created_ago))[0][0]
+    return insert_order(sql.conn, account_id, price="1200000", qty="0.001", created_at=now() - created_ago)
 
 
 def submitted(sql, account_id: uuid.UUID, submitted_ago: timedelta, *, ws: bool = True,
               confirmed_ago: timedelta | None = None, polls: int = 0) -> uuid.UUID:
     submitted_at = now() - submitted_ago
-    return sql("""INSERT INTO lth_pvr.exchange_orders
-                      (exchange_account_id, intent_id, pair, side, price, qty, status, ext_order_id,
-                       created_at, submitted_at, ws_monitored_at, exchange_confirmed_at, poll_count,
-                       last_polled_at)
-                  VALUES (%(a)s, gen_random_uuid(), 'BTCZAR', 'BUY', 1200000, 0.001, 'submitted',
-                          gen_random_uuid()::text, %(s)s, %(s)s, %(ws)s, %(c)s, %(p)s, %(lp)s)
-                  RETURNING exchange_order_id""",
-               {"a": account_id, "s": submitted_at, "ws": submitted_at if ws else None,
-                "c": now() - confirmed_ago if confirmed_ago is not None else None, "p": polls,
-                "lp": submitted_at + timedelta(minutes=10) if polls else None})[0][0]
+    return insert_order(sql.conn, account_id, price="1200000", qty="0.001", status="submitted",
+                        ext_order_id=str(uuid.uuid4()), created_at=submitted_at, submitted_at=submitted_at,
+                        ws_monitored_at=submitted_at if ws else None,
+                        exchange_confirmed_at=now() - confirmed_ago if confirmed_ago is not None else None,
+                        poll_count=polls, last_polled_at=submitted_at + timedelta(minutes=10) if polls else None)
 
 
 def fill(sql, account_id: uuid.UUID, order_id: uuid.UUID, trade_id: str, qty: str, price: str,

@@ -5,6 +5,7 @@ minimum and maximum amounts and active flag enforced with named errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from tests.support.inprocess import worker_io
 from worker.cli import main
 from worker.lab.sim.pairs import CATALOGUE, ETHZAR
 
@@ -109,8 +111,7 @@ def test_order_type_the_pair_does_not_support_is_refused(orders):
     account = orders.account("p3")
     orders.insert(account, pair="ETHZAR", qty="0.001", price="50000")
     with pytest.raises(psycopg.errors.IntegrityError) as caught:
-        orders.sql("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, "
-                   "post_only) VALUES (%s, gen_random_uuid(), 'ETHZAR', 'BUY', 50000, 0.001, true)", (account,))
+        orders.insert(account, pair="ETHZAR", qty="0.001", price="50000", post_only=True)
     assert caught.value.diag.constraint_name == "order_type_must_be_supported_by_pair"
     # Order types VALR could not give now: those held are kept.
     refresh(orders, [VALR_ETHZAR], None)
@@ -168,6 +169,22 @@ def test_a_fresh_install_refuses_nothing_valr_accepts(orders):
 def test_an_order_placed_elsewhere_is_recorded_whatever_the_minimums(orders):
     refresh(orders, [VALR_ETHZAR])
     account = orders.account("p4")
-    orders.sql("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, status, "
-               "ext_order_id) VALUES (%s, gen_random_uuid(), 'ETHZAR', 'BUY', 50000, 0.0001, 'submitted', 'x-1')",
-               (account,))
+    # Below VALR's 0.0002 ETH minimum: refused as an order to place, recorded as one VALR already holds.
+    assert insert_error(orders, account, pair="ETHZAR", qty="0.0001", price="50000").diag.constraint_name == \
+        "qty_must_reach_min_base_amount"
+    orders.insert(account, pair="ETHZAR", qty="0.0001", price="50000", status="submitted", ext_order_id="x-1")
+    assert orders.sql("SELECT status, qty FROM lth_pvr.exchange_orders WHERE ext_order_id = 'x-1'") == \
+        [("submitted", Decimal("0.0001"))]
+
+
+def test_pair_refresh_falls_due_pair_refresh_hours_after_the_last_one(orders, worker_url):
+    async def due() -> bool:  # the worker's own call, as its login
+        async with worker_io(worker_url, "http://unused") as (store, _):
+            return await store.pair_refresh_due()
+
+    assert asyncio.run(due())  # never refreshed
+    refresh(orders, [VALR_ETHZAR])
+    assert not asyncio.run(due())
+    orders.sql("UPDATE lth_pvr.pair_refreshes SET refreshed_at = refreshed_at - make_interval(hours => "
+               "(SELECT value::int FROM lth_pvr.settings WHERE name = 'pair_refresh_hours'))")
+    assert asyncio.run(due())

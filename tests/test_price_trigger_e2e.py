@@ -19,10 +19,6 @@ pytestmark = pytest.mark.slow
 QTY = "0.001"
 
 
-def settle(orders, **values) -> None:
-    for name, value in values.items():
-        orders.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
-
 
 def recorded(orders, pair: str) -> tuple | None:
     found = orders.sql("SELECT ask, source FROM lth_pvr.market_prices WHERE pair = %s", (pair,))
@@ -41,7 +37,7 @@ def fired_within(orders, order_id, since: float, seconds: float) -> dict:
 
 def test_a_pair_the_trade_feed_leaves_out_is_read_over_rest_and_its_trigger_fires(sim, orders, start_worker):
     account = orders.account("")
-    settle(orders, price_rest_poll_seconds=1)
+    orders.settle(price_rest_poll_seconds=1)
     sim.market("BTCZAR", bid="999000", ask="1000000")
     sim.faults(trade_muted_pairs=["BTCZAR"])  # the socket streams ETHZAR, never BTCZAR
     start_worker()
@@ -64,7 +60,7 @@ def test_a_pair_the_trade_feed_leaves_out_is_read_over_rest_and_its_trigger_fire
 
 def test_a_silent_trade_socket_delays_the_trigger_by_at_most_price_rest_poll_seconds(sim, orders, start_worker):
     account = orders.account("")
-    settle(orders, price_rest_poll_seconds=2)  # price_socket_quiet_seconds stays 30: REST covers first
+    orders.settle(price_rest_poll_seconds=2)  # price_socket_quiet_seconds stays 30: REST covers first
     sim.market("BTCZAR", bid="999000", ask="1000000")
     start_worker()
     buy_id, _ = orders.insert(account, qty=QTY, price="995000", fallback_price_move="0.01")

@@ -24,14 +24,10 @@ def price(orders, pair: str) -> dict | None:
     return dict(zip(("bid", "ask", "last", "source", "valr_time", "received_at"), rows[0]))
 
 
-def settle(orders, **values) -> None:
-    for name, value in values.items():
-        orders.sql("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
-
 
 def watched(orders) -> None:
     """Every limit order inserted from now on has a price fallback (the global default) that never fires."""
-    settle(orders, fallback_price_move=0.5)
+    orders.settle(fallback_price_move=0.5)
 
 
 def marketsummary_reads(sim) -> int:
@@ -65,9 +61,7 @@ def test_resubscribes_when_the_pairs_with_open_orders_change(sim, orders, start_
     start_worker()
     btc_id, btc_intent = orders.insert(account, price="1000000")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], what="BTCZAR subscribed")
-    eth_id = orders.sql("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
-                           VALUES (%s, gen_random_uuid(), 'ETHZAR', 'SELL', 50000, 0.01)
-                           RETURNING exchange_order_id""", (account,))[0][0]
+    eth_id, _ = orders.insert(account, pair="ETHZAR", side="SELL", price="50000", qty="0.01")
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR", "ETHZAR"]], what="ETHZAR added")
     wait_for(lambda: price(orders, "ETHZAR"), what="ETHZAR's price")
     orders.wait_status(btc_id, "submitted")
@@ -86,7 +80,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
     orders.insert(account, price="1000000")
     wait_for(lambda: (price(orders, "BTCZAR") or {}).get("source") == "ws", what="a price from the socket")
 
-    settle(orders, price_rest_poll_seconds=0.3)  # a pair without a price this long is read over REST
+    orders.settle(price_rest_poll_seconds=0.3)  # a pair without a price this long is read over REST
     sim.faults(trade_down=True)
     sim.market("BTCZAR", bid="1080000", ask="1080200")
     wait_for(lambda: price(orders, "BTCZAR")["bid"] == Decimal("1080000"), what="the REST read")
@@ -96,7 +90,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
     assert marketsummary_reads(sim) >= 2
     assert "trade socket lost; reading prices over REST meanwhile" in worker.log()
 
-    settle(orders, price_rest_poll_seconds=60)  # (a quiet pair would be read that often, socket or not)
+    orders.settle(price_rest_poll_seconds=60)  # (a quiet pair would be read that often, socket or not)
     sim.faults(trade_down=False)
     wait_for(lambda: sim.counters()["trade_subscriptions"] == [["BTCZAR"]], timeout=40, what="the socket back")
     reads = marketsummary_reads(sim)
@@ -109,7 +103,7 @@ def test_prices_come_over_rest_while_the_trade_socket_is_down_and_from_it_again_
 def test_a_silent_trade_socket_is_covered_by_rest_then_asked_again_and_dropped(sim, orders, start_worker):
     account = orders.account("")
     watched(orders)
-    settle(orders, price_rest_poll_seconds=0.3, price_socket_quiet_seconds=1)
+    orders.settle(price_rest_poll_seconds=0.3, price_socket_quiet_seconds=1)
     worker = start_worker()
     orders.insert(account, price="1000000")
     wait_for(lambda: (price(orders, "BTCZAR") or {}).get("source") == "ws", what="a price from the socket")

@@ -30,7 +30,7 @@ def _cancel_events(orders, order_id) -> list[tuple[str, str]]:
     {"refuse_cancels": 2},
 ], ids=["503", "429-past-retries", "no-answer", "FAILED_CANCEL_ORDER"])
 def test_a_failed_cancel_is_sent_again_until_valr_confirms(sim, orders, start_worker, fault):
-    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'cancel_retry_seconds'")
+    orders.settle(cancel_retry_seconds=1)
     account = orders.account("")
     start_worker()
     order_id, intent = orders.insert(account)
@@ -48,7 +48,7 @@ def test_a_cancel_refused_because_valrs_final_word_was_lost_asks_valr_for_the_st
     # VALR cancelled the order, but its Cancelled frame and open-orders list never arrived: every
     # cancel sent again is refused (FAILED_CANCEL_ORDER). A refusal makes the worker ask VALR, whose
     # answer finishes the order — without it, only the 10-minute safety net would.
-    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'cancel_retry_seconds'")
+    orders.settle(cancel_retry_seconds=1)
     account = orders.account("")
     start_worker()
     order_id, intent = orders.insert(account)
@@ -67,8 +67,8 @@ def test_a_cancel_refused_because_valrs_final_word_was_lost_asks_valr_for_the_st
 
 
 def test_an_unconfirmed_cancel_raises_an_alert_until_valr_confirms(sim, orders, start_worker):
-    orders.sql("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'cancel_retry_seconds'")
-    orders.sql("UPDATE lth_pvr.settings SET value = 0.05 WHERE name = 'cancel_unconfirmed_minutes'")
+    orders.settle(cancel_retry_seconds=1)
+    orders.settle(cancel_unconfirmed_minutes=0.05)
     account = orders.account("")
     start_worker()
     order_id, _ = orders.insert(account)
@@ -108,8 +108,8 @@ def test_a_post_held_by_429s_without_retry_after_is_never_sent_after_another_wor
     does not know it, the grace passes and the order is failed. The held POST must not then be sent
     (before the fix it was accepted: an order live on VALR, recorded failed, its fills lost). Placing
     again is turned off (placement_requeues_max 0): the issue's sequence ends in the failure."""
-    orders.sql("UPDATE lth_pvr.settings SET value = 4 WHERE name = 'placement_grace_seconds'")
-    orders.sql("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    orders.settle(placement_grace_seconds=4)
+    orders.settle(placement_requeues_max=0)
     account = orders.account("")
     # The first attempt must leave well before a minute boundary: the retry waits for the next one.
     while time.time() % 60 > 35:
@@ -148,8 +148,8 @@ def _place_directly(sim_url: str, order: dict) -> None:
 
 def test_an_order_inferred_lost_comes_back_when_valr_shows_it_and_its_fill_is_recorded(
         sim, orders, start_worker):
-    orders.sql("UPDATE lth_pvr.settings SET value = 2 WHERE name = 'placement_grace_seconds'")
-    orders.sql("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")  # fail, not place again
+    orders.settle(placement_grace_seconds=2)
+    orders.settle(placement_requeues_max=0)  # fail, not place again
     account = orders.account("")
     start_worker()
     open_id, _ = orders.insert(account)  # keeps the account's socket open
@@ -229,7 +229,7 @@ def test_a_clock_step_stops_placing_with_a_clock_skew_alert_and_fails_no_order(
 def test_a_placement_valr_never_received_is_placed_again_after_the_grace_and_only_once(sim, orders, start_worker):
     # Issue 21 item 9: the POST left but never reached VALR (the connection dropped): looked up by
     # customerOrderId, unknown past the grace, it is placed again — the same order, once.
-    orders.sql("UPDATE lth_pvr.settings SET value = 2 WHERE name = 'placement_grace_seconds'")
+    orders.settle(placement_grace_seconds=2)
     account = orders.account("")
     start_worker()
     sim.faults(rest_error={"status": "drop", "count": 1, "route": POST})

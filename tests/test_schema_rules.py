@@ -11,16 +11,6 @@ INSERT = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id,
             VALUES (%(account)s, %(intent)s, %(pair)s, %(side)s, %(price)s, %(qty)s)"""
 
 
-@pytest.fixture
-def account(postgresql) -> uuid.UUID:
-    row = postgresql.execute(
-        "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES ('', 'primary') "
-        "RETURNING exchange_account_id"
-    ).fetchone()
-    postgresql.commit()
-    return row[0]
-
-
 def good_order(account_id: uuid.UUID, **overrides) -> dict:
     order = {"account": account_id, "intent": uuid.uuid4(), "pair": "BTCZAR", "side": "BUY",
              "price": "1200000", "qty": "0.0001"}

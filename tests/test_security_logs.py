@@ -14,6 +14,7 @@ import pytest
 from psycopg import sql
 
 from tests.harness import Orders, wait_for
+from tests.support.sql import settle
 from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 from worker.lab.worker_process import WorkerProcess
@@ -48,7 +49,7 @@ def secured_pg():
         with pg.connect(autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE valr_worker").format(
                 sql.Identifier(ROLE), sql.Literal(WORKER_PASSWORD)))
-            conn.execute("UPDATE lth_pvr.settings SET value = 3 WHERE name = 'placement_grace_seconds'")
+            settle(conn, placement_grace_seconds=3)
         yield pg
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
-    T0, at, claim, lease, make_account, make_order, one, rows, status_payload, submitted_order,
+from tests.support.sql import (
+    T0, at, claim, lease, make_account, make_order, one, rows, settle, status_payload, submitted_order,
 )
 
 
@@ -106,7 +106,7 @@ def test_pending_orders_not_placed_within_5_minutes(postgresql):
     assert "pending_unplaced" not in fired(postgresql, at(minutes=5))
     alert = fired(postgresql, at(minutes=5, seconds=1))["pending_unplaced"]
     assert alert["level"] == "critical" and alert["threshold"] == 5
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 10 WHERE name = 'pending_unplaced_minutes'")
+    settle(postgresql, pending_unplaced_minutes=10)
     assert "pending_unplaced" not in fired(postgresql, at(minutes=5, seconds=1))
 
 
@@ -187,7 +187,7 @@ def test_safety_net_late_after_two_intervals_without_a_tick(postgresql):
     alert = names(at(minutes=20, seconds=1))["safety_net_late"]
     assert (alert["level"], alert["threshold"]) == ("critical", 20) and alert["measured"] > 20
     assert "launcher runs" in alert["detail"]  # pg_cron lives in another database here: which case it is
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 15 WHERE name = 'safety_net_tick_minutes'")
+    settle(postgresql, safety_net_tick_minutes=15)
     assert "safety_net_late" not in names(at(minutes=30))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.test_sql_support import T0, at, claim, lease, make_account, make_order, order, scalar
+from tests.support.sql import T0, at, claim, lease, make_account, make_order, order, scalar
 
 BEGIN = "SELECT lth_pvr.begin_placement(%s, %s)"
 

@@ -5,22 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from psycopg.types.json import Jsonb
-
-from tests.test_sql_support import (
-    T0, at, claim, events, lease, listener, make_account, make_order, one, order, received, rows, status_payload,
-    submitted_order, trade_payload, update,
+from tests.support.sql import (
+    at, batch, claim, events, lease, listener, make_account, make_order, one, open_order_item, open_session,
+    order, received, status_payload, submitted_order, trade_payload, update,
 )
-
-
-def open_session(conn, account, now=T0) -> int:
-    session = one(conn, "SELECT lth_pvr.session_open('w1', %s, %s) AS id", (account, now))["id"]
-    rows(conn, "SELECT * FROM lth_pvr.session_authenticated(%s, %s)", (session, now))
-    return session
-
-
-def batch(conn, session, frames, now=T0) -> list[dict]:
-    return rows(conn, "SELECT * FROM lth_pvr.record_batch(%s, %s, %s)", (session, Jsonb(frames), now))
 
 
 def test_frames_apply_in_order_and_count(postgresql):
@@ -100,12 +88,6 @@ def test_batch_notifies_once_with_the_last_id(postgresql, db_url):
         got = received(listen, expect=1)
     assert len(got) == 1
     assert json.loads(got[0][1]) == {"session": session, "frames": 2, "last": "trade-42"}
-
-
-def open_order_item(postgresql, order_id, ext: str) -> dict:
-    return {"orderId": ext, "side": "buy", "quantity": "0.001", "price": "1000000", "currencyPair": "BTCZAR",
-            "originalQuantity": "0.001", "customerOrderId": str(order(postgresql, order_id)["intent_id"]),
-            "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
 
 
 def test_open_orders_update_reports_missing_orders(postgresql):

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_batch import open_session
-from tests.test_sql_support import (
-    T0, make_account, rows, scalar, status_payload, submitted_order, trade_payload, update,
+from tests.support.sql import (
+    T0, make_account, open_session, rows, scalar, status_payload, submitted_order, trade_payload, update,
 )
 
 NOW = T0 + timedelta(seconds=30)

@@ -6,9 +6,9 @@ import threading
 
 import psycopg
 
-from tests.test_sql_support import (
-    T0, at, claim, lease, listener, make_account, make_order, one, order, place, received, rows,
-    scalar, status_payload, submitted_order, update,
+from tests.support.sql import (
+    T0, at, claim, lease, listener, make_account, make_order, one, order, place, received, rows, scalar, settle,
+    status_payload, submitted_order, update,
 )
 
 
@@ -121,7 +121,7 @@ def test_lost_placement_found_by_lookup_becomes_submitted(postgresql):
 
 
 def test_lost_placement_unknown_to_valr_fails_only_after_the_grace_and_the_placings_again(postgresql):
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    settle(postgresql, placement_requeues_max=0)
     account = make_account(postgresql)
     order_id = make_order(postgresql, account)
     lease(postgresql, "w1")

@@ -3,7 +3,7 @@ are fetched again until the database holds what VALR says was executed."""
 
 from __future__ import annotations
 
-from tests.test_sql_support import T0, at, fill, make_account, rows, status_payload, submitted_order, \
+from tests.support.sql import T0, at, fill, make_account, rows, status_payload, submitted_order, \
     trade_payload, update
 
 

@@ -5,10 +5,9 @@ remainder below the pair's minimum, every decision in order_events, v_intents, t
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
@@ -16,59 +15,11 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.harness import wait_for
-from tests.test_sql_support import (
-    T0, at, claim, fill, lease, listener, make_account, make_order, one, order, place, received, rows, scalar,
-    status_payload, trade_payload, update, valr_pairs,
+from tests.support.sql import (
+    T0, at, cancelled, claim, constraint_of, fallback_events, fallback_order, fill, fire_age, insert_order,
+    lease, listener, make_account, make_order, one, order, place, prices, received, replacement, rows, scalar,
+    settle, status_payload, trade_payload, update, valr_pairs,
 )
-
-
-def fallback_order(conn, account, *, side: str = "BUY", price: str = "1000000", qty: str = "0.001",
-                   after: str | None = None, move: str | None = None, now: datetime = T0,
-                   ext: str | None = None, confirm_ms: int | None = 0) -> tuple[uuid.UUID, str]:
-    """A limit order with a fallback, pending -> placing -> submitted (VALR accepted it at `now`). Its
-    price trigger fires on the first price that crosses (confirm_ms 0) unless told otherwise
-    (None: the account's or the setting's confirmation)."""
-    order_id = scalar(conn, """
-        INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                             fallback_after, fallback_price_move, fallback_price_confirm_ms,
-                                             created_at, updated_at)
-        VALUES (%s, gen_random_uuid(), 'BTCZAR', %s, %s, %s, %s::interval, %s, %s, %s, %s)
-        RETURNING exchange_order_id""", (account, side, price, qty, after, move, confirm_ms, now, now))
-    lease(conn, "w1", now)
-    assert order_id in {c["exchange_order_id"] for c in claim(conn, "w1", now, accounts=[account])}
-    ext = ext or f"valr-{uuid.uuid4()}"
-    assert place(conn, order_id, ext, now=now)["status"] == "submitted"
-    return order_id, ext
-
-
-def prices(conn, pair: str = "BTCZAR", *, bid: str, ask: str, created: datetime, now: datetime,
-           source: str = "ws") -> list[dict]:
-    frame = {"type": "MARKET_SUMMARY_UPDATE", "currencyPairSymbol": pair,
-             "data": {"currencyPair": pair, "bidPrice": bid, "askPrice": ask, "lastTradedPrice": bid,
-                      "created": created.isoformat().replace("+00:00", "Z")}}
-    return rows(conn, "SELECT * FROM lth_pvr.record_market_prices(%s, %s, %s)", (Jsonb([frame]), source, now))
-
-
-def fallback_events(conn, order_id) -> list[dict]:
-    return rows(conn, """SELECT outcome, detail, payload FROM lth_pvr.order_events
-                          WHERE exchange_order_id = %s AND kind = 'fallback' ORDER BY event_id""", (order_id,))
-
-
-def replacement(conn, order_id) -> dict | None:
-    found = rows(conn, "SELECT * FROM lth_pvr.exchange_orders WHERE replaces_order_id = %s", (order_id,))
-    return found[0] if found else None
-
-
-def cancelled(ext: str, *, remaining: str, original: str = "0.001", status: str = "Cancelled",
-              updated: str = "2025-03-03T12:10:00.000Z") -> dict:
-    return status_payload(ext, status, original=original, remaining=remaining, updated=updated)
-
-
-def constraint_of(conn, sql: str, params: tuple) -> str:
-    with pytest.raises(psycopg.errors.CheckViolation) as caught:
-        with conn.transaction():
-            conn.execute(sql, params)
-    return caught.value.diag.constraint_name
 
 
 # -- the columns and their defaults -----------------------------------------------------------------
@@ -101,8 +52,7 @@ def test_defaults_come_from_the_account_then_the_settings_and_an_explicit_value_
     shipped = inserted(account)
     assert (shipped["fallback_after"], shipped["fallback_price_move"]) == (None, None)  # shipped off
     assert shipped["cid_is_intent"]
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 300 WHERE name = 'fallback_after_seconds'")
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 0.0025 WHERE name = 'fallback_price_move'")
+    settle(postgresql, fallback_after_seconds=300, fallback_price_move=0.0025)
     postgresql.execute("""UPDATE lth_pvr.exchange_accounts SET fallback_after = '2 minutes', fallback_price_move = 0.01
                            WHERE exchange_account_id = %s""", (account,))
     assert tuple(inserted(account).values())[:2] == (timedelta(minutes=2), Decimal("0.01"))
@@ -115,7 +65,7 @@ def test_defaults_come_from_the_account_then_the_settings_and_an_explicit_value_
 def test_an_order_registered_as_submitted_inherits_no_fallback(postgresql):
     """Placed by another system: a fallback would cancel someone else's order and buy at market."""
     account = make_account(postgresql)
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 300 WHERE name = 'fallback_after_seconds'")
+    settle(postgresql, fallback_after_seconds=300)
     postgresql.execute("""UPDATE lth_pvr.exchange_accounts SET fallback_after = '2 minutes', fallback_price_move = 0.01
                            WHERE exchange_account_id = %s""", (account,))
     register = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
@@ -208,11 +158,8 @@ def test_price_watch_pairs_are_those_of_open_orders_with_a_price_trigger(postgre
 def test_age_counts_from_valrs_acceptance_and_the_worker_is_told_when_to_wake(postgresql):
     account = make_account(postgresql)
     # Created at T0, accepted by VALR 40 s later: due at T0 + 40 s + 5 min.
-    order_id = scalar(postgresql, """
-        INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                             fallback_after, created_at, updated_at)
-        VALUES (%s, gen_random_uuid(), 'BTCZAR', 'BUY', 1000000, 0.001, '5 minutes', %s, %s)
-        RETURNING exchange_order_id""", (account, T0, T0))
+    order_id = insert_order(postgresql, account, price="1000000", qty="0.001", fallback_after="5 minutes",
+                            created_at=T0, updated_at=T0)
     lease(postgresql, "w1", T0)
     claim(postgresql, "w1", T0)
     place(postgresql, order_id, "valr-age", now=at(seconds=40))
@@ -246,10 +193,6 @@ def test_an_operators_cancel_is_not_turned_into_a_fallback(postgresql):
 
 
 # -- cancel first, replace only on VALR's word -------------------------------------------------------
-
-def fire_age(conn, order_id, now=None):
-    conn.execute("SELECT * FROM lth_pvr.request_due_fallbacks(NULL, %s)", (now or at(minutes=6),))
-    assert order(conn, order_id)["fallback_reason"] == "age"
 
 
 def test_valrs_cancelled_word_replaces_exactly_what_valr_says_was_not_executed(postgresql):
@@ -576,10 +519,7 @@ def test_v_intents_states(postgresql):
 
 def test_a_market_order_cancelled_due_to_slippage_raises_an_alert(postgresql):
     account = make_account(postgresql)
-    market = scalar(postgresql, """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side,
-                                                                         qty, order_type)
-                                   VALUES (%s, gen_random_uuid(), 'BTCZAR', 'BUY', 0.001, 'market')
-                                   RETURNING exchange_order_id""", (account,))
+    market = insert_order(postgresql, account, qty="0.001", order_type="market")
     lease(postgresql, "w1", T0)
     claim(postgresql, "w1", T0, accounts=[account])
     place(postgresql, market, "valr-s", now=T0)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.test_sql_support import (
+from tests.support.sql import (
     at, claim, events, fill, lease, make_account, make_order, order, place, rows, status_payload,
     submitted_order, trade_payload, update,
 )

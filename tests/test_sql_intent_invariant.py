@@ -13,10 +13,9 @@ from decimal import Decimal
 import psycopg
 
 from tests.harness import wait_for
-from tests.test_sql_fallback import cancelled, constraint_of, fallback_order, fire_age, replacement
-from tests.test_sql_support import (
-    at, claim, fill, lease, make_account, one, order, place, rows, scalar, status_payload, trade_payload, update,
-    valr_pairs,
+from tests.support.sql import (
+    at, cancelled, claim, constraint_of, fallback_order, fill, fire_age, lease, make_account, one, order, place,
+    replacement, rows, scalar, settle, status_payload, trade_payload, update, valr_pairs,
 )
 
 INSERT_MARKET = """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, order_type)
@@ -236,7 +235,7 @@ def test_an_intent_valr_executed_twice_raises_an_alert_on_the_sum(postgresql):
     lease(postgresql, "w1", at())
     claim(postgresql, "w1", at(), accounts=[account])
     # The request left, VALR never knew it, and placing it again is turned off: failed by inference.
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    settle(postgresql, placement_requeues_max=0)
     assert scalar(postgresql, "SELECT lth_pvr.begin_placement(%s, %s)", (first, at(seconds=1)))
     one(postgresql, "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)", (first, at(seconds=300)))
     assert order(postgresql, first)["status"] == "failed"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.test_sql_support import T0, at, lease, make_account, make_order, rows
+from tests.support.sql import T0, at, lease, make_account, make_order, rows
 
 
 def held(conn, worker, now=T0, ttl=60) -> set:

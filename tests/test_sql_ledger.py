@@ -13,7 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from tests.harness import wait_for
-from tests.test_sql_support import T0, at, listener, make_account, one, received, rows, scalar
+from tests.support.sql import T0, at, listener, make_account, one, received, rows, scalar
 
 DOC_RECORD = json.loads("""{"transactionType": {"type": "MARKET_BUY", "description": "Market Buy"},
  "debitCurrency": {"symbol": "R", "decimalPlaces": 2, "isActive": true, "shortName": "ZAR", "longName": "Rand"},

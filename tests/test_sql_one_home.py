@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
-    T0, at, claim, fill, lease, make_account, make_order, one, order, rows, scalar, status_payload,
+from tests.support.sql import (
+    T0, at, claim, fill, lease, make_account, make_order, one, order, rows, scalar, settle, status_payload,
     submitted_order, trade_payload, update, valr_pairs,
 )
 
@@ -31,7 +31,7 @@ def placing_order(conn, sent: bool = False):
 
 def lost_for_good(conn, order_id):
     """The request left and VALR does not know it after the grace, with no placing again left."""
-    conn.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    settle(conn, placement_requeues_max=0)
     assert scalar(conn, "SELECT lth_pvr.begin_placement(%s, %s)", (order_id, T0))
 
 
@@ -218,7 +218,7 @@ def test_every_path_to_a_final_status_goes_through_finish_order(postgresql):
 
 def test_one_lost_placement_rule_reads_its_setting_in_both_paths(postgresql):
     valr_pairs(postgresql, "BTCZAR")  # no `pair_unchecked` insert row among the rows read below
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 30 WHERE name = 'placement_grace_seconds'")
+    settle(postgresql, placement_grace_seconds=30)
     _, by_lookup = placing_order(postgresql, sent=True)
     _, by_poll = placing_order(postgresql, sent=True)
     lookup = "SELECT * FROM lth_pvr.record_placement_not_found(%s, %s)"
@@ -241,8 +241,8 @@ def test_the_lost_placement_grace_never_defaults_silently(postgresql):
 
 
 def test_claim_timings_come_from_settings(postgresql):
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 5 WHERE name = 'reconcile_fallback_seconds'")
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 10 WHERE name = 'poll_claim_seconds'")
+    settle(postgresql, reconcile_fallback_seconds=5)
+    settle(postgresql, poll_claim_seconds=10)
     account = make_account(postgresql)
     # No socket: the placement leaves a reconciliation owed at T0.
     order_id = submitted_order(postgresql, account)

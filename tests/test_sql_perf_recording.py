@@ -8,10 +8,9 @@ from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_batch import batch, open_order_item, open_session
-from tests.test_sql_support import (
-    T0, at, events, fill, make_account, one, order, rows, scalar, status_payload, submitted_order, trade_payload,
-    update,
+from tests.support.sql import (
+    T0, at, batch, events, fill, make_account, one, open_order_item, open_session, order, rows, scalar,
+    status_payload, submitted_order, trade_payload, update,
 )
 
 

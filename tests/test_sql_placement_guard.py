@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.test_sql_support import T0, at, claim, events, lease, make_account, make_order, order, rows, scalar
+from tests.support.sql import T0, at, claim, events, lease, make_account, make_order, order, rows, scalar, settle
 
 
 def begin(conn, order_id, now) -> bool:
@@ -134,7 +134,7 @@ def test_a_retry_refused_once_its_grace_passed_fails_the_order_in_sql(postgresql
 
 
 def test_a_202_for_an_order_failed_by_inference_brings_it_back_under_valrs_word(postgresql):
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'placement_requeues_max'")
+    settle(postgresql, placement_requeues_max=0)
     order_id = claimed_order(postgresql)
     assert begin(postgresql, order_id, at(seconds=1))
     assert not_found(postgresql, order_id, at(seconds=130))["status"] == "failed"

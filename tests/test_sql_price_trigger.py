@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.test_sql_fallback import fallback_order, prices
-from tests.test_sql_support import T0, at, make_account, order, rows, scalar
+from tests.support.sql import T0, at, fallback_order, insert_order, make_account, order, prices, rows, scalar
 
 
 def due_fallbacks(conn, now) -> list:
@@ -110,10 +109,8 @@ def test_the_confirmation_comes_from_the_order_then_its_account_then_the_setting
 def test_freshness_is_per_pair_and_a_stale_pair_is_named_for_a_rest_read(postgresql):
     account = make_account(postgresql)
     fallback_order(postgresql, account, move="0.5")
-    eth = scalar(postgresql, """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side,
-                                    price, qty, fallback_price_move, created_at, updated_at)
-                                VALUES (%s, gen_random_uuid(), 'ETHZAR', 'SELL', 50000, 0.01, 0.5, %s, %s)
-                                RETURNING exchange_order_id""", (account, T0, T0))
+    eth = insert_order(postgresql, account, pair="ETHZAR", side="SELL", price="50000", qty="0.01",
+                       fallback_price_move="0.5", created_at=T0, updated_at=T0)
     assert eth
 
     def watch(seconds):

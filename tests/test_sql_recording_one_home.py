@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.test_sql_support import rows
+from tests.support.sql import rows
 
 # (rule, what a copy of it would contain, its one home)
 RULES = [

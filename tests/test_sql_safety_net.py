@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
+from tests.support.sql import (
     T0, at, listener, make_account, make_order, one, order, received, rows, scalar, status_payload,
     submitted_order, update,
 )

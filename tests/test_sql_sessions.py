@@ -3,7 +3,7 @@ tenures, spacing of lost-placement lookups, and the retirement of dead workers (
 
 from __future__ import annotations
 
-from tests.test_sql_support import T0, at, claim, lease, make_account, make_order, rows, scalar, submitted_order
+from tests.support.sql import T0, at, claim, lease, make_account, make_order, rows, scalar, submitted_order
 
 
 def work(conn, worker="w1", now=T0) -> dict:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
+from tests.support.sql import (
     T0, at, claim, events, lease, listener, make_account, make_order, one, order, place, received,
     rows, status_payload, submitted_order, update, valr_pairs,
 )
@@ -199,8 +200,15 @@ def test_insert_rules_name_the_rule(postgresql, columns, values, rule):
 
 
 def test_unknown_pair_has_no_precision_rule(postgresql):
+    valr_pairs(postgresql, "BTCZAR")  # a fresh install knows no pair until the first refresh
     account = make_account(postgresql)
-    make_order(postgresql, account, pair="NEWCOINZAR", qty="0.123456789123", price="0.0001")
+    with pytest.raises(psycopg.errors.CheckViolation):  # a known pair's precision is checked
+        make_order(postgresql, account, qty="0.123456789123", price="0.0001")
+    postgresql.rollback()  # the refresh too: a never-refreshed table accepts an unknown pair (with a warning row)
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account, pair="NEWCOINZAR", qty="0.123456789123", price="0.0001")
+    kept = order(postgresql, order_id)
+    assert (kept["qty"], kept["price"]) == (Decimal("0.123456789123"), Decimal("0.0001"))  # stored as given
 
 
 def test_inserted_submitted_order_owes_a_reconciliation_and_notifies(postgresql, db_url):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.test_sql_support import (
+from tests.support.sql import (
     T0, at, make_account, one, order, rows, scalar, status_payload, submitted_order, update, valr_pairs,
 )
 from worker.db.migrate import db_dir

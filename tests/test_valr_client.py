@@ -250,6 +250,8 @@ def test_rest_budget_of_the_simulator_answers_429_like_valr():
 
 def test_no_limits_flag_lifts_the_budget():
     async def body(sim, client):
-        for _ in range(5):
-            await client.open_orders(SUB)
-    run_with_sim(body, config=SimConfig(rest_per_minute_key=3, enforce_limits=False))
+        answers = [await client.open_orders(SUB) for _ in range(5)]  # a budget of 3 would answer the 4th 429
+        assert answers == [[]] * 5
+        assert sim.counters()["rest"]["GET /v1/orders/open"] == 5
+    # A 429 raises here (no wait, no retry): the budget lifted is seen, not waited out.
+    run_with_sim(body, config=SimConfig(rest_per_minute_key=3, enforce_limits=False), wait_on_429=False)

@@ -115,9 +115,10 @@ def test_silent_stream_and_dropped_sockets_are_covered_by_the_safety_net(sim, or
     time.sleep(0.5)
     assert {orders.status(o) for o, _ in ids} == {"submitted"}  # nothing arrived
 
+    # The cron job's SQL, invoked now rather than waiting 10 minutes: the three silent orders, never
+    # polled, are marked due (its NOTIFY has the worker poll them); then the sockets drop as well.
+    assert orders.sql("SELECT lth_pvr.safety_net_tick()")[0][0] == 3
     sim.faults(close_sockets=True)
-    # The cron job's SQL, invoked now rather than waiting 10 minutes.
-    assert orders.sql("SELECT lth_pvr.safety_net_tick()")[0][0] >= 0
     for order_id, _ in ids[:2]:
         orders.wait_status(order_id, "filled", timeout=30)
     orders.wait_status(ids[2][0], "cancelled", timeout=30)
@@ -222,11 +223,8 @@ def test_order_placed_elsewhere_and_inserted_as_submitted_gets_one_reconciliatio
     valr_id = asyncio.run(place_elsewhere())
     sim.fill(str(intent), "0.0001")  # it partly filled before anyone here knew of it
     account = orders.account("777")
-    order_id = orders.sql(
-        """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty,
-                                                status, ext_order_id)
-           VALUES (%s, %s, 'BTCZAR', 'BUY', 1100000, 0.0002, 'submitted', %s) RETURNING exchange_order_id""",
-        (account, intent, valr_id))[0][0]
+    order_id, _ = orders.insert(account, qty="0.0002", price="1100000", intent=intent, status="submitted",
+                                ext_order_id=valr_id)
     base = sim.counters()["rest"]
     start_worker()
 

@@ -88,8 +88,8 @@ def test_sigterm_while_valr_is_unreachable_at_start_exits_promptly(worker_url, t
 
 
 def test_a_killed_worker_leaves_no_ghost_sessions_and_no_alert_for_ever(sim, orders, start_worker):
-    orders.sql("UPDATE lth_pvr.settings SET value = 3 WHERE name = 'worker_retire_seconds'")
-    orders.sql("UPDATE lth_pvr.settings SET value = 6 WHERE name = 'worker_heartbeat_seconds'")
+    orders.settle(worker_retire_seconds=3)
+    orders.settle(worker_heartbeat_seconds=6)
     accounts = [orders.account(f"{300 + i}") for i in range(2)]
     doomed = start_worker()
     survivor = start_worker()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.test_sql_support import one
+from tests.support.sql import one, settle
 from worker.config import build_settings
 from worker.daemon.runner import Runner
 from worker.daemon.session import SessionContext
@@ -33,8 +33,7 @@ def started(conn, **flags) -> Runner:
 
 
 def test_the_worker_takes_its_lease_ttl_and_connection_budget_from_settings(postgresql):
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 45 WHERE name = 'lease_ttl_seconds'")
-    postgresql.execute("UPDATE lth_pvr.settings SET value = 7 WHERE name = 'ws_connects_per_minute'")
+    settle(postgresql, lease_ttl_seconds=45, ws_connects_per_minute=7)
     runner = started(postgresql)
     assert (runner.settings.lease_ttl_s, runner.settings.ws_connects_per_minute,
             runner.session_context.ws_connects_per_minute) == (45, 7, 7)

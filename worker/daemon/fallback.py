@@ -2,8 +2,7 @@
 (next_fallback_due, in seconds, so the worker's clock never matters; 0 for an order accepted after its
 price threshold was crossed); the timer (worker/daemon/timer.py) sleeps until then and calls
 request_due_fallbacks, which requests the due cancels in SQL (age, and the price trigger judged over
-every pair); they are sent at once
-(Runner.send_cancels_now), without waiting for the runner's tick.
+every pair); they are sent at once (WatchContext.send_cancels_now), without waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
 pg_cron tick fires due fallbacks too, as a safety net.
 """
@@ -22,15 +21,15 @@ class FallbackTimer(DueTimer):
     name = "fallback"
 
     async def next_due(self) -> float | None:
-        return await self.runner.store.next_fallback_due()
+        return await self.ctx.store.next_fallback_due()
 
     async def fire(self) -> bool:
-        fired = await self.runner.store.request_due_fallbacks()
+        fired = await self.ctx.store.request_due_fallbacks()
         for row in fired:
             event(log, f"{row['trigger']} fallback due: cancel requested", order=row["exchange_order_id"],
                   pair=row["pair"])
         if fired:
-            self.runner.send_cancels_now()
+            self.ctx.send_cancels_now()
         return bool(fired)
 
 
@@ -41,11 +40,11 @@ class MarketLookupTimer(DueTimer):
     name = "market lookup"
 
     async def next_due(self) -> float | None:
-        return await self.runner.store.next_market_lookup_due()
+        return await self.ctx.store.next_market_lookup_due()
 
     async def fire(self) -> bool:
-        marked = await self.runner.store.mark_market_lookups_due()
+        marked = await self.ctx.store.mark_market_lookups_due()
         if marked:
             event(log, "market orders with no final word: looking them up", orders=len(marked))
-            self.runner.wake.set()
+            self.ctx.wake()
         return bool(marked)

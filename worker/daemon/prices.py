@@ -9,7 +9,7 @@ hold a price crossing whose confirmation only a new price can give (prices_to_wa
 reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike.
 A socket silent for `quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at
 once); still silent after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
-their cancels are sent at once (Runner.send_cancels_now), without waiting for the runner's tick.
+their cancels are sent at once (WatchContext.send_cancels_now), without waiting for the runner's tick.
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import psycopg
 
 from worker.daemon.backoff import backoff
+from worker.daemon.context import WatchContext
 from worker.logs import event
 from worker.valr import AuthenticationError, ConnectionLost, RateLimited, TransportError, ValrError
 from worker.valr.trade_ws import MARKET_SUMMARY, TradeSocket
-
-if TYPE_CHECKING:
-    from worker.daemon.runner import Runner
 
 log = logging.getLogger("worker.prices")
 
@@ -39,8 +36,8 @@ LOST = (ConnectionLost, TransportError, AuthenticationError, OSError)
 
 
 class PriceWatch:
-    def __init__(self, runner: "Runner") -> None:
-        self.runner = runner
+    def __init__(self, ctx: WatchContext) -> None:
+        self.ctx = ctx
         self.pairs: tuple[str, ...] = ()
         self.rest_poll_s = 10.0
         self.quiet_s = 30.0
@@ -89,7 +86,7 @@ class PriceWatch:
                       attempt=attempt, error=str(exc)[:200])
             except psycopg.Error as exc:
                 attempt += 1
-                self.runner.db.failed("prices", exc)
+                self.ctx.db.failed("prices", exc)
             except Exception:  # a bug must not end live prices for good: log it, back off, start again
                 attempt += 1
                 self.down_since = self.down_since or time.monotonic()
@@ -98,8 +95,7 @@ class PriceWatch:
                 await asyncio.sleep(backoff(attempt, base=0.5, cap=30.0))
 
     async def _connected(self) -> None:
-        settings = self.runner.settings
-        async with TradeSocket(settings.valr_base_url, settings.credentials) as sock:
+        async with TradeSocket(self.ctx.valr_base_url, self.ctx.credentials) as sock:
             self.socket = sock
             await self._subscribe(sock)
             self.down_since = None
@@ -153,7 +149,7 @@ class PriceWatch:
             try:
                 await self._read_rest(await self._stale_pairs())
             except psycopg.Error as exc:  # the database is away: ask again less often meanwhile
-                self.runner.db.failed("prices", exc)
+                self.ctx.db.failed("prices", exc)
                 await asyncio.sleep(RECHECK_S)
             except Exception:  # as above: the next round tries again
                 log.exception("reading prices over REST failed unexpectedly")
@@ -163,7 +159,7 @@ class PriceWatch:
         """The pairs SQL names for a REST read (stale, or a price crossing awaiting its confirmation), less
         those asked for within REST_RETRY_S (VALR's answer may not have been newer than the price held,
         or the read failed: not again at once)."""
-        row = await self.runner.store.prices_to_watch()
+        row = await self.ctx.store.prices_to_watch()
         self.rest_poll_s = float(row["rest_poll_seconds"])
         now, spacing = time.monotonic(), min(REST_RETRY_S, self.rest_poll_s)
         due = [p for p in row["rest_pairs"] if now - self._rest_tried.get(p, float("-inf")) >= spacing]
@@ -175,23 +171,23 @@ class PriceWatch:
         answers = []
         for pair in pairs:
             try:
-                answers.append(await self.runner.client.market_summary(pair))
+                answers.append(await self.ctx.client.market_summary(pair))
             except (TransportError, RateLimited, ValrError) as exc:
                 event(log, "marketsummary failed", logging.WARNING, pair=pair, error=str(exc)[:200])
         if answers:
             try:
                 await self._record(answers, "rest")
             except psycopg.Error as exc:
-                self.runner.db.failed("prices", exc)
+                self.ctx.db.failed("prices", exc)
 
     # -- SQL ----------------------------------------------------------------------------------------
     async def _record(self, frames: list[dict], source: str) -> None:
-        fired = await self.runner.store.record_market_prices(frames, source)
+        fired = await self.ctx.store.record_market_prices(frames, source)
         for row in fired:
             event(log, "price trigger fired", order=row["exchange_order_id"], pair=row["pair"],
                   price_seen=row["price_seen"], trigger=row["trigger"])
         if fired:
-            self.runner.send_cancels_now()
+            self.ctx.send_cancels_now()
 
     async def _refresh(self) -> bool:
         """Ask SQL which pairs to watch (at most every MIN_REFRESH_S); True when the set changed."""
@@ -199,7 +195,7 @@ class PriceWatch:
         if wait > 0:
             await asyncio.sleep(wait)
         self._last_refresh = time.monotonic()
-        row = await self.runner.store.prices_to_watch()
+        row = await self.ctx.store.prices_to_watch()
         self.rest_poll_s, self.quiet_s = float(row["rest_poll_seconds"]), float(row["quiet_seconds"])
         pairs = tuple(row["pairs"])
         changed, self.pairs = pairs != self.pairs, pairs

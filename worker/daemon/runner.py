@@ -28,6 +28,7 @@ from worker.config import WorkerSettings
 from worker.daemon import identity
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
+from worker.daemon.context import WatchContext
 from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
@@ -119,9 +120,11 @@ class Runner:
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now,
                                  on_ledger=self.ledger_sync_now)
-        self.prices = PriceWatch(self)
-        self.fallbacks = FallbackTimer(self)
-        self.market_lookups = MarketLookupTimer(self)
+        watch = WatchContext(store=self.store, db=self.db, send_cancels_now=self.send_cancels_now, wake=self.wake.set,
+                             client=self.client, valr_base_url=s.valr_base_url, credentials=s.credentials)
+        self.prices = PriceWatch(watch)
+        self.fallbacks = FallbackTimer(watch)
+        self.market_lookups = MarketLookupTimer(watch)
         try:
             await self._unless_stopping(self._open_pool())
             await self._unless_stopping(self._read_database_settings())

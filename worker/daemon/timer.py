@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import psycopg
 
-
-if TYPE_CHECKING:
-    from worker.daemon.runner import Runner
+from worker.daemon.context import WatchContext
 
 log = logging.getLogger("worker.timer")
 
@@ -25,8 +22,8 @@ RETRY_S = 0.5     # due, yet nothing fired: ask again after this, not in a tight
 class DueTimer:
     name = "timer"
 
-    def __init__(self, runner: "Runner") -> None:
-        self.runner = runner
+    def __init__(self, ctx: WatchContext) -> None:
+        self.ctx = ctx
         self.stopping = False
         self._poked = asyncio.Event()
 
@@ -56,7 +53,7 @@ class DueTimer:
                     continue
                 await self._sleep(RECHECK_S if due_in is None else min(due_in, RECHECK_S))
             except psycopg.Error as exc:  # the database is away: said once (DatabaseHealth), retried
-                self.runner.db.failed(f"{self.name} timer", exc)
+                self.ctx.db.failed(f"{self.name} timer", exc)
                 await self._sleep(RECHECK_S)
 
     async def _sleep(self, seconds: float) -> None:

@@ -64,7 +64,13 @@ AS $$
     UNION ALL
     SELECT * FROM lth_pvr.alert_worker_task_failed(p_now)
     UNION ALL
-    SELECT * FROM lth_pvr.ledger_alerts(p_now)  -- the account ledger's (55_ledger/ledger_alerts.sql)
+    SELECT * FROM lth_pvr.alert_ledger_unknown_transaction_type(p_now)
+    UNION ALL
+    SELECT * FROM lth_pvr.alert_ledger_late_transactions(p_now)
+    UNION ALL
+    SELECT * FROM lth_pvr.alert_ledger_sync_failing(p_now)
+    UNION ALL
+    SELECT * FROM lth_pvr.alert_ledger_sync_late(p_now)
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

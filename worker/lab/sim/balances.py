@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from worker.lab.sim.book import now_iso, num
+from worker.lab.sim.shapes import now_iso, num
 
 # Generous by default: tests that do not care about money never run out of it.
 DEFAULT_TOTALS = {"ZAR": Decimal("1000000000000"), "BTC": Decimal("1000000"), "ETH": Decimal("10000000"),

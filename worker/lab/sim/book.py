@@ -4,21 +4,19 @@ account events VALR sends for each change, in VALR's order and VALR's JSON shape
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+from worker.lab.sim.balances import Balances
+from worker.lab.sim.history import record_fill
+from worker.lab.sim.ledger import Ledger
+from worker.lab.sim.market import Market, Quote
 from worker.lab.sim.pairs import INACTIVE_PAIRS, PAIRS, REBATE_PAIRS
+from worker.lab.sim.shapes import SimError, now_iso, num, uuid7
 from worker.valr.pairs import PairRule
-
-if TYPE_CHECKING:
-    from worker.lab.sim.balances import Balances
-    from worker.lab.sim.market import Market, Quote
 
 Emit = Callable[[str, dict], None]  # (subaccount id, frame)
 
@@ -29,37 +27,6 @@ _SEQUENCE = itertools.count(1368928567986638000)  # VALR's sequenceIds exceed 2^
 INSUFFICIENT_BALANCE = "Insufficient Balance"
 OUTSIDE_SLIPPAGE_BAND = "Order cancelled as it would have matched outside of slippage price band"
 SLIPPAGE_CANCELLED = "Partially Filled and Cancelled Due To Slippage"
-
-
-class SimError(Exception):
-    """A VALR error answer: status + {"code","message"}."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def now_iso() -> str:
-    moment = datetime.now(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def num(value: Decimal) -> str:
-    """VALR prints numbers as plain strings without trailing zeros: '0.0002', '1149500', '0'."""
-    if value == 0:
-        return "0"
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def uuid7() -> str:
-    """Time-ordered ids like VALR's (UUIDv7)."""
-    ms = int(time.time() * 1000)
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 64) & 0x0FFF) << 64 | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
 
 
 def decimal_field(body: dict, name: str) -> Decimal:
@@ -152,18 +119,15 @@ class Order:
 class Exchange:
     """Every book; `emit(subaccount, frame)` delivers an account event to that subaccount's sockets."""
 
-    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: "Market | None" = None,
-                 balances: "Balances | None" = None, take_on_placement: bool = False,
+    def __init__(self, emit: Emit, fee_rate: Decimal = Decimal("0.001"), *, market: Market | None = None,
+                 balances: Balances | None = None, take_on_placement: bool = False,
                  maker_reward_rate: Decimal = Decimal("0.0001")) -> None:
-        from worker.lab.sim.balances import Balances
-        from worker.lab.sim.market import Market
         self.emit = emit
         self.fee_rate = fee_rate
         self.maker_reward_rate = maker_reward_rate
         self.market = market or Market({p: r.tick_size for p, r in PAIRS.items()}, spread=Decimal("0.001"),
                                        volatility=0.0, seed=None)
         self.balances = balances or Balances()
-        from worker.lab.sim.ledger import Ledger
         self.ledger = Ledger(emit, self.balances)
         # Fault hooks: False → this fill's order frames (trade, status, open orders) never reach the
         # socket while its history record and balances do; True → reservations send BALANCE_UPDATE.
@@ -261,7 +225,7 @@ class Exchange:
                 break
             depth = self._take(order, quote, depth, at_market=False)
 
-    def _take(self, order: Order, quote: "Quote", depth: Decimal | None, *, at_market: bool) -> Decimal | None:
+    def _take(self, order: Order, quote: Quote, depth: Decimal | None, *, at_market: bool) -> Decimal | None:
         """Fill `order` from the market if the market reaches its price; returns the depth left."""
         reached = quote.ask <= order.price if order.side == "buy" else quote.bid >= order.price
         if not reached:
@@ -365,7 +329,6 @@ class Exchange:
     def _emit_account_records(self, order: Order, trade: dict) -> None:
         """What VALR also sends with every fill: the balances it moved (BALANCE_UPDATE, one per asset)
         and the account history record (NEW_ACCOUNT_HISTORY_RECORD; a maker reward is its own record)."""
-        from worker.lab.sim.history import record_fill  # history imports balances, which imports book
         base, quote = _currencies(order.pair)
         for currency in (base, quote):
             self._balance_update(order.subaccount_id, currency)

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
 from worker.lab.sim.balances import currency_view
-from worker.lab.sim.book import SimError, now_iso, num, uuid7
+from worker.lab.sim.shapes import SimError, now_iso, num, uuid7
 
 if TYPE_CHECKING:
     from worker.lab.sim.balances import Balances

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Callable
 
-from worker.lab.sim.book import now_iso, num
+from worker.lab.sim.shapes import now_iso, num
 
 # Mid prices the market starts from (roughly where these pairs traded); anything else starts at 100.
 START_MIDS = {"BTCZAR": Decimal("1150000"), "ETHZAR": Decimal("40000"), "XRPZAR": Decimal("10"),

@@ -8,9 +8,10 @@ import logging
 import random
 from decimal import ROUND_DOWN, Decimal
 
-from worker.lab.sim.book import PAIRS, Exchange, Order, SimError
+from worker.lab.sim.book import PAIRS, Exchange, Order
 from worker.lab.sim.config import SimConfig
 from worker.lab.sim.faults import Faults
+from worker.lab.sim.shapes import SimError
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,17 @@ from aiohttp import web
 
 from worker.lab.sim.auth import AuthRefused, Verifier
 from worker.lab.sim.balances import Balances
-from worker.lab.sim.book import Exchange, Order, SimError, decimal_field, now_iso, num
+from worker.lab.sim.book import Exchange, Order, decimal_field
 from worker.lab.sim.ledger import PRIMARY_ID, Query, account_id
 from worker.lab.sim.pairs import CATALOGUE, PAIRS, order_types
+from worker.lab.sim.shapes import SimError, now_iso, num
 from worker.lab.sim.config import SimConfig
 from worker.lab.sim.faults import Faults
 from worker.lab.sim.hub import Hub
 from worker.lab.sim.market import Market
 from worker.lab.sim.matching import Matcher
 from worker.lab.sim.trade import TradeFeed
+from worker.valr.rest import parse_time
 from worker.valr.signing import SUBACCOUNT_HEADER
 
 log = logging.getLogger("worker.lab.sim")
@@ -778,7 +780,6 @@ def _json_body_or_none(text: str) -> Any:
 
 
 def _iso(text: str) -> datetime:
-    from worker.valr.rest import parse_time
     return parse_time(text)
 
 

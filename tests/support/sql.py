@@ -1,4 +1,4 @@
-"""Helpers for the SQL lifecycle tests (test_sql_*.py), and tests of the small parsing helpers.
+"""Helpers for the SQL lifecycle tests (test_sql_*.py and others over one psycopg connection).
 
 Every call passes an explicit p_now (the simulated clock), so tests move through hours of cron
 ticks without waiting. Payload builders produce VALR's shapes, numbers as strings.
@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -40,10 +42,29 @@ def scalar(conn: psycopg.Connection, query: str, params: tuple | list = ()) -> A
     return conn.execute(query, params).fetchone()[0]
 
 
+def settle(conn: psycopg.Connection, **values: object) -> None:
+    """Settings for this test's database: settle(conn, placement_requeues_max=0). The one way a test
+    changes a setting (Orders.settle calls it)."""
+    for name, value in values.items():
+        conn.execute("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
+
+
 def make_account(conn: psycopg.Connection, subaccount_id: str | None = None) -> uuid.UUID:
     sub = subaccount_id if subaccount_id is not None else uuid.uuid4().hex[:12]
     return scalar(conn, "INSERT INTO lth_pvr.exchange_accounts (subaccount_id) VALUES (%s) "
                         "RETURNING exchange_account_id", (sub,))
+
+
+def insert_order(conn: psycopg.Connection, account: uuid.UUID, **columns: Any) -> uuid.UUID:
+    """The one way a test inserts an order, as a strategy would with plain SQL: any exchange_orders
+    columns by name (fallback_after='5 minutes', order_type='market', status='submitted', ...); a new
+    intent, BTCZAR and BUY unless given; a column given None is left to its default. Returns its id.
+    (Bulk loads with generate_series, and tests whose subject is the INSERT statement, write their own.)"""
+    values = {"intent_id": uuid.uuid4(), "pair": "BTCZAR", "side": "BUY", **columns, "exchange_account_id": account}
+    values = {name: value for name, value in values.items() if value is not None}
+    query = sql.SQL("INSERT INTO lth_pvr.exchange_orders ({}) VALUES ({}) RETURNING exchange_order_id").format(
+        sql.SQL(", ").join(map(sql.Identifier, values)), sql.SQL(", ").join(sql.Placeholder() * len(values)))
+    return conn.execute(query, list(values.values())).fetchone()[0]
 
 
 def valr_pairs(conn: psycopg.Connection, *symbols: str) -> None:
@@ -57,13 +78,9 @@ def make_order(conn: psycopg.Connection, account: uuid.UUID, *, status: str = "p
                ext_order_id: str | None = None, qty: str = "0.001", price: str = "1000000",
                pair: str = "BTCZAR", created_at: datetime = T0,
                submitted_at: datetime | None = None) -> uuid.UUID:
-    return scalar(conn, """
-        INSERT INTO lth_pvr.exchange_orders
-            (exchange_account_id, intent_id, pair, side, price, qty, status, ext_order_id,
-             created_at, updated_at, submitted_at)
-        VALUES (%s, gen_random_uuid(), %s, 'BUY', %s, %s, %s, %s, %s, %s, %s)
-        RETURNING exchange_order_id""",
-        (account, pair, price, qty, status, ext_order_id, created_at, created_at, submitted_at))
+    """An order of the SQL tests' clock: created (and updated) at `created_at`, T0 unless given."""
+    return insert_order(conn, account, pair=pair, price=price, qty=qty, status=status, ext_order_id=ext_order_id,
+                        created_at=created_at, updated_at=created_at, submitted_at=submitted_at)
 
 
 def order(conn: psycopg.Connection, order_id: uuid.UUID) -> dict[str, Any]:
@@ -155,46 +172,72 @@ def received(conn: psycopg.Connection, expect: int | None = None, timeout: float
     return [(n.channel, n.payload) for n in conn.notifies(timeout=timeout if expect is None else 5, stop_after=expect)]
 
 
-# -- the parsing helpers themselves (one database per test: loop inside, keep the suite fast) ------
+# -- the fallback: an order with one, prices, VALR's cancelled word ------------------------------------
 
-STATUS_MAPPING = [
-    ("Placed", "submitted"), ("Partially Filled", "submitted"), ("Order Modified", "submitted"),
-    ("Active", "submitted"), ("Filled", "filled"), ("Cancelled", "cancelled"), ("Expired", "cancelled"),
-    ("Partially Filled and Cancelled Due To Slippage", "cancelled"), ("Failed", "failed"),
-    ("Instant Order Completed", None), ("placed", None), ("", None),
-]
-
-NUMBERS = [
-    ('"0.0001"', "0.0001"), ("0.5", "0.5"), ('" 12 "', "12"), ('"1e-3"', "0.001"), ('"-2"', "-2"),
-    ('"NaN"', None), ('"Infinity"', None), ('"abc"', None), ('"1e999999"', None), ("null", None),
-    ("[1]", None), ('{"a": 1}', None), ("true", None), ('""', None),
-]
-
-TIMES = [
-    ('"2025-10-28T10:04:40.566Z"', True), ('"2025-10-28T10:04:40Z"', True), ("1761645880566", True),
-    ('"2025-02-30T10:00:00Z"', False), ('"2025-13-01T10:00:00Z"', False), ('"yesterday"', False),
-    ('"now"', False), ("null", False), ("42", False),
-    # Around json_time's fast path (VALR's shape, day <= 28) and past it (the general path).
-    ('"0001-01-01T00:00:00Z"', True), ('"0000-01-01T00:00:00Z"', False), ('"2024-02-29T23:59:59.999999999Z"', True),
-    ('"2025-02-29T00:00:00Z"', False), ('"2025-01-31T24:00:00Z"', True), ('"2025-01-01T23:60:00Z"', False),
-    ('"2025-12-31T23:59:59.9999999Z"', True),
-]
+def fallback_order(conn, account, *, side: str = "BUY", price: str = "1000000", qty: str = "0.001",
+                   after: str | None = None, move: str | None = None, now: datetime = T0,
+                   ext: str | None = None, confirm_ms: int | None = 0) -> tuple[uuid.UUID, str]:
+    """A limit order with a fallback, pending -> placing -> submitted (VALR accepted it at `now`). Its
+    price trigger fires on the first price that crosses (confirm_ms 0) unless told otherwise
+    (None: the account's or the setting's confirmation)."""
+    order_id = insert_order(conn, account, side=side, price=price, qty=qty, fallback_after=after,
+                            fallback_price_move=move, fallback_price_confirm_ms=confirm_ms, created_at=now,
+                            updated_at=now)
+    lease(conn, "w1", now)
+    assert order_id in {c["exchange_order_id"] for c in claim(conn, "w1", now, accounts=[account])}
+    ext = ext or f"valr-{uuid.uuid4()}"
+    assert place(conn, order_id, ext, now=now)["status"] == "submitted"
+    return order_id, ext
 
 
-def test_status_mapping_lives_in_one_function(postgresql):
-    for valr, ours in STATUS_MAPPING:
-        assert scalar(postgresql, "SELECT lth_pvr.valr_status(%s)", (valr,)) == ours, valr
+def prices(conn, pair: str = "BTCZAR", *, bid: str, ask: str, created: datetime, now: datetime,
+           source: str = "ws") -> list[dict]:
+    frame = {"type": "MARKET_SUMMARY_UPDATE", "currencyPairSymbol": pair,
+             "data": {"currencyPair": pair, "bidPrice": bid, "askPrice": ask, "lastTradedPrice": bid,
+                      "created": created.isoformat().replace("+00:00", "Z")}}
+    return rows(conn, "SELECT * FROM lth_pvr.record_market_prices(%s, %s, %s)", (Jsonb([frame]), source, now))
 
 
-def test_json_numeric_never_raises(postgresql):
-    for value, expected in NUMBERS:
-        got = scalar(postgresql, "SELECT lth_pvr.json_numeric(%s::jsonb)::text", (value,))
-        assert (got is None and expected is None) or float(got) == float(expected), value
+def fallback_events(conn, order_id) -> list[dict]:
+    return rows(conn, """SELECT outcome, detail, payload FROM lth_pvr.order_events
+                          WHERE exchange_order_id = %s AND kind = 'fallback' ORDER BY event_id""", (order_id,))
 
 
-def test_json_time_never_raises_and_reads_utc(postgresql):
-    for value, valid in TIMES:
-        got = scalar(postgresql, "SELECT lth_pvr.json_time(%s::jsonb)", (value,))
-        assert (got is not None) == valid, value
-    got = scalar(postgresql, "SELECT lth_pvr.json_time('\"2025-10-28T10:04:40.566Z\"')")
-    assert got == datetime(2025, 10, 28, 10, 4, 40, 566000, tzinfo=timezone.utc)
+def replacement(conn, order_id) -> dict | None:
+    found = rows(conn, "SELECT * FROM lth_pvr.exchange_orders WHERE replaces_order_id = %s", (order_id,))
+    return found[0] if found else None
+
+
+def cancelled(ext: str, *, remaining: str, original: str = "0.001", status: str = "Cancelled",
+              updated: str = "2025-03-03T12:10:00.000Z") -> dict:
+    return status_payload(ext, status, original=original, remaining=remaining, updated=updated)
+
+
+def constraint_of(conn, statement: str, params: tuple) -> str:
+    with pytest.raises(psycopg.errors.CheckViolation) as caught:
+        with conn.transaction():
+            conn.execute(statement, params)
+    return caught.value.diag.constraint_name
+
+
+def fire_age(conn, order_id, now=None):
+    conn.execute("SELECT * FROM lth_pvr.request_due_fallbacks(NULL, %s)", (now or at(minutes=6),))
+    assert order(conn, order_id)["fallback_reason"] == "age"
+
+
+# -- record_batch: a session's frames ---------------------------------------------------------------
+
+def open_session(conn, account, now=T0) -> int:
+    session = one(conn, "SELECT lth_pvr.session_open('w1', %s, %s) AS id", (account, now))["id"]
+    rows(conn, "SELECT * FROM lth_pvr.session_authenticated(%s, %s)", (session, now))
+    return session
+
+
+def batch(conn, session, frames, now=T0) -> list[dict]:
+    return rows(conn, "SELECT * FROM lth_pvr.record_batch(%s, %s, %s)", (session, Jsonb(frames), now))
+
+
+def open_order_item(postgresql, order_id, ext: str) -> dict:
+    return {"orderId": ext, "side": "buy", "quantity": "0.001", "price": "1000000", "currencyPair": "BTCZAR",
+            "originalQuantity": "0.001", "customerOrderId": str(order(postgresql, order_id)["intent_id"]),
+            "status": "Placed", "updatedAt": "2025-03-03T12:00:05Z", "type": "limit"}
