@@ -51,11 +51,13 @@ class LedgerStream:
     _reorder_until: float | None = None
 
     _first: list[str] = field(default_factory=list)   # the history faults still to inject once
+    _first_moves: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # A short run still gets every history fault: each kind once (seeded order), then weighted draws.
+        # A short run still gets every move and history fault: each kind once (seeded order), then weighted draws.
         self.fault_gap_s = max(1.0, min(self.fault_gap_s, self.seconds / (2 * len(HISTORY_FAULTS))))
         self._first = self.rng.sample(list(HISTORY_FAULTS), len(HISTORY_FAULTS))
+        self._first_moves = self.rng.sample(list(MOVES), len(MOVES))
         self._next_move = self.rng.expovariate(1 / self.mean_gap_s)
         self._next_fault = self.rng.expovariate(1 / self.fault_gap_s)
 
@@ -67,7 +69,8 @@ class LedgerStream:
         if now >= self.seconds:
             return
         if now >= self._next_move:
-            kind = self.rng.choices(list(MOVES), list(MOVES.values()))[0]
+            kind = self._first_moves.pop(0) if self._first_moves else \
+                self.rng.choices(list(MOVES), list(MOVES.values()))[0]
             getattr(self, f"_{kind}")()
             self.moves[kind] += 1
             self._next_move = now + self.rng.expovariate(1 / self.mean_gap_s)
