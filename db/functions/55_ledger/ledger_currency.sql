@@ -8,12 +8,13 @@ CREATE OR REPLACE FUNCTION lth_pvr.ledger_currency(p_value jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN code = 'R' THEN 'ZAR' ELSE code END
-      FROM (SELECT nullif(upper(btrim(left(CASE jsonb_typeof(p_value)
+    -- One expression, no FROM: inlined into its callers' plans (as a subquery it cost ~25 µs a call,
+    -- a third of a catch-up page's SQL).
+    SELECT nullif(regexp_replace(upper(btrim(left(CASE jsonb_typeof(p_value)
                       WHEN 'string' THEN p_value #>> '{}'
                       WHEN 'object' THEN coalesce(lth_pvr.json_text(p_value->'shortName'),
                                                   lth_pvr.json_text(p_value->'symbol'))
-                  END, 20))), '') AS code) c
+                  END, 20))), '^R$', 'ZAR'), '')
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.ledger_currency(jsonb) FROM PUBLIC;
