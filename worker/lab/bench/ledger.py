@@ -28,10 +28,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from worker.lab.bench.env import (
-    BenchWorker, Figure, Observer, insert_accounts, median_of, start_simulator, summary_ms, tear_down, wait_for,
+    BenchWorker, Figure, Observer, insert_accounts, start_simulator, summary_ms, tear_down, wait_for,
     wait_placed_and_watched, wait_quiet,
 )
-from worker.lab.bench.latency import WatchedAccounts, floor_latency
+from worker.lab.bench.latency import WatchedAccounts, beside_floor, create_floor_table, floor_latency
 
 PAGE = 200  # worker.valr.rest.HISTORY_PAGE
 TRADES_PER_DEPOSIT = 9
@@ -45,8 +45,7 @@ def run_ledger_figures(cluster, workdir: Path, quick: bool) -> tuple[Figure, Fig
     worker = observer = None
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, sent_at float8 NOT NULL, "
-                         "at timestamptz NOT NULL DEFAULT now())")
+            create_floor_table(conn)
             watched = WatchedAccounts(conn, 10, 7_400_000)
             [(quiet_account, quiet_sub)] = insert_accounts(conn, 1, 7_500_000)
             worker = BenchWorker(url, sim.base_url, workdir, "ledger")
@@ -111,16 +110,9 @@ def deposit_to_notify(conn, sim, watched: WatchedAccounts, observer: Observer, q
         floors.append(floor_latency(conn, observer, rate, seconds))
     data = {
         "deposits_per_s": rate, "repetitions": reps, "seconds_each": seconds, "subaccounts": len(subs),
-        "p50_ms": median_of(runs, "p50_ms"), "p99_ms": median_of(runs, "p99_ms"), "max_ms": median_of(runs, "max_ms"),
-        "floor_p50_ms": median_of(floors, "p50_ms"), "floor_p99_ms": median_of(floors, "p99_ms"),
-        "samples": sum(r["n"] for r in runs), "floor_samples": sum(f["n"] for f in floors),
+        **beside_floor(runs, floors),
         "deposits": sum(r["deposits"] for r in runs), "notified": sum(r["notified"] for r in runs),
-        "runs": runs, "floor_runs": floors,
     }
-    data["ratio_p50"] = round(data["p50_ms"] / data["floor_p50_ms"], 2)
-    data["ratio_p99"] = round(data["p99_ms"] / data["floor_p99_ms"], 2)
-    data["target_ratio_p99"] = 3.0
-    data["meets_target"] = data["ratio_p99"] <= 3.0
     fig = Figure("deposit_to_notify", data)
     fig.rows = [
         ("9 deposit → NOTIFY p50", f"{data['p50_ms']:.2f} ms", f"{data['floor_p50_ms']:.2f} ms",
