@@ -9,9 +9,14 @@ A share of the orders (--fallback-share) are limit orders with a limit → marke
 some placed away from the market with a short fallback_after, some near it with a fallback_price_move
 that the price_jump fault fires; half of them in subaccounts whose orders rest (the matching model
 leaves them to the market), half where the matching model may fill them while the fallback cancels.
+Money moves all run too, with the history faults (chaos.ledger: deposits, withdrawals, transfers;
+history records dropped, doubled, reordered, a page boundary between two same-time transactions, fills
+off the order socket).
 At the end every fault is cleared and the safety net ticks until every order is final; the database
-is then compared with the simulator's ground truth, and every intent checked (chaos.intents). Exit 0
-only when placed twice, fills lost, fills doubled, status mismatches and intent violations are all 0
+is then compared with the simulator's ground truth, and every intent checked (chaos.intents); then a
+final ledger sync of every account, and every transaction and balance compared (truth.check_ledger).
+Exit 0 only when placed twice, fills lost, fills doubled, status mismatches, intent violations,
+transactions lost, doubled or differing, balances differing and deposits not notified once are all 0,
 and every order settled.
 """
 
