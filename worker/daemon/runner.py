@@ -33,7 +33,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
-from worker.daemon.ledger import sync_ledger
+from worker.daemon.ledger import sync_across, sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -49,6 +49,7 @@ log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
+ACROSS = UUID(int=0)  # the task key of the across-subaccount ledger sync: one at a time per worker
 LEDGER_CLAIM_EVERY_S = 30.0  # ledger syncs due by time are claimed this often; a NOTIFY asks at once
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 # The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
@@ -493,6 +494,10 @@ class Runner:
             return
         self.last_ledger_claim = time.monotonic()
         busy = self.tasks.busy_ids("ledger")
+        if ACROSS not in busy:
+            batch = await self.store.claim_ledger_batch()  # SQL: nothing unless several are due, primary key
+            if batch:
+                self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
         for claim in await self.store.claim_ledger_syncs():
             if claim["exchange_account_id"] not in busy:
                 self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
