@@ -460,13 +460,15 @@ CREATE TABLE lth_pvr.workers (
     pid_namespace text,
     task_failures integer NOT NULL DEFAULT 0,
     task_failed_at timestamp with time zone,
-    task_failure text
+    task_failure text,
+    persistent_sessions boolean NOT NULL DEFAULT false
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
 COMMENT ON COLUMN lth_pvr.workers.pid_namespace IS 'the boot id and PID namespace of the worker''s process (NULL: unknown, e.g. not Linux): two workers with the same value see each other''s pids, so one may prove the other''s process gone';
 COMMENT ON COLUMN lth_pvr.workers.task_failures IS 'unexpected errors of the worker process''s long-lived tasks since it started (each task restarted)';
 COMMENT ON COLUMN lth_pvr.workers.task_failure IS 'the last one: the task and the error';
+COMMENT ON COLUMN lth_pvr.workers.persistent_sessions IS 'the worker runs with --max-session 0: it leases every account and keeps each one''s socket open, with or without open orders (deposits arrive live); false: sockets only while orders are open';
 
 CREATE TABLE lth_pvr.ws_sessions (
     session_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,

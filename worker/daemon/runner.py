@@ -250,6 +250,8 @@ class Runner:
         the leases of workers that died on this host at once (their pids are gone); say why it waits
         for any other worker's leases."""
         others = await self.store.started(identity.host(), os.getpid(), identity.pid_namespace())
+        # --max-session 0: SQL leases every account and keeps each one's socket open, orders or not.
+        await self.store.record_persistent_sessions(self.settings.max_session_s == 0)
         dead = [w for w in others if w["same_namespace"] and not identity.pid_alive(w["pid"])]
         taken = {row["worker_id"]: row for row in await self.store.take_over_dead_workers(dead)} if dead else {}
         for w in others:

@@ -71,6 +71,9 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.worker_started(%s, %s, %s, %s)",
                                 (self.worker_id, host, pid, pid_namespace))
 
+    async def record_persistent_sessions(self, persistent: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_persistent_sessions(%s, %s)", (self.worker_id, persistent))
+
     async def take_over_dead_workers(self, dead: list[dict]) -> list[dict]:
         """`dead`: worker_started rows whose process this host proved gone."""
         return await self._rows("SELECT * FROM lth_pvr.take_over_dead_workers(%s, %s)",
