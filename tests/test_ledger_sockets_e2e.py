@@ -29,7 +29,9 @@ def deposit_notified(sim, orders, db_url, sub: str, ask_rest: bool) -> tuple[flo
 
 def test_max_session_0_keeps_a_socket_without_orders_and_deposits_arrive_on_it(sim, orders, db_url, start_worker):
     account = orders.account("8001")
-    start_worker("--max-session", "0")
+    # A long lease: under a loaded machine the harness's 4 s lease may miss a renewal and close the socket
+    # (a reconnect is then caught up over REST, which is not what this test is about).
+    start_worker("--max-session", "0", "--lease-ttl", "30")
     wait_for(lambda: orders.sql("SELECT count(*) FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s "
                                 "AND authenticated_at IS NOT NULL AND closed_at IS NULL", (account,))[0][0] == 1,
              timeout=30, what="a socket for an account without orders")
