@@ -54,3 +54,18 @@ def test_by_default_no_socket_without_orders_and_the_deposit_arrives_by_the_rest
     elapsed, source = deposit_notified(sim, orders, db_url, "8002", ask_rest=True)
     assert source == "rest" and orders.sql("SELECT count(*) FROM lth_pvr.ws_sessions") == [(0,)]
     print(f"default: deposit → NOTIFY {elapsed * 1000:.0f} ms (REST catch-up asked at once)")
+
+
+def test_a_resting_buy_order_reserves_funds_and_is_no_withdrawal(sim, orders, start_worker):
+    sim.faults(reservation_updates=True)  # BALANCE_UPDATE when the resting order reserves its funds
+    account = orders.account("")
+    start_worker()
+    wait_for(lambda: orders.sql("SELECT total FROM lth_pvr.balances WHERE currency = 'ZAR'"), timeout=30,
+             what="the first balances")
+    [(opening,)] = orders.sql("SELECT total FROM lth_pvr.balances WHERE currency = 'ZAR'")
+    order_id, _ = orders.insert(account, qty="0.0001", price="1200000")
+    orders.wait_status(order_id, "submitted")
+    wait_for(lambda: orders.sql("SELECT reserved > 0 FROM lth_pvr.balances WHERE currency = 'ZAR'") == [(True,)],
+             timeout=30, what="the reservation recorded")
+    assert orders.sql("SELECT total FROM lth_pvr.balances WHERE currency = 'ZAR'") == [(opening,)]
+    assert orders.sql("SELECT count(*) FROM lth_pvr.account_transactions") == [(0,)]  # no debit, no withdrawal

@@ -51,6 +51,12 @@ def test_one_window_syncs_the_due_subaccounts_without_a_socket_and_moves_cursors
     unknown = window(postgresql, [a, b], [{"id": "9999", "label": "?", "transactions": [stranger]}], 2, 0, start, end)
     assert (unknown["unknown"], unknown["recorded"]) == (1, 0)
     assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.account_transactions") == 3
+    late = deposit("4", tx_id="a-late", at_="2025-03-03T11:00:00Z")  # posted late, before the window
+    rescan = window(postgresql, [a, b], [{"id": "1001", "label": "A", "transactions": [late]}], 200, 0,
+                    at(days=-3), end, source="rescan", now=at(minutes=62))
+    assert (rescan["recorded"], rescan["done"]) == (1, True)
+    held = cursor(postgresql, a)
+    assert (held["rescanned_at"], held["newest_transaction_id"], held["held_through"]) == (at(minutes=62), "a-2", end)
 
 
 def test_a_window_that_does_not_reach_an_accounts_held_point_moves_nothing_for_it(postgresql):
