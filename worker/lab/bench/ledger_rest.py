@@ -97,7 +97,8 @@ def run_ledger_rest(cluster, workdir: Path, quick: bool) -> Figure:
     results = {n: {"across": measure(cluster, n, True), "per_account": measure(cluster, n, False)} for n in sizes}
     fig = Figure("ledger_rest", {"subaccounts": {str(n): r for n, r in results.items()}})
     small, large = (results[n]["across"]["calls_per_hour"] for n in sizes)
-    fig.data["across_growth"] = round(large / small, 2) if small else None
+    fig.data.update(across_growth=round(large / small, 2) if small else None, across_calls_per_hour=large,
+                    per_account_calls_per_hour=results[sizes[1]]["per_account"]["calls_per_hour"])
     for n, r in results.items():
         a, p = r["across"]["calls_per_hour"], r["per_account"]["calls_per_hour"]
         ok = all(side["deposits_recorded"] == side["deposits_made"] for side in r.values())
