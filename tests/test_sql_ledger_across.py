@@ -106,3 +106,13 @@ def test_balances_of_every_account_are_recorded_from_one_answer(postgresql):
     held = {r["exchange_account_id"]: r["total"]
             for r in rows(postgresql, "SELECT exchange_account_id, total FROM lth_pvr.balances")}
     assert held == {a: 10, primary: 20}
+
+
+def test_a_batch_takes_along_the_subaccounts_due_later_so_all_share_one_phase(postgresql):
+    a, b, c = (make_account(postgresql, sub) for sub in ("6001", "6002", "6003"))
+    caught_up(postgresql, a, b)
+    caught_up(postgresql, c, now=at(minutes=20))                     # due only at 80 minutes
+    batch = rows(postgresql, BATCH, ("w1", at(minutes=61)))
+    assert {r["exchange_account_id"] for r in batch} == {a, b, c}
+    window(postgresql, [a, b, c], [], 200, 0, batch[0]["window_start"], batch[0]["window_end"])
+    assert rows(postgresql, BATCH, ("w1", at(minutes=81))) == []     # none due: c was synced with them

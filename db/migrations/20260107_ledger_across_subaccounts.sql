@@ -2,6 +2,9 @@
 -- kept current with one GET /v1/account/transactionhistory/subaccounts window (paged by skip) and one
 -- GET /v1/account/balances/all for all of them, not two calls per subaccount (claim_ledger_batch).
 
+-- ledger_sync_due takes p_ahead (claim_ledger_batch takes along the subaccounts due later): a new signature.
+DROP FUNCTION IF EXISTS lth_pvr.ledger_sync_due(lth_pvr.ledger_cursors, timestamptz);
+
 -- Every transaction of the account with eventAt at or before held_through is held: proved by a
 -- complete across-subaccount window (record_subaccount_window_page) or a complete per-account
 -- catch-up (record_transaction_page). The next window starts here.
