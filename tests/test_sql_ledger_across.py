@@ -25,15 +25,16 @@ def window(conn, ids, groups, limit, skip, start, end, source="rest", now=at(min
                (ids, Jsonb(groups), limit, skip, start, end, source, now))
 
 
-def test_one_window_syncs_the_due_subaccounts_without_a_socket_and_moves_cursors_only_when_complete(postgresql):
+def test_one_window_syncs_the_due_subaccounts_and_moves_cursors_only_when_complete(postgresql):
     a, b, c = (make_account(postgresql, sub) for sub in ("1001", "1002", "1003"))
     primary = make_account(postgresql, "")
     caught_up(postgresql, a, b, c, primary)
     assert cursor(postgresql, a)["held_through"] == at(seconds=-30)   # the claim's ledger_window_end
     session(postgresql, c)                                            # c's socket is open
     assert rows(postgresql, BATCH, ("w1", at(minutes=30))) == []      # none due yet
+    postgresql.execute("SELECT lth_pvr.request_ledger_sync(%s, %s)", (c, at(minutes=60)))  # c's connect asked
     batch = rows(postgresql, BATCH, ("w1", at(minutes=61)))
-    assert {r["exchange_account_id"] for r in batch} == {a, b}        # not the primary, not c
+    assert {r["exchange_account_id"] for r in batch} == {a, b}        # not the primary, not c's requested sync
     start, end = batch[0]["window_start"], batch[0]["window_end"]
     assert (start, end) == (at(seconds=-30), at(minutes=61, seconds=-30))
     assert {r["exchange_account_id"] for r in rows(postgresql, SYNCS, ("w2", at(minutes=61)))} == {c, primary}
@@ -111,6 +112,7 @@ def test_balances_of_every_account_are_recorded_from_one_answer(postgresql):
 def test_a_batch_takes_along_the_subaccounts_due_later_so_all_share_one_phase(postgresql):
     a, b, c = (make_account(postgresql, sub) for sub in ("6001", "6002", "6003"))
     caught_up(postgresql, a, b)
+    session(postgresql, c)  # a socket's scheduled sync is in the window too (its connect's catch-up is not)
     caught_up(postgresql, c, now=at(minutes=20))                     # due only at 80 minutes
     batch = rows(postgresql, BATCH, ("w1", at(minutes=61)))
     assert {r["exchange_account_id"] for r in batch} == {a, b, c}

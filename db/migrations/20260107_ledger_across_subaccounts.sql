@@ -30,7 +30,7 @@ COMMENT ON TABLE lth_pvr.ledger_across_refusals IS
 
 INSERT INTO lth_pvr.settings (name, value, description) VALUES
     ('ledger_across_min_accounts', 2,
-     'the across-subaccount reads are used when at least this many subaccounts without a socket are due'),
+     'the across-subaccount reads are used when at least this many subaccounts are due by time'),
     ('ledger_across_retry_hours', 24,
      'after VALR refused the across-subaccount reads, the per-account reads are used this long'),
     ('ledger_window_lag_seconds', 30,

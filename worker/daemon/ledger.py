@@ -5,7 +5,7 @@ worker reads GET /v1/account/transactionhistory back from the newest transaction
 SQL says done, the cursor-free re-scan of the last days when SQL says it is due, then the balances.
 An error leaves the cursor where it was (record_ledger_sync_failed): the next sync reads back to it.
 
-With the primary account's key, the subaccounts without a socket that are due together
+With the primary account's key, the scheduled syncs of the subaccounts (socket or not) due together
 (claim_ledger_batch) cost one windowed read of GET /v1/account/transactionhistory/subaccounts (paged
 by `skip` until SQL says the window is complete: record_subaccount_window_page moves their cursors)
 and one GET /v1/account/balances/all, whatever their number. VALR refusing the key these routes

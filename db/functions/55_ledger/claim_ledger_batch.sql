@@ -1,9 +1,9 @@
 -- Owns: which accounts are synced together by the primary key's across-subaccount reads, and the
 -- window they are read in. Eligible: subaccounts (the primary is not in VALR's across-subaccount
--- history) not claimed, not requested (a requested sync reads its account on its own, to the newest
--- transaction), with no open socket (a socket's account keeps its catch-up after connect), whose
--- held_through is known and within VALR's 7-day window of its end (else the per-account catch-up
--- reads it back first). When at least ledger_across_min_accounts of them are due by time
+-- history) not claimed, not requested (a requested sync — the catch-up after every connect, a
+-- person's — reads its account on its own, to the newest transaction), whose held_through is known and within VALR's 7-day window of its end (else the per-account catch-up
+-- reads it back first); with a socket or without (its scheduled sync is the socket's safety net: in
+-- the window it costs nothing more). When at least ledger_across_min_accounts of them are due by time
 -- (ledger_sync_due), the batch is every eligible one — due within a ledger_sync_minutes too: the
 -- window holds every subaccount's transactions anyway, and all then share one phase (one window per
 -- interval, not one per due time). Nothing while VALR's refusal of these reads is younger than
@@ -44,8 +44,6 @@ BEGIN
                AND lth_pvr.ledger_sync_due(c, p_now, make_interval(mins => lth_pvr.setting('ledger_sync_minutes')::int))
                AND c.sync_requested_at IS NULL
                AND c.held_through > v_end - interval '7 days' AND c.held_through < v_end
-               AND NOT EXISTS (SELECT 1 FROM lth_pvr.ws_sessions s
-                                WHERE s.exchange_account_id = c.exchange_account_id AND s.closed_at IS NULL)
              ORDER BY c.synced_at NULLS FIRST, c.exchange_account_id
              LIMIT p_limit
                FOR UPDATE OF c SKIP LOCKED) b;
