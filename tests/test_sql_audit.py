@@ -41,7 +41,7 @@ def balance(conn, account, total: str, updated: str, currency: str = "BTC") -> N
 
 
 def audit(conn, account=None, now=T0, day=DAY) -> tuple[int, list[dict]]:
-    run = scalar(conn, "SELECT lth_pvr.begin_audit_run(%s, %s, 'test', %s)", (day, account, now))
+    run = scalar(conn, "SELECT audit_run_id FROM lth_pvr.begin_audit_run(%s, %s, 'test', %s)", (day, account, now))
     return run, rows(conn, "SELECT * FROM lth_pvr.compare_audit_run(%s, %s)", (run, now))
 
 
