@@ -44,6 +44,11 @@ def test_a_clean_day_exits_0_and_a_fill_valr_has_and_we_lack_is_named_fetched_an
     assert clean.exit_code == 0, clean.output
     assert "CLEAN: 0 findings; 1 order(s) compared" in clean.output
     assert orders.sql("SELECT verdict, findings FROM lth_pvr.audit_runs") == [("clean", 0)]
+    # The daily job (pg_cron's ledger_audit) asks; the running worker claims and runs the same audit.
+    orders.settle(audit_hour_utc=0)
+    orders.sql("SELECT lth_pvr.ledger_audit_tick()")
+    daily = "SELECT claimed_by IS NOT NULL, verdict FROM lth_pvr.audit_runs WHERE ran_by = 'cron'"
+    wait_for(lambda: orders.sql(daily) == [(True, "clean")], what="the daily audit run by the worker")
 
     # The second fill reaches VALR's history and balances, never the order socket, and no worker runs.
     worker.stop()

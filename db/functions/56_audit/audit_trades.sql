@@ -11,10 +11,12 @@ AS $$
 DECLARE
     v_run  lth_pvr.audit_runs;
     v_from timestamptz;
+    v_to   timestamptz;
     v_n    int;
 BEGIN
     SELECT * INTO STRICT v_run FROM lth_pvr.audit_runs r WHERE r.audit_run_id = p_audit_run_id;
     v_from := v_run.day::timestamp AT TIME ZONE 'UTC';
+    v_to := (v_run.day + 1)::timestamp AT TIME ZONE 'UTC';
     WITH accounts AS (
         SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
          WHERE v_run.exchange_account_id IS NULL OR a.exchange_account_id = v_run.exchange_account_id
@@ -23,14 +25,14 @@ BEGIN
           FROM lth_pvr.account_transactions t
           JOIN lth_pvr.transaction_types y ON y.transaction_type = t.transaction_type AND y.category = 'trade'
          WHERE t.exchange_account_id IN (SELECT exchange_account_id FROM accounts)
-           AND t.event_at >= v_from AND t.event_at < v_from + interval '1 day'
+           AND t.event_at >= v_from AND t.event_at < v_to
            AND t.additional_info->>'orderId' IS NOT NULL
         UNION
         SELECT o.exchange_account_id, o.ext_order_id
           FROM lth_pvr.order_fills f
           JOIN lth_pvr.exchange_orders o ON o.exchange_order_id = f.exchange_order_id
          WHERE o.exchange_account_id IN (SELECT exchange_account_id FROM accounts)
-           AND f.traded_at >= v_from AND f.traded_at < v_from + interval '1 day'
+           AND f.traded_at >= v_from AND f.traded_at < v_to
            AND o.ext_order_id IS NOT NULL
     ), compared AS (
         SELECT p.exchange_account_id, c.*,
