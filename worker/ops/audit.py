@@ -61,6 +61,11 @@ async def audit_now(store: Store, client: ValrClient, day: date | None, account:
     return audit_report(result, await store.audit_findings(run["audit_run_id"]))
 
 
+def audit_once(url: str, base_url: str, credentials: Credentials, day: date | None, account: UUID | None) -> ops.Report:
+    """One audit from synchronous code (the command, the demo)."""
+    return asyncio.run(_audit(url, base_url, credentials, day, account))
+
+
 async def _audit(url: str, base_url: str, credentials: Credentials, day: date | None,
                  account: UUID | None) -> ops.Report:
     pool = AsyncConnectionPool(url, min_size=1, max_size=2, open=False, name=WHO,
@@ -100,8 +105,8 @@ def audit(database_url: str | None, as_json: bool, day, account: UUID | None, va
     if not key or not secret:
         _fail("VALR_API_KEY and VALR_API_SECRET: required in the environment (never a flag)", COULD_NOT_AUDIT)
     try:
-        report = asyncio.run(_audit(url, valr_base_url.rstrip("/"), Credentials(key, secret),
-                                    day.date() if day else None, account))
+        report = audit_once(url, valr_base_url.rstrip("/"), Credentials(key, secret),
+                            day.date() if day else None, account)
     except psycopg.Error as exc:  # PoolTimeout (unreachable database) included
         _fail(f"{dsn.redact(url)}: {ops.scrub(str(exc), url)}", COULD_NOT_AUDIT)
     _emit(report, as_json, url)
