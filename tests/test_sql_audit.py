@@ -159,3 +159,28 @@ def test_the_daily_job_asks_once_from_the_hour_and_a_worker_claims_it(postgresql
     assert (claimed["audit_run_id"], str(claimed["day"])) == (run, "2025-03-02")
     assert rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_audits('w2', %s)", (at(hours=1),)) == []
     assert len(rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_audits('w2', %s)", (at(hours=2),))) == 1
+
+
+def test_readers_read_the_audit_operators_resolve_and_only_functions_write(postgresql, reader_url, operator_url,
+                                                                            worker_url):
+    import psycopg
+    account = make_account(postgresql)
+    history(postgresql, account, [trade_tx("E9")])
+    run, [found] = audit(postgresql, account)
+    postgresql.commit()
+    with psycopg.connect(reader_url) as reader:
+        assert reader.execute("SELECT kind FROM lth_pvr.v_audit_findings").fetchall() == [("missing_fill",)]
+        assert reader.execute("SELECT audit_run_id FROM lth_pvr.v_audit_runs").fetchall() == [(run,)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            reader.execute("SELECT lth_pvr.resolve_audit_finding(%s, 'x')", (found["finding_id"],))
+    with psycopg.connect(worker_url) as worker:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            worker.execute("UPDATE lth_pvr.audit_findings SET resolved_at = now(), resolution = 'x'")
+    with psycopg.connect(operator_url) as operator:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            operator.execute("DELETE FROM lth_pvr.audit_findings")
+        operator.rollback()
+        assert operator.execute("SELECT lth_pvr.resolve_audit_finding(%s, 'a trade made on VALR by hand')",
+                                (found["finding_id"],)).fetchone()[0] is True
+    assert one(postgresql, "SELECT resolution FROM lth_pvr.audit_findings")["resolution"] == \
+        "a trade made on VALR by hand"
