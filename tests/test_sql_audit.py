@@ -184,3 +184,20 @@ def test_readers_read_the_audit_operators_resolve_and_only_functions_write(postg
                                 (found["finding_id"],)).fetchone()[0] is True
     assert one(postgresql, "SELECT resolution FROM lth_pvr.audit_findings")["resolution"] == \
         "a trade made on VALR by hand"
+
+
+def test_a_difference_found_again_is_one_open_finding_and_one_that_matches_later_is_resolved(postgresql):
+    account = make_account(postgresql)
+    submitted_order(postgresql, account, ext="E1")
+    history(postgresql, account, [trade_tx("E1", tx_id="tx-1"), trade_tx("E9", tx_id="tx-9")])
+    first, _ = audit(postgresql, account)
+    finish(postgresql, first)
+    fill(postgresql, account, trade_payload("t1", "E1", "0.001"), "poll")  # the worker's safety net, since
+    second, findings = audit(postgresql, account, now=at(hours=1))
+    assert [(f["ext_order_id"], f["resolved_at"]) for f in findings] == [("E9", None)]
+    earlier = {r["ext_order_id"]: r["resolution"] for r in rows(
+        postgresql, "SELECT * FROM lth_pvr.audit_findings WHERE audit_run_id = %s", (first,))}
+    assert earlier == {"E1": f"matched at audit #{second}",
+                       "E9": f"superseded by finding #{findings[0]['finding_id']} (audit #{second})"}
+    alert = one(postgresql, "SELECT * FROM lth_pvr.alerts(%s) WHERE name = 'ledger_mismatch'", (at(hours=1),))
+    assert alert["measured"] == 1 and "E9" in alert["detail"]
