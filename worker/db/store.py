@@ -240,8 +240,9 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.claim_missing_fills(%s)", (limit,))
 
     # -- the account ledger -------------------------------------------------------------------------
-    async def claim_ledger_syncs(self, limit: int = 100) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, NULL, %s)", (self.worker_id, limit))
+    async def claim_ledger_syncs(self, limit: int = 100, account_ids: list[UUID] | None = None) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, %s, %s)",
+                                (self.worker_id, account_ids, limit))
 
     async def request_ledger_sync(self, account_id: UUID) -> int:
         return (await self._one("SELECT lth_pvr.request_ledger_sync(%s) AS n", (account_id,)))["n"]
