@@ -1,10 +1,10 @@
 """The ledger's audit, I/O only: VALR's side made fresh, then SQL compares. For each account of the run
 (lth_pvr.audit_accounts): the balances first (GET /v1/account/balances), then the transaction history —
 the catch-up back to the cursor, under the sync's claim like any worker's, and a re-scan from the audited
-day's start — through the ledger's own reads (ledger.read_back), so every transaction a balance holds is recorded before the comparison
-(lth_pvr.compare_audit_run). The fills of a `missing_fill` are fetched over REST and recorded through
-the fill path every REST lookup uses (Lookups.fetch_fills → record_fill); SQL then says which findings
-match now (resolve_matched_findings). The verdict is SQL's (finish_audit_run). The same code runs for
+day's start — through the ledger's own reads (ledger.read_back), so every transaction a balance holds is
+recorded before the comparison (lth_pvr.compare_audit_run). The fills of a `missing_fill` are fetched
+over REST and recorded through the fill path every REST lookup uses (Lookups.fetch_fills → record_fill);
+SQL then says which findings match now (resolve_matched_findings). The verdict is SQL's (finish_audit_run). The same code runs for
 `valr-monitor audit`, the daily job (a worker claims it) and the demo's last line."""
 
 from __future__ import annotations
