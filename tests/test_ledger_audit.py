@@ -90,3 +90,17 @@ def test_valr_unreachable_exits_2_and_the_run_failed(orders, worker_url):
     failed = run_audit(worker_url, "http://127.0.0.1:9")
     assert failed.exit_code == 2 and "FAILED" in failed.output, failed.output
     assert orders.sql("SELECT verdict FROM lth_pvr.audit_runs") == [("failed",)]
+
+
+def test_a_ledger_sync_held_by_another_worker_is_waited_for_then_the_audit_fails(sim, orders, worker_url,
+                                                                                 monkeypatch):
+    import worker.daemon.audit as audit_module
+    account = orders.account("")
+    orders.sql("SELECT * FROM lth_pvr.claim_ledger_syncs('another-worker', ARRAY[%s]::uuid[])", (account,))
+    monkeypatch.setattr(audit_module, "SYNC_WAIT_S", 0.3)
+    held = run_audit(worker_url, sim.base_url, "--account", str(account))
+    assert held.exit_code == 2 and "held by another worker" in held.output, held.output
+    assert orders.sql("SELECT verdict FROM lth_pvr.audit_runs") == [("failed",)]
+    # Released (that worker's sync finished): the audit takes the claim and reads.
+    orders.sql("SELECT lth_pvr.record_ledger_sync_failed(%s, 'gone')", (account,))
+    assert run_audit(worker_url, sim.base_url, "--account", str(account)).exit_code == 0
