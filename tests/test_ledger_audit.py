@@ -6,22 +6,38 @@ VALR moved without a transaction is named with both amounts; VALR unreachable ex
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 
 from tests.harness import API_KEY, API_SECRET, wait_for
 from worker.daemon.audit import FETCHED
 from worker.ops.audit import audit
 
-TODAY = datetime.now(timezone.utc).date().isoformat()
+DAY_MARGIN = timedelta(minutes=3)  # longer than any test here takes on a loaded 2-core machine
+
+
+@pytest.fixture(autouse=True)
+def one_utc_day():
+    """The audits here name today (UTC), the day their trades happen: a test starting in the last minutes
+    of a day waits for the next one, so its trades and its audits share a day."""
+    now = datetime.now(timezone.utc)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc)
+    if midnight - now < DAY_MARGIN:
+        time.sleep((midnight - now).total_seconds() + 1)
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
 
 
 def run_audit(worker_url: str, base_url: str, *args: str):
     env = {"VALR_API_KEY": API_KEY, "VALR_API_SECRET": API_SECRET, "VALR_BASE_URL": base_url,
            "DATABASE_URL": worker_url}
-    return CliRunner().invoke(audit, ["--day", TODAY, *args], env=env, catch_exceptions=False)
+    return CliRunner().invoke(audit, ["--day", today(), *args], env=env, catch_exceptions=False)
 
 
 def findings(orders) -> list[dict]:
