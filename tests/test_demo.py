@@ -28,20 +28,23 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     by_status = dict(postgresql.execute(
         "SELECT status, count(*) FROM lth_pvr.exchange_orders GROUP BY 1").fetchall())
     assert {k: v for k, v in report["orders_by_status"].items() if v} == by_status
-    # demo orders, fallback originals, the ledger act's one order, replacements (an original the auto
-    # model fails at processing — about 5 % of orders — is never replaced, rightly)
-    assert sum(by_status.values()) == 12 + 7 + 1 + report["fallbacks"]["replacements_placed"]
+    # demo orders, fallback originals, replacements (an original the auto model fails at processing
+    # — about 5 % of orders — is never replaced, rightly)
+    assert sum(by_status.values()) == 12 + 7 + report["fallbacks"]["replacements_placed"]
     assert report["fills"] == postgresql.execute("SELECT count(*) FROM lth_pvr.order_fills").fetchone()[0]
     assert report["ground_truth"]["ok"] is True
     assert report["ground_truth"]["fills_lost"] == report["ground_truth"]["fills_doubled"] == 0
     assert report["all_final"] is True
+    # The last act: the ledger's audit of today, clean, and the run it leaves behind.
+    assert report["audit"]["run"]["verdict"] == "clean" and "CLEAN" in report["audit"]["verdict_line"]
+    assert postgresql.execute("SELECT verdict, ran_by FROM lth_pvr.audit_runs").fetchall() == [("clean", "cli")]
     # The progress display went to stderr; stdout is exactly one JSON object.
     assert "inserted" in proc.stderr
     rest = report["rest_calls"]
     # One DELETE and one market POST per fallback (an original VALR failed at processing has neither).
     fallbacks = sum(report["fallbacks"]["fallbacks_by_reason"].values())
     assert rest["by_endpoint"]["POST /v1/orders/market"] == rest["by_endpoint"]["DELETE /v1/orders/order"] == fallbacks
-    assert rest["by_endpoint"]["POST /v1/orders/limit"] == 12 + 7 + 1
+    assert rest["by_endpoint"]["POST /v1/orders/limit"] == 12 + 7
     assert set(report["metrics"]) == {"v_ws_coverage", "v_polls_per_order", "v_completion_time",
                                       "v_update_method", "v_final_status_source"}
     # The active-execution act: 4 limits replaced on time, 3 by the price jump, none executing past its ask.
@@ -52,10 +55,12 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert fb["replacements_placed"] == fb["replacements_filled"] + fb["replacements_failed"]
     assert fb["replacements_filled"] >= 4
     assert fb["intents_filled"] >= fb["replacements_filled"] and fb["intent_violations"] == [] and fb["ok"] is True
-    # The ledger act: two equal fiat deposits and a crypto one, each NOTIFYed live; the equal two are two rows.
+    # The ledger act: two equal fiat deposits and a crypto one, each NOTIFYed live (over the socket of an
+    # account without orders); the equal two are two rows.
     ledger = report["ledger"]
     assert ledger["ok"] is True and ledger["detected_live"] == ledger["deposits"] == 3, ledger
     assert ledger["kinds"] == ["fiat", "fiat", "crypto"] and ledger["same_amount_rows"] == 2
+    assert ledger["sources"] == ["ws"] * 3, ledger
     assert postgresql.execute("SELECT count(*) FROM lth_pvr.v_deposits WHERE amount = 500 AND currency = 'ZAR'"
                               ).fetchone()[0] == 2
     assert fb["replacements_filled"] == postgresql.execute(

@@ -1,9 +1,9 @@
-"""The demo's ledger act (issue 23): while the worker watches a subaccount (one customer order resting
-there keeps its socket open), the simulator makes two fiat deposits of the same amount on the same day
-and a crypto deposit that confirms over NEW_PENDING_RECEIVE frames before its credit. Each is shown as a
-strategy sees it — NOTIFY lth_pvr_deposit on a LISTENing connection, with the time from the deposit to
-the notification — and the two equal deposits are shown as two rows of v_deposits. Then the order is
-left to the market and ends like any other."""
+"""The demo's ledger act (issue 23): a new subaccount without orders, whose socket the worker keeps open
+(the demo runs it with --max-session 0); the simulator makes two fiat deposits of the same amount on the
+same day and a crypto deposit that confirms over NEW_PENDING_RECEIVE frames before its credit. Each is
+shown as a strategy sees it — NOTIFY lth_pvr_deposit on a LISTENing connection, with the time from the
+deposit to the notification, and the row's source (`ws`: it came over the socket) — and the two equal
+deposits are shown as two rows of v_deposits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import psycopg
 
-from worker.lab import demo_fallback
 from worker.lab.worker_process import wait_for
 
 SUBACCOUNT = "9200000"
@@ -27,12 +26,9 @@ def run(conn: psycopg.Connection, database_url: str, sim, out, timeout_s: float 
         "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'demo deposits') "
         "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
         (SUBACCOUNT,)).fetchone()[0]
-    sim.set_faults(resting_subaccounts=[demo_fallback.SUBACCOUNT, SUBACCOUNT])
-    ask = Decimal(sim.call(sim.sim.set_market, demo_fallback.PAIR)["askPrice"])
-    intent = demo_fallback.place(conn, account, (ask * Decimal("0.95")).quantize(Decimal(1)))
     conn.commit()
-    wait_for(lambda: _watched(conn, intent), timeout_s, "the deposit subaccount's order watched by the worker", 0.05)
-    out.note(f"subaccount {SUBACCOUNT} watched (one resting order); a strategy LISTENs on lth_pvr_deposit")
+    wait_for(lambda: _watched(conn, account), timeout_s, "the deposit subaccount's socket and first sync", 0.05)
+    out.note(f"subaccount {SUBACCOUNT} (no orders) watched over its socket; a strategy LISTENs on lth_pvr_deposit")
     with psycopg.connect(database_url, autocommit=True) as strategy:
         strategy.execute("LISTEN lth_pvr_deposit")
         seen = [_deposit(strategy, sim, out, f"fiat deposit R{AMOUNT}", lambda: sim.deposit(SUBACCOUNT, "ZAR", AMOUNT),
@@ -45,18 +41,21 @@ def run(conn: psycopg.Connection, database_url: str, sim, out, timeout_s: float 
                          "AND amount = %s AND event_at::date = current_date", (SUBACCOUNT, Decimal(AMOUNT))).fetchone()[0]
     conn.commit()
     out.note(f"v_deposits: the two R{AMOUNT} deposits of today are {twins} rows (VALR's id is the key, not the amount)")
-    sim.set_faults(resting_subaccounts=[demo_fallback.SUBACCOUNT])  # the order goes to the market now
     detected = [s for s in seen if s is not None]
     return {"deposits": len(seen), "detected_live": len(detected), "same_amount_rows": twins,
             "latency_ms": [s["latency_ms"] for s in detected], "kinds": [s["kind"] for s in detected],
-            "ok": len(detected) == len(seen) and twins == 2}
+            "sources": [s["source"] for s in detected], "ok": len(detected) == len(seen) and twins == 2}
 
 
-def _watched(conn: psycopg.Connection, intent: uuid.UUID) -> bool:
-    row = conn.execute("SELECT ws_monitored_at IS NOT NULL FROM lth_pvr.exchange_orders WHERE intent_id = %s",
-                       (intent,)).fetchone()
+def _watched(conn: psycopg.Connection, account: uuid.UUID) -> bool:
+    """An authenticated socket open for the account, and the catch-up after its connect done."""
+    row = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM lth_pvr.ws_sessions WHERE exchange_account_id = %(a)s
+                           AND authenticated_at IS NOT NULL AND closed_at IS NULL)
+                  AND EXISTS (SELECT 1 FROM lth_pvr.ledger_cursors WHERE exchange_account_id = %(a)s
+                               AND synced_at IS NOT NULL AND sync_requested_at IS NULL)""", {"a": account}).fetchone()
     conn.commit()
-    return bool(row and row[0])
+    return bool(row[0])
 
 
 def _deposit(strategy: psycopg.Connection, sim, out, what: str, make, timeout_s: float) -> dict | None:
@@ -69,9 +68,11 @@ def _deposit(strategy: psycopg.Connection, sim, out, what: str, make, timeout_s:
         for note in strategy.notifies(timeout=0.05, stop_after=1):
             payload = json.loads(note.payload)
             ms = round((time.monotonic() - began) * 1000, 1)
+            [(source,)] = strategy.execute("SELECT source FROM lth_pvr.account_transactions WHERE transaction_id = %s",
+                                           (payload["transaction_id"],)).fetchall()
             out.note(f"{what}: NOTIFY lth_pvr_deposit after {ms} ms — {payload['kind']} {payload['amount']} "
-                     f"{payload['currency']}, transaction {payload['transaction_id']}")
-            return {"latency_ms": ms, "kind": payload["kind"]}
+                     f"{payload['currency']}, transaction {payload['transaction_id']} (via {source})")
+            return {"latency_ms": ms, "kind": payload["kind"], "source": source}
         if pending:
             row = strategy.execute("SELECT max(confirmations) FROM lth_pvr.v_deposits WHERE transaction_hash = %s "
                                    "AND NOT confirmed", (pending[0],)).fetchone()

@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: ten figures, each printed
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: eleven figures, each printed
 with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -10,10 +10,13 @@ with the floor it is compared to, measured in the same run on the same server.
 7 one subaccount with 1,000 open orders       (bench_crowded) beside: the same fills with one open order
 8 limit → market fallback (bench_fallback)    floor: a bare client, one SQL write per decision; beside: a
                                                10-second polling loop of the same triggers
-9 deposit → NOTIFY lth_pvr_deposit (ledger)    floor: one-row INSERT + NOTIFY, same listener (figure 1's)
-10 ledger catch-up rows/s (ledger)             floor: the same rows by a bare INSERT per page of 200
+9 ledger REST calls/hour, no sockets           floor: per-subaccount reads of the same accounts
+  (bench_ledger_rest)
+10 deposit → NOTIFY lth_pvr_deposit (ledger)   floor: one-row INSERT + NOTIFY, same listener (figure 1's)
+11 ledger catch-up rows/s (ledger)            floor: the same rows by a bare INSERT per page of 200
 
---only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger).
+--only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest,
+ledger).
 
 Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
 production) unless --database-url is given; then each figure gets its own database on that server,
@@ -48,10 +51,11 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.scale", "run_scale"),
     ("worker.lab.bench.crowded", "run_crowded"),
     ("worker.lab.bench.fallback", "run_fallback"),
-    ("worker.lab.bench.ledger", "run_ledger_figures"),  # figures 9 and 10
+    ("worker.lab.bench.ledger_rest", "run_ledger_rest"),
+    ("worker.lab.bench.ledger", "run_ledger_figures"),  # figures 10 and 11
 ]
 ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount",
-         "fallback", "deposit_to_notify", "catch_up"]
+         "fallback", "ledger_rest", "deposit_to_notify", "catch_up"]
 NAMES = [module.rsplit(".", 1)[1] for module, _ in FIGURES]
 
 

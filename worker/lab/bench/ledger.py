@@ -1,13 +1,13 @@
-"""Figures 9 and 10: the account ledger (issue 23).
+"""Figures 10 and 11: the account ledger (issue 23).
 
-Figure 9 — deposit → NOTIFY. The simulator makes fiat deposits in watched subaccounts at a steady pace
+Figure 10 — deposit → NOTIFY. The simulator makes fiat deposits in watched subaccounts at a steady pace
 and stamps every frame as it sends it (stamp_frames); the worker records the deposit's
 NEW_ACCOUNT_HISTORY_RECORD with the rest of its read (record_batch → record_ledger_frames), whose
 commit sends NOTIFY lth_pvr_deposit; the LISTEN observer stamps it on arrival. Latency = arrival − the
 frame's send, matched by VALR's transaction id. Floor: figure 1's — a bare one-row INSERT + NOTIFY, one
 commit, observed by the same listener, at the same rate, alternated with the measured runs.
 
-Figure 10 — catch-up rows/s. N transactions (nine trades to one deposit) wait in the history of a
+Figure 11 — catch-up rows/s. N transactions (nine trades to one deposit) wait in the history of a
 subaccount without a socket; a person asks for its sync (request_ledger_sync) and the worker process
 reads the history back over REST, newest first, 200 a page by beforeId, each page one
 record_transaction_page call that commits its rows with the cursor, until the cursor is synced. Clock:
@@ -70,7 +70,7 @@ def all_synced(conn: psycopg.Connection) -> bool:
              FROM lth_pvr.ledger_cursors""").fetchone()[0]
 
 
-# -- figure 9 -------------------------------------------------------------------------------------------
+# -- figure 10 -----------------------------------------------------------------------------------------
 def steady_deposits(sim, subaccounts: list[str], per_s: float, seconds: float) -> list[str]:
     """Fiat deposits at a steady pace over the subaccounts; returns their transaction ids."""
     count = max(1, int(per_s * seconds))
@@ -115,18 +115,18 @@ def deposit_to_notify(conn, sim, watched: WatchedAccounts, observer: Observer, q
     }
     fig = Figure("deposit_to_notify", data)
     fig.rows = [
-        ("9 deposit → NOTIFY p50", f"{data['p50_ms']:.2f} ms", f"{data['floor_p50_ms']:.2f} ms",
+        ("10 deposit → NOTIFY p50", f"{data['p50_ms']:.2f} ms", f"{data['floor_p50_ms']:.2f} ms",
          f"{data['ratio_p50']}×", ""),
-        ("9 deposit → NOTIFY p99", f"{data['p99_ms']:.2f} ms", f"{data['floor_p99_ms']:.2f} ms",
+        ("10 deposit → NOTIFY p99", f"{data['p99_ms']:.2f} ms", f"{data['floor_p99_ms']:.2f} ms",
          f"{data['ratio_p99']}×", "≤ 3× floor " + ("met" if data["meets_target"] else "MISSED")),
     ]
-    fig.notes.append(f"figure 9: {rate:g} fiat deposits/s over {len(subs)} watched subaccounts, {reps}×{seconds:g} s, "
+    fig.notes.append(f"figure 10: {rate:g} fiat deposits/s over {len(subs)} watched subaccounts, {reps}×{seconds:g} s, "
                      "medians; from the history record's send to NOTIFY lth_pvr_deposit's arrival; floor = one-row "
                      "INSERT + NOTIFY at the same rate")
     return fig
 
 
-# -- figure 10 ------------------------------------------------------------------------------------------
+# -- figure 11 -----------------------------------------------------------------------------------------
 def fill_history(sim, subaccount: str, count: int) -> None:
     """`count` transactions, oldest first: nine trade records (with fee and orderId) to one fiat deposit."""
     def chunk(first: int, n: int) -> None:
@@ -170,9 +170,9 @@ def catch_up(conn, sim, account, subaccount: str, quick: bool) -> Figure:
             "ratio": round(ours / floor, 3), "target_rows_per_s": 10_000, "meets_target": ours >= 10_000,
             "recorded": sum(r["recorded"] for r in runs), "runs": runs, "floor_runs": floors}
     fig = Figure("catch_up", data)
-    fig.rows = [("10 catch-up (rows/s, pages of 200)", f"{ours:,.0f}", f"{floor:,.0f}", f"{data['ratio']:.2f}",
+    fig.rows = [("11 catch-up (rows/s, pages of 200)", f"{ours:,.0f}", f"{floor:,.0f}", f"{data['ratio']:.2f}",
                  "≥ 10,000 " + ("met" if data["meets_target"] else "MISSED"))]
-    fig.notes.append(f"figure 10: {reps} catch-ups of {count:,} transactions (9 trades : 1 deposit) by the worker "
+    fig.notes.append(f"figure 11: {reps} catch-ups of {count:,} transactions (9 trades : 1 deposit) by the worker "
                      "over REST, from the request's commit to the cursor synced, median; floor = the same rows by "
                      "a bare batched INSERT, one statement and commit per page of 200")
     return fig
