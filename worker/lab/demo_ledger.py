@@ -65,7 +65,8 @@ def _deposit(strategy: psycopg.Connection, sim, out, what: str, make, timeout_s:
     pending = make().get("pending", [])
     confirmed = 0
     while time.monotonic() - began < timeout_s:
-        for note in strategy.notifies(timeout=0.05, stop_after=1):
+        notes = list(strategy.notifies(timeout=0.05, stop_after=1))  # the generator holds the connection
+        for note in notes:
             payload = json.loads(note.payload)
             ms = round((time.monotonic() - began) * 1000, 1)
             [(source,)] = strategy.execute("SELECT source FROM lth_pvr.account_transactions WHERE transaction_id = %s",
