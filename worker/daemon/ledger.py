@@ -8,7 +8,7 @@ An error leaves the cursor where it was (record_ledger_sync_failed): the next sy
 With the primary account's key, the scheduled syncs of the subaccounts (socket or not) due together
 (claim_ledger_batch) cost one windowed read of GET /v1/account/transactionhistory/subaccounts (paged
 by `skip` until SQL says the window is complete: record_subaccount_window_page moves their cursors)
-and one GET /v1/account/balances/all (read first), whatever their number. VALR refusing the key these routes
+and one GET /v1/account/balances/all, whatever their number. VALR refusing the key these routes
 (401/403) is recorded (record_ledger_batch_failed): per-account syncs from then on."""
 
 from __future__ import annotations
@@ -75,17 +75,16 @@ async def read_window(client: ValrClient, store: Store, account_ids: list[UUID],
 
 
 async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> None:
-    """One claimed batch (claim_ledger_batch: every row carries the batch's window): every account's
-    balances, the window, the re-scan window when due. The balances first, as in sync_ledger: the
-    cursors' synced_at, stamped with the window's last page, says both were read."""
+    """One claimed batch (claim_ledger_batch: every row carries the batch's window): the window, the
+    re-scan window when due, every account's balances."""
     ids, first = [row["exchange_account_id"] for row in batch], batch[0]
     try:
-        asked_at = datetime.now(timezone.utc)  # VALR omits zero balances: absent since this moment = zero
-        await store.record_balances_all(await client.balances_all(), asked_at)
         recorded = await read_window(client, store, ids, first["window_start"], first["window_end"], "rest")
         late = 0
         if first["rescan_since"] is not None:
             late = await read_window(client, store, ids, first["rescan_since"], first["window_end"], "rescan")
+        asked_at = datetime.now(timezone.utc)  # VALR omits zero balances: absent since this moment = zero
+        await store.record_balances_all(await client.balances_all(), asked_at)
     except AuthenticationError as exc:
         await store.record_ledger_batch_failed(ids, f"{type(exc).__name__}: {exc}", refused=True)
         event(log, "VALR refused the across-subaccount ledger reads (not the primary account's key?): "
