@@ -1,7 +1,7 @@
 -- Owns: the ledger frames of one WebSocket read, in record_batch's transaction: every
 -- NEW_ACCOUNT_HISTORY_RECORD in one record_transactions call, every BALANCE_UPDATE in one
--- record_balances call, every NEW_PENDING_RECEIVE in one record_pending_receives call (three
--- statements per read at most, none when the read holds no ledger frame). One result row per ledger
+-- record_balances call, every NEW_PENDING_RECEIVE in one record_pending_receives call (the frames
+-- sorted by type in one pass over the read; a call only for a type the read holds). One result row per ledger
 -- frame, in record_batch's shape: the transactions' outcomes (`recorded`, `duplicate`, `conflict`,
 -- `malformed`), `recorded` or `malformed` for balances and pending receives (an older balance is
 -- `recorded`: held already, nothing changes). Order rows are not touched; a malformed frame gets its
@@ -17,41 +17,43 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_at       int[];
-    v_items    jsonb;
+    v_at       int[];       -- the history records' positions in the read
+    v_items    jsonb;       -- their data
+    v_balances jsonb;
+    v_pending  jsonb;
     v_outcomes text[];
-    v_other    int[];
+    v_other    int[];       -- the balances' and pending deposits' positions, types, and verdicts
     v_other_types text[];
     v_other_bad boolean[];
 BEGIN
-    IF NOT jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || '
-                                       '@.type == "BALANCE_UPDATE" || @.type == "NEW_PENDING_RECEIVE")') THEN
-        RETURN;
-    END IF;
+    -- One pass over the read sorts the ledger's frames by type (none: nothing below runs).
+    SELECT array_agg(f.n - 1 ORDER BY f.n) FILTER (WHERE f.t = 'NEW_ACCOUNT_HISTORY_RECORD'),
+           jsonb_agg(f.frame->'data' ORDER BY f.n) FILTER (WHERE f.t = 'NEW_ACCOUNT_HISTORY_RECORD'),
+           jsonb_agg(f.frame->'data' ORDER BY f.n) FILTER (WHERE f.t = 'BALANCE_UPDATE'),
+           jsonb_agg(f.frame->'data' ORDER BY f.n) FILTER (WHERE f.t = 'NEW_PENDING_RECEIVE'),
+           array_agg((f.n - 1)::int ORDER BY f.n) FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD'),
+           array_agg(f.t ORDER BY f.n) FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD'),
+           array_agg(lth_pvr.ledger_frame_is_malformed(f.t, f.frame->'data') ORDER BY f.n)
+               FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD')
+      INTO v_at, v_items, v_balances, v_pending, v_other, v_other_types, v_other_bad
+      FROM (SELECT e.frame, e.n, e.frame->>'type' AS t
+              FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS e(frame, n)) f
+     WHERE f.t IN ('NEW_ACCOUNT_HISTORY_RECORD', 'BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
+
     -- Transactions: outcome per frame from record_transactions' item index.
-    SELECT array_agg(f.n - 1 ORDER BY f.n), jsonb_agg(f.frame->'data' ORDER BY f.n)
-      INTO v_at, v_items
-      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
-     WHERE f.frame->>'type' = 'NEW_ACCOUNT_HISTORY_RECORD';
     IF v_at IS NOT NULL THEN
         SELECT array_agg(t.outcome ORDER BY t.item_index) INTO v_outcomes
           FROM lth_pvr.record_transactions(p_exchange_account_id, 'ws', v_items, p_now) t;
         RETURN QUERY SELECT v_at[i], 'NEW_ACCOUNT_HISTORY_RECORD'::text, NULL::uuid, v_outcomes[i], NULL::text
                        FROM generate_subscripts(v_at, 1) AS i;
     END IF;
-
-    PERFORM lth_pvr.record_balances(p_exchange_account_id, 'ws',
-              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
-                WHERE f.frame->>'type' = 'BALANCE_UPDATE'), p_now);
-    PERFORM lth_pvr.record_pending_receives(p_exchange_account_id,
-              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
-                WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
+    IF v_balances IS NOT NULL THEN
+        PERFORM lth_pvr.record_balances(p_exchange_account_id, 'ws', v_balances, p_now);
+    END IF;
+    IF v_pending IS NOT NULL THEN
+        PERFORM lth_pvr.record_pending_receives(p_exchange_account_id, v_pending, p_now);
+    END IF;
     -- Balances and pending deposits: each frame judged once.
-    SELECT array_agg((f.n - 1)::int ORDER BY f.n), array_agg(f.frame->>'type' ORDER BY f.n),
-           array_agg(lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') ORDER BY f.n)
-      INTO v_other, v_other_types, v_other_bad
-      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
-     WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
     IF v_other IS NOT NULL THEN
         RETURN QUERY SELECT v_other[i], v_other_types[i], NULL::uuid,
                             CASE WHEN v_other_bad[i] THEN 'malformed' ELSE 'recorded' END, NULL::text
