@@ -33,6 +33,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
+from worker.daemon.audit import run_audit
 from worker.daemon.ledger import sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
@@ -483,7 +484,8 @@ class Runner:
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
 
     def ledger_sync_now(self) -> None:
-        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job)."""
+        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job); or
+        lth_pvr_ledger_audit: the daily audit was."""
         self.last_ledger_claim = float("-inf")
 
     async def _sync_ledgers(self) -> None:
@@ -497,6 +499,8 @@ class Runner:
             if claim["exchange_account_id"] not in busy:
                 self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
                                  key=("ledger", claim["exchange_account_id"]))
+        for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
+            self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and

@@ -5,7 +5,7 @@ parameters; the database decides, this module only carries arguments and results
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -240,8 +240,9 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.claim_missing_fills(%s)", (limit,))
 
     # -- the account ledger -------------------------------------------------------------------------
-    async def claim_ledger_syncs(self, limit: int = 100) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, NULL, %s)", (self.worker_id, limit))
+    async def claim_ledger_syncs(self, limit: int = 100, account_ids: list[UUID] | None = None) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, %s, %s)",
+                                (self.worker_id, account_ids, limit))
 
     async def request_ledger_sync(self, account_id: UUID) -> int:
         return (await self._one("SELECT lth_pvr.request_ledger_sync(%s) AS n", (account_id,)))["n"]
@@ -256,6 +257,28 @@ class Store:
 
     async def record_ledger_sync_failed(self, account_id: UUID, error: str) -> None:
         await self._rows("SELECT lth_pvr.record_ledger_sync_failed(%s, %s)", (account_id, error[:500]))
+
+    # -- the ledger's audit ---------------------------------------------------------------------
+    async def begin_audit_run(self, day: date | None, account_id: UUID | None) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.begin_audit_run(%s, %s, %s)", (day, account_id, self.worker_id))
+
+    async def claim_ledger_audits(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_audits(%s)", (self.worker_id,))
+
+    async def audit_accounts(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.audit_accounts(%s)", (run_id,))
+
+    async def compare_audit_run(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.compare_audit_run(%s)", (run_id,))
+
+    async def resolve_matched_findings(self, run_id: int, how: str) -> int:
+        return (await self._one("SELECT lth_pvr.resolve_matched_findings(%s, %s) AS n", (run_id, how)))["n"]
+
+    async def finish_audit_run(self, run_id: int, error: str | None = None) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.finish_audit_run(%s, %s)", (run_id, error))
+
+    async def audit_findings(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.audit_run_findings(%s)", (run_id,))
 
     async def claim_cancel_requests(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))
