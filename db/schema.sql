@@ -278,6 +278,15 @@ CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USI
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 COMMENT ON COLUMN lth_pvr.exchange_orders.placement_requeues IS 'times the order went back to pending to be placed again (place_again)';
 
+CREATE TABLE lth_pvr.ledger_across_refusals (
+    refused_at timestamp with time zone NOT NULL,
+    worker_id text NOT NULL,
+    error text NOT NULL
+);
+ALTER TABLE lth_pvr.ledger_across_refusals ADD CONSTRAINT ledger_across_refusals_pkey
+    PRIMARY KEY (refused_at, worker_id);
+COMMENT ON TABLE lth_pvr.ledger_across_refusals IS 'VALR refused an across-subaccount read (the key is not the primary account''s): per-account reads until ledger_across_retry_hours after the newest refusal; a person may delete rows to try again now';
+
 CREATE TABLE lth_pvr.ledger_checkpoints (
     exchange_account_id uuid NOT NULL,
     currency text NOT NULL,
@@ -306,13 +315,15 @@ CREATE TABLE lth_pvr.ledger_cursors (
     sync_claimed_by text,
     sync_failed_at timestamp with time zone,
     sync_error text,
-    rescanned_at timestamp with time zone
+    rescanned_at timestamp with time zone,
+    held_through timestamp with time zone
 );
 ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
 ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_pkey
     PRIMARY KEY (exchange_account_id);
 COMMENT ON TABLE lth_pvr.ledger_cursors IS 'per account, the newest VALR transaction held with every older one (newest_transaction_id): the catch-up reads back to it. catching_up_to_*: the top of the catch-up under way, which becomes the cursor only when a page reached the cursor or the end of the history, in the same transaction as that page''s rows';
+COMMENT ON COLUMN lth_pvr.ledger_cursors.held_through IS 'every transaction of the account with eventAt at or before this is held (a complete window or catch-up proved it): the across-subaccount window starts here; NULL: the per-account catch-up first';
 
 CREATE TABLE lth_pvr.market_prices (
     pair text NOT NULL,
@@ -534,13 +545,15 @@ CREATE TABLE lth_pvr.workers (
     pid_namespace text,
     task_failures integer NOT NULL DEFAULT 0,
     task_failed_at timestamp with time zone,
-    task_failure text
+    task_failure text,
+    persistent_sessions boolean NOT NULL DEFAULT false
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
 COMMENT ON COLUMN lth_pvr.workers.pid_namespace IS 'the boot id and PID namespace of the worker''s process (NULL: unknown, e.g. not Linux): two workers with the same value see each other''s pids, so one may prove the other''s process gone';
 COMMENT ON COLUMN lth_pvr.workers.task_failures IS 'unexpected errors of the worker process''s long-lived tasks since it started (each task restarted)';
 COMMENT ON COLUMN lth_pvr.workers.task_failure IS 'the last one: the task and the error';
+COMMENT ON COLUMN lth_pvr.workers.persistent_sessions IS 'the worker runs with --max-session 0: it leases every account and keeps each one''s socket open, with or without open orders (deposits arrive live); false: sockets only while orders are open';
 
 CREATE TABLE lth_pvr.ws_sessions (
     session_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -577,11 +590,14 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
 -- lease_ttl_seconds = 30
+-- ledger_across_min_accounts = 2
+-- ledger_across_retry_hours = 24
 -- ledger_alert_hours = 24
 -- ledger_rescan_days = 3
 -- ledger_rescan_hours = 24
 -- ledger_sync_claim_seconds = 300
 -- ledger_sync_minutes = 60
+-- ledger_window_lag_seconds = 30
 -- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2

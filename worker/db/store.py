@@ -71,6 +71,9 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.worker_started(%s, %s, %s, %s)",
                                 (self.worker_id, host, pid, pid_namespace))
 
+    async def record_persistent_sessions(self, persistent: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_persistent_sessions(%s, %s)", (self.worker_id, persistent))
+
     async def take_over_dead_workers(self, dead: list[dict]) -> list[dict]:
         """`dead`: worker_started rows whose process this host proved gone."""
         return await self._rows("SELECT * FROM lth_pvr.take_over_dead_workers(%s, %s)",
@@ -254,6 +257,21 @@ class Store:
 
     async def record_balance_snapshot(self, account_id: UUID, items: list[dict]) -> int:
         return (await self._one("SELECT lth_pvr.record_balance_snapshot(%s, %s) AS n", (account_id, jsonb(items))))["n"]
+
+    async def claim_ledger_batch(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_batch(%s)", (self.worker_id,))
+
+    async def record_subaccount_window_page(self, account_ids: list[UUID], items: list[dict], limit: int, skip: int,
+                                            start: datetime, end: datetime, source: str) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.record_subaccount_window_page(%s, %s, %s, %s, %s, %s, %s)",
+                               (account_ids, jsonb(items), limit, skip, start, end, source))
+
+    async def record_balances_all(self, items: list[dict]) -> int:
+        return (await self._one("SELECT lth_pvr.record_balances_all(%s) AS n", (jsonb(items),)))["n"]
+
+    async def record_ledger_batch_failed(self, account_ids: list[UUID], error: str, refused: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_ledger_batch_failed(%s, %s, %s, %s)",
+                         (self.worker_id, account_ids, error[:500], refused))
 
     async def record_ledger_sync_failed(self, account_id: UUID, error: str) -> None:
         await self._rows("SELECT lth_pvr.record_ledger_sync_failed(%s, %s)", (account_id, error[:500]))
