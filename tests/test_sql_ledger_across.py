@@ -4,6 +4,8 @@ falling back to per-account reads, GET /v1/account/balances/all recorded per acc
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from psycopg.types.json import Jsonb
 
 from tests.support.sql import T0, at, make_account, one, rows, scalar, settle
@@ -118,3 +120,22 @@ def test_a_batch_takes_along_the_subaccounts_due_later_so_all_share_one_phase(po
     assert {r["exchange_account_id"] for r in batch} == {a, b, c}
     window(postgresql, [a, b, c], [], 200, 0, batch[0]["window_start"], batch[0]["window_end"])
     assert rows(postgresql, BATCH, ("w1", at(minutes=81))) == []     # none due: c was synced with them
+
+
+def test_a_balance_balances_all_leaves_out_is_zero_unless_ours_is_newer_than_the_request(postgresql):
+    """VALR lists non-zero balances only: BTC withdrawn to nothing must not keep showing its old amount;
+    a BALANCE_UPDATE stamped after the request was sent (the socket, newer than VALR's answer) stays."""
+    a, b = make_account(postgresql, "7001"), make_account(postgresql, "7002")
+    held = [{"currency": c, "available": "1", "reserved": "0", "total": "1", "updatedAt": "2025-03-03T12:00:00Z"}
+            for c in ("BTC", "ZAR")]
+    late = {"currency": "ETH", "available": "2", "reserved": "0", "total": "2", "updatedAt": "2025-03-03T12:10:00Z"}
+    scalar(postgresql, "SELECT lth_pvr.record_balances_all(%s, %s)",
+           (Jsonb([{"account": {"id": "7001"}, "balances": held},
+                   {"account": {"id": "7002"}, "balances": [*held, late]}]), T0))
+    asked_at = datetime(2025, 3, 3, 12, 10, 0, tzinfo=timezone.utc)  # 30 s margin: ETH's update is newer
+    answer = [{"account": {"id": "7001"}, "balances": [dict(held[1], updatedAt="2025-03-03T12:05:00Z")]}]
+    written = scalar(postgresql, "SELECT lth_pvr.record_balances_all(%s, %s, %s)", (Jsonb(answer), T0, asked_at))
+    totals = {(r["exchange_account_id"], r["currency"]): r["total"] for r in rows(
+        postgresql, "SELECT exchange_account_id, currency, total FROM lth_pvr.balances")}
+    assert totals == {(a, "BTC"): 0, (a, "ZAR"): 1, (b, "BTC"): 0, (b, "ZAR"): 0, (b, "ETH"): 2}
+    assert written == 1 + 3

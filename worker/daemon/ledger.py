@@ -14,7 +14,7 @@ and one GET /v1/account/balances/all, whatever their number. VALR refusing the k
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 import httpx
@@ -82,7 +82,8 @@ async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> No
         late = 0
         if first["rescan_since"] is not None:
             late = await read_window(client, store, ids, first["rescan_since"], first["window_end"], "rescan")
-        await store.record_balances_all(await client.balances_all())
+        asked_at = datetime.now(timezone.utc)  # VALR omits zero balances: absent since this moment = zero
+        await store.record_balances_all(await client.balances_all(), asked_at)
     except AuthenticationError as exc:
         await store.record_ledger_batch_failed(ids, f"{type(exc).__name__}: {exc}", refused=True)
         event(log, "VALR refused the across-subaccount ledger reads (not the primary account's key?): "

@@ -266,8 +266,10 @@ class Store:
         return await self._one("SELECT * FROM lth_pvr.record_subaccount_window_page(%s, %s, %s, %s, %s, %s, %s)",
                                (account_ids, jsonb(items), limit, skip, start, end, source))
 
-    async def record_balances_all(self, items: list[dict]) -> int:
-        return (await self._one("SELECT lth_pvr.record_balances_all(%s) AS n", (jsonb(items),)))["n"]
+    async def record_balances_all(self, items: list[dict], asked_at: datetime) -> int:
+        """asked_at: when the request was sent (a balance the answer leaves out is zero since then)."""
+        return (await self._one("SELECT lth_pvr.record_balances_all(%s, now(), %s) AS n",
+                                (jsonb(items), asked_at)))["n"]
 
     async def record_ledger_batch_failed(self, account_ids: list[UUID], error: str, refused: bool) -> None:
         await self._rows("SELECT lth_pvr.record_ledger_batch_failed(%s, %s, %s, %s)",
