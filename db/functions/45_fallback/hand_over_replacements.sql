@@ -41,16 +41,23 @@ BEGIN
     IF v_ids IS NULL OR NOT FOUND THEN
         RETURN v_out;
     END IF;
-    FOR v_claimed IN
-        SELECT * FROM claim_pending_orders(v_session.worker_id, ARRAY[v_session.exchange_account_id],
-                                           cardinality(v_ids), v_ids, p_now)
-    LOOP
-        IF begin_placement(v_claimed.exchange_order_id, p_now) THEN
-            v_out := v_out || jsonb_build_array(to_jsonb(v_claimed) || jsonb_build_object(
-                'price', v_claimed.price::text, 'qty', v_claimed.qty::text,
-                'send_within_seconds', setting('placement_grace_seconds') / 2));
-        END IF;
-    END LOOP;
+    -- Never at the cost of the recording: should the hand-over fail, it is undone alone and the
+    -- replacement stays pending for the usual claim (its NOTIFY).
+    BEGIN
+        FOR v_claimed IN
+            SELECT * FROM claim_pending_orders(v_session.worker_id, ARRAY[v_session.exchange_account_id],
+                                               cardinality(v_ids), v_ids, p_now)
+        LOOP
+            IF begin_placement(v_claimed.exchange_order_id, p_now) THEN
+                v_out := v_out || jsonb_build_array(to_jsonb(v_claimed) || jsonb_build_object(
+                    'price', v_claimed.price::text, 'qty', v_claimed.qty::text,
+                    'send_within_seconds', setting('placement_grace_seconds') / 2));
+            END IF;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'hand_over_replacements: % (%): the replacements stay pending', SQLERRM, SQLSTATE;
+        RETURN '[]';
+    END;
     RETURN v_out;
 END
 $$;
