@@ -279,12 +279,13 @@ class SubaccountSession:
     async def place(self, orders: list[dict]) -> None:
         """Place claimed orders once the socket is authenticated (or after --socket-wait, or at once
         when the session is stopping: the reconciliation on connect then covers them)."""
-        authenticated = asyncio.create_task(self.authenticated.wait())
-        stopped = asyncio.create_task(self.stopped.wait())
-        await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
-                           return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (authenticated, stopped):
-            waiter.cancel()
+        if not self.authenticated.is_set():  # (a socket already up, e.g. a hand-over: no waiters)
+            authenticated = asyncio.create_task(self.authenticated.wait())
+            stopped = asyncio.create_task(self.stopped.wait())
+            await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (authenticated, stopped):
+                waiter.cancel()
         if not self.authenticated.is_set():
             event(log, "placing before the socket is up", logging.WARNING,
                   subaccount=self.subaccount_id, orders=len(orders))
