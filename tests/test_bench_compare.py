@@ -40,13 +40,15 @@ def test_this_over_recorded_is_the_ratio_of_the_two_ratios():
     assert (row.change, row.verdict) == (1.5, "ok")
 
 
-def test_each_figure_reports_the_median_and_range_of_its_sub_run_ratios():
+def test_each_figure_reports_the_median_and_interquartile_range_of_its_sub_run_ratios():
     report = {"event_to_commit": {"runs": [{"p50_ms": 2, "p99_ms": 4}, {"p50_ms": 3, "p99_ms": 6},
-                                           {"p50_ms": 4, "p99_ms": 5}],
-                                  "floor_runs": [{"p50_ms": 1, "p99_ms": 2}] * 3},
+                                           {"p50_ms": 4, "p99_ms": 5}, {"p50_ms": 3, "p99_ms": 5},
+                                           {"p50_ms": 3, "p99_ms": 40}],
+                                  "floor_runs": [{"p50_ms": 1, "p99_ms": 2}] * 5},
               "throughput": {"runs": [{"events_per_s": 10}], "floor_runs": [{"events_per_s": 40}]}}
     got = comparables(report)
-    assert got[P99] == {"ratio": 2.5, "spread": 1.0, "better": LOWER, "subruns": 3}
+    # p99 ratios 2, 3, 2.5, 2.5, 20: one slow sub-run does not make the spread (quartiles 2.5 and 3)
+    assert got[P99] == {"ratio": 2.5, "spread": 0.5, "better": LOWER, "subruns": 5}
     assert got["1 event → commit p50"]["ratio"] == 3.0
     assert got["2 throughput"] == {"ratio": 0.25, "spread": 0.0, "better": HIGHER, "subruns": 1}
     assert "8 Cancelled frame → market POST p99" not in got  # figure not run
@@ -65,7 +67,7 @@ def test_a_recording_made_before_compare_existed_is_derived_from_its_runs(tmp_pa
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"command": "valr-monitor bench", "throughput": {
         "runs": [{"events_per_s": 10}, {"events_per_s": 20}], "floor_runs": [{"events_per_s": 40}] * 2}}))
-    assert load_recorded(path) == {"2 throughput": {"ratio": 0.375, "spread": 0.25, "better": HIGHER}}
+    assert load_recorded(path) == {"2 throughput": {"ratio": 0.375, "spread": 0.125, "better": HIGHER}}
 
 
 def test_the_cli_prints_both_ratios_and_fails_on_a_regression(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ regression guard: a figure worse than the recorded one by more than the recorded
 Spread: each comparable figure is measured in sub-runs that alternate with its floor's (figure 1's
 repetitions, figure 2's runs, figure 7's crowded/normal runs, figure 8's price rounds). A sub-run's ratio
 is its value over its own floor sub-run's; the figure's value is the median of those ratios and its
-spread their range (max − min): a difference within that range is noise this bench itself measured.
+spread their interquartile range: a difference within it is noise this bench itself measured.
 `comparables(report)` computes them; run_bench stores them under the report's "compare" key, so a
 recorded run carries its own spread (an older recording without the key is derived from its runs).
 """
@@ -55,7 +55,7 @@ class RecordedRunError(Exception):
 
 
 def comparables(report: dict) -> dict[str, dict]:
-    """Each comparable figure of a report: {"ratio": median of the sub-run ratios, "spread": their range,
+    """Each comparable figure of a report: {"ratio": median of the sub-run ratios, "spread": their IQR,
     "better": "lower"/"higher", "subruns": n}. Figures the report lacks (or lacks runs for) are left out."""
     out = {}
     for spec in SPECS:
@@ -65,10 +65,18 @@ def comparables(report: dict) -> dict[str, dict]:
         ratios = [spec.value(ours) / spec.value(floor)
                   for ours, floor in zip(data[spec.runs], data[spec.floor_runs]) if spec.value(floor)]
         if ratios:
-            out[spec.name] = {"ratio": round(statistics.median(ratios), 3),
-                              "spread": round(max(ratios) - min(ratios), 3), "better": spec.better,
-                              "subruns": len(ratios)}
+            out[spec.name] = {"ratio": round(statistics.median(ratios), 3), "spread": round(spread(ratios), 3),
+                              "better": spec.better, "subruns": len(ratios)}
     return out
+
+
+def spread(values: list[float]) -> float:
+    """The interquartile range: how far sub-runs of one run differ, a single slow round aside (figure 8's
+    rounds hold 5 samples each, so one round's p99 is its max). Two sub-runs: half their difference."""
+    if len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q3 - q1
 
 
 @dataclass(frozen=True)
