@@ -5,7 +5,7 @@ and stamps every frame as it sends it (stamp_frames); the worker records the dep
 NEW_ACCOUNT_HISTORY_RECORD with the rest of its read (record_batch → record_ledger_frames), whose
 commit sends NOTIFY lth_pvr_deposit; the LISTEN observer stamps it on arrival. Latency = arrival − the
 frame's send, matched by VALR's transaction id. Floor: figure 1's — a bare one-row INSERT + NOTIFY, one
-commit, observed by the same listener, at the same rate, alternated with the measured runs.
+commit, observed by the same listener, at the same rate, halfway between the deposits.
 
 Figure 11 — catch-up rows/s. N transactions (nine trades to one deposit) wait in the history of a
 subaccount, none of them sent on its socket (history_drop); a person asks for its sync (request_ledger_sync) and the worker process
@@ -31,7 +31,7 @@ from worker.lab.bench.env import (
     BenchWorker, Figure, Observer, insert_accounts, start_simulator, summary_ms, tear_down, wait_for,
     wait_placed_and_watched, wait_quiet,
 )
-from worker.lab.bench.latency import WatchedAccounts, beside_floor, create_floor_table, floor_latency
+from worker.lab.bench.latency import WatchedAccounts, beside_floor, create_floor_table, floor_event, wait_until
 
 PAGE = 200  # worker.valr.rest.HISTORY_PAGE
 TRADES_PER_DEPOSIT = 9
@@ -71,33 +71,38 @@ def all_synced(conn: psycopg.Connection) -> bool:
 
 
 # -- figure 10 -----------------------------------------------------------------------------------------
-def steady_deposits(sim, subaccounts: list[str], per_s: float, seconds: float) -> list[str]:
-    """Fiat deposits at a steady pace over the subaccounts; returns their transaction ids."""
+def steady_deposits(sim, subaccounts: list[str], per_s: float, seconds: float, between=None) -> list[str]:
+    """Fiat deposits at a steady pace over the subaccounts, `between()` (the floor's event) halfway
+    through each gap; returns their transaction ids."""
     count = max(1, int(per_s * seconds))
     start, ids = time.monotonic(), []
     for i in range(count):
-        delay = start + i / per_s - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        wait_until(start + i / per_s)
         ids += sim.deposit(subaccounts[i % len(subaccounts)], "ZAR", "100.00")["transactions"]
+        if between is not None:
+            wait_until(start + (i + 0.5) / per_s)
+            between()
     return ids
 
 
-def deposit_run(conn, sim, subaccounts: list[str], observer: Observer, per_s: float, seconds: float) -> dict:
+def deposit_run(conn, sim, subaccounts: list[str], observer: Observer, per_s: float, seconds: float) -> tuple[dict, dict]:
+    """One repetition: deposits, and the floor's events in the gaps between them (both sides see the
+    same machine at the same moments, as figure 1's side_by_side). Returns (deposits, floor)."""
     observer.take()
     log_start = len(sim.frames())
-    ids = steady_deposits(sim, subaccounts, per_s, seconds)
+    ids = steady_deposits(sim, subaccounts, per_s, seconds, lambda: floor_event(conn))
     notes: list = []
 
     def every_deposit_notified() -> bool:
-        notes.extend(n for n in observer.take() if n[1] == "lth_pvr_deposit")
-        return len(notes) >= len(ids)
+        notes.extend(observer.take())
+        return sum(1 for n in notes if n[1] == "lth_pvr_deposit") >= len(ids)
     wait_for(every_deposit_notified, 30, "a NOTIFY lth_pvr_deposit per deposit", interval=0.05)
     sent = {e["id"]: e["sent_at"] for e in sim.frames()[log_start:]
             if e["type"] == "NEW_ACCOUNT_HISTORY_RECORD" and "id" in e}
-    arrived = {json.loads(payload)["transaction_id"]: at for at, _, payload in notes}
+    arrived = {json.loads(payload)["transaction_id"]: at for at, channel, payload in notes if channel == "lth_pvr_deposit"}
     latencies = [arrived[i] - sent[i] for i in ids if i in arrived and i in sent]
-    return {**summary_ms(latencies), "deposits": len(ids), "notified": len(arrived)}
+    floor = [at - float(payload) for at, channel, payload in notes if channel == "bench_floor"]
+    return {**summary_ms(latencies), "deposits": len(ids), "notified": len(arrived)}, summary_ms(floor)
 
 
 def deposit_to_notify(conn, sim, watched: WatchedAccounts, observer: Observer, quick: bool) -> Figure:
@@ -105,9 +110,10 @@ def deposit_to_notify(conn, sim, watched: WatchedAccounts, observer: Observer, q
     subs = [sub for sub, _ in watched.targets]
     deposit_run(conn, sim, subs, observer, rate, 0.3)  # warm-up: plans cached
     runs, floors = [], []
-    for _ in range(reps):  # alternated with the floor, so noise hits both
-        runs.append(deposit_run(conn, sim, subs, observer, rate, seconds))
-        floors.append(floor_latency(conn, observer, rate, seconds))
+    for _ in range(reps):
+        run, floor = deposit_run(conn, sim, subs, observer, rate, seconds)
+        runs.append(run)
+        floors.append(floor)
     data = {
         "deposits_per_s": rate, "repetitions": reps, "seconds_each": seconds, "subaccounts": len(subs),
         **beside_floor(runs, floors),
@@ -122,7 +128,7 @@ def deposit_to_notify(conn, sim, watched: WatchedAccounts, observer: Observer, q
     ]
     fig.notes.append(f"figure 10: {rate:g} fiat deposits/s over {len(subs)} watched subaccounts, {reps}×{seconds:g} s, "
                      "medians; from the history record's send to NOTIFY lth_pvr_deposit's arrival; floor = one-row "
-                     "INSERT + NOTIFY at the same rate")
+                     "INSERT + NOTIFY at the same rate, in the gaps between the deposits")
     return fig
 
 
