@@ -27,6 +27,26 @@ from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 
 
+# The longest files (seconds with --durations, 2026-12-06, two processes on a loaded 2-core machine),
+# started first: ./dev test hands whole files to its processes in collection order, and a long file
+# handed out last would leave one process working alone at the end. Any other file keeps its place.
+LONGEST_FIRST = [
+    "test_bench_smoke.py",               # ~130 s: the quick bench, every figure
+    "test_chaos_short.py",               # ~85 s
+    "test_races_e2e.py",                 # ~80 s: one test waits for a minute boundary
+    "test_worker_recovery.py",           # ~80 s: a 40 s database outage
+    "test_worker_many_open_orders.py",   # ~65 s
+    "test_fallback_e2e.py",              # ~60 s
+    "test_worker_e2e.py",                # ~45 s
+    "test_chaos_fallback.py",            # ~40 s
+]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole, in order
+
+
 @pytest.fixture(scope="session")
 def embedded_pg():
     # Not durable: tests do not need fsync, and it makes cloning a database per test cheap.
