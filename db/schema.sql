@@ -34,6 +34,75 @@ CREATE INDEX account_transactions_order_id ON lth_pvr.account_transactions USING
 COMMENT ON TABLE lth_pvr.account_transactions IS 'one row per VALR transaction (NEW_ACCOUNT_HISTORY_RECORD, GET /v1/account/transactionhistory); transaction_id is VALR''s id, the only dedupe key; append-only';
 COMMENT ON COLUMN lth_pvr.account_transactions.source IS 'ws: the account socket; rest: the catch-up back to the cursor; rescan: the cursor-free re-scan of the last days (a row it inserts was missed by both others: alert ledger_late_transactions)';
 
+CREATE TABLE lth_pvr.audit_findings (
+    finding_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+    audit_run_id bigint NOT NULL,
+    kind text NOT NULL,
+    exchange_account_id uuid NOT NULL,
+    exchange_order_id uuid,
+    ext_order_id text,
+    transaction_ids text[],
+    currency text,
+    valr_trades integer,
+    our_fills integer,
+    valr_qty numeric,
+    our_qty numeric,
+    valr_fee numeric,
+    our_fee numeric,
+    valr_balance numeric,
+    our_balance numeric,
+    found_at timestamp with time zone NOT NULL,
+    resolved_at timestamp with time zone,
+    resolution text,
+    resolved_by text
+);
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_finding_kind_must_be_known
+    CHECK ((kind = ANY (ARRAY['missing_fill'::text, 'unknown_fill'::text, 'qty_mismatch'::text, 'fee_mismatch'::text, 'balance_mismatch'::text])));
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_finding_resolution_needs_words
+    CHECK (((resolved_at IS NULL) = (resolution IS NULL)));
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_findings_audit_run_id_fkey
+    FOREIGN KEY (audit_run_id) REFERENCES lth_pvr.audit_runs(audit_run_id);
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_findings_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_findings_exchange_order_id_fkey
+    FOREIGN KEY (exchange_order_id) REFERENCES lth_pvr.exchange_orders(exchange_order_id);
+ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_findings_pkey
+    PRIMARY KEY (finding_id);
+CREATE INDEX audit_findings_run ON lth_pvr.audit_findings USING btree (audit_run_id);
+CREATE INDEX audit_findings_unresolved ON lth_pvr.audit_findings USING btree (exchange_account_id) WHERE (resolved_at IS NULL);
+COMMENT ON TABLE lth_pvr.audit_findings IS 'what an audit found: per order (missing_fill, unknown_fill, qty_mismatch, fee_mismatch: VALR''s trade transactions of the order, their count, base quantity and fee against order_fills) or per currency (balance_mismatch: VALR''s balance against the checkpoint plus every transaction since); resolved by the audit (a missing fill fetched over REST and recorded) or by a person (resolve_audit_finding)';
+
+CREATE TABLE lth_pvr.audit_runs (
+    audit_run_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+    day date NOT NULL,
+    exchange_account_id uuid,
+    ran_by text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    claimed_by text,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    verdict text,
+    orders_compared integer,
+    currencies_compared integer,
+    currencies_unsettled integer,
+    checkpoints_set integer,
+    findings integer,
+    findings_resolved integer,
+    error text
+);
+ALTER TABLE lth_pvr.audit_runs ADD CONSTRAINT audit_ran_by_must_be_known
+    CHECK ((ran_by = ANY (ARRAY['cli'::text, 'cron'::text])));
+ALTER TABLE lth_pvr.audit_runs ADD CONSTRAINT audit_runs_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.audit_runs ADD CONSTRAINT audit_runs_pkey
+    PRIMARY KEY (audit_run_id);
+ALTER TABLE lth_pvr.audit_runs ADD CONSTRAINT audit_verdict_must_be_known
+    CHECK ((verdict = ANY (ARRAY['clean'::text, 'mismatch'::text, 'failed'::text])));
+ALTER TABLE lth_pvr.audit_runs ADD CONSTRAINT audit_verdict_only_when_finished
+    CHECK (((verdict IS NULL) = (finished_at IS NULL)));
+CREATE INDEX audit_runs_unfinished ON lth_pvr.audit_runs USING btree (requested_at) WHERE (finished_at IS NULL);
+COMMENT ON TABLE lth_pvr.audit_runs IS 'one audit of one day (trades) and of the balances now, for one account or every account (exchange_account_id NULL); ran_by cli (valr-monitor audit) or cron (the daily ledger_audit job, run by a worker); verdict clean, mismatch (a finding, even one resolved since) or failed (VALR or the database could not be read: error)';
+
 CREATE TABLE lth_pvr.balances (
     exchange_account_id uuid NOT NULL,
     currency text NOT NULL,
@@ -209,6 +278,31 @@ CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USI
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 COMMENT ON COLUMN lth_pvr.exchange_orders.placement_requeues IS 'times the order went back to pending to be placed again (place_again)';
 
+CREATE TABLE lth_pvr.ledger_across_refusals (
+    refused_at timestamp with time zone NOT NULL,
+    worker_id text NOT NULL,
+    error text NOT NULL
+);
+ALTER TABLE lth_pvr.ledger_across_refusals ADD CONSTRAINT ledger_across_refusals_pkey
+    PRIMARY KEY (refused_at, worker_id);
+COMMENT ON TABLE lth_pvr.ledger_across_refusals IS 'VALR refused an across-subaccount read (the key is not the primary account''s): per-account reads until ledger_across_retry_hours after the newest refusal; a person may delete rows to try again now';
+
+CREATE TABLE lth_pvr.ledger_checkpoints (
+    exchange_account_id uuid NOT NULL,
+    currency text NOT NULL,
+    opening_balance numeric NOT NULL,
+    as_of timestamp with time zone NOT NULL,
+    set_at timestamp with time zone NOT NULL,
+    audit_run_id bigint
+);
+ALTER TABLE lth_pvr.ledger_checkpoints ADD CONSTRAINT ledger_checkpoints_audit_run_id_fkey
+    FOREIGN KEY (audit_run_id) REFERENCES lth_pvr.audit_runs(audit_run_id);
+ALTER TABLE lth_pvr.ledger_checkpoints ADD CONSTRAINT ledger_checkpoints_exchange_account_id_fkey
+    FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
+ALTER TABLE lth_pvr.ledger_checkpoints ADD CONSTRAINT ledger_checkpoints_pkey
+    PRIMARY KEY (exchange_account_id, currency);
+COMMENT ON TABLE lth_pvr.ledger_checkpoints IS 'the opening balance per account and currency: VALR''s total balance holding every transaction stamped up to as_of (its updatedAt plus audit_settle_seconds) and none after; the balance check adds every transaction stamped after as_of';
+
 CREATE TABLE lth_pvr.ledger_cursors (
     exchange_account_id uuid NOT NULL,
     newest_transaction_id text,
@@ -221,13 +315,15 @@ CREATE TABLE lth_pvr.ledger_cursors (
     sync_claimed_by text,
     sync_failed_at timestamp with time zone,
     sync_error text,
-    rescanned_at timestamp with time zone
+    rescanned_at timestamp with time zone,
+    held_through timestamp with time zone
 );
 ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
 ALTER TABLE lth_pvr.ledger_cursors ADD CONSTRAINT ledger_cursors_pkey
     PRIMARY KEY (exchange_account_id);
 COMMENT ON TABLE lth_pvr.ledger_cursors IS 'per account, the newest VALR transaction held with every older one (newest_transaction_id): the catch-up reads back to it. catching_up_to_*: the top of the catch-up under way, which becomes the cursor only when a page reached the cursor or the end of the history, in the same transaction as that page''s rows';
+COMMENT ON COLUMN lth_pvr.ledger_cursors.held_through IS 'every transaction of the account with eventAt at or before this is held (a complete window or catch-up proved it): the across-subaccount window starts here; NULL: the per-account catch-up first';
 
 CREATE TABLE lth_pvr.market_prices (
     pair text NOT NULL,
@@ -449,13 +545,15 @@ CREATE TABLE lth_pvr.workers (
     pid_namespace text,
     task_failures integer NOT NULL DEFAULT 0,
     task_failed_at timestamp with time zone,
-    task_failure text
+    task_failure text,
+    persistent_sessions boolean NOT NULL DEFAULT false
 );
 ALTER TABLE lth_pvr.workers ADD CONSTRAINT workers_pkey
     PRIMARY KEY (worker_id);
 COMMENT ON COLUMN lth_pvr.workers.pid_namespace IS 'the boot id and PID namespace of the worker''s process (NULL: unknown, e.g. not Linux): two workers with the same value see each other''s pids, so one may prove the other''s process gone';
 COMMENT ON COLUMN lth_pvr.workers.task_failures IS 'unexpected errors of the worker process''s long-lived tasks since it started (each task restarted)';
 COMMENT ON COLUMN lth_pvr.workers.task_failure IS 'the last one: the task and the error';
+COMMENT ON COLUMN lth_pvr.workers.persistent_sessions IS 'the worker runs with --max-session 0: it leases every account and keeps each one''s socket open, with or without open orders (deposits arrive live); false: sockets only while orders are open';
 
 CREATE TABLE lth_pvr.ws_sessions (
     session_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -478,6 +576,9 @@ CREATE INDEX ws_sessions_opened_idx ON lth_pvr.ws_sessions USING btree (opened_a
 COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames received but not recorded: a newer list of the same read superseded them (counted in events too).';
 
 -- Settings (name = value); each row's description is in its migration and in lth_pvr.settings.
+-- audit_claim_seconds = 600
+-- audit_hour_utc = 1
+-- audit_settle_seconds = 2
 -- avg_polls_per_order_max = 10
 -- cancel_retry_seconds = 10
 -- cancel_unconfirmed_minutes = 2
@@ -489,11 +590,14 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- fallback_price_stale_seconds = 30
 -- fills_check_seconds = 120
 -- lease_ttl_seconds = 30
+-- ledger_across_min_accounts = 2
+-- ledger_across_retry_hours = 24
 -- ledger_alert_hours = 24
 -- ledger_rescan_days = 3
 -- ledger_rescan_hours = 24
 -- ledger_sync_claim_seconds = 300
 -- ledger_sync_minutes = 60
+-- ledger_window_lag_seconds = 30
 -- market_order_lookup_seconds = 5
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2

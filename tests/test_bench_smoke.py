@@ -25,6 +25,7 @@ REQUIRED = {
                  "floor_cancelled_to_market_p50_ms", "floor_cancelled_to_market_p99_ms", "due_to_cancel_p50_ms",
                  "due_to_cancel_p99_ms", "floor_due_to_cancel_p99_ms", "calls_per_fallback", "price_rest_calls",
                  "mean_trigger_to_cancel_ms", "mean_trigger_to_market_ms"),
+    "ledger_rest": ("across_calls_per_hour", "per_account_calls_per_hour", "across_growth"),
 }
 
 

@@ -35,6 +35,9 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert report["ground_truth"]["ok"] is True
     assert report["ground_truth"]["fills_lost"] == report["ground_truth"]["fills_doubled"] == 0
     assert report["all_final"] is True
+    # The last act: the ledger's audit of today, clean, and the run it leaves behind.
+    assert report["audit"]["run"]["verdict"] == "clean" and "CLEAN" in report["audit"]["verdict_line"]
+    assert postgresql.execute("SELECT verdict, ran_by FROM lth_pvr.audit_runs").fetchall() == [("clean", "cli")]
     # The progress display went to stderr; stdout is exactly one JSON object.
     assert "inserted" in proc.stderr
     rest = report["rest_calls"]

@@ -262,7 +262,7 @@ def test_primary_key_endpoints_cover_every_subaccount_at_once_within_windows():
         assert all(b["total"] != "0" and set(b) >= {"available", "reserved", "total", "updatedAt"}
                    for g in everyone for b in g["balances"])
         for path in ("/v1/account/balances/all", f"{HISTORY}/subaccounts"):
-            assert (await valr_call(http, "GET", path, A)).status_code == 403  # primary key only
+            assert (await valr_call(http, "GET", path, A)).status_code == 401  # VALR: 401 when impersonating
     with_http(body)
 
 

@@ -148,3 +148,15 @@ def test_a_start_under_a_known_id_begins_a_new_tenure_even_with_the_same_pid(pos
     assert closed["closed_at"] == at(seconds=5)
     (lease_row,) = rows(postgresql, "SELECT acquired_at FROM lth_pvr.subaccount_leases")
     assert lease_row["acquired_at"] == at(seconds=5)
+
+
+def test_a_worker_with_persistent_sessions_leases_and_keeps_every_account_orders_or_not(postgresql):
+    busy, idle = accounts_with_work(postgresql, 1)[0], make_account(postgresql)
+    heartbeat(postgresql, "w1")
+    postgresql.execute("SELECT lth_pvr.record_persistent_sessions('w1', true)")
+    assert held(postgresql, "w1") == {busy, idle}
+    work = {r["exchange_account_id"]: r for r in rows(postgresql, "SELECT * FROM lth_pvr.account_work('w1', NULL, %s)",
+                                                      (T0,))}
+    assert (work[idle]["wants_session"], work[idle]["may_close"]) == (True, False)
+    postgresql.execute("SELECT lth_pvr.record_persistent_sessions('w1', false)")  # the default again
+    assert held(postgresql, "w1", at(seconds=1)) == {busy}

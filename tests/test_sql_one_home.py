@@ -257,7 +257,8 @@ def test_claim_timings_come_from_settings(postgresql):
 def test_no_function_hides_a_timing_in_an_interval_literal(postgresql):
     # Durations are settings (setting()); what remains are definitions, not tunables: VALR's
     # connection budget is per minute, and the alert windows are the spec's "last 24 hours" and
-    # placements_failing's "in the last hour" (its threshold is a setting, per hour).
+    # placements_failing's "in the last hour" (its threshold is a setting, per hour); VALR's
+    # across-subaccount history window is at most 7 days.
     found = rows(postgresql, r"""
         SELECT p.proname, (regexp_matches(p.prosrc, 'interval\s+''[^'']*''', 'g'))[1] AS literal
           FROM pg_proc p
@@ -266,7 +267,8 @@ def test_no_function_hides_a_timing_in_an_interval_literal(postgresql):
     allowed = {"interval '24 hours'": {"alert_polls_per_day", "alert_ws_failures", "alert_revived_orders",
                                        "alert_illegal_from_failed"},
                "interval '1 hour'": {"alert_placements_failing"},
-               "interval '1 minute'": {"session_open_within_budget"}}
+               "interval '1 minute'": {"session_open_within_budget"},
+               "interval '7 days'": {"claim_ledger_batch"}}
     assert [f for f in found if f["proname"] not in allowed.get(f["literal"], ())] == []
 
 

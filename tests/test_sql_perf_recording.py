@@ -237,3 +237,62 @@ def test_a_long_lists_coverage_check_grows_with_the_list_not_its_square(postgres
         large.append(list_check_ms(postgresql, 4000))
     assert None not in small + large  # every order listed and unchanged: the check says so
     assert min(large) / min(small) < 20, (small, large)
+
+
+def currency(code: str) -> dict:
+    """VALR's currency object in socket frames (ZAR's symbol is "R", the code is shortName)."""
+    return {"symbol": "R" if code == "ZAR" else code, "decimalPlaces": 8, "shortName": code, "longName": code}
+
+
+def fills_read(postgresql, order_id, ext: str, trade_id: str) -> list[dict]:
+    """What VALR sends with one fill: the trade, the status, the open-orders list, the two balances it
+    moved and the account history record."""
+    updated = "2025-03-03T12:00:05.000Z"
+    return [
+        {"type": "NEW_ACCOUNT_TRADE", "data": trade_payload(trade_id, ext, "0.0001")},
+        {"type": "ORDER_STATUS_UPDATE", "data": status_payload(ext, "Placed")},
+        {"type": "OPEN_ORDERS_UPDATE", "data": [open_order_item(postgresql, order_id, ext)]},
+        *({"type": "BALANCE_UPDATE", "data": {"currency": currency(code), "available": "1", "reserved": "0",
+                                              "total": "1", "updatedAt": updated}} for code in ("BTC", "ZAR")),
+        {"type": "NEW_ACCOUNT_HISTORY_RECORD", "data": {
+            "transactionType": {"type": "LIMIT_BUY", "description": "Limit Buy"},
+            "debitCurrency": currency("ZAR"), "debitValue": "100", "creditCurrency": currency("BTC"),
+            "creditValue": "0.0001", "feeCurrency": currency("BTC"), "feeValue": "0.0000001", "eventAt": updated,
+            "additionalInfo": {"orderId": ext, "currencyPairSymbol": "BTCZAR"}, "id": f"tx-{trade_id}"}},
+    ]
+
+
+def sql_function_calls(postgresql) -> dict[str, int]:
+    """Calls of SQL-language functions in this transaction (track_functions = all)."""
+    return {r["funcname"]: r["calls"] for r in rows(postgresql, """
+        SELECT f.funcname, f.calls FROM pg_stat_xact_user_functions f JOIN pg_proc p ON p.oid = f.funcid
+         WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')""")}
+
+
+def test_a_fills_read_runs_no_sql_function_left_uninlined(postgresql):
+    """Every SQL-language function a fill's read reaches is inlined into its caller's statement: one that
+    is not (a FROM in its body) is parsed and planned again on every call. ledger_currency (7 calls a
+    read, ~0.06 ms each) and open_list_positions (~0.2 ms) were, until 2026-12-06. Measured once the
+    plans are cached (PL/pgSQL plans a statement for its values the first five times, folding constant
+    functions such as ledger_frame_types() each time)."""
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="1")
+    session = open_session(postgresql, account)
+    with postgresql.transaction():
+        postgresql.execute("SET LOCAL track_functions = 'all'")
+        for i in range(6):
+            batch(postgresql, session, fills_read(postgresql, order_id, "valr-1", f"t{i}"), at(seconds=5))
+        before = sql_function_calls(postgresql)
+        result = batch(postgresql, session, fills_read(postgresql, order_id, "valr-1", "t6"), at(seconds=6))
+        after = sql_function_calls(postgresql)
+    assert [r["outcome"] for r in result] == ["recorded", "unchanged", "unchanged"] + ["recorded"] * 3
+    assert {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)} == {}
+
+
+def test_open_list_positions_name_the_first_order_with_the_items_orderid(postgresql):
+    """One element per item, in list order: the 1-based position of the first order with that orderId
+    (as array_position gives), NULL for an item naming none of them or no orderId."""
+    items = [{"orderId": "b"}, {"orderId": "a"}, {"orderId": "z"}, {}, {"orderId": 5}, {"orderId": "a"}]
+    assert scalar(postgresql, "SELECT lth_pvr.open_list_positions(%s, %s)",
+                  (Jsonb(items), ["x", "a", "b", "a", None, "5"])) == [3, 2, None, None, 6, 2]
+    assert scalar(postgresql, "SELECT lth_pvr.open_list_positions('[]', %s)", (["a"],)) == []

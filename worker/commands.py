@@ -36,6 +36,7 @@ VERBS = [
     Verb("poll", "worker.ops.commands"),
     Verb("cancel", "worker.ops.commands"),
     Verb("pairs", "worker.ops.pairs"),
+    Verb("audit", "worker.ops.audit"),
     Verb("demo", "worker.lab.demo", extra="lab"),
     Verb("sim", "worker.lab.sim.cli", extra="lab"),
     Verb("bench", "worker.lab.bench.command", extra="lab"),

@@ -3,19 +3,25 @@
 whether to read on (record_transaction_page commits each page's transactions with the cursor). The
 worker reads GET /v1/account/transactionhistory back from the newest transaction by `beforeId` until
 SQL says done, the cursor-free re-scan of the last days when SQL says it is due, then the balances.
-An error leaves the cursor where it was (record_ledger_sync_failed): the next sync reads back to it."""
+An error leaves the cursor where it was (record_ledger_sync_failed): the next sync reads back to it.
+
+With the primary account's key, the scheduled syncs of the subaccounts (socket or not) due together
+(claim_ledger_batch) cost one windowed read of GET /v1/account/transactionhistory/subaccounts (paged
+by `skip` until SQL says the window is complete: record_subaccount_window_page moves their cursors)
+and one GET /v1/account/balances/all, whatever their number. VALR refusing the key these routes
+(401/403) is recorded (record_ledger_batch_failed): per-account syncs from then on."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 import httpx
 
 from worker.db.store import Store
 from worker.logs import event
-from worker.valr.errors import TransportError, ValrError
+from worker.valr.errors import AuthenticationError, TransportError, ValrError
 from worker.valr.rest import HISTORY_PAGE, ValrClient
 
 log = logging.getLogger("worker.ledger")
@@ -51,3 +57,40 @@ async def sync_ledger(client: ValrClient, store: Store, claim: dict) -> None:
         return
     if recorded or late:
         event(log, "ledger caught up", subaccount=subaccount_id, pages=pages, recorded=recorded, late=late)
+
+
+async def read_window(client: ValrClient, store: Store, account_ids: list[UUID], start: datetime, end: datetime,
+                      source: str) -> int:
+    """The skip pages of one across-subaccount window until SQL says it is complete. Returns the
+    transactions recorded."""
+    skip = recorded = 0
+    while True:
+        items = await client.transaction_history_across(start=start, end=end, skip=skip, limit=HISTORY_PAGE)
+        result = await store.record_subaccount_window_page(account_ids, items, HISTORY_PAGE, skip, start, end, source)
+        recorded += result["recorded"]
+        if result["done"]:
+            return recorded
+        skip = result["next_skip"]
+
+
+async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> None:
+    """One claimed batch (claim_ledger_batch: every row carries the batch's window): the window, the
+    re-scan window when due, every account's balances."""
+    ids, first = [row["exchange_account_id"] for row in batch], batch[0]
+    try:
+        recorded = await read_window(client, store, ids, first["window_start"], first["window_end"], "rest")
+        late = 0
+        if first["rescan_since"] is not None:
+            late = await read_window(client, store, ids, first["rescan_since"], first["window_end"], "rescan")
+        asked_at = datetime.now(timezone.utc)  # VALR omits zero balances: absent since this moment = zero
+        await store.record_balances_all(await client.balances_all(), asked_at)
+    except AuthenticationError as exc:
+        await store.record_ledger_batch_failed(ids, f"{type(exc).__name__}: {exc}", refused=True)
+        event(log, "VALR refused the across-subaccount ledger reads (not the primary account's key?): "
+                   "per-subaccount reads instead", logging.WARNING, accounts=len(ids), error=str(exc)[:200])
+        return
+    except (ValrError, TransportError, httpx.HTTPError) as exc:
+        await store.record_ledger_batch_failed(ids, f"{type(exc).__name__}: {exc}", refused=False)
+        event(log, "ledger window failed", logging.WARNING, accounts=len(ids), error=str(exc)[:200])
+        return
+    event(log, "ledger window read", accounts=len(ids), recorded=recorded, late=late)

@@ -19,7 +19,8 @@ log = logging.getLogger("worker.listener")
 
 PENDING = "lth_pvr_pending"
 LEDGER = "lth_pvr_ledger_sync"
-CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel", LEDGER)
+AUDIT = "lth_pvr_ledger_audit"  # the daily audit was asked for: claimed with the ledger syncs
+CHANNELS = (PENDING, "lth_pvr_submitted", "lth_pvr_poll", "lth_pvr_cancel", LEDGER, AUDIT)
 
 
 class Listener:
@@ -63,7 +64,7 @@ class Listener:
                 self.notifications += 1
                 if note.channel == PENDING and self.on_pending is not None:
                     self.on_pending()
-                if note.channel == LEDGER and self.on_ledger is not None:
+                if note.channel in (LEDGER, AUDIT) and self.on_ledger is not None:
                     self.on_ledger()
                 self.wake.set()
             # Timeout with no notification: the periodic catch-up, and a liveness check of the link.

@@ -33,7 +33,8 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
-from worker.daemon.ledger import sync_ledger
+from worker.daemon.audit import run_audit
+from worker.daemon.ledger import sync_across, sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -49,6 +50,7 @@ log = logging.getLogger("worker.runner")
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
+ACROSS = UUID(int=0)  # the task key of the across-subaccount ledger sync: one at a time per worker
 LEDGER_CLAIM_EVERY_S = 30.0  # ledger syncs due by time are claimed this often; a NOTIFY asks at once
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 # The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
@@ -249,6 +251,8 @@ class Runner:
         the leases of workers that died on this host at once (their pids are gone); say why it waits
         for any other worker's leases."""
         others = await self.store.started(identity.host(), os.getpid(), identity.pid_namespace())
+        # --max-session 0: SQL leases every account and keeps each one's socket open, orders or not.
+        await self.store.record_persistent_sessions(self.settings.max_session_s == 0)
         dead = [w for w in others if w["same_namespace"] and not identity.pid_alive(w["pid"])]
         taken = {row["worker_id"]: row for row in await self.store.take_over_dead_workers(dead)} if dead else {}
         for w in others:
@@ -483,7 +487,8 @@ class Runner:
             self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
 
     def ledger_sync_now(self) -> None:
-        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job)."""
+        """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job); or
+        lth_pvr_ledger_audit: the daily audit was."""
         self.last_ledger_claim = float("-inf")
 
     async def _sync_ledgers(self) -> None:
@@ -493,10 +498,16 @@ class Runner:
             return
         self.last_ledger_claim = time.monotonic()
         busy = self.tasks.busy_ids("ledger")
+        if ACROSS not in busy:
+            batch = await self.store.claim_ledger_batch()  # SQL: nothing unless several are due, primary key
+            if batch:
+                self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
         for claim in await self.store.claim_ledger_syncs():
             if claim["exchange_account_id"] not in busy:
                 self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
                                  key=("ledger", claim["exchange_account_id"]))
+        for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
+            self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and

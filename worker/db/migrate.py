@@ -38,6 +38,8 @@ CRON_JOBS = [
     ("poll_orders", None, "SELECT lth_pvr.safety_net_tick()"),
     ("prune_event_log", "17 3 * * *", "SELECT lth_pvr.prune_event_log()"),
     ("ledger_sync", "*/5 * * * *", "SELECT lth_pvr.ledger_sync_tick()"),
+    # Hourly; the tick asks for yesterday's audit once the hour reaches the audit_hour_utc setting.
+    ("ledger_audit", "23 * * * *", "SELECT lth_pvr.ledger_audit_tick()"),
 ]
 
 PG_CRON_HOWTO = (

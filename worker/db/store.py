@@ -5,7 +5,7 @@ parameters; the database decides, this module only carries arguments and results
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -70,6 +70,9 @@ class Store:
         """Records this process's start; returns the other workers it may have to wait for."""
         return await self._rows("SELECT * FROM lth_pvr.worker_started(%s, %s, %s, %s)",
                                 (self.worker_id, host, pid, pid_namespace))
+
+    async def record_persistent_sessions(self, persistent: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_persistent_sessions(%s, %s)", (self.worker_id, persistent))
 
     async def take_over_dead_workers(self, dead: list[dict]) -> list[dict]:
         """`dead`: worker_started rows whose process this host proved gone."""
@@ -240,8 +243,9 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.claim_missing_fills(%s)", (limit,))
 
     # -- the account ledger -------------------------------------------------------------------------
-    async def claim_ledger_syncs(self, limit: int = 100) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, NULL, %s)", (self.worker_id, limit))
+    async def claim_ledger_syncs(self, limit: int = 100, account_ids: list[UUID] | None = None) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, %s, %s)",
+                                (self.worker_id, account_ids, limit))
 
     async def request_ledger_sync(self, account_id: UUID) -> int:
         return (await self._one("SELECT lth_pvr.request_ledger_sync(%s) AS n", (account_id,)))["n"]
@@ -254,8 +258,47 @@ class Store:
     async def record_balance_snapshot(self, account_id: UUID, items: list[dict]) -> int:
         return (await self._one("SELECT lth_pvr.record_balance_snapshot(%s, %s) AS n", (account_id, jsonb(items))))["n"]
 
+    async def claim_ledger_batch(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_batch(%s)", (self.worker_id,))
+
+    async def record_subaccount_window_page(self, account_ids: list[UUID], items: list[dict], limit: int, skip: int,
+                                            start: datetime, end: datetime, source: str) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.record_subaccount_window_page(%s, %s, %s, %s, %s, %s, %s)",
+                               (account_ids, jsonb(items), limit, skip, start, end, source))
+
+    async def record_balances_all(self, items: list[dict], asked_at: datetime) -> int:
+        """asked_at: when the request was sent (a balance the answer leaves out is zero since then)."""
+        return (await self._one("SELECT lth_pvr.record_balances_all(%s, now(), %s) AS n",
+                                (jsonb(items), asked_at)))["n"]
+
+    async def record_ledger_batch_failed(self, account_ids: list[UUID], error: str, refused: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_ledger_batch_failed(%s, %s, %s, %s)",
+                         (self.worker_id, account_ids, error[:500], refused))
+
     async def record_ledger_sync_failed(self, account_id: UUID, error: str) -> None:
         await self._rows("SELECT lth_pvr.record_ledger_sync_failed(%s, %s)", (account_id, error[:500]))
+
+    # -- the ledger's audit ---------------------------------------------------------------------
+    async def begin_audit_run(self, day: date | None, account_id: UUID | None) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.begin_audit_run(%s, %s, %s)", (day, account_id, self.worker_id))
+
+    async def claim_ledger_audits(self) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.claim_ledger_audits(%s)", (self.worker_id,))
+
+    async def audit_accounts(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.audit_accounts(%s)", (run_id,))
+
+    async def compare_audit_run(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.compare_audit_run(%s)", (run_id,))
+
+    async def resolve_matched_findings(self, run_id: int, how: str) -> int:
+        return (await self._one("SELECT lth_pvr.resolve_matched_findings(%s, %s) AS n", (run_id, how)))["n"]
+
+    async def finish_audit_run(self, run_id: int, error: str | None = None) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.finish_audit_run(%s, %s)", (run_id, error))
+
+    async def audit_findings(self, run_id: int) -> list[dict]:
+        return await self._rows("SELECT * FROM lth_pvr.audit_run_findings(%s)", (run_id,))
 
     async def claim_cancel_requests(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_cancel_requests(%s)", (self.worker_id,))

@@ -6,7 +6,8 @@ process, then inserts orders with plain SQL the way a user would. Midway the sim
 WebSocket and silently loses events; reconnect + reconciliation and the safety net (the cron job's
 SQL function, called here with an advancing clock rather than waiting 10 minutes) bring every order
 to its true final state. Ends with the spec's metrics, the alert check, REST calls compared with the
-spec's old 1-minute polling, and a check of the database against the exchange's ground truth.
+spec's old 1-minute polling, a check of the database against the exchange's ground truth, and the
+ledger audit's verdict (`valr-monitor audit` of today, the same code path).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -31,6 +32,7 @@ from worker.lab import demo_fallback, truth as truth_check
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
+from worker.valr import Credentials
 
 TERMINAL = ("filled", "cancelled", "failed")
 # Not per-order monitoring cost: placing the order (both designs do it) and the start-up clock check.
@@ -184,10 +186,20 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
         stack.callback(worker.stop)
         out.note(f"worker started (pid {worker.proc.pid})")
         result = _drive(plan, database_url, sim, out)
+        result["audit"] = ledger_audit(database_url, sim.base_url, key, secret)
         result["worker_log_tail"] = worker.log_path.read_text(errors="replace").splitlines()[-5:]
-        ok = result["ground_truth"]["ok"] and result["all_final"] and result["fallbacks"]["ok"]
+        ok = (result["ground_truth"]["ok"] and result["all_final"] and result["fallbacks"]["ok"]
+              and result["audit"]["run"]["verdict"] == "clean")
         return (0 if ok else 1), result
     raise AssertionError("unreachable")
+
+
+def ledger_audit(database_url: str, sim_url: str, key: str, secret: str) -> dict:
+    """The last act: `valr-monitor audit` of today (every account), the same code path, its verdict."""
+    from worker.ops.audit import audit_once
+
+    report = audit_once(database_url, sim_url, Credentials(key, secret), datetime.now(timezone.utc).date(), None)
+    return {"verdict_line": report.headline, **report.data}
 
 
 def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
@@ -297,6 +309,11 @@ def print_report(result: dict) -> None:
         echo("Ground truth: MISMATCH")
         for p in gt["problems"]:
             echo(f"  {p}")
+    audit = result["audit"]
+    echo(f"Ledger audit: {audit['verdict_line']}")
+    for f in audit["findings"]:
+        echo(f"  {f['kind']} {f['ext_order_id'] or f['currency']}: VALR {f['valr_qty'] or f['valr_balance']}, "
+             f"ours {f['our_qty'] or f['our_balance']}; {f['resolution'] or 'unresolved'}")
 
 
 @click.command()

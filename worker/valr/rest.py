@@ -217,6 +217,21 @@ class ValrClient:
         return await self._request("GET", "/v1/account/transactionhistory", "GET /v1/account/transactionhistory",
                                    subaccount_id, params=params)
 
+    async def transaction_history_across(self, *, start: datetime, end: datetime, skip: int = 0,
+                                         limit: int = HISTORY_PAGE) -> list[dict]:
+        """One page of GET /v1/account/transactionhistory/subaccounts (primary key only): every
+        subaccount's transactions within start..end (both inclusive, at most 7 days apart), newest
+        first, `skip`/`limit` over all of them, grouped per subaccount, as received
+        (lth_pvr.record_subaccount_window_page reads it and says whether to go on)."""
+        params = {"skip": str(skip), "limit": str(limit), "startTime": iso_ms(start), "endTime": iso_ms(end)}
+        return await self._request("GET", "/v1/account/transactionhistory/subaccounts",
+                                   "GET /v1/account/transactionhistory/subaccounts", "", params=params)
+
+    async def balances_all(self) -> list[dict]:
+        """GET /v1/account/balances/all (primary key only): every account's non-zero balances, grouped
+        per account, the primary as "0", as received (lth_pvr.record_balances_all reads it)."""
+        return await self._request("GET", "/v1/account/balances/all", "GET /v1/account/balances/all", "")
+
     async def balances(self, subaccount_id: str) -> list[dict]:
         """GET /v1/account/balances as received (lth_pvr.record_balance_snapshot reads it)."""
         return await self._request("GET", "/v1/account/balances", "GET /v1/account/balances", subaccount_id)

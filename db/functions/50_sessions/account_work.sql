@@ -5,7 +5,10 @@
 --                         yet, cancels to send), or open orders in a tenure of the lease (see
 --                         acquire_leases) whose session was not ended by --max-session: a worker that
 --                         has just taken, regained or restarted on a lease recovers its open orders.
---   may_close             nothing pending, placing or submitted: the socket has nothing to watch.
+--                         Always, for a worker with persistent_sessions (--max-session 0): every
+--                         account's socket stays open, orders or not (deposits arrive live).
+--   may_close             nothing pending, placing or submitted: the socket has nothing to watch
+--                         (never with persistent_sessions).
 --   reconcile_on_connect  submitted orders exist: events may have been missed while no socket
 --                         watched, so one GET /v1/orders/open follows the connect.
 -- The counts say why.
@@ -32,12 +35,14 @@ SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT c.exchange_account_id, c.subaccount_id, c.pending, c.placing, c.submitted, c.unmonitored, c.cancels,
            c.pending + c.unmonitored + c.cancels > 0
-               OR (c.placing + c.submitted > 0 AND c.watch_ended_at IS NULL),
-           c.pending + c.placing + c.submitted = 0,
+               OR (c.placing + c.submitted > 0 AND c.watch_ended_at IS NULL) OR c.persistent,
+           c.pending + c.placing + c.submitted = 0 AND NOT c.persistent,
            c.submitted > 0
       FROM (SELECT l.exchange_account_id,
                    a.subaccount_id,
                    l.watch_ended_at,
+                   coalesce((SELECT w.persistent_sessions FROM lth_pvr.workers w WHERE w.worker_id = p_worker_id),
+                            false) AS persistent,
                    count(*) FILTER (WHERE o.status = 'pending')::int AS pending,
                    count(*) FILTER (WHERE o.status = 'placing')::int AS placing,
                    count(*) FILTER (WHERE o.status = 'submitted')::int AS submitted,

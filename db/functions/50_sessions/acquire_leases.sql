@@ -1,6 +1,8 @@
 -- Owns: which worker owns which subaccount (its socket, placements, polls and cancels). A lease row
 -- with an expiry, not an advisory lock (which dies with its connection while the socket lives on).
---   1. drops this worker's leases of accounts with no open order left (it closes those sockets);
+-- Accounts with work: those with an open order — every account when the worker keeps persistent
+-- sessions (record_persistent_sessions: --max-session 0, each account's socket open, orders or not).
+--   1. drops this worker's leases of accounts with no work left (it closes those sockets);
 --   2. renews the rest for p_ttl_seconds; a lease renewed after it had expired starts a new tenure
 --      (acquired_at = p_now, watch_ended_at cleared): its worker closed those sockets meanwhile
 --      (lease_unrenewable), so account_work has it recover the subaccount;
@@ -28,6 +30,7 @@ DECLARE
     v_work  int;
     v_share int;
     v_held  int;
+    v_all   boolean;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('lth_pvr.acquire_leases'));
     PERFORM lth_pvr.retire_lost_workers(p_now);
@@ -35,12 +38,18 @@ BEGIN
     SELECT count(*) + 1 INTO v_live
       FROM lth_pvr.workers w
      WHERE w.worker_id <> p_worker_id AND lth_pvr.worker_is_live(w.stopped_at, w.last_seen_at, v_ttl, p_now);
-    SELECT count(DISTINCT o.exchange_account_id) INTO v_work
-      FROM lth_pvr.exchange_orders o WHERE lth_pvr.is_open(o.status);
+    SELECT coalesce(w.persistent_sessions, false) INTO v_all FROM lth_pvr.workers w WHERE w.worker_id = p_worker_id;
+    v_all := coalesce(v_all, false);
+    IF v_all THEN
+        SELECT count(*) INTO v_work FROM lth_pvr.exchange_accounts;
+    ELSE
+        SELECT count(DISTINCT o.exchange_account_id) INTO v_work
+          FROM lth_pvr.exchange_orders o WHERE lth_pvr.is_open(o.status);
+    END IF;
     v_share := ceil(v_work::numeric / v_live);
 
     DELETE FROM lth_pvr.subaccount_leases l
-     WHERE l.worker_id = p_worker_id
+     WHERE l.worker_id = p_worker_id AND NOT v_all
        AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders o
                         WHERE o.exchange_account_id = l.exchange_account_id
                           AND lth_pvr.is_open(o.status));
@@ -69,10 +78,15 @@ BEGIN
           FROM (SELECT o.exchange_account_id, min(o.created_at) AS oldest
                   FROM lth_pvr.exchange_orders o
                  WHERE lth_pvr.is_open(o.status)
-                 GROUP BY o.exchange_account_id) a
+                 GROUP BY o.exchange_account_id
+                 UNION ALL
+                SELECT x.exchange_account_id, NULL FROM lth_pvr.exchange_accounts x
+                 WHERE v_all AND NOT EXISTS (SELECT 1 FROM lth_pvr.exchange_orders o
+                                              WHERE o.exchange_account_id = x.exchange_account_id
+                                                AND lth_pvr.is_open(o.status))) a
          WHERE NOT EXISTS (SELECT 1 FROM lth_pvr.live_leases(p_now) x
                             WHERE x.exchange_account_id = a.exchange_account_id)
-         ORDER BY a.oldest, a.exchange_account_id
+         ORDER BY a.oldest NULLS LAST, a.exchange_account_id
          LIMIT v_share - v_held
         ON CONFLICT (exchange_account_id) DO UPDATE
            SET worker_id = EXCLUDED.worker_id, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at,

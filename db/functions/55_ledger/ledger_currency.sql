@@ -8,12 +8,12 @@ CREATE OR REPLACE FUNCTION lth_pvr.ledger_currency(p_value jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE WHEN code = 'R' THEN 'ZAR' ELSE code END
-      FROM (SELECT nullif(upper(btrim(left(CASE jsonb_typeof(p_value)
-                      WHEN 'string' THEN p_value #>> '{}'
-                      WHEN 'object' THEN coalesce(lth_pvr.json_text(p_value->'shortName'),
-                                                  lth_pvr.json_text(p_value->'symbol'))
-                  END, 20))), '') AS code) c
+    -- One expression, no FROM: the planner inlines it into its caller's statement. A subquery here kept
+    -- it a separate SQL function, planned again on every call (~0.06 ms; a fill's read calls it 7 times).
+    SELECT nullif(regexp_replace(upper(btrim(left(CASE jsonb_typeof(p_value)
+               WHEN 'string' THEN p_value #>> '{}'
+               WHEN 'object' THEN coalesce(lth_pvr.json_text(p_value->'shortName'), lth_pvr.json_text(p_value->'symbol'))
+           END, 20))), '^R$', 'ZAR'), '')
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.ledger_currency(jsonb) FROM PUBLIC;

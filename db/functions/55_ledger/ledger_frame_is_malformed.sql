@@ -1,7 +1,8 @@
 -- Owns: whether a BALANCE_UPDATE or NEW_PENDING_RECEIVE frame's data is one the ledger cannot record:
 -- a balance without currency, numbers or updatedAt (ledger_balance_row), a pending deposit without
 -- transactionHash, currency or a non-negative amount (record_pending_receives' rule). Internal:
--- record_ledger_frames (the outcome and the order_events row of a malformed frame).
+-- record_ledger_frames (the outcome and the order_events row of a malformed frame; it asks this of
+-- pending deposits, and judges a balance by the row it builds anyway: the same ledger_balance_row).
 CREATE OR REPLACE FUNCTION lth_pvr.ledger_frame_is_malformed(p_type text, p_data jsonb)
 RETURNS boolean
 LANGUAGE plpgsql STABLE

@@ -1,10 +1,11 @@
 -- Owns: the ledger frames of one WebSocket read, in record_batch's transaction: every
 -- NEW_ACCOUNT_HISTORY_RECORD in one record_transactions call, every BALANCE_UPDATE in one
--- record_balances call, every NEW_PENDING_RECEIVE in one record_pending_receives call (three
--- statements per read at most, none when the read holds no ledger frame). One result row per ledger
--- frame, in record_batch's shape: the transactions' outcomes (`recorded`, `duplicate`, `conflict`,
--- `malformed`), `recorded` or `malformed` for balances and pending receives (an older balance is
--- `recorded`: held already, nothing changes). Order rows are not touched; a malformed frame gets its
+-- write_balances call (each frame's row built once, by ledger_balance_row: NULL is its `malformed`),
+-- every NEW_PENDING_RECEIVE in one record_pending_receives call (the frames sorted by type in one pass
+-- over the read; a call only for a type the read holds). One result row per ledger frame, in
+-- record_batch's shape: the transactions' outcomes (`recorded`, `duplicate`, `conflict`, `malformed`),
+-- `recorded` or `malformed` for balances and pending receives (an older balance is `recorded`: held
+-- already, nothing changes). Order rows are not touched; a malformed frame gets its
 -- order_events row (kind `frame`, outcome `malformed`), like every payload that fails validation.
 -- Internal: record_batch.
 CREATE OR REPLACE FUNCTION lth_pvr.record_ledger_frames(
@@ -17,41 +18,48 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_at       int[];
-    v_items    jsonb;
+    v_at       int[];       -- the history records' positions in the read
+    v_items    jsonb;       -- their data
+    v_balances lth_pvr.balances[];  -- their rows (NULL: malformed)
+    v_pending  jsonb;
     v_outcomes text[];
-    v_other    int[];
+    v_other    int[];       -- the balances' and pending deposits' positions, types, and verdicts
     v_other_types text[];
     v_other_bad boolean[];
 BEGIN
-    IF NOT jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || '
-                                       '@.type == "BALANCE_UPDATE" || @.type == "NEW_PENDING_RECEIVE")') THEN
-        RETURN;
-    END IF;
+    -- One pass over the read sorts the ledger's frames by type (none: nothing below runs); a balance's
+    -- row is built once, for its verdict and its write.
+    SELECT array_agg(f.n - 1 ORDER BY f.n) FILTER (WHERE f.t = 'NEW_ACCOUNT_HISTORY_RECORD'),
+           jsonb_agg(f.frame->'data' ORDER BY f.n) FILTER (WHERE f.t = 'NEW_ACCOUNT_HISTORY_RECORD'),
+           array_agg(f.balance ORDER BY f.n) FILTER (WHERE f.t = 'BALANCE_UPDATE'),
+           jsonb_agg(f.frame->'data' ORDER BY f.n) FILTER (WHERE f.t = 'NEW_PENDING_RECEIVE'),
+           array_agg((f.n - 1)::int ORDER BY f.n) FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD'),
+           array_agg(f.t ORDER BY f.n) FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD'),
+           array_agg(CASE WHEN f.t = 'BALANCE_UPDATE' THEN (f.balance).currency IS NULL
+                          ELSE lth_pvr.ledger_frame_is_malformed(f.t, f.frame->'data') END ORDER BY f.n)
+               FILTER (WHERE f.t <> 'NEW_ACCOUNT_HISTORY_RECORD')
+      INTO v_at, v_items, v_balances, v_pending, v_other, v_other_types, v_other_bad
+      FROM (SELECT e.frame, e.n, e.frame->>'type' AS t,
+                   CASE WHEN e.frame->>'type' = 'BALANCE_UPDATE'
+                        THEN lth_pvr.ledger_balance_row(p_exchange_account_id, 'ws', e.frame->'data', p_now) END AS balance
+              FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS e(frame, n)
+             OFFSET 0) f  -- not flattened: each balance row built once
+     WHERE f.t IN ('NEW_ACCOUNT_HISTORY_RECORD', 'BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
+
     -- Transactions: outcome per frame from record_transactions' item index.
-    SELECT array_agg(f.n - 1 ORDER BY f.n), jsonb_agg(f.frame->'data' ORDER BY f.n)
-      INTO v_at, v_items
-      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
-     WHERE f.frame->>'type' = 'NEW_ACCOUNT_HISTORY_RECORD';
     IF v_at IS NOT NULL THEN
         SELECT array_agg(t.outcome ORDER BY t.item_index) INTO v_outcomes
           FROM lth_pvr.record_transactions(p_exchange_account_id, 'ws', v_items, p_now) t;
         RETURN QUERY SELECT v_at[i], 'NEW_ACCOUNT_HISTORY_RECORD'::text, NULL::uuid, v_outcomes[i], NULL::text
                        FROM generate_subscripts(v_at, 1) AS i;
     END IF;
-
-    PERFORM lth_pvr.record_balances(p_exchange_account_id, 'ws',
-              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
-                WHERE f.frame->>'type' = 'BALANCE_UPDATE'), p_now);
-    PERFORM lth_pvr.record_pending_receives(p_exchange_account_id,
-              (SELECT jsonb_agg(f.frame->'data') FROM jsonb_array_elements(p_frames) f(frame)
-                WHERE f.frame->>'type' = 'NEW_PENDING_RECEIVE'), p_now);
+    IF v_balances IS NOT NULL THEN
+        PERFORM lth_pvr.write_balances(v_balances);
+    END IF;
+    IF v_pending IS NOT NULL THEN
+        PERFORM lth_pvr.record_pending_receives(p_exchange_account_id, v_pending, p_now);
+    END IF;
     -- Balances and pending deposits: each frame judged once.
-    SELECT array_agg((f.n - 1)::int ORDER BY f.n), array_agg(f.frame->>'type' ORDER BY f.n),
-           array_agg(lth_pvr.ledger_frame_is_malformed(f.frame->>'type', f.frame->'data') ORDER BY f.n)
-      INTO v_other, v_other_types, v_other_bad
-      FROM jsonb_array_elements(p_frames) WITH ORDINALITY AS f(frame, n)
-     WHERE f.frame->>'type' IN ('BALANCE_UPDATE', 'NEW_PENDING_RECEIVE');
     IF v_other IS NOT NULL THEN
         RETURN QUERY SELECT v_other[i], v_other_types[i], NULL::uuid,
                             CASE WHEN v_other_bad[i] THEN 'malformed' ELSE 'recorded' END, NULL::text

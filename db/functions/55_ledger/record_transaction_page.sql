@@ -6,8 +6,9 @@
 --   source 'rest' (the catch-up): the first page's newest item is the top of this catch-up
 --     (catching_up_to_*). `done` when the page holds the cursor's transaction (`held_reached`) or is
 --     shorter than p_limit (the end of the history): only then does the cursor move, to the top —
---     every transaction between them is now held. An interrupted catch-up (error, crash) leaves the
---     cursor where it was: the next one reads back to it again (duplicates are `duplicate`).
+--     every transaction between them is now held (held_through moves too). An interrupted catch-up
+--     (error, crash) leaves the cursor where it was: the next one reads back to it again
+--     (duplicates are `duplicate`).
 --   source 'rescan' (the cursor-free re-scan of the last ledger_rescan_days, pages by beforeId too):
 --     `done` on a short page; the cursor is not touched; rows it inserts were missed by the socket
 --     and the catch-up (source 'rescan': alert ledger_late_transactions); stamps rescanned_at when done.
@@ -67,6 +68,10 @@ BEGIN
         UPDATE lth_pvr.ledger_cursors
            SET newest_transaction_id = coalesce(c.catching_up_to_id, c.newest_transaction_id),
                newest_event_at = coalesce(c.catching_up_to_at, c.newest_event_at),
+               -- What the read proved for the across-subaccount window: up to its top, and up to
+               -- ledger_window_end of the claim (the read began after it: nothing older was missing).
+               held_through = greatest(held_through, coalesce(c.catching_up_to_at, c.newest_event_at),
+                                       lth_pvr.ledger_window_end(sync_claimed_at)),
                catching_up_to_id = NULL, catching_up_to_at = NULL, synced_at = p_now,
                sync_requested_at = CASE WHEN sync_requested_at <= sync_claimed_at THEN NULL ELSE sync_requested_at END,
                sync_claimed_at = NULL, sync_claimed_by = NULL, sync_failed_at = NULL, sync_error = NULL

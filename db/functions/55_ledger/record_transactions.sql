@@ -19,15 +19,18 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_rows lth_pvr.account_transactions[];
+    v_ids   text[];     -- v_rows' ids, in item order (NULL: malformed): read by position, not v_rows[n]
     v_new   text[];
     v_types text[];
 BEGIN
     IF jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
         RETURN;
     END IF;
-    SELECT array_agg(lth_pvr.ledger_transaction_row(p_exchange_account_id, p_source, e.item, p_now) ORDER BY e.n)
-      INTO v_rows
-      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n);
+    -- The function in FROM: called once per item (a malformed item gives a row of NULLs).
+    SELECT array_agg(r ORDER BY e.n), array_agg(r.transaction_id ORDER BY e.n)
+      INTO v_rows, v_ids
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY AS e(item, n),
+           LATERAL lth_pvr.ledger_transaction_row(p_exchange_account_id, p_source, e.item, p_now) r;
 
     WITH inserted AS (
         INSERT INTO lth_pvr.account_transactions
@@ -63,14 +66,13 @@ BEGIN
     END IF;
 
     RETURN QUERY
-    SELECT x.n - 1, x.id,
+    SELECT (x.n - 1)::int, x.id,
            CASE WHEN x.id IS NULL THEN 'malformed'
                 WHEN x.first AND x.id = ANY (v_new) THEN 'recorded'
                 WHEN held.exchange_account_id <> p_exchange_account_id THEN 'conflict'
                 ELSE 'duplicate' END
-      FROM (SELECT n, (v_rows[n]).transaction_id AS id,
-                   row_number() OVER (PARTITION BY (v_rows[n]).transaction_id ORDER BY n) = 1 AS first
-              FROM generate_subscripts(v_rows, 1) AS n) x
+      FROM (SELECT u.n, u.id, row_number() OVER (PARTITION BY u.id ORDER BY u.n) = 1 AS first
+              FROM unnest(v_ids) WITH ORDINALITY AS u(id, n)) x
       LEFT JOIN lth_pvr.account_transactions held ON held.transaction_id = x.id
      ORDER BY x.n;
 END

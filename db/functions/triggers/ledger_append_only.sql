@@ -1,7 +1,7 @@
 -- Owns: account_transactions being append-only (VALR's transactions are history: UPDATE, DELETE and
 -- TRUNCATE refused from every writer, `account_transactions_must_be_append_only`), and a balance
 -- never going back in time (`balance_must_not_be_older`: an UPDATE whose updated_at — VALR's
--- updatedAt — is older than the row's is refused; record_balances never sends one).
+-- updatedAt — is older than the row's is refused; write_balances never sends one).
 CREATE OR REPLACE FUNCTION lth_pvr.account_transactions_append_only()
 RETURNS trigger
 LANGUAGE plpgsql

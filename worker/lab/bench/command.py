@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: eight figures, each printed
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: nine figures, each printed
 with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -10,8 +10,10 @@ with the floor it is compared to, measured in the same run on the same server.
 7 one subaccount with 1,000 open orders       (bench_crowded) beside: the same fills with one open order
 8 limit → market fallback (bench_fallback)    floor: a bare client, one SQL write per decision; beside: a
                                                10-second polling loop of the same triggers
+9 ledger REST calls/hour, no sockets           floor: per-subaccount reads of the same accounts
+  (bench_ledger_rest)
 
---only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback).
+--only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest).
 
 Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
 production) unless --database-url is given; then each figure gets its own database on that server,
@@ -46,9 +48,10 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.scale", "run_scale"),
     ("worker.lab.bench.crowded", "run_crowded"),
     ("worker.lab.bench.fallback", "run_fallback"),
+    ("worker.lab.bench.ledger_rest", "run_ledger_rest"),
 ]
 ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount",
-         "fallback"]
+         "fallback", "ledger_rest"]
 NAMES = [module.rsplit(".", 1)[1] for module, _ in FIGURES]
 
 

@@ -56,6 +56,7 @@ class Faults:
     # one subaccount make every OPEN_ORDERS_UPDATE VALR sends there hundreds of items long.
     resting_subaccounts: list[str] = field(default_factory=list)
     key_revoked: bool = False              # the key was deleted at VALR: every signed request is refused
+    key_not_primary: bool = False          # the key is a subaccount's own: primary-only routes answer 401
     hold_authentication: bool = False      # new account sockets get no AUTHENTICATED while set (a slow
                                            #   handshake: claimed orders wait for their socket, unsent)
     # The account ledger (NEW_ACCOUNT_HISTORY_RECORD frames only; the transactions stay in REST history):
@@ -88,7 +89,7 @@ class Faults:
                     raise ValueError("subscribe_answer must be null, SUBSCRIBED or UNSUPPORTED")
                 self.subscribe_answer = value
             elif key in ("silent", "pong", "reorder", "trade_silent", "status_updates", "duplicate_refusal",
-                         "trade_down", "key_revoked", "hold_authentication", "history_reorder",
+                         "trade_down", "key_revoked", "key_not_primary", "hold_authentication", "history_reorder",
                          "reservation_updates"):
                 self.__setattr__(key, bool(value))
             elif key in ("drop_fraction", "duplicate_fraction", "history_drop_fraction", "history_duplicate_fraction"):

@@ -345,10 +345,12 @@ class Simulator:
 
     async def _primary(self, request: web.Request) -> str:
         """Routes only a primary account's key may call (VALR: "Can only be called using a primary
-        account API key"); the refusal's code and text are the simulator's own."""
+        account API key"). VALR: "Requests that may only be performed on the Primary account will fail
+        with a "401: Unauthorized" response if the subaccount ID is included"; a subaccount's own key
+        (fault key_not_primary) is refused alike. The code and text are the simulator's own."""
         subaccount, text = await self._authenticate(request)
-        if subaccount:
-            raise SimError(403, -1, "Only a primary account API key may call this route")
+        if subaccount or self.faults.key_not_primary:
+            raise SimError(401, -1, "Unauthorized: only a primary account API key may call this route")
         return text
 
     def _labels(self) -> dict[str, str]:
