@@ -29,12 +29,31 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.lookups import Lookups
 from worker.db.store import Store
 from worker.logs import event
+from worker.valr.events import LEDGER_EVENTS
+from worker.valr.framequeue import Batch
 from worker.valr import (
     AccountSocket, AuthenticationError, ConnectionLost, Credentials, PlacedOrder, PlacementNotSent, PrecisionError,
     RateLimited, TransportError, ValrClient, ValrError,
 )
 
 log = logging.getLogger("worker.session")
+
+
+def commits_of(batch: Batch) -> list[tuple[list[dict], int]]:
+    """A read's frames as the record_batch calls that commit them, in the order received: the order
+    frames before the read's first ledger frame in a call of their own, the rest in the next.
+    VALR sends a fill's trade, status and open-orders list, then the balances it moved and the history
+    record: in one call the fill's commit waited for the ledger's writes (about half of the read's
+    server time, and their WAL in its fsync). Committed first, the fill is durable, and its NOTIFY
+    out, that much sooner. Nothing is reordered (a read that begins with a ledger frame, or has none,
+    is one call), and each call is its own whole: the ledger's rows are idempotent by VALR's ids, and a
+    ledger call lost with the connection is covered by the ledger's REST catch-up, as any frame lost
+    with a connection is. `superseded` (lists dropped among the read's frames) goes with the first."""
+    frames = [e.raw for e in batch]
+    cut = next((i for i, e in enumerate(batch) if e.type in LEDGER_EVENTS), len(frames))
+    if 0 < cut < len(frames):
+        return [(frames[:cut], batch.superseded), (frames[cut:], 0)]
+    return [(frames, batch.superseded)]
 
 
 @dataclass(frozen=True)
@@ -53,13 +72,18 @@ class SessionContext:
     key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
     clock: "ClockWatch | None" = None  # VALR's clock: re-checked when a signed request is refused
     db: DatabaseHealth | None = None   # database errors said once per outage (not per subaccount, per try)
+    # claimed orders SQL handed to a session (a fallback's replacement): placed like the runner's claims
+    # (the runner's own placement task); None: the session places them itself
+    hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
            spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
            key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
-           clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None) -> "SessionContext":
+           clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None,
+           hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None) -> "SessionContext":
         return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock, db=db,
+                   hand_over=hand_over,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -224,11 +248,26 @@ class SubaccountSession:
 
     async def _read(self, sock: AccountSocket, session_id: int) -> str:
         async for batch in sock.batches():
-            rows = await self.ctx.store.record_batch(session_id, [e.raw for e in batch], batch.superseded)
-            self._act_on(rows)
+            for frames, superseded in commits_of(batch):
+                rows, placements = await self.ctx.store.record_batch(session_id, frames, superseded)
+                if placements:
+                    self._place_handed_over(placements)
+                self._act_on(rows)
             if self.stop_reason is not None:
                 return self.stop_reason
         return self.stop_reason or "closed by exchange"
+
+    def _place_handed_over(self, orders: list[dict]) -> None:
+        """Orders SQL claimed for us in the batch's transaction, their first attempt already stamped
+        (hand_over_replacements): POSTed now, by the same placement code as the runner's claims, if
+        they can leave within SQL's send_within_seconds (else not sent: the lost-placement lookup)."""
+        now = time.monotonic()
+        for order in orders:
+            order["send_by"] = now + float(order["send_within_seconds"])
+        if self.ctx.hand_over is not None:
+            self.ctx.hand_over(self, orders)
+        else:
+            self.ctx.spawn(self.place(orders), "place")
 
     def _act_on(self, rows: list[dict]) -> None:
         """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
@@ -259,12 +298,13 @@ class SubaccountSession:
     async def place(self, orders: list[dict]) -> None:
         """Place claimed orders once the socket is authenticated (or after --socket-wait, or at once
         when the session is stopping: the reconciliation on connect then covers them)."""
-        authenticated = asyncio.create_task(self.authenticated.wait())
-        stopped = asyncio.create_task(self.stopped.wait())
-        await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
-                           return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (authenticated, stopped):
-            waiter.cancel()
+        if not self.authenticated.is_set():  # (a socket already up, e.g. a hand-over: no waiters)
+            authenticated = asyncio.create_task(self.authenticated.wait())
+            stopped = asyncio.create_task(self.stopped.wait())
+            await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (authenticated, stopped):
+                waiter.cancel()
         if not self.authenticated.is_set():
             event(log, "placing before the socket is up", logging.WARNING,
                   subaccount=self.subaccount_id, orders=len(orders))
@@ -282,6 +322,8 @@ class SubaccountSession:
             # Retries are numbered across claims, so an earlier claim's held retry never matches ours.
             nonlocal sent
             sent += 1
+            if sent == 1 and "send_by" in order:  # stamped by SQL as it handed the order over
+                return time.monotonic() < order["send_by"]
             return await (store.begin_placement(order_id) if sent == 1
                           else store.retry_placement(order_id, earlier + sent))
 
