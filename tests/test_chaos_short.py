@@ -55,6 +55,8 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
     assert all(ledger["moves"].values()), ledger["moves"]
     assert all(faults[kind] for kind in ("history_dropped", "history_duplicated", "history_reordered",
                                          "history_page_boundary", "trade_off_socket")), faults
+    # And the audit of the day, run at the end as `valr-monitor audit`, finds nothing to say.
+    assert ledger["audit"] == "clean" and ledger["audit_findings"] == [], ledger
 
 
 def test_a_worker_killed_between_claim_and_post_places_each_order_once():

@@ -262,6 +262,7 @@ class Chaos:
             result = self._drive(db, sim, injector, workers)
             for w in workers + injector.joined:
                 w.stop()
+            self._audit(result, database_url, sim.base_url, key, secret)
             result["worker_log_warnings"] = worker_warnings([w.log_path for w in workers])
             result["workdir"] = str(workdir)
             ok = result["ok"]
@@ -388,6 +389,20 @@ class Chaos:
             time.sleep(0.25)
         return {"settled": settled, "settle_s": round(time.monotonic() - began, 1), "final_pass_ticks": ticks,
                 "crashes": crashes}
+
+    def _audit(self, result: dict, database_url: str, sim_url: str, key: str, secret: str) -> None:
+        """The last check: `valr-monitor audit` of today, every account (the demo's code path), once the
+        workers are stopped (no sync of theirs holds an account). Clean, or the run is not ok."""
+        from worker.lab.demo import ledger_audit
+
+        try:
+            audit = ledger_audit(database_url, sim_url, key, secret)
+            verdict, findings = audit["run"]["verdict"], audit["findings"]
+        except Exception as exc:  # noqa: BLE001 - an audit that cannot run is a failed check, said
+            verdict, findings = f"not run: {type(exc).__name__}: {exc}", []
+        result["ledger"].update(audit=verdict, audit_findings=[
+            {k: f.get(k) for k in ("kind", "ext_order_id", "currency", "transaction_ids")} for f in findings][:10])
+        result["ok"] = bool(result["ok"] and verdict == "clean")
 
     def _ledger_truth(self, db: Sql, sim, money: LedgerStream, listener: DepositListener) -> dict:
         """The final catch-up, then every subaccount's transactions and balances against the exchange's,
@@ -540,6 +555,9 @@ def print_report(result: dict, echo=click.echo) -> None:
          f"{lg['deposit_notifies']} (twice {lg['deposits_notified_twice']}, listener gaps {lg['deposit_listener_gaps']}); "
          + (f"final catch-up {lg['final_catch_up_s']} s" if lg["final_catch_up_s"] is not None
             else "final catch-up NOT done"))
+    if "audit" in lg:
+        echo(f"    audit: {lg['audit']}" + "".join(f"; {f['kind']} {f['ext_order_id'] or f['currency']}"
+                                               for f in lg["audit_findings"]))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
     ic = result["intent_check"]
