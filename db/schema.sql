@@ -54,7 +54,8 @@ CREATE TABLE lth_pvr.audit_findings (
     found_at timestamp with time zone NOT NULL,
     resolved_at timestamp with time zone,
     resolution text,
-    resolved_by text
+    resolved_by text,
+    transaction_id text DEFAULT transaction_ids[array_length(transaction_ids, 1)]
 );
 ALTER TABLE lth_pvr.audit_findings ADD CONSTRAINT audit_finding_kind_must_be_known
     CHECK ((kind = ANY (ARRAY['missing_fill'::text, 'unknown_fill'::text, 'qty_mismatch'::text, 'fee_mismatch'::text, 'balance_mismatch'::text])));

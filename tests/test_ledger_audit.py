@@ -77,6 +77,7 @@ def test_a_clean_day_exits_0_and_a_fill_valr_has_and_we_lack_is_named_fetched_an
                                     "WHERE additional_info->>'orderId' = %s ORDER BY event_at", (ext,))]
     [missing] = findings(orders)
     assert (missing["kind"], missing["ext_order_id"], missing["transaction_ids"]) == ("missing_fill", ext, txs)
+    assert orders.sql("SELECT transaction_id FROM lth_pvr.audit_findings") == [(txs[-1],)]  # the newest named
     assert (missing["valr_qty"], missing["our_qty"]) == (Decimal("0.0002"), Decimal("0.0001"))
     assert missing["resolved_at"] is not None and missing["resolution"] == FETCHED
     assert txs[-1] in found.output and '"verdict": "mismatch"' in found.output
