@@ -35,6 +35,7 @@ from worker.valr import (
 )
 
 log = logging.getLogger("worker.session")
+CONNECT_ASKERS = 4  # sessions of one worker asking again for a connection slot at the same time
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,11 @@ class SessionContext:
     key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
     clock: "ClockWatch | None" = None  # VALR's clock: re-checked when a signed request is refused
     db: DatabaseHealth | None = None   # database errors said once per outage (not per subaccount, per try)
-    # The worker's sessions ask SQL for a connection slot one at a time, in turn: without it every
-    # waiting session re-asked whenever a slot might free (2,000 waiting: ~2,000 calls a minute, each
-    # on the budget's global lock, starving the pool; see docs/performance.md, figure 6).
-    connect_line: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # While the budget is spent, the worker's waiting sessions ask SQL again CONNECT_ASKERS at a time,
+    # in turn: without it every waiting session re-asked whenever a slot might free (2,000 waiting:
+    # ~2,000 calls per freed slot, each on the budget's global lock, starving the pool; figure 6 of
+    # docs/performance.md). More than one at a time: each ask waits its turn in the pool too.
+    connect_line: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONNECT_ASKERS))
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
@@ -178,7 +180,7 @@ class SubaccountSession:
         finally:
             stopped.cancel()
             if not turn.done():
-                turn.cancel()  # Lock.acquire hands a turn it was woken for on to the next in line
+                turn.cancel()  # acquire() hands a turn it was woken for on to the next in line
         if turn.done() and not turn.cancelled():
             if self.stop_reason is None:
                 return True
