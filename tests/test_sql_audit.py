@@ -201,3 +201,23 @@ def test_a_difference_found_again_is_one_open_finding_and_one_that_matches_later
                        "E9": f"superseded by finding #{findings[0]['finding_id']} (audit #{second})"}
     alert = one(postgresql, "SELECT * FROM lth_pvr.alerts(%s) WHERE name = 'ledger_mismatch'", (at(hours=1),))
     assert alert["measured"] == 1 and "E9" in alert["detail"]
+
+
+def test_a_day_the_daily_audit_did_not_prove_alerts_until_an_audit_of_that_day_finishes(postgresql):
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 13 WHERE name = 'audit_hour_utc'")
+    failed = scalar(postgresql, "SELECT lth_pvr.ledger_audit_tick(%s)", (at(hours=1),))
+    rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_audits('w1', %s)", (at(hours=1),))
+    assert "ledger_audit_failed" not in alerts(postgresql, at(hours=1, minutes=5))  # running, within 2 × claim
+    one(postgresql, "SELECT * FROM lth_pvr.finish_audit_run(%s, 'TransportError: VALR unreachable', %s)",
+        (failed, at(hours=1, minutes=5)))
+    [fired] = rows(postgresql, "SELECT * FROM lth_pvr.alerts(%s) WHERE name = 'ledger_audit_failed'",
+                   (at(hours=1, minutes=6),))
+    assert fired["level"] == "warning" and "2025-03-02 (TransportError: VALR unreachable)" in fired["detail"]
+    # The operator proves the day by hand: a finished audit of that day for every account clears it.
+    by_hand, _ = audit(postgresql, day=DAY.replace(day=2), now=at(hours=2))
+    finish(postgresql, by_hand, now=at(hours=2))
+    assert "ledger_audit_failed" not in alerts(postgresql, at(hours=2))
+    # The next day's audit is asked and no worker ever runs it: the day is named once 2 × audit_claim_seconds pass.
+    unrun = scalar(postgresql, "SELECT lth_pvr.ledger_audit_tick(%s)", (at(hours=25),))
+    assert unrun and "ledger_audit_failed" not in alerts(postgresql, at(hours=25, minutes=19))
+    assert "ledger_audit_failed" in alerts(postgresql, at(hours=25, minutes=21))

@@ -56,8 +56,8 @@ def test_two_concurrent_claimers_never_get_the_same_order(postgresql, db_url):
     a, b = psycopg.connect(db_url), psycopg.connect(db_url)
     try:
         # a holds its claim open (not committed) while b claims: SKIP LOCKED hands b other orders.
-        first = {r[0] for r in a.execute("SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 15, %s)", (T0,))}
-        second = {r[0] for r in b.execute("SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 15, %s)", (T0,))}
+        first = {r[0] for r in a.execute("SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 15, p_now => %s)", (T0,))}
+        second = {r[0] for r in b.execute("SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 15, p_now => %s)", (T0,))}
         a.commit()
         b.commit()
     finally:
@@ -78,7 +78,7 @@ def test_racing_claimers_in_threads_partition_the_orders(postgresql, db_url):
     def claimer(slot: int) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             while batch := [r[0] for r in conn.execute(
-                    "SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 7, %s)", (T0,))]:
+                    "SELECT exchange_order_id FROM lth_pvr.claim_pending_orders('w1', NULL, 7, p_now => %s)", (T0,))]:
                 results[slot].extend(batch)
 
     threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]

@@ -101,7 +101,7 @@ def lease(conn: psycopg.Connection, worker: str, now: datetime = T0, ttl: int = 
 
 def claim(conn: psycopg.Connection, worker: str, now: datetime = T0, limit: int = 100,
           accounts: list[uuid.UUID] | None = None) -> list[dict]:
-    return rows(conn, "SELECT * FROM lth_pvr.claim_pending_orders(%s, %s, %s, %s)", (worker, accounts, limit, now))
+    return rows(conn, "SELECT * FROM lth_pvr.claim_pending_orders(%s, %s, %s, p_now => %s)", (worker, accounts, limit, now))
 
 
 def place(conn: psycopg.Connection, order_id: uuid.UUID, ext: str | None, reason: str | None = None,

@@ -127,7 +127,8 @@ class Runner:
         self.lookups = Lookups(self.client, self.store)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
-                                                 key_refused=self.key_refused, clock=self.clock, db=self.db)
+                                                 key_refused=self.key_refused, clock=self.clock, db=self.db,
+                                                 hand_over=self._place_handed_over)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now,
                                  on_ledger=self.ledger_sync_now)
         watch = WatchContext(store=self.store, db=self.db, send_cancels_now=self.send_cancels_now, wake=self.wake.set,
@@ -457,6 +458,11 @@ class Runner:
         while self.place_again and not self.stopping:
             self.place_again = False
             await self._place_pending()
+
+    def _place_handed_over(self, session: SubaccountSession, orders: list[dict]) -> None:
+        """Orders SQL claimed for a session as it recorded a batch (a fallback's replacement): placed as
+        the runner's own claims are, in flight until sent."""
+        self.tasks.spawn(self._place(session, orders), "place")
 
     async def _place(self, session: SubaccountSession, orders: list[dict]) -> None:
         """In flight from the claim until the session has placed them: no lost-placement lookup races

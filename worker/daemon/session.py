@@ -59,13 +59,18 @@ class SessionContext:
     # ~2,000 calls per freed slot, each on the budget's global lock, starving the pool; figure 6 of
     # docs/performance.md). More than one at a time: each ask waits its turn in the pool too.
     connect_line: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONNECT_ASKERS))
+    # claimed orders SQL handed to a session (a fallback's replacement): placed like the runner's claims
+    # (the runner's own placement task); None: the session places them itself
+    hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
            spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
            key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
-           clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None) -> "SessionContext":
+           clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None,
+           hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None) -> "SessionContext":
         return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock, db=db,
+                   hand_over=hand_over,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -259,11 +264,26 @@ class SubaccountSession:
 
     async def _read(self, sock: AccountSocket, session_id: int) -> str:
         async for batch in sock.batches():
-            rows = await self.ctx.store.record_batch(session_id, [e.raw for e in batch], batch.superseded)
+            rows, placements = await self.ctx.store.record_batch(session_id, [e.raw for e in batch],
+                                                                 batch.superseded)
+            if placements:
+                self._place_handed_over(placements)
             self._act_on(rows)
             if self.stop_reason is not None:
                 return self.stop_reason
         return self.stop_reason or "closed by exchange"
+
+    def _place_handed_over(self, orders: list[dict]) -> None:
+        """Orders SQL claimed for us in the batch's transaction, their first attempt already stamped
+        (hand_over_replacements): POSTed now, by the same placement code as the runner's claims, if
+        they can leave within SQL's send_within_seconds (else not sent: the lost-placement lookup)."""
+        now = time.monotonic()
+        for order in orders:
+            order["send_by"] = now + float(order["send_within_seconds"])
+        if self.ctx.hand_over is not None:
+            self.ctx.hand_over(self, orders)
+        else:
+            self.ctx.spawn(self.place(orders), "place")
 
     def _act_on(self, rows: list[dict]) -> None:
         """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
@@ -294,12 +314,13 @@ class SubaccountSession:
     async def place(self, orders: list[dict]) -> None:
         """Place claimed orders once the socket is authenticated (or after --socket-wait, or at once
         when the session is stopping: the reconciliation on connect then covers them)."""
-        authenticated = asyncio.create_task(self.authenticated.wait())
-        stopped = asyncio.create_task(self.stopped.wait())
-        await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
-                           return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (authenticated, stopped):
-            waiter.cancel()
+        if not self.authenticated.is_set():  # (a socket already up, e.g. a hand-over: no waiters)
+            authenticated = asyncio.create_task(self.authenticated.wait())
+            stopped = asyncio.create_task(self.stopped.wait())
+            await asyncio.wait({authenticated, stopped}, timeout=self.ctx.socket_wait_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (authenticated, stopped):
+                waiter.cancel()
         if not self.authenticated.is_set():
             event(log, "placing before the socket is up", logging.WARNING,
                   subaccount=self.subaccount_id, orders=len(orders))
@@ -317,6 +338,8 @@ class SubaccountSession:
             # Retries are numbered across claims, so an earlier claim's held retry never matches ours.
             nonlocal sent
             sent += 1
+            if sent == 1 and "send_by" in order:  # stamped by SQL as it handed the order over
+                return time.monotonic() < order["send_by"]
             return await (store.begin_placement(order_id) if sent == 1
                           else store.retry_placement(order_id, earlier + sent))
 

@@ -46,6 +46,19 @@ def jsonb(value: Any) -> Jsonb:
     return Jsonb(value, dumps=dumps)
 
 
+_PLACEMENT_UUIDS = ("exchange_order_id", "exchange_account_id", "intent_id", "customer_order_id")
+
+
+def _placement(row: dict) -> dict:
+    """A claim_pending_orders row that came as JSON (hand_over_replacements): its types back."""
+    out = dict(row)
+    for key in _PLACEMENT_UUIDS:
+        out[key] = UUID(row[key])
+    for key in ("price", "qty"):
+        out[key] = None if row[key] is None else Decimal(row[key])
+    return out
+
+
 class Store:
     """One method per SQL function the worker may call (EXECUTE granted to valr_worker)."""
 
@@ -185,13 +198,24 @@ class Store:
                     out.extend(await cur.fetchall())
         return out
 
-    async def record_batch(self, session_id: int, frames: list[dict], superseded: int = 0) -> list[dict]:
+    async def record_batch(self, session_id: int, frames: list[dict],
+                           superseded: int = 0) -> tuple[list[dict], list[dict]]:
         """`superseded`: open-orders lists received among these frames but dropped because a newer one
         followed (worker/valr/framequeue.py); counted as received, never recorded. Each row also says
-        whether its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL)."""
-        return await self._rows("SELECT b.*, lth_pvr.is_final(b.new_status) AS final"
-                                "  FROM lth_pvr.record_batch(%s, %s, p_superseded => %s) b",
-                                (session_id, jsonb(frames), superseded))
+        whether its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL).
+        Also returns the placements SQL handed to this session in the same transaction
+        (hand_over_replacements: a fallback's replacements, claimed and their first attempt stamped):
+        the caller POSTs them now."""
+        rows = await self._rows(
+            "WITH b AS MATERIALIZED (SELECT * FROM lth_pvr.record_batch(%s, %s, p_superseded => %s))"
+            " SELECT b.*, lth_pvr.is_final(b.new_status) AS final, h.placements FROM b,"
+            " (SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)"
+            "         FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b) h",
+            (session_id, jsonb(frames), superseded, session_id))
+        placements = rows[0]["placements"] if rows else []
+        for row in rows:
+            del row["placements"]
+        return rows, [_placement(p) for p in placements]
 
     async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:
         return await self._rows(

@@ -9,11 +9,14 @@
 -- POST /v1/orders/market with baseAmount = qty); customer_order_id is sent as customerOrderId.
 -- placement_attempts: the attempts earlier claims sent (an order placed again, place_again): this
 -- claim's first is begin_placement, its retries retry_placement(placement_attempts + 2, …).
+-- p_exchange_order_ids: only these orders (hand_over_replacements claims a fallback's replacement in
+-- the transaction that created it); NULL: any pending order of the leased accounts.
 -- plpgsql: the status permit (allow_status_change) is turned on for the UPDATE only.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_pending_orders(
     p_worker_id text,
     p_exchange_account_ids uuid[] DEFAULT NULL,
     p_limit int DEFAULT 100,
+    p_exchange_order_ids uuid[] DEFAULT NULL,
     p_now timestamptz DEFAULT now()
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
@@ -36,6 +39,7 @@ BEGIN
                             WHERE w.worker_id = p_worker_id
                               AND (w.auth_refused_at IS NOT NULL OR w.clock_refused_at IS NOT NULL))
            AND (p_exchange_account_ids IS NULL OR o.exchange_account_id = ANY (p_exchange_account_ids))
+           AND (p_exchange_order_ids IS NULL OR o.exchange_order_id = ANY (p_exchange_order_ids))
          ORDER BY o.created_at, o.exchange_order_id
          LIMIT p_limit
            FOR UPDATE OF o SKIP LOCKED
@@ -62,5 +66,5 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, timestamptz) TO valr_worker;
+REVOKE ALL ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, uuid[], timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.claim_pending_orders(text, uuid[], int, uuid[], timestamptz) TO valr_worker;

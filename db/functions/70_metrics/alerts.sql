@@ -73,6 +73,8 @@ AS $$
     SELECT * FROM lth_pvr.alert_ledger_sync_late(p_now)
     UNION ALL
     SELECT * FROM lth_pvr.alert_ledger_mismatch(p_now)
+    UNION ALL
+    SELECT * FROM lth_pvr.alert_ledger_audit_failed(p_now)
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.alerts(timestamptz) FROM PUBLIC;

@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …]`: nine figures, each printed
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …] [--compare FILE]`: nine figures, each printed
 with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -15,10 +15,15 @@ with the floor it is compared to, measured in the same run on the same server.
 
 --only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest).
 
+--compare FILE prints each comparable figure's ratio to its floor beside a recorded run's (docs/bench/*.json)
+and exits 1 when one is worse than the recorded one by more than its recorded spread (compare.py), 2
+when FILE cannot be read as a bench report.
+
 Everything runs on a throwaway embedded PostgreSQL (durable: fsync and synchronous_commit on, as in
 production) unless --database-url is given; then each figure gets its own database on that server,
 created and dropped by the bench (the role needs CREATEDB; figure 5 needs superuser). Benchmarks are
-never pass/fail: the exit status is 0 whenever the figures were measured, targets missed or not.
+never pass/fail: the exit status is 0 whenever the figures were measured, targets missed or not
+(--compare's regression guard aside).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import click
 
 from worker.db import dsn
 from worker.daemon.rlimit import raise_file_limit  # the simulator side holds 1,000 sockets too
+from worker.lab.bench import compare as guard
 from worker.lab.bench.env import Cluster, Figure
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -94,6 +100,7 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
     for key in keys:
         report[key] = figures[key].data
     report["notes"] = [n for key in keys for n in figures[key].notes]
+    report["compare"] = guard.comparables(report)  # each figure's ratio and sub-run spread, for --compare
     # The human table's rows too, so a saved --json run can be shown as the table (print_table).
     report["table"] = [list(r) for key in keys for r in figures[key].rows]
     return report
@@ -121,12 +128,36 @@ def print_table(report: dict) -> None:
 @database_url_option("Run on this server (a database per figure is created and dropped) instead of the embedded one.",
                      from_env=False)
 @click.option("--only", multiple=True, type=click.Choice(NAMES), help="Run only this figure's module (repeatable).")
-def bench(quick: bool, as_json: bool, database_url: str | None, only: tuple[str, ...]) -> None:
+@click.option("--compare", "recorded_file", type=click.Path(path_type=Path), default=None,
+              help="A recorded run (--json output): show the ratios beside its; exit 1 when a figure is worse "
+                   "than it by more than its spread.")
+def bench(quick: bool, as_json: bool, database_url: str | None, only: tuple[str, ...],
+          recorded_file: Path | None) -> None:
     """Measure latency, throughput, REST calls and scale, each against its floor in the same run."""
     say = (lambda text: click.echo(f"• {text}", err=True)) if as_json else (lambda text: click.echo(f"• {text}"))
+    recorded = load_or_exit(recorded_file) if recorded_file else None  # a bad file fails before the run
     with exit_cleanly_on_interrupt():
         report = run_bench(database_url, quick, say, only)
     if as_json:
         click.echo(json.dumps(report, default=str))
     else:
         print_table(report)
+    if recorded is not None:
+        raise SystemExit(print_comparison(report, recorded, recorded_file, err=as_json))
+
+
+def load_or_exit(path: Path) -> dict:
+    try:
+        return guard.load_recorded(path)
+    except guard.RecordedRunError as exc:
+        click.echo(f"bench --compare: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+def print_comparison(report: dict, recorded: dict, path: Path, err: bool = False) -> int:
+    """The comparison table; 1 when a figure is worse than the recorded one beyond its spread, else 0."""
+    rows = guard.compare(report["compare"], recorded)
+    click.echo(f"\ncompared with {path} (ratios to the floor; worse = beyond the recorded spread):", err=err)
+    for line in guard.table(rows) if rows else ["(no comparable figure in this run)"]:
+        click.echo(line, err=err)
+    return 1 if guard.any_worse(rows) else 0

@@ -320,6 +320,10 @@ def run_fallback(cluster, workdir: Path, quick: bool) -> Figure:
                                                 [o["post_at"] - o["cancelled_at"] for o in floor_age_rows]),
         "due_to_cancel": summary_ms(age_latencies(record, age_rows)),
         "floor_due_to_cancel": summary_ms(age_latencies(record, floor_age_rows)),
+        # Sub-runs (one per price round, ours and the floor's alternating): the spread --compare allows.
+        "runs": [round_summary(price_latencies(record, [r], OURS), replace_latencies(record, r[0])) for r in ours_rows],
+        "floor_runs": [round_summary(price_latencies(record, [r], FLOORS), [o["post_at"] - o["cancelled_at"] for o in r[0]])
+                       for r in floor_price],
         "fallbacks": fallbacks, "rest_by_route": warm,
         "trade_sockets": len(trade_sockets), "polling": polling,
     }
@@ -342,6 +346,10 @@ def run_fallback(cluster, workdir: Path, quick: bool) -> Figure:
         data[f"floor_{key}_p50_ms"], data[f"floor_{key}_p99_ms"] = (data[f"floor_{key}"]["p50_ms"],
                                                                     data[f"floor_{key}"]["p99_ms"])
     return fallback_figure(data)
+
+
+def round_summary(to_cancel: list[float], to_market: list[float]) -> dict:
+    return {"price_to_cancel": summary_ms(to_cancel), "cancelled_to_market": summary_ms(to_market)}
 
 
 def fallback_figure(data: dict) -> Figure:
