@@ -86,6 +86,7 @@ class Runner:
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
         self.renewing = asyncio.Lock()  # the tick's renewal and the lease watcher's, one at a time
+        self.lease_store: Store | None = None  # heartbeat and leases on their own connection (run())
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
         self.last_ledger_claim = float("-inf")
@@ -405,7 +406,7 @@ class Runner:
         ttl = self.settings.lease_ttl_s
         while not await pause(min(1.0, ttl / 10), self.stop_requested):
             late = time.monotonic() - self.last_lease_renewal
-            if late > ttl / 3 and not self.renewing.locked():  # a tick slowed by the pool: renew without it
+            if late > ttl / 3 and self.lease_store and not self.renewing.locked():  # a tick held up: renew apart
                 self.tasks.spawn(self._renew_apart(), "lease_renewal")
             if self.sessions and late > ttl * 0.8:
                 event(log, "leases not renewed in time; closing their sockets", logging.WARNING,
