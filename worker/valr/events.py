@@ -16,6 +16,9 @@ ORDER_EVENTS = frozenset({
     "ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE", "ORDER_PROCESSED", "OPEN_ORDERS_UPDATE",
     "BALANCE_UPDATE", "FAILED_CANCEL_ORDER", "NEW_ACCOUNT_HISTORY_RECORD", "NEW_PENDING_RECEIVE",
 })
+# Of those, the account ledger's (SQL's lth_pvr.ledger_frame_types(), checked equal by a test): a read's
+# order frames that come before them are committed first (worker/daemon/session.py, commits_of).
+LEDGER_EVENTS = frozenset({"NEW_ACCOUNT_HISTORY_RECORD", "BALANCE_UPDATE", "NEW_PENDING_RECEIVE"})
 CONTROL_FRAMES = frozenset({"AUTHENTICATED", "PONG", "SUBSCRIBED", "UNSUPPORTED"})
 # Every other event VALR documents on the account socket (WebSocket API → Account: the Read events
 # and the answers to the Write requests, which this worker never sends): known, not needed, ignored
