@@ -26,6 +26,8 @@ REQUIRED = {
                  "due_to_cancel_p99_ms", "floor_due_to_cancel_p99_ms", "calls_per_fallback", "price_rest_calls",
                  "mean_trigger_to_cancel_ms", "mean_trigger_to_market_ms"),
     "ledger_rest": ("across_calls_per_hour", "per_account_calls_per_hour", "across_growth"),
+    "deposit_to_notify": ("p50_ms", "p99_ms", "floor_p50_ms", "floor_p99_ms", "ratio_p99"),
+    "catch_up": ("rows_per_s", "floor_rows_per_s", "ratio"),
 }
 
 
@@ -69,6 +71,13 @@ def test_crowded_subaccount_figure_matches_every_fill_to_its_commit(report):
     assert crowded["samples"] > 0 and crowded["normal_samples"] > 0
     assert crowded["unrecorded"] == 0 and crowded["last_mismatch"] == 0
     assert crowded["open_orders_at_end"] == crowded["open_orders"]
+
+
+def test_every_deposit_is_notified_once_and_every_transaction_caught_up(report):
+    deposits, catch_up = report["deposit_to_notify"], report["catch_up"]
+    assert deposits["notified"] == deposits["deposits"] == deposits["samples"] > 0
+    assert catch_up["recorded"] == catch_up["transactions"] * catch_up["repetitions"]
+    assert all(f["rows"] == r["recorded"] for r, f in zip(catch_up["runs"], catch_up["floor_runs"]))
 
 
 def test_two_workers_own_each_subaccount_once(report):

@@ -45,6 +45,16 @@ def test_short_chaos_run_ends_equal_to_ground_truth():
     assert all(cls["mismatches"] == 0 for cls in report["fault_classes"].values()), report["fault_classes"]
     assert report["lag_by_fault_class"] and all(lag["n"] > 0 for lag in report["lag_by_fault_class"].values())
     assert f"chaos seed {SEED}" in proc.stderr
+    # The account ledger (issue 23): money moved all run and every history fault struck; after the final
+    # catch-up every transaction is held once with its amounts, every balance equal, a NOTIFY per deposit.
+    ledger = report["ledger"]
+    assert ledger["ok"] is True and ledger["final_catch_up_s"] is not None, ledger
+    assert ledger["transactions_lost"] == ledger["transactions_doubled"] == ledger["transactions_differ"] == 0
+    assert ledger["balances_differ"] == 0 and ledger["balances"] > 0
+    assert ledger["deposits"] > 200 and ledger["deposit_notifies"] == ledger["deposits"]  # a page boundary's 201+
+    assert all(ledger["moves"].values()), ledger["moves"]
+    assert all(faults[kind] for kind in ("history_dropped", "history_duplicated", "history_reordered",
+                                         "history_page_boundary", "trade_off_socket")), faults
 
 
 def test_a_worker_killed_between_claim_and_post_places_each_order_once():

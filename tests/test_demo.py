@@ -55,6 +55,14 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert fb["replacements_placed"] == fb["replacements_filled"] + fb["replacements_failed"]
     assert fb["replacements_filled"] >= 4
     assert fb["intents_filled"] >= fb["replacements_filled"] and fb["intent_violations"] == [] and fb["ok"] is True
+    # The ledger act: two equal fiat deposits and a crypto one, each NOTIFYed live (over the socket of an
+    # account without orders); the equal two are two rows.
+    ledger = report["ledger"]
+    assert ledger["ok"] is True and ledger["detected_live"] == ledger["deposits"] == 3, ledger
+    assert ledger["kinds"] == ["fiat", "fiat", "crypto"] and ledger["same_amount_rows"] == 2
+    assert ledger["sources"] == ["ws"] * 3, ledger
+    assert postgresql.execute("SELECT count(*) FROM lth_pvr.v_deposits WHERE amount = 500 AND currency = 'ZAR'"
+                              ).fetchone()[0] == 2
     assert fb["replacements_filled"] == postgresql.execute(
         "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id IS NOT NULL AND status = 'filled'"
     ).fetchone()[0]

@@ -336,3 +336,17 @@ def test_history_records_dropped_on_the_socket_are_found_by_the_catch_up(sim, or
     wait_for(lambda: orders.sql(held, (ext,))[0][0] == 3, timeout=30, what="the dropped records read back")
     assert orders.sql("SELECT count(*) FILTER (WHERE source = 'rest') FROM lth_pvr.account_transactions "
                       "WHERE additional_info->>'orderId' = %s", (ext,))[0][0] >= 2
+
+
+def test_a_catch_up_page_parses_currencies_inline_and_asks_deposit_kind_only_of_its_deposits(postgresql):
+    """The catch-up's cost (bench figure 10): ledger_currency, called three times a row, is one inlined
+    expression (as a subquery it was a third of a page's SQL), and deposit_kind is asked only of rows
+    whose type may be a deposit — not of the 199 trades beside one deposit."""
+    account = make_account(postgresql)
+    trades = [{**DOC_RECORD, "id": str(uuid.uuid4())} for _ in range(199)]
+    postgresql.execute("SET track_functions = 'all'")
+    result = page(postgresql, account, [deposit("250")] + trades, 200)
+    calls = dict(postgresql.execute("SELECT funcname, calls FROM pg_stat_xact_user_functions").fetchall())
+    assert result["recorded"] == 200
+    assert "ledger_currency" not in calls, calls
+    assert calls.get("deposit_kind", 0) <= 2, calls  # the NOTIFY's row, and the pending receives' look

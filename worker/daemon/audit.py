@@ -35,9 +35,8 @@ class SyncHeld(Exception):
 async def catch_up(client: ValrClient, store: Store, account_id, subaccount_id: str) -> None:
     """The ledger's catch-up under its claim, as a worker's sync does it: two catch-ups of one cursor at
     once would each read on to the history's end. A sync under way elsewhere is waited for (bounded)."""
-    await store.request_ledger_sync(account_id)
     deadline = asyncio.get_running_loop().time() + SYNC_WAIT_S
-    while not await store.claim_ledger_syncs(1, [account_id]):
+    while not await store.request_and_claim_ledger_sync(account_id):
         if asyncio.get_running_loop().time() > deadline:
             raise SyncHeld(f"the ledger sync of {subaccount_id or 'the primary account'} is held by another worker")
         await asyncio.sleep(0.5)

@@ -2,7 +2,7 @@
 (claim_ledger_syncs: after every connect, on request, every ledger_sync_minutes) and, page by page,
 whether to read on (record_transaction_page commits each page's transactions with the cursor). The
 worker reads GET /v1/account/transactionhistory back from the newest transaction by `beforeId` until
-SQL says done, the cursor-free re-scan of the last days when SQL says it is due, then the balances.
+SQL says done (the balances first), then the cursor-free re-scan of the last days when SQL says it is due.
 An error leaves the cursor where it was (record_ledger_sync_failed): the next sync reads back to it.
 
 With the primary account's key, the scheduled syncs of the subaccounts (socket or not) due together
@@ -43,14 +43,15 @@ async def read_back(client: ValrClient, store: Store, account_id: UUID, subaccou
 
 
 async def sync_ledger(client: ValrClient, store: Store, claim: dict) -> None:
-    """One claimed sync: the catch-up, the re-scan when due, the balances."""
+    """One claimed sync: the balances, the catch-up, the re-scan when due. The balances come first so
+    that the cursor's synced_at, stamped with the catch-up's last page, says both were read."""
     account_id, subaccount_id = claim["exchange_account_id"], claim["subaccount_id"]
     try:
+        await store.record_balance_snapshot(account_id, await client.balances(subaccount_id))
         pages, recorded = await read_back(client, store, account_id, subaccount_id, "rest")
         late = 0
         if claim["rescan_due"]:
             _, late = await read_back(client, store, account_id, subaccount_id, "rescan", claim["rescan_since"])
-        await store.record_balance_snapshot(account_id, await client.balances(subaccount_id))
     except (ValrError, TransportError, httpx.HTTPError) as exc:
         await store.record_ledger_sync_failed(account_id, f"{type(exc).__name__}: {exc}")
         event(log, "ledger sync failed", logging.WARNING, subaccount=subaccount_id, error=str(exc)[:200])

@@ -271,6 +271,17 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.claim_ledger_syncs(%s, %s, %s)",
                                 (self.worker_id, account_ids, limit))
 
+    async def request_and_claim_ledger_sync(self, account_id: UUID) -> list[dict]:
+        """request_ledger_sync and claim_ledger_syncs of one account in one transaction: the request's
+        NOTIFY reaches the workers at the commit, when the claim is already ours (asked apart, a worker
+        woken by the NOTIFY could claim and finish the sync first, and the request was then gone)."""
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT lth_pvr.request_ledger_sync(%s)", (account_id,))
+                cur = await conn.cursor(row_factory=dict_row).execute(
+                    "SELECT * FROM lth_pvr.claim_ledger_syncs(%s, %s, 1)", (self.worker_id, [account_id]))
+                return await cur.fetchall()
+
     async def request_ledger_sync(self, account_id: UUID) -> int:
         return (await self._one("SELECT lth_pvr.request_ledger_sync(%s) AS n", (account_id,)))["n"]
 

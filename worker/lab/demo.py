@@ -28,7 +28,7 @@ import click
 import psycopg
 
 from worker.db import dsn
-from worker.lab import demo_fallback, truth as truth_check
+from worker.lab import demo_fallback, demo_ledger, truth as truth_check
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -189,7 +189,7 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
         result["audit"] = ledger_audit(database_url, sim.base_url, key, secret)
         result["worker_log_tail"] = worker.log_path.read_text(errors="replace").splitlines()[-5:]
         ok = (result["ground_truth"]["ok"] and result["all_final"] and result["fallbacks"]["ok"]
-              and result["audit"]["run"]["verdict"] == "clean")
+              and result["ledger"]["ok"] and result["audit"]["run"]["verdict"] == "clean")
         return (0 if ok else 1), result
     raise AssertionError("unreachable")
 
@@ -249,6 +249,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
                 break
             time.sleep(0.25)
         fallbacks = demo_fallback.run(conn, sim, out)
+        ledger = demo_ledger.run(conn, database_url, sim, out)
         counts = status_counts(conn, since)
         out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
         if out.tty:
@@ -269,6 +270,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
             "alerts": rows_as_dicts(conn, "SELECT * FROM lth_pvr.v_alerts"),
             "ground_truth": {**check.summary(), "problems": check.problems()[:10]},
             "fallbacks": fallbacks,
+            "ledger": ledger,
         }
 
 
@@ -301,6 +303,10 @@ def print_report(result: dict) -> None:
          f"executed > asked: {len(fb['intent_violations'])}")
     for v in fb["intent_violations"]:
         echo(f"  VIOLATION {v}")
+    lg = result["ledger"]
+    echo(f"Deposits: {lg['detected_live']} of {lg['deposits']} detected live (NOTIFY lth_pvr_deposit after "
+         + ", ".join(f"{ms:g} ms" for ms in lg["latency_ms"]) + f"); two equal deposits the same day: "
+         f"{lg['same_amount_rows']} rows in v_deposits")
     gt = result["ground_truth"]
     if gt["ok"] and result["all_final"]:
         echo(f"Ground truth: the database matches the exchange — {gt['orders']} orders, {gt['fills']} fills, "

@@ -43,22 +43,26 @@ BEGIN
       FROM inserted i;
 
     -- Only a type deposit_kind may call a deposit (the categories it reads) costs the NOTIFY and the
-    -- pending-receive query: a read of trade records (the hot path) skips both.
-    IF EXISTS (SELECT 1 FROM lth_pvr.transaction_types k
-                WHERE k.transaction_type = ANY (v_types)
-                  AND k.category IN ('fiat_deposit', 'crypto_deposit', 'transfer')) THEN
+    -- pending-receive query, and only its rows are asked: a read of trade records (the hot path)
+    -- skips both, and a catch-up page of trades with one deposit judges that one row.
+    SELECT array_agg(k.transaction_type) INTO v_types
+      FROM lth_pvr.transaction_types k
+     WHERE k.transaction_type = ANY (v_types)
+       AND k.category IN ('fiat_deposit', 'crypto_deposit', 'transfer');
+    IF v_types IS NOT NULL THEN
         PERFORM pg_notify('lth_pvr_deposit', jsonb_build_object(
                     'transaction_id', t.transaction_id, 'exchange_account_id', t.exchange_account_id,
-                    'kind', lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value),
-                    'currency', t.credit_currency, 'amount', t.credit_value)::text)
-           FROM lth_pvr.account_transactions t
-          WHERE t.transaction_id = ANY (v_new)
-            AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) IS NOT NULL
+                    'kind', t.kind, 'currency', t.credit_currency, 'amount', t.credit_value)::text)
+           FROM (SELECT t.*, lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) AS kind
+                   FROM lth_pvr.account_transactions t
+                  WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
+                 OFFSET 0) t  -- OFFSET 0: deposit_kind once a row, after the type filter
+          WHERE t.kind IS NOT NULL
           ORDER BY t.event_at, t.transaction_id;
         UPDATE lth_pvr.pending_receives p
            SET credited_transaction_id = t.transaction_id, updated_at = p_now
           FROM lth_pvr.account_transactions t
-         WHERE t.transaction_id = ANY (v_new)
+         WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
            AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) = 'crypto'
            AND p.exchange_account_id = t.exchange_account_id
            AND p.transaction_hash = t.additional_info->>'transactionHash'

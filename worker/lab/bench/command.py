@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …] [--compare FILE]`: nine figures, each printed
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …] [--compare FILE]`: eleven figures, each printed
 with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -12,8 +12,11 @@ with the floor it is compared to, measured in the same run on the same server.
                                                10-second polling loop of the same triggers
 9 ledger REST calls/hour, no sockets           floor: per-subaccount reads of the same accounts
   (bench_ledger_rest)
+10 deposit → NOTIFY lth_pvr_deposit (ledger)   floor: one-row INSERT + NOTIFY, same listener (figure 1's)
+11 ledger catch-up rows/s (ledger)            floor: the same rows by a bare INSERT per page of 200
 
---only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest).
+--only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest,
+ledger).
 
 --compare FILE prints each comparable figure's ratio to its floor beside a recorded run's (docs/bench/*.json)
 and exits 1 when one is worse than the recorded one by more than its recorded spread (compare.py), 2
@@ -55,9 +58,10 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.crowded", "run_crowded"),
     ("worker.lab.bench.fallback", "run_fallback"),
     ("worker.lab.bench.ledger_rest", "run_ledger_rest"),
+    ("worker.lab.bench.ledger", "run_ledger_figures"),  # figures 10 and 11
 ]
 ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount",
-         "fallback", "ledger_rest"]
+         "fallback", "ledger_rest", "deposit_to_notify", "catch_up"]
 NAMES = [module.rsplit(".", 1)[1] for module, _ in FIGURES]
 
 

@@ -9,9 +9,14 @@ A share of the orders (--fallback-share) are limit orders with a limit → marke
 some placed away from the market with a short fallback_after, some near it with a fallback_price_move
 that the price_jump fault fires; half of them in subaccounts whose orders rest (the matching model
 leaves them to the market), half where the matching model may fill them while the fallback cancels.
+Money moves all run too, with the history faults (chaos.ledger: deposits, withdrawals, transfers;
+history records dropped, doubled, reordered, a page boundary between two same-time transactions, fills
+off the order socket).
 At the end every fault is cleared and the safety net ticks until every order is final; the database
-is then compared with the simulator's ground truth, and every intent checked (chaos.intents). Exit 0
-only when placed twice, fills lost, fills doubled, status mismatches and intent violations are all 0
+is then compared with the simulator's ground truth, and every intent checked (chaos.intents); then a
+final ledger sync of every account, and every transaction and balance compared (truth.check_ledger).
+Exit 0 only when placed twice, fills lost, fills doubled, status mismatches, intent violations,
+transactions lost, doubled or differing, balances differing and deposits not notified once are all 0,
 and every order settled.
 """
 
@@ -41,7 +46,8 @@ from worker.lab import truth as truth_check
 from worker.lab.chaos import intents as intent_check
 from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, WEIGHTS, FaultInjector, FaultPlan, FaultRecord
 from worker.lab.chaos.fallback_orders import fallback_fault_classes, insert_fallback_order, plan_fallbacks
-from worker.lab.worker_process import WorkerProcess
+from worker.lab.chaos.ledger import DepositListener, LedgerStream, final_catch_up
+from worker.lab.worker_process import WorkerProcess, wait_for
 from worker.lab.chaos.report import first_problem_order, lag_by_fault_class, lag_figures, order_story, rest_figures
 from worker.lab.demo import Progress
 from worker.lab.interrupt import exit_cleanly_on_interrupt
@@ -49,6 +55,8 @@ from worker.options import database_url_option, json_option
 
 OPEN = ("pending", "placing", "submitted")
 WORKER_ROLE = "valr_chaos_worker"
+# A ledger sync claimed by a SIGKILLed worker is handed out again after this (production: 300 s).
+LEDGER_CLAIM_S = 15
 SIM_OPEN = ("Accepted", "Placed", "Partially Filled", "Active", "Order Modified")
 
 
@@ -222,11 +230,11 @@ class Chaos:
             migrate(database_url)
             db = Sql(database_url)
             stack.callback(db.close)
-            grace = db.rows("SELECT value FROM lth_pvr.settings WHERE name = 'placement_grace_seconds'")[0][0]
-            db.rows("UPDATE lth_pvr.settings SET value = %s WHERE name = 'placement_grace_seconds'",
-                    (plan.placement_grace_s,))
-            stack.callback(db.rows, "UPDATE lth_pvr.settings SET value = %s WHERE name = 'placement_grace_seconds'",
-                           (grace,))
+            for name, value in (("placement_grace_seconds", plan.placement_grace_s),
+                                ("ledger_sync_claim_seconds", LEDGER_CLAIM_S)):
+                was = db.rows("SELECT value FROM lth_pvr.settings WHERE name = %s", (name,))[0][0]
+                db.rows("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
+                stack.callback(db.rows, "UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (was, name))
             url_for_workers, who = worker_url(db, database_url)
             sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
                 mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
@@ -277,6 +285,10 @@ class Chaos:
             account = accounts[order.account] if fallback.resting is None else resting[fallback.resting]
             insert_fallback_order(db, account, order, fallback, injector.quotes[-1])
         faulty_s = plan.minutes * 60
+        customers = {subaccount_id(plan.seed, i, 7_000_000): a for i, a in enumerate(accounts)}
+        listener = DepositListener(db.url).start()
+        money = LedgerStream(random.Random(plan.seed * 7919 + 23), sim, list(customers), customers, db.rows,
+                             injector._record, faulty_s)
         started = time.monotonic()
         inserted, next_cron, cron_ticks, crashes = 0, plan.cron_every_s, 0, 0
         last_show = 0.0
@@ -287,6 +299,7 @@ class Chaos:
                 insert(inserted)
                 inserted += 1
             injector.step()
+            money.step()
             crashes += self._restart_crashed(workers, injector)
             if elapsed >= next_cron:
                 db.rows("SELECT lth_pvr.safety_net_tick(now() + interval '10 minutes')")
@@ -304,6 +317,7 @@ class Chaos:
                  + ", ".join(f"{k} {v}" for k, v in injector.counts().items() if v))
         settle = self._settle(db, sim, injector, workers)
         crashes += settle.pop("crashes")
+        ledger = self._ledger_truth(db, sim, money, listener)
         truth = sim.truth()
         with psycopg.connect(db.url) as conn:
             check = truth_check.check(conn, truth)
@@ -319,8 +333,9 @@ class Chaos:
         classes.update(fallback_fault_classes(intents, injector.records, sim.counters()))
         lag["lag_by_fault_class"] = lag_by_fault_class(lag.pop("samples"), injector.records)
         result = {
-            "ok": bool(check.ok and intents.ok and all_final and settle["settled"] and not any(
+            "ok": bool(check.ok and intents.ok and all_final and settle["settled"] and ledger["ok"] and not any(
                 cls["mismatches"] for cls in classes.values())),
+            "ledger": ledger,
             "fault_classes": classes,
             "fallback_orders": len(fallbacks),
             "intent_check": intents.summary(),
@@ -341,7 +356,8 @@ class Chaos:
             "lists_superseded": int(db.rows("SELECT coalesce(sum(superseded), 0) FROM lth_pvr.ws_sessions")[0][0]),
             "worker_starts": sum(w.starts for w in workers), "worker_crashes": crashes,
             "elapsed_s": round(time.monotonic() - started, 1),
-            "problems": (check.problems() + intents.problems())[:20], "first_mismatch": story,
+            "problems": (check.problems() + intents.problems() + ledger.pop("problems"))[:20],
+            "first_mismatch": story,
             "fault_timeline": injector.timeline(),
         }
         return result
@@ -372,6 +388,30 @@ class Chaos:
             time.sleep(0.25)
         return {"settled": settled, "settle_s": round(time.monotonic() - began, 1), "final_pass_ticks": ticks,
                 "crashes": crashes}
+
+    def _ledger_truth(self, db: Sql, sim, money: LedgerStream, listener: DepositListener) -> dict:
+        """The final catch-up, then every subaccount's transactions and balances against the exchange's,
+        and one NOTIFY lth_pvr_deposit per deposit."""
+        try:
+            catch_up_s = final_catch_up(db.rows, sim)
+        except TimeoutError as exc:
+            catch_up_s = None
+            self.out.note(f"ledger: {exc}")
+        subs = [sub for (sub,) in db.rows("SELECT subaccount_id FROM lth_pvr.exchange_accounts ORDER BY 1")]
+        with psycopg.connect(db.url) as conn:
+            check = truth_check.check_ledger(conn, {s: sim.ledger(s) for s in subs}, {s: sim.balances(s) for s in subs})
+        with contextlib.suppress(TimeoutError):  # the NOTIFYs of the last commits may still be on the way
+            wait_for(lambda: len(listener.payloads) >= check.deposits, 10, "a NOTIFY per deposit", interval=0.05)
+        listener.stop()
+        notified = [json.loads(p)["transaction_id"] for p in listener.payloads]
+        summary = check.summary()
+        summary.update(
+            moves=money.moves, deposit_notifies=len(notified), deposits_notified_twice=len(notified) - len(set(notified)),
+            deposit_listener_gaps=listener.gaps, final_catch_up_s=catch_up_s,
+            notifies_equal_deposits=len(notified) == len(set(notified)) == check.deposits)
+        summary["ok"] = bool(check.ok and catch_up_s is not None and summary["notifies_equal_deposits"])
+        summary["problems"] = check.problems()
+        return summary
 
     @staticmethod
     def _restart_crashed(workers: list[WorkerProcess], injector: FaultInjector) -> int:
@@ -492,6 +532,14 @@ def print_report(result: dict, echo=click.echo) -> None:
     echo(f"  final status differs:     {result['status_mismatch']}"
          + (" (" + ", ".join(f"{k}: {v}" for k, v in result["status_mismatch_kinds"].items()) + ")"
             if result["status_mismatch_kinds"] else ""))
+    lg = result["ledger"]
+    echo(f"  ledger: {lg['transactions']} transactions ({lg['deposits']} deposits), {lg['balances']} balances on the "
+         f"exchange; moves " + ", ".join(f"{k} {v}" for k, v in lg["moves"].items()))
+    echo(f"    transactions lost {lg['transactions_lost']}, doubled {lg['transactions_doubled']}, differing "
+         f"{lg['transactions_differ']}; balances differing {lg['balances_differ']}; deposit NOTIFYs "
+         f"{lg['deposit_notifies']} (twice {lg['deposits_notified_twice']}, listener gaps {lg['deposit_listener_gaps']}); "
+         + (f"final catch-up {lg['final_catch_up_s']} s" if lg["final_catch_up_s"] is not None
+            else "final catch-up NOT done"))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
     ic = result["intent_check"]

@@ -40,6 +40,7 @@ from typing import Callable
 import psycopg
 
 from worker.lab.chaos.intents import Quote
+from worker.lab.chaos.ledger import HISTORY_FAULTS
 from worker.lab.worker_process import WorkerProcess, wait_for
 
 # Kinds drawn at random through the run, with their weights. `pg_restart` is not drawn: it happens
@@ -101,7 +102,7 @@ OPERATOR_EDITS = {
         "SELECT exchange_account_id, gen_random_uuid(), 'BTCZAR', 'BUY', 1100000, 1e30 "
         "FROM lth_pvr.exchange_accounts LIMIT 1", "order_value_must_be_plausible"),
 }
-FAULT_KINDS = (*WEIGHTS, "pg_restart")
+FAULT_KINDS = (*WEIGHTS, "pg_restart", *HISTORY_FAULTS)  # the history faults: chaos.ledger's own schedule
 
 # intent_insert (issue 21): another market order for an intent already executing — every order of it
 # finished, something executed — typed as a valr_operator member would, naming no order it replaces:

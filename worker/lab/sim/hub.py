@@ -178,14 +178,14 @@ class Hub:
 
 
 def _logged_ids(frame: dict) -> dict:
-    """What the frame log keeps of a frame's data: orderId, a trade's id, a status."""
+    """What the frame log keeps of a frame's data: orderId, a trade's or history record's id, a status."""
     data = frame.get("data")
     if not isinstance(data, dict):
         return {}
     ids = {}
     if "orderId" in data:
         ids["orderId"] = data["orderId"]
-    if frame.get("type") == "NEW_ACCOUNT_TRADE" and "id" in data:
+    if frame.get("type") in ("NEW_ACCOUNT_TRADE", HISTORY) and "id" in data:
         ids["id"] = data["id"]
     if "orderStatusType" in data:
         ids["status"] = data["orderStatusType"]

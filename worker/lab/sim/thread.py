@@ -130,3 +130,7 @@ class SimulatorThread:
     def ledger(self, subaccount_id: str = "") -> dict:
         """Every transaction of the (sub)account, oldest first, and its pending crypto deposits."""
         return self.call(self.sim.exchange.ledger.truth, subaccount_id)
+
+    def balances(self, subaccount_id: str = "") -> dict:
+        """The (sub)account's balances: {currency: {total, reserved, available}}."""
+        return self.call(self.sim.exchange.balances.truth, subaccount_id)
