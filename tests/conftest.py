@@ -27,6 +27,31 @@ from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 
 
+# The longest files (seconds with --durations, 2026-12-06, two processes on a 2-core machine loaded by
+# other suites), started first: ./dev test hands whole files to its processes in collection order, and a
+# long file handed out last would leave one process working alone at the end. Any other file keeps its
+# place. The bench works the CPU while the next few mostly wait (an outage, a minute boundary, chaos).
+LONGEST_FIRST = [
+    "test_bench_smoke.py",               # 105-125 s: the quick bench, every figure
+    "test_races_e2e.py",                 # ~80 s: one test waits for a minute boundary
+    "test_chaos_short.py",               # ~75 s
+    "test_worker_recovery.py",           # ~65 s: a 40 s database outage
+    "test_fallback_e2e.py",              # ~60 s
+    "test_worker_e2e.py",                # ~45 s
+    "test_chaos_fallback.py",            # ~38 s
+    "test_packaging.py",                 # 25-37 s: a wheel built, a venv installed
+    "test_worker_many_open_orders.py",   # 11-67 s
+    "test_demo.py",                      # 13-54 s
+    "test_deploy.py",                    # 18-29 s
+    "test_sim_valr_python.py",           # 17-32 s
+]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole, in order
+
+
 @pytest.fixture(scope="session")
 def embedded_pg():
     # Not durable: tests do not need fsync, and it makes cloning a database per test cheap.

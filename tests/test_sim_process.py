@@ -32,11 +32,18 @@ def test_simulator_thread_serves_synchronous_callers():
         assert sim.counters()["rest"]["GET /v1/public/time"] == 1
 
 
+def sigint_as_at_a_terminal() -> None:
+    """Ctrl-C's default in the child: a suite started in the background by a script (`./dev test &`)
+    runs with SIGINT ignored, and its children inherit that; the sim then never saw the SIGINT below."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_cli_prints_the_url_quickly_and_serves(tmp_path):
     env = {**os.environ, "VALR_API_KEY": KEY, "VALR_API_SECRET": SECRET}
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "worker", "sim", "--port", "0", "--mode", "manual"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=sigint_as_at_a_terminal)
     try:
         line = proc.stdout.readline()
         ready_after = time.monotonic() - started
@@ -48,5 +55,9 @@ def test_cli_prints_the_url_quickly_and_serves(tmp_path):
         assert answer.status_code == 200 and answer.json() == []
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # no simulator left behind by a failed run
+            raise
     assert "listening on" in err and SECRET not in err

@@ -321,7 +321,7 @@ def test_a_persons_intent_cancel_waiting_on_valrs_word_still_stops_the_replaceme
         t = threading.Thread(target=lambda: answers.extend(person.execute(
             "SELECT * FROM lth_pvr.request_intent_cancel(%s, %s)", (intent, at(minutes=7))).fetchall()))
         t.start()
-        wait_until_blocked(postgresql, "request_intent_cancel")
+        wait_until_blocked(db_url, "request_intent_cancel")
         valr_word.commit()
         t.join()
     market = replacement(postgresql, order_id)["exchange_order_id"]
@@ -329,11 +329,15 @@ def test_a_persons_intent_cancel_waiting_on_valrs_word_still_stops_the_replaceme
     assert order(postgresql, market)["status"] == "cancelled"
 
 
-def wait_until_blocked(conn, query_part: str) -> None:
-    """Until another session running query_part waits for a lock."""
-    wait_for(lambda: scalar(conn, """SELECT count(*) FROM pg_stat_activity
-                                      WHERE wait_event_type = 'Lock' AND query LIKE %s""", (f"%{query_part}%",)),
-             timeout=10, interval=0.01, what=f"a session running {query_part} waiting for a lock")
+def wait_until_blocked(db_url: str, query_part: str) -> None:
+    """Until another session running query_part waits for a lock. Asked on a connection of its own in
+    autocommit: pg_stat_activity is read once per transaction, so polls inside one never see the
+    session block (the test then hung: the waiter's thread held its connection, the lock was never freed)."""
+    with psycopg.connect(db_url, autocommit=True) as watcher:
+        wait_for(lambda: scalar(watcher, """SELECT count(*) FROM pg_stat_activity
+                                             WHERE wait_event_type = 'Lock' AND query LIKE %s""",
+                                (f"%{query_part}%",)),
+                 timeout=10, interval=0.01, what=f"a session running {query_part} waiting for a lock")
 
 
 def test_a_remainder_valr_does_not_state_is_never_guessed(postgresql):

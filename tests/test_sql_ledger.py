@@ -255,6 +255,23 @@ def test_sync_is_requested_claimed_once_and_failures_keep_the_cursor(postgresql,
     assert received(watch, expect=1) == [("lth_pvr_ledger_sync", "*")]
 
 
+def test_a_request_made_while_a_sync_runs_is_announced_again_when_it_ends(postgresql, db_url):
+    """Its own NOTIFY found the account claimed: without a second one it waited for the next periodic claim."""
+    account = make_account(postgresql)
+    claim = "SELECT exchange_account_id FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)"
+    assert [r["exchange_account_id"] for r in rows(postgresql, claim, (T0,))] == [account]
+    postgresql.execute("SELECT lth_pvr.request_ledger_sync(%s, %s)", (account, at(seconds=1)))
+    postgresql.commit()
+    watch = listener(db_url, "lth_pvr_ledger_sync")
+    catch_up(postgresql, account, history(3), 200, now=at(seconds=2))
+    postgresql.commit()
+    assert received(watch, expect=1) == [("lth_pvr_ledger_sync", str(account))]
+    assert [r["exchange_account_id"] for r in rows(postgresql, claim, (at(seconds=2),))] == [account]
+    catch_up(postgresql, account, history(3), 200, now=at(seconds=3))  # nothing asked meanwhile: silent
+    postgresql.commit()
+    assert received(watch) == []
+
+
 def test_rescan_finds_what_both_paths_missed_and_alerts_it(postgresql):
     account = make_account(postgresql)
     held = history(5)

@@ -271,7 +271,12 @@ def test_key_refused_at_run_time_stops_placement_and_alerts_instead_of_failing_o
     wait_for(lambda: "VALR refused the API key" in worker.log(), what="the refusal to be logged")
     alerts = dict(orders.sql("SELECT name, detail FROM lth_pvr.v_alerts"))
     assert "Invalid API key" in alerts["auth_refused"]
-    time.sleep(3)  # catch-up ticks (--catch-up 2) claim nothing while the key is refused
+    # Catch-up ticks (--catch-up 2) claim nothing while the key is refused: wait for a tick that ran
+    # the re-check (a whole catch-up interval after the refusal, claiming first) with all three back
+    # at pending. A placed or failed order never returns to pending, so this wait fails on it.
+    wait_for(lambda: "API key still not accepted" in worker.log()
+             and [orders.status(i) for i in ids] == ["pending"] * 3, timeout=30,
+             what="a catch-up tick's key re-check with every order pending")
     assert [orders.status(i) for i in ids] == ["pending"] * 3
     assert orders.sql("SELECT count(*) FROM lth_pvr.exchange_orders WHERE status = 'failed'")[0][0] == 0
     # The key works again (restored at VALR): the worker re-checks it and places what waited.

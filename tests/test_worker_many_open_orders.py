@@ -39,7 +39,9 @@ def frames(orders) -> tuple[int, int]:
 def test_a_backlog_of_long_open_orders_lists_is_dropped_not_held_and_every_fill_is_recorded(
         sim, orders, start_worker):
     account = orders.account("")
-    worker = start_worker()
+    # A long lease: placing 300 orders on a loaded machine, the harness's 4 s lease can miss a renewal and
+    # the socket is closed (lease_unrenewable); frames sent to it are then never counted as received.
+    worker = start_worker("--lease-ttl", "30")
     big, intent = orders.insert(account, qty="1")
     orders.wait_status(big, "submitted")
     rss_start = rss_mb(worker.proc.pid)

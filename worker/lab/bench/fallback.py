@@ -11,8 +11,9 @@ same run, all simulator-side (send and arrival stamped by the simulator's own cl
   DELETE received;
 * REST calls per fallback (the simulator's own record of the worker's subaccounts: the DELETE and the
   market POST, nothing else) and marketsummary calls while the trade socket is up (0);
-* comparison: the same triggers under the original design's 10-second polling loop (poller.py) — its
-  mean trigger → DELETE and trigger → market POST delays, and its REST calls per order.
+* comparison: the same triggers under the original design's 10-second polling loop (poller.py; 2-second
+  cycles under --quick, to keep the smoke run short) — its mean trigger → DELETE and trigger → market
+  POST delays, and its REST calls per order.
 
 Floor (fallback_floor.py, its own process): the same path with nothing in it but the transports and
 one committed one-row SQL write per decision — frame read → write → DELETE; Cancelled frame read →
@@ -66,6 +67,7 @@ FLOORS = Market("ETHZAR", "0.001", 39_960, 40_000, 39_800, 40_760, 40_800)      
 AGE_AFTER_S = 2.0
 AGE_GAP_S = 0.25          # time-trigger orders are inserted this far apart: each falls due on its own
 POLL_S = 10.0             # the original design's polling interval
+QUICK_POLL_S = 2.0        # --quick: the same loop, shorter cycles (its figures are indicative only)
 FLOOR_SUBACCOUNT, POLLER_SUBACCOUNT = "7899998", "7899999"
 PLACEMENT = "POST /v1/orders/limit"   # both designs place the originals the same way: not counted
 DELETE, MARKET_POST = "DELETE /v1/orders/order", "POST /v1/orders/market"
@@ -303,7 +305,7 @@ def run_fallback(cluster, workdir: Path, quick: bool) -> Figure:
         floor.stop()
         worker.stop()
         polling = compare_polling(sim, rounds=1 if quick else 3, per_round=per_round,
-                                  age_orders=2 if quick else 10, seed=8)
+                                  age_orders=2 if quick else 10, seed=8, poll_s=QUICK_POLL_S if quick else POLL_S)
     finally:
         tear_down(cluster, url, sim, floor, worker)
     measured_fallbacks = sum(len(rows) for rows, _ in ours_rows) + len(age_rows)
@@ -367,7 +369,8 @@ def fallback_figure(data: dict) -> Figure:
     fig.rows.append(("8 marketsummary calls, trade socket up", str(data["price_rest_calls"]), "0", "",
                      "0 " + ("met" if data["price_rest_calls"] == 0 and data["trade_sockets"] == 1 else "MISSED")))
     poll = data["polling"]
-    fig.rows.append(("8 trigger → DELETE mean, ours vs 10 s poll", f"{data['mean_trigger_to_cancel_ms']:.1f} ms",
+    fig.rows.append((f"8 trigger → DELETE mean, ours vs {poll['poll_s']:g} s poll",
+                     f"{data['mean_trigger_to_cancel_ms']:.1f} ms",
                      f"{poll['mean_trigger_to_cancel_ms']:.0f} ms",
                      f"{_ratio(poll['mean_trigger_to_cancel_ms'], data['mean_trigger_to_cancel_ms'])}× sooner",
                      "reported"))
@@ -375,7 +378,7 @@ def fallback_figure(data: dict) -> Figure:
                      f"{poll['mean_trigger_to_market_ms']:.0f} ms",
                      f"{_ratio(poll['mean_trigger_to_market_ms'], data['mean_trigger_to_market_ms'])}× sooner",
                      "reported"))
-    fig.rows.append(("8 REST calls per order, ours vs 10 s poll", f"{data['calls_per_fallback']:g}",
+    fig.rows.append((f"8 REST calls per order, ours vs {poll['poll_s']:g} s poll", f"{data['calls_per_fallback']:g}",
                      f"{poll['calls_per_order']:g}", "", "reported"))
     fig.notes.append(
         f"figure 8: {data['rounds']} price jumps × {data['price_orders'] // max(data['rounds'], 1)} BUYs (move "
@@ -383,7 +386,8 @@ def fallback_figure(data: dict) -> Figure:
         f"by the simulator (frame sent → request received; age: VALR's accept + fallback_after → DELETE received); "
         f"floor = a bare client on the same transports, one committed one-row write per decision, alternating "
         f"rounds on another pair")
-    fig.notes.append(f"  10 s polling loop: {poll['orders']} orders, {poll['cycles']} cycles; REST calls "
+    fig.notes.append(f"  {poll['poll_s']:g} s polling loop: {poll['orders']} orders, {poll['cycles']} cycles; "
+                     "REST calls "
                      + ", ".join(f"{r} {n}" for r, n in poll["rest_by_route"].items()))
     return fig
 
@@ -393,14 +397,14 @@ def _ratio(value: float, floor: float) -> float:
 
 
 # -- the 10-second poller -------------------------------------------------------------------------------------
-def compare_polling(sim, rounds: int, per_round: int, age_orders: int, seed: int) -> dict:
+def compare_polling(sim, rounds: int, per_round: int, age_orders: int, seed: int, poll_s: float = POLL_S) -> dict:
     """The same triggers under the polling loop, on its own subaccount, the worker stopped: `rounds` price
     jumps (each at a random moment of its own poll cycle) of `per_round` BUYs each, and `age_orders`
     age fallbacks falling due at random moments. Trigger → DELETE received and → market POST received,
     and every REST call it made but the placements, per original order."""
     set_market(sim, OURS)
     started = time.time()
-    poller, cycles, triggers = asyncio.run(_poll(sim, rounds, per_round, age_orders, random.Random(seed)))
+    poller, cycles, triggers = asyncio.run(_poll(sim, rounds, per_round, age_orders, random.Random(seed), poll_s))
     record = Record(sim)
     calls = {route: n for route, n in record.calls(started, time.time(), {POLLER_SUBACCOUNT}).items()
              if route != PLACEMENT}
@@ -411,28 +415,28 @@ def compare_polling(sim, rounds: int, per_round: int, age_orders: int, seed: int
         to_cancel.append(record.received(DELETE, "customerOrderId", order.customer_order_id) - trigger)
         to_market.append(record.received(MARKET_POST, "customerOrderId", markets[order.customer_order_id]) - trigger)
     set_market(sim, OURS)
-    return {"poll_s": POLL_S, "orders": len(triggers), "cycles": cycles, "rest_by_route": calls,
+    return {"poll_s": poll_s, "orders": len(triggers), "cycles": cycles, "rest_by_route": calls,
             "calls_per_order": round(sum(calls.values()) / len(triggers), 3),
             "mean_trigger_to_cancel_ms": round(statistics.fmean(to_cancel) * 1000, 3),
             "mean_trigger_to_market_ms": round(statistics.fmean(to_market) * 1000, 3),
             "trigger_to_cancel": summary_ms(to_cancel), "trigger_to_market": summary_ms(to_market)}
 
 
-async def _poll(sim, rounds: int, per_round: int, age_orders: int, rng: random.Random):
+async def _poll(sim, rounds: int, per_round: int, age_orders: int, rng: random.Random, poll_s: float):
     """Place the orders, start the loop, move the market at random moments; until every order is finished.
     Returns (the poller, its cycles, [(limit order, when its price jumped — None for an age order)])."""
     credentials = Credentials(api_key=API_KEY, api_secret=API_SECRET)
     async with ValrClient(sim.base_url, credentials, requests_per_minute=1_000_000) as client:
-        poller = Poller(client, POLLER_SUBACCOUNT, OURS.pair, POLL_S)
+        poller = Poller(client, POLLER_SUBACCOUNT, OURS.pair, poll_s)
         qty, limit = Decimal(OURS.qty), Decimal(OURS.limit)
         groups = [[await poller.place(qty, limit, threshold=limit * (1 + MOVE * (j + 1))) for _ in range(per_round)]
                   for j in range(rounds)]  # group j fires at jump j: its ask lies between thresholds j and j + 1
-        aged = [await poller.place(qty, limit, after_s=rng.uniform(1.0, POLL_S * rounds - 1.0))
+        aged = [await poller.place(qty, limit, after_s=rng.uniform(1.0, poll_s * rounds - 1.0))
                 for _ in range(age_orders)]
         loop = asyncio.create_task(poller.run())
         start, triggers = time.monotonic(), [(o, None) for o in aged]
         for j, group in enumerate(groups):
-            await asyncio.sleep(max(0.0, start + j * POLL_S + rng.uniform(0.5, POLL_S - 0.5) - time.monotonic()))
+            await asyncio.sleep(max(0.0, start + j * poll_s + rng.uniform(0.5, poll_s - 0.5) - time.monotonic()))
             ask = int(limit * (1 + MOVE * (j + 1) + MOVE / 2))
             await asyncio.to_thread(sim.market, OURS.pair, bid=ask - 1000, ask=ask)
             jumped = time.time()  # the price has changed at "VALR" by now

@@ -72,9 +72,10 @@ def measure(cluster, subaccounts: int, across: bool) -> dict:
             for name, rescan in (("round", False), ("round_with_rescan", True)):
                 for _, sub in accounts[:max(1, subaccounts // 10)]:
                     sim.deposit(sub, "ZAR", "10")
-                conn.execute("UPDATE lth_pvr.ledger_cursors SET synced_at = synced_at - make_interval(mins => %s)"
-                             + (", rescanned_at = rescanned_at - make_interval(hours => %s)" if rescan else ""),
-                             (int(sync_minutes) + 1, int(rescan_hours) + 1) if rescan else (int(sync_minutes) + 1,))
+                # Due again: the sync (and in the second round the re-scan) last happened past its interval.
+                conn.execute("UPDATE lth_pvr.ledger_cursors SET synced_at = synced_at - make_interval(mins => %s), "
+                             "rescanned_at = rescanned_at - make_interval(hours => %s)",
+                             (int(sync_minutes) + 1, int(rescan_hours) + 1 if rescan else 0))
                 sim.reset_counters()
                 started = time.monotonic()
                 asyncio.run(sync_round(url, sim.base_url))
