@@ -17,7 +17,7 @@ REQUIRED = {
     "insert_to_monitor": ("p50_ms", "p99_ms"),
     "rest_calls": ("hybrid_status_polls_per_order", "polling_baseline_calls_per_order", "idle_tick_calls"),
     "safety_net_query": ("ms_10k", "ms_100k", "ms_1m", "uses_index"),
-    "scale": ("subaccounts", "rss_mb", "p99_ms"),
+    "scale": ("subaccounts", "rss_mb", "p50_ms", "p99_ms", "floor_p99_ms", "ramp_s", "valr_ramp_minutes"),
     "crowded_subaccount": ("open_orders", "p50_ms", "p99_ms", "normal_p50_ms", "normal_p99_ms", "rss_peak_mb",
                            "lists_superseded"),
     "fallback": ("price_to_cancel_p50_ms", "price_to_cancel_p99_ms", "floor_price_to_cancel_p50_ms",
@@ -82,6 +82,14 @@ def test_every_deposit_is_notified_once_and_every_transaction_caught_up(report):
 
 def test_two_workers_own_each_subaccount_once(report):
     assert report["scale"]["two_workers"]["each_owned_once"]
+
+
+def test_the_cold_start_keeps_within_the_connection_budget_and_catches_every_ledger_up(report):
+    cold = report["scale"]["cold_start"]
+    assert cold["connections"] >= report["scale"]["subaccounts"] and cold["ws_refused"] == 0
+    assert 0 < cold["ws_per_minute_achieved"] <= cold["ws_per_minute_allowed"]
+    assert cold["ledger_calls_per_connect"] >= 2  # a history page and the balances per connect
+    assert cold["caught_up_s"] >= cold["all_watched_s"] > 0
 
 
 def test_a_fallback_costs_the_delete_and_the_market_post_and_prices_cost_no_rest_call(report):

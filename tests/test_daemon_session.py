@@ -9,7 +9,7 @@ import asyncio
 import time
 
 from tests.support.inprocess import eventually, session_context
-from worker.daemon.session import SessionContext, SubaccountSession
+from worker.daemon.session import CONNECT_ASKERS, SessionContext, SubaccountSession
 
 
 async def placed_and_watched(ctx: SessionContext, orders, account) -> tuple[SubaccountSession, object, object]:
@@ -110,3 +110,44 @@ def test_a_session_waiting_for_the_connection_budget_stops_at_once(sim, orders, 
 
     assert asyncio.run(scenario()) < 1.0
     assert orders.sql("SELECT count(*) FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s", (account,)) == [(0,)]
+
+
+def test_sessions_waiting_for_the_connection_budget_ask_in_turn_not_all_at_once(sim, orders, worker_url):
+    """2,000 subaccounts on a cold start wait for VALR's 60 connections a minute: each slot that frees
+    must cost about one budget call, not one per waiting session (that herd, on the budget's global
+    lock, held the worker's pool for longer than a lease)."""
+    other = orders.account("9")
+    per_minute, waiting = 3, 40
+    accounts = [orders.account(str(100 + i)) for i in range(waiting)]
+
+    async def scenario() -> int:
+        async with session_context(worker_url, sim.base_url, ws_connects_per_minute=per_minute) as ctx:
+            asked = 0
+            ask = ctx.store.session_open_within_budget
+
+            async def counted(account, n):
+                nonlocal asked
+                asked += 1
+                return await ask(account, n)
+            ctx.store.session_open_within_budget = counted
+            # The minute's connections were made 59.0 s, 58.9 s and 58.8 s ago: they leave the window
+            # in turn, while every session below waits.
+            orders.sql("""SELECT lth_pvr.session_open('earlier', %s, now() - make_interval(secs => 59.0 - k * 0.1))
+                            FROM generate_series(0, 2) k""", (other,))
+            started = [SubaccountSession(ctx, a, str(100 + i)) for i, a in enumerate(accounts)]
+            for session in started:
+                session.start()
+
+            def opened() -> bool:
+                return orders.sql("SELECT count(*) FROM lth_pvr.ws_sessions WHERE worker_id <> 'earlier'") == [(per_minute,)]
+            await eventually(opened, what="the three freed slots taken")
+            await asyncio.sleep(0.3)  # the rest wait ~60 s now: they must not keep asking meanwhile
+            for session in started:
+                await session.stop("shutdown")
+            await asyncio.gather(*(s.task for s in started))
+            return asked
+
+    asked = asyncio.run(scenario())
+    # Each session asks once on arrival; then only the line's head asks, a few times per freed slot
+    # (all asking again at each freed slot: 40 + 40 + 39 + 38 = 157).
+    assert asked <= waiting + 2 * CONNECT_ASKERS * (per_minute + 1), asked

@@ -39,9 +39,9 @@ class SlowStopSession:
         await self.release.wait()
 
 
-def runner() -> Runner:
-    settings = build_settings(database_url="postgresql://unused@localhost/unused", valr_base_url=None,
-                              max_session=0, socket_wait=0, log_format="text", lease_ttl_s=2,
+def runner(database_url: str = "postgresql://unused@localhost/unused", lease_ttl_s: int = 2) -> Runner:
+    settings = build_settings(database_url=database_url, valr_base_url=None,
+                              max_session=0, socket_wait=0, log_format="text", lease_ttl_s=lease_ttl_s,
                               env={"VALR_API_KEY": "k", "VALR_API_SECRET": "s" * 8})
     r = Runner(settings)
     r.sessions = SessionRegistry(SlowStopSession)
@@ -111,3 +111,37 @@ def test_a_session_task_that_raised_is_reported_when_pruned_and_then_replaced():
 
     asyncio.run(scenario())
     assert [(name, str(exc)) for name, exc in reported] == [("session sub", "a bug in the session")]
+
+
+def test_the_lease_watcher_renews_the_leases_itself_while_the_tick_is_held_up(orders, worker_url):
+    """2,000 sockets' recording can hold every pooled connection for longer than a lease: the tick (and
+    its renewal) then waits behind it. The watcher renews on the lease connection instead of closing
+    every socket (which, under VALR's 60 connections a minute, costs a 33-minute cold start again)."""
+    account = orders.account("sub")
+    orders.insert(account)  # an open order: the account has work, its lease is wanted
+    asyncio.run(tick_held_up(worker_url, account))
+    assert orders.sql("SELECT count(*) FROM lth_pvr.subaccount_leases "
+                      "WHERE expires_at > now() + interval '1 second'") == [(1,)]  # renewed, still held
+
+
+async def tick_held_up(worker_url: str, account: uuid.UUID) -> None:
+    from psycopg_pool import AsyncConnectionPool
+
+    from worker.db.store import Store
+
+    r = runner(worker_url, lease_ttl_s=3)
+    r.lease_pool = AsyncConnectionPool(worker_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True})
+    await r.lease_pool.open(wait=True, timeout=10)
+    try:
+        r.lease_store = Store(r.lease_pool, r.settings.worker_id)
+        await r.lease_store.acquire_leases(3)
+        session = r.ensure_session(account, "sub")
+        r.last_lease_renewal = time.monotonic() - 1.5  # the tick has not renewed for half a lease
+        watcher = asyncio.create_task(r._watch_lease_renewal())
+        await asyncio.sleep(3.0)  # past 0.8 of the lease since the tick's last renewal
+        r.request_stop()
+        await asyncio.wait_for(watcher, 5)
+        assert session.stop_reason is None  # never closed: its lease was renewed meanwhile
+        assert time.monotonic() - r.last_lease_renewal < 2.4
+    finally:
+        await r.lease_pool.close()

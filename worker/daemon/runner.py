@@ -85,6 +85,8 @@ class Runner:
         self.db_problem: str | None = None  # at start: what the database said last while not ready
         self.in_flight: set[UUID] = set()  # orders claimed for placement whose request is under way
         self.last_lease_renewal = time.monotonic()
+        self.renewing = asyncio.Lock()  # the tick's renewal and the lease watcher's, one at a time
+        self.lease_store: Store | None = None  # heartbeat and leases on their own connection (run())
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
         self.last_ledger_claim = float("-inf")
@@ -115,6 +117,13 @@ class Runner:
                                         reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
                                         kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         self.store = Store(self.pool, s.worker_id)
+        # Heartbeat and lease renewal on a connection of their own: never queued behind the sessions'
+        # recording (2,000 sockets' frames can hold every pooled connection for longer than a lease).
+        self.lease_pool = AsyncConnectionPool(s.database_url, min_size=1, max_size=1, open=False,
+                                              name="valr-monitor-leases", check=CheckWhenIdle().check,
+                                              reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
+                                              kwargs={"autocommit": True, "application_name": "valr-monitor-leases"})
+        self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
@@ -158,6 +167,7 @@ class Runner:
         finally:
             await self.client.aclose()
             await self.pool.close()
+            await self.lease_pool.close()
         return 0
 
     async def _read_database_settings(self) -> None:
@@ -202,6 +212,7 @@ class Runner:
     async def _open_pool(self) -> None:
         try:
             await self.pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
+            await self.lease_pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
         except PoolTimeout:
             raise DatabaseUnavailable(
                 f"no PostgreSQL connection within {POOL_OPEN_TIMEOUT_S:g} s: the server is unreachable or has no "
@@ -333,8 +344,9 @@ class Runner:
         self.prices.poke()  # orders changed: the pairs that need live prices may have too
         self.fallbacks.poke()  # and the next age fallback's due time
         self.market_lookups.poke()  # and the next market order's lookup
-        await self._heartbeat()
-        taken = await self._renew_leases()
+        async with self.renewing:
+            await self._heartbeat()
+            taken = await self._renew_leases()
         await self._open_sessions_sql_wants()
         if taken:
             await self._place_pending()
@@ -350,12 +362,12 @@ class Runner:
         """At most every few seconds: a NOTIFY storm must not become a heartbeat storm."""
         # Other workers count this one live by its heartbeat (fair lease shares): stay within a TTL.
         if time.monotonic() - self.last_heartbeat >= min(HEARTBEAT_EVERY_S, self.settings.lease_ttl_s / 3):
-            await self.store.heartbeat(identity.host(), os.getpid())
+            await self.lease_store.heartbeat(identity.host(), os.getpid())
             self.last_heartbeat = time.monotonic()
 
     async def _renew_leases(self) -> bool:
         """Renew and take leases; close the sockets of any lost. True when a lease was taken."""
-        leases = await self.store.acquire_leases(self.settings.lease_ttl_s)
+        leases = await self.lease_store.acquire_leases(self.settings.lease_ttl_s)
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
         for account_id, session in self.sessions.items():
@@ -366,6 +378,16 @@ class Runner:
         for row in taken:
             event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
+
+    async def _renew_apart(self) -> None:
+        """The tick's heartbeat and lease renewal, on the lease connection, while the tick is held up."""
+        try:
+            async with self.renewing:
+                await self._heartbeat()
+                if await self._renew_leases():
+                    self.wake.set()  # a lease taken: the tick places its pending orders
+        except (psycopg.Error, PoolTimeout) as exc:
+            self.db.failed("lease renewal", exc)
 
     def _log_lease_gone(self, account_id: UUID, subaccount_id: str) -> None:
         """The database drops the lease of a subaccount with nothing open (routine: debug); any other
@@ -383,7 +405,10 @@ class Runner:
         if the leases are still, or again, this worker's."""
         ttl = self.settings.lease_ttl_s
         while not await pause(min(1.0, ttl / 10), self.stop_requested):
-            if self.sessions and time.monotonic() - self.last_lease_renewal > ttl * 0.8:
+            late = time.monotonic() - self.last_lease_renewal
+            if late > ttl / 3 and self.lease_store and not self.renewing.locked():  # a tick held up: renew apart
+                self.tasks.spawn(self._renew_apart(), "lease_renewal")
+            if self.sessions and late > ttl * 0.8:
                 event(log, "leases not renewed in time; closing their sockets", logging.WARNING,
                       sessions=len(self.sessions))
                 for account_id, session in self.sessions.items():

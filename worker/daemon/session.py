@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +37,7 @@ from worker.valr import (
 )
 
 log = logging.getLogger("worker.session")
+CONNECT_ASKERS = 4  # sessions of one worker asking again for a connection slot at the same time
 
 
 def commits_of(batch: Batch) -> list[tuple[list[dict], int]]:
@@ -72,6 +73,11 @@ class SessionContext:
     key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None
     clock: "ClockWatch | None" = None  # VALR's clock: re-checked when a signed request is refused
     db: DatabaseHealth | None = None   # database errors said once per outage (not per subaccount, per try)
+    # While the budget is spent, the worker's waiting sessions ask SQL again CONNECT_ASKERS at a time,
+    # in turn: without it every waiting session re-asked whenever a slot might free (2,000 waiting:
+    # ~2,000 calls per freed slot, each on the budget's global lock, starving the pool; figure 6 of
+    # docs/performance.md). More than one at a time: each ask waits its turn in the pool too.
+    connect_line: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONNECT_ASKERS))
     # claimed orders SQL handed to a session (a fallback's replacement): placed like the runner's claims
     # (the runner's own placement task); None: the session places them itself
     hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None
@@ -168,13 +174,42 @@ class SubaccountSession:
 
     async def _open_within_budget(self) -> int | None:
         """A session row once VALR's connection budget for the key (counted in SQL, across every
-        worker) has room; None when the session was stopped while waiting."""
-        while self.stop_reason is None:
-            slot = await self.ctx.store.session_open_within_budget(self.account_id, self.ctx.ws_connects_per_minute)
-            if slot["session_id"] is not None:
-                return slot["session_id"]
-            await pause(float(slot["wait_seconds"]), self.stopped)
-        return None
+        worker) has room; None when the session was stopped while waiting. Asked once at once; while
+        the budget is spent, only the head of the worker's connect line asks again."""
+        slot = await self._ask_for_slot()
+        if slot is None or slot["session_id"] is not None:
+            return None if slot is None else slot["session_id"]
+        if not await self._take_turn():
+            return None
+        try:
+            while True:
+                slot = await self._ask_for_slot()  # at once on our turn: the wait we were told is stale
+                if slot is None or slot["session_id"] is not None:
+                    return None if slot is None else slot["session_id"]
+                await pause(float(slot["wait_seconds"]), self.stopped)
+        finally:
+            self.ctx.connect_line.release()
+
+    async def _ask_for_slot(self) -> dict | None:
+        if self.stop_reason is not None:
+            return None
+        return await self.ctx.store.session_open_within_budget(self.account_id, self.ctx.ws_connects_per_minute)
+
+    async def _take_turn(self) -> bool:
+        """This session's turn in the worker's connect line (FIFO); False when stopped while in line."""
+        turn = asyncio.ensure_future(self.ctx.connect_line.acquire())
+        stopped = asyncio.ensure_future(self.stopped.wait())
+        try:
+            await asyncio.wait({turn, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not turn.done():
+                turn.cancel()  # acquire() hands a turn it was woken for on to the next in line
+        if turn.done() and not turn.cancelled():
+            if self.stop_reason is None:
+                return True
+            self.ctx.connect_line.release()
+        return False
 
     async def _record_close(self, session_id: int, reason: str, with_error: bool) -> None:
         level = logging.INFO if not with_error else logging.DEBUG if self._database_down else logging.WARNING

@@ -6,7 +6,7 @@ with the floor it is compared to, measured in the same run on the same server.
 3 insert → placement → ws_monitored_at         compared with the simulator's own answer time
 4 REST calls over a simulated day (bench_rest) floor: the spec's 1-minute polling of the same orders
 5 safety-net selection cost (bench_query)      10k / 100k / 1M history, plan
-6 scale: 1,000 subaccounts, two workers        (bench_scale)
+6 scale: 2,000 subaccounts, two workers        (bench_scale) VALR's budgets scaled in time
 7 one subaccount with 1,000 open orders       (bench_crowded) beside: the same fills with one open order
 8 limit → market fallback (bench_fallback)    floor: a bare client, one SQL write per decision; beside: a
                                                10-second polling loop of the same triggers

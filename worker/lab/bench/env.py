@@ -128,13 +128,14 @@ class Cluster:
 
 
 # -- the simulator ----------------------------------------------------------------------------------
-def start_simulator(stamp_frames: bool = False):
+def start_simulator(stamp_frames: bool = False, **budgets):
     """Manual matching (the bench says when orders fill) and VALR's budgets lifted: the bench compresses
-    time, so budgets per real minute would measure the clock, not the design."""
+    time, so budgets per real minute would measure the clock, not the design. `budgets` (SimConfig's
+    enforce_limits, ws_connects_per_minute, rest_per_minute_*) puts scaled budgets back (figure 6)."""
     from worker.lab.sim import SimConfig, SimulatorThread
 
     sim = SimulatorThread(API_KEY, API_SECRET, config=SimConfig(
-        mode="manual", enforce_limits=False, stamp_frames=stamp_frames, seed=11))
+        mode="manual", stamp_frames=stamp_frames, seed=11, **{"enforce_limits": False, **budgets}))
     sim.start()
     return sim
 
@@ -154,7 +155,8 @@ class BenchWorker:
     """`valr-monitor run` with persistent sessions, as a child process (see worker/lab/bench/worker.py)."""
 
     def __init__(self, database_url: str, sim_url: str, workdir: Path, name: str, *,
-                 catch_up: float = 1.0, ws_per_minute: int = 1_000_000) -> None:
+                 catch_up: float = 1.0, ws_per_minute: int = 1_000_000,
+                 requests_per_minute: int = 1_000_000) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
@@ -163,7 +165,7 @@ class BenchWorker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "worker.lab.bench.worker", "--database-url", database_url,
              "--valr-base-url", sim_url, "--worker-id", name, "--catch-up", str(catch_up),
-             "--ws-per-minute", str(ws_per_minute)],
+             "--ws-per-minute", str(ws_per_minute), "--requests-per-minute", str(requests_per_minute)],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def alive(self) -> bool:

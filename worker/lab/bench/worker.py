@@ -2,7 +2,7 @@
 and the client-side budgets lifted (the bench compresses time; see bench_env.start_simulator).
 
 `python -m worker.lab.bench.worker --database-url URL --valr-base-url URL --worker-id NAME
-[--catch-up S] [--ws-per-minute N]`; VALR_API_KEY / VALR_API_SECRET from the environment.
+[--catch-up S] [--ws-per-minute N] [--requests-per-minute N]`; VALR_API_KEY / VALR_API_SECRET from the environment.
 Runs the production Runner unchanged; only the settings differ.
 """
 
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-id", required=True)
     parser.add_argument("--catch-up", type=float, default=1.0)
     parser.add_argument("--ws-per-minute", type=int, default=1_000_000)
+    parser.add_argument("--requests-per-minute", type=int, default=1_000_000)
     args = parser.parse_args(argv)
 
     from worker.daemon.rlimit import raise_file_limit  # as `valr-monitor run` does
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = build_settings(
         database_url=args.database_url, valr_base_url=args.valr_base_url, max_session=0.0, socket_wait=10.0,
         log_format="text", worker_id=args.worker_id, catch_up_s=args.catch_up, lease_ttl_s=30,
-        ws_connects_per_minute=args.ws_per_minute, requests_per_minute=1_000_000)
+        ws_connects_per_minute=args.ws_per_minute, requests_per_minute=args.requests_per_minute)
     logs.register_secret(settings.credentials.api_secret)
     logs.setup("text", level=logging.INFO)
 
