@@ -171,6 +171,14 @@ def test_readme_headline_figures_are_the_recorded_bench_run():
         ("REST calls per fallback", f"{fb['calls_per_fallback']:g} ({fb['price_rest_calls']} for prices)",
          f"{poll['calls_per_order']:.2f} per order for a {poll['poll_s']:g}-second poll"),
     ]
+    if "deposit_to_notify" in run:  # the account ledger's figures (recorded runs since 2026-12-06)
+        dep, ledger_rest = run["deposit_to_notify"], run["ledger_rest"]
+        rows += [
+            ("deposit → NOTIFY lth_pvr_deposit, p50 / p99", f"{dep['p50_ms']:.2f} / {dep['p99_ms']:.2f} ms",
+             f"floor (one-row INSERT + NOTIFY) {dep['floor_p50_ms']:.2f} / {dep['floor_p99_ms']:.2f} ms"),
+            ("ledger REST calls an hour, 1,000 idle subaccounts", f"{ledger_rest['across_calls_per_hour']:g}",
+             f"{ledger_rest['per_account_calls_per_hour']:,.0f} reading each subaccount"),
+        ]
     headline = README[README.index("## Headline figures"):README.index("## Two commands")]
     table = [" ".join(line.split()) for line in headline.splitlines() if line.startswith("| ")][1:]
     assert table == [" ".join(("| " + " | ".join(row) + " |").split()) for row in rows]
