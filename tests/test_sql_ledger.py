@@ -341,6 +341,11 @@ def test_history_records_dropped_on_the_socket_are_found_by_the_catch_up(sim, or
     start_worker()
     order_id, intent = orders.insert(account, qty="0.0003")
     orders.wait_status(order_id, "submitted")
+    # The syncs the start and the socket's connect asked for are over (with their first re-scan): no
+    # REST read runs while the records are dropped, so only the socket has had its chance at them.
+    idle = "SELECT synced_at IS NOT NULL AND rescanned_at IS NOT NULL AND sync_requested_at IS NULL " \
+           "AND sync_claimed_at IS NULL FROM lth_pvr.ledger_cursors WHERE exchange_account_id = %s"
+    wait_for(lambda: orders.sql(idle, (account,)) == [(True,)], timeout=30, what="the ledger's first syncs done")
     sim.faults(history_drop=2, history_duplicate=1)
     for _ in range(3):
         sim.fill(str(intent), "0.0001")

@@ -83,3 +83,35 @@ def test_a_supervised_task_that_returns_while_the_worker_runs_is_a_failure_and_i
     asyncio.run(scenario())
     assert len(runs) == 2
     assert reported == [("listener", "RuntimeError: the listener task ended while the worker runs")]
+
+
+def test_a_sync_claimed_while_the_accounts_previous_sync_still_reads_runs_right_after_it():
+    """SQL hands an account out again once the previous sync's history is read, while that sync may still
+    be reading its re-scan: the new one waits for it (never beside it), then runs — even if it failed."""
+    from worker.daemon.runner import after
+
+    async def scenario() -> list[str]:
+        steps: list[str] = []
+        release = asyncio.Event()
+
+        async def previous_sync() -> None:
+            steps.append("previous reads its re-scan")
+            await release.wait()
+            steps.append("previous done")
+            raise RuntimeError("VALR answered 500")
+
+        async def next_sync() -> None:
+            steps.append("next sync")
+
+        first = asyncio.ensure_future(previous_sync())
+        second = asyncio.ensure_future(after(first, next_sync()))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert steps == ["previous reads its re-scan"]  # the claim waits its turn
+        release.set()
+        await second
+        await asyncio.gather(first, return_exceptions=True)
+        await after(None, next_sync())  # nothing before it: at once
+        return steps
+
+    assert asyncio.run(scenario()) == ["previous reads its re-scan", "previous done", "next sync", "next sync"]

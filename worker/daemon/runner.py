@@ -16,9 +16,9 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -73,6 +73,13 @@ class DatabaseUnavailable(Exception):
     """The worker could not get its first database connections: a start error, said in one line."""
 
 
+async def after(previous: asyncio.Task | None, work: Coroutine[Any, Any, Any]) -> None:
+    """`work` once `previous` (if any) has finished, however it ended."""
+    if previous is not None and not previous.done():
+        await asyncio.wait({previous})
+    await work
+
+
 class Runner:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
@@ -90,6 +97,7 @@ class Runner:
         self.last_heartbeat = float("-inf")
         self.last_fills_check = float("-inf")
         self.last_ledger_claim = float("-inf")
+        self.ledger_syncs: dict[UUID, asyncio.Task] = {}  # each account's latest sync task (one at a time)
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
         self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
@@ -528,17 +536,25 @@ class Runner:
         if time.monotonic() - self.last_ledger_claim < LEDGER_CLAIM_EVERY_S:
             return
         self.last_ledger_claim = time.monotonic()
-        busy = self.tasks.busy_ids("ledger")
-        if ACROSS not in busy:
+        if ACROSS not in self.tasks.busy_ids("ledger"):
             batch = await self.store.claim_ledger_batch()  # SQL: nothing unless several are due, primary key
             if batch:
                 self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
         for claim in await self.store.claim_ledger_syncs():
-            if claim["exchange_account_id"] not in busy:
-                self.tasks.spawn(sync_ledger(self.client, self.store, claim), "ledger_sync",
-                                 key=("ledger", claim["exchange_account_id"]))
+            self._sync_account(claim)
         for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
             self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
+
+    def _sync_account(self, claim: dict) -> None:
+        """One account's claimed sync. SQL hands the account out again as soon as the previous sync's
+        history is read, while that sync may still be reading its re-scan and balances: the new claim runs
+        right after it. Skipped, it would hold the request until ledger_sync_claim_seconds."""
+        account = claim["exchange_account_id"]
+        previous = self.ledger_syncs.get(account)
+        task = self.tasks.spawn(after(previous, sync_ledger(self.client, self.store, claim)), "ledger_sync")
+        self.ledger_syncs[account] = task
+        task.add_done_callback(lambda done: self.ledger_syncs.pop(account, None)
+                               if self.ledger_syncs.get(account) is done else None)
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from worker.lab.bench.env import (
     BenchWorker, Figure, Observer, start_simulator, tear_down, wait_for, wait_placed_and_watched, wait_quiet,
@@ -136,7 +137,7 @@ def run_scale(cluster, workdir: Path, quick: bool) -> Figure:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, sent_at float8 NOT NULL, "
                          "at timestamptz NOT NULL DEFAULT now())")
-            conn.execute(f"ALTER DATABASE {conn.info.dbname} SET track_functions = 'all'")
+            conn.execute(sql.SQL("ALTER DATABASE {} SET track_functions = 'all'").format(sql.Identifier(conn.info.dbname)))
             watched = WatchedAccounts(conn, subaccounts, 7_700_000)
             observer = Observer(url, ["lth_pvr_recorded", "bench_floor"])
             started = time.monotonic()
