@@ -143,7 +143,10 @@ def test_a_market_order_meets_the_pair_rules_at_the_last_price_seen(orders, qty,
 
 def test_a_market_order_without_a_price_seen_meets_the_base_rules_only(orders):
     refresh(orders, [VALR_ETHZAR])
-    insert_market(orders, orders.account("m2"), "0.0002")  # no price known: its value is not judged
+    account = orders.account("m2")
+    insert_market(orders, account, "0.0002")  # no price known: its value is not judged
+    assert orders.sql("SELECT order_type, qty, status FROM lth_pvr.exchange_orders WHERE exchange_account_id = %s",
+                      (account,)) == [("market", Decimal("0.0002"), "pending")]
 
 
 def test_a_market_order_on_a_pair_without_market_orders_is_refused(orders):

@@ -289,12 +289,14 @@ def test_reader_reads_the_views_and_worker_calls_its_functions(postgresql, reade
     record(postgresql, account, [deposit()])
     postgresql.commit()
     with psycopg.connect(reader_url) as reader:
-        for view in ("v_deposits", "v_balances", "v_account_activity"):
-            reader.execute(f"SELECT * FROM lth_pvr.{view}")
+        seen = {view: reader.execute(f"SELECT count(*) FROM lth_pvr.{view}").fetchone()[0]
+                for view in ("v_deposits", "v_balances", "v_account_activity")}
+    assert seen == {"v_deposits": 1, "v_balances": 0, "v_account_activity": 1}
     with psycopg.connect(worker_url) as worker:
-        worker.execute("SELECT * FROM lth_pvr.claim_ledger_syncs('w', NULL, 10)")
-        worker.execute("SELECT * FROM lth_pvr.record_transaction_page(%s, '[]', 200)", (account,))
-        worker.execute("SELECT lth_pvr.request_ledger_sync(%s)", (account,))
+        claimed = worker.execute("SELECT exchange_account_id FROM lth_pvr.claim_ledger_syncs('w', NULL, 10)").fetchall()
+        done = worker.execute("SELECT done FROM lth_pvr.record_transaction_page(%s, '[]', 200)", (account,)).fetchone()
+        asked = worker.execute("SELECT lth_pvr.request_ledger_sync(%s)", (account,)).fetchone()
+    assert (claimed, done, asked) == ([(account,)], (True,), (1,))
 
 
 def test_a_fill_reaches_the_ledger_over_the_socket_with_its_balances(sim, orders, start_worker):
