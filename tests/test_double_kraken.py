@@ -174,6 +174,10 @@ def test_market_order_takes_the_touch_and_pays_its_fee_in_quote(double):
             ask = double.server.exchange.markets["BTC/USDT"].ask
             assert (order["status"], order["filled"], order["average"]) == ("closed", 0.02, float(ask))
             assert order["fee"]["currency"] == "USDT" and float(order["fee"]["cost"]) > 0
+            # fciq: the bitcoin arrives whole, the fee is taken from the dollars (the ledger shows both)
+            lines = {e["currency"]: e for e in await ex.fetch_ledger(params={"asset": "XXBT,USDT"})}
+            assert (lines["BTC"]["amount"], lines["BTC"]["fee"]["cost"]) == (0.02, 0.0)
+            assert lines["USDT"]["fee"]["cost"] == pytest.approx(float(order["fee"]["cost"]), abs=1e-4)
     run(scenario)
 
 

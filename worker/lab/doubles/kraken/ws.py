@@ -24,6 +24,7 @@ class Conn:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     tickers: set[str] = field(default_factory=set)
     executions: str | None = None      # the account whose executions this socket follows
+    every_status: bool = True          # order_status=false: only new, filled, canceled, expired
     balances: str | None = None
     sequence: int = 0
 
@@ -124,7 +125,7 @@ class KrakenWs:
                              "data": [shapes.ws_ticker(self.exchange.market(symbol))]})
 
     def _subscribe_executions(self, conn: Conn, account: str, params: dict, req_id: Any) -> None:
-        conn.executions = account
+        conn.executions, conn.every_status = account, params.get("order_status", True) is not False
         self.send(conn, shapes.ws_envelope("subscribe", req_id, {
             "channel": "executions", "maxratecount": 180, "snapshot": True}))
         data: list[dict] = []
@@ -165,7 +166,6 @@ class KrakenWs:
         if kind == "order":
             self._order_events(obj)
         elif kind == "trade":
-            self.trade_no(obj)
             order = self.exchange.orders[obj.order_id]
             self._to_executions(order.account, [shapes.ws_trade(obj, order, self.trade_no(obj))])
         elif kind == "ledger":
@@ -188,11 +188,11 @@ class KrakenWs:
             word = {CLOSED: "filled", CANCELED: "canceled", EXPIRED: "expired"}.get(order.status, "canceled")
             events = [] if order.status == OPEN else [shapes.ws_status(order, word)]
         for event in events:
-            self._to_executions(order.account, [event])
+            self._to_executions(order.account, [event], event["exec_type"] == "pending_new")
 
-    def _to_executions(self, account: str, data: list[dict]) -> None:
+    def _to_executions(self, account: str, data: list[dict], transitional: bool = False) -> None:
         for conn in self.conns:
-            if conn.executions == account:
+            if conn.executions == account and (conn.every_status or not transitional):
                 self.send(conn, {"channel": "executions", "type": "update", "data": data,
                                  "sequence": conn.next_sequence()})
 
