@@ -10,7 +10,7 @@ double reproduces them:
 |---|---|---|
 | client order id is `cl_ord_id`: a long UUID, a short UUID (32 hex) or free text ≤ 18 characters; exclusive with `userref` | ccxt sends `params={'clientOrderId': …}` as `cl_ord_id`; anything else answers `EGeneral:Invalid arguments:cl_ord_id` | docs.kraken.com: Spot Client Order Identifiers; ccxt kraken `order_request` |
 | `cl_ord_id` is unique among *open* orders only | a second open order with it is refused (`EOrder:Duplicate cl_ord_id`, the word is ours: Kraken documents the check, not the word → ccxt ExchangeError); once the first is closed the same id places a new order | docs: Spot Client Order Identifiers ("uniqueness across open orders") |
-| AddOrder's answer does not echo `cl_ord_id` | `{"descr": {"order": …}, "txid": [id]}` only (ccxt: clientOrderId None) | ccxt static response kraken.json createOrder |
+| AddOrder's answer does not echo `cl_ord_id` | `{"descr": {"order": …}, "txid": [id]}` only (ccxt: clientOrderId None) | ccxt recorded response (RECORDED below) createOrder |
 | OpenOrders / ClosedOrders / QueryOrders carry `cl_ord_id` (then `userref` null) | echoed on every order that has one | ccxt kraken `fetch_open_orders` recorded comment; docs: Get Open Orders |
 | lookup by our id: OpenOrders and ClosedOrders take a `cl_ord_id` filter; QueryOrders does not (txid only, `userref` an integer) | ccxt `fetch_order(id, params={'clientOrderId': x})` sends `userref=x` → `EGeneral:Invalid arguments:userref`; use `fetch_open_orders` / `fetch_closed_orders(params={'clientOrderId': x})` | docs: Query Orders Info, Get Open/Closed Orders; ccxt issue #10021 |
 | how long an order stays queryable | Kraken documents no purge; ClosedOrders pages 50 at a time, newest first (`ofs`) → every order stays queryable, paged | docs: Get Closed Orders |
@@ -20,8 +20,12 @@ double reproduces them:
 | signing: API-Sign = HMAC-SHA512(path + SHA256(nonce + body), base64-decoded secret); nonce strictly increasing per key | unknown key `EAPI:Invalid key` (ccxt AuthenticationError); wrong secret `EAPI:Invalid signature` (ccxt has no mapping: ExchangeError); stale nonce `EAPI:Invalid nonce` (InvalidNonce) | docs: Spot REST Authentication, Errors |
 | rate limits: a per-key counter, decaying | over it `EAPI:Rate limit exceeded`; trading calls `EOrder:Rate limit exceeded` (ccxt DDoSProtection) | docs: API rate limits; ccxt kraken `exceptions` |
 | QueryOrders of an unknown txid / CancelOrder of an unknown or closed order | `EOrder:Invalid order` (ccxt InvalidOrder) / `EOrder:Unknown order` (ccxt cancel_order: OrderNotFound) | ccxt kraken `exceptions`, `cancel_order` |
-| fees in the quote currency by default (oflags `fciq`) | fees charged in quote; ccxt's REST trades assume quote too | ccxt static response kraken.json (oflags fciq) |
+| fees in the quote currency by default (oflags `fciq`) | fees charged in quote; ccxt's REST trades assume quote too | ccxt recorded response (RECORDED below), oflags fciq |
 | WebSocket token: use within 15 minutes, then valid while its subscription lives | the same; a bad token's subscribe answers `EAccount:Invalid permissions` | docs: Get Websockets Token |
+
+RECORDED: ccxt's recorded Kraken payloads,
+https://github.com/ccxt/ccxt/blob/master/ts/src/test/static/response/kraken.json (createOrder, fetchOrder,
+fetchOpenOrders, fetchDeposits, fetchTicker); the tests compare the double's answers' keys with them.
 """
 
 from __future__ import annotations

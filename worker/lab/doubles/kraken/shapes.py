@@ -1,6 +1,6 @@
 """Kraken's ids, asset and pair names and the shapes of its REST answers and WebSocket v2 messages, built
 from the core's neutral objects. Shapes follow Kraken's API reference (docs.kraken.com/api-reference) and
-the payloads ccxt records for Kraken (ccxt/ccxt ts/src/test/static/response/kraken.json); numbers are
+the payloads ccxt records for Kraken (https://github.com/ccxt/ccxt/blob/master/ts/src/test/static/response/kraken.json); numbers are
 strings over REST and JSON numbers over the v2 socket, as Kraken sends them."""
 
 from __future__ import annotations
