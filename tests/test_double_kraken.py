@@ -215,6 +215,21 @@ def test_client_order_id_unique_among_open_orders_only(double):
     run(scenario)
 
 
+def test_order_rules_from_asset_pairs(double):
+    async def scenario():
+        async with kraken(double) as ex:
+            with pytest.raises(ccxt.InvalidOrder, match="EOrder:Order minimum not met"):
+                await ex.create_order("BTC/USD", "limit", "buy", 0.00004, 50000)
+            with pytest.raises(ccxt.ExchangeError, match="EOrder:Cost minimum not met"):
+                await ex.create_order("BTC/USD", "limit", "buy", 0.00005, 5000)
+            # ccxt rounds to the tick itself; a price sent as is gets Kraken's own words back
+            with pytest.raises(ccxt.ExchangeError, match="price can only be specified up to 1 decimals"):
+                await ex.private_post_addorder({"pair": "XXBTZUSD", "type": "buy", "ordertype": "limit",
+                                                "volume": "0.01", "price": "50000.05"})
+            assert await ex.fetch_open_orders() == []
+    run(scenario)
+
+
 def test_signing_refusals_in_krakens_words(double):
     async def scenario():
         key, secret = new_key(double)

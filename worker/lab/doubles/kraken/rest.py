@@ -148,6 +148,7 @@ class KrakenRest:
         if volume < market.min_amount:
             raise KrakenError("EOrder:Order minimum not met")
         price = dec(params.get("price"), "EGeneral:Invalid arguments:price") if type_ == "limit" else None
+        self._check_rules(market, side, volume, price)
         client_id = params.get("cl_ord_id") or None
         if client_id is not None and ("userref" in params or not CL_ORD_ID.match(client_id)):
             raise KrakenError("EGeneral:Invalid arguments:cl_ord_id")
@@ -156,6 +157,17 @@ class KrakenRest:
         order = self.exchange.place(account, market.symbol, side, type_, volume, price, client_id)
         # Kraken's answer names the order (txid) and describes it; it does not echo cl_ord_id
         return {"descr": {"order": shapes.rest_order(order, market)["descr"]["order"]}, "txid": [order.id]}
+
+    @staticmethod
+    def _check_rules(market, side: str, volume: Decimal, price: Decimal | None) -> None:
+        """AssetPairs' rules as Kraken enforces them: the price's decimals, then `costmin`."""
+        if price is not None and (price <= 0 or price % market.tick):
+            places = shapes.decimals(market.tick)
+            raise KrakenError(f"EOrder:Invalid price:{shapes.pair_names(market)[1]} price can only be specified "
+                              f"up to {places} decimals.")
+        at = price if price is not None else (market.ask if side == "buy" else market.bid)
+        if volume * at < market.min_cost:
+            raise KrakenError("EOrder:Cost minimum not met")
 
     def private_CancelOrder(self, account: str, params: dict, key: str) -> dict:
         order = self._order_by(account, params.get("txid"), params.get("cl_ord_id"), "EOrder:Unknown order")
