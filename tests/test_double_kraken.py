@@ -144,6 +144,8 @@ def test_fills_reach_watch_my_trades_then_watch_orders_in_krakens_order(double):
             order = await ex.fetch_order(placed["id"])
             rest = await ex.fetch_order_trades(placed["id"], params={"trades": order["trades"]})
             assert sorted(t["id"] for t in rest) == sorted(t["id"] for t in trades)
+            history = await ex.fetch_my_trades("BTC/USD")
+            assert {t["id"] for t in trades} <= {t["id"] for t in history if t["order"] == placed["id"]}
             assert (order["status"], order["filled"], order["clientOrderId"]) == ("closed", 0.01, cid)
     run(scenario)
 
