@@ -126,8 +126,8 @@ class KrakenRest:
 
     # -- account -----------------------------------------------------------------------------------------
     def private_BalanceEx(self, account: str, params: dict, key: str) -> dict:
-        return {shapes.asset_id(code): {"balance": shapes.fixed(b.total, shapes.ASSETS.get(code, ("", "", 8))[2]),
-                                        "hold_trade": shapes.fixed(b.reserved, shapes.ASSETS.get(code, ("", "", 8))[2])}
+        return {shapes.asset_id(code): {"balance": shapes.fixed(b.total, shapes.asset_places(code)),
+                                        "hold_trade": shapes.fixed(b.reserved, shapes.asset_places(code))}
                 for code, b in sorted(self.exchange.balances_of(account).items())}
 
     def private_Balance(self, account: str, params: dict, key: str) -> dict:
@@ -201,7 +201,7 @@ class KrakenRest:
             raise KrakenError("EGeneral:Invalid arguments")
         orders = [self._order_by(account, txid, None, "EOrder:Invalid order") for txid in txids]
         return {o.id: self._rest_order(o, truthy(params.get("trades"))) for o in orders
-                if userref is None or int(userref) == 0}
+                if userref is None or (o.client_id is None and int(userref) == 0)}
 
     def private_OpenOrders(self, account: str, params: dict, key: str) -> dict:
         orders = [o for o in self.exchange.open_orders(account) if self._matches(o, params)]

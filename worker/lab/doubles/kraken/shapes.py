@@ -63,6 +63,11 @@ def pair_names(market: Market) -> tuple[str, str, str]:
     return base + quote, base + quote, f"{base}/{quote}"
 
 
+def asset_places(code: str) -> int:
+    """The decimals Kraken prints an asset's amounts with (Assets' `decimals`)."""
+    return ASSETS.get(code, ("", "", 8, 4))[2]
+
+
 def decimals(step: Decimal) -> int:
     return max(0, -step.normalize().as_tuple().exponent)  # type: ignore[operator]
 
@@ -162,18 +167,18 @@ LEDGER_TYPES = {"trade": "trade", "deposit": "deposit", "withdrawal": "withdrawa
 
 def rest_ledger(entry: LedgerEntry, refid: str) -> dict:
     """A ledger line: `amount` is the change before the fee, `fee` apart, `balance` after both."""
-    places = ASSETS.get(entry.currency, ("", "", 8, 4))[2]
+    digits = asset_places(entry.currency)
     return {"refid": refid, "time": seconds(entry.ms), "type": LEDGER_TYPES.get(entry.kind, entry.kind),
             "subtype": "", "aclass": "currency", "asset": asset_id(entry.currency),
-            "amount": fixed(entry.amount + entry.fee, places), "fee": fixed(entry.fee, places),
-            "balance": fixed(entry.balance_after, places)}
+            "amount": fixed(entry.amount + entry.fee, digits), "fee": fixed(entry.fee, digits),
+            "balance": fixed(entry.balance_after, digits)}
 
 
 def rest_deposit(entry: LedgerEntry, refid: str) -> dict:
-    places = ASSETS.get(entry.currency, ("", "", 8, 4))[2]
+    digits = asset_places(entry.currency)
     return {"method": entry.currency, "aclass": "currency", "asset": asset_id(entry.currency), "refid": refid,
             "txid": hashlib.sha256(refid.encode()).hexdigest(), "info": f"bc1q{refid.lower().replace('-', '')}",
-            "amount": fixed(entry.amount, places), "fee": fixed(entry.fee, places), "time": int(entry.ms / 1000),
+            "amount": fixed(entry.amount, digits), "fee": fixed(entry.fee, digits), "time": int(entry.ms / 1000),
             "status": "Success"}
 
 
