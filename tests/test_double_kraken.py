@@ -163,6 +163,8 @@ def test_cancel_after_a_fill_is_canceled_with_its_fill(double):
             await task
             canceled = next(o for o in orders if o["status"] == "canceled")
             assert (canceled["info"]["cum_qty"], canceled["info"]["reason"]) == (0.003, "User requested")
+            # Kraken's cancel event has no symbol or order_qty: ccxt reports what executed as `amount`
+            assert (canceled["symbol"], canceled["amount"], canceled["filled"]) == (None, 0.003, None)
             fetched = await ex.fetch_order(placed["id"])
             assert (fetched["status"], fetched["filled"], fetched["remaining"]) == ("canceled", 0.003, 0.007)
             with pytest.raises(ccxt.OrderNotFound):
