@@ -7,7 +7,7 @@ Money behaves as on a real exchange, inconvenient parts included: a resting limi
 could spend (a buy its quote at its price, a sell its base) until it fills or is cancelled, so a market
 order sent while a cancelled limit's funds are still reserved can be refused for insufficient funds; a
 market order takes the touch (never a price beyond `slippage_band` from it); fees are charged in the
-currency received. Every change is told to the listeners in the order it happened: the personality turns
+currency received (or, with `fees_in_quote`, always in the quote currency, as Coinbase charges them). Every change is told to the listeners in the order it happened: the personality turns
 each into its own socket messages.
 """
 
@@ -130,11 +130,13 @@ class DoubleExchange:
     each personality's ids look like its exchange's."""
 
     def __init__(self, markets: list[Market], new_id: Callable[[str], str] | None = None,
-                 taker_fee: Decimal = Decimal("0.001"), maker_fee: Decimal = Decimal("0.0008")) -> None:
+                 taker_fee: Decimal = Decimal("0.001"), maker_fee: Decimal = Decimal("0.0008"),
+                 fees_in_quote: bool = False) -> None:
         self.markets = {m.symbol: m for m in markets}
         self._counter = itertools.count(1)
         self.new_id = new_id or (lambda kind: str(next(self._counter)))
         self.taker_fee, self.maker_fee = taker_fee, maker_fee
+        self.fees_in_quote = fees_in_quote
         self.orders: dict[str, Order] = {}
         self.trades: list[Trade] = []
         self.ledger: list[LedgerEntry] = []
@@ -257,7 +259,9 @@ class DoubleExchange:
         at = price or order.price or (market.ask if order.side == "buy" else market.bid)
         fee_rate = self.maker_fee if maker else self.taker_fee
         received = market.base if order.side == "buy" else market.quote
-        fee = (qty if order.side == "buy" else qty * at) * fee_rate
+        if self.fees_in_quote:
+            received = market.quote
+        fee = (qty if received == market.base else qty * at) * fee_rate
         trade = Trade(id=self.new_id("trade"), order_id=order.id, account=order.account, symbol=order.symbol,
                       side=order.side, price=at, amount=qty, fee=fee, fee_currency=received, maker=maker, ms=now_ms())
         order.filled += qty
@@ -276,12 +280,13 @@ class DoubleExchange:
         if order.type == "limit":
             self._release(order)
         base, quote = trade.amount, trade.amount * trade.price
-        if order.side == "buy":
-            self._book(order.account, market.quote, -quote, "trade", trade.id)
-            self._book(order.account, market.base, base - trade.fee, "trade", trade.id, fee=trade.fee)
-        else:
-            self._book(order.account, market.base, -base, "trade", trade.id)
-            self._book(order.account, market.quote, quote - trade.fee, "trade", trade.id, fee=trade.fee)
+        spent, got = (market.quote, market.base) if order.side == "buy" else (market.base, market.quote)
+        legs = {market.base: base, market.quote: quote}
+        # the fee comes off the leg in its currency: what is received, or what is spent (a fee in quote on a buy)
+        spent_fee = trade.fee if trade.fee_currency == spent else Decimal(0)
+        got_fee = trade.fee if trade.fee_currency == got else Decimal(0)
+        self._book(order.account, spent, -legs[spent] - spent_fee, "trade", trade.id, fee=spent_fee)
+        self._book(order.account, got, legs[got] - got_fee, "trade", trade.id, fee=got_fee)
         if order.type == "limit" and order.remaining > 0:  # what still rests stays reserved
             self._reserve(order)
 
