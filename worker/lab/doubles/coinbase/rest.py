@@ -156,9 +156,10 @@ class CoinbaseRest:
         query = request.query
         statuses = set(query.getall("order_status", []))
         products = set(query.getall("product_ids", [])) | set(query.getall("product_id", []))
+        ids = set(query.getall("order_ids", []))
         limit = int(query.get("limit", "1000"))
         orders = [o for o in reversed(list(self.exchange.orders.values())) if o.account == account
-                  and (not statuses or shapes.STATUS[o.status] in statuses)
+                  and (not statuses or shapes.STATUS[o.status] in statuses) and (not ids or o.id in ids)
                   and (not products or shapes.product_id(self.exchange.market(o.symbol)) in products)]
         return web.json_response({"orders": [self._order_json(o) for o in orders[:limit]], "sequence": "0",
                                   "has_next": len(orders) > limit, "cursor": ""})
