@@ -7,15 +7,15 @@ Quirks that matter to a system that must never place twice and must know every f
 
 | quirk | what the double does | source |
 |---|---|---|
-| ccxt drops `params={'clientOrderId': …}` and sends its own `ccxt-<uuid>` | the id sent is the id kept; pass ours as `params={'client_order_id': <uuid>}` | ccxt async_support/coinbase.py create_order |
+| ccxt drops `params={'clientOrderId': …}` and sends its own `ccxt-<uuid>` | the id sent is the id kept; pass ours as `params={'client_order_id': <uuid>}` | ccxt `async_support` coinbase, create_order |
 | a repeated `client_order_id` creates nothing | answers success with the first order's `order_id` (any status) | Create Order reference, client_order_id |
 | `client_order_id` echoed | in the create answer, Get Order, List Orders and every `user` channel event | ccxt recorded fetchClosedOrders; `user` channel reference |
 | lookup by client order id | none: Get Order is by `order_id` (its `client_order_id` query is deprecated and ignored); find ours in List Orders | Get Order reference |
 | how long an order stays queryable | every order, any age, by id and in List Orders | List Orders reference (no retention stated) |
-| an unknown order | 404 `{"error":"unknown","message":"order with this orderID was not found"}`: ccxt raises ExchangeError, not OrderNotFound | ccxt coinbase.py comment, handle_errors |
+| an unknown order | 404 `{"error":"unknown","message":"order with this orderID was not found"}`: ccxt raises ExchangeError, not OrderNotFound | ccxt `async_support` coinbase, handle_errors and its comment |
 | cancel of an unknown or finished order | `success: false` with `UNKNOWN_CANCEL_ORDER` / `ORDER_IS_FULLY_FILLED` / `DUPLICATE_CANCEL_REQUEST`; ccxt raises BadRequest without the reason | Cancel Orders reference; ccxt cancel_orders |
 | a cancelled order with fills | status `CANCELLED`, `filled_size` > 0 (ccxt: `canceled`); `EXPIRED` and `FAILED` are also ccxt's `canceled` | List Orders reference; ccxt parse_order_status |
-| no trade stream | fills only as `user` order updates (cumulative_quantity, avg_price); each fill from List Fills `?order_ids=` (ccxt `fetch_my_trades(symbol, params={'order_ids': id})`) | ccxt pro coinbase.py has watchMyTrades False |
+| no trade stream | fills only as `user` order updates (cumulative_quantity, avg_price); each fill from List Fills `?order_ids=` (ccxt `fetch_my_trades(symbol, params={'order_ids': id})`) | ccxt `pro` coinbase: watchMyTrades False |
 | ccxt's watch_orders `amount` | is `cumulative_quantity` (filled); the order's size is filled + `leaves_quantity` | ccxt pro parse_ws_order |
 | fees | in the quote currency (`commission`, `total_fees`), maker 0.4 % / taker 0.6 % | ccxt parse_trade (fee currency = quote); Advanced 1 tier |
 | refusals are HTTP 200 | `success: false` + `error_response` (INSUFFICIENT_FUND → InsufficientFunds; a size or price refusal → ExchangeError) | ccxt create_order |
@@ -90,7 +90,7 @@ class CoinbaseDouble(CoinbaseRest, CoinbaseSockets, DoubleServer):
 def coinbase_double(keys: dict[str, str], markets: list[Market] | None = None, **faults: Any) -> CoinbaseDouble:
     """A Coinbase double (not started: `await d.start()` or `DoubleThread(d)`); `keys` maps api key → secret."""
     exchange = DoubleExchange(markets or default_markets(), new_id=lambda kind: str(uuid.uuid4()),
-                              taker_fee=Decimal("0.006"), maker_fee=Decimal("0.004"), fees_in_quote=True)
+                              taker_fee=Decimal("0.006"), maker_fee=Decimal("0.004"), fee_in="quote")
     double = CoinbaseDouble(exchange, keys)
     double.faults.update(faults)
     return double

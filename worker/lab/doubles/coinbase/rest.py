@@ -1,4 +1,4 @@
-"""Coinbase's REST paths that ccxt's `coinbase` calls (async_support/coinbase.py, 4.5.x), over the core.
+"""Coinbase's REST paths that ccxt's `coinbase` calls (its `async_support` module, 4.5.x), over the core.
 
 Public: /v2/time, /v2/currencies, /v2/currencies/crypto, /v2/exchange-rates, /api/v3/brokerage/time,
 /api/v3/brokerage/market/products (load_markets; `product_type=FUTURE` answers no products).
@@ -24,7 +24,7 @@ from worker.lab.doubles.server import plain
 
 V3 = "/api/v3/brokerage"
 RATE_LIMITED = {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]}
-# A lookup of an order Coinbase does not know (ccxt quotes this body in its coinbase.py).
+# A lookup of an order Coinbase does not know (ccxt quotes this body in its coinbase module).
 NOT_FOUND = {"error": "unknown", "error_details": "order with this orderID was not found",
              "message": "order with this orderID was not found"}
 FAILURES = {  # the core's refusal → Create Order's error_response (error, preview_failure_reason, message)

@@ -1,5 +1,5 @@
 """Coinbase Advanced Trade's JSON shapes, built from the core's neutral state. Field names and their
-string formats follow ccxt's recorded responses (ts/src/test/static/response/coinbase.json: fetchClosedOrders,
+string formats follow ccxt's recorded responses (the coinbase JSON of ts/src/test/static/response in ccxt/ccxt: fetchClosedOrders,
 fetchMyTrades, fetchBalance, fetchDepositsWithdrawals) and Coinbase's API reference (List Orders, List Fills,
 the `user` and `ticker` WebSocket channels)."""
 
