@@ -236,7 +236,16 @@ def test_a_rate_limit_answer_raises_ccxts_rate_limit_exception(double):
         await admin(double, "faults", {"rate_limit": 1})
         with pytest.raises(ccxt.RateLimitExceeded):
             await ex.fetch_open_orders(BTC_USD)
-        return await ex.fetch_open_orders(BTC_USD)  # only the next request was limited
+        listed = await ex.fetch_open_orders(BTC_USD)  # only the next request was limited
+        await admin(double, "faults", {"rate_limit": 1, "rate_limit_body": "html"})
+        with pytest.raises(ccxt.RateLimitExceeded):  # the gateway's page: ccxt goes by the status
+            await ex.fetch_open_orders(BTC_USD)
+        await admin(double, "faults", {"rate_limit_per_second": 1, "rate_limit_body": None})
+        with pytest.raises(ccxt.RateLimitExceeded):  # two within a second: over the limit
+            for _ in range(2):
+                await ex.fetch_open_orders(BTC_USD)
+        await admin(double, "faults", {"rate_limit_per_second": None})
+        return listed
     assert isinstance(drive(double, body), list)
 
 
@@ -378,6 +387,41 @@ def test_socket_faults_close_and_silence_the_streams(double):
     first, after = asyncio.run(silent())
     assert first["events"][0]["type"] == "snapshot" and after["events"][0]["tickers"][0]["best_bid"] == "3003"
     assert after["sequence_num"] == first["sequence_num"] + 3  # the update sent while silent was lost
+
+
+def test_an_idle_channel_is_dropped_unless_heartbeats_keep_it(double):
+    """Coinbase closes a channel that has sent nothing for 60-90 s unless `heartbeats` is subscribed on
+    the connection (here `idle_close_seconds` 0.3): the dropped channel says nothing."""
+    feeds = double.server.feeds
+
+    async def body():
+        await admin(double, "faults", {"idle_close_seconds": 0.3})
+        bare_session, bare = await subscribe(double, {"type": "subscribe", "channel": "ticker", "product_ids": ["ETH-USD"]})
+        kept_session, kept = await subscribe(double, {"type": "subscribe", "channel": "heartbeats", "product_ids": []})
+        await kept.send_json({"type": "subscribe", "channel": "ticker", "product_ids": ["ETH-USD"]})
+        try:
+            beats = []
+            while not beats:  # the first heartbeat, a second in: past the idle limit
+                message = await kept.receive_json(timeout=5)
+                beats += [message] if message["channel"] == "heartbeats" else []
+            await asyncio.wait_for(_until_dropped(feeds, "ticker"), 5)
+            await admin(double, "market", {"symbol": "ETH/USD", "bid": "3005", "ask": "3006"})
+            while (message := await kept.receive_json(timeout=5))["channel"] != "ticker":
+                pass
+            return message
+        finally:
+            await admin(double, "faults", {"idle_close_seconds": None})
+            for ws, session in ((bare, bare_session), (kept, kept_session)):
+                await ws.close()
+                await session.close()
+    assert asyncio.run(body())["events"][0]["tickers"][0]["best_bid"] == "3005"
+
+
+async def _until_dropped(feeds: dict, channel: str) -> None:
+    """Until one connection lost `channel` while another (with heartbeats) still has it."""
+    while not (any(channel not in f.channels and not f.channels for f in list(feeds.values()))
+               and any(channel in f.channels for f in list(feeds.values()))):
+        await asyncio.sleep(0.02)
 
 
 # Field names of ccxt's recorded Coinbase responses (ccxt/ccxt ts/src/test/static/response/coinbase.json):

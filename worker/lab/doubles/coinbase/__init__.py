@@ -22,7 +22,9 @@ Quirks that matter to a system that must never place twice and must know every f
 | market buys by quote | `quote_size` (ccxt's default) spends at most that, fees included; `base_size` also accepted | Create Order reference |
 | signing | legacy HMAC key (what ccxt uses for a plain secret), 30 s timestamp window; v3 refusals are a bare 401 `Unauthorized`, v2 the `errors` shape | Coinbase App API key authentication |
 | rate limit | 429 `{"errors":[{"id":"rate_limit_exceeded",…}]}` → RateLimitExceeded | Coinbase App errors; ccxt exceptions |
-| idle channels | Coinbase closes a channel after 60-90 s without updates unless `heartbeats` is subscribed; the double does not (yet) | WebSocket channels reference |
+| idle channels | Coinbase closes a channel after 60-90 s without updates unless `heartbeats` is subscribed; the double does with the fault word `idle_close_seconds` (off unless set: ccxt cannot subscribe `heartbeats` through its unified methods) | WebSocket channels reference |
+| `ticker_batch` | sent every 5 s by Coinbase; the double sends each change at once (kinder) | WebSocket channels reference |
+| cancelling | Coinbase queues a cancel (`pending_cancel`, CANCEL_QUEUED); the double cancels at once (kinder) | Cancel Orders reference |
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from worker.lab.doubles.coinbase.ws import CoinbaseSockets
 from worker.lab.doubles.core import DoubleExchange, Market
 from worker.lab.doubles.server import DoubleServer
 
-FAULT_WORDS = ("rate_limit", "lose_placement_answers", "close_sockets", "silent")
+FAULT_WORDS = ("rate_limit", "rate_limit_per_second", "rate_limit_body", "lose_placement_answers", "close_sockets",
+               "silent", "idle_close_seconds")
 
 
 def default_markets() -> list[Market]:

@@ -24,6 +24,7 @@ from worker.lab.doubles.server import plain
 
 V3 = "/api/v3/brokerage"
 RATE_LIMITED = {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]}
+RATE_LIMITED_PAGE = "<html><head><title>Coinbase</title><meta name=\"robots\" content=\"noindex\"></head><body></body></html>"
 # A lookup of an order Coinbase does not know (ccxt quotes this body in its coinbase module).
 NOT_FOUND = {"error": "unknown", "error_details": "order with this orderID was not found",
              "message": "order with this orderID was not found"}
@@ -62,10 +63,22 @@ class CoinbaseRest:
 
     # -- the gate: faults, then the signature ---------------------------------------------------------------
     def _rate_limited(self) -> web.Response | None:
+        """429 for the next `rate_limit` requests, or past `rate_limit_per_second` (Coinbase: 30/s private,
+        10/s public; the double counts every request, off unless set). `rate_limit_body: "html"` answers
+        with a page instead of JSON, as Coinbase's gateway has been seen to (coinbase-samples/
+        advanced-trade-sdk-go issue 18): ccxt then raises from the status alone."""
+        now = time.monotonic()
+        per_second = self.faults.get("rate_limit_per_second")
+        self.recent = [t for t in getattr(self, "recent", []) if now - t < 1.0]
+        limited = int(self.faults.get("rate_limit", 0)) > 0 or (per_second and len(self.recent) >= int(per_second))
+        self.recent.append(now)
+        if not limited:
+            return None
         if int(self.faults.get("rate_limit", 0)) > 0:
             self.faults["rate_limit"] = int(self.faults["rate_limit"]) - 1
-            return web.json_response(RATE_LIMITED, status=429)
-        return None
+        if self.faults.get("rate_limit_body") == "html":
+            return web.Response(status=429, text=RATE_LIMITED_PAGE, content_type="text/html")
+        return web.json_response(RATE_LIMITED, status=429)
 
     def _public(self, handler: Any) -> Any:
         async def gate(request: web.Request) -> web.StreamResponse:
