@@ -6,6 +6,7 @@ signing, rate limits, unknown orders, deposits and the ledger, the ticker stream
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -99,8 +100,9 @@ def test_markets_load_with_coinbase_ids_and_rules(double):
     async def body(ex):
         markets = await ex.load_markets()
         _markets.update(markets=markets, currencies=ex.currencies)
-        return markets
-    markets = drive(double, body)
+        return markets, await ex.fetch_time()
+    markets, server_ms = drive(double, body)
+    assert abs(server_ms - time.time() * 1000) < 5000  # /v2/time: whole seconds
     assert {"BTC/USD", "BTC/USDC", "BTC/USDT", "ETH/USD"} <= set(markets)
     btc = markets[BTC_USD]
     assert btc["id"] == "BTC-USD" and btc["spot"] and btc["active"]
@@ -195,6 +197,8 @@ def test_market_orders_buy_by_quote_and_sell_by_base(double):
         sold = await ex.create_order(BTC_USD, "market", "sell", 0.01, None, {"client_order_id": cid()})
         after = await ex.fetch_balance({"v3": True})
         moved = after["total"]["BTC"] - before["total"]["BTC"]
+        closed = await ex.fetch_closed_orders(BTC_USD)  # List Orders, FILLED
+        assert {bought["id"], sold["id"]} <= {o["id"] for o in closed}
         return await ex.fetch_order(bought["id"]), await ex.fetch_order(sold["id"]), moved
     bought, sold, btc_moved = drive(double, body)
     # Coinbase charges fees in the quote currency: every BTC bought arrives, every BTC sold leaves
