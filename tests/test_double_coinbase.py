@@ -190,6 +190,28 @@ def test_cancel_and_a_cancelled_order_with_fills(double):
     assert (after["status"], after["filled"], after["info"]["status"]) == ("canceled", 0.01, "CANCELLED")
 
 
+def test_a_queued_cancel_can_still_fill_and_ends_in_the_user_channel(double):
+    """The cancel's answer is not the cancel: the order stays open (pending_cancel) and fillable until
+    Coinbase's `user` update says CANCELLED, with what filled meanwhile."""
+    async def body(ex):
+        await admin(double, "faults", {"cancel_delay_ms": 300})
+        try:
+            orders = Watch(ex.watch_orders)
+            placed = await ex.create_order(BTC_USD, "limit", "buy", 0.02, 59200, {"client_order_id": cid()})
+            await ex.cancel_order(placed["id"])
+            queued = await ex.fetch_order(placed["id"])
+            await admin(double, "fill", {"orderId": placed["id"], "account": KEY, "amount": "0.004"})
+            seen = await orders.until(lambda seen: any(o["id"] == placed["id"] and o["status"] == "canceled"
+                                                       for o in seen))
+            orders.stop()
+            return queued, [o for o in seen if o["id"] == placed["id"]][-1]
+        finally:
+            await admin(double, "faults", {"cancel_delay_ms": 0})
+    queued, ended = drive(double, body)
+    assert (queued["status"], queued["info"]["pending_cancel"]) == ("open", True)
+    assert (ended["status"], ended["filled"], ended["remaining"]) == ("canceled", 0.004, 0.016)
+
+
 def test_market_orders_buy_by_quote_and_sell_by_base(double):
     async def body(ex):
         before = await ex.fetch_balance({"v3": True})

@@ -24,7 +24,7 @@ Quirks that matter to a system that must never place twice and must know every f
 | rate limit | 429 `{"errors":[{"id":"rate_limit_exceeded",…}]}` → RateLimitExceeded | Coinbase App errors; ccxt exceptions |
 | idle channels | Coinbase closes a channel after 60-90 s without updates unless `heartbeats` is subscribed; the double does with the fault word `idle_close_seconds` (off unless set: ccxt cannot subscribe `heartbeats` through its unified methods) | WebSocket channels reference |
 | `ticker_batch` | sent every 5 s by Coinbase; the double sends each change at once (kinder) | WebSocket channels reference |
-| cancelling | Coinbase queues a cancel (`pending_cancel`, CANCEL_QUEUED); the double cancels at once (kinder) | Cancel Orders reference |
+| cancelling | Coinbase queues a cancel: the answer's `success` is not the cancel; with `cancel_delay_ms` the order stays OPEN (`pending_cancel` true, fillable) that long, then its `user` update says CANCELLED (default 0: at once) | Cancel Orders reference; Get Order's pending_cancel |
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from worker.lab.doubles.core import DoubleExchange, Market
 from worker.lab.doubles.server import DoubleServer
 
 FAULT_WORDS = ("rate_limit", "rate_limit_per_second", "rate_limit_body", "lose_placement_answers", "close_sockets",
-               "silent", "idle_close_seconds")
+               "silent", "idle_close_seconds", "cancel_delay_ms")
 
 
 def default_markets() -> list[Market]:
@@ -64,6 +64,7 @@ class CoinbaseDouble(CoinbaseRest, CoinbaseSockets, DoubleServer):
 
     def __init__(self, exchange: DoubleExchange, keys: dict[str, str]) -> None:
         self.configs: dict[str, dict] = {}   # order id → its order_configuration as sent
+        self.pending_cancels: set[str] = set()  # cancels accepted, not yet done (fault cancel_delay_ms)
         self.pending_config: dict = {}
         self.created_ms = int(time.time() * 1000)
         super().__init__(exchange, keys)

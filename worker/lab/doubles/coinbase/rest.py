@@ -154,7 +154,7 @@ class CoinbaseRest:
 
     def _order_json(self, order: Order) -> dict:
         return shapes.order_rest(order, self.exchange.market(order.symbol), self.configs[order.id],
-                                 self.user_id(order.account))
+                                 self.user_id(order.account), order.id in self.pending_cancels)
 
     async def _order(self, request: web.Request, account: str, body: dict) -> web.Response:
         """Get Order: by order_id only. `client_order_id` is a deprecated query parameter that Coinbase
@@ -267,15 +267,30 @@ class CoinbaseRest:
         return web.json_response({"results": results})
 
     def _cancel_one(self, account: str, order_id: str) -> dict:
+        """Coinbase queues a cancel: `success` says it was accepted, not done. With `cancel_delay_ms` the
+        order stays OPEN (`pending_cancel`: true, still fillable) that long; its `user` update says when."""
         order = self.exchange.orders.get(order_id)
         if order is None or order.account != account:
             reason = "UNKNOWN_CANCEL_ORDER"
         elif order.status != OPEN:
             reason = "ORDER_IS_FULLY_FILLED" if order.remaining == 0 else "DUPLICATE_CANCEL_REQUEST"
+        elif order.id in self.pending_cancels:
+            reason = "DUPLICATE_CANCEL_REQUEST"
         else:
-            self.exchange.cancel(account, order.id)
+            delay = float(self.faults.get("cancel_delay_ms") or 0) / 1000
+            self.pending_cancels.add(order.id)
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self._finish_cancel, order)
+            else:
+                self._finish_cancel(order)
             return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}
         return {"success": False, "failure_reason": reason, "order_id": order_id}
+
+    def _finish_cancel(self, order: Order) -> None:
+        if order.id in self.pending_cancels:
+            self.pending_cancels.discard(order.id)
+            if order.status == OPEN:
+                self.exchange.cancel(order.account, order.id)
 
 
 def _decimal(value: Any) -> Decimal | None:
