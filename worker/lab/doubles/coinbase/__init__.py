@@ -8,7 +8,8 @@ Quirks that matter to a system that must never place twice and must know every f
 | quirk | what the double does | source |
 |---|---|---|
 | ccxt drops `params={'clientOrderId': …}` and sends its own `ccxt-<uuid>` | the id sent is the id kept; pass ours as `params={'client_order_id': <uuid>}` | ccxt `async_support` coinbase, create_order |
-| a repeated `client_order_id` creates nothing | answers success with the first order's `order_id` (any status) | Create Order reference, client_order_id |
+| a repeated `client_order_id` creates nothing | answers success with the first order's `order_id` (any status) | Create Order reference, client_order_id ("if the ID provided is not unique, the order will not be created and the order with this ID will be returned instead"; recalled, not found in the stored copy of the page) |
+| `client_order_id` length and alphabet | none documented; the double takes any non-empty string (ours: a UUID, 36 characters; ccxt's own: `ccxt-` + UUID) | Create Order reference |
 | `client_order_id` echoed | in the create answer, Get Order, List Orders and every `user` channel event | ccxt recorded fetchClosedOrders; `user` channel reference |
 | lookup by client order id | none: Get Order is by `order_id` (its `client_order_id` query is deprecated and ignored); find ours in List Orders | Get Order reference |
 | how long an order stays queryable | every order, any age, by id and in List Orders | List Orders reference (no retention stated) |
