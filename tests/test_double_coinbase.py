@@ -386,6 +386,19 @@ def test_a_badly_signed_user_subscription_gets_coinbases_error_frame(double):
     assert asyncio.run(body()) == {"type": "error", "message": "authentication failure"}
 
 
+def test_a_connection_that_subscribes_to_nothing_is_closed(double):
+    """Coinbase: the subscribe message is mandatory within 5 s of connecting (here 0.2 s)."""
+    async def body():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(double.base_url.replace("http", "ws", 1) + "/") as ws:
+                return (await ws.receive(timeout=5)).type
+    double.server.subscribe_within_s = 0.2
+    try:
+        assert asyncio.run(body()) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    finally:
+        double.server.subscribe_within_s = 5.0
+
+
 def test_socket_faults_close_and_silence_the_streams(double):
     async def closed(ex):
         orders = Watch(ex.watch_orders)
