@@ -95,7 +95,14 @@ class CoinbaseRest:
                 key = check_rest(self.keys, request.headers, request.method, request.path, request.query_string, body)
             except Refusal as refusal:
                 return _unauthorized(request.path, refusal.reason)
-            return await handler(request, self.account_of(key), json.loads(body) if body else {})
+            try:
+                payload = json.loads(body) if body else {}
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                return web.json_response({"error": "INVALID_ARGUMENT", "error_details": "malformed JSON body",
+                                          "message": "malformed JSON body"}, status=400)
+            return await handler(request, self.account_of(key), payload)
         return gate
 
     # -- public ------------------------------------------------------------------------------------------------
