@@ -1,5 +1,5 @@
 """The exchange doubles' shared state, in exchange-neutral words: accounts, orders, trades, balances, a
-market per symbol and each account's ledger. A personality (binance.py, kraken/, coinbase.py) speaks
+market per symbol and each account's ledger. A personality (one per exchange: binance, kraken, coinbase) speaks
 one exchange's REST and WebSocket protocol over it, in that exchange's shapes, ids and error answers;
 nothing here knows any protocol.
 
