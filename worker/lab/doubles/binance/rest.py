@@ -240,7 +240,8 @@ class BinanceRest:
         else:
             amount = decimal_param(params, "quantity")
         at = price if price is not None else (market.ask if side == "buy" else market.bid)
-        if amount * at < market.min_cost:
+        on_grid = not amount % market.step and not at % market.tick  # PRICE_FILTER and LOT_SIZE come first
+        if on_grid and amount * at < market.min_cost:
             raise BinanceError(400, -1013, "Filter failure: NOTIONAL")
         return amount, price
 
