@@ -26,6 +26,8 @@ REFUSALS = {  # the core's refusal → Binance's answer to a new order (HTTP 400
     "invalid_order": (-1116, "Invalid orderType."),
     "unknown_order": (-2013, "Order does not exist."),
 }
+WEIGHT_WITHOUT = {"/api/v3/openOrders": 80, "/api/v3/ticker/24hr": 80, "/api/v3/ticker/bookTicker": 4}  # no symbol
+WEIGHT_BY_ORDER = 5  # myTrades with orderId
 UNKNOWN_ORDER = (400, -2013, "Order does not exist.")
 CANCEL_UNKNOWN = (400, -2011, "Unknown order sent.")
 ARCHIVED = (400, -2026, "Order was canceled or expired with no executed qty over 90 days ago and has been archived.")
@@ -39,7 +41,9 @@ def endpoint(weight: int | None = 1, security: str = "SIGNED"):
         async def run(self, request: web.Request) -> web.StreamResponse:
             try:
                 self.rest_fault()
-                used = self.limits.spend(weight) if weight else self.limits.used_weight()
+                cost = WEIGHT_WITHOUT.get(request.path, weight) if "symbol" not in request.query else weight
+                cost = WEIGHT_BY_ORDER if request.path == "/api/v3/myTrades" and "orderId" in request.query else cost
+                used = self.limits.spend(cost) if cost else self.limits.used_weight()
                 params = await self.request_params(request, security)
                 account = self.account_of(request.headers.get("X-MBX-APIKEY", "")) if security != "NONE" else ""
                 answer = await handler(self, request, params, account)
@@ -221,7 +225,7 @@ class BinanceRest:
         order = self.exchange.place(account, symbol, side, type_, amount, price, client_id)
         if self.take_fault("lose_placement_answers"):
             self.drop_answer(request)
-        return shapes.placed_view(order, list(order.trades))
+        return shapes.placed_view(order, list(order.trades), params.get("newOrderRespType", "FULL"))
 
     def order_amount(self, symbol: str, type_: str, side: str, params: dict) -> tuple[Decimal, Decimal | None]:
         """The order's base quantity and limit price, checked against the NOTIONAL filter (the core checks

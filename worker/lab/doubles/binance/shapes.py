@@ -49,19 +49,24 @@ def order_view(order: Order) -> dict:
     }
 
 
-def placed_view(order: Order, trades: list[Trade]) -> dict:
-    """POST /api/v3/order with newOrderRespType=FULL (what ccxt asks): the order and its fills so far."""
+def placed_view(order: Order, trades: list[Trade], response_type: str = "FULL") -> dict:
+    """POST /api/v3/order: ACK (ids only), RESULT (the order) or FULL (with its fills so far: what ccxt
+    asks)."""
     view = {
         "symbol": symbol_id(order.symbol), "orderId": int(order.id), "orderListId": -1,
         "clientOrderId": order.client_id, "transactTime": order.created_ms, "price": d8(order.price),
         "origQty": d8(order.amount), "executedQty": d8(order.filled), "origQuoteOrderQty": d8(None),
         "cummulativeQuoteQty": d8(order.cost), "status": status_of(order),
-        "timeInForce": "GTC" if order.type == "limit" else "GTC", "type": order.type.upper(),
+        "timeInForce": "GTC", "type": order.type.upper(),
         "side": order.side.upper(), "workingTime": order.created_ms,
         "fills": [{"price": d8(t.price), "qty": d8(t.amount), "commission": d8(t.fee),
                    "commissionAsset": t.fee_currency, "tradeId": int(t.id)} for t in trades],
         "selfTradePreventionMode": "EXPIRE_MAKER",
     }
+    if response_type == "ACK":
+        return {k: view[k] for k in ("symbol", "orderId", "orderListId", "clientOrderId", "transactTime")}
+    if response_type == "RESULT":
+        del view["fills"]
     return view
 
 
