@@ -382,3 +382,21 @@ def test_answers_carry_the_keys_of_ccxts_recorded_payloads(bn):
     placed, fetched = bn.run(scenario())
     assert set(placed) == RECORDED_PLACED_KEYS
     assert set(fetched) == RECORDED_ORDER_KEYS
+
+
+def test_a_key_revoked_after_use_reads_as_a_ban_in_ccxt(bn):
+    """Binance answers -2015 for a revoked key and for a temporary ban alike; ccxt, once a private call
+    has succeeded, raises DDoSProtection for it (not AuthenticationError). The double gives the same -2015."""
+    ex = client(bn.url, "key-rich")
+
+    async def scenario():
+        ex.markets, ex.markets_by_id, ex.symbols = bn.ex.markets, bn.ex.markets_by_id, bn.ex.symbols
+        await ex.fetch_balance()
+        secret = bn.thread.call(bn.server.keys.pop, "key-rich")
+        try:
+            with pytest.raises(ccxt.DDoSProtection, match="-2015"):
+                await ex.fetch_balance()
+        finally:
+            bn.thread.call(bn.server.keys.__setitem__, "key-rich", secret)
+            await ex.close()
+    bn.run(scenario())
