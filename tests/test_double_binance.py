@@ -363,7 +363,8 @@ def test_the_websocket_api_refuses_a_bad_signature_in_binances_shape(bn):
 
 # Keys of ccxt's recorded spot answers (github.com/ccxt/ccxt ts/src/test/static/response/binance.json:
 # createOrder "spot +selfTradePrevention +iceberg" without its iceberg field, fetchOrder "Fetch spot closed
-# order", fetchOpenOrders "Fetch spot open orders"): the double answers with exactly these.
+# order", fetchOpenOrders "Fetch spot open orders", fetchOrders "fetch spot orders", fetchMyTrades "Spot
+# private trade", fetchBalance "Spot balance"): the double answers with exactly these.
 RECORDED_ORDER_KEYS = {"symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
                        "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "stopPrice", "icebergQty",
                        "time", "updateTime", "isWorking", "workingTime", "origQuoteOrderQty",
@@ -371,17 +372,30 @@ RECORDED_ORDER_KEYS = {"symbol", "orderId", "orderListId", "clientOrderId", "pri
 RECORDED_PLACED_KEYS = {"symbol", "orderId", "orderListId", "clientOrderId", "transactTime", "price", "origQty",
                         "executedQty", "origQuoteOrderQty", "cummulativeQuoteQty", "status", "timeInForce", "type",
                         "side", "workingTime", "fills", "selfTradePreventionMode"}
+RECORDED_TRADE_KEYS = {"symbol", "id", "orderId", "orderListId", "price", "qty", "quoteQty", "commission",
+                       "commissionAsset", "time", "isBuyer", "isMaker", "isBestMatch"}
+RECORDED_ACCOUNT_KEYS = {"makerCommission", "takerCommission", "buyerCommission", "sellerCommission",
+                         "commissionRates", "canTrade", "canWithdraw", "canDeposit", "brokered",
+                         "requireSelfTradePrevention", "preventSor", "updateTime", "accountType", "balances",
+                         "permissions", "uid"}
 
 
 def test_answers_carry_the_keys_of_ccxts_recorded_payloads(bn):
     async def scenario():
         placed = await bn.ex.create_order(SYMBOL, "limit", "buy", 0.01, 53000, {"clientOrderId": cid()})
         fetched = await bn.ex.fetch_order(placed["id"], SYMBOL)
+        listed = await bn.ex.fetch_orders(SYMBOL)
         await bn.ex.cancel_order(placed["id"], SYMBOL)
-        return placed["info"], fetched["info"]
-    placed, fetched = bn.run(scenario())
+        bought = await bn.ex.create_order(SYMBOL, "market", "buy", 0.001, None, {"clientOrderId": cid()})
+        trades = await bn.ex.fetch_order_trades(bought["id"], SYMBOL)
+        balance = await bn.ex.fetch_balance()
+        return placed["info"], fetched["info"], listed[-1]["info"], trades[0]["info"], balance["info"]
+    placed, fetched, listed, trade, account = bn.run(scenario())
     assert set(placed) == RECORDED_PLACED_KEYS
-    assert set(fetched) == RECORDED_ORDER_KEYS
+    assert set(fetched) == set(listed) == RECORDED_ORDER_KEYS
+    assert set(trade) == RECORDED_TRADE_KEYS
+    assert set(account) == RECORDED_ACCOUNT_KEYS
+    assert set(account["balances"][0]) == {"asset", "free", "locked"}
 
 
 def test_a_key_revoked_after_use_reads_as_a_ban_in_ccxt(bn):
