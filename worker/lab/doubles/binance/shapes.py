@@ -1,7 +1,8 @@
 """Binance's JSON shapes for the double's orders, trades, balances and markets (spot API, /api/v3 and the
 user data stream). Every shape follows Binance's published examples (developers.binance.com, spot REST
 "Trading endpoints" / "Account endpoints", "User Data Stream"), checked against ccxt's recorded responses
-(ts/src/test/static/response/binance.json): numbers as 8-decimal strings, ids as integers, times in ms."""
+(the static test responses in ccxt's repository; tests/test_double_binance.py compares the keys):
+numbers as 8-decimal strings, ids as integers, times in ms."""
 
 from __future__ import annotations
 
