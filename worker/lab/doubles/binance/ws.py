@@ -1,10 +1,10 @@
 """Binance's sockets as ccxt's `binance` pro uses them for spot: market streams on `/ws/<n>` (and
-`/stream?streams=` combined) with `SUBSCRIBE` messages for `<symbol>@ticker`, `@miniTicker` (what ccxt's watch_ticker asks: last price,
-no bid or ask) and `@bookTicker` (watch_bids_asks);
-the user data stream over the WebSocket API (`/ws-api/v3`, `userDataStream.subscribe.signature`, a SIGNED
-request) whose events (`executionReport`, `outboundAccountPosition`, `balanceUpdate`) arrive wrapped as
-`{"subscriptionId": n, "event": {...}}`. Each connection sends through its own queue, so events leave in
-the order the core told them."""
+`/stream?streams=` combined) with `SUBSCRIBE` messages for `<symbol>@ticker`, `@miniTicker` (what ccxt's
+watch_ticker asks: last price, no bid or ask) and `@bookTicker` (watch_bids_asks); the user data stream
+over the WebSocket API (`/ws-api/v3`, `userDataStream.subscribe.signature`, a SIGNED request) whose events
+(`executionReport`, `outboundAccountPosition`, `balanceUpdate`) arrive wrapped as `{"subscriptionId": n,
+"event": {...}}`. Each connection sends through its own queue, so events leave in the order the core told
+them."""
 
 from __future__ import annotations
 
