@@ -17,6 +17,7 @@ Binance's quirks that matter to a system that must never place twice and must kn
 | signing: HMAC-SHA256 hex of query string + body, `X-MBX-APIKEY`, `timestamp` within `recvWindow` (≤ 60000), ≤ 1000 ms ahead | checked; -1022 bad signature, -2015 unknown key, -2014 malformed key, -1021 timing | "SIGNED endpoint security", "Timing security" |
 | rate limits: request weight per minute and orders per 10 s → HTTP 429 (-1003 / -1015) with `Retry-After`; repeated → 418 ban | counted with Binance's weights (6000/min, 100 orders/10 s by default); faults `rate_limit`, `ban` force them | "LIMITS", error codes -1003/-1015 |
 | funds reserved by resting orders (`locked`) | the core reserves them; a market order beyond `free` gets -2010 "Account has insufficient balance for requested action." | spot REST "Account information" (`free`/`locked`), error -2010 |
+| order ids and trade ids are unique per symbol only: Binance reuses them across symbols (`orderId`, `tradeId` need `symbol` everywhere) | NOT reproduced: the core keys orders by id, so the double keeps one sequence for all symbols and its ids never collide (kinder than Binance); a store keyed by (exchange, id) must add the symbol for Binance | every order and trade endpoint requires `symbol`; ccxt issue #26092 (two symbols with one order id) |
 | filters: LOT_SIZE, PRICE_FILTER, NOTIONAL | -1013 "Filter failure: <name>" | "Filters" |
 
 Admin fault words (POST /_double/faults): `rate_limit` (the next n REST requests answer 429 -1003),

@@ -64,7 +64,10 @@ def check_timing(params: dict[str, str]) -> None:
         stamp = int(params["timestamp"])
     except (KeyError, ValueError):
         raise BinanceError(*NO_TIMESTAMP) from None
-    window = int(params.get("recvWindow", 5000))
+    try:
+        window = float(params.get("recvWindow", 5000))  # up to three decimals: microseconds
+    except ValueError:
+        raise BinanceError(*BAD_WINDOW) from None
     if window > 60000 or window <= 0:
         raise BinanceError(*BAD_WINDOW)
     server = now_ms()
