@@ -166,6 +166,21 @@ def test_cancelled_with_fills_is_canceled_with_its_filled_amount(bn):
     assert (fetched["status"], fetched["filled"], fetched["info"]["status"]) == ("canceled", 0.003, "CANCELED")
 
 
+def test_an_expired_order_keeps_our_id_in_its_report(bn):
+    ours = cid()
+
+    async def scenario():
+        placed = await bn.ex.create_order(SYMBOL, "limit", "buy", 0.01, 52000, {"clientOrderId": ours})
+        await asyncio.to_thread(admin, bn.url, "cancel", {"orderId": placed["id"], "status": "expired"})
+        await until(lambda: [o for o in bn.seen.orders if o["id"] == placed["id"] and o["status"] == "expired"],
+                    "EXPIRED")
+        return await bn.ex.fetch_order(placed["id"], SYMBOL)
+    fetched = bn.run(scenario())
+    report = [o for o in bn.seen.orders if o["clientOrderId"] == ours][-1]
+    assert (report["info"]["x"], report["info"]["c"], report["info"]["C"]) == ("EXPIRED", ours, "")
+    assert (fetched["status"], fetched["info"]["status"]) == ("expired", "EXPIRED")
+
+
 def test_market_order_answers_with_its_fills(bn):
     ours = cid()
     placed = bn.run(bn.ex.create_order(SYMBOL, "market", "buy", 0.002, None, {"clientOrderId": ours}))
@@ -211,6 +226,9 @@ def test_amount_and_price_off_the_filters_are_invalid_orders(bn):
             await bn.ex.private_post_order({**base, "quantity": "0.000015", "price": "59000"})
         with pytest.raises(ccxt.InvalidOrder, match="PRICE_FILTER"):
             await bn.ex.private_post_order({**base, "quantity": "0.001", "price": "59000.001"})
+        # below the NOTIONAL minimum (5 USDT): Binance's -1013, which ccxt maps to BadRequest, not InvalidOrder
+        with pytest.raises(ccxt.BadRequest, match="NOTIONAL"):
+            await bn.ex.create_order(SYMBOL, "limit", "buy", 0.00005, 59000, {"clientOrderId": cid()})
     bn.run(scenario())
 
 
