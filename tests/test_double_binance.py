@@ -432,3 +432,12 @@ def test_a_key_revoked_after_use_reads_as_a_ban_in_ccxt(bn):
             bn.thread.call(bn.server.keys.__setitem__, "key-rich", secret)
             await ex.close()
     bn.run(scenario())
+
+
+def test_trade_ids_repeat_across_symbols_as_on_binance(bn):
+    """Binance counts trade ids per symbol: an ETH/USDT trade may carry a BTC/USDT trade's id."""
+    async def scenario():
+        placed = await bn.ex.create_order("ETH/USDT", "market", "buy", 0.01, None, {"clientOrderId": cid()})
+        return placed["trades"][0]["id"], await bn.ex.fetch_my_trades(SYMBOL)
+    eth_trade, btc_trades = bn.run(scenario())
+    assert eth_trade in {t["id"] for t in btc_trades}

@@ -17,7 +17,7 @@ Binance's quirks that matter to a system that must never place twice and must kn
 | signing: HMAC-SHA256 hex of query string + body, `X-MBX-APIKEY`, `timestamp` within `recvWindow` (≤ 60000), ≤ 1000 ms ahead | checked; -1022 bad signature, -2015 unknown key, -2014 malformed key, -1021 timing | "SIGNED endpoint security", "Timing security" |
 | rate limits: request weight per minute and orders per 10 s → HTTP 429 (-1003 / -1015) with `Retry-After`; repeated → 418 ban | counted with Binance's weights (6000/min, 100 orders/10 s by default); faults `rate_limit`, `ban` force them | "LIMITS", error codes -1003/-1015 |
 | funds reserved by resting orders (`locked`) | the core reserves them; a market order beyond `free` gets -2010 "Account has insufficient balance for requested action." | spot REST "Account information" (`free`/`locked`), error -2010 |
-| order ids and trade ids are unique per symbol only: Binance reuses them across symbols (`orderId`, `tradeId` need `symbol` everywhere) | NOT reproduced: the core keys orders by id, so the double keeps one sequence for all symbols and its ids never collide (kinder than Binance); a store keyed by (exchange, id) must add the symbol for Binance | every order and trade endpoint requires `symbol`; ccxt issue #26092 (two symbols with one order id) |
+| order ids and trade ids are unique per symbol only: Binance reuses them across symbols (`orderId`, `tradeId` need `symbol` everywhere) | trade ids: one sequence per symbol, so BTC/USDT and ETH/USDT trades share ids (a store keyed by (exchange, trade id) loses one: add the symbol); order ids: NOT reproduced (the core keys orders by id: one sequence, never colliding, kinder than Binance) | every order and trade endpoint requires `symbol`; ccxt issue #26092 (two symbols with one order id) |
 | filters: LOT_SIZE, PRICE_FILTER, NOTIONAL | -1013 "Filter failure: <name>" | "Filters" |
 
 Admin fault words (POST /_double/faults): `rate_limit` (the next n REST requests answer 429 -1003),
@@ -37,10 +37,10 @@ from aiohttp import web
 from worker.lab.doubles.binance.auth import Limits
 from worker.lab.doubles.binance.rest import BinanceRest
 from worker.lab.doubles.binance.ws import BinanceSockets
-from worker.lab.doubles.core import DoubleExchange, Market
+from worker.lab.doubles.core import DoubleExchange, Market, Order, Trade
 from worker.lab.doubles.server import DoubleServer
 
-__all__ = ["BinanceDouble", "binance_double", "default_markets"]
+__all__ = ["BinanceDouble", "BinanceExchange", "binance_double", "default_markets"]
 
 
 def default_markets() -> list[Market]:
@@ -55,12 +55,28 @@ def default_markets() -> list[Market]:
     ]
 
 
-def binance_ids() -> Any:
-    """Ids that look like Binance's: order and trade ids integers (order ids around ten digits), ledger
-    (deposit) ids 18-digit strings."""
-    counters = {"order": itertools.count(9_780_331_417), "trade": itertools.count(3_143_287_051),
-                "ledger": itertools.count(769_800_519_366_885_376)}
-    return lambda kind: str(next(counters[kind]))
+class BinanceExchange(DoubleExchange):
+    """The core with Binance's ids: integers for orders (around ten digits) and trades, 18-digit strings
+    for deposits; trade ids counted per symbol, as Binance counts them."""
+
+    FIRST_TRADE_ID = 3_143_287_051
+
+    def __init__(self, markets: list[Market], **fees: Any) -> None:
+        super().__init__(markets, **fees)
+        self._orders = itertools.count(9_780_331_417)
+        self._ledger = itertools.count(769_800_519_366_885_376)
+        self._trades: dict[str, itertools.count] = {}
+        self._trading: str | None = None   # the symbol of the fill being made
+        self.new_id = self._binance_id
+
+    def _binance_id(self, kind: str) -> str:
+        if kind == "trade":
+            return str(next(self._trades.setdefault(self._trading or "", itertools.count(self.FIRST_TRADE_ID))))
+        return str(next(self._orders if kind == "order" else self._ledger))
+
+    def fill(self, order: Order, *args: Any, **kwargs: Any) -> Trade:
+        self._trading = order.symbol
+        return super().fill(order, *args, **kwargs)
 
 
 class BinanceDouble(BinanceRest, BinanceSockets, DoubleServer):
@@ -99,8 +115,7 @@ class BinanceDouble(BinanceRest, BinanceSockets, DoubleServer):
 def binance_double(keys: dict[str, str], markets: list[Market] | None = None, **faults: Any) -> BinanceDouble:
     """A Binance double over a fresh core: `keys` maps api key → secret (one account per key)."""
     limits = {k: faults.pop(k) for k in ("weight_per_minute", "orders_per_10s") if k in faults}
-    exchange = DoubleExchange(markets or default_markets(), new_id=binance_ids(), taker_fee=Decimal("0.001"),
-                              maker_fee=Decimal("0.001"))
+    exchange = BinanceExchange(markets or default_markets(), taker_fee=Decimal("0.001"), maker_fee=Decimal("0.001"))
     return BinanceDouble(exchange, keys, **limits, **faults)
 
 
