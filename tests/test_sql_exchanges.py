@@ -324,3 +324,16 @@ def test_valrs_ledger_reads_ignore_other_exchanges_accounts(postgresql):
     assert scalar(postgresql, "SELECT lth_pvr.request_ledger_sync(%s, %s)", (binance, T0)) == 0
     assert rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)", (T0,)) == []
     assert events(postgresql) == []
+
+
+def test_the_metrics_per_exchange(postgresql):
+    binance = account(postgresql, "binance")
+    account(postgresql, "kraken")
+    placed(postgresql, binance, "m1")
+    read(postgresql, session(postgresql, binance), [ccxt_order("m1", "closed", filled="0.001", when=at(minutes=2))],
+         now=at(minutes=2))
+    by_exchange = {r["exchange"]: r for r in rows(postgresql, "SELECT * FROM lth_pvr.metric_exchanges(7, %s)",
+                                                  (at(hours=1),))}
+    assert (by_exchange["binance"]["total_orders"], by_exchange["binance"]["ws_coverage_pct"],
+            by_exchange["binance"]["avg_minutes"]) == (1, Decimal("100.00"), Decimal("2.00"))
+    assert (by_exchange["kraken"]["total_orders"], by_exchange["kraken"]["ws_coverage_pct"]) == (0, None)
