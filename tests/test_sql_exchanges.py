@@ -337,3 +337,39 @@ def test_the_metrics_per_exchange(postgresql):
     assert (by_exchange["binance"]["total_orders"], by_exchange["binance"]["ws_coverage_pct"],
             by_exchange["binance"]["avg_minutes"]) == (1, Decimal("100.00"), Decimal("2.00"))
     assert (by_exchange["kraken"]["total_orders"], by_exchange["kraken"]["ws_coverage_pct"]) == (0, None)
+
+
+KRAKEN_WS = __import__("ccxt.pro", fromlist=["kraken"]).kraken()
+
+
+def kraken_event(client: uuid.UUID, status: str, cum_qty: float, when: str = "2025-03-03T12:07:00.000000Z") -> dict:
+    """What ccxt.pro.kraken's watch_orders makes of a later executions event (ids and cumulative figures
+    only): symbol None, filled None, amount = cum_qty, clientOrderId from order_userref (0)."""
+    return KRAKEN_WS.parse_ws_order({
+        "timestamp": when, "order_status": status, "exec_type": status, "order_id": "OK-7", "order_userref": 0,
+        "cl_ord_id": str(client), "cum_qty": cum_qty, "cum_cost": cum_qty * 90000, "fee_usd_equiv": 0.01,
+        "avg_price": 90000.0})
+
+
+def test_krakens_cancel_after_fills_states_its_remainder_and_the_fallback_replaces_it(postgresql):
+    acct = account(postgresql, "kraken")
+    order_id = placed(postgresql, acct, "OK-7", pair="BTC/USD", fallback_after="5 minutes")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET submitted_at = %s WHERE exchange_order_id = %s",
+                       (T0, order_id))
+    fire_age(postgresql, order_id)
+    client = order(postgresql, order_id)["customer_order_id"]
+    [row] = read(postgresql, session(postgresql, acct), [kraken_event(client, "canceled", 0.0004)], now=at(minutes=7))
+    assert (row["outcome"], row["new_status"]) == ("applied", "cancelled")
+    assert order(postgresql, order_id)["original_qty"] == Decimal("0.001")  # ours, not cum_qty
+    assert replacement(postgresql, order_id)["qty"] == Decimal("0.0006")
+    # Without our order (the same event handed to record_order_update): the remainder is not guessed.
+    assert rows(postgresql, "SELECT lth_pvr.exchange_payload(%s) ? 'remainingQuantity' AS known",
+                (Jsonb(kraken_event(client, "canceled", 0.0004)),)) == [{"known": False}]
+
+
+def test_krakens_filled_event_fills_the_order(postgresql):
+    acct = account(postgresql, "kraken")
+    order_id = placed(postgresql, acct, "OK-7", pair="BTC/USD")
+    client = order(postgresql, order_id)["customer_order_id"]
+    read(postgresql, session(postgresql, acct), [kraken_event(client, "filled", 0.001)], now=at(minutes=1))
+    assert order(postgresql, order_id)["status"] == "filled"

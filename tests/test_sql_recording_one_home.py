@@ -20,9 +20,9 @@ RULES = [
     # (Read: ccxt's translations write these words, they do not read them.)
     ("the exchange's time of a payload (a trade's, an order object's)", r"->>?\s*'(tradedAt|orderUpdatedAt)'",
      {"payload_exchange_time"}),
-    ("ccxt's unified order and trade are read into VALR's words",
-     r"->\s*'(lastUpdateTimestamp|clientOrderId|takerOrMaker)'|'order'\)", {"ccxt_order_payload", "ccxt_trade_payload",
-                                                                          "record_exchange_events"}),
+    ("ccxt's unified order is read into VALR's words", r"->\s*'lastUpdateTimestamp'", {"ccxt_order_payload"}),
+    ("our client order id in ccxt's words", r"->\s*'(clientOrderId|cl_ord_id|client_order_id)'",
+     {"ccxt_client_order_id"}),
     ("a trade's fee is read (a maker rebate is negative; unreadable is said)",
      r"\btrade_fee\(", {"order_fill_row", "fill_outcome"}),
     ("a fill is readable: a trade id, a positive price and quantity",
@@ -55,7 +55,9 @@ PATHS = {
     "correct_fill": {"order_fill_totals"},
     # ccxt's words are translated once, at each entry of the recording path.
     "exchange_payload": {"ccxt_order_payload", "ccxt_trade_payload"},
-    "record_exchange_events": {"record_fill", "apply_order_payload"},
+    "ccxt_order_payload": {"ccxt_client_order_id"},
+    "ccxt_trade_payload": {"ccxt_client_order_id"},
+    "record_exchange_events": {"record_fill", "apply_order_payload", "ccxt_order_completed"},
 }
 ENTRIES = ["apply_order_payload", "record_fill", "reconcile_open_orders", "record_order_update", "record_placement"]
 
