@@ -373,3 +373,31 @@ def test_krakens_filled_event_fills_the_order(postgresql):
     client = order(postgresql, order_id)["customer_order_id"]
     read(postgresql, session(postgresql, acct), [kraken_event(client, "filled", 0.001)], now=at(minutes=1))
     assert order(postgresql, order_id)["status"] == "filled"
+
+
+COINBASE_WS = __import__("ccxt.pro", fromlist=["coinbase"]).coinbase()
+
+
+def coinbase_event(client: uuid.UUID, status: str, cumulative: str, leaves: str) -> dict:
+    """What ccxt.pro.coinbase's watch_orders makes of a `user` channel order update."""
+    return COINBASE_WS.parse_ws_order({
+        "order_id": "cb-9", "client_order_id": str(client), "cumulative_quantity": cumulative,
+        "leaves_quantity": leaves, "avg_price": "90000", "total_fees": "0", "status": status,
+        "product_id": "BTC-USD", "creation_time": "2025-03-03T12:00:00.000Z", "order_side": "BUY",
+        "order_type": "Limit"})
+
+
+def test_coinbases_order_updates_state_the_ordered_quantity_as_filled_plus_leaves(postgresql):
+    acct = account(postgresql, "coinbase")
+    order_id = placed(postgresql, acct, "cb-9", pair="BTC/USD", fallback_after="5 minutes")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET submitted_at = %s WHERE exchange_order_id = %s",
+                       (T0, order_id))
+    client = order(postgresql, order_id)["customer_order_id"]
+    sid = session(postgresql, acct)
+    [opened] = read(postgresql, sid, [coinbase_event(client, "OPEN", "0", "0.001")], now=at(seconds=1))
+    assert opened["outcome"] == "unchanged"
+    fire_age(postgresql, order_id)
+    [ended] = read(postgresql, sid, [coinbase_event(client, "CANCELLED", "0.0004", "0.0006")], now=at(minutes=7))
+    assert (ended["outcome"], ended["new_status"]) == ("applied", "cancelled")
+    assert order(postgresql, order_id)["original_qty"] == Decimal("0.001")
+    assert replacement(postgresql, order_id)["qty"] == Decimal("0.0006")

@@ -13,7 +13,9 @@
 --   rejected  → Failed, failedReason from the exchange's own answer (info) when it gives one;
 --   anything else, or none, stays as given: `unknown_status`, as an unknown VALR word.
 -- Numbers pass through as ccxt gave them (JSON numbers, strings or null: json_numeric reads both and a
--- garbled one is `malformed` downstream); remaining, when ccxt has none, is amount − filled. Times:
+-- garbled one is `malformed` downstream); originalQuantity is filled + remaining when ccxt states
+-- both (ccxt's Coinbase events put the cumulative quantity in `amount`), else amount; remaining, when
+-- ccxt has none, is amount − filled. Times:
 -- ccxt's milliseconds (json_time reads them), else its ISO `datetime`. A market order's limit price
 -- is not sent (ccxt may report its average there). customerOrderId: ccxt_client_order_id.
 -- An order whose `filled` ccxt leaves null while info states the cumulative executed quantity
@@ -30,14 +32,19 @@ DECLARE
     v_status    text := lth_pvr.json_text(p_order->'status');
     -- Only cum_qty in info: ccxt's amount is what executed, not what was ordered.
     v_cum_only  boolean := coalesce(jsonb_typeof(p_order->'filled'), 'null') = 'null' AND p_order->'info' ? 'cum_qty';
-    v_amount    jsonb := CASE WHEN NOT v_cum_only THEN p_order->'amount' END;
     v_filled    numeric := lth_pvr.json_numeric(CASE WHEN v_cum_only THEN p_order->'info'->'cum_qty'
                                                      ELSE p_order->'filled' END);
+    v_left      numeric := lth_pvr.json_numeric(p_order->'remaining');
+    -- What was ordered: filled + remaining when ccxt states both (its watch_orders of Coinbase puts
+    -- the cumulative quantity in `amount`), else its amount.
+    v_amount    jsonb := CASE WHEN v_cum_only THEN NULL
+                              WHEN v_filled >= 0 AND v_left >= 0 THEN to_jsonb((v_filled + v_left)::text)
+                              ELSE p_order->'amount' END;
     v_remaining jsonb := coalesce(NULLIF(p_order->'remaining', 'null'),
                                   to_jsonb((lth_pvr.json_numeric(v_amount) - v_filled)::text));
-    v_left      numeric := lth_pvr.json_numeric(v_remaining);
     v_word      text;
 BEGIN
+    v_left := lth_pvr.json_numeric(v_remaining);
     v_word := CASE v_status
         WHEN 'open' THEN CASE WHEN v_filled > 0 THEN 'Partially Filled' ELSE 'Placed' END
         WHEN 'closed' THEN CASE WHEN v_left = 0 THEN 'Filled' WHEN v_left > 0 THEN 'Cancelled' ELSE v_status END
