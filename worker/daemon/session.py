@@ -404,8 +404,8 @@ class SubaccountSession:
                 event(log, "placement refused by VALR", logging.WARNING, order=order_id,
                       code=exc.code, message=exc.message[:200])
                 return
-        row = await store.record_placement(order_id, placed.id, None,
-                                           {"id": placed.id, "customerOrderId": placed.customer_order_id})
+        payload = getattr(placed, "payload", None) or {"id": placed.id, "customerOrderId": placed.customer_order_id}
+        row = await store.record_placement(order_id, placed.id, None, payload)  # a ccxt order as ccxt gave it
         event(log, "order placed", order=order_id, valr_order_id=placed.id, subaccount=self.subaccount_id,
               status=(row or {}).get("status"))
 
