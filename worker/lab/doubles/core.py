@@ -139,7 +139,6 @@ class DoubleExchange:
         self._counter = itertools.count(1)
         self.new_id = new_id or (lambda kind: str(next(self._counter)))
         self.taker_fee, self.maker_fee = taker_fee, maker_fee
-        self.fees_in_quote = fees_in_quote
         self.orders: dict[str, Order] = {}
         self.trades: list[Trade] = []
         self.ledger: list[LedgerEntry] = []
