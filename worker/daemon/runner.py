@@ -450,7 +450,9 @@ class Runner:
         known = set(self.accounts.rows)
         if held - known:
             await self.accounts.resolve_new(held - known)
-            for exchange in self.accounts.ccxt_exchanges() - set(self.exchange_prices):
+            for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
+                await self._refresh_exchange_pairs(exchange)  # its pair rules, before its first order is placed
+                await load_rules(self.client, self.store)
                 self._watch_prices_of(exchange)
                 self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -128,10 +127,7 @@ class Store:
 
     async def account_exchanges(self, account_ids: list[UUID] | None = None) -> list[dict]:
         """(exchange_account_id, exchange, credential_ref, subaccount_id, label) of each account."""
-        try:
-            return await self._rows("SELECT * FROM lth_pvr.account_exchanges(%s::uuid[])", (account_ids,))
-        except psycopg.errors.UndefinedFunction:  # a database without the exchange seam: every account VALR's
-            return []
+        return await self._rows("SELECT * FROM lth_pvr.account_exchanges(%s::uuid[])", (account_ids,))
 
     async def pair_refresh_due(self) -> bool:
         row = await self._one("SELECT lth_pvr.pair_refresh_due() AS due", ())
