@@ -132,7 +132,7 @@ def create_accounts(db: Sql, count: int, seed: int, base: int = 7_000_000,
     for i in range(count):
         ids.append(db.rows(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
-            "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+            "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
             (subaccount_id(seed, i, base), f"{label} {i + 1}"))[0][0])
     return ids
 

@@ -551,7 +551,7 @@ class FaultInjector:
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
             account = conn.execute(
                 "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'chaos killed claim') "
-                "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
                 (sub,)).fetchone()[0]
             for intent in intents:
                 conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, "
