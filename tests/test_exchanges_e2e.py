@@ -167,3 +167,28 @@ def test_a_lost_placement_answer_is_looked_up_by_client_id_not_placed_twice(venu
     _, _, client_id, ext = wait_status(postgresql, order_id, "submitted", worker)
     assert [o.id for o in orders_of(venue, client_id)] == [ext]
     assert "placement answer lost" in worker.log()
+
+
+def test_a_missing_credential_refuses_the_start_in_one_line_naming_the_account(postgresql, worker_url, sim, tmp_path):
+    account = sql(postgresql, "INSERT INTO lth_pvr.exchange_accounts (exchange, credential_ref, label) "
+                              "VALUES ('binance', 'desk_b', 'desk B') RETURNING exchange_account_id")[0][0]
+    worker = WorkerProcess("refused", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path,
+                           env={"DESK_B_API_KEY": "k", "DESK_B_API_SECRET": ""})
+    worker.start()
+    assert worker.proc.wait(30) == 2
+    said = [line for line in worker.log().strip().splitlines() if " INFO " not in line and " DEBUG " not in line]
+    assert said == [f"error: DESK_B_API_SECRET: required in the environment (never a flag: flags show in ps); "
+                    f"account desk B ({account}, binance) uses it"]
+
+
+def test_an_account_added_later_without_its_credential_is_left_alone(venue, postgresql, worker_for):
+    worker = worker_for(venue)
+    until(lambda: "worker started" in worker.log(), "the worker started", worker)
+    account = sql(postgresql, "INSERT INTO lth_pvr.exchange_accounts (exchange, credential_ref, label) "
+                              "VALUES (%s, 'nobody', 'no key') RETURNING exchange_account_id", (venue.name,))[0][0]
+    order_id = insert_order(postgresql, account, pair=venue.symbol(), price=Decimal("1000"), qty=QTY)
+    postgresql.commit()
+    until(lambda: "account left alone: its credential is missing" in worker.log(), "the ERROR line", worker)
+    line = next(x for x in worker.log().splitlines() if "account left alone" in x)
+    assert f"no key ({account}, {venue.name})" in line and "NOBODY_API_KEY" in line
+    assert worker.alive and status(postgresql, order_id)[0] == "pending"
