@@ -401,3 +401,15 @@ def test_coinbases_order_updates_state_the_ordered_quantity_as_filled_plus_leave
     assert (ended["outcome"], ended["new_status"]) == ("applied", "cancelled")
     assert order(postgresql, order_id)["original_qty"] == Decimal("0.001")
     assert replacement(postgresql, order_id)["qty"] == Decimal("0.0006")
+
+
+def test_valrs_audit_compares_valr_accounts_only(postgresql):
+    """VALR's daily audit reads VALR's history: a Kraken order's fills (which VALR's history never holds)
+    are not findings. Before, every account's fills of the day were compared: `unknown_fill` each."""
+    kraken = account(postgresql, "kraken")
+    order_id = placed(postgresql, kraken, "OK-7", pair="BTC/USD")
+    read(postgresql, session(postgresql, kraken), [], [ccxt_trade("T-7", "OK-7", "0.001", symbol="BTC/USD")])
+    assert fills(postgresql, order_id)
+    run = scalar(postgresql, "SELECT audit_run_id FROM lth_pvr.begin_audit_run(%s, NULL, 'test', %s)", (T0.date(), T0))
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.compare_audit_run(%s, %s)", (run, T0)) == 0
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.audit_findings WHERE audit_run_id = %s", (run,)) == 0
