@@ -406,7 +406,8 @@ class Chaos:
                           + f"  exchange open {exchange_open}  ticks {ticks}")
             if c["pending"] + c["placing"] + c["submitted"] == 0 and exchange_open == 0:
                 with psycopg.connect(db.url) as conn:
-                    if truth_check.check(conn, truth).ok:
+                    # every exchange's fills too: an order's status may come before its trades are read
+                    if truth_check.check(conn, truth).ok and (self.others is None or self.others.check(db.url)["ok"]):
                         settled = True
                         break
             if now >= tick_at:
