@@ -40,6 +40,10 @@ class ExchangeSession(SubaccountSession):
             if not await self._stream_up(readers, stopped):
                 return self.stop_reason or "stopped"
             await self.ctx.store.session_authenticated(session_id)
+            # What the account did while nothing watched it: balances and history over REST (claimed by a tick).
+            await self.ctx.store.request_ledger_sync(self.account_id)
+            if self.adapter.watches_balance:
+                readers.append(asyncio.create_task(self._watch_balance()))
             self.authenticated.set()
             event(log, "session opened", exchange=self.adapter.exchange, account=str(self.account_id),
                   session=session_id, reconnect=reconnect)
@@ -68,6 +72,17 @@ class ExchangeSession(SubaccountSession):
         if answer.get("trades"):
             await self.ctx.store.record_fills(self.account_id, "placement", answer["trades"])
         await self._close_if_sql_says_so()
+
+    async def _watch_balance(self) -> None:
+        """watch_balance where ccxt has it: each read recorded (record_exchange_balances, source ws). Its
+        error ends this watch only: the ledger's syncs read the balance too (fetch_balance)."""
+        try:
+            while True:
+                await self.ctx.store.record_exchange_balances(self.account_id, "ws", await self.adapter.watch_balance())
+        except (TransportError, RateLimited, ValrError) as exc:
+            event(log, "watching the balance ended", logging.WARNING, exchange=self.adapter.exchange,
+                  account=str(self.account_id), error=str(exc)[:200])
+            await asyncio.Event().wait()  # the session's life is its order stream's: wait to be cancelled
 
     async def _stream_up(self, readers: list[asyncio.Task], stopped: asyncio.Task) -> bool:
         """Wait until ccxt's private socket is connected and subscribed (True), or the session stops

@@ -9,7 +9,13 @@ With the primary account's key, the scheduled syncs of the subaccounts (socket o
 (claim_ledger_batch) cost one windowed read of GET /v1/account/transactionhistory/subaccounts (paged
 by `skip` until SQL says the window is complete: record_subaccount_window_page moves their cursors)
 and one GET /v1/account/balances/all, whatever their number. VALR refusing the key these routes
-(401/403) is recorded (record_ledger_batch_failed): per-account syncs from then on."""
+(401/403) is recorded (record_ledger_batch_failed): per-account syncs from then on.
+
+An account on an exchange reached through ccxt (Binance, Kraken, Coinbase) is claimed by the same
+claim_ledger_syncs and read through its adapter (sync_exchange_ledger): fetch_balance, then its history
+since the account's time cursor (fetch_ledger; Binance: fetch_deposits and fetch_withdrawals) read to the
+end and recorded in one call (record_exchange_transactions: the rows and the cursor in one transaction),
+the re-scan when due, then record_exchange_ledger_synced."""
 
 from __future__ import annotations
 
@@ -20,8 +26,9 @@ from uuid import UUID
 import httpx
 
 from worker.db.store import Store
+from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.logs import event
-from worker.valr.errors import AuthenticationError, TransportError, ValrError
+from worker.valr.errors import AuthenticationError, RateLimited, TransportError, ValrError
 from worker.valr.rest import HISTORY_PAGE, ValrClient
 
 log = logging.getLogger("worker.ledger")
@@ -95,3 +102,32 @@ async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> No
         event(log, "ledger window failed", logging.WARNING, accounts=len(ids), error=str(exc)[:200])
         return
     event(log, "ledger window read", accounts=len(ids), recorded=recorded, late=late)
+
+
+def _ms(at: datetime | None) -> int | None:
+    return None if at is None else int(at.timestamp() * 1000)
+
+
+async def sync_exchange_ledger(adapter: CcxtAdapter, store: Store, claim: dict) -> None:
+    """One claimed sync of a ccxt account: its balance, its history since the cursor, the re-scan of the
+    last days when due; an error leaves the cursor where it was (record_ledger_sync_failed)."""
+    account_id = claim["exchange_account_id"]
+    try:
+        balance = await adapter.balance()
+        await store.record_exchange_balances(account_id, "rest", balance)
+        codes = sorted((balance.get("total") or {}).keys())
+        read = await store.record_exchange_transactions(
+            account_id, "rest", await adapter.history(_ms(claim["newest_event_at"]), codes))
+        late = None
+        if claim["rescan_due"]:
+            late = await store.record_exchange_transactions(
+                account_id, "rescan", await adapter.history(_ms(claim["rescan_since"]), codes))
+        await store.record_exchange_ledger_synced(account_id, late is not None)
+    except (ValrError, TransportError, RateLimited) as exc:
+        await store.record_ledger_sync_failed(account_id, f"{type(exc).__name__}: {exc}")
+        event(log, "ledger sync failed", logging.WARNING, exchange=adapter.exchange, account=str(account_id),
+              error=str(exc)[:200])
+        return
+    if read["recorded"] or (late and late["recorded"]):
+        event(log, "ledger caught up", exchange=adapter.exchange, account=str(account_id),
+              recorded=read["recorded"], late=late["recorded"] if late else 0)

@@ -37,7 +37,7 @@ from worker.daemon.audit import run_audit
 from worker.daemon.accounts import ExchangeAccounts
 from worker.daemon.exchange_prices import ExchangePriceWatch
 from worker.daemon.exchange_session import ExchangeSession
-from worker.daemon.ledger import sync_across, sync_ledger
+from worker.daemon.ledger import sync_across, sync_exchange_ledger, sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
@@ -619,19 +619,28 @@ class Runner:
             batch = await self.store.claim_ledger_batch()  # SQL: nothing unless several are due, primary key
             if batch:
                 self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
-        for claim in await self.store.claim_ledger_syncs():
-            if not self.accounts.is_ccxt(claim["exchange_account_id"]):  # VALR's ledger reads: VALR accounts only
-                self._sync_account(claim)
+        claims = await self.store.claim_ledger_syncs()
+        await self.accounts.resolve_new(c["exchange_account_id"] for c in claims)  # an account new to this worker
+        for claim in claims:
+            await self._sync_account(claim)
         for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
             self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
 
-    def _sync_account(self, claim: dict) -> None:
-        """One account's claimed sync. SQL hands the account out again as soon as the previous sync's
-        history is read, while that sync may still be reading its re-scan and balances: the new claim runs
-        right after it. Skipped, it would hold the request until ledger_sync_claim_seconds."""
+    async def _sync_account(self, claim: dict) -> None:
+        """One account's claimed sync, by its exchange: VALR's reads, or its ccxt adapter's. SQL hands the
+        account out again as soon as the previous sync's history is read, while that sync may still be
+        reading its re-scan and balances: the new claim runs right after it. Skipped, it would hold the
+        request until ledger_sync_claim_seconds."""
         account = claim["exchange_account_id"]
+        if self.accounts.exchange(account) != "valr" and not self.accounts.is_ccxt(account):
+            # its credential is missing (said at its resolution): nothing to read it with
+            await self.store.record_ledger_sync_failed(account, self.accounts.unusable.get(account, "no credential"))
+            return
+        adapter = self.accounts.adapters.get(account)
+        sync = sync_ledger(self.client, self.store, claim) if adapter is None \
+            else sync_exchange_ledger(adapter, self.store, claim)
         previous = self.ledger_syncs.get(account)
-        task = self.tasks.spawn(after(previous, sync_ledger(self.client, self.store, claim)), "ledger_sync")
+        task = self.tasks.spawn(after(previous, sync), "ledger_sync")
         self.ledger_syncs[account] = task
         task.add_done_callback(lambda done: self.ledger_syncs.pop(account, None)
                                if self.ledger_syncs.get(account) is done else None)

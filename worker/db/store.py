@@ -324,6 +324,18 @@ class Store:
     async def record_balance_snapshot(self, account_id: UUID, items: list[dict]) -> int:
         return (await self._one("SELECT lth_pvr.record_balance_snapshot(%s, %s) AS n", (account_id, jsonb(items))))["n"]
 
+    async def record_exchange_balances(self, account_id: UUID, source: str, balance: dict) -> int:
+        """ccxt's unified balance of a ccxt account (fetch_balance 'rest', watch_balance 'ws')."""
+        return (await self._one("SELECT lth_pvr.record_exchange_balances(%s, %s, %s) AS n",
+                                (account_id, source, jsonb(balance))))["n"]
+
+    async def record_exchange_transactions(self, account_id: UUID, source: str, entries: list[dict]) -> dict:
+        return await self._one("SELECT * FROM lth_pvr.record_exchange_transactions(%s, %s, %s)",
+                               (account_id, source, jsonb(entries)))
+
+    async def record_exchange_ledger_synced(self, account_id: UUID, rescanned: bool) -> None:
+        await self._rows("SELECT lth_pvr.record_exchange_ledger_synced(%s, %s)", (account_id, rescanned))
+
     async def claim_ledger_batch(self) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.claim_ledger_batch(%s)", (self.worker_id,))
 

@@ -48,6 +48,10 @@ class Quirks:
     watch_my_trades: bool     # False: the account stream is orders only; fills come from the order's trades
     options: dict = field(default_factory=dict)  # ccxt options (configuration, not patches)
     market_buy_by_base: bool = False  # ccxt would send a market buy as a quote amount: send base size instead
+    # How the account's history is read (the ledger, worker/daemon/ledger.py): 'ledger' (fetch_ledger of
+    # every currency, paged by offset), 'ledger_per_currency' (fetch_ledger needs a currency code: each
+    # currency of the balance, ccxt's own pagination) or 'deposits_withdrawals' (no spot ledger in ccxt).
+    history: str = "ledger"
 
 
 QUIRKS: dict[str, Quirks] = {
@@ -58,7 +62,10 @@ QUIRKS: dict[str, Quirks] = {
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                                "defaultType": "spot",
                                # the reconciliation lists every open order at once (a weight we accept)
-                               "fetchOpenOrders": {"warnWithoutSymbol": False}}),
+                               "fetchOpenOrders": {"warnWithoutSymbol": False}},
+                      # fetchLedger is futures/options only (spot: NotSupported); GET /sapi/v1/capital/
+                      # deposit/hisrec and withdraw/history are the spot account's deposits and withdrawals
+                      history="deposits_withdrawals"),
     # cl_ord_id (ccxt maps clientOrderId to it on AddOrder); ccxt's fetch_order by client id sends it as
     # `userref` (an integer), not cl_ord_id: look it up among open and recently closed orders instead.
     # fetchOrderTrades is emulated from the order's trade ids: read the account's trades for the pair.
@@ -69,7 +76,9 @@ QUIRKS: dict[str, Quirks] = {
     # market buy goes out as quote_size (amount × price) unless we give base_size ourselves, which
     # would make a fallback's replacement execute a quote amount, not the unexecuted quantity.
     "coinbase": Quirks(client_id_param="client_order_id", lookup_by_client_id="open_and_recent", lookup_param=None,
-                       order_trades="my_trades", watch_my_trades=False, market_buy_by_base=True),
+                       order_trades="my_trades", watch_my_trades=False, market_buy_by_base=True,
+                       # v2 transactions are per account (one per currency): fetch_ledger requires a code
+                       history="ledger_per_currency"),
 }
 
 
@@ -257,6 +266,50 @@ class CcxtAdapter:
                 pass
         self.ccxt.clients.clear()
 
+    # -- the ledger (worker/daemon/ledger.py) ------------------------------------------------------
+    @property
+    def watches_balance(self) -> bool:
+        return bool(self.ccxt.has.get("watchBalance"))
+
+    async def balance(self) -> dict:
+        """ccxt's unified balance (record_exchange_balances reads it)."""
+        return await answered(self.ccxt.fetch_balance())
+
+    async def watch_balance(self) -> dict:
+        return await answered(self.ccxt.watch_balance())
+
+    async def history(self, since_ms: int | None, codes: list[str]) -> list[dict]:
+        """Everything the account's history holds from since_ms (None: all the exchange gives), as
+        ccxt's unified ledger entries or deposit/withdrawal transactions, read to the end before it is
+        recorded in one call (record_exchange_transactions moves the cursor with it). codes: the
+        account's currencies (an exchange that reads history per currency)."""
+        how = self.quirks.history
+        if how == "deposits_withdrawals":
+            # ccxt asks Binance for [since, since + 90 days] (its limit): a cursor older than that would
+            # never see newer entries. Entries before the window were read by the hourly syncs.
+            if since_ms is not None:
+                since_ms = max(since_ms, self.ccxt.milliseconds() - DEPOSIT_WINDOW_MS)
+            return [*await answered(self.ccxt.fetch_deposits(None, since_ms)),
+                    *await answered(self.ccxt.fetch_withdrawals(None, since_ms))]
+        if how == "ledger_per_currency":
+            entries: list[dict] = []
+            for code in [c for c in codes if c in (self.ccxt.currencies or {})]:  # ccxt's fetch_ledger refuses others
+                entries += await answered(self.ccxt.fetch_ledger(code, since_ms, None, {"paginate": True}))
+            return entries
+        return await self._ledger_pages(since_ms)
+
+    async def _ledger_pages(self, since_ms: int | None) -> list[dict]:
+        """Kraken's Ledgers: newest first, LEDGER_PAGE at a time from `start` (seconds, exclusive), paged
+        by `ofs` until a short page. `start` is sent as a param (since None): ccxt would also drop the
+        entries of that second before since_ms, and a short page would then end the read early."""
+        params: dict[str, Any] = {} if since_ms is None else {"start": since_ms // 1000 - 1}
+        entries: list[dict] = []
+        while True:
+            page = await answered(self.ccxt.fetch_ledger(None, None, None, {**params, "ofs": len(entries)}))
+            entries += page
+            if len(page) < LEDGER_PAGE:
+                return entries
+
     async def watch_price(self, pair: str) -> dict:
         return await answered(self.ccxt.watch_ticker(pair))
 
@@ -267,6 +320,8 @@ class CcxtAdapter:
         return as_tick_sizes(spot, self.ccxt.precisionMode)
 
 
+DEPOSIT_WINDOW_MS = 89 * 86_400_000  # within Binance's 90 days a deposit/withdrawal history read covers
+LEDGER_PAGE = 50  # Kraken's Ledgers answers at most 50 entries a call
 SWEEP_S = 0.25  # how often ccxt's order and trade caches are checked for updates no watch call returned
 
 

@@ -4,6 +4,10 @@
 -- ledger_rescan_days is due (never done, or over ledger_rescan_hours ago). p_exchange_account_ids
 -- limits it to those accounts (NULL: any account: accounts without a socket are synced too). Every
 -- account gets a cursor row here first. SKIP LOCKED: two workers never claim the same account.
+-- Accounts of an exchange reached through ccxt are claimed here too (ledger_read_per_account): the
+-- smallest change that brings them the same requests, schedule and claim; the worker sends each claim
+-- to the account's reader (VALR's or ccxt's), and a ccxt account's reads start at newest_event_at
+-- (its cursor is a time: ccxt reads by `since`; record_exchange_transactions moves it).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_ledger_syncs(
     p_worker_id text,
     p_exchange_account_ids uuid[] DEFAULT NULL,
@@ -11,7 +15,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_ledger_syncs(
     p_now timestamptz DEFAULT now()
 )
 RETURNS TABLE (exchange_account_id uuid, subaccount_id text, newest_transaction_id text, rescan_due boolean,
-               rescan_since timestamptz)
+               rescan_since timestamptz, newest_event_at timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -20,7 +24,7 @@ BEGIN
     INSERT INTO lth_pvr.ledger_cursors (exchange_account_id)
     SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
      WHERE (p_exchange_account_ids IS NULL OR a.exchange_account_id = ANY (p_exchange_account_ids))
-       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)  -- VALR's reads: its accounts only
+       AND lth_pvr.ledger_read_per_account(a.exchange, a.credential_ref)  -- VALR's default key and ccxt accounts
     ON CONFLICT DO NOTHING;
     RETURN QUERY
     WITH due AS (
@@ -35,11 +39,11 @@ BEGIN
        SET sync_claimed_at = p_now, sync_claimed_by = p_worker_id
       FROM due, lth_pvr.exchange_accounts a
      WHERE c.exchange_account_id = due.exchange_account_id AND a.exchange_account_id = c.exchange_account_id
-       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
+       AND lth_pvr.ledger_read_per_account(a.exchange, a.credential_ref)
     RETURNING c.exchange_account_id, a.subaccount_id, c.newest_transaction_id,
               c.rescanned_at IS NULL
                   OR c.rescanned_at < p_now - make_interval(hours => lth_pvr.setting('ledger_rescan_hours')::int),
-              p_now - make_interval(days => lth_pvr.setting('ledger_rescan_days')::int);
+              p_now - make_interval(days => lth_pvr.setting('ledger_rescan_days')::int), c.newest_event_at;
 END
 $$;
 
