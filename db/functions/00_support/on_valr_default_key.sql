@@ -1,5 +1,5 @@
--- Owns: which accounts VALR's account-wide calls reach — the ledger's reads (claim_ledger_syncs,
--- claim_ledger_batch, request_ledger_sync, ledger_sync_tick), GET /v1/account/balances/all
+-- Owns: which accounts VALR's account-wide calls reach — the ledger's reads (claim_ledger_batch; the
+-- per-account claims and requests through ledger_read_per_account), GET /v1/account/balances/all
 -- (record_balances_all), the across-subaccount history (record_subaccount_window_page), the audit's
 -- account list (audit_accounts) and new_order's subaccount id: VALR accounts on the worker's default
 -- VALR key (credential_ref NULL: the primary account and its subaccounts). Another exchange's account
