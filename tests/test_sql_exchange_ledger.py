@@ -151,3 +151,15 @@ def test_a_ccxt_account_is_asked_and_claimed_for_its_ledger_sync(postgresql):
                              "FROM lth_pvr.ledger_cursors WHERE exchange_account_id = %s", (acct,))
     assert cursor == {"synced_at": at(seconds=1), "rescanned_at": at(seconds=1), "sync_requested_at": None,
                       "sync_claimed_at": None}
+
+
+def test_a_balance_read_with_totals_only_asks_for_a_rest_read_when_a_total_moved(postgresql):
+    acct = account(postgresql, "kraken")
+    balance(postgresql, acct, {"info": {}, "BTC": {"free": 1.0, "used": 0.0, "total": 1.0}})
+    totals_only = {"info": {}, "BTC": {"free": None, "used": None, "total": 1.0}}
+    assert balance(postgresql, acct, totals_only, "ws", now=at(seconds=1)) == 0
+    assert scalar(postgresql, "SELECT max(sync_requested_at) FROM lth_pvr.ledger_cursors") is None  # unchanged: quiet
+    moved = {"info": {}, "BTC": {"free": None, "used": None, "total": 1.5}}
+    assert balance(postgresql, acct, moved, "ws", now=at(seconds=2)) == 0
+    assert scalar(postgresql, "SELECT max(sync_requested_at) FROM lth_pvr.ledger_cursors") == at(seconds=2)
+    assert scalar(postgresql, "SELECT total FROM lth_pvr.balances") == Decimal("1.0")  # never a guess

@@ -74,15 +74,24 @@ class ExchangeSession(SubaccountSession):
         await self._close_if_sql_says_so()
 
     async def _watch_balance(self) -> None:
-        """watch_balance where ccxt has it: each read recorded (record_exchange_balances, source ws). Its
-        error ends this watch only: the ledger's syncs read the balance too (fetch_balance)."""
+        """watch_balance where ccxt has it: each read recorded (record_exchange_balances, source ws; SQL asks
+        a REST read when a read carries totals only, as Kraken's). The next watch is armed before a read is
+        recorded: ccxt resolves only a watch already waiting (two messages back to back: a deposit's
+        balanceUpdate and outboundAccountPosition). Its error ends this watch only: the ledger's syncs read
+        the balance too (fetch_balance)."""
+        pending = asyncio.ensure_future(self.adapter.watch_balance())
         try:
             while True:
-                await self.ctx.store.record_exchange_balances(self.account_id, "ws", await self.adapter.watch_balance())
+                balance = await pending
+                pending = asyncio.ensure_future(self.adapter.watch_balance())
+                written = await self.ctx.store.record_exchange_balances(self.account_id, "ws", balance)
+                event(log, "balance read recorded", logging.DEBUG, exchange=self.adapter.exchange, written=written)
         except (TransportError, RateLimited, ValrError) as exc:
             event(log, "watching the balance ended", logging.WARNING, exchange=self.adapter.exchange,
                   account=str(self.account_id), error=str(exc)[:200])
             await asyncio.Event().wait()  # the session's life is its order stream's: wait to be cancelled
+        finally:
+            pending.cancel()
 
     async def _stream_up(self, readers: list[asyncio.Task], stopped: asyncio.Task) -> bool:
         """Wait until ccxt's private socket is connected and subscribed (True), or the session stops

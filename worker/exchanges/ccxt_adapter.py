@@ -62,7 +62,10 @@ QUIRKS: dict[str, Quirks] = {
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                                "defaultType": "spot",
                                # the reconciliation lists every open order at once (a weight we accept)
-                               "fetchOpenOrders": {"warnWithoutSymbol": False}},
+                               "fetchOpenOrders": {"warnWithoutSymbol": False},
+                               # a deposit's balanceUpdate is a delta: ccxt adds it to a REST snapshot only
+                               # when asked (without one, `free` would be the delta alone)
+                               "watchBalance": {"fetchBalanceSnapshot": True, "awaitBalanceSnapshot": True}},
                       # fetchLedger is futures/options only (spot: NotSupported); GET /sapi/v1/capital/
                       # deposit/hisrec and withdraw/history are the spot account's deposits and withdrawals
                       history="deposits_withdrawals"),
