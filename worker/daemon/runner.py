@@ -141,7 +141,7 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,
@@ -507,7 +507,7 @@ class Runner:
         if self.accounts.is_ccxt(account_id):
             return ExchangeSession(self.accounts.context(account_id, self.session_context), account_id,
                                    subaccount_id, self.accounts.adapters[account_id])
-        return SubaccountSession(self.session_context, account_id, subaccount_id)
+        return SubaccountSession(self.accounts.context(account_id, self.session_context), account_id, subaccount_id)
 
     def _lookups(self, row: dict) -> Lookups:
         """The REST lookups of a claimed row's account (its exchange's adapter)."""
