@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -487,12 +487,17 @@ class Runner:
         for order in await self.store.claim_cancel_requests():
             self.tasks.spawn(self.lookups.cancel(order), "cancel")
 
-    def send_cancels_now(self) -> None:
-        """A fallback trigger fired (prices, the timer): the cancels SQL requested leave now, not after
-        the tick's bookkeeping (heartbeat, leases, sessions), which may be waiting on the database. The
-        tick is woken too, as a backstop: claim_cancel_requests hands each cancel out once."""
-        self.tasks.spawn(self._send_cancels(), "send_cancels")
-        self.wake.set()
+    def send_cancels_now(self, handed_over: Sequence[dict] = (), claim_rest: bool = True) -> None:
+        """A fallback trigger fired (prices, the timer): the cancels SQL handed over as it fired them
+        (hand_over_cancels: claimed, attempt stamped) leave at once; when it fired more than it handed
+        over (`claim_rest`), the rest are claimed now, not after the tick's bookkeeping (heartbeat,
+        leases, sessions), which may be waiting on the database, and the tick is woken too, as a
+        backstop: claim_cancel_requests hands each cancel out once."""
+        for order in handed_over:
+            self.tasks.spawn(self.lookups.cancel(order), "cancel")
+        if claim_rest:
+            self.tasks.spawn(self._send_cancels(), "send_cancels")
+            self.wake.set()
 
     async def _run_due_polls(self) -> None:
         due = await self.store.claim_due_polls(500)
