@@ -1,22 +1,60 @@
-"""The internal SQL functions the hot paths call per row are inlined by the planner: no SET clause (a
-function with one is never inlined, and PL/pgSQL callers then parse and plan its body again on every
-call), no SECURITY DEFINER. EXPLAIN VERBOSE shows the call gone, replaced by its body."""
+"""The fallback's statements run no SQL-language function left uninlined (one that is — a SET clause, a
+FROM or a sub-select in its body — is parsed and planned again on every call from PL/pgSQL):
+the Cancelled read that inserts, claims and stamps the replacement (record_batch with
+hand_over_replacements), and the price read that fires a fallback and claims its cancel
+(record_market_prices with hand_over_cancels). Measured once the plans are cached. Left, and named:
+allow_status_change (set_config: volatile, never inlined), begin_placement (a SECURITY DEFINER entry
+point the worker calls too), status_transition_is_legal (one call), and price_fallback_crossing, whose
+inlined form changed what the price trigger fires (test_sql_fallback): to be understood first."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from tests.support.sql import rows
+from psycopg.types.json import Jsonb
 
-CALLS = {
-    "order_executes_at_most": "SELECT lth_pvr.order_executes_at_most(o) FROM lth_pvr.exchange_orders o",
-    "order_executed_qty": "SELECT lth_pvr.order_executed_qty(o) FROM lth_pvr.exchange_orders o",
-    "valr_executed_qty": "SELECT lth_pvr.valr_executed_qty(o.raw) FROM lth_pvr.exchange_orders o",
-    "fallback_defaults": "SELECT d.* FROM lth_pvr.exchange_orders o, lth_pvr.fallback_defaults(o) d",
-}
+from tests.support.sql import at, cancelled, fallback_order, fire_age, make_account, open_session, rows
+from tests.test_cancel_hand_over import price_frame
+from tests.test_sql_perf_recording import sql_function_calls
+
+CANCELLED_READ = """WITH b AS MATERIALIZED (SELECT * FROM lth_pvr.record_batch(%s, %s, %s))
+                    SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)
+                                                          FILTER (WHERE lth_pvr.is_final(b.new_status)), %s) FROM b"""
+PRICE_READ = """WITH f AS MATERIALIZED (SELECT * FROM lth_pvr.record_market_prices(%s, 'ws', %s))
+                SELECT lth_pvr.hand_over_cancels('w1', array_agg(f.exchange_order_id), %s) FROM f"""
 
 
-@pytest.mark.parametrize("name", sorted(CALLS))
-def test_the_function_is_inlined(postgresql, name):
-    plan = "\n".join(r["QUERY PLAN"] for r in rows(postgresql, "EXPLAIN (VERBOSE, COSTS OFF) " + CALLS[name]))
-    assert f"{name}(" not in plan and f"Function Scan on {name}" not in plan, plan
+def uninlined_calls(postgresql, statements: list) -> dict[str, int]:
+    """SQL-language function calls of the last statement, the others run first (plans cached)."""
+    with postgresql.transaction():
+        postgresql.execute("SET LOCAL track_functions = 'all'")
+        for query, params in statements[:-1]:
+            rows(postgresql, query, params)
+        before = sql_function_calls(postgresql)
+        rows(postgresql, *statements[-1])
+        after = sql_function_calls(postgresql)
+    return {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
+
+
+def test_the_cancelled_read_that_places_the_replacement(postgresql):
+    reads = []
+    for _ in range(7):
+        account = make_account(postgresql)
+        order_id, ext = fallback_order(postgresql, account, after="5 minutes")
+        fire_age(postgresql, order_id)
+        session = open_session(postgresql, account)
+        frames = Jsonb([{"type": "ORDER_STATUS_UPDATE", "data": cancelled(ext, remaining="0.001")}])
+        reads.append((CANCELLED_READ, (session, frames, at(minutes=7), session, at(minutes=7))))
+    assert uninlined_calls(postgresql, reads) == {"allow_status_change": 4, "begin_placement": 1,
+                                                  "status_transition_is_legal": 1}
+
+
+def test_the_price_read_that_fires_a_fallback(postgresql):
+    reads = []
+    for i in range(7):
+        account = make_account(postgresql)
+        fallback_order(postgresql, account, price="1000000", move="0.01")
+        now = at(minutes=1 + i)
+        reads.append((PRICE_READ, (Jsonb([price_frame("1000000", now - timedelta(seconds=1))]), now, now)))
+        reads.append((PRICE_READ, (Jsonb([price_frame("1020000", now)]), now, now)))
+    assert uninlined_calls(postgresql, reads) == {"price_fallback_crossing": 2}
