@@ -5,7 +5,7 @@ hand_over_replacements), and the price read that fires a fallback and claims its
 (record_market_prices with hand_over_cancels). Measured once the plans are cached. Left, and named:
 allow_status_change (set_config: volatile, never inlined), begin_placement (a SECURITY DEFINER entry
 point the worker calls too), status_transition_is_legal (one call), and price_fallback_crossing, whose
-inlined form changed what the price trigger fires (test_sql_fallback): to be understood first."""
+inlined form fired a BUY on an ask below its threshold (test_sql_fallback): kept a call until understood."""
 
 from __future__ import annotations
 
