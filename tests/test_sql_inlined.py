@@ -3,8 +3,8 @@ FROM or a sub-select in its body — is parsed and planned again on every call f
 the Cancelled read that inserts, claims and stamps the replacement (record_batch with
 hand_over_replacements), and the price read that fires a fallback and claims its cancel
 (record_market_prices with hand_over_cancels). Measured once the plans are cached. Left, and named:
-allow_status_change (set_config: volatile, never inlined), begin_placement (a SECURITY DEFINER entry
-point the worker calls too), status_transition_is_legal (one call), and price_fallback_crossing, whose
+allow_status_change (set_config: volatile, never inlined), status_transition_is_legal (one call), and
+price_fallback_crossing, whose
 inlined form fired a BUY on an ask below its threshold (test_sql_fallback): kept a call until understood."""
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ def test_the_cancelled_read_that_places_the_replacement(postgresql):
         session = open_session(postgresql, account)
         frames = Jsonb([{"type": "ORDER_STATUS_UPDATE", "data": cancelled(ext, remaining="0.001")}])
         reads.append((CANCELLED_READ, (session, frames, at(minutes=7), session, at(minutes=7))))
-    assert uninlined_calls(postgresql, reads) == {"allow_status_change": 4, "begin_placement": 1,
-                                                  "status_transition_is_legal": 1}
+    assert uninlined_calls(postgresql, reads) == {"allow_status_change": 4, "status_transition_is_legal": 1}
 
 
 def test_the_price_read_that_fires_a_fallback(postgresql):
