@@ -9,8 +9,6 @@ inlined form fired a BUY on an ask below its threshold (test_sql_fallback): kept
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from psycopg.types.json import Jsonb
 
 from tests.support.sql import at, cancelled, fallback_order, fire_age, make_account, open_session, rows
@@ -24,16 +22,18 @@ PRICE_READ = """WITH f AS MATERIALIZED (SELECT * FROM lth_pvr.record_market_pric
                 SELECT lth_pvr.hand_over_cancels('w1', array_agg(f.exchange_order_id), %s) FROM f"""
 
 
-def uninlined_calls(postgresql, statements: list) -> dict[str, int]:
-    """SQL-language function calls of the last statement, the others run first (plans cached)."""
+def uninlined_calls(postgresql, statements: list) -> tuple[dict[str, int], object]:
+    """SQL-language function calls of the last statement, the others run first (plans cached); and
+    what the last statement handed over."""
     with postgresql.transaction():
         postgresql.execute("SET LOCAL track_functions = 'all'")
         for query, params in statements[:-1]:
             rows(postgresql, query, params)
         before = sql_function_calls(postgresql)
-        rows(postgresql, *statements[-1])
+        [last] = rows(postgresql, *statements[-1])
         after = sql_function_calls(postgresql)
-    return {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
+    calls = {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
+    return calls, next(iter(last.values()))
 
 
 def test_the_cancelled_read_that_places_the_replacement(postgresql):
@@ -45,15 +45,18 @@ def test_the_cancelled_read_that_places_the_replacement(postgresql):
         session = open_session(postgresql, account)
         frames = Jsonb([{"type": "ORDER_STATUS_UPDATE", "data": cancelled(ext, remaining="0.001")}])
         reads.append((CANCELLED_READ, (session, frames, at(minutes=7), session, at(minutes=7))))
-    assert uninlined_calls(postgresql, reads) == {"allow_status_change": 4, "status_transition_is_legal": 1}
+    calls, handed_over = uninlined_calls(postgresql, reads)
+    assert calls == {"allow_status_change": 4, "status_transition_is_legal": 1}
+    assert [p["order_type"] for p in handed_over] == ["market"]
 
 
 def test_the_price_read_that_fires_a_fallback(postgresql):
     reads = []
-    for i in range(7):
+    for i in range(7):  # order i's threshold lies between jump i - 1 and jump i: each jump fires one order
         account = make_account(postgresql)
-        fallback_order(postgresql, account, price="1000000", move="0.01")
+        fallback_order(postgresql, account, price="1000000", move=f"0.0{i + 1}")
         now = at(minutes=1 + i)
-        reads.append((PRICE_READ, (Jsonb([price_frame("1000000", now - timedelta(seconds=1))]), now, now)))
-        reads.append((PRICE_READ, (Jsonb([price_frame("1020000", now)]), now, now)))
-    assert uninlined_calls(postgresql, reads) == {"price_fallback_crossing": 2}
+        reads.append((PRICE_READ, (Jsonb([price_frame(str(1_015_000 + 10_000 * i), now)]), now, now)))
+    calls, handed_over = uninlined_calls(postgresql, reads)
+    assert calls == {"price_fallback_crossing": 2}
+    assert len(handed_over) == 1  # the fired order's cancel, claimed in the same statement
