@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from worker.daemon.session import SubaccountSession, SessionContext
 from worker.exchanges.base import StreamingAdapter
 from worker.logs import event
+from worker.valr import RateLimited, TransportError, ValrError
 
 log = logging.getLogger("worker.session")
 STREAM_UP_CHECK_S = 0.02  # how often the start asks ccxt whether the private socket is up
@@ -76,6 +77,27 @@ class ExchangeSession(SubaccountSession):
         as the VALR session's."""
         async for orders, trades in reads:
             rows, placements = await self.ctx.store.record_exchange_events(session_id, orders, trades)
+            event(log, "read recorded", logging.DEBUG, exchange=self.adapter.exchange, orders=len(orders),
+                  trades=len(trades), outcomes=",".join(sorted({f"{r['kind']}:{r['outcome']}" for r in rows})))
             if placements:
                 self._place_handed_over(placements)
             self._act_on(rows)
+            if not self.adapter.streams_trades:
+                self._fetch_trades_of_open(rows)
+
+    def _fetch_trades_of_open(self, rows: list[dict]) -> None:
+        """An exchange whose stream carries orders only (Coinbase): any order update may be a fill (a
+        partial fill leaves the status unchanged), so that order's trades are read now; record_fill keeps
+        each once."""
+        updated = list({r["exchange_order_id"] for r in rows
+                        if r["exchange_order_id"] is not None and r["outcome"] != "error"})
+        if updated:
+            self.ctx.spawn(self._fetch_trades(updated), "fetch_order_trades")
+
+    async def _fetch_trades(self, order_ids: list) -> None:
+        for order in await self.ctx.store.orders_for_lookup(order_ids):
+            try:
+                await self.ctx.lookups.fetch_fills(order)
+            except (TransportError, RateLimited, ValrError) as exc:  # the safety net reads them later
+                event(log, "reading an order's trades failed", logging.WARNING, order=order["exchange_order_id"],
+                      error=str(exc)[:200])

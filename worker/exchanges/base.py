@@ -50,6 +50,7 @@ class StreamingAdapter(ExchangeAdapter, Protocol):
     `watch_orders` / `watch_my_trades`), and whose prices and pair rules come the same way."""
 
     exchange: str
+    streams_trades: bool  # False: the stream carries orders only; fills are read from each order's trades
 
     def account_reads(self) -> list[AsyncIterator[tuple[list[dict], list[dict]]]]: ...
 

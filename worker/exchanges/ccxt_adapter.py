@@ -200,11 +200,17 @@ class CcxtAdapter:
         return [t for t in trades if str(t.get("order")) == str(order_id)]
 
     # -- streams --------------------------------------------------------------------------------
+    @property
+    def streams_trades(self) -> bool:
+        """Whether the account stream carries trades (watch_my_trades); if not, an order's fills are
+        read from its trades over REST when an order update says it executed more."""
+        return self.quirks.watch_my_trades and bool(self.ccxt.has.get("watchMyTrades"))
+
     def account_reads(self) -> list[AsyncIterator[tuple[list[dict], list[dict]]]]:
         """The account stream as reads of (orders, trades): watch_orders, and watch_my_trades where the
         exchange has it. Each read is what ccxt received since the last one (newUpdates)."""
         reads = [self._reads(self.ccxt.watch_orders, orders=True)]
-        if self.quirks.watch_my_trades and self.ccxt.has.get("watchMyTrades"):
+        if self.streams_trades:
             reads.append(self._reads(self.ccxt.watch_my_trades, orders=False))
         return reads
 
