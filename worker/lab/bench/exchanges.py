@@ -1,0 +1,349 @@
+"""Figure 12: figures 1 and 8 on each exchange reached through ccxt (Binance, Kraken, Coinbase), beside
+the same commit floor, in one run: one worker, one double per exchange (worker/lab/doubles, unmodified
+ccxt driving it over real sockets), one account on each.
+
+* fill event → committed: one large resting BUY per account, placed by the worker through the double;
+  fills made in the double at a steady pace (figure 1's steady_fills). Each fill is stamped when the
+  double SENDS the socket message that carries it (the double's `stamp` hook): Binance's executionReport
+  (x=TRADE), Kraken's executions `trade` event, Coinbase's `user` order update whose number_of_fills
+  reaches it. Committed: a bench-only AFTER INSERT trigger on order_fills NOTIFYs `bench_fill` with the
+  trade id, observed by the LISTENing observer — delivered at the commit of the transaction that recorded
+  the fill (record_exchange_events for a socket read; record_fills for Coinbase, whose fills are read
+  over REST once its order event says the order traded), the same moment its lth_pvr_recorded arrives.
+  Floor: figure 1's (a bare one-row INSERT + NOTIFY, same listener, same rate, in the gaps between fills).
+* the fallback: limit BUYs under the market with a short fallback_after, one at a time: due (SQL's own
+  due time: submitted_at + fallback_after) → the cancel request received by the double; the exchange's
+  cancelled event sent → the replacement market order's POST received (the double's request log).
+  Compared with the same run's commit floor (not a bare ccxt client's: see the figure's note).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from worker.lab.bench.env import BenchWorker, Figure, Observer, median_of, start_simulator, summary_ms, wait_for
+from worker.lab.bench.latency import create_floor_table, floor_event, steady_fills
+from worker.lab.demo_exchanges import Venue, start_venues, worker_env
+from worker.lab.doubles.server import plain
+
+EXCHANGES = ("binance", "kraken", "coinbase")
+FILL_QTY = "0.00001"
+FALLBACK_QTY = Decimal("0.002")
+AFTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class Protocol:
+    cancel: tuple[str, str]   # the request that cancels an order (method, path)
+    place: tuple[str, str]    # the request that places one
+    quirk: str                # what the ccxt/worker path does differently on this exchange
+
+
+PROTOCOLS = {
+    "binance": Protocol(("DELETE", "/api/v3/order"), ("POST", "/api/v3/order"),
+                        "fills from executionReport x=TRADE (watch_my_trades and watch_orders)"),
+    "kraken": Protocol(("POST", "/0/private/CancelOrder"), ("POST", "/0/private/AddOrder"),
+                       "fills from the executions channel's trade events (watch_my_trades); an order's "
+                       "completion is a separate exec_type 'filled' event"),
+    "coinbase": Protocol(("POST", "/api/v3/brokerage/orders/batch_cancel"), ("POST", "/api/v3/brokerage/orders"),
+                         "no watch_my_trades: a fill is seen as the user channel's order update, its trade "
+                         "read over REST (fetch_my_trades) before it is committed"),
+}
+
+
+def merged() -> list[str]:
+    """The exchanges whose double is in this tree (a personality lands as its own module)."""
+    return [name for name in EXCHANGES if importlib.util.find_spec(f"worker.lab.doubles.{name}") is not None]
+
+
+# -- what a double sent ------------------------------------------------------------------------------------
+class Sent:
+    """The double's `stamp` hook: every socket message with its send time, read after the run."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[float, str]] = []
+
+    def __call__(self, at: float, text: str) -> None:
+        self.log.append((at, text))
+
+    def first_seen(self) -> tuple[dict[tuple, float], dict[str, float]]:
+        """(fill key → when a message first carried it, order id → when its cancelled event was sent)."""
+        fills: dict[tuple, float] = {}
+        cancelled: dict[str, float] = {}
+        for at, text in list(self.log):
+            keys, ended = message_words(text)
+            for key in keys:
+                fills.setdefault(key, at)
+            for order_id in ended:
+                cancelled.setdefault(order_id, at)
+        return fills, cancelled
+
+
+def message_words(text: str) -> tuple[list[tuple], list[str]]:
+    """One socket message's fill keys and the ids of the orders it says were cancelled, in each exchange's
+    documented shape: Kraken's executions, Coinbase's user channel, Binance's executionReport."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return [], []
+    if not isinstance(message, dict):
+        return [], []
+    keys: list[tuple] = []
+    ended: list[str] = []
+    if message.get("channel") == "executions":
+        for item in message.get("data") or []:
+            if item.get("exec_type") == "trade":
+                keys.append(("trade", str(item.get("exec_id"))))
+            elif item.get("exec_type") in ("canceled", "expired"):
+                ended.append(str(item.get("order_id")))
+    elif message.get("channel") == "user":
+        for event in message.get("events") or []:
+            for order in event.get("orders") or [] if event.get("type") == "update" else []:
+                keys.append(("nth", str(order.get("order_id")), int(order.get("number_of_fills") or 0)))
+                if order.get("status") in ("CANCELLED", "EXPIRED"):
+                    ended.append(str(order.get("order_id")))
+    else:
+        report = next((m for m in (message, message.get("event"), message.get("data"))
+                       if isinstance(m, dict) and m.get("e") == "executionReport"), None)
+        if report is not None and report.get("x") == "TRADE":
+            keys.append(("cum", str(report.get("i")), plain(Decimal(str(report.get("z"))))))
+        elif report is not None and report.get("X") in ("CANCELED", "EXPIRED"):
+            ended.append(str(report.get("i")))
+    return keys, ended
+
+
+def trade_keys(venue: Venue) -> dict[str, list[tuple]]:
+    """Each of the double's trades by id: the keys a message carrying it may name (its id; its order's
+    fill count with it; its order's cumulative quantity with it)."""
+    ex = venue.double.server.exchange
+
+    def read() -> dict[str, list[tuple]]:
+        out: dict[str, list[tuple]] = {}
+        count: dict[str, int] = {}
+        total: dict[str, Decimal] = {}
+        for trade in ex.trades:
+            count[trade.order_id] = count.get(trade.order_id, 0) + 1
+            total[trade.order_id] = total.get(trade.order_id, Decimal(0)) + trade.amount
+            out[trade.id] = [("trade", trade.id), ("nth", trade.order_id, count[trade.order_id]),
+                             ("cum", trade.order_id, plain(total[trade.order_id]))]
+        return out
+    return venue.double.call(read)
+
+
+def fill_latencies(venue: Venue, sent: dict[tuple, float], committed: dict[str, float]) -> tuple[list[float], int]:
+    """Each committed fill's send → commit time; and how many committed fills no sent message carried."""
+    latencies, unmatched = [], 0
+    for trade_id, keys in trade_keys(venue).items():
+        if trade_id not in committed:
+            continue
+        at = min((sent[k] for k in keys if k in sent), default=None)
+        if at is None:
+            unmatched += 1
+        else:
+            latencies.append(committed[trade_id] - at)
+    return latencies, unmatched
+
+
+# -- SQL a user would type, and the bench's own ------------------------------------------------------------
+def add_account(conn: psycopg.Connection, venue: Venue):
+    return conn.execute("INSERT INTO lth_pvr.exchange_accounts (exchange, label) VALUES (%s, %s) "
+                        "RETURNING exchange_account_id", (venue.name, f"bench {venue.name}")).fetchone()[0]
+
+
+def add_order(conn: psycopg.Connection, account, symbol: str, price: Decimal, qty: Decimal,
+              after_s: float | None = None):
+    return conn.execute(
+        """INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty, fallback_after)
+           VALUES (%s, gen_random_uuid(), %s, 'BUY', %s, %s, make_interval(secs => %s))
+           RETURNING exchange_order_id""", (account, symbol, price, qty, after_s)).fetchone()[0]
+
+
+def create_fill_trigger(conn: psycopg.Connection) -> None:
+    """Bench-only: a NOTIFY per recorded fill, delivered when the transaction that recorded it commits."""
+    conn.execute("""CREATE FUNCTION public.bench_fill_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN PERFORM pg_notify('bench_fill', NEW.trade_id); RETURN NULL; END $$""")
+    conn.execute("CREATE TRIGGER bench_fill_notify AFTER INSERT ON lth_pvr.order_fills "
+                 "FOR EACH ROW EXECUTE FUNCTION public.bench_fill_notify()")
+
+
+def order_row(conn: psycopg.Connection, order_id) -> tuple:
+    return conn.execute("SELECT status, ext_order_id, ws_monitored_at IS NOT NULL, "
+                        "extract(epoch FROM submitted_at + fallback_after)::float8 "
+                        "FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s", (order_id,)).fetchone()
+
+
+def fills_held(conn: psycopg.Connection, order_id) -> int:
+    return conn.execute("SELECT count(*) FROM lth_pvr.order_fills WHERE exchange_order_id = %s",
+                        (order_id,)).fetchone()[0]
+
+
+# -- one exchange ------------------------------------------------------------------------------------------
+class Account:
+    """One exchange's account, its big resting order and what its double sent."""
+
+    def __init__(self, conn: psycopg.Connection, venue: Venue) -> None:
+        self.venue = venue
+        self.sent = Sent()
+        venue.double.server.stamp = self.sent
+        self.id = add_account(conn, venue)
+        self.symbol = venue.symbol()
+        self.market = venue.double.server.exchange.markets[self.symbol]
+        self.resting = add_order(conn, self.id, self.symbol, self.market.bid, Decimal(1))
+        self.ext = ""
+
+    def fill(self, ext: str, quantity: str, subaccount_id: str) -> None:
+        """steady_fills' simulator face: one fill of the resting order, made in the double."""
+        server = self.venue.double.server
+        self.venue.double.call(lambda: server.exchange.fill(server.exchange.orders[ext], Decimal(quantity)))
+
+    def trades(self) -> int:
+        server = self.venue.double.server
+        return self.venue.double.call(lambda: sum(1 for t in server.exchange.trades if t.order_id == self.ext))
+
+
+def event_to_commit(conn, account: Account, observer: Observer, rate: float, seconds: float) -> tuple[dict, dict]:
+    """One repetition: fills at `rate` fills/s with the floor's events between them; (ours, floor)."""
+    observer.take()
+    steady_fills(account, [("", account.ext)], rate * 2, seconds, lambda _: floor_event(conn))
+    target = account.trades()
+    wait_for(lambda: fills_held(conn, account.resting) >= target, 60, f"{account.venue.name}: every fill committed")
+    time.sleep(0.1)
+    notes = observer.take()
+    committed = {payload: arrived for arrived, channel, payload in notes if channel == "bench_fill"}
+    sent, _ = account.sent.first_seen()
+    latencies, unmatched = fill_latencies(account.venue, sent, committed)
+    floor = [arrived - float(payload) for arrived, channel, payload in notes if channel == "bench_floor"]
+    return {**summary_ms(latencies), "unmatched": unmatched}, summary_ms(floor)
+
+
+def fallbacks(conn, account: Account, count: int) -> dict:
+    """`count` age fallbacks, one at a time: due → cancel received; cancelled sent → market POST received."""
+    protocol = PROTOCOLS[account.venue.name]
+    price = (account.market.bid * Decimal("0.95")).quantize(account.market.tick)
+    to_cancel, to_market = [], []
+    for _ in range(count):
+        order_id = add_order(conn, account.id, account.symbol, price, FALLBACK_QTY, AFTER_S)
+        # Partly executed first, as a fallback usually is: the rest is bought at market. (Kraken's
+        # cancelled event for an order without fills leaves ccxt without its amount: see the note.)
+        ext = wait_for(lambda: (row := order_row(conn, order_id))[0] == "submitted" and row[1], 60,
+                       f"{account.venue.name}: the fallback order placed")
+        account.fill(ext, str(FALLBACK_QTY / 4), "")
+        wait_replaced(conn, order_id, account.venue.name)
+        _, ext, _, due = order_row(conn, order_id)
+        requests = account.venue.double.call(lambda: list(account.venue.double.server.requests))
+        _, cancelled = account.sent.first_seen()
+        to_cancel.append(first_request(requests, protocol.cancel, due) - due)
+        to_market.append(first_request(requests, protocol.place, cancelled[ext]) - cancelled[ext])
+    return {"due_to_cancel": summary_ms(to_cancel), "cancelled_to_market": summary_ms(to_market)}
+
+
+def wait_replaced(conn: psycopg.Connection, order_id, name: str) -> None:
+    """The order's market replacement filled; else an error naming what SQL decided (order_events)."""
+    try:
+        wait_for(lambda: conn.execute(
+            "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id = %s AND status = 'filled'",
+            (order_id,)).fetchone()[0] == 1, 60, f"{name}: the fallback replaced")
+    except TimeoutError as exc:
+        events = conn.execute("SELECT kind, outcome, new_status, detail FROM lth_pvr.order_events "
+                              "WHERE exchange_order_id = %s ORDER BY event_id", (order_id,)).fetchall()
+        raise TimeoutError(f"{exc}; the order's events: {events}") from None
+
+
+def first_request(requests: list[dict], route: tuple[str, str], since: float) -> float:
+    return next(r["at"] for r in requests if (r["method"], r["path"]) == route and r["at"] >= since)
+
+
+# -- the figure ----------------------------------------------------------------------------------------------
+def pace(quick: bool) -> tuple[float, float, int, int]:
+    """(fills/s per exchange, seconds per repetition, repetitions, fallbacks per exchange)."""
+    return (20.0, 2.0, 2, 3) if quick else (50.0, 5.0, 4, 10)
+
+
+def run_exchanges(cluster, workdir: Path, quick: bool, names: tuple[str, ...] | None = None,
+                  sizes: tuple[float, float, int, int] | None = None) -> Figure:
+    rate, seconds, reps, n_fallbacks = sizes or pace(quick)
+    names = tuple(n for n in (names or EXCHANGES) if n in merged())
+    url = cluster.database("exchanges")
+    sim = start_simulator()  # the worker's VALR side: no VALR account, nothing placed there
+    worker = observer = None
+    per: dict[str, dict] = {}
+    try:
+        with contextlib.ExitStack() as stack, psycopg.connect(url, autocommit=True) as conn:
+            venues = start_venues(stack, names)
+            create_floor_table(conn)
+            create_fill_trigger(conn)
+            accounts = [Account(conn, venue) for venue in venues]
+            observer = Observer(url, ["bench_fill", "bench_floor"])
+            worker = BenchWorker(url, sim.base_url, workdir, "exchanges", extra_env=worker_env(venues))
+            for account in accounts:
+                wait_for(lambda: (row := order_row(conn, account.resting))[0] == "submitted" and row[2], 60,
+                         f"{account.venue.name}: the resting order placed and watched")
+                account.ext = order_row(conn, account.resting)[1]
+            for account in accounts:
+                steady_fills(account, [("", account.ext)], rate * 2, 0.5)  # warm-up
+                runs, floors = [], []
+                for _ in range(reps):
+                    ours, floor = event_to_commit(conn, account, observer, rate, seconds)
+                    runs.append(ours)
+                    floors.append(floor)
+                per[account.venue.name] = {"runs": runs, "floor_runs": floors,
+                                           "fallback": fallbacks(conn, account, n_fallbacks)}
+    finally:
+        for part in (observer, worker):
+            if part is not None:
+                part.stop()
+        sim.stop()
+        cluster.drop(url)
+    return exchanges_figure(per, names, rate, seconds, reps, n_fallbacks)
+
+
+def exchanges_figure(per: dict[str, dict], names: tuple[str, ...], rate: float, seconds: float, reps: int,
+                     n_fallbacks: int) -> Figure:
+    data: dict = {"exchanges": list(per), "fills_per_s": rate, "seconds_each": seconds, "repetitions": reps,
+                  "fallbacks_each": n_fallbacks}
+    fig = Figure("exchanges", data)
+    for name, result in per.items():
+        runs, floors, fb = result["runs"], result["floor_runs"], result["fallback"]
+        f50, f99 = median_of(floors, "p50_ms"), median_of(floors, "p99_ms")
+        entry = {"p50_ms": median_of(runs, "p50_ms"), "p99_ms": median_of(runs, "p99_ms"),
+                 "samples": sum(r["n"] for r in runs), "unmatched": sum(r["unmatched"] for r in runs),
+                 "floor_p50_ms": f50, "floor_p99_ms": f99, "floor_samples": sum(f["n"] for f in floors),
+                 "quirk": PROTOCOLS[name].quirk}
+        entry["ratio_p50"], entry["ratio_p99"] = _ratio(entry["p50_ms"], f50), _ratio(entry["p99_ms"], f99)
+        for key in ("due_to_cancel", "cancelled_to_market"):
+            s = fb[key]
+            entry.update({f"{key}_p50_ms": s["p50_ms"], f"{key}_p99_ms": s["p99_ms"], f"{key}_n": s["n"],
+                          f"{key}_ratio_p50": _ratio(s["p50_ms"], f50), f"{key}_ratio_p99": _ratio(s["p99_ms"], f99)})
+        data[name] = entry
+        data[f"runs_{name}"], data[f"floor_runs_{name}"] = runs, floors  # bench --compare's sub-runs
+        fig.rows.append((f"12 {name} fill event → commit p50/p99 (n={entry['samples']})",
+                         f"{entry['p50_ms']:.2f} / {entry['p99_ms']:.2f} ms", f"{f50:.2f} / {f99:.2f} ms",
+                         f"{entry['ratio_p50']}× / {entry['ratio_p99']}×", "reported"))
+        for label, key in (("age due → cancel received", "due_to_cancel"),
+                           ("cancelled event → market POST", "cancelled_to_market")):
+            fig.rows.append((f"12 {name} {label} p50/p99 (n={entry[f'{key}_n']})",
+                             f"{entry[f'{key}_p50_ms']:.1f} / {entry[f'{key}_p99_ms']:.1f} ms",
+                             f"{f50:.2f} / {f99:.2f} ms (commit)",
+                             f"{entry[f'{key}_ratio_p50']}× / {entry[f'{key}_ratio_p99']}×", "reported"))
+        fig.notes.append(f"  figure 12 {name}: {entry['quirk']}")
+    missing = [n for n in EXCHANGES if n not in per]
+    fig.notes.insert(0, (
+        f"figure 12: per exchange through ccxt and its double, one account, {rate:g} fills/s, {reps}×{seconds:g} s, "
+        f"medians of the repetitions; fill stamped when the double sends its message, committed = the NOTIFY of "
+        f"the transaction that recorded it; floor = figure 1's (one-row INSERT + NOTIFY at the same rate, in the "
+        f"gaps). Fallback: {n_fallbacks} age fallbacks ({AFTER_S:g} s) one at a time, request arrival in the "
+        f"double's log; its floor is the same commit floor, NOT a bare ccxt client's (figure 8 has one for VALR)"
+        + (f"; not measured (no double in this tree): {', '.join(missing)}" if missing else "")))
+    return fig
+
+
+def _ratio(value: float, floor: float) -> float:
+    return round(value / floor, 2) if floor else float("nan")
