@@ -1,0 +1,61 @@
+"""Figure 12 (`valr-monitor bench`, worker/lab/bench/exchanges.py) runs at tiny size on each exchange whose
+double is merged: every fill the double sent is matched to the commit that recorded it and reported beside
+the commit floor of the same run, the fallback's figures or the outcome that left it unmeasured; and a
+recorded run without figure 12 still compares. A smoke test: speed is never pass/fail here."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from worker.lab.bench.compare import comparables, compare
+from worker.lab.bench.env import Cluster
+from worker.lab.bench.exchanges import merged, message_words, run_exchanges
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def figure(embedded_pg, tmp_path_factory):
+    cluster = Cluster(embedded_pg.url()).start()
+    try:
+        return run_exchanges(cluster, tmp_path_factory.mktemp("bench"), True, sizes=(10.0, 0.5, 1, 1))
+    finally:
+        cluster.stop()
+
+
+def finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.skipif(not merged(), reason="no exchange double merged")
+def test_each_exchange_reports_fill_to_commit_beside_the_floor(figure):
+    assert figure.data["exchanges"] == merged()
+    for name in merged():
+        entry = figure.data[name]
+        assert entry["samples"] >= 5 and entry["unmatched"] == 0, (name, entry)  # every fill matched to its send
+        assert entry["floor_samples"] > 0
+        assert all(finite(entry[k]) for k in ("p50_ms", "p99_ms", "floor_p99_ms", "ratio_p50", "ratio_p99")), entry
+        replaced = entry["fallback_outcome"] == "replaced"
+        assert not replaced or (finite(entry["cancelled_to_market_p50_ms"]) and finite(entry["due_to_cancel_p50_ms"]))
+        rows = [r for r in figure.rows if r[0].startswith(f"12 {name} ")]
+        assert len(rows) == 3 and rows[0][3].endswith("×")
+
+
+@pytest.mark.skipif(not merged(), reason="no exchange double merged")
+def test_bench_compare_takes_the_new_figure_and_a_recording_without_it(figure):
+    current = comparables({"exchanges": figure.data})
+    assert {f"12 {name} fill → commit p99" for name in merged()} <= set(current)
+    assert {r.verdict for r in compare(current, {})} == {"not recorded"}
+
+
+def test_each_exchanges_fill_and_cancel_messages_are_read_in_its_documented_shape():
+    kraken = '{"channel":"executions","type":"update","data":[{"exec_type":"trade","exec_id":"T1","order_id":"O1"}]}'
+    coinbase = ('{"channel":"user","events":[{"type":"update","orders":[{"order_id":"O2","number_of_fills":"2",'
+                '"status":"CANCELLED"}]}]}')
+    binance = '{"e":"executionReport","x":"TRADE","X":"PARTIALLY_FILLED","i":7,"z":"0.50000000"}'
+    assert message_words(kraken) == ([("trade", "T1")], [])
+    assert message_words(coinbase) == ([("nth", "O2", 2)], ["O2"])
+    assert message_words(binance) == ([("cum", "7", "0.5")], [])
+    assert message_words('{"event":{"e":"executionReport","x":"CANCELED","X":"CANCELED","i":8}}') == ([], ["8"])
