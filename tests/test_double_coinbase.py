@@ -6,6 +6,7 @@ signing, rate limits, unknown orders, deposits and the ledger, the ticker stream
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import aiohttp
 import ccxt.pro
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from worker.exchanges.urls import point_at
 from worker.lab.doubles.coinbase import coinbase_double
@@ -20,13 +23,24 @@ from worker.lab.doubles.server import DoubleThread
 
 KEY, SECRET = "cb-test-key", "cb-test-secret"
 SMALL, SMALL_SECRET = "cb-small-account", "cb-small-secret"
+CDP_KEY = "organizations/0b0e5d2a-4a7e-4c43-9d4e-5a1f2b3c4d5e/apiKeys/7f6e5d4c-3b2a-4190-8e7f-6a5b4c3d2e1f"
+
+
+def ec_pem() -> str:
+    """A CDP key's secret as Coinbase hands it out: a P-256 key, SEC1 PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+CDP_SECRET = ec_pem()
 BTC_USD = "BTC/USD"
 _markets: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
 def double():
-    with DoubleThread(coinbase_double({KEY: SECRET, SMALL: SMALL_SECRET})) as running:
+    with DoubleThread(coinbase_double({KEY: SECRET, SMALL: SMALL_SECRET, CDP_KEY: CDP_SECRET})) as running:
         yield running
 
 
@@ -86,8 +100,9 @@ def test_markets_load_with_coinbase_ids_and_rules(double):
     async def body(ex):
         markets = await ex.load_markets()
         _markets.update(markets=markets, currencies=ex.currencies)
-        return markets
-    markets = drive(double, body)
+        return markets, await ex.fetch_time()
+    markets, server_ms = drive(double, body)
+    assert abs(server_ms - time.time() * 1000) < 5000  # /v2/time: whole seconds
     assert {"BTC/USD", "BTC/USDC", "BTC/USDT", "ETH/USD"} <= set(markets)
     btc = markets[BTC_USD]
     assert btc["id"] == "BTC-USD" and btc["spot"] and btc["active"]
@@ -175,12 +190,41 @@ def test_cancel_and_a_cancelled_order_with_fills(double):
     assert (after["status"], after["filled"], after["info"]["status"]) == ("canceled", 0.01, "CANCELLED")
 
 
+def test_a_queued_cancel_can_still_fill_and_ends_in_the_user_channel(double):
+    """The cancel's answer is not the cancel: the order stays open (pending_cancel) and fillable until
+    Coinbase's `user` update says CANCELLED, with what filled meanwhile."""
+    async def body(ex):
+        await admin(double, "faults", {"cancel_delay_ms": 300})
+        try:
+            orders = Watch(ex.watch_orders)
+            placed = await ex.create_order(BTC_USD, "limit", "buy", 0.02, 59200, {"client_order_id": cid()})
+            await ex.cancel_order(placed["id"])
+            queued = await ex.fetch_order(placed["id"])
+            await admin(double, "fill", {"orderId": placed["id"], "account": KEY, "amount": "0.004"})
+            seen = await orders.until(lambda seen: any(o["id"] == placed["id"] and o["status"] == "canceled"
+                                                       for o in seen))
+            orders.stop()
+            return queued, [o for o in seen if o["id"] == placed["id"]][-1]
+        finally:
+            await admin(double, "faults", {"cancel_delay_ms": 0})
+    queued, ended = drive(double, body)
+    assert (queued["status"], queued["info"]["pending_cancel"]) == ("open", True)
+    assert (ended["status"], ended["filled"], ended["remaining"]) == ("canceled", 0.004, 0.016)
+
+
 def test_market_orders_buy_by_quote_and_sell_by_base(double):
     async def body(ex):
+        before = await ex.fetch_balance({"v3": True})
         bought = await ex.create_order(BTC_USD, "market", "buy", 0.01, 60010, {"client_order_id": cid()})
         sold = await ex.create_order(BTC_USD, "market", "sell", 0.01, None, {"client_order_id": cid()})
-        return await ex.fetch_order(bought["id"]), await ex.fetch_order(sold["id"])
-    bought, sold = drive(double, body)
+        after = await ex.fetch_balance({"v3": True})
+        moved = after["total"]["BTC"] - before["total"]["BTC"]
+        closed = await ex.fetch_closed_orders(BTC_USD)  # List Orders, FILLED
+        assert {bought["id"], sold["id"]} <= {o["id"] for o in closed}
+        return await ex.fetch_order(bought["id"]), await ex.fetch_order(sold["id"]), moved
+    bought, sold, btc_moved = drive(double, body)
+    # Coinbase charges fees in the quote currency: every BTC bought arrives, every BTC sold leaves
+    assert btc_moved == pytest.approx(bought["filled"] - 0.01, abs=1e-12)
     assert bought["status"] == "closed" and bought["info"]["order_configuration"] == {
         "market_market_ioc": {"quote_size": "600.1"}}
     # quote_size includes the fee: at most 600.1 USD spent, so a little under 0.01 BTC bought
@@ -218,7 +262,16 @@ def test_a_rate_limit_answer_raises_ccxts_rate_limit_exception(double):
         await admin(double, "faults", {"rate_limit": 1})
         with pytest.raises(ccxt.RateLimitExceeded):
             await ex.fetch_open_orders(BTC_USD)
-        return await ex.fetch_open_orders(BTC_USD)  # only the next request was limited
+        listed = await ex.fetch_open_orders(BTC_USD)  # only the next request was limited
+        await admin(double, "faults", {"rate_limit": 1, "rate_limit_body": "html"})
+        with pytest.raises(ccxt.RateLimitExceeded):  # the gateway's page: ccxt goes by the status
+            await ex.fetch_open_orders(BTC_USD)
+        await admin(double, "faults", {"rate_limit_per_second": 1, "rate_limit_body": None})
+        with pytest.raises(ccxt.RateLimitExceeded):  # two within a second: over the limit
+            for _ in range(2):
+                await ex.fetch_open_orders(BTC_USD)
+        await admin(double, "faults", {"rate_limit_per_second": None})
+        return listed
     assert isinstance(drive(double, body), list)
 
 
@@ -279,3 +332,167 @@ def test_a_lost_placement_answer_leaves_the_order_placed_once(double):
         return [o for o in listed if o["clientOrderId"] == ours], again
     found, again = drive(double, body)
     assert len(found) == 1 and again["id"] == found[0]["id"]
+
+
+def test_a_cdp_key_signs_a_jwt_that_the_double_checks(double):
+    """ccxt signs with ES256 JWTs for a key named organizations/…/apiKeys/… with a PEM secret."""
+    ours = cid()
+
+    async def body(ex):
+        placed = await ex.create_order(BTC_USD, "limit", "buy", 0.01, 56000, {"client_order_id": ours})
+        snapshot = await ex.watch_orders()  # the subscribe message carries a JWT too
+        await ex.cancel_order(placed["id"])
+        return snapshot
+    assert ours in [o["clientOrderId"] for o in drive(double, body, CDP_KEY, CDP_SECRET)]
+
+    async def refused(ex):
+        with pytest.raises(ccxt.AuthenticationError):
+            await ex.fetch_open_orders(BTC_USD)
+        return True
+    assert drive(double, refused, CDP_KEY, ec_pem())  # signed by another key
+
+
+def test_a_timestamp_outside_30_seconds_is_refused(double):
+    async def body(ex):
+        ex.options["timeDifference"] = 60_000  # ccxt's clock a minute behind the exchange's
+        with pytest.raises(ccxt.AuthenticationError, match="request timestamp expired"):  # v2's errors shape
+            await ex.fetch_balance()
+        with pytest.raises(ccxt.AuthenticationError):  # v3: a bare 401
+            await ex.fetch_open_orders(BTC_USD)
+        ex.options["timeDifference"] = 25_000  # within the window
+        return await ex.fetch_open_orders(BTC_USD)
+    assert isinstance(drive(double, body), list)
+
+
+async def subscribe(double: DoubleThread, message: dict):
+    session = aiohttp.ClientSession()
+    ws = await session.ws_connect(double.base_url.replace("http", "ws", 1) + "/")
+    await ws.send_json(message)
+    return session, ws
+
+
+def test_a_badly_signed_user_subscription_gets_coinbases_error_frame(double):
+    """ccxt raises ExchangeError('authentication failure') inside its reader on this frame and the
+    watch_orders call never resolves: a wrong secret must be caught over REST (load_markets reads the
+    private transaction_summary) before the socket is relied on."""
+    async def body():
+        session, ws = await subscribe(double, {"type": "subscribe", "channel": "user", "product_ids": [],
+                                               "api_key": KEY, "timestamp": "1", "signature": "00"})
+        try:
+            return await ws.receive_json(timeout=5)
+        finally:
+            await ws.close()
+            await session.close()
+    assert asyncio.run(body()) == {"type": "error", "message": "authentication failure"}
+
+
+def test_a_connection_that_subscribes_to_nothing_is_closed(double):
+    """Coinbase: the subscribe message is mandatory within 5 s of connecting (here 0.2 s)."""
+    async def body():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(double.base_url.replace("http", "ws", 1) + "/") as ws:
+                return (await ws.receive(timeout=5)).type
+    double.server.subscribe_within_s = 0.2
+    try:
+        assert asyncio.run(body()) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    finally:
+        double.server.subscribe_within_s = 5.0
+
+
+def test_socket_faults_close_and_silence_the_streams(double):
+    async def closed(ex):
+        orders = Watch(ex.watch_orders)
+        await orders.until(lambda seen: True)
+        await asyncio.sleep(0)  # the next read is pending
+        await admin(double, "faults", {"close_sockets": True})
+        with pytest.raises(ccxt.NetworkError):
+            await orders.until(lambda seen: False)
+        return True
+    assert drive(double, closed)
+
+    async def silent():
+        session, ws = await subscribe(double, {"type": "subscribe", "channel": "ticker", "product_ids": ["ETH-USD"]})
+        try:
+            first = await ws.receive_json(timeout=5)
+            await ws.receive_json(timeout=5)  # subscriptions
+            await admin(double, "faults", {"silent": True})
+            await admin(double, "market", {"symbol": "ETH/USD", "bid": "3001", "ask": "3002"})  # never sent
+            await admin(double, "faults", {"silent": False})
+            await admin(double, "market", {"symbol": "ETH/USD", "bid": "3003", "ask": "3004"})
+            return first, await ws.receive_json(timeout=5)
+        finally:
+            await ws.close()
+            await session.close()
+    first, after = asyncio.run(silent())
+    assert first["events"][0]["type"] == "snapshot" and after["events"][0]["tickers"][0]["best_bid"] == "3003"
+    assert after["sequence_num"] == first["sequence_num"] + 3  # the update sent while silent was lost
+
+
+def test_an_idle_channel_is_dropped_unless_heartbeats_keep_it(double):
+    """Coinbase closes a channel that has sent nothing for 60-90 s unless `heartbeats` is subscribed on
+    the connection (here `idle_close_seconds` 0.3): the dropped channel says nothing."""
+    feeds = double.server.feeds
+
+    async def body():
+        await admin(double, "faults", {"idle_close_seconds": 0.3})
+        bare_session, bare = await subscribe(double, {"type": "subscribe", "channel": "ticker", "product_ids": ["ETH-USD"]})
+        kept_session, kept = await subscribe(double, {"type": "subscribe", "channel": "heartbeats", "product_ids": []})
+        await kept.send_json({"type": "subscribe", "channel": "ticker", "product_ids": ["ETH-USD"]})
+        try:
+            beats = []
+            while not beats:  # the first heartbeat, a second in: past the idle limit
+                message = await kept.receive_json(timeout=5)
+                beats += [message] if message["channel"] == "heartbeats" else []
+            await asyncio.wait_for(_until_dropped(feeds, "ticker"), 5)
+            await admin(double, "market", {"symbol": "ETH/USD", "bid": "3005", "ask": "3006"})
+            while (message := await kept.receive_json(timeout=5))["channel"] != "ticker":
+                pass
+            return message
+        finally:
+            await admin(double, "faults", {"idle_close_seconds": None})
+            for ws, session in ((bare, bare_session), (kept, kept_session)):
+                await ws.close()
+                await session.close()
+    assert asyncio.run(body())["events"][0]["tickers"][0]["best_bid"] == "3005"
+
+
+async def _until_dropped(feeds: dict, channel: str) -> None:
+    """Until one connection lost `channel` while another (with heartbeats) still has it."""
+    while not (any(channel not in f.channels and not f.channels for f in list(feeds.values()))
+               and any(channel in f.channels for f in list(feeds.values()))):
+        await asyncio.sleep(0.02)
+
+
+# Field names of ccxt's recorded Coinbase responses (ccxt/ccxt ts/src/test/static/response/coinbase.json):
+RECORDED_ORDER = {
+    "order_id", "product_id", "user_id", "order_configuration", "side", "client_order_id", "status",
+    "time_in_force", "created_time", "completion_percentage", "filled_size", "average_filled_price", "fee",
+    "number_of_fills", "filled_value", "pending_cancel", "size_in_quote", "total_fees", "size_inclusive_of_fees",
+    "total_value_after_fees", "trigger_status", "order_type", "reject_reason", "settled", "product_type",
+    "reject_message", "cancel_message", "order_placement_source", "outstanding_hold_amount", "is_liquidation",
+    "last_fill_time", "edit_history", "leverage", "margin_type"}  # fetchClosedOrders, less its `cursor`
+RECORDED_FILL = {
+    "entry_id", "trade_id", "order_id", "trade_time", "trade_type", "price", "size", "commission", "product_id",
+    "sequence_timestamp", "liquidity_indicator", "size_in_quote", "user_id", "side"}  # fetchMyTrades
+RECORDED_V2_ACCOUNT = {
+    "id", "name", "primary", "type", "balance", "created_at", "updated_at", "resource", "resource_path",
+    "currency", "allow_deposits", "allow_withdrawals"}  # fetchBalance (v2)
+RECORDED_SEND = {"amount", "created_at", "id", "native_amount", "network", "resource", "resource_path",
+                 "status", "type"}  # fetchDepositsWithdrawals, the crypto deposit
+
+
+def test_answers_carry_the_fields_of_ccxts_recorded_coinbase_responses(double):
+    async def body(ex):
+        await ex.create_order(BTC_USD, "market", "sell", 0.001, None, {"client_order_id": cid()})
+        orders = await ex.v3PrivateGetBrokerageOrdersHistoricalBatch({"order_status": "FILLED", "limit": 1})
+        fills = await ex.v3PrivateGetBrokerageOrdersHistoricalFills({"limit": 1})
+        accounts = await ex.v2PrivateGetAccounts()
+        btc = next(a for a in accounts["data"] if a["balance"]["currency"] == "BTC")
+        await admin(double, "deposit", {"account": KEY, "currency": "BTC", "amount": "0.25"})
+        moves = await ex.v2PrivateGetAccountsAccountIdTransactions({"account_id": btc["id"]})
+        return orders, fills, btc, next(m for m in moves["data"] if m["type"] == "send")
+    orders, fills, account, send = drive(double, body)
+    assert RECORDED_ORDER <= set(orders["orders"][0]) and {"sequence", "has_next", "cursor"} <= set(orders)
+    assert RECORDED_FILL <= set(fills["fills"][0]) and "cursor" in fills
+    assert RECORDED_V2_ACCOUNT <= set(account) and account["resource_path"] == f"/v2/accounts/{account['id']}"
+    assert RECORDED_SEND <= set(send) and {"hash", "network_name", "status"} <= set(send["network"])

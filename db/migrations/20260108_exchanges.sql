@@ -83,3 +83,10 @@ DROP FUNCTION IF EXISTS lth_pvr.price_triggered_orders(text[], timestamptz);
 DROP FUNCTION IF EXISTS lth_pvr.price_fallback_crossing(text[], timestamptz);
 DROP FUNCTION IF EXISTS lth_pvr.pair_refresh_due(timestamptz);
 DROP FUNCTION IF EXISTS lth_pvr.pair_rules();
+-- The metrics take an exchange (NULL: every one): their views are recreated by `migrate` after this.
+DROP VIEW IF EXISTS lth_pvr.v_ws_coverage;
+DROP VIEW IF EXISTS lth_pvr.v_polls_per_order;
+DROP VIEW IF EXISTS lth_pvr.v_completion_time;
+DROP FUNCTION IF EXISTS lth_pvr.metric_ws_coverage(int, timestamptz);
+DROP FUNCTION IF EXISTS lth_pvr.metric_polls_per_order(int, timestamptz);
+DROP FUNCTION IF EXISTS lth_pvr.metric_completion_time(int, timestamptz);

@@ -216,9 +216,17 @@ class CcxtAdapter:
 
     async def _reads(self, watch: Callable[[], Awaitable[list[dict]]],
                      orders: bool) -> AsyncIterator[tuple[list[dict], list[dict]]]:
-        while True:
-            items = list(await answered(watch()))
-            yield (items, []) if orders else ([], items)
+        # The next watch is asked for before this read is handed on: ccxt hands a message only to a
+        # watch already waiting (one arriving between two calls waits in its cache for the next message),
+        # so a watch asked after the read's recording could sit on a fill until something else arrived.
+        pending = asyncio.ensure_future(answered(watch()))
+        try:
+            while True:
+                items = list(await pending)
+                pending = asyncio.ensure_future(answered(watch()))
+                yield (items, []) if orders else ([], items)
+        finally:
+            pending.cancel()
 
     def stream_up(self) -> bool:
         """The private subscription is up: a socket of this account connected, with a subscription

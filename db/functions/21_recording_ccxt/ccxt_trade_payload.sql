@@ -3,7 +3,8 @@
 -- orderId, customerOrderId, price, quantity, tradedAt, fee, feeCurrency, side, currencyPair), ccxt's own
 -- object kept under `ccxt`. The fee is `fee.cost` in `fee.currency`, else the first of `fees[]`;
 -- a negative cost is a rebate, recorded as a negative fee (trade_fee). No fee object: 0 (ccxt said
--- none). A trade carries no client order id in ccxt's structure: `clientOrderId`, when the caller
+-- none). A trade carries no client order id in ccxt's structure (ccxt_client_order_id also reads the
+-- exchange's own, e.g. Kraken's cl_ord_id in info): `clientOrderId`, when the caller
 -- (record_exchange_events) adds it from the same read's order, lets a trade seen before the placement
 -- answer find its order. Internal: exchange_payload calls it.
 CREATE OR REPLACE FUNCTION lth_pvr.ccxt_trade_payload(p_trade jsonb)
@@ -13,7 +14,7 @@ AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
                'id', p_trade->'id',
                'orderId', p_trade->'order',
-               'customerOrderId', p_trade->'clientOrderId',
+               'customerOrderId', lth_pvr.ccxt_client_order_id(p_trade),
                'price', p_trade->'price',
                'quantity', p_trade->'amount',
                'tradedAt', coalesce(NULLIF(p_trade->'timestamp', 'null'), p_trade->'datetime'),

@@ -9,7 +9,8 @@
 -- One bad item does not lose the read: each is recorded in its own subtransaction, an error logged
 -- with outcome `error` (SQLSTATE) and skipped, as record_batch does frame by frame.
 -- Returns one row per item, in the order recorded: the order, the kind (`trade`, `order_status`),
--- the outcome and the order's status after it.
+-- the outcome and the order's status after it. An order event stating only what executed (Kraken's)
+-- is completed with the quantity we placed (ccxt_order_completed).
 CREATE OR REPLACE FUNCTION lth_pvr.record_exchange_events(
     p_session_id bigint,
     p_orders jsonb,
@@ -43,10 +44,11 @@ BEGIN
     FOR v_item, v_kind IN
         SELECT x.item, x.kind FROM (
             SELECT CASE WHEN jsonb_typeof(t.item) = 'object' AND NOT t.item ? 'clientOrderId' THEN
-                        t.item || coalesce((SELECT jsonb_build_object('clientOrderId', o->'clientOrderId')
+                        t.item || coalesce((SELECT jsonb_build_object('clientOrderId',
+                                                                      lth_pvr.ccxt_order_payload(o)->'customerOrderId')
                                               FROM jsonb_array_elements(v_orders) AS o
                                              WHERE jsonb_typeof(o) = 'object' AND o->'id' = t.item->'order'
-                                               AND o ? 'clientOrderId' LIMIT 1), '{}')
+                                               AND lth_pvr.ccxt_order_payload(o) ? 'customerOrderId' LIMIT 1), '{}')
                         ELSE t.item END AS item, 'trade' AS kind, 0 AS part, t.n
               FROM jsonb_array_elements(v_trades) WITH ORDINALITY AS t(item, n)
             UNION ALL
@@ -59,8 +61,10 @@ BEGIN
                 SELECT f.exchange_order_id, f.outcome INTO v_id, v_outcome
                   FROM lth_pvr.record_fill(v_account, 'ws', v_item, p_now) f;
             ELSE
+                -- After the trades: an event stating only what executed is completed with what we placed.
                 SELECT a.exchange_order_id, a.outcome INTO v_id, v_outcome
-                  FROM lth_pvr.apply_order_payload(v_account, 'ws', 'order_status', v_item, NULL, p_now) a;
+                  FROM lth_pvr.apply_order_payload(v_account, 'ws', 'order_status',
+                                                   lth_pvr.ccxt_order_completed(v_account, v_item), NULL, p_now) a;
             END IF;
         EXCEPTION WHEN OTHERS THEN
             v_id := NULL;

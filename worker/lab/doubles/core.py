@@ -1,5 +1,5 @@
 """The exchange doubles' shared state, in exchange-neutral words: accounts, orders, trades, balances, a
-market per symbol and each account's ledger. A personality (binance.py, kraken.py, coinbase.py) speaks
+market per symbol and each account's ledger. A personality (one per exchange: binance, kraken, coinbase) speaks
 one exchange's REST and WebSocket protocol over it, in that exchange's shapes, ids and error answers;
 nothing here knows any protocol.
 
@@ -7,7 +7,7 @@ Money behaves as on a real exchange, inconvenient parts included: a resting limi
 could spend (a buy its quote at its price, a sell its base) until it fills or is cancelled, so a market
 order sent while a cancelled limit's funds are still reserved can be refused for insufficient funds; a
 market order takes the touch (never a price beyond `slippage_band` from it); fees are charged in the
-currency received (or, with `fees_in_quote`, always in the quote currency, as Coinbase charges them). Every change is told to the listeners in the order it happened: the personality turns
+currency received. Every change is told to the listeners in the order it happened: the personality turns
 each into its own socket messages.
 """
 
@@ -131,11 +131,9 @@ class DoubleExchange:
 
     def __init__(self, markets: list[Market], new_id: Callable[[str], str] | None = None,
                  taker_fee: Decimal = Decimal("0.001"), maker_fee: Decimal = Decimal("0.0008"),
-                 fee_in: str = "received", fees_in_quote: bool = False) -> None:
+                 fee_in: str = "received") -> None:
         self.markets = {m.symbol: m for m in markets}
-        # 'received' (the currency a trade brings in) or 'quote' (Kraken's fciq; Coinbase: fees_in_quote)
-        self.fee_in = "quote" if fees_in_quote else fee_in
-        self.fees_in_quote = self.fee_in == "quote"
+        self.fee_in = fee_in  # 'received' (the currency a trade brings in) or 'quote' (Kraken's fciq)
         self._counter = itertools.count(1)
         self.new_id = new_id or (lambda kind: str(next(self._counter)))
         self.taker_fee, self.maker_fee = taker_fee, maker_fee
@@ -280,13 +278,14 @@ class DoubleExchange:
         if order.type == "limit":
             self._release(order)
         base, quote = trade.amount, trade.amount * trade.price
-        spent, got = (market.quote, market.base) if order.side == "buy" else (market.base, market.quote)
-        legs = {market.base: base, market.quote: quote}
-        # the fee comes off the leg in its currency: what is received, or what is spent (a fee in quote on a buy)
-        spent_fee = trade.fee if trade.fee_currency == spent else Decimal(0)
-        got_fee = trade.fee if trade.fee_currency == got else Decimal(0)
-        self._book(order.account, spent, -legs[spent] - spent_fee, "trade", trade.id, fee=spent_fee)
-        self._book(order.account, got, legs[got] - got_fee, "trade", trade.id, fee=got_fee)
+        base_fee = trade.fee if trade.fee_currency == market.base else Decimal(0)
+        quote_fee = trade.fee - base_fee
+        if order.side == "buy":
+            self._book(order.account, market.quote, -quote - quote_fee, "trade", trade.id, fee=quote_fee)
+            self._book(order.account, market.base, base - base_fee, "trade", trade.id, fee=base_fee)
+        else:
+            self._book(order.account, market.base, -base - base_fee, "trade", trade.id, fee=base_fee)
+            self._book(order.account, market.quote, quote - quote_fee, "trade", trade.id, fee=quote_fee)
         if order.type == "limit" and order.remaining > 0:  # what still rests stays reserved
             self._reserve(order)
 

@@ -1,4 +1,4 @@
-"""Coinbase's REST paths that ccxt's `coinbase` calls (async_support/coinbase.py, 4.5.x), over the core.
+"""Coinbase's REST paths that ccxt's `coinbase` calls (its `async_support` module, 4.5.x), over the core.
 
 Public: /v2/time, /v2/currencies, /v2/currencies/crypto, /v2/exchange-rates, /api/v3/brokerage/time,
 /api/v3/brokerage/market/products (load_markets; `product_type=FUTURE` answers no products).
@@ -24,7 +24,8 @@ from worker.lab.doubles.server import plain
 
 V3 = "/api/v3/brokerage"
 RATE_LIMITED = {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]}
-# A lookup of an order Coinbase does not know (ccxt quotes this body in its coinbase.py).
+RATE_LIMITED_PAGE = "<html><head><title>Coinbase</title><meta name=\"robots\" content=\"noindex\"></head><body></body></html>"
+# A lookup of an order Coinbase does not know (ccxt quotes this body in its coinbase module).
 NOT_FOUND = {"error": "unknown", "error_details": "order with this orderID was not found",
              "message": "order with this orderID was not found"}
 FAILURES = {  # the core's refusal → Create Order's error_response (error, preview_failure_reason, message)
@@ -62,10 +63,22 @@ class CoinbaseRest:
 
     # -- the gate: faults, then the signature ---------------------------------------------------------------
     def _rate_limited(self) -> web.Response | None:
+        """429 for the next `rate_limit` requests, or past `rate_limit_per_second` (Coinbase: 30/s private,
+        10/s public; the double counts every request, off unless set). `rate_limit_body: "html"` answers
+        with a page instead of JSON, as Coinbase's gateway has been seen to (coinbase-samples/
+        advanced-trade-sdk-go issue 18): ccxt then raises from the status alone."""
+        now = time.monotonic()
+        per_second = self.faults.get("rate_limit_per_second")
+        self.recent = [t for t in getattr(self, "recent", []) if now - t < 1.0]
+        limited = int(self.faults.get("rate_limit", 0)) > 0 or (per_second and len(self.recent) >= int(per_second))
+        self.recent.append(now)
+        if not limited:
+            return None
         if int(self.faults.get("rate_limit", 0)) > 0:
             self.faults["rate_limit"] = int(self.faults["rate_limit"]) - 1
-            return web.json_response(RATE_LIMITED, status=429)
-        return None
+        if self.faults.get("rate_limit_body") == "html":
+            return web.Response(status=429, text=RATE_LIMITED_PAGE, content_type="text/html")
+        return web.json_response(RATE_LIMITED, status=429)
 
     def _public(self, handler: Any) -> Any:
         async def gate(request: web.Request) -> web.StreamResponse:
@@ -82,7 +95,14 @@ class CoinbaseRest:
                 key = check_rest(self.keys, request.headers, request.method, request.path, request.query_string, body)
             except Refusal as refusal:
                 return _unauthorized(request.path, refusal.reason)
-            return await handler(request, self.account_of(key), json.loads(body) if body else {})
+            try:
+                payload = json.loads(body) if body else {}
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                return web.json_response({"error": "INVALID_ARGUMENT", "error_details": "malformed JSON body",
+                                          "message": "malformed JSON body"}, status=400)
+            return await handler(request, self.account_of(key), payload)
         return gate
 
     # -- public ------------------------------------------------------------------------------------------------
@@ -141,7 +161,7 @@ class CoinbaseRest:
 
     def _order_json(self, order: Order) -> dict:
         return shapes.order_rest(order, self.exchange.market(order.symbol), self.configs[order.id],
-                                 self.user_id(order.account))
+                                 self.user_id(order.account), order.id in self.pending_cancels)
 
     async def _order(self, request: web.Request, account: str, body: dict) -> web.Response:
         """Get Order: by order_id only. `client_order_id` is a deprecated query parameter that Coinbase
@@ -156,9 +176,10 @@ class CoinbaseRest:
         query = request.query
         statuses = set(query.getall("order_status", []))
         products = set(query.getall("product_ids", [])) | set(query.getall("product_id", []))
+        ids = set(query.getall("order_ids", []))
         limit = int(query.get("limit", "1000"))
         orders = [o for o in reversed(list(self.exchange.orders.values())) if o.account == account
-                  and (not statuses or shapes.STATUS[o.status] in statuses)
+                  and (not statuses or shapes.STATUS[o.status] in statuses) and (not ids or o.id in ids)
                   and (not products or shapes.product_id(self.exchange.market(o.symbol)) in products)]
         return web.json_response({"orders": [self._order_json(o) for o in orders[:limit]], "sequence": "0",
                                   "has_next": len(orders) > limit, "cursor": ""})
@@ -253,15 +274,30 @@ class CoinbaseRest:
         return web.json_response({"results": results})
 
     def _cancel_one(self, account: str, order_id: str) -> dict:
+        """Coinbase queues a cancel: `success` says it was accepted, not done. With `cancel_delay_ms` the
+        order stays OPEN (`pending_cancel`: true, still fillable) that long; its `user` update says when."""
         order = self.exchange.orders.get(order_id)
         if order is None or order.account != account:
             reason = "UNKNOWN_CANCEL_ORDER"
         elif order.status != OPEN:
             reason = "ORDER_IS_FULLY_FILLED" if order.remaining == 0 else "DUPLICATE_CANCEL_REQUEST"
+        elif order.id in self.pending_cancels:
+            reason = "DUPLICATE_CANCEL_REQUEST"
         else:
-            self.exchange.cancel(account, order.id)
+            delay = float(self.faults.get("cancel_delay_ms") or 0) / 1000
+            self.pending_cancels.add(order.id)
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self._finish_cancel, order)
+            else:
+                self._finish_cancel(order)
             return {"success": True, "failure_reason": "UNKNOWN_CANCEL_FAILURE_REASON", "order_id": order_id}
         return {"success": False, "failure_reason": reason, "order_id": order_id}
+
+    def _finish_cancel(self, order: Order) -> None:
+        if order.id in self.pending_cancels:
+            self.pending_cancels.discard(order.id)
+            if order.status == OPEN:
+                self.exchange.cancel(order.account, order.id)
 
 
 def _decimal(value: Any) -> Decimal | None:

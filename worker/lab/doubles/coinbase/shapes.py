@@ -1,5 +1,5 @@
 """Coinbase Advanced Trade's JSON shapes, built from the core's neutral state. Field names and their
-string formats follow ccxt's recorded responses (ts/src/test/static/response/coinbase.json: fetchClosedOrders,
+string formats follow ccxt's recorded responses (the coinbase JSON of ts/src/test/static/response in ccxt/ccxt: fetchClosedOrders,
 fetchMyTrades, fetchBalance, fetchDepositsWithdrawals) and Coinbase's API reference (List Orders, List Fills,
 the `user` and `ticker` WebSocket channels)."""
 
@@ -65,7 +65,7 @@ def _fees(order: Order) -> Decimal:
     return sum((t.fee for t in order.trades), Decimal(0))
 
 
-def order_rest(order: Order, market: Market, config: dict, user_id: str) -> dict[str, Any]:
+def order_rest(order: Order, market: Market, config: dict, user_id: str, pending_cancel: bool = False) -> dict[str, Any]:
     """An order as GET /api/v3/brokerage/orders/historical/{order_id} and .../batch answer it."""
     fees, value = _fees(order), order.cost
     after = value + fees if order.side == "buy" else value - fees
@@ -80,7 +80,7 @@ def order_rest(order: Order, market: Market, config: dict, user_id: str) -> dict
         "completion_percentage": plain((order.filled * 100 / order.amount).quantize(Decimal("0.01"))),
         "filled_size": money(order.filled), "average_filled_price": money(order.average),
         "fee": "", "number_of_fills": str(len(order.trades)), "filled_value": money(value),
-        "pending_cancel": False, "size_in_quote": in_quote, "total_fees": money(fees),
+        "pending_cancel": pending_cancel, "size_in_quote": in_quote, "total_fees": money(fees),
         "size_inclusive_of_fees": in_quote, "total_value_after_fees": money(after),
         "trigger_status": "INVALID_ORDER_TYPE", "order_type": order.type.upper(),
         "reject_reason": "REJECT_REASON_UNSPECIFIED", "settled": order.status != OPEN, "product_type": "SPOT",

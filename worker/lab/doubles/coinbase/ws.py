@@ -3,9 +3,13 @@ the channels ccxt's `coinbase` pro class subscribes to: `user` (signed; watch_or
 `ticker_batch` (watch_ticker / watch_tickers), plus `heartbeats`. Every message is the documented envelope
 {channel, client_id, timestamp, sequence_num, events}; sequence_num counts the connection's messages.
 
-Each socket has a queue and one writer, so messages leave in the order the core told them.
+Each socket has a queue and one writer, so messages leave in the order the core told them. A connection
+that has subscribed to nothing within `subscribe_within_s` (5 s, Coinbase's WebSocket overview: the
+subscribe message is mandatory) is closed.
 Faults: `silent` (sockets stay open, nothing is sent: what would have been is lost), `close_sockets`
-(closes every socket once).
+(closes every socket once), `idle_close_seconds: n` (Coinbase: "most channels close within 60-90 seconds
+if no updates are sent"; a channel that sent nothing for n seconds is dropped without a word unless
+`heartbeats` is subscribed on the connection; off unless set).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class Feed:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     sequence: itertools.count = field(default_factory=itertools.count)
     heartbeat: itertools.count = field(default_factory=lambda: itertools.count(1))
+    last_sent: dict[str, float] = field(default_factory=dict)  # channel → when it last sent (monotonic)
+    subscribed: bool = False
 
     def wants(self, channel: str, product: str) -> bool:
         products = self.channels.get(channel)
@@ -46,6 +52,8 @@ class Feed:
 class CoinbaseSockets:
     """Mixin of `CoinbaseDouble`: the WebSocket. Needs `exchange`, `faults`, `sockets`, `configs`,
     `check_subscribe(message)`."""
+
+    subscribe_within_s = 5.0
 
     def ws_routes(self, router: web.UrlDispatcher) -> None:
         self.feeds: dict[web.WebSocketResponse, Feed] = {}
@@ -58,11 +66,13 @@ class CoinbaseSockets:
         self.sockets.add(ws)
         self.feeds[ws] = feed
         writer = asyncio.ensure_future(self._write(feed))
+        deadline = asyncio.get_running_loop().call_later(self.subscribe_within_s, self._close_unsubscribed, feed)
         try:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
                     self._on_message(feed, frame.data)
         finally:
+            deadline.cancel()
             writer.cancel()
             self.sockets.discard(ws)
             self.feeds.pop(ws, None)
@@ -70,10 +80,13 @@ class CoinbaseSockets:
 
     async def _write(self, feed: Feed) -> None:
         while not feed.ws.closed:
+            idle = self.faults.get("idle_close_seconds")
             try:
-                message = await asyncio.wait_for(feed.queue.get(), 1.0)
+                message = await asyncio.wait_for(feed.queue.get(), min(1.0, float(idle) / 2) if idle else 1.0)
             except asyncio.TimeoutError:
-                if "heartbeats" not in feed.channels:
+                if idle and "heartbeats" not in feed.channels:
+                    self._close_idle(feed, float(idle))
+                if "heartbeats" not in feed.channels or time.monotonic() - feed.last_sent.get("heartbeats", 0) < 1:
                     continue
                 message = self._envelope(feed, "heartbeats", [{"current_time": shapes.iso(int(time.time() * 1000)),
                                                                "heartbeat_counter": next(feed.heartbeat)}])
@@ -83,7 +96,14 @@ class CoinbaseSockets:
                 await feed.ws.send_str(json.dumps(message))
 
     @staticmethod
+    def _close_idle(feed: Feed, idle: float) -> None:
+        now = time.monotonic()
+        for channel in [c for c in feed.channels if now - feed.last_sent.get(c, now) > idle]:
+            feed.channels.pop(channel)
+
+    @staticmethod
     def _envelope(feed: Feed, channel: str, events: list[dict]) -> dict:
+        feed.last_sent[channel] = time.monotonic()
         return {"channel": channel, "client_id": "", "timestamp": shapes.iso(int(time.time() * 1000)),
                 "sequence_num": next(feed.sequence), "events": events}
 
@@ -108,9 +128,15 @@ class CoinbaseSockets:
         if kind == "unsubscribe":
             feed.channels.pop(channel, None)
         else:
+            feed.subscribed = True
             feed.channels.setdefault(channel, set()).update(products)
             self._snapshot(feed, channel, products)
         self._send(feed, "subscriptions", [{"subscriptions": {c: sorted(p) for c, p in feed.channels.items()}}])
+
+    @staticmethod
+    def _close_unsubscribed(feed: Feed) -> None:
+        if not feed.subscribed:
+            asyncio.ensure_future(feed.ws.close())
 
     def _error(self, feed: Feed, message: str) -> None:
         feed.queue.put_nowait({"type": "error", "message": message})

@@ -126,8 +126,8 @@ class KrakenRest:
 
     # -- account -----------------------------------------------------------------------------------------
     def private_BalanceEx(self, account: str, params: dict, key: str) -> dict:
-        return {shapes.asset_id(code): {"balance": shapes.fixed(b.total, shapes.ASSETS.get(code, ("", "", 8))[2]),
-                                        "hold_trade": shapes.fixed(b.reserved, shapes.ASSETS.get(code, ("", "", 8))[2])}
+        return {shapes.asset_id(code): {"balance": shapes.fixed(b.total, shapes.asset_places(code)),
+                                        "hold_trade": shapes.fixed(b.reserved, shapes.asset_places(code))}
                 for code, b in sorted(self.exchange.balances_of(account).items())}
 
     def private_Balance(self, account: str, params: dict, key: str) -> dict:
@@ -148,6 +148,7 @@ class KrakenRest:
         if volume < market.min_amount:
             raise KrakenError("EOrder:Order minimum not met")
         price = dec(params.get("price"), "EGeneral:Invalid arguments:price") if type_ == "limit" else None
+        self._check_rules(market, side, volume, price)
         client_id = params.get("cl_ord_id") or None
         if client_id is not None and ("userref" in params or not CL_ORD_ID.match(client_id)):
             raise KrakenError("EGeneral:Invalid arguments:cl_ord_id")
@@ -156,6 +157,17 @@ class KrakenRest:
         order = self.exchange.place(account, market.symbol, side, type_, volume, price, client_id)
         # Kraken's answer names the order (txid) and describes it; it does not echo cl_ord_id
         return {"descr": {"order": shapes.rest_order(order, market)["descr"]["order"]}, "txid": [order.id]}
+
+    @staticmethod
+    def _check_rules(market, side: str, volume: Decimal, price: Decimal | None) -> None:
+        """AssetPairs' rules as Kraken enforces them: the price's decimals, then `costmin`."""
+        if price is not None and (price <= 0 or price % market.tick):
+            places = shapes.decimals(market.tick)
+            raise KrakenError(f"EOrder:Invalid price:{shapes.pair_names(market)[1]} price can only be specified "
+                              f"up to {places} decimals.")
+        at = price if price is not None else (market.ask if side == "buy" else market.bid)
+        if volume * at < market.min_cost:
+            raise KrakenError("EOrder:Cost minimum not met")
 
     def private_CancelOrder(self, account: str, params: dict, key: str) -> dict:
         order = self._order_by(account, params.get("txid"), params.get("cl_ord_id"), "EOrder:Unknown order")
@@ -189,7 +201,7 @@ class KrakenRest:
             raise KrakenError("EGeneral:Invalid arguments")
         orders = [self._order_by(account, txid, None, "EOrder:Invalid order") for txid in txids]
         return {o.id: self._rest_order(o, truthy(params.get("trades"))) for o in orders
-                if userref is None or int(userref) == 0}
+                if userref is None or (o.client_id is None and int(userref) == 0)}
 
     def private_OpenOrders(self, account: str, params: dict, key: str) -> dict:
         orders = [o for o in self.exchange.open_orders(account) if self._matches(o, params)]

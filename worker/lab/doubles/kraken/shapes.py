@@ -1,6 +1,6 @@
 """Kraken's ids, asset and pair names and the shapes of its REST answers and WebSocket v2 messages, built
 from the core's neutral objects. Shapes follow Kraken's API reference (docs.kraken.com/api-reference) and
-the payloads ccxt records for Kraken (ccxt/ccxt ts/src/test/static/response/kraken.json); numbers are
+the payloads ccxt records for Kraken (https://github.com/ccxt/ccxt/blob/master/ts/src/test/static/response/kraken.json); numbers are
 strings over REST and JSON numbers over the v2 socket, as Kraken sends them."""
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ def pair_names(market: Market) -> tuple[str, str, str]:
         return PAIRS[market.symbol]
     base, quote = (ASSETS.get(c, (c, c))[1] for c in (market.base, market.quote))
     return base + quote, base + quote, f"{base}/{quote}"
+
+
+def asset_places(code: str) -> int:
+    """The decimals Kraken prints an asset's amounts with (Assets' `decimals`)."""
+    return ASSETS.get(code, ("", "", 8, 4))[2]
 
 
 def decimals(step: Decimal) -> int:
@@ -149,7 +154,7 @@ def rest_order(order: Order, market: Market, with_trades: bool = False) -> dict:
 def rest_trade(trade: Trade, order: Order, market: Market, trade_no: int) -> dict:
     """One trade as TradesHistory and QueryTrades answer it."""
     places = decimals(market.tick)
-    return {"ordertxid": trade.order_id, "postxid": f"TK{trade.id[2:]}", "pair": pair_names(market)[0],
+    return {"ordertxid": trade.order_id, "postxid": "TKH2SE-M7IF5-CFI7LT", "pair": pair_names(market)[0],
             "aclass": "currency", "time": seconds(trade.ms), "type": trade.side, "ordertype": order.type,
             "price": fixed(trade.price, places), "cost": fixed(trade.amount * trade.price, 5),
             "fee": fixed(trade.fee, 5), "vol": fixed(trade.amount, LOT_DECIMALS), "margin": "0.00000",
@@ -162,18 +167,18 @@ LEDGER_TYPES = {"trade": "trade", "deposit": "deposit", "withdrawal": "withdrawa
 
 def rest_ledger(entry: LedgerEntry, refid: str) -> dict:
     """A ledger line: `amount` is the change before the fee, `fee` apart, `balance` after both."""
-    places = ASSETS.get(entry.currency, ("", "", 8, 4))[2]
+    digits = asset_places(entry.currency)
     return {"refid": refid, "time": seconds(entry.ms), "type": LEDGER_TYPES.get(entry.kind, entry.kind),
             "subtype": "", "aclass": "currency", "asset": asset_id(entry.currency),
-            "amount": fixed(entry.amount + entry.fee, places), "fee": fixed(entry.fee, places),
-            "balance": fixed(entry.balance_after, places)}
+            "amount": fixed(entry.amount + entry.fee, digits), "fee": fixed(entry.fee, digits),
+            "balance": fixed(entry.balance_after, digits)}
 
 
 def rest_deposit(entry: LedgerEntry, refid: str) -> dict:
-    places = ASSETS.get(entry.currency, ("", "", 8, 4))[2]
+    digits = asset_places(entry.currency)
     return {"method": entry.currency, "aclass": "currency", "asset": asset_id(entry.currency), "refid": refid,
             "txid": hashlib.sha256(refid.encode()).hexdigest(), "info": f"bc1q{refid.lower().replace('-', '')}",
-            "amount": fixed(entry.amount, places), "fee": fixed(entry.fee, places), "time": int(entry.ms / 1000),
+            "amount": fixed(entry.amount, digits), "fee": fixed(entry.fee, digits), "time": int(entry.ms / 1000),
             "status": "Success"}
 
 

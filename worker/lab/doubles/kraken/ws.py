@@ -16,6 +16,7 @@ from worker.lab.doubles.core import CANCELED, CLOSED, EXPIRED, OPEN, Order
 from worker.lab.doubles.kraken import shapes
 
 SNAPSHOT_TRADES = 50
+HEARTBEAT_SECONDS = 1.0  # Kraken: a heartbeat about every second on a socket with a subscription
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Conn:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     tickers: set[str] = field(default_factory=set)
     executions: str | None = None      # the account whose executions this socket follows
+    every_status: bool = True          # order_status=false: only new, filled, canceled, expired
     balances: str | None = None
     sequence: int = 0
 
@@ -46,6 +48,7 @@ class KrakenWs:
         self.conns.append(conn)
         self.sockets.add(ws)
         writer = asyncio.create_task(self._write(conn))
+        heartbeat = asyncio.create_task(self._heartbeat(conn))
         self.send(conn, {"channel": "status", "type": "update", "data": [
             {"version": "2.0.10", "system": "online", "api_version": "v2", "connection_id": id(conn)}]})
         try:
@@ -54,6 +57,7 @@ class KrakenWs:
                     self._on_message(conn, msg.data)
         finally:
             writer.cancel()
+            heartbeat.cancel()
             self.conns.remove(conn)
             self.sockets.discard(ws)
         return ws
@@ -64,6 +68,12 @@ class KrakenWs:
             if conn.ws.closed:
                 return
             await conn.ws.send_str(json.dumps(message))
+
+    async def _heartbeat(self, conn: Conn) -> None:
+        while not conn.ws.closed:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if conn.tickers or conn.executions or conn.balances:
+                self.send(conn, {"channel": "heartbeat"})
 
     def send(self, conn: Conn, message: dict) -> None:
         if not self.faults.get("silent"):  # a silent exchange keeps the socket open and says nothing
@@ -124,7 +134,7 @@ class KrakenWs:
                              "data": [shapes.ws_ticker(self.exchange.market(symbol))]})
 
     def _subscribe_executions(self, conn: Conn, account: str, params: dict, req_id: Any) -> None:
-        conn.executions = account
+        conn.executions, conn.every_status = account, params.get("order_status", True) is not False
         self.send(conn, shapes.ws_envelope("subscribe", req_id, {
             "channel": "executions", "maxratecount": 180, "snapshot": True}))
         data: list[dict] = []
@@ -165,7 +175,6 @@ class KrakenWs:
         if kind == "order":
             self._order_events(obj)
         elif kind == "trade":
-            self.trade_no(obj)
             order = self.exchange.orders[obj.order_id]
             self._to_executions(order.account, [shapes.ws_trade(obj, order, self.trade_no(obj))])
         elif kind == "ledger":
@@ -188,11 +197,11 @@ class KrakenWs:
             word = {CLOSED: "filled", CANCELED: "canceled", EXPIRED: "expired"}.get(order.status, "canceled")
             events = [] if order.status == OPEN else [shapes.ws_status(order, word)]
         for event in events:
-            self._to_executions(order.account, [event])
+            self._to_executions(order.account, [event], event["exec_type"] == "pending_new")
 
-    def _to_executions(self, account: str, data: list[dict]) -> None:
+    def _to_executions(self, account: str, data: list[dict], transitional: bool = False) -> None:
         for conn in self.conns:
-            if conn.executions == account:
+            if conn.executions == account and (conn.every_status or not transitional):
                 self.send(conn, {"channel": "executions", "type": "update", "data": data,
                                  "sequence": conn.next_sequence()})
 
