@@ -11,10 +11,12 @@ ccxt driving it over real sockets), one account on each.
   the fill (record_exchange_events for a socket read; record_fills for Coinbase, whose fills are read
   over REST once its order event says the order traded), the same moment its lth_pvr_recorded arrives.
   Floor: figure 1's (a bare one-row INSERT + NOTIFY, same listener, same rate, in the gaps between fills).
-* the fallback: limit BUYs under the market with a short fallback_after, one at a time: due (SQL's own
-  due time: submitted_at + fallback_after) → the cancel request received by the double; the exchange's
-  cancelled event sent → the replacement market order's POST received (the double's request log).
-  Compared with the same run's commit floor (not a bare ccxt client's: see the figure's note).
+* the fallback: limit BUYs under the market with a short fallback_after, a quarter filled first, one at a
+  time: due (SQL's own due time: submitted_at + fallback_after) → the cancel request received by the
+  double; the exchange's cancelled event sent → the replacement market order's POST received (the
+  double's request log). Floor (exchanges_floor.py, its own process, alternating with ours): figure 8's
+  idea on ccxt — a bare client on the worker's own adapter, one committed one-row write per decision,
+  on its own account of the same double.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
+import secrets
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,8 +36,9 @@ from pathlib import Path
 import psycopg
 
 from worker.lab.bench.env import BenchWorker, Figure, Observer, median_of, start_simulator, summary_ms, wait_for
+from worker.lab.bench.fallback import FloorProcess
 from worker.lab.bench.latency import create_floor_table, floor_event, steady_fills
-from worker.lab.demo_exchanges import Venue, start_venues, worker_env
+from worker.lab.demo_exchanges import Venue, secret_for, start_venues, worker_env
 from worker.lab.doubles.server import plain
 
 EXCHANGES = ("binance", "kraken", "coinbase")
@@ -228,12 +235,36 @@ def all_committed(conn: psycopg.Connection, account: Account) -> None:
     wait_for(lambda: fills_held(conn, account.resting) >= target, 60, f"{account.venue.name}: every fill committed")
 
 
-def fallbacks(conn, account: Account, count: int) -> dict:
-    """`count` age fallbacks, one at a time: due → cancel received; cancelled sent → market POST received.
-    Stops at the first fallback SQL does not replace (its outcome is reported: a finding, not a figure)."""
+class ExchangeFloor(FloorProcess):
+    """The fallback's floor (exchanges_floor.py) on its own account of the double: a second key."""
+
+    def __init__(self, url: str, venue: Venue, symbol: str, workdir: Path) -> None:
+        key = f"floor-{venue.name}-{secrets.token_hex(4)}"
+        venue.double.server.keys[key] = secret_for(venue.name)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(venue.name.upper() + "_")}
+        env.update(Venue(venue.name, venue.double, key).env, PYTHONUNBUFFERED="1")
+        self.log = open(workdir / f"exchanges_floor_{venue.name}.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.lab.bench.exchanges_floor", url, venue.name, symbol],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        self.ready = False
+
+    def ask(self, command: dict) -> dict:
+        if not self.ready:  # started with the worker, waited for at its first command
+            self.answer()   # {"ready": true}
+            self.ready = True
+        return super().ask(command)
+
+
+def fallbacks(conn, account: Account, count: int, floor: ExchangeFloor) -> dict:
+    """`count` age fallbacks of ours and `count` of the floor's, alternating, one at a time: due → cancel
+    received; cancelled sent → market POST received. Ours stop at the first fallback SQL does not replace
+    (its outcome is reported: a finding, not a figure)."""
     protocol = PROTOCOLS[account.venue.name]
     price = (account.market.bid * Decimal("0.95")).quantize(account.market.tick)
-    to_cancel, to_market, outcome = [], [], "replaced"
+    ours = {"due_to_cancel": [], "cancelled_to_market": []}
+    floors = {"due_to_cancel": [], "cancelled_to_market": []}
+    outcome = "replaced"
     for _ in range(count):
         order_id = add_order(conn, account.id, account.symbol, price, FALLBACK_QTY, AFTER_S)
         # Partly executed first, as a fallback usually is: the rest is bought at market.
@@ -247,13 +278,22 @@ def fallbacks(conn, account: Account, count: int) -> dict:
         wait_for(lambda: conn.execute(
             "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id = %s AND ext_order_id IS NOT NULL",
             (order_id,)).fetchone()[0] == 1, 60, f"{account.venue.name}: the replacement placed")
-        _, ext, _, due = order_row(conn, order_id)
-        requests = account.venue.double.call(lambda: list(account.venue.double.server.requests))
-        _, cancelled = account.sent.first_seen()
-        to_cancel.append(first_request(requests, protocol.cancel, due) - due)
-        to_market.append(first_request(requests, protocol.place, cancelled[ext]) - cancelled[ext])
-    return {"due_to_cancel": summary_ms(to_cancel), "cancelled_to_market": summary_ms(to_market),
+        timed(account, protocol, ext, order_row(conn, order_id)[3], ours)
+        placed = floor.ask({"place": str(FALLBACK_QTY), "limit": str(price), "after": AFTER_S})
+        account.fill(placed["id"], str(FALLBACK_QTY / 4), "")
+        floor.answer()  # {"done": id}: its market POST answered
+        timed(account, protocol, placed["id"], placed["due"], floors)
+    return {**{k: summary_ms(v) for k, v in ours.items()}, **{f"floor_{k}": summary_ms(v) for k, v in floors.items()},
             "outcome": outcome}
+
+
+def timed(account: Account, protocol: Protocol, ext: str, due: float, into: dict[str, list[float]]) -> None:
+    """One fallback's two steps, from the double's record: due → its cancel request received; its
+    cancelled event sent → the market POST received (fallbacks run one at a time: the first of each)."""
+    requests = account.venue.double.call(lambda: list(account.venue.double.server.requests))
+    _, cancelled = account.sent.first_seen()
+    into["due_to_cancel"].append(first_request(requests, protocol.cancel, due) - due)
+    into["cancelled_to_market"].append(first_request(requests, protocol.place, cancelled[ext]) - cancelled[ext])
 
 
 def fallback_outcome(conn: psycopg.Connection, order_id, name: str) -> str:
@@ -280,6 +320,7 @@ def run_exchanges(cluster, workdir: Path, quick: bool, names: tuple[str, ...] | 
     url = cluster.database("exchanges")
     sim = start_simulator()  # the worker's VALR side: no VALR account, nothing placed there
     worker = observer = None
+    floors: list[ExchangeFloor] = []
     per: dict[str, dict] = {}
     try:
         with contextlib.ExitStack() as stack, psycopg.connect(url, autocommit=True) as conn:
@@ -287,24 +328,25 @@ def run_exchanges(cluster, workdir: Path, quick: bool, names: tuple[str, ...] | 
             create_floor_table(conn)
             create_fill_trigger(conn)
             accounts = [Account(conn, venue) for venue in venues]
+            floors = [ExchangeFloor(url, a.venue, a.symbol, workdir) for a in accounts]  # they start meanwhile
             observer = Observer(url, ["bench_fill", "bench_floor"])
             worker = BenchWorker(url, sim.base_url, workdir, "exchanges", extra_env=worker_env(venues))
             for account in accounts:
                 wait_for(lambda: (row := order_row(conn, account.resting))[0] == "submitted" and row[2], 60,
                          f"{account.venue.name}: the resting order placed and watched")
                 account.ext = order_row(conn, account.resting)[1]
-            for account in accounts:
+            for account, bare in zip(accounts, floors):
                 steady_fills(account, [("", account.ext)], rate * 2, 0.5)  # warm-up: plans cached, sockets warm
                 all_committed(conn, account)
-                runs, floors = [], []
+                runs, floor_runs = [], []
                 for _ in range(reps):
-                    ours, floor = event_to_commit(conn, account, observer, rate, seconds)
+                    ours, commit_floor = event_to_commit(conn, account, observer, rate, seconds)
                     runs.append(ours)
-                    floors.append(floor)
-                per[account.venue.name] = {"runs": runs, "floor_runs": floors,
-                                           "fallback": fallbacks(conn, account, n_fallbacks)}
+                    floor_runs.append(commit_floor)
+                per[account.venue.name] = {"runs": runs, "floor_runs": floor_runs,
+                                           "fallback": fallbacks(conn, account, n_fallbacks, bare)}
     finally:
-        for part in (observer, worker):
+        for part in (observer, worker, *floors):
             if part is not None:
                 part.stop()
         sim.stop()
@@ -327,9 +369,11 @@ def exchanges_figure(per: dict[str, dict], names: tuple[str, ...], rate: float, 
         entry["ratio_p50"], entry["ratio_p99"] = _ratio(entry["p50_ms"], f50), _ratio(entry["p99_ms"], f99)
         entry["fallback_outcome"] = fb["outcome"]
         for key in ("due_to_cancel", "cancelled_to_market"):
-            s = fb[key]
+            s, f = fb[key], fb[f"floor_{key}"]
             entry.update({f"{key}_p50_ms": s["p50_ms"], f"{key}_p99_ms": s["p99_ms"], f"{key}_n": s["n"],
-                          f"{key}_ratio_p50": _ratio(s["p50_ms"], f50), f"{key}_ratio_p99": _ratio(s["p99_ms"], f99)})
+                          f"floor_{key}_p50_ms": f["p50_ms"], f"floor_{key}_p99_ms": f["p99_ms"],
+                          f"{key}_ratio_p50": _ratio(s["p50_ms"], f["p50_ms"]),
+                          f"{key}_ratio_p99": _ratio(s["p99_ms"], f["p99_ms"])})
         data[name] = entry
         data[f"runs_{name}"], data[f"floor_runs_{name}"] = runs, floors  # bench --compare's sub-runs
         fig.rows.append((f"12 {name} fill event → commit p50/p99 (n={entry['samples']})",
@@ -343,7 +387,7 @@ def exchanges_figure(per: dict[str, dict], names: tuple[str, ...], rate: float, 
                 continue
             fig.rows.append((f"12 {name} {label} p50/p99 (n={entry[f'{key}_n']})",
                              f"{entry[f'{key}_p50_ms']:.1f} / {entry[f'{key}_p99_ms']:.1f} ms",
-                             f"{f50:.2f} / {f99:.2f} ms (commit)",
+                             f"{entry[f'floor_{key}_p50_ms']:.1f} / {entry[f'floor_{key}_p99_ms']:.1f} ms",
                              f"{entry[f'{key}_ratio_p50']}× / {entry[f'{key}_ratio_p99']}×", "reported"))
         fig.notes.append(f"  figure 12 {name}: {entry['quirk']}")
     missing = [n for n in EXCHANGES if n not in per]
@@ -351,8 +395,9 @@ def exchanges_figure(per: dict[str, dict], names: tuple[str, ...], rate: float, 
         f"figure 12: per exchange through ccxt and its double, one account, {rate:g} fills/s, {reps}×{seconds:g} s, "
         f"medians of the repetitions; fill stamped when the double sends its message, committed = the NOTIFY of "
         f"the transaction that recorded it; floor = figure 1's (one-row INSERT + NOTIFY at the same rate, in the "
-        f"gaps). Fallback: {n_fallbacks} age fallbacks ({AFTER_S:g} s) one at a time, request arrival in the "
-        f"double's log; its floor is the same commit floor, NOT a bare ccxt client's (figure 8 has one for VALR)"
+        f"gaps). Fallback: {n_fallbacks} age fallbacks ({AFTER_S:g} s, a quarter filled first) one at a time, request "
+        f"arrival in the double's log; floor = a bare client on the worker's ccxt adapter, one committed one-row "
+        f"write per decision, on its own account of the double, alternating with ours"
         + (f"; not measured (no double in this tree): {', '.join(missing)}" if missing else "")))
     return fig
 
