@@ -28,7 +28,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -219,10 +218,12 @@ class Account:
 def event_to_commit(conn, account: Account, observer: Observer, rate: float, seconds: float) -> tuple[dict, dict]:
     """One repetition: fills at `rate` fills/s with the floor's events between them; (ours, floor)."""
     observer.take()
+    before = account.trades()
     steady_fills(account, [("", account.ext)], rate * 2, seconds, lambda _: floor_event(conn))
     all_committed(conn, account)
-    time.sleep(0.1)  # the observer's last notifications in hand (it stamps on arrival; nothing is timed here)
-    notes = observer.take()
+    made, notes = account.trades() - before, []
+    wait_for(lambda: notes.extend(observer.take()) or sum(n[1] == "bench_fill" for n in notes) >= made, 30,
+             f"{account.venue.name}: the observer holding every fill's commit")
     committed = {payload: arrived for arrived, channel, payload in notes if channel == "bench_fill"}
     sent, _ = account.sent.first_seen()
     latencies, unmatched = fill_latencies(account.venue, sent, committed)
