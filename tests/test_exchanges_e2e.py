@@ -118,16 +118,7 @@ def test_an_order_is_placed_once_watched_and_filled_in_two_fills(venue, postgres
                (account,))[0][0] >= 2
 
 
-# Kraken's socket says a cancel with ids and cumulative figures only (no amount, no remaining: ccxt's
-# watch_orders cannot merge it with the order's first event, which has no symbol either), and
-# replace_after_fallback refuses to guess: 'remainder_unknown', nothing placed. SQL could read the
-# remainder as the order's qty − the exchange's filled; until it does, Kraken's fallback stops there.
-KNOWN_SHORT = {"kraken": "Kraken's cancel event carries no remaining quantity: remainder_unknown (SQL)"}
-
-
-def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venue, postgresql, worker_for, request):
-    if venue.name in KNOWN_SHORT:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_SHORT[venue.name]))
+def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venue, postgresql, worker_for):
     account = account_on(postgresql, venue)
     symbol = venue.symbol()
     market = venue.double.server.exchange.markets[symbol]
