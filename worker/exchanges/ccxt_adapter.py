@@ -53,10 +53,12 @@ class Quirks:
 QUIRKS: dict[str, Quirks] = {
     # newClientOrderId ^[.A-Z:/a-z0-9_-]{1,36}$ (a UUID fits); GET /api/v3/order by origClientOrderId;
     # myTrades?orderId= is the order's trades. Spot markets only: ccxt would also load futures' markets.
+    # The account's open orders in one call (weight 80 rather than 6 per symbol: the safety net is rare);
+    # ccxt refuses it unless told the weight is known.
     "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
                       lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                               "defaultType": "spot"}),
+                               "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False}),
     # cl_ord_id (ccxt maps clientOrderId to it on AddOrder); ccxt's fetch_order by client id sends it as
     # `userref` (an integer), not cl_ord_id: look it up among open and recently closed orders instead.
     # fetchOrderTrades is emulated from the order's trade ids: read the account's trades for the pair.
