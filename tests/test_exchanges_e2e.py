@@ -197,3 +197,22 @@ def test_an_account_added_later_without_its_credential_is_left_alone(venue, post
     line = next(x for x in worker.log().splitlines() if "account left alone" in x)
     assert f"no key ({account}, {venue.name})" in line and "NOBODY_API_KEY" in line
     assert worker.alive and status(postgresql, order_id)[0] == "pending"
+
+
+def test_a_lost_socket_is_reopened_and_what_happened_meanwhile_is_recorded(venue, postgresql, worker_for):
+    import httpx
+
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    order_id = insert_order(postgresql, account, pair=symbol, qty=QTY,
+                            price=venue.double.server.exchange.markets[symbol].bid)
+    postgresql.commit()
+    worker = worker_for(venue)
+    _, _, client_id, _ = wait_status(postgresql, order_id, "submitted", worker)
+    httpx.post(f"{venue.double.base_url}/_double/faults", json={"close_sockets": 1}).raise_for_status()
+    fill(venue, client_id, QTY)  # while the session is down, or as it comes back
+    wait_status(postgresql, order_id, "filled", worker)
+    until(lambda: status(postgresql, order_id)[1] == QTY, "the fill recorded", worker)
+    sessions = sql(postgresql, "SELECT count(*), count(*) FILTER (WHERE close_reason LIKE 'connection lost%%') "
+                               "FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s", (account,))[0]
+    assert sessions[0] >= 2 and sessions[1] >= 1  # the lost socket recorded, a new one opened
