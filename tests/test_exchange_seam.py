@@ -95,6 +95,7 @@ def test_the_quirks_table_matches_what_ccxt_offers():
         has = getattr(ccxt.pro, exchange)().has
         assert has["watchOrders"], exchange
         assert quirks.watch_my_trades == bool(has.get("watchMyTrades")), exchange
+        assert has.get({"watch_ticker": "watchTicker", "watch_bids_asks": "watchBidsAsks"}[quirks.price_stream]), exchange
         if quirks.order_trades == "fetch_order_trades":
             assert has.get("fetchOrderTrades") is True, exchange
         else:

@@ -216,3 +216,30 @@ def test_a_lost_socket_is_reopened_and_what_happened_meanwhile_is_recorded(venue
     sessions = sql(postgresql, "SELECT count(*), count(*) FILTER (WHERE close_reason LIKE 'connection lost%%') "
                                "FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s", (account,))[0]
     assert sessions[0] >= 2 and sessions[1] >= 1  # the lost socket recorded, a new one opened
+
+
+def test_the_price_stream_fires_a_price_fallback(venue, postgresql, worker_for):
+    """prices_to_watch(exchange) → ccxt's watch_ticker → record_exchange_prices: a move against the order
+    cancels it and buys the rest at market."""
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    market = venue.double.server.exchange.markets[symbol]
+    bid = market.bid
+    order_id = insert_order(postgresql, account, pair=symbol, price=bid, qty=QTY, fallback_price_move="0.01",
+                            fallback_price_confirm_ms=0)
+    postgresql.commit()
+    worker = worker_for(venue)
+    wait_status(postgresql, order_id, "submitted", worker)
+    until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+                      (venue.name, symbol))[0][0], "a price from the stream", worker)
+    ticks = iter(range(1, 10_000))
+
+    def moved() -> bool:  # 3 % above the BUY, a new tick each poll until SQL says the trigger fired
+        up = (bid * Decimal("1.03")).quantize(market.tick) + market.tick * next(ticks)
+        venue.double.call(lambda: venue.double.server.exchange.set_market(symbol, bid=up - market.tick, ask=up))
+        return sql(postgresql, "SELECT fallback_reason FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s",
+                   (order_id,))[0][0] == "price"
+    until(moved, "the price fallback fired", worker)
+    wait_status(postgresql, order_id, "cancelled", worker)
+    assert sql(postgresql, "SELECT DISTINCT source FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+               (venue.name, symbol)) == [("ws",)]
