@@ -243,3 +243,18 @@ def test_the_price_stream_fires_a_price_fallback(venue, postgresql, worker_for):
     wait_status(postgresql, order_id, "cancelled", worker)
     assert sql(postgresql, "SELECT DISTINCT source FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
                (venue.name, symbol)) == [("ws",)]
+
+
+def test_a_key_the_exchange_refuses_stops_the_start_in_one_line(venue, postgresql, worker_url, sim, tmp_path):
+    account = account_on(postgresql, venue)
+    env = {**venue.env, f"{venue.name.upper()}_API_KEY": "not-a-key-it-knows"}
+    worker = WorkerProcess("refused", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path, env=env)
+    worker.start()
+    assert worker.proc.wait(60) == 2, worker.log()[-3000:]
+    said = [line for line in worker.log().strip().splitlines()
+            if " INFO " not in line and " DEBUG " not in line and " WARNING " not in line]
+    ref = venue.name.upper()
+    assert len(said) == 1 and said[0].startswith(f"error: {ref}_API_KEY: {venue.name} refused the key ("), said
+    assert said[0].endswith(f"check {ref}_API_KEY and {ref}_API_SECRET; account e2e {venue.name} ({account}, "
+                            f"{venue.name}) uses it")
+    assert venue.double.server.keys[venue.key] not in worker.log()
