@@ -95,6 +95,7 @@ def test_the_quirks_table_matches_what_ccxt_offers():
         has = getattr(ccxt.pro, exchange)().has
         assert has["watchOrders"], exchange
         assert quirks.watch_my_trades == bool(has.get("watchMyTrades")), exchange
+        assert has.get({"watch_ticker": "watchTicker", "watch_bids_asks": "watchBidsAsks"}[quirks.price_stream]), exchange
         if quirks.order_trades == "fetch_order_trades":
             assert has.get("fetchOrderTrades") is True, exchange
         else:
@@ -125,3 +126,26 @@ def test_decimal_places_precision_becomes_tick_sizes():
 ])
 def test_ccxt_exceptions_become_the_workers_categories(raised, placing, category):
     assert type(refusal(raised, placing)) is category  # an answered refusal is never "could not ask"
+
+
+@pytest.mark.parametrize("exchange", list(QUIRKS))
+def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
+    """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
+    refuses that (an ExchangeError before any request) unless its option says the weight is known."""
+    import asyncio
+    import importlib
+
+    from worker.exchanges.credentials import ExchangeCredentials
+    from worker.lab.demo_exchanges import secret_for
+    from worker.lab.doubles.server import DoubleThread
+
+    secret = secret_for(exchange)
+    factory = getattr(importlib.import_module(f"worker.lab.doubles.{exchange}"), f"{exchange}_double")
+    with DoubleThread(factory({"k": secret})) as double:
+        async def listed() -> list:
+            adapter = CcxtAdapter(exchange, ExchangeCredentials("k", secret), double.base_url)
+            try:
+                return await adapter.open_orders("")
+            finally:
+                await adapter.aclose()
+        assert asyncio.run(listed()) == []

@@ -118,16 +118,7 @@ def test_an_order_is_placed_once_watched_and_filled_in_two_fills(venue, postgres
                (account,))[0][0] >= 2
 
 
-# Kraken's socket says a cancel with ids and cumulative figures only (no amount, no remaining: ccxt's
-# watch_orders cannot merge it with the order's first event, which has no symbol either), and
-# replace_after_fallback refuses to guess: 'remainder_unknown', nothing placed. SQL could read the
-# remainder as the order's qty − the exchange's filled; until it does, Kraken's fallback stops there.
-KNOWN_SHORT = {"kraken": "Kraken's cancel event carries no remaining quantity: remainder_unknown (SQL)"}
-
-
-def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venue, postgresql, worker_for, request):
-    if venue.name in KNOWN_SHORT:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_SHORT[venue.name]))
+def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venue, postgresql, worker_for):
     account = account_on(postgresql, venue)
     symbol = venue.symbol()
     market = venue.double.server.exchange.markets[symbol]
@@ -206,3 +197,64 @@ def test_an_account_added_later_without_its_credential_is_left_alone(venue, post
     line = next(x for x in worker.log().splitlines() if "account left alone" in x)
     assert f"no key ({account}, {venue.name})" in line and "NOBODY_API_KEY" in line
     assert worker.alive and status(postgresql, order_id)[0] == "pending"
+
+
+def test_a_lost_socket_is_reopened_and_what_happened_meanwhile_is_recorded(venue, postgresql, worker_for):
+    import httpx
+
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    order_id = insert_order(postgresql, account, pair=symbol, qty=QTY,
+                            price=venue.double.server.exchange.markets[symbol].bid)
+    postgresql.commit()
+    worker = worker_for(venue)
+    _, _, client_id, _ = wait_status(postgresql, order_id, "submitted", worker)
+    httpx.post(f"{venue.double.base_url}/_double/faults", json={"close_sockets": 1}).raise_for_status()
+    fill(venue, client_id, QTY)  # while the session is down, or as it comes back
+    wait_status(postgresql, order_id, "filled", worker)
+    until(lambda: status(postgresql, order_id)[1] == QTY, "the fill recorded", worker)
+    sessions = sql(postgresql, "SELECT count(*), count(*) FILTER (WHERE close_reason LIKE 'connection lost%%') "
+                               "FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s", (account,))[0]
+    assert sessions[0] >= 2 and sessions[1] >= 1  # the lost socket recorded, a new one opened
+
+
+def test_the_price_stream_fires_a_price_fallback(venue, postgresql, worker_for):
+    """prices_to_watch(exchange) → ccxt's watch_ticker → record_exchange_prices: a move against the order
+    cancels it and buys the rest at market."""
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    market = venue.double.server.exchange.markets[symbol]
+    bid = market.bid
+    order_id = insert_order(postgresql, account, pair=symbol, price=bid, qty=QTY, fallback_price_move="0.01",
+                            fallback_price_confirm_ms=0)
+    postgresql.commit()
+    worker = worker_for(venue)
+    wait_status(postgresql, order_id, "submitted", worker)
+    until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+                      (venue.name, symbol))[0][0], "a price from the stream", worker)
+    ticks = iter(range(1, 10_000))
+
+    def moved() -> bool:  # 3 % above the BUY, a new tick each poll until SQL says the trigger fired
+        up = (bid * Decimal("1.03")).quantize(market.tick) + market.tick * next(ticks)
+        venue.double.call(lambda: venue.double.server.exchange.set_market(symbol, bid=up - market.tick, ask=up))
+        return sql(postgresql, "SELECT fallback_reason FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s",
+                   (order_id,))[0][0] == "price"
+    until(moved, "the price fallback fired", worker)
+    wait_status(postgresql, order_id, "cancelled", worker)
+    assert sql(postgresql, "SELECT DISTINCT source FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+               (venue.name, symbol)) == [("ws",)]
+
+
+def test_a_key_the_exchange_refuses_stops_the_start_in_one_line(venue, postgresql, worker_url, sim, tmp_path):
+    account = account_on(postgresql, venue)
+    env = {**venue.env, f"{venue.name.upper()}_API_KEY": "not-a-key-it-knows"}
+    worker = WorkerProcess("refused", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path, env=env)
+    worker.start()
+    assert worker.proc.wait(60) == 2, worker.log()[-3000:]
+    said = [line for line in worker.log().strip().splitlines()
+            if " INFO " not in line and " DEBUG " not in line and " WARNING " not in line]
+    ref = venue.name.upper()
+    assert len(said) == 1 and said[0].startswith(f"error: {ref}_API_KEY: {venue.name} refused the key ("), said
+    assert said[0].endswith(f"check {ref}_API_KEY and {ref}_API_SECRET; account e2e {venue.name} ({account}, "
+                            f"{venue.name}) uses it")
+    assert venue.double.server.keys[venue.key] not in worker.log()

@@ -22,6 +22,7 @@ from worker.db.store import Store
 from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.exchanges.credentials import CredentialMissing, ExchangeCredentials, account_name, resolve
 from worker.logs import event, register_secret
+from worker.valr import AuthenticationError, RateLimited, TransportError, ValrError
 
 log = logging.getLogger("worker.accounts")
 
@@ -34,6 +35,7 @@ class ExchangeAccounts:
         self.rows: dict[UUID, dict] = {}                 # account_exchanges rows, by account
         self.adapters: dict[UUID, CcxtAdapter] = {}      # ccxt accounts' adapters (their own keys)
         self.contexts: dict[UUID, SessionContext] = {}   # ccxt accounts' session contexts
+        self.refs: dict[UUID, str] = {}                  # ccxt accounts' environment prefixes
         self.unusable: dict[UUID, str] = {}              # accounts whose credential is missing: why
         self.public: dict[str, CcxtAdapter] = {}         # one keyless adapter per ccxt exchange: prices, pairs
 
@@ -48,6 +50,21 @@ class ExchangeAccounts:
         for row in rows:
             if row["exchange"] != "valr":
                 self._keep(row, resolve(row, self.env))
+
+    async def check_keys(self) -> None:
+        """One signed read-only request per ccxt account (its open orders) before anything is placed: a
+        key its exchange refuses stops the start (CredentialMissing's one line, naming the account) rather
+        than every order failing. The exchange unreachable: said, and left to the sessions."""
+        for account_id, adapter in self.adapters.items():
+            row, ref = self.rows[account_id], self.refs[account_id]
+            try:
+                await adapter.open_orders(row["subaccount_id"])
+            except AuthenticationError as exc:
+                raise CredentialMissing(f"{ref}_API_KEY: {row['exchange']} refused the key ({exc.message[:200]}): "
+                                        f"check {ref}_API_KEY and {ref}_API_SECRET; {account_name(row)} uses it") from None
+            except (TransportError, RateLimited, ValrError) as exc:
+                event(log, "could not check the account's key yet; the first signed request will", logging.WARNING,
+                      account=account_name(row), error=str(exc)[:200])
 
     async def resolve_new(self, account_ids: Iterable[UUID]) -> None:
         """Accounts leased but not seen at start: resolved now; a missing credential is said once."""
@@ -67,6 +84,7 @@ class ExchangeAccounts:
     def _keep(self, row: dict, credentials: ExchangeCredentials) -> None:
         for secret in credentials.secrets():
             register_secret(secret)
+        self.refs[row["exchange_account_id"]] = credentials.ref
         self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
                                                                 self.base_urls.get(row["exchange"]))
 

@@ -255,6 +255,7 @@ class Runner:
                     if not value:
                         raise CredentialMissing(f"{name}: {NEVER_A_FLAG}")
             self.accounts.resolve_at_start(rows)
+            await self.accounts.check_keys()
         except CredentialMissing as exc:
             raise StartupError(str(exc)) from None
         for exchange in sorted(self.accounts.ccxt_exchanges()):
