@@ -102,28 +102,32 @@ def message_words(text: str) -> tuple[list[tuple], list[str]]:
         return [], []
     if not isinstance(message, dict):
         return [], []
-    keys: list[tuple] = []
-    ended: list[str] = []
-    if message.get("channel") == "executions":
-        for item in message.get("data") or []:
-            if item.get("exec_type") == "trade":
-                keys.append(("trade", str(item.get("exec_id"))))
-            elif item.get("exec_type") in ("canceled", "expired"):
-                ended.append(str(item.get("order_id")))
-    elif message.get("channel") == "user":
-        for event in message.get("events") or []:
-            for order in event.get("orders") or [] if event.get("type") == "update" else []:
-                keys.append(("nth", str(order.get("order_id")), int(order.get("number_of_fills") or 0)))
-                if order.get("status") in ("CANCELLED", "EXPIRED"):
-                    ended.append(str(order.get("order_id")))
-    else:
-        report = next((m for m in (message, message.get("event"), message.get("data"))
-                       if isinstance(m, dict) and m.get("e") == "executionReport"), None)
-        if report is not None and report.get("x") == "TRADE":
-            keys.append(("cum", str(report.get("i")), plain(Decimal(str(report.get("z"))))))
-        elif report is not None and report.get("X") in ("CANCELED", "EXPIRED"):
-            ended.append(str(report.get("i")))
-    return keys, ended
+    reader = {"executions": kraken_words, "user": coinbase_words}.get(message.get("channel"), binance_words)
+    return reader(message)
+
+
+def kraken_words(message: dict) -> tuple[list[tuple], list[str]]:
+    """Kraken's executions channel: a `trade` event names the trade (exec_id); canceled/expired, the order."""
+    items = message.get("data") or []
+    return ([("trade", str(i.get("exec_id"))) for i in items if i.get("exec_type") == "trade"],
+            [str(i.get("order_id")) for i in items if i.get("exec_type") in ("canceled", "expired")])
+
+
+def coinbase_words(message: dict) -> tuple[list[tuple], list[str]]:
+    """Coinbase's user channel: each order update says how many fills the order has (number_of_fills)."""
+    orders = [o for e in message.get("events") or [] if e.get("type") == "update" for o in e.get("orders") or []]
+    return ([("nth", str(o.get("order_id")), int(o.get("number_of_fills") or 0)) for o in orders],
+            [str(o.get("order_id")) for o in orders if o.get("status") in ("CANCELLED", "EXPIRED")])
+
+
+def binance_words(message: dict) -> tuple[list[tuple], list[str]]:
+    """Binance's executionReport (bare, or wrapped as the WebSocket API's {"event": …}): a TRADE names the
+    order's cumulative quantity (z); CANCELED/EXPIRED, the order (i)."""
+    report = next((m for m in (message, message.get("event"), message.get("data"))
+                   if isinstance(m, dict) and m.get("e") == "executionReport"), {})
+    if report.get("x") == "TRADE":
+        return [("cum", str(report.get("i")), plain(Decimal(str(report.get("z")))))], []
+    return [], [str(report.get("i"))] if report.get("X") in ("CANCELED", "EXPIRED") else []
 
 
 def trade_keys(venue: Venue) -> dict[str, list[tuple]]:
