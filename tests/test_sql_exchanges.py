@@ -319,11 +319,32 @@ def test_a_price_fires_only_its_own_exchanges_orders(postgresql):
 
 # -- VALR-only paths -----------------------------------------------------------------------------------
 
-def test_valrs_ledger_reads_ignore_other_exchanges_accounts(postgresql):
-    binance = account(postgresql, "binance")
+def test_valrs_account_wide_calls_reach_only_the_default_valr_keys_accounts(postgresql):
+    binance, primary = account(postgresql, "binance"), account(postgresql, "valr")
+    own_key = account(postgresql, "valr", "VALR_ALICE")   # a VALR account with its own key: '' too
     assert scalar(postgresql, "SELECT lth_pvr.request_ledger_sync(%s, %s)", (binance, T0)) == 0
-    assert rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)", (T0,)) == []
+    assert [r["exchange_account_id"] for r in rows(
+        postgresql, "SELECT * FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)", (T0,))] == [primary]
+    # GET /v1/account/balances/all names the primary "0": VALR's primary of the default key, nobody else's.
+    item = {"currency": "BTC", "available": "1", "reserved": "0", "total": "1", "updatedAt": "2025-03-03T12:00:00Z"}
+    postgresql.execute("SELECT lth_pvr.record_balances_all(%s, %s)",
+                       (Jsonb([{"account": {"id": "0"}, "balances": [item]}]), T0))
+    assert [r["exchange_account_id"] for r in rows(postgresql, "SELECT exchange_account_id FROM lth_pvr.balances")] \
+        == [primary]
+    run = scalar(postgresql, "INSERT INTO lth_pvr.audit_runs (day, ran_by, requested_at) VALUES ('2025-03-02', 'cli', now()) "
+                             "RETURNING audit_run_id")
+    assert [r["exchange_account_id"] for r in rows(postgresql, "SELECT * FROM lth_pvr.audit_accounts(%s)", (run,))] \
+        == [primary]
+    assert own_key not in {binance, primary}
     assert events(postgresql) == []
+
+
+def test_the_connection_budget_counts_each_exchanges_sessions_apart(postgresql):
+    binance, valr = account(postgresql, "binance"), account(postgresql, "valr")
+    budget = "SELECT * FROM lth_pvr.session_open_within_budget('w1', %s, 1, %s)"
+    assert one(postgresql, budget, (binance, T0))["session_id"] is not None
+    assert one(postgresql, budget, (valr, T0))["session_id"] is not None    # Binance's did not use VALR's
+    assert one(postgresql, budget, (valr, T0))["session_id"] is None
 
 
 def test_the_metrics_per_exchange(postgresql):
@@ -401,3 +422,30 @@ def test_coinbases_order_updates_state_the_ordered_quantity_as_filled_plus_leave
     assert (ended["outcome"], ended["new_status"]) == ("applied", "cancelled")
     assert order(postgresql, order_id)["original_qty"] == Decimal("0.001")
     assert replacement(postgresql, order_id)["qty"] == Decimal("0.0006")
+
+
+def test_valrs_audit_compares_valr_accounts_only(postgresql):
+    """VALR's daily audit reads VALR's history: a Kraken order's fills (which VALR's history never holds)
+    are not findings. Before, every account's fills of the day were compared: `unknown_fill` each."""
+    kraken = account(postgresql, "kraken")
+    order_id = placed(postgresql, kraken, "OK-7", pair="BTC/USD")
+    read(postgresql, session(postgresql, kraken), [], [ccxt_trade("T-7", "OK-7", "0.001", symbol="BTC/USD")])
+    assert fills(postgresql, order_id)
+    run = scalar(postgresql, "SELECT audit_run_id FROM lth_pvr.begin_audit_run(%s, NULL, 'test', %s)", (T0.date(), T0))
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.compare_audit_run(%s, %s)", (run, T0)) == 0
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.audit_findings WHERE audit_run_id = %s", (run,)) == 0
+
+
+def test_binance_numbers_trades_per_symbol_so_one_id_on_two_symbols_is_two_fills(postgresql):
+    """Binance's trade ids are unique per symbol: trade 42 of BTC/USDT and trade 42 of ETH/USDT are two
+    fills of one account; trade 42 of BTC/USDT twice is one. (exchange, trade_id) alone dropped the second."""
+    binance = account(postgresql, "binance")
+    btc, eth = placed(postgresql, binance, "9001"), placed(postgresql, binance, "9002", pair="ETH/USDT")
+    sid = session(postgresql, binance)
+    for _ in range(2):
+        read(postgresql, sid, [], [ccxt_trade("42", "9001", "0.0002", symbol="BTC/USDT"),
+                                   ccxt_trade("42", "9002", "0.01", symbol="ETH/USDT", price="3000")])
+    assert [(f["trade_id"], f["qty"]) for f in fills(postgresql, btc) + fills(postgresql, eth)] == [
+        ("42", Decimal("0.0002")), ("42", Decimal("0.01"))]
+    assert scalar(postgresql, "SELECT array_agg(id_scope ORDER BY id_scope) FROM lth_pvr.order_fills") == [
+        "BTC/USDT", "ETH/USDT"]

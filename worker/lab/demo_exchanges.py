@@ -151,4 +151,4 @@ def _truth(server) -> dict:
     ex = server.exchange
     return {"orders": [{"clientOrderId": o.client_id, "status": o.status, "filled": str(o.filled),
                         "amount": str(o.amount)} for o in ex.orders.values()],
-            "trades": [{"id": t.id} for t in ex.trades]}
+            "trades": [{"id": t.id, "symbol": t.symbol} for t in ex.trades]}
