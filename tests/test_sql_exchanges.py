@@ -319,11 +319,32 @@ def test_a_price_fires_only_its_own_exchanges_orders(postgresql):
 
 # -- VALR-only paths -----------------------------------------------------------------------------------
 
-def test_valrs_ledger_reads_ignore_other_exchanges_accounts(postgresql):
-    binance = account(postgresql, "binance")
+def test_valrs_account_wide_calls_reach_only_the_default_valr_keys_accounts(postgresql):
+    binance, primary = account(postgresql, "binance"), account(postgresql, "valr")
+    own_key = account(postgresql, "valr", "VALR_ALICE")   # a VALR account with its own key: '' too
     assert scalar(postgresql, "SELECT lth_pvr.request_ledger_sync(%s, %s)", (binance, T0)) == 0
-    assert rows(postgresql, "SELECT * FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)", (T0,)) == []
+    assert [r["exchange_account_id"] for r in rows(
+        postgresql, "SELECT * FROM lth_pvr.claim_ledger_syncs('w1', NULL, 100, %s)", (T0,))] == [primary]
+    # GET /v1/account/balances/all names the primary "0": VALR's primary of the default key, nobody else's.
+    item = {"currency": "BTC", "available": "1", "reserved": "0", "total": "1", "updatedAt": "2025-03-03T12:00:00Z"}
+    postgresql.execute("SELECT lth_pvr.record_balances_all(%s, %s)",
+                       (Jsonb([{"account": {"id": "0"}, "balances": [item]}]), T0))
+    assert [r["exchange_account_id"] for r in rows(postgresql, "SELECT exchange_account_id FROM lth_pvr.balances")] \
+        == [primary]
+    run = scalar(postgresql, "INSERT INTO lth_pvr.audit_runs (day, ran_by, requested_at) VALUES ('2025-03-02', 'cli', now()) "
+                             "RETURNING audit_run_id")
+    assert [r["exchange_account_id"] for r in rows(postgresql, "SELECT * FROM lth_pvr.audit_accounts(%s)", (run,))] \
+        == [primary]
+    assert own_key not in {binance, primary}
     assert events(postgresql) == []
+
+
+def test_the_connection_budget_counts_each_exchanges_sessions_apart(postgresql):
+    binance, valr = account(postgresql, "binance"), account(postgresql, "valr")
+    budget = "SELECT * FROM lth_pvr.session_open_within_budget('w1', %s, 1, %s)"
+    assert one(postgresql, budget, (binance, T0))["session_id"] is not None
+    assert one(postgresql, budget, (valr, T0))["session_id"] is not None    # Binance's did not use VALR's
+    assert one(postgresql, budget, (valr, T0))["session_id"] is None
 
 
 def test_the_metrics_per_exchange(postgresql):
