@@ -258,3 +258,17 @@ def test_a_key_the_exchange_refuses_stops_the_start_in_one_line(venue, postgresq
     assert said[0].endswith(f"check {ref}_API_KEY and {ref}_API_SECRET; account e2e {venue.name} ({account}, "
                             f"{venue.name}) uses it")
     assert venue.double.server.keys[venue.key] not in worker.log()
+
+
+def test_an_account_added_while_the_worker_runs_is_routed_to_its_exchange(venue, postgresql, worker_for):
+    worker = worker_for(venue)
+    until(lambda: "worker started" in worker.log(), "the worker started", worker)
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    order_id = insert_order(postgresql, account, pair=symbol, qty=QTY,
+                            price=venue.double.server.exchange.markets[symbol].bid)
+    postgresql.commit()
+    _, _, client_id, ext = wait_status(postgresql, order_id, "submitted", worker)
+    assert [o.id for o in orders_of(venue, client_id)] == [ext]
+    until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.pairs WHERE exchange = %s", (venue.name,))[0][0],
+          "its exchange's pair rules", worker)
