@@ -95,6 +95,7 @@ def test_the_quirks_table_matches_what_ccxt_offers():
         has = getattr(ccxt.pro, exchange)().has
         assert has["watchOrders"], exchange
         assert quirks.watch_my_trades == bool(has.get("watchMyTrades")), exchange
+        assert has.get({"watch_ticker": "watchTicker", "watch_bids_asks": "watchBidsAsks"}[quirks.price_stream]), exchange
         if quirks.order_trades == "fetch_order_trades":
             assert has.get("fetchOrderTrades") is True, exchange
         else:
@@ -147,3 +148,24 @@ def test_a_valr_account_on_its_own_key_gets_a_client_with_that_key_and_the_defau
     assert not accounts.is_ccxt(own["exchange_account_id"])  # VALR's socket and code path, its own key
     with pytest.raises(CredentialMissing, match=r"CUST7_API_KEY: .*account desk"):
         ExchangeAccounts(None, {}, {}).resolve_at_start([own])
+@pytest.mark.parametrize("exchange", list(QUIRKS))
+def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
+    """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
+    refuses that (an ExchangeError before any request) unless its option says the weight is known."""
+    import asyncio
+    import importlib
+
+    from worker.exchanges.credentials import ExchangeCredentials
+    from worker.lab.demo_exchanges import secret_for
+    from worker.lab.doubles.server import DoubleThread
+
+    secret = secret_for(exchange)
+    factory = getattr(importlib.import_module(f"worker.lab.doubles.{exchange}"), f"{exchange}_double")
+    with DoubleThread(factory({"k": secret})) as double:
+        async def listed() -> list:
+            adapter = CcxtAdapter(exchange, ExchangeCredentials("k", secret), double.base_url)
+            try:
+                return await adapter.open_orders("")
+            finally:
+                await adapter.aclose()
+        assert asyncio.run(listed()) == []

@@ -26,7 +26,7 @@ from worker.exchanges.credentials import (
     VALR_DEFAULT_REF, CredentialMissing, ExchangeCredentials, account_name, env_prefix, resolve,
 )
 from worker.logs import event, register_secret
-from worker.valr import Credentials, ValrClient
+from worker.valr import AuthenticationError, Credentials, RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.accounts")
 
@@ -42,6 +42,7 @@ class ExchangeAccounts:
         self.adapters: dict[UUID, CcxtAdapter] = {}      # ccxt accounts' adapters (their own keys)
         self.valr_clients: dict[UUID, ValrClient] = {}   # VALR accounts on a key of their own
         self.contexts: dict[UUID, SessionContext] = {}   # ccxt accounts' session contexts
+        self.refs: dict[UUID, str] = {}                  # ccxt accounts' environment prefixes
         self.unusable: dict[UUID, str] = {}              # accounts whose credential is missing: why
         self.public: dict[str, CcxtAdapter] = {}         # one keyless adapter per ccxt exchange: prices, pairs
 
@@ -56,6 +57,21 @@ class ExchangeAccounts:
         for row in rows:
             if self._own_key(row):
                 self._keep(row, resolve(row, self.env))
+
+    async def check_keys(self) -> None:
+        """One signed read-only request per ccxt account (its open orders) before anything is placed: a
+        key its exchange refuses stops the start (CredentialMissing's one line, naming the account) rather
+        than every order failing. The exchange unreachable: said, and left to the sessions."""
+        for account_id, adapter in self.adapters.items():
+            row, ref = self.rows[account_id], self.refs[account_id]
+            try:
+                await adapter.open_orders(row["subaccount_id"])
+            except AuthenticationError as exc:
+                raise CredentialMissing(f"{ref}_API_KEY: {row['exchange']} refused the key ({exc.message[:200]}): "
+                                        f"check {ref}_API_KEY and {ref}_API_SECRET; {account_name(row)} uses it") from None
+            except (TransportError, RateLimited, ValrError) as exc:
+                event(log, "could not check the account's key yet; the first signed request will", logging.WARNING,
+                      account=account_name(row), error=str(exc)[:200])
 
     async def resolve_new(self, account_ids: Iterable[UUID]) -> None:
         """Accounts leased but not seen at start: resolved now; a missing credential is said once."""
@@ -86,6 +102,7 @@ class ExchangeAccounts:
                 self.valr_base_url, Credentials(api_key=credentials.api_key, api_secret=credentials.api_secret),
                 requests_per_minute=self.valr_requests_per_minute)
             return
+        self.refs[row["exchange_account_id"]] = credentials.ref
         self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
                                                                 self.base_urls.get(row["exchange"]))
 

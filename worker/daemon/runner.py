@@ -260,6 +260,7 @@ class Runner:
                     if not value:
                         raise CredentialMissing(f"{name}: {NEVER_A_FLAG}")
             self.accounts.resolve_at_start(rows)
+            await self.accounts.check_keys()
         except CredentialMissing as exc:
             raise StartupError(str(exc)) from None
         for exchange in sorted(self.accounts.ccxt_exchanges()):
@@ -415,6 +416,7 @@ class Runner:
         async with self.renewing:
             await self._heartbeat()
             taken = await self._renew_leases()
+        await self._learn_accounts()
         await self._open_sessions_sql_wants()
         if taken:
             await self._place_pending()
@@ -439,7 +441,6 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
         self.leased = held
-        await self._learn_accounts(held)
         for account_id, session in self.sessions.items():
             if account_id not in held:
                 self._log_lease_gone(account_id, session.subaccount_id)
@@ -449,17 +450,16 @@ class Runner:
             event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
 
-    async def _learn_accounts(self, held: set[UUID]) -> None:
+    async def _learn_accounts(self) -> None:
         """Accounts leased that the start did not know: their exchange and credential, now; a new
-        exchange's price watch starts with them."""
-        known = set(self.accounts.rows)
-        if held - known:
-            await self.accounts.resolve_new(held - known)
-            for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
-                await self._refresh_exchange_pairs(exchange)  # its pair rules, before its first order is placed
-                await load_rules(self.client, self.store)
-                self._watch_prices_of(exchange)
-                self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
+        exchange's pair rules are read and its price watch starts with them. In the tick, after the
+        lease round (never under its lock: an exchange's answer must not hold the leases up)."""
+        await self.accounts.resolve_new(self.leased)  # (those already known: nothing asked)
+        for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
+            await self._refresh_exchange_pairs(exchange)
+            await load_rules(self.client, self.store)
+            self._watch_prices_of(exchange)
+            self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
 
     async def _renew_apart(self) -> None:
         """The tick's heartbeat and lease renewal, on the lease connection, while the tick is held up."""
@@ -533,7 +533,13 @@ class Runner:
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
+        # A lease taken apart from the tick (or a NOTIFY's claim) may bring an account not yet routed: its
+        # exchange first, or its orders would go to VALR's session. (Unusable: left claimed and unsent;
+        # requeue_unsent_placements puts them back, and nothing of it is claimed again.)
+        await self.accounts.resolve_new(by_account)
         for account_id, orders in by_account.items():
+            if account_id in self.accounts.unusable:
+                continue
             session = self.ensure_session(account_id, orders[0]["subaccount_id"])
             self.tasks.spawn(self._place(session, orders), "place")
 
