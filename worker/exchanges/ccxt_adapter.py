@@ -48,6 +48,8 @@ class Quirks:
     watch_my_trades: bool     # False: the account stream is orders only; fills come from the order's trades
     options: dict = field(default_factory=dict)  # ccxt options (configuration, not patches)
     market_buy_by_base: bool = False  # ccxt would send a market buy as a quote amount: send base size instead
+    # the price stream: 'watch_ticker', or 'watch_bids_asks' where ccxt's ticker carries no best bid and ask
+    price_stream: str = "watch_ticker"
     # How the account's history is read (the ledger, worker/daemon/ledger.py): 'ledger' (fetch_ledger of
     # every currency, paged by offset), 'ledger_per_currency' (fetch_ledger needs a currency code: each
     # currency of the balance, ccxt's own pagination) or 'deposits_withdrawals' (no spot ledger in ccxt).
@@ -57,15 +59,18 @@ class Quirks:
 QUIRKS: dict[str, Quirks] = {
     # newClientOrderId ^[.A-Z:/a-z0-9_-]{1,36}$ (a UUID fits); GET /api/v3/order by origClientOrderId;
     # myTrades?orderId= is the order's trades. Spot markets only: ccxt would also load futures' markets.
+    # The account's open orders in one call (weight 80 rather than 6 per symbol: the safety net is rare);
+    # ccxt refuses it unless told the weight is known.
     "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
                       lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                               "defaultType": "spot",
+                               "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False,
                                # the reconciliation lists every open order at once (a weight we accept)
                                "fetchOpenOrders": {"warnWithoutSymbol": False},
                                # a deposit's balanceUpdate is a delta: ccxt adds it to a REST snapshot only
                                # when asked (without one, `free` would be the delta alone)
                                "watchBalance": {"fetchBalanceSnapshot": True, "awaitBalanceSnapshot": True}},
+                      price_stream="watch_bids_asks",  # its watch_ticker reads a stream without bid/ask
                       # fetchLedger is futures/options only (spot: NotSupported); GET /sapi/v1/capital/
                       # deposit/hisrec and withdraw/history are the spot account's deposits and withdrawals
                       history="deposits_withdrawals"),
@@ -314,6 +319,10 @@ class CcxtAdapter:
                 return entries
 
     async def watch_price(self, pair: str) -> dict:
+        """The pair's next ticker (symbol, bid, ask, last, timestamp) from the exchange's price stream."""
+        if self.quirks.price_stream == "watch_bids_asks":
+            tickers = await answered(self.ccxt.watch_bids_asks([pair]))
+            return tickers[pair]
         return await answered(self.ccxt.watch_ticker(pair))
 
     async def markets(self) -> dict:
