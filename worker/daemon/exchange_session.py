@@ -27,6 +27,9 @@ class ExchangeSession(SubaccountSession):
     def __init__(self, ctx: SessionContext, account_id, subaccount_id: str, adapter: StreamingAdapter) -> None:
         super().__init__(ctx, account_id, subaccount_id)
         self.adapter = adapter
+        # Connected and reconciled: the account's ledger reads wait for it (ledger.sync_exchange_ledger), so
+        # an exchange's per-key throttle never queues a reconnect's calls behind them.
+        self.settled = asyncio.Event()
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name=f"session:{self.adapter.exchange}:{self.account_id}")
@@ -40,14 +43,17 @@ class ExchangeSession(SubaccountSession):
             if not await self._stream_up(readers, stopped):
                 return self.stop_reason or "stopped"
             await self.ctx.store.session_authenticated(session_id)
-            # What the account did while nothing watched it: balances and history over REST (claimed by a tick).
-            await self.ctx.store.request_ledger_sync(self.account_id)
             if self.adapter.watches_balance:
                 readers.append(asyncio.create_task(self._watch_balance()))
             self.authenticated.set()
             event(log, "session opened", exchange=self.adapter.exchange, account=str(self.account_id),
                   session=session_id, reconnect=reconnect)
             await self._reconcile_if_needed()
+            # Its socket carries no history (unlike VALR's): a reconnect lost none, and the history is read
+            # on schedule and on request (claim_ledger_syncs). The balance is read now, after the orders'
+            # REST work: an exchange's throttle (Kraken: a second or more a private call) queues it behind.
+            self.settled.set()
+            self.ctx.spawn(self._read_balance(), "read_balance")
             timer = self._max_session_timer()
             try:
                 done, _ = await asyncio.wait({*readers, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -58,6 +64,7 @@ class ExchangeSession(SubaccountSession):
                 if timer:
                     timer.cancel()
         finally:
+            self.settled.clear()
             stopped.cancel()
             for task in readers:
                 task.cancel()
@@ -72,6 +79,13 @@ class ExchangeSession(SubaccountSession):
             await self.ctx.store.record_fills(self.account_id, "placement", answer["trades"])
         await self.ctx.store.record_order_update(self.account_id, "placement", answer)
         await self._close_if_sql_says_so()
+
+    async def _read_balance(self) -> None:
+        try:
+            await self.ctx.store.record_exchange_balances(self.account_id, "rest", await self.adapter.balance())
+        except (TransportError, RateLimited, ValrError) as exc:  # the ledger's syncs read it again
+            event(log, "reading the balance failed", logging.WARNING, exchange=self.adapter.exchange,
+                  account=str(self.account_id), error=str(exc)[:200])
 
     async def _watch_balance(self) -> None:
         """watch_balance where ccxt has it: each read recorded (record_exchange_balances, source ws; SQL asks

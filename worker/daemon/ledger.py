@@ -20,7 +20,9 @@ the re-scan when due, then record_exchange_ledger_synced."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -104,25 +106,37 @@ async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> No
     event(log, "ledger window read", accounts=len(ids), recorded=recorded, late=late)
 
 
+async def _now() -> None:
+    return None
+
+
 def _ms(at: datetime | None) -> int | None:
     return None if at is None else int(at.timestamp() * 1000)
 
 
-async def sync_exchange_ledger(adapter: CcxtAdapter, store: Store, claim: dict) -> None:
+async def sync_exchange_ledger(adapter: CcxtAdapter, store: Store, claim: dict,
+                               ready: Callable[[], Awaitable[Any]] | None = None) -> None:
     """One claimed sync of a ccxt account: its balance, its history since the cursor, the re-scan of the
-    last days when due; an error leaves the cursor where it was (record_ledger_sync_failed)."""
+    last days when due; an error leaves the cursor where it was (record_ledger_sync_failed). `ready`:
+    awaited before each call (the account's session connected and reconciled: its key's throttle is shared,
+    and Kraken's Ledgers costs several seconds of it)."""
     account_id = claim["exchange_account_id"]
+    wait = ready or _now
     try:
+        await wait()
         balance = await adapter.balance()
         await store.record_exchange_balances(account_id, "rest", balance)
         codes = sorted((balance.get("total") or {}).keys())
+        await wait()
         read = await store.record_exchange_transactions(
-            account_id, "rest", await adapter.history(_ms(claim["newest_event_at"]), codes))
+            account_id, "rest", await adapter.history(_ms(claim["newest_event_at"]), codes))  # Kraken: ~1 s a call
         late = None
-        if claim["rescan_due"]:
+        since = claim["newest_event_at"]
+        if claim["rescan_due"] and since is not None:  # without a cursor the read above was cursor-free
+            await wait()
             late = await store.record_exchange_transactions(
                 account_id, "rescan", await adapter.history(_ms(claim["rescan_since"]), codes))
-        await store.record_exchange_ledger_synced(account_id, late is not None)
+        await store.record_exchange_ledger_synced(account_id, claim["rescan_due"])
     except (ValrError, TransportError, RateLimited) as exc:
         await store.record_ledger_sync_failed(account_id, f"{type(exc).__name__}: {exc}")
         event(log, "ledger sync failed", logging.WARNING, exchange=adapter.exchange, account=str(account_id),

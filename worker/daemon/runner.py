@@ -11,6 +11,7 @@ whose placement request it has under way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -55,6 +56,7 @@ log = logging.getLogger("worker.runner")
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
 ACROSS = UUID(int=0)  # the task key of the across-subaccount ledger sync: one at a time per worker
+LEDGER_YIELD_S = 30.0  # a ccxt account's ledger read waits this long at most for its session to settle
 LEDGER_CLAIM_EVERY_S = 30.0  # ledger syncs due by time are claimed this often; a NOTIFY asks at once
 PAIR_REFRESH_ASK_EVERY_S = 300.0  # how often to ask the database whether the pair rules are due
 # The pool gives up a reconnection attempt after this long and starts a fresh one (first retry after
@@ -654,12 +656,22 @@ class Runner:
             return
         adapter = self.accounts.adapters.get(account)
         sync = sync_ledger(self.client, self.store, claim) if adapter is None \
-            else sync_exchange_ledger(adapter, self.store, claim)
+            else sync_exchange_ledger(adapter, self.store, claim, self._settled(account))
         previous = self.ledger_syncs.get(account)
         task = self.tasks.spawn(after(previous, sync), "ledger_sync")
         self.ledger_syncs[account] = task
         task.add_done_callback(lambda done: self.ledger_syncs.pop(account, None)
                                if self.ledger_syncs.get(account) is done else None)
+
+    def _settled(self, account: UUID):
+        """What a ccxt account's ledger read waits for before each call: its session, if it has one and it
+        is up to it, connected and reconciled; at most LEDGER_YIELD_S (an exchange down: read anyway)."""
+        async def settled() -> None:
+            session = self.sessions.get(account)
+            if isinstance(session, ExchangeSession) and not session.done():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(session.settled.wait(), LEDGER_YIELD_S)
+        return settled
 
     async def key_refused(self, reason: str, order_id: UUID | None = None) -> None:
         """VALR refused the API key: SQL stops this worker's placements and puts the refused and
