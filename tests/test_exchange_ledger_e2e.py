@@ -56,10 +56,11 @@ def test_a_sessions_watch_balance_records_a_deposit_live(venue, postgresql, work
     postgresql.commit()
     worker = worker_for(venue)
     wait_status(postgresql, order_id, "submitted", worker)  # a resting order: its account's session is open
-    # The connect's syncs done, none asked or running: only the socket can bring the deposit's balance now.
+    # A sync asked and done, none asked or running: only the socket can bring the deposit's balance now.
+    sql(postgresql, "SELECT lth_pvr.request_ledger_sync(%s)", (account,))
     until(lambda: sql(postgresql, "SELECT 1 FROM lth_pvr.ledger_cursors WHERE exchange_account_id = %s AND synced_at "
                                   "IS NOT NULL AND sync_requested_at IS NULL AND sync_claimed_at IS NULL", (account,)),
-          "the connect's sync", worker)
+          "the asked sync", worker)
     server = venue.double.server
     owner = server.account_of(venue.key)
     venue.double.call(lambda: server.exchange.deposit(owner, "BTC", AMOUNT))

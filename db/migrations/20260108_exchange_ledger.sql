@@ -6,6 +6,7 @@ INSERT INTO lth_pvr.transaction_types (transaction_type, category) VALUES
     ('TRADE', 'trade'), ('TRADING_FEE', 'fee'), ('REWARD', 'reward')
 ON CONFLICT (transaction_type) DO NOTHING;
 
--- claim_ledger_syncs also returns newest_event_at (a ccxt account's catch-up reads since it): a
+-- claim_ledger_syncs also returns newest_event_at (a ccxt account's catch-up reads since it) and the
+-- account's exchange (the worker routes the claim by it): a
 -- changed return type needs the old function dropped.
 DROP FUNCTION IF EXISTS lth_pvr.claim_ledger_syncs(text, uuid[], int, timestamptz);

@@ -637,9 +637,7 @@ class Runner:
             batch = await self.store.claim_ledger_batch()  # SQL: nothing unless several are due, primary key
             if batch:
                 self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
-        claims = await self.store.claim_ledger_syncs()
-        await self.accounts.resolve_new(c["exchange_account_id"] for c in claims)  # an account new to this worker
-        for claim in claims:
+        for claim in await self.store.claim_ledger_syncs():
             await self._sync_account(claim)
         for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
             self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
@@ -650,9 +648,11 @@ class Runner:
         reading its re-scan and balances: the new claim runs right after it. Skipped, it would hold the
         request until ledger_sync_claim_seconds."""
         account = claim["exchange_account_id"]
-        if self.accounts.exchange(account) != "valr" and not self.accounts.is_ccxt(account):
-            # its credential is missing (said at its resolution): nothing to read it with
-            await self.store.record_ledger_sync_failed(account, self.accounts.unusable.get(account, "no credential"))
+        if claim["exchange"] != "valr" and not self.accounts.is_ccxt(account):
+            # its credential is missing (said at its resolution), or the account came after the start and
+            # was never leased here (resolved at its first lease): nothing to read it with yet
+            await self.store.record_ledger_sync_failed(
+                account, self.accounts.unusable.get(account, "account not yet resolved by this worker"))
             return
         adapter = self.accounts.adapters.get(account)
         sync = sync_ledger(self.client, self.store, claim) if adapter is None \
@@ -668,7 +668,7 @@ class Runner:
         is up to it, connected and reconciled; at most LEDGER_YIELD_S (an exchange down: read anyway)."""
         async def settled() -> None:
             session = self.sessions.get(account)
-            if isinstance(session, ExchangeSession) and not session.done():
+            if isinstance(session, ExchangeSession) and not session.done:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(session.settled.wait(), LEDGER_YIELD_S)
         return settled

@@ -6,7 +6,7 @@
 -- account gets a cursor row here first. SKIP LOCKED: two workers never claim the same account.
 -- Accounts of an exchange reached through ccxt are claimed here too (ledger_read_per_account): the
 -- smallest change that brings them the same requests, schedule and claim; the worker sends each claim
--- to the account's reader (VALR's or ccxt's), and a ccxt account's reads start at newest_event_at
+-- to the account's reader by `exchange` (VALR's or ccxt's), and a ccxt account's reads start at newest_event_at
 -- (its cursor is a time: ccxt reads by `since`; record_exchange_transactions moves it).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_ledger_syncs(
     p_worker_id text,
@@ -15,7 +15,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_ledger_syncs(
     p_now timestamptz DEFAULT now()
 )
 RETURNS TABLE (exchange_account_id uuid, subaccount_id text, newest_transaction_id text, rescan_due boolean,
-               rescan_since timestamptz, newest_event_at timestamptz)
+               rescan_since timestamptz, newest_event_at timestamptz, exchange text)
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -43,7 +43,7 @@ BEGIN
     RETURNING c.exchange_account_id, a.subaccount_id, c.newest_transaction_id,
               c.rescanned_at IS NULL
                   OR c.rescanned_at < p_now - make_interval(hours => lth_pvr.setting('ledger_rescan_hours')::int),
-              p_now - make_interval(days => lth_pvr.setting('ledger_rescan_days')::int), c.newest_event_at;
+              p_now - make_interval(days => lth_pvr.setting('ledger_rescan_days')::int), c.newest_event_at, a.exchange;
 END
 $$;
 
