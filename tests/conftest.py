@@ -16,9 +16,14 @@ tests/harness.py (end-to-end).
 
 from __future__ import annotations
 
+import itertools
+import queue
+import threading
 import time
 
+import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql import factories
 
@@ -84,7 +89,84 @@ def load_migrated_schema(host, port, user, dbname, password=None, **_):
 postgresql_template = factories.postgresql_noproc(
     depends_on="embedded_pg", dbname="valr_test", load=[load_migrated_schema]
 )
-postgresql = factories.postgresql("postgresql_template")
+
+
+@pytest.fixture(scope="session")
+def fresh_databases(postgresql_template):
+    pool = FreshDatabases(postgresql_template)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def postgresql(fresh_databases):
+    """A fresh clone of the migrated template (a database of this test's own, dropped after it)."""
+    dbname = fresh_databases.take()
+    conn = psycopg.connect(**fresh_databases.conninfo(dbname))
+    try:
+        yield conn
+    finally:
+        conn.close()
+        fresh_databases.give_back(dbname)
+
+
+class FreshDatabases:
+    """Clones of the migrated template made one test ahead, and used ones dropped, in a thread of their
+    own: a test's set-up takes a database that is ready instead of waiting for CREATE DATABASE (~0.3 s
+    of the set-up of every one of ~900 tests), and its teardown does not wait for the DROP. Each test
+    still has a brand-new clone, never one another test used."""
+
+    AHEAD = 2  # two: a test shorter than a CREATE DATABASE still finds the next one ready
+
+    def __init__(self, template) -> None:
+        self.template = template
+        self.jobs: queue.Queue = queue.Queue()
+        self.ready: queue.Queue = queue.Queue()
+        self.count = itertools.count()
+        self.thread = threading.Thread(target=self._work, name="fresh-databases", daemon=True)
+        self.thread.start()
+        for _ in range(self.AHEAD):
+            self.jobs.put(("create", None))
+
+    def conninfo(self, dbname: str) -> dict:
+        t = self.template
+        return dict(host=t.host, port=t.port, user=t.user, password=t.password, dbname=dbname, options=t.options)
+
+    def take(self) -> str:
+        self.jobs.put(("create", None))  # the next test's, made while this one runs
+        dbname, error = self.ready.get(timeout=120)
+        if error is not None:
+            raise error
+        return dbname
+
+    def give_back(self, dbname: str) -> None:
+        self.jobs.put(("drop", dbname))
+
+    def close(self) -> None:
+        self.jobs.put(("stop", None))
+        self.thread.join(timeout=60)
+
+    def _work(self) -> None:
+        with psycopg.connect(**self.conninfo(self.template.maintenance_dbname), autocommit=True) as conn:
+            while True:
+                job, dbname = self.jobs.get()
+                if job == "stop":
+                    break
+                if job == "drop":
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+                    continue
+                dbname = f"{self.template.dbname}_{next(self.count)}"
+                try:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+                    conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(dbname), sql.Identifier(self.template.template_dbname)))
+                    self.ready.put((dbname, None))
+                except Exception as exc:  # handed to the test that takes it
+                    self.ready.put((dbname, exc))
+            while not self.ready.empty():  # those made ahead for no test
+                dbname, error = self.ready.get()
+                if error is None:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
 @pytest.fixture
