@@ -1,5 +1,6 @@
 """Shared fixtures: one embedded PostgreSQL (pg_cron preloaded) for the whole run, and a fresh
-database per test cloned from a migrated template (pytest-postgresql's noproc + client factories).
+database per test cloned from a migrated template (pytest-postgresql's noproc factory migrates the
+template; FreshDatabases clones it one test ahead).
 
 Fixtures:
   embedded_pg  the cluster (worker.lab.embedded.EmbeddedPostgres); its app database is the pg_cron
