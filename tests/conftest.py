@@ -18,6 +18,7 @@ tests/harness.py (end-to-end).
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 import time
@@ -60,8 +61,11 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def embedded_pg():
-    # Not durable: tests do not need fsync, and it makes cloning a database per test cheap.
-    pg = EmbeddedPostgres(durable=False)
+    # Not durable: tests do not need fsync, and it makes cloning a database per test cheap. In memory
+    # when the machine has room: a clone per test creates and removes ~1,000 files, 3-5x faster on
+    # tmpfs than on the disk. Fewer WAL segments kept (the clones write ~10 MB of WAL each).
+    pg = EmbeddedPostgres(durable=False, parent_dir=memory_dir(),
+                          extra_settings={"max_wal_size": "'256MB'", "min_wal_size": "'32MB'"})
     pg.start()
     # pg_cron's extension lives in the cron database; create it once for every test.
     with pg.connect(autocommit=True) as conn:
@@ -69,6 +73,17 @@ def embedded_pg():
         wait_for_cron_launcher(conn)
     yield pg
     pg.stop()
+
+
+def memory_dir(path: str = "/dev/shm", room_gb: float = 2.0) -> str | None:
+    """A tmpfs directory with room for a cluster and its clones, or None (the default, /tmp): a
+    container's 64 MB /dev/shm is not enough."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    writable = os.access(path, os.W_OK | os.X_OK)
+    return path if writable and stat.f_bavail * stat.f_frsize >= room_gb * 2**30 else None
 
 
 def wait_for_cron_launcher(conn, timeout_s: float = 30.0) -> None:
