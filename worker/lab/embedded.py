@@ -83,15 +83,13 @@ class EmbeddedPostgres:
     maintenance_dbname: str = "postgres"
     template_dbname: str | None = None  # read by pytest-postgresql's depends_on
     base_dir: Path | None = None
-    parent_dir: str | None = None  # where base_dir is made (default: $VALR_PG_TMPDIR, else /tmp)
     _started: bool = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "EmbeddedPostgres":
         self.bindir = find_bindir()
         check_pg_cron(self.bindir)
-        parent = self.parent_dir or os.environ.get("VALR_PG_TMPDIR", "/tmp")
-        self.base_dir = Path(tempfile.mkdtemp(prefix="valr-pg-", dir=parent))
+        self.base_dir = Path(tempfile.mkdtemp(prefix="valr-pg-", dir=os.environ.get("VALR_PG_TMPDIR", "/tmp")))
         self.data_dir = self.base_dir / "data"
         self.log_file = self.base_dir / "postgres.log"
         self._own_for_server(self.base_dir)
