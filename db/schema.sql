@@ -17,12 +17,13 @@ CREATE TABLE lth_pvr.account_transactions (
     additional_info jsonb,
     raw jsonb NOT NULL,
     source text NOT NULL,
-    recorded_at timestamp with time zone NOT NULL
+    recorded_at timestamp with time zone NOT NULL,
+    exchange text NOT NULL DEFAULT 'valr'::text
 );
 ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT account_transactions_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
 ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT account_transactions_pkey
-    PRIMARY KEY (transaction_id);
+    PRIMARY KEY (exchange, transaction_id);
 ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT transaction_currency_must_be_a_code
     CHECK (((('R'::text <> COALESCE(debit_currency, ''::text)) AND ('R'::text <> COALESCE(credit_currency, ''::text))) AND ('R'::text <> COALESCE(fee_currency, ''::text))));
 ALTER TABLE lth_pvr.account_transactions ADD CONSTRAINT transaction_source_must_be_known
@@ -33,6 +34,7 @@ CREATE INDEX account_transactions_account_event_at ON lth_pvr.account_transactio
 CREATE INDEX account_transactions_order_id ON lth_pvr.account_transactions USING btree (((additional_info ->> 'orderId'::text))) WHERE (additional_info ? 'orderId'::text);
 COMMENT ON TABLE lth_pvr.account_transactions IS 'one row per VALR transaction (NEW_ACCOUNT_HISTORY_RECORD, GET /v1/account/transactionhistory); transaction_id is VALR''s id, the only dedupe key; append-only';
 COMMENT ON COLUMN lth_pvr.account_transactions.source IS 'ws: the account socket; rest: the catch-up back to the cursor; rescan: the cursor-free re-scan of the last days (a row it inserts was missed by both others: alert ledger_late_transactions)';
+COMMENT ON COLUMN lth_pvr.account_transactions.exchange IS 'the account''s exchange (trigger account_transactions_exchange): transaction_id is unique within it';
 
 CREATE TABLE lth_pvr.audit_findings (
     finding_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -132,7 +134,9 @@ CREATE TABLE lth_pvr.exchange_accounts (
     created_at timestamp with time zone NOT NULL DEFAULT now(),
     fallback_after interval,
     fallback_price_move numeric,
-    fallback_price_confirm_ms integer
+    fallback_price_confirm_ms integer,
+    exchange text NOT NULL DEFAULT 'valr'::text,
+    credential_ref text
 );
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_after_must_be_positive
     CHECK ((fallback_after > '00:00:00'::interval));
@@ -140,13 +144,18 @@ ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_price_conf
     CHECK ((fallback_price_confirm_ms >= 0));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT account_fallback_price_move_must_be_positive
     CHECK ((fallback_price_move > (0)::numeric));
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT credential_ref_must_be_an_environment_name
+    CHECK ((credential_ref ~ '^[A-Za-z][A-Za-z0-9_]{0,39}$'::text));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT exchange_accounts_pkey
     PRIMARY KEY (exchange_account_id);
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT exchange_must_be_known
+    CHECK ((exchange = ANY (ARRAY['valr'::text, 'binance'::text, 'kraken'::text, 'coinbase'::text])));
 ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT subaccount_id_must_be_alphanumeric
     CHECK ((subaccount_id ~ '^[0-9A-Za-z-]{0,64}$'::text));
-ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT subaccount_id_must_be_unique
-    UNIQUE (subaccount_id);
-COMMENT ON TABLE lth_pvr.exchange_accounts IS 'VALR (sub)accounts. subaccount_id is VALR''s id, sent as X-VALR-SUB-ACCOUNT-ID; '''' is the primary account.';
+ALTER TABLE lth_pvr.exchange_accounts ADD CONSTRAINT subaccount_id_only_on_valr
+    CHECK (((exchange = 'valr'::text) OR (subaccount_id = ''::text)));
+CREATE UNIQUE INDEX account_must_be_unique ON lth_pvr.exchange_accounts USING btree (exchange, upper(COALESCE(credential_ref, exchange)), subaccount_id);
+COMMENT ON TABLE lth_pvr.exchange_accounts IS 'Accounts on an exchange (valr, binance, kraken, coinbase; exchange fixed once the account has orders). subaccount_id is VALR''s id, sent as X-VALR-SUB-ACCOUNT-ID; '''' is the primary account (and every other exchange''s account). credential_ref names the environment variables <REF>_API_KEY, <REF>_API_SECRET (<REF>_API_PASSPHRASE) holding its key, never in the database; NULL: the exchange''s default (VALR, BINANCE, KRAKEN, COINBASE).';
 
 CREATE TABLE lth_pvr.exchange_orders (
     exchange_order_id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -205,14 +214,15 @@ CREATE TABLE lth_pvr.exchange_orders (
     revived_at timestamp with time zone,
     placement_requeues integer NOT NULL DEFAULT 0,
     fallback_price_confirm_ms integer,
-    fallback_price_crossed_at timestamp with time zone
+    fallback_price_crossed_at timestamp with time zone,
+    exchange text NOT NULL DEFAULT 'valr'::text
 );
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_account_must_exist
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT exchange_orders_pkey
     PRIMARY KEY (exchange_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT ext_order_id_must_be_unique
-    UNIQUE (ext_order_id);
+    UNIQUE (exchange, ext_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_after_must_be_positive
     CHECK ((fallback_after > '00:00:00'::interval));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_only_on_limit_orders
@@ -240,7 +250,11 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT one_replacement_per_order
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT order_type_must_be_limit_or_market
     CHECK ((order_type = ANY (ARRAY['limit'::text, 'market'::text])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT pair_must_be_uppercase_symbol
-    CHECK ((pair ~ '^[A-Z0-9]{5,20}$'::text));
+    CHECK (
+CASE
+    WHEN (exchange = 'valr'::text) THEN (pair ~ '^[A-Z0-9]{5,20}$'::text)
+    ELSE (pair ~ '^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$'::text)
+END);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT placed_order_must_have_ext_order_id
     CHECK (((status = ANY (ARRAY['pending'::text, 'placing'::text, 'failed'::text, 'cancelled'::text])) OR (ext_order_id IS NOT NULL)));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_finite
@@ -278,6 +292,7 @@ CREATE INDEX exchange_orders_submitted_at_idx ON lth_pvr.exchange_orders USING b
 CREATE INDEX idx_exchange_orders_requires_polling ON lth_pvr.exchange_orders USING btree (requires_polling, last_polled_at) WHERE (status = 'submitted'::text);
 CREATE UNIQUE INDEX one_open_order_per_intent ON lth_pvr.exchange_orders USING btree (intent_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 COMMENT ON COLUMN lth_pvr.exchange_orders.placement_requeues IS 'times the order went back to pending to be placed again (place_again)';
+COMMENT ON COLUMN lth_pvr.exchange_orders.exchange IS 'the account''s exchange (trigger exchange_orders_exchange): ext_order_id is unique within it';
 
 CREATE TABLE lth_pvr.ledger_across_refusals (
     refused_at timestamp with time zone NOT NULL,
@@ -333,7 +348,8 @@ CREATE TABLE lth_pvr.market_prices (
     last numeric,
     source text NOT NULL,
     valr_time timestamp with time zone,
-    received_at timestamp with time zone NOT NULL
+    received_at timestamp with time zone NOT NULL,
+    exchange text NOT NULL DEFAULT 'valr'::text
 );
 ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_ask_must_be_positive
     CHECK ((ask > (0)::numeric));
@@ -341,12 +357,18 @@ ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_bid_must_be_positive
     CHECK ((bid > (0)::numeric));
 ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_last_must_be_positive
     CHECK ((last > (0)::numeric));
+ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_price_exchange_must_be_known
+    CHECK ((exchange = ANY (ARRAY['valr'::text, 'binance'::text, 'kraken'::text, 'coinbase'::text])));
 ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_price_pair_must_be_uppercase_symbol
-    CHECK ((pair ~ '^[A-Z0-9]{5,20}$'::text));
+    CHECK (
+CASE
+    WHEN (exchange = 'valr'::text) THEN (pair ~ '^[A-Z0-9]{5,20}$'::text)
+    ELSE (pair ~ '^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$'::text)
+END);
 ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_price_source_must_be_ws_or_rest
     CHECK ((source = ANY (ARRAY['ws'::text, 'rest'::text])));
 ALTER TABLE lth_pvr.market_prices ADD CONSTRAINT market_prices_pkey
-    PRIMARY KEY (pair);
+    PRIMARY KEY (exchange, pair);
 
 CREATE TABLE lth_pvr.order_events (
     event_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -384,7 +406,9 @@ CREATE TABLE lth_pvr.order_fills (
     traded_at timestamp with time zone NOT NULL,
     sequence_id numeric,
     source text NOT NULL,
-    recorded_at timestamp with time zone NOT NULL DEFAULT now()
+    recorded_at timestamp with time zone NOT NULL DEFAULT now(),
+    exchange text NOT NULL DEFAULT 'valr'::text,
+    id_scope text NOT NULL DEFAULT ''::text
 );
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT fill_price_must_be_positive
     CHECK ((price > (0)::numeric));
@@ -397,8 +421,10 @@ ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_pkey
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_source_check
     CHECK ((source = ANY (ARRAY['ws'::text, 'poll'::text, 'placement'::text])));
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT trade_id_must_be_unique
-    UNIQUE (trade_id);
+    UNIQUE (exchange, id_scope, trade_id);
 CREATE INDEX order_fills_order_idx ON lth_pvr.order_fills USING btree (exchange_order_id);
+COMMENT ON COLUMN lth_pvr.order_fills.exchange IS 'the order''s exchange (trigger order_fills_exchange): trade_id is unique within it';
+COMMENT ON COLUMN lth_pvr.order_fills.id_scope IS 'within what trade_id is unique beside the exchange: the order''s pair on Binance (trades are numbered per symbol), '''' elsewhere (trigger order_fills_exchange)';
 
 CREATE TABLE lth_pvr.pair_refreshes (
     refresh_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
@@ -407,11 +433,14 @@ CREATE TABLE lth_pvr.pair_refreshes (
     pairs_changed integer NOT NULL,
     pairs_deactivated integer NOT NULL,
     items_skipped integer NOT NULL,
-    order_types_known boolean NOT NULL
+    order_types_known boolean NOT NULL,
+    exchange text NOT NULL DEFAULT 'valr'::text
 );
+ALTER TABLE lth_pvr.pair_refreshes ADD CONSTRAINT pair_refresh_exchange_must_be_known
+    CHECK ((exchange = ANY (ARRAY['valr'::text, 'binance'::text, 'kraken'::text, 'coinbase'::text])));
 ALTER TABLE lth_pvr.pair_refreshes ADD CONSTRAINT pair_refreshes_pkey
     PRIMARY KEY (refresh_id);
-CREATE INDEX pair_refreshes_at_idx ON lth_pvr.pair_refreshes USING btree (refreshed_at);
+CREATE INDEX pair_refreshes_at_idx ON lth_pvr.pair_refreshes USING btree (exchange, refreshed_at);
 
 CREATE TABLE lth_pvr.pairs (
     pair text NOT NULL,
@@ -428,10 +457,13 @@ CREATE TABLE lth_pvr.pairs (
     pair_type text,
     order_types text[],
     refreshed_at timestamp with time zone,
-    valr jsonb NOT NULL DEFAULT '{}'::jsonb
+    valr jsonb NOT NULL DEFAULT '{}'::jsonb,
+    exchange text NOT NULL DEFAULT 'valr'::text
 );
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT min_base_amount_must_not_be_negative
     CHECK ((min_base_amount >= (0)::numeric));
+ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pair_exchange_must_be_known
+    CHECK ((exchange = ANY (ARRAY['valr'::text, 'binance'::text, 'kraken'::text, 'coinbase'::text])));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_base_decimal_places_check
     CHECK (((base_decimal_places >= 0) AND (base_decimal_places <= 18)));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_max_base_amount_check
@@ -441,12 +473,12 @@ ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_max_quote_amount_check
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_min_quote_amount_check
     CHECK ((min_quote_amount >= (0)::numeric));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_pkey
-    PRIMARY KEY (pair);
+    PRIMARY KEY (exchange, pair);
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_quote_decimal_places_check
     CHECK (((quote_decimal_places >= 0) AND (quote_decimal_places <= 18)));
 ALTER TABLE lth_pvr.pairs ADD CONSTRAINT pairs_tick_size_check
     CHECK ((tick_size > (0)::numeric));
-COMMENT ON TABLE lth_pvr.pairs IS 'VALR''s pair rules (GET /v1/public/pairs, /v1/public/ordertypes); refresh with `valr-monitor pairs` (the worker refreshes at start and daily). refreshed_at NULL everywhere = never refreshed.';
+COMMENT ON TABLE lth_pvr.pairs IS 'Pair rules per exchange: VALR''s (GET /v1/public/pairs, /v1/public/ordertypes: refresh_pairs), other exchanges'' from ccxt''s load_markets (refresh_exchange_pairs; valr then holds ccxt''s market). Refresh with `valr-monitor pairs` (the worker refreshes at start and daily). refreshed_at NULL everywhere = never refreshed.';
 
 CREATE TABLE lth_pvr.pending_receives (
     exchange_account_id uuid NOT NULL,

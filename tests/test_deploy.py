@@ -1,8 +1,8 @@
-"""The README's "Deploy" section, run as a script so it cannot drift: a cluster configured with its
+"""docs/deploy.md's "Deploy" section, run as a script so it cannot drift: a cluster configured with its
 postgresql.conf lines (pg_cron in `postgres`, scram passwords), its shell blocks in order — the
 package installed from the wheel into a fresh virtual environment, the database, migrate, the login
 roles, the environment file — then the worker started the way contrib/valr-monitor.service starts it,
-against the VALR simulator, and the README's first order and `status`.
+against the VALR simulator, and the page's first order and `status`.
 
 Only the settings block's values are replaced (a throwaway cluster, temporary paths, the simulator),
 and the systemd block (useradd, systemctl) is checked against the unit instead of run."""
@@ -23,14 +23,14 @@ from tests.harness import API_KEY, API_SECRET, wait_for
 from tests.installed import REPO, built_wheel, clean_env
 from worker.lab.embedded import EmbeddedPostgres
 
-README = (REPO / "README.md").read_text()
+DEPLOY = (REPO / "docs" / "deploy.md").read_text()
 UNIT = (REPO / "contrib" / "valr-monitor.service").read_text()
 SUPERUSER_PASSWORD = "deploy-superuser-secret"
 
 
 def deploy_section() -> str:
-    match = re.search(r"^## Deploy\n(.*?)(?=^## )", README, re.S | re.M)
-    assert match, "the README has no '## Deploy' section"
+    match = re.search(r"^## Deploy\n(.*?)(?=^## |\Z)", DEPLOY, re.S | re.M)
+    assert match, "docs/deploy.md has no '## Deploy' section"
     return match.group(1)
 
 
@@ -49,7 +49,7 @@ def conf_settings() -> dict[str, str]:
 
 
 def settings_block() -> tuple[str, dict[str, str]]:
-    """The README's settings block and the variables it assigns (name → value as written)."""
+    """The page's settings block and the variables it assigns (name → value as written)."""
     block = fenced("bash")[0]
     names = {}
     for line in block.splitlines():
@@ -100,7 +100,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def cluster():
-    """A throwaway cluster with the README's postgresql.conf lines and scram passwords for TCP."""
+    """A throwaway cluster with the page's postgresql.conf lines and scram passwords for TCP."""
     pg = EmbeddedPostgres(dbname="postgres", durable=False, password=SUPERUSER_PASSWORD,
                           extra_settings=conf_settings())
     with pg:
@@ -126,8 +126,8 @@ def test_readme_deploy_section_runs_against_a_throwaway_cluster(cluster, sim, tm
         "VALR_API_SECRET": API_SECRET,
         "AS_POSTGRES": "",  # the superuser over TCP with PG* below, instead of `runuser -u postgres`
     }
-    assert set(settings) == set(ours), "the README's settings and the ones this test replaces differ"
-    # The README's own block runs first (it must be valid), then ours overrides every value.
+    assert set(settings) == set(ours), "the page's settings and the ones this test replaces differ"
+    # The page's own block runs first (it must be valid), then ours overrides every value.
     prelude = "set -euo pipefail\n" + block + "".join(f"{k}={shlex.quote(str(v))}\n" for k, v in ours.items())
     env = clean_env(PGHOST=cluster.host, PGUSER=cluster.user, PGPASSWORD=SUPERUSER_PASSWORD)
     bash = fenced("bash")

@@ -30,7 +30,7 @@ def tick(conn, *, ask: str, seconds: float, source: str = "ws") -> list:
 
 
 def rest_pairs(conn, seconds: float) -> list:
-    return rows(conn, "SELECT rest_pairs FROM lth_pvr.prices_to_watch(%s)", (at(seconds=seconds),))[0]["rest_pairs"]
+    return rows(conn, "SELECT rest_pairs FROM lth_pvr.prices_to_watch(p_now => %s)", (at(seconds=seconds),))[0]["rest_pairs"]
 
 
 def test_a_one_frame_spike_never_fires_and_a_move_that_holds_fires_once_confirmed(postgresql):
@@ -114,7 +114,7 @@ def test_freshness_is_per_pair_and_a_stale_pair_is_named_for_a_rest_read(postgre
     assert eth
 
     def watch(seconds):
-        row = rows(postgresql, "SELECT * FROM lth_pvr.prices_to_watch(%s)", (at(seconds=seconds),))[0]
+        row = rows(postgresql, "SELECT * FROM lth_pvr.prices_to_watch(p_now => %s)", (at(seconds=seconds),))[0]
         return row["pairs"], row["rest_pairs"]
 
     # Never priced: stale once price_rest_poll_seconds (10) have passed since the pair was first watched.

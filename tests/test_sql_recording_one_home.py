@@ -17,8 +17,12 @@ RULES = [
     ("a trade's price, quantity and sequence are read from the payload",
      r"json_numeric\(\s*[\w.]+\s*->\s*'(quantity|price|sequenceId)'\s*\)", {"order_fill_row"}),
     # (`updatedAt` alone is also a balance's, the ledger's own word.)
-    ("the exchange's time of a payload (a trade's, an order object's)", r"'(tradedAt|orderUpdatedAt)'",
+    # (Read: ccxt's translations write these words, they do not read them.)
+    ("the exchange's time of a payload (a trade's, an order object's)", r"->>?\s*'(tradedAt|orderUpdatedAt)'",
      {"payload_exchange_time"}),
+    ("ccxt's unified order is read into VALR's words", r"->\s*'lastUpdateTimestamp'", {"ccxt_order_payload"}),
+    ("our client order id in ccxt's words", r"->\s*'(clientOrderId|cl_ord_id|client_order_id)'",
+     {"ccxt_client_order_id"}),
     ("a trade's fee is read (a maker rebate is negative; unreadable is said)",
      r"\btrade_fee\(", {"order_fill_row", "fill_outcome"}),
     ("a fill is readable: a trade id, a positive price and quantity",
@@ -49,7 +53,13 @@ PATHS = {
     "apply_order_payload": {"read_order_payload", "payload_is_unchanged", "order_after_unchanged",
                             "open_item_already_confirmed"},
     "correct_fill": {"order_fill_totals"},
+    # ccxt's words are translated once, at each entry of the recording path.
+    "exchange_payload": {"ccxt_order_payload", "ccxt_trade_payload"},
+    "ccxt_order_payload": {"ccxt_client_order_id"},
+    "ccxt_trade_payload": {"ccxt_client_order_id"},
+    "record_exchange_events": {"record_fill", "apply_order_payload", "ccxt_order_completed"},
 }
+ENTRIES = ["apply_order_payload", "record_fill", "reconcile_open_orders", "record_order_update", "record_placement"]
 
 
 def sources(conn) -> dict[str, str]:
@@ -73,3 +83,8 @@ def test_the_general_and_the_fast_path_are_built_from_the_pieces(postgresql, pat
     body = code(sources(postgresql)[path])
     missing = {piece for piece in PATHS[path] if not re.search(rf"lth_pvr\.{piece}\(|\b{piece}\(", body)}
     assert not missing, f"{path} does not use {sorted(missing)}"
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_every_entry_of_the_recording_path_reads_ccxts_words(postgresql, entry):
+    assert re.search(r"\bexchange_payload\(", code(sources(postgresql)[entry])), entry

@@ -14,7 +14,7 @@ from tests.support.sql import (
 )
 from worker.db.migrate import db_dir
 
-VIEWS = ["v_ws_coverage", "v_polls_per_order", "v_completion_time", "v_update_method",
+VIEWS = ["v_ws_coverage", "v_polls_per_order", "v_completion_time", "v_update_method", "v_exchange_metrics",
          "v_final_status_source", "v_alerts", "v_last_safety_net_run"]
 
 

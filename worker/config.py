@@ -11,6 +11,9 @@ from urllib.parse import urlparse
 from worker.valr import Credentials
 
 DEFAULT_VALR_BASE_URL = "https://api.valr.com"
+# The exchanges reached through ccxt: <EXCHANGE>_BASE_URL sends every REST and WebSocket URL of one to
+# another origin (worker/exchanges/urls.py); unset (None), ccxt's own URLs: the real exchange.
+CCXT_EXCHANGES = ("binance", "kraken", "coinbase")
 
 
 class ConfigError(ValueError):
@@ -21,7 +24,9 @@ class ConfigError(ValueError):
 class WorkerSettings:
     database_url: str = field(repr=False)  # may hold a password
     valr_base_url: str
-    credentials: Credentials
+    credentials: Credentials              # VALR's default key (VALR_API_KEY): empty when not set
+    exchange_base_urls: dict[str, str | None] = field(default_factory=dict)  # ccxt exchange → origin (None: real)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # accounts' credentials are resolved from it
     max_session_s: float = 300.0          # 0 = persistent sessions (the spec's Phase 2)
     socket_wait_s: float = 10.0           # how long placement waits for an authenticated socket
     log_format: str = "text"
@@ -46,15 +51,13 @@ def build_settings(*, database_url: str | None, valr_base_url: str | None, max_s
         raise ConfigError("DATABASE_URL: required (pass --database-url or set DATABASE_URL)")
     if not database_url.startswith(("postgresql://", "postgres://")) and "=" not in database_url:
         raise ConfigError("DATABASE_URL: must be a postgresql:// URL or a libpq key=value string")
-    base = valr_base_url or env.get("VALR_BASE_URL") or DEFAULT_VALR_BASE_URL
-    parsed = urlparse(base)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"VALR_BASE_URL: must be an http(s) URL like {DEFAULT_VALR_BASE_URL}, got {base!r}")
+    base = _base_url("VALR_BASE_URL", valr_base_url or env.get("VALR_BASE_URL") or DEFAULT_VALR_BASE_URL,
+                     DEFAULT_VALR_BASE_URL)
+    others = {name: _base_url(f"{name.upper()}_BASE_URL", env.get(f"{name.upper()}_BASE_URL"), "http://127.0.0.1:8123")
+              for name in CCXT_EXCHANGES}
+    # VALR_API_KEY is required once the database says a VALR account uses it (Runner, after the
+    # database check; worker/exchanges/credentials.py): a Binance-only database needs no VALR key.
     key, secret = env.get("VALR_API_KEY", ""), env.get("VALR_API_SECRET", "")
-    if not key:
-        raise ConfigError("VALR_API_KEY: required in the environment (never a flag: flags show in ps)")
-    if not secret:
-        raise ConfigError("VALR_API_SECRET: required in the environment (never a flag: flags show in ps)")
     if max_session is None:
         raw = env.get("VALR_MAX_SESSION_SECONDS", "300")
         try:
@@ -69,7 +72,17 @@ def build_settings(*, database_url: str | None, valr_base_url: str | None, max_s
         raise ConfigError("--log-format: must be text or json")
     return WorkerSettings(
         database_url=database_url, valr_base_url=base.rstrip("/"),
-        credentials=Credentials(api_key=key, api_secret=secret),
+        credentials=Credentials(api_key=key, api_secret=secret), exchange_base_urls=others, env=dict(env),
         max_session_s=max_session, socket_wait_s=socket_wait, log_format=log_format,
         worker_id=overrides.pop("worker_id", None) or default_worker_id(), **overrides,
     )
+
+
+def _base_url(name: str, value: str | None, example: str) -> str | None:
+    """An http(s) origin (its trailing / dropped), or None when unset; anything else refused by name."""
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name}: must be an http(s) URL like {example}, got {value!r}")
+    return value.rstrip("/")

@@ -67,7 +67,8 @@ class Lookups:
             event(log, "REST poll failed", logging.WARNING, subaccount=subaccount_id, orders=len(orders),
                   error=str(exc))
             return
-        listed = {item.get("orderId"): item for item in open_orders if isinstance(item, dict)}
+        # VALR's open orders carry orderId; ccxt's unified orders, id
+        listed = {item.get("orderId") or item.get("id"): item for item in open_orders if isinstance(item, dict)}
         still_open = 0
         for order in orders:
             item = listed.get(order["ext_order_id"])

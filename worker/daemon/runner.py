@@ -34,6 +34,9 @@ from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
 from worker.daemon.audit import run_audit
+from worker.daemon.accounts import ExchangeAccounts
+from worker.daemon.exchange_prices import ExchangePriceWatch
+from worker.daemon.exchange_session import ExchangeSession
 from worker.daemon.ledger import sync_across, sync_ledger
 from worker.daemon.pairs import load_rules, refresh_pairs
 from worker.daemon.prices import PriceWatch
@@ -43,6 +46,7 @@ from worker.daemon.tasks import Supervisor, Tasks
 from worker.db.pool_check import CheckWhenIdle
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
+from worker.exchanges.credentials import CredentialMissing, NEVER_A_FLAG, valr_required
 from worker.logs import event
 from worker.valr import AuthenticationError, RateLimited, TransportError, ValrClient, ValrError
 
@@ -101,6 +105,9 @@ class Runner:
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
         self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
+        self.leased: set[UUID] = set()            # the accounts whose lease this worker held at the last renewal
+        self.valr_used = True                     # a VALR account uses VALR_API_KEY (or no account exists yet)
+        self.exchange_prices: dict[str, ExchangePriceWatch] = {}  # ccxt exchanges' price watches
         self.placing_now: asyncio.Task | None = None  # place_now's claimer, while it runs
         self.place_again = False                  # a NOTIFY came while it was claiming
 
@@ -134,6 +141,7 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,
@@ -142,31 +150,38 @@ class Runner:
                                  on_ledger=self.ledger_sync_now)
         watch = WatchContext(store=self.store, db=self.db, send_cancels_now=self.send_cancels_now, wake=self.wake.set,
                              client=self.client, valr_base_url=s.valr_base_url, credentials=s.credentials)
+        self.watch = watch
         self.prices = PriceWatch(watch)
         self.fallbacks = FallbackTimer(watch)
         self.market_lookups = MarketLookupTimer(watch)
         try:
             await self._unless_stopping(self._open_pool())
             await self._unless_stopping(self._read_database_settings())
-            skew = await self._unless_stopping(self._check_clock())
-            await self._unless_stopping(self._check_credentials())
+            await self._unless_stopping(self._resolve_accounts())
+            skew = await self._unless_stopping(self._check_clock()) if self.valr_used else None
+            if self.valr_used:
+                await self._unless_stopping(self._check_credentials())
             await self._unless_stopping(self._take_back_leases())
             # The start's clock check, recorded: a refusal an earlier process of this id left no longer
             # holds placement back (claim_pending_orders reads workers.clock_refused_at).
             await self._unless_stopping(self.store.record_clock_check(skew, False))
             await self._unless_stopping(self._refresh_pairs(at_start=True))
-            event(log, "worker started", worker=s.worker_id, clock_skew_s=round(skew, 3),
+            event(log, "worker started", worker=s.worker_id, clock_skew_s=None if skew is None else round(skew, 3),
                   max_session_s=s.max_session_s)
             background = [self.supervisor.start("listener", self.listener.run),
                           self.supervisor.start("lease_watch", self._watch_lease_renewal),
                           self.supervisor.start("prices", self.prices.run),
                           self.supervisor.start("fallbacks", self.fallbacks.run),
                           self.supervisor.start("market_lookups", self.market_lookups.run)]
+            background += [self.supervisor.start(f"prices_{name}", watch.run)
+                           for name, watch in self.exchange_prices.items()]
             await self._loop()
             self.listener.stopping = True
             await self.prices.stop()
             self.fallbacks.stop()
             self.market_lookups.stop()
+            for watch in self.exchange_prices.values():
+                await watch.stop()
             for task in background:
                 task.cancel()
             await self._shutdown()
@@ -174,6 +189,7 @@ class Runner:
             event(log, "stopped while starting", worker=s.worker_id)
         finally:
             await self.client.aclose()
+            await self.accounts.aclose()
             await self.pool.close()
             await self.lease_pool.close()
         return 0
@@ -226,6 +242,28 @@ class Runner:
                 f"no PostgreSQL connection within {POOL_OPEN_TIMEOUT_S:g} s: the server is unreachable or has no "
                 f"free connection (max_connections, or the role's CONNECTION LIMIT, reached)") from None
 
+    async def _resolve_accounts(self) -> None:
+        """Every account's exchange and credential, before anything is placed: a missing credential
+        refuses the start in one line naming the account and the variable (StartupError, exit 2).
+        VALR_API_KEY is required when a VALR account uses it, or when no account exists yet."""
+        rows = await self.accounts.load()
+        self.valr_used = valr_required(rows)
+        try:
+            if self.valr_used:
+                for name, value in (("VALR_API_KEY", self.settings.credentials.api_key),
+                                    ("VALR_API_SECRET", self.settings.credentials.api_secret)):
+                    if not value:
+                        raise CredentialMissing(f"{name}: {NEVER_A_FLAG}")
+            self.accounts.resolve_at_start(rows)
+        except CredentialMissing as exc:
+            raise StartupError(str(exc)) from None
+        for exchange in sorted(self.accounts.ccxt_exchanges()):
+            self._watch_prices_of(exchange)
+
+    def _watch_prices_of(self, exchange: str) -> None:
+        if exchange not in self.exchange_prices:
+            self.exchange_prices[exchange] = ExchangePriceWatch(self.watch, self.accounts.public_adapter(exchange))
+
     async def _check_clock(self) -> float:
         """Refuse to run on clock skew (ClockSkewError propagates); retry while VALR cannot answer."""
         attempt = 0
@@ -245,12 +283,27 @@ class Runner:
             return
         self.last_pairs_check = time.monotonic()
         try:
-            if at_start or await self.store.pair_refresh_due():
+            due = at_start or await self.store.pair_refresh_due()
+            if due and self.valr_used:
                 await refresh_pairs(self.client, self.store)
         except (TransportError, RateLimited, ValrError, psycopg.Error) as exc:
+            due = at_start
             event(log, "could not refresh pair rules from VALR; keeping those held", logging.WARNING,
                   error=str(exc).strip()[:200])
+        if due:
+            for exchange in sorted(self.accounts.ccxt_exchanges()):
+                await self._refresh_exchange_pairs(exchange)
         await load_rules(self.client, self.store)
+
+    async def _refresh_exchange_pairs(self, exchange: str) -> None:
+        """ccxt's load_markets (spot, as tick sizes) → refresh_exchange_pairs; a failure keeps the rules held."""
+        try:
+            result = await self.store.refresh_exchange_pairs(exchange,
+                                                             await self.accounts.public_adapter(exchange).markets())
+            event(log, "pair rules refreshed", exchange=exchange, **(result or {}))
+        except (TransportError, RateLimited, ValrError, psycopg.Error) as exc:
+            event(log, "could not refresh pair rules; keeping those held", logging.WARNING, exchange=exchange,
+                  error=str(exc).strip()[:200])
 
     async def _check_credentials(self) -> None:
         """A signed read-only request before anything is placed: a key VALR refuses stops the start
@@ -350,6 +403,8 @@ class Runner:
         # VALR after one round trip, not after the bookkeeping below.
         await self._place_pending()
         self.prices.poke()  # orders changed: the pairs that need live prices may have too
+        for watch in self.exchange_prices.values():
+            watch.poke()
         self.fallbacks.poke()  # and the next age fallback's due time
         self.market_lookups.poke()  # and the next market order's lookup
         async with self.renewing:
@@ -378,6 +433,8 @@ class Runner:
         leases = await self.lease_store.acquire_leases(self.settings.lease_ttl_s)
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
+        self.leased = held
+        await self._learn_accounts(held)
         for account_id, session in self.sessions.items():
             if account_id not in held:
                 self._log_lease_gone(account_id, session.subaccount_id)
@@ -386,6 +443,18 @@ class Runner:
         for row in taken:
             event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
+
+    async def _learn_accounts(self, held: set[UUID]) -> None:
+        """Accounts leased that the start did not know: their exchange and credential, now; a new
+        exchange's price watch starts with them."""
+        known = set(self.accounts.rows)
+        if held - known:
+            await self.accounts.resolve_new(held - known)
+            for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
+                await self._refresh_exchange_pairs(exchange)  # its pair rules, before its first order is placed
+                await load_rules(self.client, self.store)
+                self._watch_prices_of(exchange)
+                self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
 
     async def _renew_apart(self) -> None:
         """The tick's heartbeat and lease renewal, on the lease connection, while the tick is held up."""
@@ -427,14 +496,22 @@ class Runner:
         rows = await self.store.account_work()
         self.work = {work["exchange_account_id"]: work for work in rows}  # read by _log_lease_gone
         for work in rows:
-            if work["wants_session"]:
+            if work["wants_session"] and work["exchange_account_id"] not in self.accounts.unusable:
                 self.ensure_session(work["exchange_account_id"], work["subaccount_id"])
 
     def ensure_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
         return self.sessions.ensure(account_id, subaccount_id)  # type: ignore[return-value]
 
     def _new_session(self, account_id: UUID, subaccount_id: str) -> SubaccountSession:
+        """A VALR subaccount's socket, or ccxt's watch loops for an account on another exchange."""
+        if self.accounts.is_ccxt(account_id):
+            return ExchangeSession(self.accounts.context(account_id, self.session_context), account_id,
+                                   subaccount_id, self.accounts.adapters[account_id])
         return SubaccountSession(self.session_context, account_id, subaccount_id)
+
+    def _lookups(self, row: dict) -> Lookups:
+        """The REST lookups of a claimed row's account (its exchange's adapter)."""
+        return self.accounts.lookups(row["exchange_account_id"], self.lookups)
 
     def _session_failed(self, name: str, exc: BaseException) -> None:
         """A session's task ended with an error its own loop did not catch: reported like any supervised
@@ -445,7 +522,9 @@ class Runner:
         # While VALR refuses our timestamps (or our key) SQL claims nothing: orders stay pending, not failed.
         if self.stopping:
             return
-        claimed = await self.store.claim_pending_orders(None, 500)
+        # An account whose credential is missing is left alone: nothing of it is claimed.
+        only = self.accounts.usable(self.leased) if self.accounts.unusable else None
+        claimed = await self.store.claim_pending_orders(only, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
@@ -485,7 +564,7 @@ class Runner:
 
     async def _send_cancels(self) -> None:
         for order in await self.store.claim_cancel_requests():
-            self.tasks.spawn(self.lookups.cancel(order), "cancel")
+            self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
 
     def send_cancels_now(self) -> None:
         """A fallback trigger fired (prices, the timer): the cancels SQL requested leave now, not after
@@ -502,7 +581,7 @@ class Runner:
         for account_id, orders in by_account.items():
             if ("poll", account_id) in self.tasks.busy:
                 continue
-            self.tasks.spawn(self.lookups.poll_account(account_id, orders[0]["subaccount_id"], orders),
+            self.tasks.spawn(self._lookups(orders[0]).poll_account(account_id, orders[0]["subaccount_id"], orders),
                              "poll", key=("poll", account_id))
 
     async def _resolve_lost_placements(self) -> None:
@@ -513,7 +592,7 @@ class Runner:
             event(log, "claims never sent go back to pending, to be placed again", orders=requeued)
         skip = self.in_flight | self.tasks.busy_ids("placement")
         for order in await self.store.claim_lost_placements(self.settings.placement_lookup_after_s, skip):
-            self.tasks.spawn(self.lookups.resolve_placement(order), "resolve_placement",
+            self.tasks.spawn(self._lookups(order).resolve_placement(order), "resolve_placement",
                              key=("placement", order["exchange_order_id"]))
 
     async def _refetch_missing_fills(self) -> None:
@@ -523,7 +602,7 @@ class Runner:
             return
         self.last_fills_check = time.monotonic()
         for order in await self.store.claim_missing_fills():
-            self.tasks.spawn(self.lookups.fetch_fills(order), "refetch_fills")
+            self.tasks.spawn(self._lookups(order).fetch_fills(order), "refetch_fills")
 
     def ledger_sync_now(self) -> None:
         """lth_pvr_ledger_sync: a sync was asked for (a connect, a person, the pg_cron job); or
@@ -541,7 +620,8 @@ class Runner:
             if batch:
                 self.tasks.spawn(sync_across(self.client, self.store, batch), "ledger_sync", key=("ledger", ACROSS))
         for claim in await self.store.claim_ledger_syncs():
-            self._sync_account(claim)
+            if not self.accounts.is_ccxt(claim["exchange_account_id"]):  # VALR's ledger reads: VALR accounts only
+                self._sync_account(claim)
         for run in await self.store.claim_ledger_audits():  # the daily audit (pg_cron's ledger_audit job)
             self.tasks.spawn(run_audit(self.client, self.store, run), "ledger_audit")
 

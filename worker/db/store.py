@@ -121,6 +121,14 @@ class Store:
         return await self._one("SELECT * FROM lth_pvr.refresh_pairs(%s, %s)",
                                (jsonb(pairs), jsonb(order_types) if order_types is not None else None))
 
+    async def refresh_exchange_pairs(self, exchange: str, markets: dict) -> dict:
+        """ccxt's load_markets (spot, precision as tick sizes) → lth_pvr.pairs of that exchange."""
+        return await self._one("SELECT * FROM lth_pvr.refresh_exchange_pairs(%s, %s)", (exchange, jsonb(markets)))
+
+    async def account_exchanges(self, account_ids: list[UUID] | None = None) -> list[dict]:
+        """(exchange_account_id, exchange, credential_ref, subaccount_id, label) of each account."""
+        return await self._rows("SELECT * FROM lth_pvr.account_exchanges(%s::uuid[])", (account_ids,))
+
     async def pair_refresh_due(self) -> bool:
         row = await self._one("SELECT lth_pvr.pair_refresh_due() AS due", ())
         return bool(row and row["due"])
@@ -206,16 +214,30 @@ class Store:
         Also returns the placements SQL handed to this session in the same transaction
         (hand_over_replacements: a fallback's replacements, claimed and their first attempt stamped):
         the caller POSTs them now."""
+        return await self._recorded_with_hand_over(
+            "lth_pvr.record_batch(%s, %s, p_superseded => %s)", (session_id, jsonb(frames), superseded), session_id)
+
+    async def _recorded_with_hand_over(self, call: str, params: tuple,
+                                       session_id: int) -> tuple[list[dict], list[dict]]:
+        """A recording call's rows, each with `final`, and hand_over_replacements in its transaction."""
         rows = await self._rows(
-            "WITH b AS MATERIALIZED (SELECT * FROM lth_pvr.record_batch(%s, %s, p_superseded => %s))"
+            f"WITH b AS MATERIALIZED (SELECT * FROM {call})"
             " SELECT b.*, lth_pvr.is_final(b.new_status) AS final, h.placements FROM b,"
             " (SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)"
             "         FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b) h",
-            (session_id, jsonb(frames), superseded, session_id))
+            (*params, session_id))
         placements = rows[0]["placements"] if rows else []
         for row in rows:
             del row["placements"]
-        return rows, [_placement(p) for p in placements]
+        return rows, [_placement(p) for p in placements or []]
+
+    async def record_exchange_events(self, session_id: int, orders: list[dict],
+                                     trades: list[dict]) -> tuple[list[dict], list[dict]]:
+        """One read of a ccxt account stream (watch_orders / watch_my_trades), as record_batch: each row
+        says whether its new_status is final, and the fallback replacements SQL handed to this session in
+        the same transaction come back to be POSTed now."""
+        return await self._recorded_with_hand_over(
+            "lth_pvr.record_exchange_events(%s, %s, %s)", (session_id, jsonb(orders), jsonb(trades)), session_id)
 
     async def reconcile_open_orders(self, account_id: UUID, source: str, open_orders: list[dict]) -> list[dict]:
         return await self._rows(
@@ -226,6 +248,15 @@ class Store:
     async def prices_to_watch(self) -> dict:
         """pairs (to subscribe to), rest_pairs (stale: read them over REST), rest_poll_seconds, quiet_seconds."""
         return await self._one("SELECT * FROM lth_pvr.prices_to_watch()", ())  # type: ignore[return-value]
+
+    async def exchange_prices_to_watch(self, exchange: str) -> dict:
+        """As prices_to_watch, for one exchange reached through ccxt (pairs are ccxt symbols)."""
+        return await self._one("SELECT * FROM lth_pvr.prices_to_watch(%s)", (exchange,))  # type: ignore[return-value]
+
+    async def record_exchange_prices(self, exchange: str, tickers: list[dict], source: str = "ws") -> list[dict]:
+        """ccxt tickers → market_prices; returns the orders whose fallback trigger they fired."""
+        return await self._rows("SELECT * FROM lth_pvr.record_exchange_prices(%s, %s, %s)",
+                                (exchange, jsonb(tickers), source))
 
     async def record_market_prices(self, frames: list[dict], source: str) -> list[dict]:
         """Records the prices; returns the orders whose trigger they fired."""

@@ -28,12 +28,13 @@ class WorkerProcess:
     """One `valr-monitor run` child process, restartable (a new process each time)."""
 
     def __init__(self, name: str, database_url: str, sim_url: str, key: str, secret: str,
-                 log_dir: Path, extra: tuple[str, ...] = ()) -> None:
+                 log_dir: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.name = name
         self.database_url = database_url
         self.sim_url = sim_url
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
         self.env.update(VALR_API_KEY=key, VALR_API_SECRET=secret, PYTHONUNBUFFERED="1")
+        self.env.update(env or {})  # other exchanges: <EXCHANGE>_BASE_URL and <REF>_API_KEY / _API_SECRET
         self.log_path = log_dir / f"{name}.log"
         self.extra = extra
         self.proc: subprocess.Popen | None = None

@@ -254,9 +254,12 @@ class ValrClient:
         refuse every signed request."""
         before = self._clock()
         server = (await self.server_time()).timestamp()
-        local = (before + self._clock()) / 2
-        skew = local - server
-        if abs(skew) > max_skew_seconds:
+        after = self._clock()
+        skew = (before + after) / 2 - server
+        # VALR stamped its time somewhere between our two readings: the true skew is within half the
+        # round trip of the estimate. Refused only when it is surely beyond the limit — a request that
+        # waited (a 429 storm, a slow network) widens the interval, never fails a good clock.
+        if abs(skew) - (after - before) / 2 > max_skew_seconds:
             err = ClockSkewError(
                 f"local clock is {skew:+.1f}s off VALR's server time (limit {max_skew_seconds:g}s): VALR refuses "
                 f"requests signed with a stale timestamp; synchronise the clock (NTP) and start again")

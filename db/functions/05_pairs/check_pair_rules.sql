@@ -1,9 +1,11 @@
--- Owns: whether a pending order suits VALR's rules for its pair (called by the insert trigger with
--- the pairs row, NULL fields when the pair is unknown). Each refusal is constraint-style with a named
+-- Owns: whether a pending order suits its exchange's rules for its pair (called by the insert trigger
+-- with the pairs row of the order's exchange — its account's — NULL fields when the pair is unknown).
+-- The rules' names say VALR (the first exchange); they hold for every exchange alike, each order
+-- against its own exchange's pairs, refreshes and prices. Each refusal is constraint-style with a named
 -- rule: pair_must_be_known_to_valr, pair_must_be_active, qty_must_reach_min_base_amount,
 -- qty_must_not_exceed_max_base_amount, value_must_reach_min_quote_amount,
 -- value_must_not_exceed_max_quote_amount, order_type_must_be_supported_by_pair. A pair unknown to a
--- table never refreshed from VALR is accepted, with a warning row in order_events (kind `insert`, outcome `pair_unchecked`).
+-- table never refreshed from THAT exchange is accepted, with a warning row in order_events (kind `insert`, outcome `pair_unchecked`).
 -- A market order is checked like a limit order (order type MARKET), its value at market_order_price —
 -- the last price seen — where one is known; without one only the base-amount rules apply.
 -- replace_after_fallback relies on these refusals (a replacement below the minimum is not placed).
@@ -26,14 +28,15 @@ BEGIN
         RETURN;  -- the table's own checks name that rule (they run after this BEFORE trigger)
     END IF;
     IF p_pair.pair IS NULL THEN
-        IF EXISTS (SELECT 1 FROM lth_pvr.pair_refreshes) THEN
+        IF EXISTS (SELECT 1 FROM lth_pvr.pair_refreshes r WHERE r.exchange = p_order.exchange) THEN
             v_rule := 'pair_must_be_known_to_valr';
-            v_error := format('pair %s is not one of VALR''s pairs (lth_pvr.pairs, refreshed from VALR)', p_order.pair);
+            v_error := format('pair %s is not one of %s''s pairs (lth_pvr.pairs, refreshed from %s)', p_order.pair,
+                              p_order.exchange, p_order.exchange);
         ELSE
             PERFORM lth_pvr.log_order_event(p_order.exchange_order_id, p_order.exchange_account_id, 'system',
                 'insert', 'pair_unchecked', NULL, p_order.status, NULL,
-                format('pair %s is not in lth_pvr.pairs, which was never refreshed from VALR: its rules were not checked '
-                       '(run `valr-monitor pairs`)', p_order.pair),
+                format('pair %s is not in lth_pvr.pairs, which was never refreshed from %s: its rules were not checked '
+                       '(run `valr-monitor pairs`)', p_order.pair, p_order.exchange),
                 '{}'::jsonb);
             RETURN;
         END IF;

@@ -4,6 +4,7 @@
 -- a pair VALR no longer lists is kept (orders refer to it) but marked inactive. An item without a
 -- readable symbol, tick size or base decimal places is skipped and counted, never guessed.
 -- The worker calls it at start and every `pair_refresh_hours`; `valr-monitor pairs` on demand.
+-- VALR's pairs only (exchange 'valr'); write_pair_refresh stores them, as it does other exchanges'.
 CREATE OR REPLACE FUNCTION lth_pvr.refresh_pairs(
     p_pairs jsonb,
     p_order_types jsonb DEFAULT NULL,
@@ -15,8 +16,6 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 DECLARE
     v_listed      int;
-    v_changed     int;
-    v_deactivated int;
     v_skipped     int;
 BEGIN
     IF jsonb_typeof(p_pairs) IS DISTINCT FROM 'array' OR jsonb_array_length(p_pairs) = 0 THEN
@@ -25,11 +24,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.valr_pairs (LIKE lth_pvr.pairs) ON COMMIT DROP;
-    TRUNCATE pg_temp.valr_pairs;
-    INSERT INTO pg_temp.valr_pairs (pair, base_decimal_places, tick_size, min_base_amount, base_currency,
-                                    quote_currency, quote_decimal_places, max_base_amount, min_quote_amount,
-                                    max_quote_amount, active, pair_type, order_types, refreshed_at, valr)
+    PERFORM lth_pvr.stage_pairs();
+    INSERT INTO pg_temp.staged_pairs (pair, base_decimal_places, tick_size, min_base_amount, base_currency,
+                                      quote_currency, quote_decimal_places, max_base_amount, min_quote_amount,
+                                      max_quote_amount, active, pair_type, order_types, refreshed_at, valr, exchange)
     SELECT DISTINCT ON (r.pair)
            r.pair, r.base_places, r.tick, coalesce(r.min_base, 0),
            left(lth_pvr.json_text(i.item->'baseCurrency'), 20), left(lth_pvr.json_text(i.item->'quoteCurrency'), 20),
@@ -38,7 +36,7 @@ BEGIN
            nullif(lth_pvr.json_numeric(i.item->'maxQuoteAmount'), 0),
            -- Only VALR's explicit true makes a pair tradeable.
            coalesce(i.item->'active' = 'true'::jsonb OR i.item->'active' = '"true"'::jsonb, false),
-           left(lth_pvr.json_text(i.item->'currencyPairType'), 20), NULL, p_now, i.item
+           left(lth_pvr.json_text(i.item->'currencyPairType'), 20), NULL, p_now, i.item, 'valr'
       FROM jsonb_array_elements(p_pairs) AS i(item)
       CROSS JOIN LATERAL (
             SELECT upper(lth_pvr.json_text(i.item->'symbol')) AS pair,
@@ -66,7 +64,7 @@ BEGIN
     END IF;
 
     IF jsonb_typeof(p_order_types) = 'array' THEN
-        UPDATE pg_temp.valr_pairs v
+        UPDATE pg_temp.staged_pairs v
            SET order_types = t.types
           FROM (SELECT upper(lth_pvr.json_text(e->'currencyPair')) AS pair,
                        ARRAY(SELECT upper(x) FROM jsonb_array_elements_text(e->'orderTypes') AS x ORDER BY 1) AS types
@@ -74,38 +72,11 @@ BEGIN
                  WHERE jsonb_typeof(e) = 'object' AND jsonb_typeof(e->'orderTypes') = 'array') t
          WHERE t.pair = v.pair;
     ELSE
-        UPDATE pg_temp.valr_pairs v SET order_types = p.order_types FROM lth_pvr.pairs p WHERE p.pair = v.pair;
+        UPDATE pg_temp.staged_pairs v SET order_types = p.order_types
+          FROM lth_pvr.pairs p WHERE p.exchange = 'valr' AND p.pair = v.pair;
     END IF;
-
-    -- Changed: new to the table, or one of its rules moved (refreshed_at moves every time).
-    SELECT count(*) INTO v_changed
-      FROM pg_temp.valr_pairs v
-      LEFT JOIN lth_pvr.pairs p USING (pair)
-     WHERE (v.base_decimal_places, v.tick_size, v.min_base_amount, v.max_base_amount, v.min_quote_amount,
-            v.max_quote_amount, v.active, v.order_types)
-           IS DISTINCT FROM (p.base_decimal_places, p.tick_size, p.min_base_amount, p.max_base_amount,
-                             p.min_quote_amount, p.max_quote_amount, p.active, p.order_types);
-
-    INSERT INTO lth_pvr.pairs AS p
-    SELECT * FROM pg_temp.valr_pairs
-    ON CONFLICT (pair) DO UPDATE
-       SET base_decimal_places = EXCLUDED.base_decimal_places, tick_size = EXCLUDED.tick_size,
-           min_base_amount = EXCLUDED.min_base_amount, base_currency = EXCLUDED.base_currency,
-           quote_currency = EXCLUDED.quote_currency, quote_decimal_places = EXCLUDED.quote_decimal_places,
-           max_base_amount = EXCLUDED.max_base_amount, min_quote_amount = EXCLUDED.min_quote_amount,
-           max_quote_amount = EXCLUDED.max_quote_amount, active = EXCLUDED.active,
-           pair_type = EXCLUDED.pair_type, order_types = EXCLUDED.order_types,
-           refreshed_at = EXCLUDED.refreshed_at, valr = EXCLUDED.valr;
-
-    UPDATE lth_pvr.pairs p
-       SET active = false, refreshed_at = p_now
-     WHERE p.active AND NOT EXISTS (SELECT 1 FROM pg_temp.valr_pairs v WHERE v.pair = p.pair);
-    GET DIAGNOSTICS v_deactivated = ROW_COUNT;
-
-    INSERT INTO lth_pvr.pair_refreshes (refreshed_at, pairs_listed, pairs_changed, pairs_deactivated,
-                                        items_skipped, order_types_known)
-    VALUES (p_now, v_listed, v_changed, v_deactivated, v_skipped, coalesce(jsonb_typeof(p_order_types) = 'array', false));
-    RETURN QUERY SELECT v_listed, v_changed, v_deactivated, v_skipped;
+    RETURN QUERY SELECT * FROM lth_pvr.write_pair_refresh('valr', v_skipped,
+                                                          coalesce(jsonb_typeof(p_order_types) = 'array', false), p_now);
 END
 $$;
 

@@ -1,5 +1,6 @@
 -- Owns: finding which of our orders a VALR payload is about, within one account.
---   1. by VALR's orderId (ext_order_id); an orderId we hold under ANOTHER account is not ours here;
+--   1. by the exchange's orderId (ext_order_id, unique within the account's exchange); an orderId we
+--      hold under ANOTHER account of that exchange is not ours here;
 --   2. else by customerOrderId = customer_order_id (an event racing the placement answer), only among the
 --      account's orders that were sent (placing; failed, or submitted when the payload has no
 --      orderId) and have no ext_order_id yet — a pending order was never sent, so an event naming
@@ -41,7 +42,9 @@ BEGIN
     IF v_valr_id IS NOT NULL THEN
         SELECT o.exchange_order_id, o.exchange_account_id INTO v_id, v_account
           FROM lth_pvr.exchange_orders o
-         WHERE o.ext_order_id = v_valr_id;
+         WHERE o.ext_order_id = v_valr_id
+           AND o.exchange = (SELECT a.exchange FROM lth_pvr.exchange_accounts a
+                              WHERE a.exchange_account_id = p_exchange_account_id);
         IF FOUND THEN
             RETURN CASE WHEN v_account = p_exchange_account_id THEN v_id END;
         END IF;

@@ -20,7 +20,9 @@ DECLARE
     v_order   lth_pvr.exchange_orders%ROWTYPE;
     v_ext     text := NULLIF(btrim(p_ext_order_id), '');
     v_reason  text := NULLIF(NULLIF(btrim(p_failed_reason), ''), 'None');
-    v_payload jsonb := coalesce(p_payload, jsonb_build_object('id', p_ext_order_id, 'failedReason', p_failed_reason));
+    -- ccxt's create_order answer is kept in VALR's words (exchange_payload), as every other payload.
+    v_payload jsonb := coalesce(lth_pvr.exchange_payload(p_payload),
+                                jsonb_build_object('id', p_ext_order_id, 'failedReason', p_failed_reason));
     v_new     text;
     v_outcome text;
     v_detail  text;
@@ -34,7 +36,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF v_ext IS NOT NULL AND EXISTS (SELECT 1 FROM lth_pvr.exchange_orders x
-                                      WHERE x.ext_order_id = v_ext AND x.exchange_order_id <> p_exchange_order_id) THEN
+                                      WHERE x.ext_order_id = v_ext AND x.exchange = v_order.exchange
+                                        AND x.exchange_order_id <> p_exchange_order_id) THEN
         v_outcome := 'conflict';
         v_detail := 'VALR order id already belongs to another order';
     ELSIF v_order.status = 'placing'

@@ -10,7 +10,7 @@
 -- Internal; reached through record_order_update, record_poll, reconcile_open_orders, record_batch.
 --
 -- Payload shapes: ORDER_STATUS_UPDATE.data / status endpoint (`orderStatusType`, `orderUpdatedAt`)
--- and open-orders items (`status`, `updatedAt`). p_exchange_order_id, when given (a poll of a known
+-- and open-orders items (`status`, `updatedAt`); ccxt's unified order, translated (exchange_payload). p_exchange_order_id, when given (a poll of a known
 -- order), skips matching; a payload about another order is then `not_ours`.
 -- Returns the order's status before and after the call (new_status = old_status when skipped).
 CREATE OR REPLACE FUNCTION lth_pvr.apply_order_payload(
@@ -40,6 +40,7 @@ DECLARE
     -- An open-orders item: the order is listed, so its status is reconciled.
     v_listed      boolean := p_kind = 'open_order';
 BEGIN
+    p_payload := lth_pvr.exchange_payload(p_payload);  -- ccxt's unified order: in VALR's words
     IF jsonb_typeof(p_payload) IS DISTINCT FROM 'object' THEN
         PERFORM lth_pvr.log_order_event(p_exchange_order_id, p_exchange_account_id, p_source, p_kind,
             'malformed', NULL, NULL, NULL, 'payload is not a JSON object', p_payload, p_now);
@@ -72,7 +73,8 @@ BEGIN
     IF v_id IS NOT NULL AND p_exchange_order_id IS NOT NULL AND (
            (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NOT NULL AND v_valr_id <> v_order.ext_order_id)
         OR (v_valr_id IS NOT NULL AND v_order.ext_order_id IS NULL AND EXISTS (
-                SELECT 1 FROM lth_pvr.exchange_orders x WHERE x.ext_order_id = v_valr_id))
+                SELECT 1 FROM lth_pvr.exchange_orders x
+                 WHERE x.ext_order_id = v_valr_id AND x.exchange = v_order.exchange))
         OR (v_cid IS NOT NULL AND v_cid <> v_order.customer_order_id)) THEN
         PERFORM lth_pvr.log_order_event(v_id, p_exchange_account_id, p_source, p_kind, 'not_ours',
             v_order.status, NULL, v_time, 'the payload is about another order', p_payload, p_now);

@@ -33,6 +33,9 @@ BEGIN
         RETURN;
     END IF;
 
+    -- ccxt's unified orders (fetch_open_orders) in VALR's words, once, before their ids are read.
+    p_open_orders := coalesce((SELECT jsonb_agg(lth_pvr.exchange_payload(e.item) ORDER BY e.n)
+                                 FROM jsonb_array_elements(p_open_orders) WITH ORDINALITY AS e(item, n)), '[]');
     SELECT coalesce(array_agg(lth_pvr.json_text(e->'orderId')), '{}'),
            coalesce(array_agg(lth_pvr.json_uuid(e->'customerOrderId')), '{}')
       INTO v_listed, v_customer_ids

@@ -1,4 +1,5 @@
--- Owns: one VALR trade (WS NEW_ACCOUNT_TRADE.data or a trade-history row) -> order_fills, and the
+-- Owns: one VALR trade (WS NEW_ACCOUNT_TRADE.data or a trade-history row; or ccxt's unified trade,
+-- translated by exchange_payload) -> order_fills, and the
 -- order's derived filled_qty / avg_price. Idempotent on the trade id. A fill never changes status:
 -- a late fill after `cancelled` is kept; a fill beyond the order's quantity is recorded (real
 -- money) but flagged `overfill` (event log and v_alerts). A trade without orderId is `unmatched`.
@@ -30,6 +31,7 @@ BEGIN
         RAISE EXCEPTION 'record_fill: source must be ws, poll or placement, not %', p_source
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    p_payload := lth_pvr.exchange_payload(p_payload);  -- ccxt's unified trade: in VALR's words
     IF jsonb_typeof(p_payload) IS DISTINCT FROM 'object' THEN
         PERFORM lth_pvr.log_order_event(NULL, p_exchange_account_id, p_source, 'trade', 'malformed',
             NULL, NULL, NULL, 'payload is not a JSON object', p_payload, p_now);
@@ -60,6 +62,8 @@ BEGIN
     SELECT * INTO v_order
       FROM lth_pvr.exchange_orders o
      WHERE o.ext_order_id = v_valr_id AND o.exchange_account_id = p_exchange_account_id
+       AND o.exchange = (SELECT a.exchange FROM lth_pvr.exchange_accounts a
+                          WHERE a.exchange_account_id = p_exchange_account_id)
        FOR UPDATE;
     IF FOUND THEN
         v_id := v_order.exchange_order_id;
@@ -86,7 +90,7 @@ BEGIN
                                           traded_at, sequence_id, source, recorded_at)
     VALUES (v_fill.trade_id, v_fill.exchange_order_id, v_fill.price, v_fill.qty, v_fill.fee,
             v_fill.fee_currency, v_fill.traded_at, v_fill.sequence_id, v_fill.source, v_fill.recorded_at)
-    ON CONFLICT (trade_id) DO NOTHING;
+    ON CONFLICT (exchange, id_scope, trade_id) DO NOTHING;
 
     IF NOT FOUND THEN
         v_outcome := 'duplicate';

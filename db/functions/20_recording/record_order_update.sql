@@ -12,11 +12,14 @@ RETURNS TABLE (exchange_order_id uuid, old_status text, new_status text, outcome
 LANGUAGE sql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
-    SELECT * FROM lth_pvr.apply_order_payload(
-        p_exchange_account_id, p_source,
-        CASE WHEN jsonb_typeof(p_payload) = 'object' AND NOT p_payload ? 'orderStatusType' AND p_payload ? 'status'
-             THEN 'open_order' ELSE 'order_status' END,
-        p_payload, NULL, p_now)
+    -- ccxt's unified order is translated first (exchange_payload): its `status` is no open-orders item's.
+    SELECT r.*
+      FROM (SELECT lth_pvr.exchange_payload(p_payload) AS x) c,
+           LATERAL lth_pvr.apply_order_payload(
+               p_exchange_account_id, p_source,
+               CASE WHEN jsonb_typeof(c.x) = 'object' AND NOT c.x ? 'orderStatusType' AND c.x ? 'status'
+                    THEN 'open_order' ELSE 'order_status' END,
+               c.x, NULL, p_now) r
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.record_order_update(uuid, text, jsonb, timestamptz) FROM PUBLIC;

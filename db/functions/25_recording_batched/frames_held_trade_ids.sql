@@ -13,7 +13,8 @@ BEGIN
     RETURN (SELECT coalesce(array_agg(held.trade_id), '{}')
               FROM jsonb_path_query(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_TRADE").data.id') AS id(v)
                    CROSS JOIN LATERAL (SELECT f.trade_id FROM lth_pvr.order_fills f
-                                        WHERE f.trade_id = left(id.v #>> '{}', 200)
+                                        WHERE f.exchange = 'valr'  -- the fast path is VALR's only
+                                          AND f.trade_id = left(id.v #>> '{}', 200)
                                         LIMIT 1) AS held
              WHERE jsonb_typeof(id.v) IN ('string', 'number'));
 END

@@ -1,5 +1,6 @@
 -- Owns: the one reading of "is this order's price trigger live, does the market cross it now, and has
--- the crossing been confirmed": submitted orders (of these pairs; every pair when p_pairs is NULL) with
+-- the crossing been confirmed": submitted orders (of these pairs, of p_exchange; every pair, every
+-- exchange when NULL) with
 -- a price fallback, neither requested nor a cancel asked for otherwise, each with the price that
 -- judges it — the best ask for a BUY, the best bid for a SELL — and:
 --   crossing    that price is fresh (market_price_is_fresh) and has moved against the order
@@ -13,7 +14,7 @@
 --   needs_price crossing, marked, its confirmation window over, not confirmed: a price read now would
 --               decide it (prices_to_watch names the pair for a REST read).
 -- Shared by price_triggered_orders, next_fallback_due and prices_to_watch.
-CREATE OR REPLACE FUNCTION lth_pvr.price_fallback_crossing(p_pairs text[], p_now timestamptz)
+CREATE OR REPLACE FUNCTION lth_pvr.price_fallback_crossing(p_pairs text[], p_now timestamptz, p_exchange text DEFAULT NULL)
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, pair text, side text, price numeric,
                price_seen numeric, threshold numeric, crossing boolean, crossed_at timestamptz,
                confirmed boolean, needs_price boolean)
@@ -36,11 +37,12 @@ AS $$
                m.received_at,
                make_interval(secs => coalesce(o.fallback_price_confirm_ms, 0) / 1000.0) AS confirm
           FROM lth_pvr.exchange_orders o
-          LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+          LEFT JOIN lth_pvr.market_prices m ON m.exchange = o.exchange AND m.pair = o.pair
          WHERE (p_pairs IS NULL OR o.pair = ANY (p_pairs))
+           AND (p_exchange IS NULL OR o.exchange = p_exchange)
            AND o.fallback_price_move IS NOT NULL
            AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
       ) c
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.price_fallback_crossing(text[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lth_pvr.price_fallback_crossing(text[], timestamptz, text) FROM PUBLIC;

@@ -23,7 +23,7 @@ BEGIN
                CASE WHEN lth_pvr.market_price_is_fresh(m.valr_time, m.received_at, p_now)
                     THEN CASE o.side WHEN 'BUY' THEN m.ask ELSE m.bid END END AS price_seen
           FROM lth_pvr.exchange_orders o
-          LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+          LEFT JOIN lth_pvr.market_prices m ON m.exchange = o.exchange AND m.pair = o.pair
          WHERE o.fallback_after IS NOT NULL
            AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
            AND o.submitted_at + o.fallback_after <= p_now

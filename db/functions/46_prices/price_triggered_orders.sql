@@ -1,5 +1,5 @@
 -- Owns: the price trigger of the limit → market fallback, with its confirmation. Called by
--- record_market_prices with the pairs it just recorded (in the same transaction, so the cancel goes
+-- record_market_prices / record_exchange_prices with the pairs (of p_exchange) they just recorded (in the same transaction, so the cancel goes
 -- out at once), and by request_due_fallbacks for every pair (p_pairs NULL: the worker's timer when a
 -- confirmation falls due or a newly accepted order meets a price already past its threshold, and the
 -- cron safety net). For each live price trigger (price_fallback_crossing):
@@ -13,7 +13,8 @@
 -- holds with no further frame is confirmed by the REST read prices_to_watch asks for once its window
 -- is over (needs_price).
 -- Returns the orders fired, with the price seen and trigger 'price'.
-CREATE OR REPLACE FUNCTION lth_pvr.price_triggered_orders(p_pairs text[], p_now timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION lth_pvr.price_triggered_orders(p_pairs text[], p_now timestamptz DEFAULT now(),
+                                                          p_exchange text DEFAULT NULL)
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, pair text, side text,
                price numeric, price_seen numeric, trigger text)
 LANGUAGE plpgsql
@@ -23,14 +24,14 @@ AS $$
 BEGIN
     UPDATE lth_pvr.exchange_orders o
        SET fallback_price_crossed_at = CASE WHEN c.crossing THEN p_now END
-      FROM lth_pvr.price_fallback_crossing(p_pairs, p_now) c
+      FROM lth_pvr.price_fallback_crossing(p_pairs, p_now, p_exchange) c
      WHERE o.exchange_order_id = c.exchange_order_id
        AND (c.crossed_at IS NOT NULL) <> c.crossing;
 
     RETURN QUERY
     WITH fired AS (
         SELECT c.exchange_order_id, c.exchange_account_id, c.pair, c.side, c.price, c.price_seen, c.threshold
-          FROM lth_pvr.price_fallback_crossing(p_pairs, p_now) c
+          FROM lth_pvr.price_fallback_crossing(p_pairs, p_now, p_exchange) c
          WHERE c.confirmed
          ORDER BY c.exchange_order_id
     )
@@ -42,4 +43,4 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.price_triggered_orders(text[], timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION lth_pvr.price_triggered_orders(text[], timestamptz, text) FROM PUBLIC;

@@ -1,4 +1,5 @@
--- Owns: recording live prices, one call per read of the trade socket (or per REST round while it is
+-- Owns: recording VALR's live prices (exchange 'valr'; ccxt tickers: record_exchange_prices), one
+-- call per read of the trade socket (or per REST round while it is
 -- down). p_frames: a jsonb array of MARKET_SUMMARY_UPDATE frames ({"type", "currencyPairSymbol",
 -- "data": {...}}) or of marketsummary answers (the data object itself); p_source 'ws' or 'rest'.
 -- Per pair the frame VALR stamped last (`created`) wins; a price VALR stamped before the one held is
@@ -37,8 +38,8 @@ BEGIN
           FROM items
          ORDER BY 1, lth_pvr.json_time(d->'created') DESC NULLS LAST, ord DESC
     ), recorded AS (
-        INSERT INTO lth_pvr.market_prices AS m (pair, bid, ask, last, source, valr_time, received_at)
-        SELECT p.pair,
+        INSERT INTO lth_pvr.market_prices AS m (exchange, pair, bid, ask, last, source, valr_time, received_at)
+        SELECT 'valr', p.pair,
                CASE WHEN p.bid > 0 THEN p.bid END, CASE WHEN p.ask > 0 THEN p.ask END,
                CASE WHEN p.last > 0 THEN p.last END, p_source, p.valr_time, p_now
           FROM prices p
@@ -51,7 +52,7 @@ BEGIN
     )
     SELECT array_agg(r.pair) INTO v_pairs FROM recorded r;
 
-    RETURN QUERY SELECT * FROM lth_pvr.price_triggered_orders(coalesce(v_pairs, '{}'), p_now);
+    RETURN QUERY SELECT * FROM lth_pvr.price_triggered_orders(coalesce(v_pairs, '{}'), p_now, 'valr');
 END
 $$;
 

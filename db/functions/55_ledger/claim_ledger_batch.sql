@@ -40,7 +40,7 @@ BEGIN
                        < p_now - make_interval(hours => lth_pvr.setting('ledger_rescan_hours')::int) AS rescan_due
               FROM lth_pvr.ledger_cursors c
               JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
-             WHERE a.subaccount_id <> ''
+             WHERE a.subaccount_id <> '' AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
                AND lth_pvr.ledger_sync_due(c, p_now, make_interval(mins => lth_pvr.setting('ledger_sync_minutes')::int))
                AND c.sync_requested_at IS NULL
                AND c.held_through > v_end - interval '7 days' AND c.held_through < v_end

@@ -19,7 +19,8 @@ AS $$
 BEGIN
     INSERT INTO lth_pvr.ledger_cursors (exchange_account_id)
     SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
-     WHERE p_exchange_account_ids IS NULL OR a.exchange_account_id = ANY (p_exchange_account_ids)
+     WHERE (p_exchange_account_ids IS NULL OR a.exchange_account_id = ANY (p_exchange_account_ids))
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)  -- VALR's reads: its accounts only
     ON CONFLICT DO NOTHING;
     RETURN QUERY
     WITH due AS (
@@ -34,6 +35,7 @@ BEGIN
        SET sync_claimed_at = p_now, sync_claimed_by = p_worker_id
       FROM due, lth_pvr.exchange_accounts a
      WHERE c.exchange_account_id = due.exchange_account_id AND a.exchange_account_id = c.exchange_account_id
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
     RETURNING c.exchange_account_id, a.subaccount_id, c.newest_transaction_id,
               c.rescanned_at IS NULL
                   OR c.rescanned_at < p_now - make_interval(hours => lth_pvr.setting('ledger_rescan_hours')::int),

@@ -13,6 +13,7 @@ DECLARE
 BEGIN
     INSERT INTO lth_pvr.ledger_cursors (exchange_account_id)
     SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
+     WHERE lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
     ON CONFLICT DO NOTHING;
     SELECT count(*) INTO v_n FROM lth_pvr.ledger_cursors c WHERE lth_pvr.ledger_sync_due(c, p_now);
     IF v_n > 0 THEN

@@ -29,7 +29,8 @@ BEGIN
         SELECT a.exchange_account_id, e.item->'balances' AS balances
           FROM jsonb_array_elements(p_items) e(item)
           JOIN lth_pvr.exchange_accounts a
-            ON a.subaccount_id = CASE lth_pvr.json_text(e.item->'account'->'id')
+            ON lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
+           AND a.subaccount_id = CASE lth_pvr.json_text(e.item->'account'->'id')
                                      WHEN '0' THEN '' ELSE lth_pvr.json_text(e.item->'account'->'id') END
     )
     SELECT coalesce(sum(lth_pvr.record_balances(exchange_account_id, 'rest', balances, p_now)), 0)
@@ -41,13 +42,16 @@ BEGIN
                source = 'rest', raw = jsonb_build_object('absentFrom', 'GET /v1/account/balances/all')
          WHERE b.updated_at < v_as_of
            AND b.total <> 0
+           -- VALR's answer covers the default key's accounts only: another's balances are not zeroed.
+           AND EXISTS (SELECT 1 FROM lth_pvr.exchange_accounts a
+                        WHERE a.exchange_account_id = b.exchange_account_id AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref))
            AND NOT EXISTS (
                 SELECT 1
                   FROM jsonb_array_elements(p_items) e(item),
                        jsonb_array_elements(CASE jsonb_typeof(e.item->'balances')
                                                 WHEN 'array' THEN e.item->'balances' ELSE '[]' END) i(bal),
                        lth_pvr.exchange_accounts a
-                 WHERE a.exchange_account_id = b.exchange_account_id
+                 WHERE a.exchange_account_id = b.exchange_account_id AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
                    AND a.subaccount_id = CASE lth_pvr.json_text(e.item->'account'->'id')
                                              WHEN '0' THEN '' ELSE lth_pvr.json_text(e.item->'account'->'id') END
                    AND lth_pvr.ledger_currency(i.bal->'currency') = b.currency);

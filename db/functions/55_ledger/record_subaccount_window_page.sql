@@ -42,13 +42,15 @@ BEGIN
       FROM (SELECT CASE WHEN jsonb_typeof(e.item->'transactions') = 'array'
                         THEN jsonb_array_length(e.item->'transactions') ELSE 0 END AS n,
                    (SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
-                     WHERE a.subaccount_id = lth_pvr.json_text(e.item->'id') AND a.subaccount_id <> '') AS account
+                     WHERE a.subaccount_id = lth_pvr.json_text(e.item->'id') AND a.subaccount_id <> ''
+                       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)) AS account
               FROM jsonb_array_elements(p_items) e(item)) g;
     SELECT count(*) FILTER (WHERE t.outcome = 'recorded'), count(*) FILTER (WHERE t.outcome = 'malformed')
       INTO recorded, malformed
       FROM jsonb_array_elements(p_items) e(item)
       JOIN lth_pvr.exchange_accounts a
-        ON a.subaccount_id = lth_pvr.json_text(e.item->'id') AND a.subaccount_id <> '',
+        ON a.subaccount_id = lth_pvr.json_text(e.item->'id') AND a.subaccount_id <> ''
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref),
            LATERAL lth_pvr.record_transactions(a.exchange_account_id, p_source, e.item->'transactions', p_now) t;
     done := received < p_limit;
     next_skip := CASE WHEN NOT done THEN p_skip + received END;

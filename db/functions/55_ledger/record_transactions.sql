@@ -35,7 +35,7 @@ BEGIN
     WITH inserted AS (
         INSERT INTO lth_pvr.account_transactions
         SELECT * FROM unnest(v_rows) AS r WHERE r.transaction_id IS NOT NULL
-        ON CONFLICT (transaction_id) DO NOTHING
+        ON CONFLICT (exchange, transaction_id) DO NOTHING
         RETURNING account_transactions.transaction_id, account_transactions.transaction_type
     )
     SELECT coalesce(array_agg(i.transaction_id), '{}'), coalesce(array_agg(DISTINCT i.transaction_type), '{}')
@@ -56,6 +56,7 @@ BEGIN
            FROM (SELECT t.*, lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) AS kind
                    FROM lth_pvr.account_transactions t
                   WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
+                    AND t.exchange_account_id = p_exchange_account_id
                  OFFSET 0) t  -- OFFSET 0: deposit_kind once a row, after the type filter
           WHERE t.kind IS NOT NULL
           ORDER BY t.event_at, t.transaction_id;
@@ -63,6 +64,7 @@ BEGIN
            SET credited_transaction_id = t.transaction_id, updated_at = p_now
           FROM lth_pvr.account_transactions t
          WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
+           AND t.exchange_account_id = p_exchange_account_id
            AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) = 'crypto'
            AND p.exchange_account_id = t.exchange_account_id
            AND p.transaction_hash = t.additional_info->>'transactionHash'
@@ -77,7 +79,10 @@ BEGIN
                 ELSE 'duplicate' END
       FROM (SELECT u.n, u.id, row_number() OVER (PARTITION BY u.id ORDER BY u.n) = 1 AS first
               FROM unnest(v_ids) WITH ORDINALITY AS u(id, n)) x
-      LEFT JOIN lth_pvr.account_transactions held ON held.transaction_id = x.id
+      LEFT JOIN lth_pvr.account_transactions held
+        ON held.transaction_id = x.id
+       AND held.exchange = (SELECT a.exchange FROM lth_pvr.exchange_accounts a
+                             WHERE a.exchange_account_id = p_exchange_account_id)
      ORDER BY x.n;
 END
 $$;

@@ -1,7 +1,8 @@
 -- Owns: asking the worker to read an account's transaction history and balances over REST now
 -- (NULL: every account): stamps ledger_cursors.sync_requested_at and sends NOTIFY
 -- lth_pvr_ledger_sync (the account's id, or `*`); claim_ledger_syncs hands the work out. Returns the
--- accounts asked. Called by a strategy or a person (valr_operator), by the worker after every
+-- accounts asked: 0 for an account VALR's reads do not reach (another exchange's: ignored, not refused —
+-- the worker asks after every connect of any account's socket, and there is nothing for VALR to read). Called by a strategy or a person (valr_operator), by the worker after every
 -- (re)connect of an account's socket, and by ledger_sync_tick (pg_cron) for the accounts due.
 CREATE OR REPLACE FUNCTION lth_pvr.request_ledger_sync(
     p_exchange_account_id uuid DEFAULT NULL,
@@ -16,7 +17,8 @@ DECLARE
 BEGIN
     INSERT INTO lth_pvr.ledger_cursors AS c (exchange_account_id, sync_requested_at)
     SELECT a.exchange_account_id, p_now FROM lth_pvr.exchange_accounts a
-     WHERE p_exchange_account_id IS NULL OR a.exchange_account_id = p_exchange_account_id
+     WHERE (p_exchange_account_id IS NULL OR a.exchange_account_id = p_exchange_account_id)
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)  -- another exchange's account: ignored (0), see on_valr_default_key
     ON CONFLICT (exchange_account_id) DO UPDATE
        SET sync_requested_at = coalesce(least(c.sync_requested_at, excluded.sync_requested_at), excluded.sync_requested_at);
     GET DIAGNOSTICS v_n = ROW_COUNT;

@@ -1,4 +1,5 @@
--- Owns: the accounts one audit reads from VALR (its account, or every account), with the
+-- Owns: the accounts one audit reads from VALR (its account, or every account VALR's calls reach:
+-- on_valr_default_key), with the
 -- subaccount id VALR's REST calls name.
 CREATE OR REPLACE FUNCTION lth_pvr.audit_accounts(p_audit_run_id bigint)
 RETURNS TABLE (exchange_account_id uuid, subaccount_id text)
@@ -10,6 +11,7 @@ AS $$
       JOIN lth_pvr.exchange_accounts a
         ON r.exchange_account_id IS NULL OR a.exchange_account_id = r.exchange_account_id
      WHERE r.audit_run_id = p_audit_run_id
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref)
      ORDER BY a.subaccount_id
 $$;
 

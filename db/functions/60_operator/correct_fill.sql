@@ -22,10 +22,15 @@ BEGIN
     IF p_reason IS NULL OR btrim(p_reason) = '' THEN
         RAISE EXCEPTION 'correct_fill: say why (p_reason)' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO v_fill FROM order_fills f WHERE f.trade_id = p_trade_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN 'unknown_trade';
-    END IF;
+    BEGIN
+        SELECT * INTO STRICT v_fill FROM order_fills f WHERE f.trade_id = p_trade_id FOR UPDATE;
+    EXCEPTION
+        WHEN no_data_found THEN
+            RETURN 'unknown_trade';
+        WHEN too_many_rows THEN  -- trade ids are unique per exchange only: never guess which
+            RAISE EXCEPTION 'correct_fill: trade id % is held on more than one exchange', p_trade_id
+                USING ERRCODE = 'invalid_parameter_value';
+    END;
     PERFORM set_config('lth_pvr.fill_correction', 'on', true);
     IF p_qty = 0 THEN
         DELETE FROM order_fills f WHERE f.fill_id = v_fill.fill_id;

@@ -24,7 +24,10 @@ DECLARE
     v_id      uuid;
 BEGIN
     SELECT a.exchange_account_id INTO v_account FROM lth_pvr.exchange_accounts a
-     WHERE a.subaccount_id = coalesce(p_subaccount_id, '');
+     WHERE a.subaccount_id = coalesce(p_subaccount_id, '')
+       -- A subaccount id names a VALR account of the default key ('' is also every other exchange's
+       -- account: those are named by exchange_account_id in a plain INSERT).
+       AND lth_pvr.on_valr_default_key(a.exchange, a.credential_ref);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no exchange account with subaccount_id %', quote_literal(coalesce(p_subaccount_id, ''))
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'exchange_account_must_exist',

@@ -39,10 +39,10 @@ BEGIN
      WHERE o.intent_id = p_intent_id AND lth_pvr.is_open(o.status);
     v_asked := intent_asked_qty(p_intent_id);
     v_at_most := intent_executes_at_most(p_intent_id);
-    SELECT * INTO v_pair FROM pairs p WHERE p.pair = v_last.pair;
+    SELECT * INTO v_pair FROM pairs p WHERE p.exchange = v_last.exchange AND p.pair = v_last.pair;
     v_qty := trunc(v_asked - v_at_most, coalesce(v_pair.base_decimal_places, 8));
     v_price := coalesce((SELECT CASE v_last.side WHEN 'BUY' THEN m.ask ELSE m.bid END
-                           FROM market_prices m WHERE m.pair = v_last.pair),
+                           FROM market_prices m WHERE m.exchange = v_last.exchange AND m.pair = v_last.pair),
                         (SELECT coalesce(o.fallback_price, o.price, o.avg_price) FROM exchange_orders o
                           WHERE o.intent_id = p_intent_id AND coalesce(o.fallback_price, o.price, o.avg_price) IS NOT NULL
                           ORDER BY o.created_at DESC LIMIT 1));

@@ -15,7 +15,7 @@ AS $$
                            max(extract(epoch FROM p_now - greatest(o.submitted_at, m.received_at))) AS oldest,
                            string_agg(DISTINCT o.pair, ', ') AS pairs
                       FROM lth_pvr.exchange_orders o
-                      LEFT JOIN lth_pvr.market_prices m ON m.pair = o.pair
+                      LEFT JOIN lth_pvr.market_prices m ON m.exchange = o.exchange AND m.pair = o.pair
                      WHERE o.fallback_price_move IS NOT NULL
                        AND lth_pvr.fallback_armed(o.status, o.fallback_requested_at, o.cancel_requested_at)
                        AND greatest(o.submitted_at, m.received_at) < p_now - make_interval(secs => s.v)) x

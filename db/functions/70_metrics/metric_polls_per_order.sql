@@ -1,6 +1,7 @@
 -- Owns: the spec's metric 2, "Polling Frequency": REST polls per order submitted in the last
 -- p_days. Read-only; v_polls_per_order is this over 7 days.
-CREATE OR REPLACE FUNCTION lth_pvr.metric_polls_per_order(p_days int DEFAULT 7, p_now timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION lth_pvr.metric_polls_per_order(p_days int DEFAULT 7, p_now timestamptz DEFAULT now(),
+                                                  p_exchange text DEFAULT NULL)
 RETURNS TABLE (avg_polls_per_order numeric, max_polls int, never_polled bigint)
 LANGUAGE sql STABLE
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
@@ -11,7 +12,8 @@ AS $$
       FROM lth_pvr.exchange_orders o
      WHERE o.submitted_at >= p_now - make_interval(days => p_days)
        AND o.submitted_at <= p_now
+       AND (p_exchange IS NULL OR o.exchange = p_exchange)  -- one exchange's orders (NULL: every one)
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.metric_polls_per_order(int, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.metric_polls_per_order(int, timestamptz) TO valr_reader;
+REVOKE ALL ON FUNCTION lth_pvr.metric_polls_per_order(int, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.metric_polls_per_order(int, timestamptz, text) TO valr_reader;

@@ -68,7 +68,8 @@ BEGIN
       INTO NEW.fallback_after, NEW.fallback_price_move, NEW.fallback_price_confirm_ms
       FROM lth_pvr.fallback_defaults(NEW) d;
 
-    SELECT * INTO v_pair FROM lth_pvr.pairs p WHERE p.pair = NEW.pair;
+    -- The pair of the order's exchange (NEW.exchange: set from the account by exchange_orders_exchange).
+    SELECT * INTO v_pair FROM lth_pvr.pairs p WHERE p.exchange = NEW.exchange AND p.pair = NEW.pair;
     IF FOUND THEN
         IF NEW.qty IS NOT NULL AND trunc(NEW.qty, v_pair.base_decimal_places) <> NEW.qty THEN
             RAISE EXCEPTION 'qty % does not fit % (at most % decimal places)', NEW.qty, NEW.pair, v_pair.base_decimal_places

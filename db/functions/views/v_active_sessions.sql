@@ -13,7 +13,8 @@ SELECT s.session_id,
        s.opened_at,
        s.authenticated_at,
        s.events,
-       now() - s.opened_at AS open_for
+       now() - s.opened_at AS open_for,
+       a.exchange
   FROM lth_pvr.ws_sessions s
   JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
   LEFT JOIN lth_pvr.workers w USING (worker_id)

@@ -8,13 +8,14 @@ CREATE OR REPLACE VIEW lth_pvr.v_deposits AS
     SELECT t.transaction_id, t.exchange_account_id, a.subaccount_id, t.credit_currency AS currency,
            t.credit_value AS amount, lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) AS kind,
            t.event_at, true AS confirmed, NULL::int AS confirmations,
-           t.additional_info->>'transactionHash' AS transaction_hash, t.transaction_type, t.source, t.recorded_at
+           t.additional_info->>'transactionHash' AS transaction_hash, t.transaction_type, t.source, t.recorded_at,
+           a.exchange
       FROM lth_pvr.account_transactions t
       JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
      WHERE lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) IS NOT NULL
     UNION ALL
     SELECT NULL, p.exchange_account_id, a.subaccount_id, p.currency, p.amount, 'crypto', p.created_at, false,
-           p.confirmations, p.transaction_hash, NULL, 'ws', p.updated_at
+           p.confirmations, p.transaction_hash, NULL, 'ws', p.updated_at, a.exchange
       FROM lth_pvr.pending_receives p
       JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
      WHERE p.credited_transaction_id IS NULL;

@@ -29,7 +29,8 @@ SELECT i.intent_id,
             WHEN i.filled_qty > 0 THEN 'partially_filled'
             WHEN i.cancelled THEN 'cancelled'
             ELSE 'failed'
-       END AS state
+       END AS state,
+       i.exchange
   FROM (SELECT o.intent_id,
                -- intent_first_order's rule, in the aggregate: the first order that replaces nothing
                (array_agg(o.qty ORDER BY o.created_at, o.exchange_order_id)
@@ -39,7 +40,8 @@ SELECT i.intent_id,
                count(*)::int AS orders,
                bool_or(lth_pvr.is_open(o.status)) AS open,
                bool_or(o.status = 'cancelled') AS cancelled,
-               bool_or(lth_pvr.order_needs_attention(o) IS NOT NULL) AS attention
+               bool_or(lth_pvr.order_needs_attention(o) IS NOT NULL) AS attention,
+               min(o.exchange) AS exchange  -- its orders' (a replacement is placed on its original's account)
           FROM lth_pvr.exchange_orders o
          GROUP BY o.intent_id) i
   LEFT JOIN LATERAL (

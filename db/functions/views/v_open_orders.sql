@@ -23,7 +23,8 @@ SELECT o.exchange_order_id,
        o.poll_due_at,
        o.cancel_requested_at,
        o.ext_order_id,
-       o.intent_id
+       o.intent_id,
+       o.exchange
   FROM lth_pvr.exchange_orders o
   JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
  WHERE lth_pvr.is_open(o.status);

@@ -22,7 +22,8 @@ SELECT o.exchange_order_id,
        o.submitted_at,
        o.updated_at,
        o.failed_reason,
-       o.order_type
+       o.order_type,
+       o.exchange
   FROM lth_pvr.exchange_orders o
   JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
   LEFT JOIN LATERAL (

@@ -23,7 +23,8 @@ SELECT o.exchange_order_id,
        o.ws_monitored_at,
        o.last_polled_at,
        o.poll_count,
-       o.poll_failures
+       o.poll_failures,
+       o.exchange
   FROM lth_pvr.exchange_orders o
   JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
  CROSS JOIN (SELECT make_interval(mins => s.value::int) AS threshold

@@ -1,5 +1,5 @@
 """The exchange doubles' shared state, in exchange-neutral words: accounts, orders, trades, balances, a
-market per symbol and each account's ledger. A personality (binance.py, kraken.py, coinbase.py) speaks
+market per symbol and each account's ledger. A personality (one per exchange: binance, kraken, coinbase) speaks
 one exchange's REST and WebSocket protocol over it, in that exchange's shapes, ids and error answers;
 nothing here knows any protocol.
 
@@ -130,8 +130,10 @@ class DoubleExchange:
     each personality's ids look like its exchange's."""
 
     def __init__(self, markets: list[Market], new_id: Callable[[str], str] | None = None,
-                 taker_fee: Decimal = Decimal("0.001"), maker_fee: Decimal = Decimal("0.0008")) -> None:
+                 taker_fee: Decimal = Decimal("0.001"), maker_fee: Decimal = Decimal("0.0008"),
+                 fee_in: str = "received") -> None:
         self.markets = {m.symbol: m for m in markets}
+        self.fee_in = fee_in  # 'received' (the currency a trade brings in) or 'quote' (Kraken's fciq)
         self._counter = itertools.count(1)
         self.new_id = new_id or (lambda kind: str(next(self._counter)))
         self.taker_fee, self.maker_fee = taker_fee, maker_fee
@@ -256,8 +258,8 @@ class DoubleExchange:
         qty = min(amount or order.remaining, order.remaining)
         at = price or order.price or (market.ask if order.side == "buy" else market.bid)
         fee_rate = self.maker_fee if maker else self.taker_fee
-        received = market.base if order.side == "buy" else market.quote
-        fee = (qty if order.side == "buy" else qty * at) * fee_rate
+        received = market.base if order.side == "buy" and self.fee_in == "received" else market.quote
+        fee = (qty if received == market.base else qty * at) * fee_rate
         trade = Trade(id=self.new_id("trade"), order_id=order.id, account=order.account, symbol=order.symbol,
                       side=order.side, price=at, amount=qty, fee=fee, fee_currency=received, maker=maker, ms=now_ms())
         order.filled += qty
@@ -276,12 +278,14 @@ class DoubleExchange:
         if order.type == "limit":
             self._release(order)
         base, quote = trade.amount, trade.amount * trade.price
+        base_fee = trade.fee if trade.fee_currency == market.base else Decimal(0)
+        quote_fee = trade.fee - base_fee
         if order.side == "buy":
-            self._book(order.account, market.quote, -quote, "trade", trade.id)
-            self._book(order.account, market.base, base - trade.fee, "trade", trade.id, fee=trade.fee)
+            self._book(order.account, market.quote, -quote - quote_fee, "trade", trade.id, fee=quote_fee)
+            self._book(order.account, market.base, base - base_fee, "trade", trade.id, fee=base_fee)
         else:
-            self._book(order.account, market.base, -base, "trade", trade.id)
-            self._book(order.account, market.quote, quote - trade.fee, "trade", trade.id, fee=trade.fee)
+            self._book(order.account, market.base, -base - base_fee, "trade", trade.id, fee=base_fee)
+            self._book(order.account, market.quote, quote - quote_fee, "trade", trade.id, fee=quote_fee)
         if order.type == "limit" and order.remaining > 0:  # what still rests stays reserved
             self._reserve(order)
 

@@ -1,0 +1,119 @@
+"""Which exchange each account is on, and its I/O: the runner routes every claimed row through here.
+
+VALR accounts keep the worker's one VALR client (its key is VALR_API_KEY, as before the exchange seam);
+an account on an exchange reached through ccxt gets its own adapter (its own key: credential_ref) and a
+session context whose client is that adapter, so placement and the REST follow-ups run the same code
+for every exchange. Credentials are resolved at start for every account (a missing one refuses the
+start, one line); an account first seen later is resolved when first leased, and a missing credential
+then is one ERROR line naming it and the account is left alone (nothing claimed, no session).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from worker.daemon.lookups import Lookups
+from worker.daemon.session import SessionContext
+from worker.db.store import Store
+from worker.exchanges.ccxt_adapter import CcxtAdapter
+from worker.exchanges.credentials import CredentialMissing, ExchangeCredentials, account_name, resolve
+from worker.logs import event, register_secret
+
+log = logging.getLogger("worker.accounts")
+
+
+class ExchangeAccounts:
+    def __init__(self, store: Store, env: Mapping[str, str], base_urls: Mapping[str, str | None]) -> None:
+        self.store = store
+        self.env = env
+        self.base_urls = base_urls
+        self.rows: dict[UUID, dict] = {}                 # account_exchanges rows, by account
+        self.adapters: dict[UUID, CcxtAdapter] = {}      # ccxt accounts' adapters (their own keys)
+        self.contexts: dict[UUID, SessionContext] = {}   # ccxt accounts' session contexts
+        self.unusable: dict[UUID, str] = {}              # accounts whose credential is missing: why
+        self.public: dict[str, CcxtAdapter] = {}         # one keyless adapter per ccxt exchange: prices, pairs
+
+    async def load(self, account_ids: Iterable[UUID] | None = None) -> list[dict]:
+        rows = await self.store.account_exchanges(list(account_ids) if account_ids is not None else None)
+        for row in rows:
+            self.rows[row["exchange_account_id"]] = row
+        return rows
+
+    def resolve_at_start(self, rows: list[dict]) -> None:
+        """Every ccxt account's credential, now: CredentialMissing (one line) refuses the start."""
+        for row in rows:
+            if row["exchange"] != "valr":
+                self._keep(row, resolve(row, self.env))
+
+    async def resolve_new(self, account_ids: Iterable[UUID]) -> None:
+        """Accounts leased but not seen at start: resolved now; a missing credential is said once."""
+        unknown = [a for a in account_ids if a not in self.rows]
+        if not unknown:
+            return
+        for row in await self.load(unknown):
+            if row["exchange"] == "valr":
+                continue
+            try:
+                self._keep(row, resolve(row, self.env))
+            except CredentialMissing as exc:
+                self.unusable[row["exchange_account_id"]] = str(exc)
+                event(log, "account left alone: its credential is missing", logging.ERROR,
+                      account=account_name(row), error=str(exc))
+
+    def _keep(self, row: dict, credentials: ExchangeCredentials) -> None:
+        for secret in credentials.secrets():
+            register_secret(secret)
+        self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
+                                                                self.base_urls.get(row["exchange"]))
+
+    def exchange(self, account_id: UUID) -> str:
+        """'valr' unless account_exchanges says otherwise (an account it has not named yet is VALR's)."""
+        return (self.rows.get(account_id) or {}).get("exchange", "valr")
+
+    def is_ccxt(self, account_id: UUID) -> bool:
+        return account_id in self.adapters
+
+    def context(self, account_id: UUID, valr: SessionContext) -> SessionContext:
+        """The session context of an account: VALR's own, or one whose client is the account's adapter."""
+        adapter = self.adapters.get(account_id)
+        if adapter is None:
+            return valr
+        if account_id not in self.contexts:
+            self.contexts[account_id] = replace(valr, client=adapter, lookups=Lookups(adapter, valr.store),
+                                                clock=None, key_refused=self._key_refused(account_id))
+        return self.contexts[account_id]
+
+    def lookups(self, account_id: UUID, valr: Lookups) -> Lookups:
+        adapter = self.adapters.get(account_id)
+        if adapter is None:
+            return valr
+        return self.contexts[account_id].lookups if account_id in self.contexts else Lookups(adapter, self.store)
+
+    def _key_refused(self, account_id: UUID):
+        """An exchange refused this account's key on a placement: the refusal is that order's known
+        outcome (nothing was placed); said as an ERROR naming the account. Other accounts go on."""
+        async def refused(reason: str, order_id: UUID | None = None) -> None:
+            event(log, "the exchange refused the account's key", logging.ERROR,
+                  account=account_name(self.rows[account_id]), reason=reason)
+            if order_id is not None:
+                await self.store.record_placement_refused(order_id, "valr_error", reason)
+        return refused
+
+    def ccxt_exchanges(self) -> set[str]:
+        return {self.rows[a]["exchange"] for a in self.adapters}
+
+    def public_adapter(self, exchange: str) -> CcxtAdapter:
+        if exchange not in self.public:
+            self.public[exchange] = CcxtAdapter(exchange, None, self.base_urls.get(exchange))
+        return self.public[exchange]
+
+    def usable(self, account_ids: Iterable[Any]) -> list[UUID]:
+        return [a for a in account_ids if a not in self.unusable]
+
+    async def aclose(self) -> None:
+        for adapter in [*self.adapters.values(), *self.public.values()]:
+            await adapter.aclose()

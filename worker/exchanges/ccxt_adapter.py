@@ -1,0 +1,303 @@
+"""One adapter for every exchange reached through ccxt (Binance, Kraken, Coinbase): ccxt's async REST and
+its `pro` WebSocket methods, used as published and configured (`enableRateLimit`, `newUpdates`,
+`options`), never patched. What differs between exchanges and breaks our rules if ignored is in one
+table, `QUIRKS`; everything else is ccxt's unified API. ccxt's answers are handed to SQL unchanged
+(its unified order and trade structures); its exceptions become the worker's categories
+(`worker/exchanges/base.py`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt
+import ccxt.pro
+
+from worker.exchanges.base import MaySend
+from worker.exchanges.credentials import ExchangeCredentials
+from worker.exchanges.urls import point_at
+from worker.valr.errors import (
+    AuthenticationError, DuplicateCustomerOrderId, OrderNotFound, PlacementAnswerLost, RateLimited,
+    TransportError, ValrError,
+)
+from worker.valr.rest import PlacedOrder, PlacementNotSent
+
+T = TypeVar("T")
+
+# A lookup by client id that can only list open and recent orders looks this far back: the lost-placement
+# lookup runs seconds after the POST (placement_lookup_after_s), well inside it.
+RECENT_ORDERS = timedelta(hours=24)
+TRADES_SLACK_MS = 120_000  # trades read from a little before the order's submission: clocks differ
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """What one exchange does differently, each a fact read from ccxt's source for that exchange
+    (`ccxt/async_support/<name>.py`) and the exchange's published API."""
+    client_id_param: str      # create_order's params key for our client order id
+    # How an order is found by our client id after a lost answer: 'fetch_order' (the exchange looks it
+    # up by client id, any age: `lookup_param` names the id in fetch_order's params) or 'open_and_recent'
+    # (only by listing open orders and recently closed ones, then matching clientOrderId).
+    lookup_by_client_id: str
+    lookup_param: str | None
+    order_trades: str         # 'fetch_order_trades', or 'my_trades' (the account's trades, filtered by order)
+    watch_my_trades: bool     # False: the account stream is orders only; fills come from the order's trades
+    options: dict = field(default_factory=dict)  # ccxt options (configuration, not patches)
+    market_buy_by_base: bool = False  # ccxt would send a market buy as a quote amount: send base size instead
+
+
+QUIRKS: dict[str, Quirks] = {
+    # newClientOrderId ^[.A-Z:/a-z0-9_-]{1,36}$ (a UUID fits); GET /api/v3/order by origClientOrderId;
+    # myTrades?orderId= is the order's trades. Spot markets only: ccxt would also load futures' markets.
+    "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
+                      lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
+                      options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+                               "defaultType": "spot",
+                               # the reconciliation lists every open order at once (a weight we accept)
+                               "fetchOpenOrders": {"warnWithoutSymbol": False}}),
+    # cl_ord_id (ccxt maps clientOrderId to it on AddOrder); ccxt's fetch_order by client id sends it as
+    # `userref` (an integer), not cl_ord_id: look it up among open and recently closed orders instead.
+    # fetchOrderTrades is emulated from the order's trade ids: read the account's trades for the pair.
+    "kraken": Quirks(client_id_param="clientOrderId", lookup_by_client_id="open_and_recent", lookup_param=None,
+                     order_trades="my_trades", watch_my_trades=True),
+    # ccxt drops params.clientOrderId and sends its own 'ccxt-<uuid>' unless client_order_id is given;
+    # no lookup by client_order_id; no watchMyTrades (its user channel carries orders only); a spot
+    # market buy goes out as quote_size (amount × price) unless we give base_size ourselves, which
+    # would make a fallback's replacement execute a quote amount, not the unexecuted quantity.
+    "coinbase": Quirks(client_id_param="client_order_id", lookup_by_client_id="open_and_recent", lookup_param=None,
+                       order_trades="my_trades", watch_my_trades=False, market_buy_by_base=True),
+}
+
+
+def refusal(exc: BaseException, placing: bool = False) -> BaseException:
+    """A ccxt exception as the worker's category (base.py). A placement's lost answer is
+    PlacementAnswerLost, and so is 'duplicate client order id': the exchange holds the order already."""
+    message = str(exc)[:500]
+    if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
+        return RateLimited(message)
+    if isinstance(exc, ccxt.DuplicateOrderId):
+        return PlacementAnswerLost(message) if placing else DuplicateCustomerOrderId(400, None, message)
+    if isinstance(exc, ccxt.OrderNotFound):
+        return OrderNotFound(404, None, message)
+    if isinstance(exc, ccxt.AuthenticationError):
+        return AuthenticationError(401, None, message)
+    if isinstance(exc, ccxt.ExchangeError):  # the exchange answered and refused
+        return ValrError(400, None, message)
+    if isinstance(exc, (ccxt.BaseError, OSError, asyncio.TimeoutError)):  # no usable answer
+        return PlacementAnswerLost(message) if placing else TransportError(message)
+    return exc
+
+
+async def answered(call: Awaitable[T], placing: bool = False) -> T:
+    try:
+        return await call
+    except (ccxt.BaseError, OSError, asyncio.TimeoutError) as exc:
+        raise refusal(exc, placing) from None
+
+
+def as_tick_sizes(markets: dict, precision_mode: int) -> dict:
+    """ccxt's markets with precision as tick sizes: an exchange whose precisionMode is DECIMAL_PLACES
+    gives 2 for 0.01."""
+    if precision_mode != ccxt.DECIMAL_PLACES:
+        return markets
+    out = {}
+    for symbol, market in markets.items():
+        precision = dict(market.get("precision") or {})
+        for key in ("amount", "price", "cost", "base", "quote"):
+            if isinstance(precision.get(key), (int, float)):
+                precision[key] = float(Decimal(1).scaleb(-int(precision[key])))
+        out[symbol] = {**market, "precision": precision}
+    return out
+
+
+class CcxtAdapter:
+    """One account of one exchange (credentials None: public data only: prices, pair rules)."""
+
+    def __init__(self, exchange: str, credentials: ExchangeCredentials | None, base_url: str | None) -> None:
+        self.exchange = exchange
+        self.quirks = QUIRKS[exchange]
+        config: dict[str, Any] = {"enableRateLimit": True, "newUpdates": True, "options": dict(self.quirks.options)}
+        if credentials is not None:
+            config.update(apiKey=credentials.api_key, secret=credentials.api_secret)
+            if credentials.passphrase:
+                config["password"] = credentials.passphrase
+        self.ccxt = point_at(getattr(ccxt.pro, exchange)(config), base_url)
+
+    def __repr__(self) -> str:  # ccxt's own repr would show its config; never the secret
+        return f"CcxtAdapter({self.exchange})"
+
+    async def aclose(self) -> None:
+        await self.ccxt.close()
+
+    # -- placement ------------------------------------------------------------------------------
+    async def place_limit_order(self, subaccount_id: str, *, pair: str, side: str, quantity: Decimal,
+                                price: Decimal, customer_order_id: str, post_only: bool = False,
+                                time_in_force: str | None = None, may_send: MaySend | None = None) -> PlacedOrder:
+        params: dict[str, Any] = {}
+        if post_only:
+            params["postOnly"] = True
+        if time_in_force:
+            params["timeInForce"] = time_in_force
+        return await self._create(pair, "limit", side, quantity, price, customer_order_id, params, may_send)
+
+    async def place_market_order(self, subaccount_id: str, *, pair: str, side: str, base_amount: Decimal,
+                                 customer_order_id: str, may_send: MaySend | None = None) -> PlacedOrder:
+        params: dict[str, Any] = {}
+        if self.quirks.market_buy_by_base and side.lower() == "buy":
+            await answered(self.ccxt.load_markets())
+            params["createMarketBuyOrderRequiresPrice"] = False  # else ccxt refuses a buy without a price
+            params["order_configuration"] = {
+                "market_market_ioc": {"base_size": self.ccxt.amount_to_precision(pair, float(base_amount))}}
+        return await self._create(pair, "market", side, base_amount, None, customer_order_id, params, may_send)
+
+    async def _create(self, pair: str, kind: str, side: str, amount: Decimal, price: Decimal | None,
+                      customer_order_id: str, params: dict, may_send: MaySend | None) -> PlacedOrder:
+        """The one POST: the database's word first (may_send stamps the attempt), then create_order,
+        never retried here (a lost answer is looked up by our client id)."""
+        await answered(self.ccxt.load_markets())  # before the stamp: no market read between stamp and POST
+        if may_send is not None and not await may_send(1):
+            raise PlacementNotSent(1)
+        params[self.quirks.client_id_param] = customer_order_id
+        order = await answered(self.ccxt.create_order(pair, kind, side.lower(), float(amount),
+                                                      None if price is None else float(price), params),
+                               placing=True)
+        return PlacedCcxtOrder(id=str(order["id"]), customer_order_id=customer_order_id, payload=order)
+
+    # -- lookups --------------------------------------------------------------------------------
+    async def order_status(self, subaccount_id: str, pair: str, *, order_id: str | None = None,
+                           customer_order_id: str | None = None) -> dict:
+        if order_id is not None:
+            return await answered(self.ccxt.fetch_order(order_id, pair))
+        if self.quirks.lookup_by_client_id == "fetch_order":
+            return await answered(self.ccxt.fetch_order(None, pair, {self.quirks.lookup_param: customer_order_id}))
+        return await self._find_recent(pair, str(customer_order_id))
+
+    async def _find_recent(self, pair: str, customer_order_id: str) -> dict:
+        """Our client id among the open orders, then among those closed within RECENT_ORDERS; not
+        there: OrderNotFound (SQL's lost-placement grace decides what that means)."""
+        since = self.ccxt.milliseconds() - int(RECENT_ORDERS.total_seconds() * 1000)
+        for read in (lambda: self.ccxt.fetch_open_orders(pair), lambda: self.ccxt.fetch_closed_orders(pair, since)):
+            for order in await answered(read()):
+                if order.get("clientOrderId") == customer_order_id:
+                    return order
+        raise OrderNotFound(404, None, f"{self.exchange}: no open or recent order with client id {customer_order_id}")
+
+    async def open_orders(self, subaccount_id: str) -> list[dict]:
+        return await answered(self.ccxt.fetch_open_orders())
+
+    async def cancel_order(self, subaccount_id: str, pair: str, *, order_id: str | None = None,
+                           customer_order_id: str | None = None) -> Any:
+        return await answered(self.ccxt.cancel_order(order_id, pair))
+
+    async def order_trades(self, subaccount_id: str, pair: str, order_id: str, *,
+                           since: datetime | None = None) -> list[dict]:
+        start = int(since.timestamp() * 1000) - TRADES_SLACK_MS if since else None
+        if self.quirks.order_trades == "fetch_order_trades":
+            return await answered(self.ccxt.fetch_order_trades(order_id, pair, start))
+        trades = await answered(self.ccxt.fetch_my_trades(pair, start))
+        return [t for t in trades if str(t.get("order")) == str(order_id)]
+
+    # -- streams --------------------------------------------------------------------------------
+    @property
+    def streams_trades(self) -> bool:
+        """Whether the account stream carries trades (watch_my_trades); if not, an order's fills are
+        read from its trades over REST when an order update says it executed more."""
+        return self.quirks.watch_my_trades and bool(self.ccxt.has.get("watchMyTrades"))
+
+    def account_reads(self) -> list[AsyncIterator[tuple[list[dict], list[dict]]]]:
+        """The account stream as reads of (orders, trades): watch_orders, and watch_my_trades where the
+        exchange has it. Each read is what ccxt received since the last one (newUpdates)."""
+        reads = [self._reads(self.ccxt.watch_orders, orders=True)]
+        if self.streams_trades:
+            reads.append(self._reads(self.ccxt.watch_my_trades, orders=False))
+        return reads
+
+    async def _reads(self, watch: Callable[[], Awaitable[list[dict]]],
+                     orders: bool) -> AsyncIterator[tuple[list[dict], list[dict]]]:
+        """ccxt hands an update only to a watch call already waiting: one that arrives while none waits
+        (Binance's NEW and FILLED back to back, processed in one go by ccxt's reader) lands in ccxt's
+        cache and would be returned only with the NEXT message, which may never come. So the next call
+        is armed before a read is handed on, and ccxt's cache is swept every SWEEP_S for entries this
+        stream has not handed on yet (`Unseen`)."""
+        unseen = Unseen(lambda: getattr(self.ccxt, "orders" if orders else "myTrades", None), orders)
+        pending = asyncio.ensure_future(watch())
+        try:
+            while True:
+                done, _ = await asyncio.wait({pending}, timeout=SWEEP_S)
+                items: list[dict] = []
+                if pending in done:
+                    items = list(await answered(pending))
+                    pending = asyncio.ensure_future(watch())
+                items = unseen.take(items)
+                if items:
+                    yield (items, []) if orders else ([], items)
+        finally:
+            pending.cancel()
+
+    def stream_up(self) -> bool:
+        """The private subscription is up: a socket of this account connected, with a subscription
+        sent on it (ccxt sends the subscribe message as the socket connects)."""
+        for client in list(self.ccxt.clients.values()):
+            connected = client.connected
+            if connected.done() and not connected.cancelled() and connected.exception() is None \
+                    and client.subscriptions:
+                return True
+        return False
+
+    async def close_streams(self) -> None:
+        """Every socket closed: the watch loops end with an error, which the session expects."""
+        for client in list(self.ccxt.clients.values()):
+            try:
+                await client.close()
+            except Exception:  # noqa: BLE001 - a socket already gone is closed enough
+                pass
+        self.ccxt.clients.clear()
+
+    async def watch_price(self, pair: str) -> dict:
+        return await answered(self.ccxt.watch_ticker(pair))
+
+    async def markets(self) -> dict:
+        """Spot markets as tick sizes (refresh_exchange_pairs reads ccxt's market structure)."""
+        markets = await answered(self.ccxt.load_markets(reload=True))
+        spot = {symbol: m for symbol, m in markets.items() if m.get("spot")}
+        return as_tick_sizes(spot, self.ccxt.precisionMode)
+
+
+SWEEP_S = 0.25  # how often ccxt's order and trade caches are checked for updates no watch call returned
+
+
+class Unseen:
+    """What a stream has handed on, so that ccxt's cache can be swept for the rest: an order by its id and
+    version (status, filled, remaining, last update), a trade by its id. Handing one on twice would be
+    harmless (SQL records each once), only wasted."""
+
+    def __init__(self, cache: Callable[[], Any], orders: bool) -> None:
+        self.cache, self.orders = cache, orders
+        # What the cache holds as a stream (re)starts was handed on by an earlier stream of this adapter,
+        # or is covered by the reconciliation a connect is followed by: only later changes are swept.
+        self.seen: set = {self.key(item) for item in list(cache() or [])}
+
+    def key(self, item: dict) -> Any:
+        if not self.orders:
+            return item.get("id")
+        return (item.get("id"), item.get("status"), item.get("filled"), item.get("remaining"),
+                item.get("lastUpdateTimestamp") or item.get("timestamp"))
+
+    def take(self, read: list[dict]) -> list[dict]:
+        """The read, plus every cached entry not handed on yet, each once."""
+        out = []
+        for item in [*read, *list(self.cache() or [])]:
+            key = self.key(item)
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(item)
+        return out
+
+
+@dataclass(frozen=True)
+class PlacedCcxtOrder(PlacedOrder):
+    payload: dict = field(default_factory=dict, repr=False)  # ccxt's order, for record_placement
