@@ -34,24 +34,26 @@ from worker.lab.embedded import EmbeddedPostgres
 from worker.db.migrate import migrate
 
 
-# The longest files (seconds with --durations, 2026-12-06, two processes on a 2-core machine loaded by
-# other suites), started first: ./dev test hands whole files to its processes in collection order, and a
-# long file handed out last would leave one process working alone at the end. Any other file keeps its
-# place. The bench works the CPU while the next few mostly wait (an outage, a minute boundary, chaos).
+# The longest files (seconds with --durations, 2026-12-07, two processes on the 2-core machine loaded by
+# other suites, load average ~6), started first: ./dev test hands whole files to its processes in
+# collection order, and a long file handed out last would leave one process working alone at the end.
+# Any other file keeps its place. The bench works the CPU while the next few mostly wait (an outage, a
+# minute boundary, chaos of fixed length, pip).
 LONGEST_FIRST = [
-    "test_bench_smoke.py",               # 105-125 s: the quick bench, every figure
-    "test_chaos_short.py",               # ~75 s
-    "test_races_e2e.py",                 # ~50 s: one test waits 18-28 s for a minute boundary
-    "test_worker_recovery.py",           # ~65 s: a 40 s database outage
-    "test_fallback_e2e.py",              # ~60 s
-    "test_worker_e2e.py",                # ~45 s
-    "test_chaos_fallback.py",            # ~38 s
-    "test_chaos_killed_before_post.py",  # ~22 s
-    "test_packaging.py",                 # 25-37 s: a wheel built, a venv installed
+    "test_bench_smoke.py",               # ~110 s: the quick bench, every figure
+    "test_races_e2e.py",                 # ~80 s: one test waits 18-28 s for a minute boundary
+    "test_worker_recovery.py",           # ~80 s: a 40 s database outage
+    "test_deploy.py",                    # ~70 s: a wheel installed in a fresh venv, as the deploy guide says
+    "test_chaos_short.py",               # ~70 s
+    "test_fallback_e2e.py",              # ~65 s
+    "test_packaging.py",                 # ~65 s: a wheel built, a venv installed
+    "test_chaos_killed_before_post.py",  # 20-60 s
+    "test_worker_e2e.py",                # ~60 s
+    "test_chaos_fallback.py",            # ~40 s
+    "test_security_logs.py",             # ~22 s
+    "test_demo.py",                      # ~20 s
+    "test_sim_valr_python.py",           # ~18 s
     "test_worker_many_open_orders.py",   # 11-67 s
-    "test_demo.py",                      # 13-54 s
-    "test_deploy.py",                    # 18-29 s
-    "test_sim_valr_python.py",           # 17-32 s
 ]
 
 
