@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from worker.daemon.lookups import Lookups
 from worker.daemon.session import SessionContext
 from worker.db.store import Store
-from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.exchanges.credentials import CredentialMissing, ExchangeCredentials, account_name, resolve
 from worker.logs import event, register_secret
+
+if TYPE_CHECKING:  # ccxt (2-4 s to import on the 2-core machine) only once a ccxt account needs it
+    from worker.exchanges.ccxt_adapter import CcxtAdapter
 
 log = logging.getLogger("worker.accounts")
 
@@ -65,6 +67,8 @@ class ExchangeAccounts:
                       account=account_name(row), error=str(exc))
 
     def _keep(self, row: dict, credentials: ExchangeCredentials) -> None:
+        from worker.exchanges.ccxt_adapter import CcxtAdapter
+
         for secret in credentials.secrets():
             register_secret(secret)
         self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
@@ -108,6 +112,8 @@ class ExchangeAccounts:
 
     def public_adapter(self, exchange: str) -> CcxtAdapter:
         if exchange not in self.public:
+            from worker.exchanges.ccxt_adapter import CcxtAdapter
+
             self.public[exchange] = CcxtAdapter(exchange, None, self.base_urls.get(exchange))
         return self.public[exchange]
 
