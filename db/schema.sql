@@ -407,7 +407,8 @@ CREATE TABLE lth_pvr.order_fills (
     sequence_id numeric,
     source text NOT NULL,
     recorded_at timestamp with time zone NOT NULL DEFAULT now(),
-    exchange text NOT NULL DEFAULT 'valr'::text
+    exchange text NOT NULL DEFAULT 'valr'::text,
+    id_scope text NOT NULL DEFAULT ''::text
 );
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT fill_price_must_be_positive
     CHECK ((price > (0)::numeric));
@@ -420,9 +421,10 @@ ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_pkey
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_source_check
     CHECK ((source = ANY (ARRAY['ws'::text, 'poll'::text, 'placement'::text])));
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT trade_id_must_be_unique
-    UNIQUE (exchange, trade_id);
+    UNIQUE (exchange, id_scope, trade_id);
 CREATE INDEX order_fills_order_idx ON lth_pvr.order_fills USING btree (exchange_order_id);
 COMMENT ON COLUMN lth_pvr.order_fills.exchange IS 'the order''s exchange (trigger order_fills_exchange): trade_id is unique within it';
+COMMENT ON COLUMN lth_pvr.order_fills.id_scope IS 'within what trade_id is unique beside the exchange: the order''s pair on Binance (trades are numbered per symbol), '''' elsewhere (trigger order_fills_exchange)';
 
 CREATE TABLE lth_pvr.pair_refreshes (
     refresh_id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,

@@ -30,7 +30,14 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert {k: v for k, v in report["orders_by_status"].items() if v} == by_status
     # demo orders, fallback originals, replacements (an original the auto model fails at processing
     # — about 5 % of orders — is never replaced, rightly)
-    assert sum(by_status.values()) == 12 + 7 + report["fallbacks"]["replacements_placed"]
+    # and on Binance, Kraken and Coinbase (their doubles, through ccxt): a resting buy, a fallback's
+    # original and its market replacement each
+    venues = report["exchanges"]["venues"]
+    assert [v["exchange"] for v in venues] == ["binance", "kraken", "coinbase"]
+    assert all(len(v["orders"]) == 3 and v["fallback_replaced"] for v in venues), venues
+    assert report["exchanges"]["ok"] is True and report["exchanges"]["intents_over_executed"] == 0
+    assert all(c["ok"] and c["fills"] >= 3 for c in report["exchanges"]["ground_truth"].values())
+    assert sum(by_status.values()) == 12 + 7 + report["fallbacks"]["replacements_placed"] + 3 * 3
     assert report["fills"] == postgresql.execute("SELECT count(*) FROM lth_pvr.order_fills").fetchone()[0]
     assert report["ground_truth"]["ok"] is True
     assert report["ground_truth"]["fills_lost"] == report["ground_truth"]["fills_doubled"] == 0
@@ -63,7 +70,7 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert ledger["sources"] == ["ws"] * 3, ledger
     assert postgresql.execute("SELECT count(*) FROM lth_pvr.v_deposits WHERE amount = 500 AND currency = 'ZAR'"
                               ).fetchone()[0] == 2
-    assert fb["replacements_filled"] == postgresql.execute(
+    assert fb["replacements_filled"] + len(venues) == postgresql.execute(  # VALR's act, and one per other exchange
         "SELECT count(*) FROM lth_pvr.exchange_orders WHERE replaces_order_id IS NOT NULL AND status = 'filled'"
     ).fetchone()[0]
 

@@ -422,3 +422,30 @@ def test_coinbases_order_updates_state_the_ordered_quantity_as_filled_plus_leave
     assert (ended["outcome"], ended["new_status"]) == ("applied", "cancelled")
     assert order(postgresql, order_id)["original_qty"] == Decimal("0.001")
     assert replacement(postgresql, order_id)["qty"] == Decimal("0.0006")
+
+
+def test_valrs_audit_compares_valr_accounts_only(postgresql):
+    """VALR's daily audit reads VALR's history: a Kraken order's fills (which VALR's history never holds)
+    are not findings. Before, every account's fills of the day were compared: `unknown_fill` each."""
+    kraken = account(postgresql, "kraken")
+    order_id = placed(postgresql, kraken, "OK-7", pair="BTC/USD")
+    read(postgresql, session(postgresql, kraken), [], [ccxt_trade("T-7", "OK-7", "0.001", symbol="BTC/USD")])
+    assert fills(postgresql, order_id)
+    run = scalar(postgresql, "SELECT audit_run_id FROM lth_pvr.begin_audit_run(%s, NULL, 'test', %s)", (T0.date(), T0))
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.compare_audit_run(%s, %s)", (run, T0)) == 0
+    assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.audit_findings WHERE audit_run_id = %s", (run,)) == 0
+
+
+def test_binance_numbers_trades_per_symbol_so_one_id_on_two_symbols_is_two_fills(postgresql):
+    """Binance's trade ids are unique per symbol: trade 42 of BTC/USDT and trade 42 of ETH/USDT are two
+    fills of one account; trade 42 of BTC/USDT twice is one. (exchange, trade_id) alone dropped the second."""
+    binance = account(postgresql, "binance")
+    btc, eth = placed(postgresql, binance, "9001"), placed(postgresql, binance, "9002", pair="ETH/USDT")
+    sid = session(postgresql, binance)
+    for _ in range(2):
+        read(postgresql, sid, [], [ccxt_trade("42", "9001", "0.0002", symbol="BTC/USDT"),
+                                   ccxt_trade("42", "9002", "0.01", symbol="ETH/USDT", price="3000")])
+    assert [(f["trade_id"], f["qty"]) for f in fills(postgresql, btc) + fills(postgresql, eth)] == [
+        ("42", Decimal("0.0002")), ("42", Decimal("0.01"))]
+    assert scalar(postgresql, "SELECT array_agg(id_scope ORDER BY id_scope) FROM lth_pvr.order_fills") == [
+        "BTC/USDT", "ETH/USDT"]

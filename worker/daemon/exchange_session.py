@@ -60,6 +60,15 @@ class ExchangeSession(SubaccountSession):
             await asyncio.gather(*readers, return_exceptions=True)
             await self.adapter.close_streams()
 
+    async def _after_placement(self, answer: dict) -> None:
+        """A ccxt exchange's answer to create_order is its word on the order (a market order comes back
+        closed, with its trades): recorded as such, status and trades, before the socket says it again
+        (SQL keeps each fill once and an unchanged status unchanged)."""
+        await self.ctx.store.record_order_update(self.account_id, "placement", answer)
+        if answer.get("trades"):
+            await self.ctx.store.record_fills(self.account_id, "placement", answer["trades"])
+        await self._close_if_sql_says_so()
+
     async def _stream_up(self, readers: list[asyncio.Task], stopped: asyncio.Task) -> bool:
         """Wait until ccxt's private socket is connected and subscribed (True), or the session stops
         (False); a watch loop failing first raises its error."""

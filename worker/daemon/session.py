@@ -408,6 +408,10 @@ class SubaccountSession:
         row = await store.record_placement(order_id, placed.id, None, payload)  # a ccxt order as ccxt gave it
         event(log, "order placed", order=order_id, valr_order_id=placed.id, subaccount=self.subaccount_id,
               status=(row or {}).get("status"))
+        await self._after_placement(payload)
+
+    async def _after_placement(self, answer: dict) -> None:
+        """VALR's 202 says only that the order was accepted (its word follows on the socket)."""
 
     async def _send(self, order: dict, may_send) -> PlacedOrder:
         """The one POST of a claimed order, to the endpoint of its order_type (customerOrderId =

@@ -60,7 +60,9 @@ QUIRKS: dict[str, Quirks] = {
     "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
                       lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                               "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False},
+                               "defaultType": "spot",
+                               # the reconciliation lists every open order at once (a weight we accept)
+                               "fetchOpenOrders": {"warnWithoutSymbol": False}},
                       price_stream="watch_bids_asks"),  # its watch_ticker reads a stream without bid/ask
     # cl_ord_id (ccxt maps clientOrderId to it on AddOrder); ccxt's fetch_order by client id sends it as
     # `userref` (an integer), not cl_ord_id: look it up among open and recently closed orders instead.
@@ -221,15 +223,23 @@ class CcxtAdapter:
 
     async def _reads(self, watch: Callable[[], Awaitable[list[dict]]],
                      orders: bool) -> AsyncIterator[tuple[list[dict], list[dict]]]:
-        # The next watch is asked for before this read is handed on: ccxt hands a message only to a
-        # watch already waiting (one arriving between two calls waits in its cache for the next message),
-        # so a watch asked after the read's recording could sit on a fill until something else arrived.
-        pending = asyncio.ensure_future(answered(watch()))
+        """ccxt hands an update only to a watch call already waiting: one that arrives while none waits
+        (Binance's NEW and FILLED back to back, processed in one go by ccxt's reader) lands in ccxt's
+        cache and would be returned only with the NEXT message, which may never come. So the next call
+        is armed before a read is handed on, and ccxt's cache is swept every SWEEP_S for entries this
+        stream has not handed on yet (`Unseen`)."""
+        unseen = Unseen(lambda: getattr(self.ccxt, "orders" if orders else "myTrades", None), orders)
+        pending = asyncio.ensure_future(watch())
         try:
             while True:
-                items = list(await pending)
-                pending = asyncio.ensure_future(answered(watch()))
-                yield (items, []) if orders else ([], items)
+                done, _ = await asyncio.wait({pending}, timeout=SWEEP_S)
+                items: list[dict] = []
+                if pending in done:
+                    items = list(await answered(pending))
+                    pending = asyncio.ensure_future(watch())
+                items = unseen.take(items)
+                if items:
+                    yield (items, []) if orders else ([], items)
         finally:
             pending.cancel()
 
@@ -264,6 +274,37 @@ class CcxtAdapter:
         markets = await answered(self.ccxt.load_markets(reload=True))
         spot = {symbol: m for symbol, m in markets.items() if m.get("spot")}
         return as_tick_sizes(spot, self.ccxt.precisionMode)
+
+
+SWEEP_S = 0.25  # how often ccxt's order and trade caches are checked for updates no watch call returned
+
+
+class Unseen:
+    """What a stream has handed on, so that ccxt's cache can be swept for the rest: an order by its id and
+    version (status, filled, remaining, last update), a trade by its id. Handing one on twice would be
+    harmless (SQL records each once), only wasted."""
+
+    def __init__(self, cache: Callable[[], Any], orders: bool) -> None:
+        self.cache, self.orders = cache, orders
+        # What the cache holds as a stream (re)starts was handed on by an earlier stream of this adapter,
+        # or is covered by the reconciliation a connect is followed by: only later changes are swept.
+        self.seen: set = {self.key(item) for item in list(cache() or [])}
+
+    def key(self, item: dict) -> Any:
+        if not self.orders:
+            return item.get("id")
+        return (item.get("id"), item.get("status"), item.get("filled"), item.get("remaining"),
+                item.get("lastUpdateTimestamp") or item.get("timestamp"))
+
+    def take(self, read: list[dict]) -> list[dict]:
+        """The read, plus every cached entry not handed on yet, each once."""
+        out = []
+        for item in [*read, *list(self.cache() or [])]:
+            key = self.key(item)
+            if key not in self.seen:
+                self.seen.add(key)
+                out.append(item)
+        return out
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import click
 import psycopg
 
 from worker.db import dsn
-from worker.lab import demo_fallback, demo_ledger, truth as truth_check
+from worker.lab import demo_exchanges, demo_fallback, demo_ledger, truth as truth_check
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -81,7 +81,7 @@ def insert_accounts(conn: psycopg.Connection, count: int) -> list[uuid.UUID]:
     for i in range(count):
         ids.append(conn.execute(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
-            "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+            "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
             (f"{9000000 + i}", f"demo customer {i + 1}"),
         ).fetchone()[0])
     conn.commit()
@@ -180,16 +180,19 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
         out.note(f"VALR simulator at {sim.base_url}")
+        venues = demo_exchanges.start_venues(stack)
+        out.note("exchange doubles driven through ccxt: " + ", ".join(f"{v.name} at {v.double.base_url}" for v in venues))
         worker = WorkerProcess("worker", database_url, sim.base_url, key, secret, workdir,
-                               extra=("--catch-up", "2", "--max-session", "0"))
+                               extra=("--catch-up", "2", "--max-session", "0"), env=demo_exchanges.worker_env(venues))
         worker.start()
         stack.callback(worker.stop)
         out.note(f"worker started (pid {worker.proc.pid})")
-        result = _drive(plan, database_url, sim, out)
+        result = _drive(plan, database_url, sim, out, venues)
         result["audit"] = ledger_audit(database_url, sim.base_url, key, secret)
         result["worker_log_tail"] = worker.log_path.read_text(errors="replace").splitlines()[-5:]
         ok = (result["ground_truth"]["ok"] and result["all_final"] and result["fallbacks"]["ok"]
-              and result["ledger"]["ok"] and result["audit"]["run"]["verdict"] == "clean")
+              and result["ledger"]["ok"] and result["audit"]["run"]["verdict"] == "clean"
+              and result["exchanges"]["ok"])
         return (0 if ok else 1), result
     raise AssertionError("unreachable")
 
@@ -202,7 +205,7 @@ def ledger_audit(database_url: str, sim_url: str, key: str, secret: str) -> dict
     return {"verdict_line": report.headline, **report.data}
 
 
-def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
+def _drive(plan: DemoPlan, database_url: str, sim, out: Progress, venues: list) -> dict:
     started = time.monotonic()
     with psycopg.connect(database_url) as conn:
         since = conn.execute("SELECT now()").fetchone()[0]
@@ -250,6 +253,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
             time.sleep(0.25)
         fallbacks = demo_fallback.run(conn, sim, out)
         ledger = demo_ledger.run(conn, database_url, sim, out)
+        exchanges = demo_exchanges.run(conn, venues, out)
         counts = status_counts(conn, since)
         out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
         if out.tty:
@@ -271,6 +275,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress) -> dict:
             "ground_truth": {**check.summary(), "problems": check.problems()[:10]},
             "fallbacks": fallbacks,
             "ledger": ledger,
+            "exchanges": exchanges,
         }
 
 
@@ -315,6 +320,13 @@ def print_report(result: dict) -> None:
         echo("Ground truth: MISMATCH")
         for p in gt["problems"]:
             echo(f"  {p}")
+    ex = result["exchanges"]
+    for venue in ex["venues"]:
+        gt = ex["ground_truth"][venue["exchange"]]
+        echo(f"{venue['exchange']} ({venue['symbol']}, through ccxt): " + "; ".join(
+            f"{kind} {st} filled {qty}" for kind, st, qty in venue["orders"])
+             + f"; fallback replaced at market: {'yes' if venue['fallback_replaced'] else 'NO'}; ground truth "
+             + ("matches" if gt["ok"] else "MISMATCH: " + "; ".join(gt["problems"])))
     audit = result["audit"]
     echo(f"Ledger audit: {audit['verdict_line']}")
     for f in audit["findings"]:

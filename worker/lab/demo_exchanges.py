@@ -87,7 +87,9 @@ def _statuses(conn: psycopg.Connection, intents: list[uuid.UUID]) -> list[tuple]
 def run_venue(conn: psycopg.Connection, venue: Venue, out, timeout_s: float) -> dict:
     started = time.monotonic()
     account = conn.execute("INSERT INTO lth_pvr.exchange_accounts (exchange, label) VALUES (%s, %s) "
-                           "RETURNING exchange_account_id", (venue.name, f"demo {venue.name}")).fetchone()[0]
+                           "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) "
+                           "DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                           (venue.name, f"demo {venue.name}")).fetchone()[0]
     symbol = venue.symbol()
     market = venue.double.server.exchange.markets[symbol]
     resting = _insert(conn, account, symbol, market.bid)
@@ -151,4 +153,4 @@ def _truth(server) -> dict:
     ex = server.exchange
     return {"orders": [{"clientOrderId": o.client_id, "status": o.status, "filled": str(o.filled),
                         "amount": str(o.amount)} for o in ex.orders.values()],
-            "trades": [{"id": t.id} for t in ex.trades]}
+            "trades": [{"id": t.id, "symbol": t.symbol} for t in ex.trades]}

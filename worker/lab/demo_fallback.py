@@ -48,7 +48,7 @@ def executed_per_intent(truth: dict, conn: psycopg.Connection, intents: list[uui
 def run(conn: psycopg.Connection, sim, out, *, aged: int = 4, jumped: int = 3, timeout_s: float = 40.0) -> dict:
     account = conn.execute(
         "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'demo fallbacks') "
-        "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+        "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
         (SUBACCOUNT,)).fetchone()[0]
     sim.set_faults(resting_subaccounts=[SUBACCOUNT])
     ask = Decimal(sim.call(sim.sim.set_market, PAIR, bid="999000", ask="1000000")["askPrice"])

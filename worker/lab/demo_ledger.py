@@ -24,7 +24,7 @@ CONFIRMATIONS = 3
 def run(conn: psycopg.Connection, database_url: str, sim, out, timeout_s: float = 30.0) -> dict:
     account = conn.execute(
         "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'demo deposits') "
-        "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+        "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
         (SUBACCOUNT,)).fetchone()[0]
     conn.commit()
     wait_for(lambda: _watched(conn, account), timeout_s, "the deposit subaccount's socket and first sync", 0.05)

@@ -49,10 +49,18 @@ class TruthCheck:
 
 def check(conn: psycopg.Connection, truth: dict) -> TruthCheck:
     result = TruthCheck(orders=len(truth["orders"]), fills=len(truth["trades"]))
+    # VALR's accounts only: the other exchanges' orders and fills are checked against their doubles
+    # (worker/lab/doubles/truth.py), and their trade ids may equal VALR's.
     db_orders = {r[0]: r for r in conn.execute(
-        "SELECT customer_order_id::text, status, filled_qty, ext_order_id FROM lth_pvr.exchange_orders").fetchall()}
+        """SELECT o.customer_order_id::text, o.status, o.filled_qty, o.ext_order_id
+             FROM lth_pvr.exchange_orders o JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
+            WHERE a.exchange = 'valr'""").fetchall()}
     db_fills: dict[str, int] = {}
-    for trade_id, n in conn.execute("SELECT trade_id, count(*) FROM lth_pvr.order_fills GROUP BY 1").fetchall():
+    for trade_id, n in conn.execute(
+            """SELECT f.trade_id, count(*) FROM lth_pvr.order_fills f
+                 JOIN lth_pvr.exchange_orders o USING (exchange_order_id)
+                 JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
+                WHERE a.exchange = 'valr' GROUP BY 1""").fetchall():
         db_fills[trade_id] = n
     seen_customer_ids: dict[str, int] = {}
     for order in truth["orders"]:

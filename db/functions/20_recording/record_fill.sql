@@ -90,7 +90,7 @@ BEGIN
                                           traded_at, sequence_id, source, recorded_at)
     VALUES (v_fill.trade_id, v_fill.exchange_order_id, v_fill.price, v_fill.qty, v_fill.fee,
             v_fill.fee_currency, v_fill.traded_at, v_fill.sequence_id, v_fill.source, v_fill.recorded_at)
-    ON CONFLICT (exchange, trade_id) DO NOTHING;
+    ON CONFLICT (exchange, id_scope, trade_id) DO NOTHING;
 
     IF NOT FOUND THEN
         v_outcome := 'duplicate';

@@ -26,7 +26,7 @@ BEGIN
                f.sequence_id, f.source, f.recorded_at
           FROM unnest(p_fills) WITH ORDINALITY AS f
          ORDER BY f.ordinality
-        ON CONFLICT (exchange, trade_id) DO NOTHING
+        ON CONFLICT (exchange, id_scope, trade_id) DO NOTHING
         RETURNING 1
     ), events AS (
         INSERT INTO lth_pvr.order_events (exchange_order_id, exchange_account_id, source, kind, outcome,

@@ -41,7 +41,7 @@ BEGIN
                  AND b.currency IN (t.debit_currency, t.credit_currency)
                  AND t.event_at > k.as_of AND t.event_at <= b.updated_at + v_settle
           ) m ON true
-         WHERE v_run.exchange_account_id IS NULL OR b.exchange_account_id = v_run.exchange_account_id
+         WHERE b.exchange_account_id IN (SELECT r.exchange_account_id FROM lth_pvr.audit_accounts(p_audit_run_id) r)
     ), opened AS (
         INSERT INTO lth_pvr.ledger_checkpoints (exchange_account_id, currency, opening_balance, as_of, set_at,
                                                 audit_run_id)

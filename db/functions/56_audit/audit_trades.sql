@@ -17,9 +17,8 @@ BEGIN
     SELECT * INTO STRICT v_run FROM lth_pvr.audit_runs r WHERE r.audit_run_id = p_audit_run_id;
     v_from := v_run.day::timestamp AT TIME ZONE 'UTC';
     v_to := (v_run.day + 1)::timestamp AT TIME ZONE 'UTC';
-    WITH accounts AS (
-        SELECT a.exchange_account_id FROM lth_pvr.exchange_accounts a
-         WHERE v_run.exchange_account_id IS NULL OR a.exchange_account_id = v_run.exchange_account_id
+    WITH accounts AS (  -- the accounts VALR's reads of this run reach: no other exchange's orders
+        SELECT r.exchange_account_id FROM lth_pvr.audit_accounts(p_audit_run_id) r
     ), touched AS (
         SELECT t.exchange_account_id, t.additional_info->>'orderId' AS ext_order_id
           FROM lth_pvr.account_transactions t

@@ -46,7 +46,9 @@ from worker.lab import truth as truth_check
 from worker.lab.chaos import intents as intent_check
 from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, WEIGHTS, FaultInjector, FaultPlan, FaultRecord
 from worker.lab.chaos.fallback_orders import fallback_fault_classes, insert_fallback_order, plan_fallbacks
+from worker.lab.chaos.exchanges import ExchangeStream
 from worker.lab.chaos.ledger import DepositListener, LedgerStream, final_catch_up
+from worker.lab.demo_exchanges import start_venues, worker_env
 from worker.lab.worker_process import WorkerProcess, wait_for
 from worker.lab.chaos.report import first_problem_order, lag_by_fault_class, lag_figures, order_story, rest_figures
 from worker.lab.demo import Progress
@@ -77,6 +79,7 @@ class ChaosPlan:
     fallback_subaccounts: int = 2    # subaccounts whose orders rest all run (half the fallback orders)
     fault_kinds: tuple[str, ...] = tuple(WEIGHTS)
     every_kind_first: bool = False
+    exchange_orders: int = 30        # orders on Binance, Kraken and Coinbase (their doubles); 0: VALR only
 
 
 class Sql:
@@ -132,7 +135,7 @@ def create_accounts(db: Sql, count: int, seed: int, base: int = 7_000_000,
     for i in range(count):
         ids.append(db.rows(
             "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, %s) "
-            "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+            "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
             (subaccount_id(seed, i, base), f"{label} {i + 1}"))[0][0])
     return ids
 
@@ -208,6 +211,8 @@ class Chaos:
         self.plan = plan
         self.out = out
         self.rng = random.Random(plan.seed)
+        self.venues: list = []     # the other exchanges' doubles (chaos.exchanges)
+        self.others: ExchangeStream | None = None
 
     def run(self, database_url: str | None) -> tuple[int, dict]:
         from worker.db.migrate import migrate
@@ -240,9 +245,12 @@ class Chaos:
                 mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
                 expire_fraction=0.05, fail_fraction=0.05, seed=plan.seed)))
             out.note(f"VALR simulator (auto matching, seed {plan.seed}) at {sim.base_url}")
+            self.venues = start_venues(stack) if plan.exchange_orders else []
+            if self.venues:
+                out.note("exchange doubles through ccxt: " + ", ".join(v.name for v in self.venues))
             workers = [WorkerProcess(f"worker{i + 1}", url_for_workers, sim.base_url, key, secret, workdir,
                                      ("--lease-ttl", str(plan.lease_ttl_s), "--catch-up", "2",
-                                      "--worker-id", f"worker{i + 1}"))
+                                      "--worker-id", f"worker{i + 1}"), env=worker_env(self.venues))
                        for i in range(plan.workers)]
             for w in workers:
                 clock = workdir / f"{w.name}.clock"  # the clock_step fault writes its offset here
@@ -290,6 +298,9 @@ class Chaos:
         listener = DepositListener(db.url).start()
         money = LedgerStream(random.Random(plan.seed * 7919 + 23), sim, list(customers), customers, db.rows,
                              injector._record, faulty_s)
+        others = self.others = (ExchangeStream(random.Random(plan.seed * 104729 + 5), self.venues, db.rows,
+                                               plan.fallback_share) if self.venues else None)
+        elsewhere = 0  # orders inserted on the other exchanges
         started = time.monotonic()
         inserted, next_cron, cron_ticks, crashes = 0, plan.cron_every_s, 0, 0
         last_show = 0.0
@@ -299,6 +310,11 @@ class Chaos:
             while inserted < due:
                 insert(inserted)
                 inserted += 1
+            if others is not None:
+                while elsewhere < min(plan.exchange_orders, int(plan.exchange_orders * elapsed / (0.8 * faulty_s)) + 1):
+                    others.insert()
+                    elsewhere += 1
+                others.step(fault_chance=0.1 / plan.fault_every_s)  # about one per fault_every, as VALR's
             injector.step()
             money.step()
             crashes += self._restart_crashed(workers, injector)
@@ -314,6 +330,11 @@ class Chaos:
             insert(inserted)
             inserted += 1
         injector.heal()
+        if others is not None:
+            while elsewhere < plan.exchange_orders:
+                others.insert()
+                elsewhere += 1
+            others.heal()
         out.note(f"faults cleared after {time.monotonic() - started:.0f}s: "
                  + ", ".join(f"{k} {v}" for k, v in injector.counts().items() if v))
         settle = self._settle(db, sim, injector, workers)
@@ -333,10 +354,12 @@ class Chaos:
         classes = fault_class_outcomes(db, truth, injector.records)
         classes.update(fallback_fault_classes(intents, injector.records, sim.counters()))
         lag["lag_by_fault_class"] = lag_by_fault_class(lag.pop("samples"), injector.records)
+        exchanges = others.check(db.url) if others is not None else {"ok": True, "orders": 0}
         result = {
-            "ok": bool(check.ok and intents.ok and all_final and settle["settled"] and ledger["ok"] and not any(
-                cls["mismatches"] for cls in classes.values())),
+            "ok": bool(check.ok and intents.ok and all_final and settle["settled"] and ledger["ok"] and exchanges["ok"]
+                       and not any(cls["mismatches"] for cls in classes.values())),
             "ledger": ledger,
+            "exchanges": exchanges,
             "fault_classes": classes,
             "fallback_orders": len(fallbacks),
             "intent_check": intents.summary(),
@@ -357,7 +380,8 @@ class Chaos:
             "lists_superseded": int(db.rows("SELECT coalesce(sum(superseded), 0) FROM lth_pvr.ws_sessions")[0][0]),
             "worker_starts": sum(w.starts for w in workers), "worker_crashes": crashes,
             "elapsed_s": round(time.monotonic() - started, 1),
-            "problems": (check.problems() + intents.problems() + ledger.pop("problems"))[:20],
+            "problems": (check.problems() + intents.problems() + ledger.pop("problems")
+                         + exchanges.get("problems", []))[:20],
             "first_mismatch": story,
             "fault_timeline": injector.timeline(),
         }
@@ -375,11 +399,15 @@ class Chaos:
             c = counts(db)
             truth = sim.truth()
             exchange_open = sum(1 for o in truth["orders"] if o["status"] in SIM_OPEN)
+            if self.others is not None:  # what rests on the doubles is filled, so every order can end
+                self.others.fill_what_rests()
+                exchange_open += self.others.open_on_exchanges()
             self.out.show(progress_line(c, self.plan.orders, now, len(injector.records), "settle")
                           + f"  exchange open {exchange_open}  ticks {ticks}")
             if c["pending"] + c["placing"] + c["submitted"] == 0 and exchange_open == 0:
                 with psycopg.connect(db.url) as conn:
-                    if truth_check.check(conn, truth).ok:
+                    # every exchange's fills too: an order's status may come before its trades are read
+                    if truth_check.check(conn, truth).ok and (self.others is None or self.others.check(db.url)["ok"]):
                         settled = True
                         break
             if now >= tick_at:
@@ -412,7 +440,8 @@ class Chaos:
         except TimeoutError as exc:
             catch_up_s = None
             self.out.note(f"ledger: {exc}")
-        subs = [sub for (sub,) in db.rows("SELECT subaccount_id FROM lth_pvr.exchange_accounts ORDER BY 1")]
+        subs = [sub for (sub,) in db.rows("SELECT subaccount_id FROM lth_pvr.exchange_accounts "
+                                          "WHERE exchange = 'valr' ORDER BY 1")]
         with psycopg.connect(db.url) as conn:
             check = truth_check.check_ledger(conn, {s: sim.ledger(s) for s in subs}, {s: sim.balances(s) for s in subs})
         with contextlib.suppress(TimeoutError):  # the NOTIFYs of the last commits may still be on the way
@@ -558,6 +587,14 @@ def print_report(result: dict, echo=click.echo) -> None:
     if "audit" in lg:
         echo(f"    audit: {lg['audit']}" + "".join(f"; {f['kind']} {f['ext_order_id'] or f['currency']}"
                                                for f in lg["audit_findings"]))
+    ex = result.get("exchanges") or {}
+    for name, c in (ex.get("by_exchange") or {}).items():
+        echo(f"  {name} (its double, through ccxt): {c['orders']} orders, {c['fills']} fills; placed twice "
+             f"{c['placed_twice']}, fills lost {c['fills_lost']}, doubled {c['fills_doubled']}, status differs "
+             f"{c['status_mismatch']}")
+    if ex.get("orders"):
+        echo(f"    other exchanges: {ex['orders']} orders, intents executed > asked {ex['intents_over_executed']}; "
+             "faults " + (", ".join(f"{k} {v}" for k, v in sorted(ex["faults"].items())) or "none"))
     echo(f"  longest lag behind the exchange: {result['max_lag_s']} s ({result['max_lag_kind']}); "
          f"p50 {result['lag_p50_s']} s, p95 {result['lag_p95_s']} s, p99 {result['lag_p99_s']} s")
     ic = result["intent_check"]
@@ -615,6 +652,8 @@ def print_report(result: dict, echo=click.echo) -> None:
                    "placement VALR does not know stays `placing` before it is failed.")
 @click.option("--fallback-share", type=click.FloatRange(0, 1), default=0.3, show_default=True,
               help="Share of the orders that are limit orders with a limit → market fallback (age or price).")
+@click.option("--exchange-orders", type=click.IntRange(0, 100_000), default=30, show_default=True,
+              help="Orders on Binance, Kraken and Coinbase (their doubles, through ccxt) beside VALR's; 0: VALR only.")
 @click.option("--faults", "fault_kinds", default=",".join(WEIGHTS), show_default=False,
               help="Comma-separated fault kinds to draw from (default: all).")
 @click.option("--every-kind-first", is_flag=True,
@@ -623,8 +662,8 @@ def print_report(result: dict, echo=click.echo) -> None:
                      "is then not restarted.", from_env=False)
 @json_option
 def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | None, fault_every: float,
-          cron_every: float, placement_grace: int, fallback_share: float, fault_kinds: str, every_kind_first: bool,
-          database_url: str | None, as_json: bool) -> None:
+          cron_every: float, placement_grace: int, fallback_share: float, exchange_orders: int, fault_kinds: str,
+          every_kind_first: bool, database_url: str | None, as_json: bool) -> None:
     """Soak the monitor with seeded faults; compare the database with the exchange's ground truth."""
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip())
@@ -635,7 +674,8 @@ def chaos(n_orders: int, minutes: float, seed: int | None, subaccounts: int | No
                      cron_every_s=cron_every, placement_grace_s=placement_grace,
                      settle_timeout_s=max(240.0, 2.0 * placement_grace + 60),
                      subaccounts=subaccounts or max(2, min(40, n_orders // 5)),
-                     fallback_share=fallback_share, fault_kinds=kinds, every_kind_first=every_kind_first)
+                     fallback_share=fallback_share, fault_kinds=kinds, every_kind_first=every_kind_first,
+                     exchange_orders=exchange_orders)
     stream = sys.stderr if as_json else sys.stdout
     out = Progress(stream=stream, tty=stream.isatty())
     out.note(f"chaos seed {seed} (replay: --seed {seed})")

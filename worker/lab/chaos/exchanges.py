@@ -27,7 +27,9 @@ class ExchangeStream:
         self.rng, self.venues, self.rows = rng, venues, rows
         self.fallback_share = fallback_share
         self.accounts = {v.name: rows("INSERT INTO lth_pvr.exchange_accounts (exchange, label) VALUES (%s, %s) "
-                                      "RETURNING exchange_account_id", (v.name, f"chaos {v.name}"))[0][0]
+                                      "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) "
+                                      "DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                                      (v.name, f"chaos {v.name}"))[0][0]
                          for v in venues}
         self.intents: list[uuid.UUID] = []
         self.faults: Counter[str] = Counter()

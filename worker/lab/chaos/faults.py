@@ -96,11 +96,11 @@ OPERATOR_EDITS = {
     "qty Infinity inserted": (
         "INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty) "
         "SELECT exchange_account_id, gen_random_uuid(), 'BTCZAR', 'BUY', 1100000, 'Infinity' "
-        "FROM lth_pvr.exchange_accounts LIMIT 1", "qty_must_be_finite"),
+        "FROM lth_pvr.exchange_accounts WHERE exchange = 'valr' LIMIT 1", "qty_must_be_finite"),
     "absurd qty inserted": (
         "INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty) "
         "SELECT exchange_account_id, gen_random_uuid(), 'BTCZAR', 'BUY', 1100000, 1e30 "
-        "FROM lth_pvr.exchange_accounts LIMIT 1", "order_value_must_be_plausible"),
+        "FROM lth_pvr.exchange_accounts WHERE exchange = 'valr' LIMIT 1", "order_value_must_be_plausible"),
 }
 FAULT_KINDS = (*WEIGHTS, "pg_restart", *HISTORY_FAULTS)  # the history faults: chaos.ledger's own schedule
 
@@ -297,7 +297,7 @@ class FaultInjector:
         intents = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(count)]
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
             accounts = conn.execute("SELECT exchange_account_id, subaccount_id FROM lth_pvr.exchange_accounts "
-                                    "ORDER BY subaccount_id").fetchall()
+                                    "WHERE exchange = 'valr' ORDER BY subaccount_id").fetchall()
             account, subaccount = self.rng.choice(accounts)
             self._timed("resting_subaccounts", [*self.resting, subaccount], seconds)
             conn.execute("""INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, price, qty)
@@ -551,7 +551,7 @@ class FaultInjector:
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
             account = conn.execute(
                 "INSERT INTO lth_pvr.exchange_accounts (subaccount_id, label) VALUES (%s, 'chaos killed claim') "
-                "ON CONFLICT (subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
+                "ON CONFLICT (exchange, upper(coalesce(credential_ref, exchange)), subaccount_id) DO UPDATE SET label = EXCLUDED.label RETURNING exchange_account_id",
                 (sub,)).fetchone()[0]
             for intent in intents:
                 conn.execute("INSERT INTO lth_pvr.exchange_orders (exchange_account_id, intent_id, pair, side, qty, "

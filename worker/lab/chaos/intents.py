@@ -278,5 +278,6 @@ def load_orders(conn: psycopg.Connection) -> list[OrderRow]:
                   ext_order_id, replaces_order_id::text, fallback_reason, fallback_price_move, fallback_outcome,
                   extract(epoch FROM created_at)::float8, extract(epoch FROM fallback_requested_at)::float8,
                   fallback_price_confirm_ms
-             FROM lth_pvr.exchange_orders""").fetchall()
+             FROM lth_pvr.exchange_orders
+            WHERE exchange = 'valr'""").fetchall()  # the other exchanges' intents: chaos.exchanges
     return [OrderRow(*row) for row in rows]

@@ -154,7 +154,8 @@ class DoubleServer:
             "orders": [{"id": o.id, "clientOrderId": o.client_id, "account": o.account, "symbol": o.symbol,
                         "side": o.side, "type": o.type, "amount": plain(o.amount), "price": plain(o.price),
                         "filled": plain(o.filled), "status": o.status} for o in ex.orders.values()],
-            "trades": [{"id": t.id, "orderId": t.order_id, "account": t.account, "price": plain(t.price),
+            "trades": [{"id": t.id, "orderId": t.order_id, "account": t.account, "symbol": t.symbol,
+                        "price": plain(t.price),
                         "amount": plain(t.amount), "fee": plain(t.fee), "feeCurrency": t.fee_currency}
                        for t in ex.trades],
             "ledger": [{"id": e.id, "account": e.account, "currency": e.currency, "amount": plain(e.amount),

@@ -29,11 +29,12 @@ def check_exchange(conn: psycopg.Connection, exchange: str, truth: dict) -> Trut
         """SELECT o.customer_order_id::text, o.status, o.filled_qty
              FROM lth_pvr.exchange_orders o JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
             WHERE a.exchange = %s""", (exchange,)).fetchall()}
-    db_fills = dict(conn.execute(
-        """SELECT f.trade_id, count(*) FROM lth_pvr.order_fills f
+    # A trade by its order's symbol and its id: Binance numbers trades per symbol.
+    db_fills = {(pair, trade_id): n for pair, trade_id, n in conn.execute(
+        """SELECT o.pair, f.trade_id, count(*) FROM lth_pvr.order_fills f
              JOIN lth_pvr.exchange_orders o USING (exchange_order_id)
              JOIN lth_pvr.exchange_accounts a USING (exchange_account_id)
-            WHERE a.exchange = %s GROUP BY 1""", (exchange,)).fetchall())
+            WHERE a.exchange = %s GROUP BY 1, 2""", (exchange,)).fetchall()}
     accepted: dict[str, int] = {}
     for order in truth["orders"]:
         cid = order["clientOrderId"]
@@ -46,7 +47,7 @@ def check_exchange(conn: psycopg.Connection, exchange: str, truth: dict) -> Trut
             result.status_mismatch.append(f"{exchange}/{cid}: database {row[1]} filled {row[2]}, "
                                           f"exchange {order['status']} filled {order['filled']}")
     result.placed_twice = sorted(f"{exchange}/{cid}" for cid, n in accepted.items() if n > 1)
-    truth_ids = {t["id"] for t in truth["trades"]}
-    result.fills_lost = sorted(f"{exchange}/{t}" for t in truth_ids - db_fills.keys())
-    result.fills_doubled = sorted(f"{exchange}/{t}" for t, n in db_fills.items() if n > 1 or t not in truth_ids)
+    truth_ids = {(t["symbol"], t["id"]) for t in truth["trades"]}
+    result.fills_lost = sorted(f"{exchange}/{s}/{t}" for s, t in truth_ids - db_fills.keys())
+    result.fills_doubled = sorted(f"{exchange}/{s}/{t}" for (s, t), n in db_fills.items() if n > 1 or (s, t) not in truth_ids)
     return result
