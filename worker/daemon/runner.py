@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -43,7 +43,7 @@ from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
 from worker.daemon.tasks import Supervisor, Tasks
-from worker.db.pool_check import CheckWhenIdle
+from worker.db.pool_check import CheckWhenIdle, warm_up
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
 from worker.exchanges.credentials import CredentialMissing, NEVER_A_FLAG, valr_required
@@ -65,6 +65,10 @@ SHUTDOWN_DB_WAIT_S = 5.0  # recording the stop must not hold a shutdown while th
 TICK_GRACE_AT_STOP_S = 5.0  # a tick under way when SIGTERM comes may finish; one stuck on the database not
 
 POOL_OPEN_TIMEOUT_S = 30.0  # no connection at start within this: DatabaseUnavailable, one line
+# The worker's connections: two to start with, then every one opened (and warmed: pool_check.warm_up)
+# in the background. A pool that grew only under load opened them one at a time, cold, in the first
+# burst of work — a fallback's first round waited for them (figure 8's first round, docs/performance.md).
+POOL_START_SIZE, POOL_SIZE = 2, 10
 
 T = TypeVar("T")
 
@@ -127,8 +131,8 @@ class Runner:
         if self.db.down:
             self.db.ok()
         check = CheckWhenIdle()
-        self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
-                                        check=check.check, reset=check.reset,
+        self.pool = AsyncConnectionPool(s.database_url, min_size=POOL_START_SIZE, max_size=POOL_SIZE, open=False,
+                                        name="valr-monitor", configure=warm_up, check=check.check, reset=check.reset,
                                         reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
                                         kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         self.store = Store(self.pool, s.worker_id)
@@ -141,7 +145,7 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,
@@ -237,6 +241,7 @@ class Runner:
         try:
             await self.pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
             await self.lease_pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
+            await self.pool.resize(POOL_SIZE, POOL_SIZE)  # the rest opened in the background, warmed
         except PoolTimeout:
             raise DatabaseUnavailable(
                 f"no PostgreSQL connection within {POOL_OPEN_TIMEOUT_S:g} s: the server is unreachable or has no "
@@ -507,7 +512,7 @@ class Runner:
         if self.accounts.is_ccxt(account_id):
             return ExchangeSession(self.accounts.context(account_id, self.session_context), account_id,
                                    subaccount_id, self.accounts.adapters[account_id])
-        return SubaccountSession(self.session_context, account_id, subaccount_id)
+        return SubaccountSession(self.accounts.context(account_id, self.session_context), account_id, subaccount_id)
 
     def _lookups(self, row: dict) -> Lookups:
         """The REST lookups of a claimed row's account (its exchange's adapter)."""
@@ -572,12 +577,17 @@ class Runner:
         for order in await self.store.claim_cancel_requests():
             self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
 
-    def send_cancels_now(self) -> None:
-        """A fallback trigger fired (prices, the timer): the cancels SQL requested leave now, not after
-        the tick's bookkeeping (heartbeat, leases, sessions), which may be waiting on the database. The
-        tick is woken too, as a backstop: claim_cancel_requests hands each cancel out once."""
-        self.tasks.spawn(self._send_cancels(), "send_cancels")
-        self.wake.set()
+    def send_cancels_now(self, handed_over: Sequence[dict] = (), claim_rest: bool = True) -> None:
+        """A fallback trigger fired (prices, the timer): the cancels SQL handed over as it fired them
+        (hand_over_cancels: claimed, attempt stamped) leave at once; when it fired more than it handed
+        over (`claim_rest`), the rest are claimed now, not after the tick's bookkeeping (heartbeat,
+        leases, sessions), which may be waiting on the database, and the tick is woken too, as a
+        backstop: claim_cancel_requests hands each cancel out once."""
+        for order in handed_over:
+            self.tasks.spawn(self.lookups.cancel(order), "cancel")
+        if claim_rest:
+            self.tasks.spawn(self._send_cancels(), "send_cancels")
+            self.wake.set()
 
     async def _run_due_polls(self) -> None:
         due = await self.store.claim_due_polls(500)
