@@ -198,7 +198,8 @@ def test_an_account_added_later_without_its_credential_is_left_alone(venue, post
     until(lambda: "account left alone: its credential is missing" in worker.log(), "the ERROR line", worker)
     line = next(x for x in worker.log().splitlines() if "account left alone" in x)
     assert f"no key ({account}, {venue.name})" in line and "NOBODY_API_KEY" in line
-    assert worker.alive and status(postgresql, order_id)[0] == "pending"
+    assert worker.alive and status(postgresql, order_id)[0] == "pending"  # never claimed
+    assert orders_of(venue, status(postgresql, order_id)[2]) == []
 
 
 def test_a_lost_socket_is_reopened_and_what_happened_meanwhile_is_recorded(venue, postgresql, worker_for):
