@@ -128,6 +128,26 @@ def test_ccxt_exceptions_become_the_workers_categories(raised, placing, category
     assert type(refusal(raised, placing)) is category  # an answered refusal is never "could not ask"
 
 
+def test_a_valr_account_on_its_own_key_gets_a_client_with_that_key_and_the_default_ones_do_not():
+    """A customer's own VALR account (credential_ref CUST7) is placed, watched and looked up with CUST7's
+    key — never with VALR_API_KEY's, which would act on the primary account — and a missing CUST7 key
+    refuses the start naming the account."""
+    from worker.daemon.session import SessionContext
+    from worker.valr import Credentials
+
+    env = {"VALR_API_KEY": "primary", "VALR_API_SECRET": "p" * 16, "CUST7_API_KEY": "cust7", "CUST7_API_SECRET": SECRET}
+    own, default = account("valr", "cust7"), {**account("valr"), "exchange_account_id": uuid.UUID(int=8)}
+    accounts = ExchangeAccounts(None, env, {}, "http://127.0.0.1:9", 60)
+    accounts.resolve_at_start([own, default])
+    valr = SessionContext(store=None, client=object(), lookups=object(), spawn=None, valr_base_url="",
+                          credentials=Credentials("primary", "p" * 16))
+    ctx = accounts.context(own["exchange_account_id"], valr)
+    assert ctx.client.credentials.api_key == "cust7" and ctx.credentials.api_key == "cust7"
+    assert ctx.lookups.client is ctx.client and SECRET not in repr(ctx.client)
+    assert accounts.context(default["exchange_account_id"], valr) is valr  # the worker's own client
+    assert not accounts.is_ccxt(own["exchange_account_id"])  # VALR's socket and code path, its own key
+    with pytest.raises(CredentialMissing, match=r"CUST7_API_KEY: .*account desk"):
+        ExchangeAccounts(None, {}, {}).resolve_at_start([own])
 @pytest.mark.parametrize("exchange", list(QUIRKS))
 def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
     """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
@@ -149,25 +169,3 @@ def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
             finally:
                 await adapter.aclose()
         assert asyncio.run(listed()) == []
-
-
-def test_a_valr_account_on_its_own_key_gets_a_client_with_that_key_and_the_default_ones_do_not():
-    """A customer's own VALR account (credential_ref CUST7) is placed, watched and looked up with CUST7's
-    key — never with VALR_API_KEY's, which would act on the primary account — and a missing CUST7 key
-    refuses the start naming the account."""
-    from worker.daemon.session import SessionContext
-    from worker.valr import Credentials
-
-    env = {"VALR_API_KEY": "primary", "VALR_API_SECRET": "p" * 16, "CUST7_API_KEY": "cust7", "CUST7_API_SECRET": SECRET}
-    own, default = account("valr", "cust7"), {**account("valr"), "exchange_account_id": uuid.UUID(int=8)}
-    accounts = ExchangeAccounts(None, env, {}, "http://127.0.0.1:9", 60)
-    accounts.resolve_at_start([own, default])
-    valr = SessionContext(store=None, client=object(), lookups=object(), spawn=None, valr_base_url="",
-                          credentials=Credentials("primary", "p" * 16))
-    ctx = accounts.context(own["exchange_account_id"], valr)
-    assert ctx.client.credentials.api_key == "cust7" and ctx.credentials.api_key == "cust7"
-    assert ctx.lookups.client is ctx.client and SECRET not in repr(ctx.client)
-    assert accounts.context(default["exchange_account_id"], valr) is valr  # the worker's own client
-    assert not accounts.is_ccxt(own["exchange_account_id"])  # VALR's socket and code path, its own key
-    with pytest.raises(CredentialMissing, match=r"CUST7_API_KEY: .*account desk"):
-        ExchangeAccounts(None, {}, {}).resolve_at_start([own])

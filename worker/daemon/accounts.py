@@ -26,8 +26,7 @@ from worker.exchanges.credentials import (
     VALR_DEFAULT_REF, CredentialMissing, ExchangeCredentials, account_name, env_prefix, resolve,
 )
 from worker.logs import event, register_secret
-from worker.valr import AuthenticationError, RateLimited, TransportError, ValrError
-from worker.valr import Credentials, ValrClient
+from worker.valr import AuthenticationError, Credentials, RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.accounts")
 
@@ -98,12 +97,12 @@ class ExchangeAccounts:
     def _keep(self, row: dict, credentials: ExchangeCredentials) -> None:
         for secret in credentials.secrets():
             register_secret(secret)
-        self.refs[row["exchange_account_id"]] = credentials.ref
         if row["exchange"] == "valr":
             self.valr_clients[row["exchange_account_id"]] = ValrClient(
                 self.valr_base_url, Credentials(api_key=credentials.api_key, api_secret=credentials.api_secret),
                 requests_per_minute=self.valr_requests_per_minute)
             return
+        self.refs[row["exchange_account_id"]] = credentials.ref
         self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
                                                                 self.base_urls.get(row["exchange"]))
 

@@ -586,8 +586,8 @@ class Runner:
         over (`claim_rest`), the rest are claimed now, not after the tick's bookkeeping (heartbeat,
         leases, sessions), which may be waiting on the database, and the tick is woken too, as a
         backstop: claim_cancel_requests hands each cancel out once."""
-        for order in handed_over:
-            self.tasks.spawn(self.lookups.cancel(order), "cancel")
+        for order in handed_over:  # each through its own account's exchange (an age fallback may be any's)
+            self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
         if claim_rest:
             self.tasks.spawn(self._send_cancels(), "send_cancels")
             self.wake.set()

@@ -60,7 +60,7 @@ QUIRKS: dict[str, Quirks] = {
     "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
                       lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                               "defaultType": "spot",
+                               "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False,
                                # the reconciliation lists every open order at once (a weight we accept)
                                "fetchOpenOrders": {"warnWithoutSymbol": False}},
                       price_stream="watch_bids_asks"),  # its watch_ticker reads a stream without bid/ask
