@@ -119,3 +119,14 @@ def test_only_runs_the_figure_it_names():
     refused = subprocess.run([sys.executable, "-m", "worker", "bench", "--only", "no_such_figure"],
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "no_such_figure" in refused.stderr
+
+
+def test_figure_12_matches_every_fill_of_every_merged_exchange_to_its_commit(report):
+    from worker.lab.bench.exchanges import merged
+
+    figure = report["exchanges"]
+    assert figure["exchanges"] == merged()
+    for name in merged():
+        entry = figure[name]
+        assert entry["samples"] > 0 and entry["unmatched"] == 0, (name, entry)
+        assert entry["fallback_outcome"] == "replaced" and entry["cancelled_to_market_n"] > 0, (name, entry)

@@ -36,11 +36,13 @@ def test_fallback_timer_requests_the_cancel_when_sql_says_it_is_due_and_sends_it
             assert 0 < await ctx.store.next_fallback_due() <= 1
             async with running(FallbackTimer(ctx)):
                 await eventually(lambda: asked.cancels_sent, what="the cancels sent now")
-            return orders.get(order_id)
+            return orders.get(order_id), asked
 
-    order = asyncio.run(scenario())
+    order, asked = asyncio.run(scenario())
     assert order["fallback_requested_at"] - order["submitted_at"] >= order["fallback_after"]
-    assert order["cancel_requested_at"] is not None
+    # Claimed in the transaction that requested it (hand_over_cancels): sent now, nothing left to claim.
+    assert [c["exchange_order_id"] for c in asked.handed_over] == [order_id] and asked.claims == 0
+    assert order["cancel_requested_at"] == order["cancel_sent_at"] and order["cancel_attempts"] == 1
 
 
 def test_market_lookup_timer_marks_a_silent_market_order_poll_due_and_wakes_the_tick(sim, orders, worker_url):
@@ -78,9 +80,12 @@ def test_price_watch_records_the_socket_price_and_sends_the_cancels_its_trigger_
                 moved = time.time()
                 await asyncio.to_thread(sim.market, "BTCZAR", bid="1019000", ask="1020000")  # 2 % past the BUY
                 await eventually(lambda: asked.cancels_sent, what="the cancels sent now")
-            return moved
+            return moved, asked
 
-    moved = asyncio.run(scenario())
+    moved, asked = asyncio.run(scenario())
     fired = orders.get(order_id)
     assert fired["fallback_price"] == Decimal("1020000")
+    # Claimed in the transaction that recorded the price (hand_over_cancels): no claim round trip after.
+    assert [c["exchange_order_id"] for c in asked.handed_over] == [order_id] and asked.claims == 0
+    assert fired["cancel_requested_at"] == fired["cancel_sent_at"] and fired["cancel_attempts"] == 1
     assert fired["fallback_requested_at"].timestamp() - moved >= 0.5  # confirmed by a later read

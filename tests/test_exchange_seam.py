@@ -95,6 +95,7 @@ def test_the_quirks_table_matches_what_ccxt_offers():
         has = getattr(ccxt.pro, exchange)().has
         assert has["watchOrders"], exchange
         assert quirks.watch_my_trades == bool(has.get("watchMyTrades")), exchange
+        assert has.get({"watch_ticker": "watchTicker", "watch_bids_asks": "watchBidsAsks"}[quirks.price_stream]), exchange
         if quirks.order_trades == "fetch_order_trades":
             assert has.get("fetchOrderTrades") is True, exchange
         else:
@@ -125,3 +126,66 @@ def test_decimal_places_precision_becomes_tick_sizes():
 ])
 def test_ccxt_exceptions_become_the_workers_categories(raised, placing, category):
     assert type(refusal(raised, placing)) is category  # an answered refusal is never "could not ask"
+
+
+def test_a_valr_account_on_its_own_key_gets_a_client_with_that_key_and_the_default_ones_do_not():
+    """A customer's own VALR account (credential_ref CUST7) is placed, watched and looked up with CUST7's
+    key — never with VALR_API_KEY's, which would act on the primary account — and a missing CUST7 key
+    refuses the start naming the account."""
+    from worker.daemon.session import SessionContext
+    from worker.valr import Credentials
+
+    env = {"VALR_API_KEY": "primary", "VALR_API_SECRET": "p" * 16, "CUST7_API_KEY": "cust7", "CUST7_API_SECRET": SECRET}
+    own, default = account("valr", "cust7"), {**account("valr"), "exchange_account_id": uuid.UUID(int=8)}
+    accounts = ExchangeAccounts(None, env, {}, "http://127.0.0.1:9", 60)
+    accounts.resolve_at_start([own, default])
+    valr = SessionContext(store=None, client=object(), lookups=object(), spawn=None, valr_base_url="",
+                          credentials=Credentials("primary", "p" * 16))
+    ctx = accounts.context(own["exchange_account_id"], valr)
+    assert ctx.client.credentials.api_key == "cust7" and ctx.credentials.api_key == "cust7"
+    assert ctx.lookups.client is ctx.client and SECRET not in repr(ctx.client)
+    assert accounts.context(default["exchange_account_id"], valr) is valr  # the worker's own client
+    assert not accounts.is_ccxt(own["exchange_account_id"])  # VALR's socket and code path, its own key
+    with pytest.raises(CredentialMissing, match=r"CUST7_API_KEY: .*account desk"):
+        ExchangeAccounts(None, {}, {}).resolve_at_start([own])
+@pytest.mark.parametrize("exchange", list(QUIRKS))
+def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
+    """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
+    refuses that (an ExchangeError before any request) unless its option says the weight is known."""
+    import asyncio
+    import importlib
+
+    from worker.exchanges.credentials import ExchangeCredentials
+    from worker.lab.demo_exchanges import secret_for
+    from worker.lab.doubles.server import DoubleThread
+
+    secret = secret_for(exchange)
+    factory = getattr(importlib.import_module(f"worker.lab.doubles.{exchange}"), f"{exchange}_double")
+    with DoubleThread(factory({"k": secret})) as double:
+        async def listed() -> list:
+            adapter = CcxtAdapter(exchange, ExchangeCredentials("k", secret), double.base_url)
+            try:
+                return await adapter.open_orders("")
+            finally:
+                await adapter.aclose()
+        assert asyncio.run(listed()) == []
+
+
+def test_the_sweep_hands_on_each_cached_update_once_and_forgets_what_the_cache_dropped():
+    """ccxt keeps an update no waiting watch call returned in its cache: the sweep hands it on, once; an
+    order's next version is new again; what the bounded cache dropped is forgotten (a persistent stream's
+    memory stays flat)."""
+    from worker.exchanges.ccxt_adapter import Unseen
+
+    def order(oid: str, status: str, filled: float) -> dict:
+        return {"id": oid, "status": status, "filled": filled, "remaining": 1 - filled, "lastUpdateTimestamp": filled}
+
+    cache = [order("1", "open", 0.0)]
+    unseen = Unseen(lambda: cache, orders=True)
+    assert unseen.take([]) == []  # what the cache held at the start was handed on before
+    cache.append(order("2", "open", 0.0))
+    cache[0] = order("1", "closed", 1.0)  # FILLED arrived while no watch call waited
+    assert [(o["id"], o["status"]) for o in unseen.take([])] == [("1", "closed"), ("2", "open")]
+    assert unseen.take([cache[1]]) == []  # each once, whether read or swept
+    cache[:] = [order(str(n), "open", 0.0) for n in range(3, 1003)]  # the cache rolled over
+    assert len(unseen.take([])) == 1000 and len(unseen.seen) == 1000

@@ -118,10 +118,6 @@ def test_an_order_is_placed_once_watched_and_filled_in_two_fills(venue, postgres
                (account,))[0][0] >= 2
 
 
-# Kraken's socket says a cancel with ids and cumulative figures only (no amount, no remaining: ccxt's
-# watch_orders cannot merge it with the order's first event, which has no symbol either), and
-# replace_after_fallback refuses to guess: 'remainder_unknown', nothing placed. SQL could read the
-# remainder as the order's qty − the exchange's filled; until it does, Kraken's fallback stops there.
 def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venue, postgresql, worker_for):
     account = account_on(postgresql, venue)
     symbol = venue.symbol()
@@ -134,6 +130,10 @@ def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venu
     worker = worker_for(venue)
     _, _, client_id, _ = wait_status(postgresql, order_id, "submitted", worker)
     fill(venue, client_id, QTY / 4)
+    outcome = until(lambda: sql(postgresql, "SELECT fallback_outcome FROM lth_pvr.exchange_orders "
+                                            "WHERE exchange_order_id = %s", (order_id,))[0][0],
+                    "the fallback's outcome", worker)
+    assert outcome == "replaced"
     try:
         until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.exchange_orders WHERE intent_id = %s "
                                       "AND order_type = 'market' AND status = 'filled'", (intent,))[0][0] == 1,
@@ -143,12 +143,24 @@ def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venu
                                  "lth_pvr.exchange_orders o USING (exchange_order_id) WHERE o.intent_id = %s "
                                  "ORDER BY e.event_id", (intent,))
         raise AssertionError(f"{events}\n{exc}") from None
-    rows = sql(postgresql, "SELECT order_type, status, qty, filled_qty, customer_order_id::text "
-                           "FROM lth_pvr.exchange_orders WHERE intent_id = %s ORDER BY created_at", (intent,))
+    def rows() -> list[tuple]:
+        return sql(postgresql, "SELECT order_type, status, qty, filled_qty, customer_order_id::text "
+                               "FROM lth_pvr.exchange_orders WHERE intent_id = %s ORDER BY created_at", (intent,))
+    # the fills may be read after the final status (Coinbase: the order's trades over REST)
+    until(lambda: sum(r[3] for r in rows()) == QTY, "the intent's fills", worker)
+    rows = rows()
     assert [(r[0], r[1]) for r in rows] == [("limit", "cancelled"), ("market", "filled")]
     assert rows[1][2] == QTY - QTY / 4  # the unexecuted quantity, not more
     assert sum(r[3] for r in rows) == QTY
     assert len(orders_of(venue, rows[1][4])) == 1
+    # its end heard at once — in create_order's answer (Binance answers a market order filled) or over
+    # ccxt's socket — not found later by the market order's REST lookup ('poll'): a watch is always
+    # waiting, so an event arriving while the previous read was being recorded is not parked
+    heard = sql(postgresql, "SELECT e.source FROM lth_pvr.order_events e JOIN lth_pvr.exchange_orders o "
+                            "USING (exchange_order_id) WHERE o.customer_order_id = %s::uuid "
+                            "AND e.kind = 'order_status' AND e.new_status = 'filled' AND e.outcome = 'applied'",
+                (rows[1][4],))
+    assert len(heard) == 1 and heard[0][0] in ("ws", "placement"), heard
 
 
 def test_a_lost_placement_answer_is_looked_up_by_client_id_not_placed_twice(venue, postgresql, worker_for):
@@ -186,4 +198,80 @@ def test_an_account_added_later_without_its_credential_is_left_alone(venue, post
     until(lambda: "account left alone: its credential is missing" in worker.log(), "the ERROR line", worker)
     line = next(x for x in worker.log().splitlines() if "account left alone" in x)
     assert f"no key ({account}, {venue.name})" in line and "NOBODY_API_KEY" in line
-    assert worker.alive and status(postgresql, order_id)[0] == "pending"
+    assert worker.alive and status(postgresql, order_id)[0] == "pending"  # never claimed
+    assert orders_of(venue, status(postgresql, order_id)[2]) == []
+
+
+def test_a_lost_socket_is_reopened_and_what_happened_meanwhile_is_recorded(venue, postgresql, worker_for):
+    import httpx
+
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    order_id = insert_order(postgresql, account, pair=symbol, qty=QTY,
+                            price=venue.double.server.exchange.markets[symbol].bid)
+    postgresql.commit()
+    worker = worker_for(venue)
+    _, _, client_id, _ = wait_status(postgresql, order_id, "submitted", worker)
+    httpx.post(f"{venue.double.base_url}/_double/faults", json={"close_sockets": 1}).raise_for_status()
+    fill(venue, client_id, QTY)  # while the session is down, or as it comes back
+    wait_status(postgresql, order_id, "filled", worker)
+    until(lambda: status(postgresql, order_id)[1] == QTY, "the fill recorded", worker)
+    sessions = sql(postgresql, "SELECT count(*), count(*) FILTER (WHERE close_reason LIKE 'connection lost%%') "
+                               "FROM lth_pvr.ws_sessions WHERE exchange_account_id = %s", (account,))[0]
+    assert sessions[0] >= 2 and sessions[1] >= 1  # the lost socket recorded, a new one opened
+
+
+def test_the_price_stream_fires_a_price_fallback(venue, postgresql, worker_for):
+    """prices_to_watch(exchange) → ccxt's watch_ticker → record_exchange_prices: a move against the order
+    cancels it and buys the rest at market."""
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    market = venue.double.server.exchange.markets[symbol]
+    bid = market.bid
+    order_id = insert_order(postgresql, account, pair=symbol, price=bid, qty=QTY, fallback_price_move="0.01",
+                            fallback_price_confirm_ms=0)
+    postgresql.commit()
+    worker = worker_for(venue)
+    wait_status(postgresql, order_id, "submitted", worker)
+    until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+                      (venue.name, symbol))[0][0], "a price from the stream", worker)
+    ticks = iter(range(1, 10_000))
+
+    def moved() -> bool:  # 3 % above the BUY, a new tick each poll until SQL says the trigger fired
+        up = (bid * Decimal("1.03")).quantize(market.tick) + market.tick * next(ticks)
+        venue.double.call(lambda: venue.double.server.exchange.set_market(symbol, bid=up - market.tick, ask=up))
+        return sql(postgresql, "SELECT fallback_reason FROM lth_pvr.exchange_orders WHERE exchange_order_id = %s",
+                   (order_id,))[0][0] == "price"
+    until(moved, "the price fallback fired", worker)
+    wait_status(postgresql, order_id, "cancelled", worker)
+    assert sql(postgresql, "SELECT DISTINCT source FROM lth_pvr.market_prices WHERE exchange = %s AND pair = %s",
+               (venue.name, symbol)) == [("ws",)]
+
+
+def test_a_key_the_exchange_refuses_stops_the_start_in_one_line(venue, postgresql, worker_url, sim, tmp_path):
+    account = account_on(postgresql, venue)
+    env = {**venue.env, f"{venue.name.upper()}_API_KEY": "not-a-key-it-knows"}
+    worker = WorkerProcess("refused", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path, env=env)
+    worker.start()
+    assert worker.proc.wait(60) == 2, worker.log()[-3000:]
+    said = [line for line in worker.log().strip().splitlines()
+            if " INFO " not in line and " DEBUG " not in line and " WARNING " not in line]
+    ref = venue.name.upper()
+    assert len(said) == 1 and said[0].startswith(f"error: {ref}_API_KEY: {venue.name} refused the key ("), said
+    assert said[0].endswith(f"check {ref}_API_KEY and {ref}_API_SECRET; account e2e {venue.name} ({account}, "
+                            f"{venue.name}) uses it")
+    assert venue.double.server.keys[venue.key] not in worker.log()
+
+
+def test_an_account_added_while_the_worker_runs_is_routed_to_its_exchange(venue, postgresql, worker_for):
+    worker = worker_for(venue)
+    until(lambda: "worker started" in worker.log(), "the worker started", worker)
+    account = account_on(postgresql, venue)
+    symbol = venue.symbol()
+    order_id = insert_order(postgresql, account, pair=symbol, qty=QTY,
+                            price=venue.double.server.exchange.markets[symbol].bid)
+    postgresql.commit()
+    _, _, client_id, ext = wait_status(postgresql, order_id, "submitted", worker)
+    assert [o.id for o in orders_of(venue, client_id)] == [ext]
+    until(lambda: sql(postgresql, "SELECT count(*) FROM lth_pvr.pairs WHERE exchange = %s", (venue.name,))[0][0],
+          "its exchange's pair rules", worker)

@@ -158,12 +158,13 @@ def test_status_on_a_busy_database(reader_url, busy):
     assert code == 0
     by_key = {(r["subaccount_id"], r["status"]): r for r in data["open_orders"]}
     assert set(by_key) == {("", "pending"), ("alice1", "submitted")}
+    assert {r["exchange"] for r in data["open_orders"]} == {"valr"}  # every row names its exchange
     alice = by_key[("alice1", "submitted")]
     assert (alice["orders"], alice["age_under_10m"], alice["age_10m_to_1h"], alice["age_over_1h"]) == (2, 0, 1, 1)
     assert 3 * 3600 - 60 < alice["oldest"] < 3 * 3600 + 60  # intervals are seconds in JSON
     [session] = data["active_sessions"]
-    assert (session["subaccount_id"], session["worker_id"], session["worker_host"], session["events"]) == (
-        "alice1", "w1", "ops-host", 7)
+    assert (session["exchange"], session["subaccount_id"], session["worker_id"], session["worker_host"],
+            session["events"]) == ("valr", "alice1", "w1", "ops-host", 7)
     assert session["authenticated"] is True
     assert data["last_safety_net_run"]["orders_due"] == 2
     assert [r["exchange_order_id"] for r in data["stuck_orders"]] == [str(busy.stuck)]
@@ -206,6 +207,9 @@ def test_metrics_on_a_busy_database(reader_url, busy):
     [completion] = data["metric_completion_time"]
     assert completion["min_minutes"] == "30.00" and completion["max_minutes"] == "60.00"
     assert data["metric_update_method"] == [{"update_method": "websocket_first", "order_count": 2}]
+    # Per exchange, the same three figures side by side (here VALR's alone).
+    [valr] = data["metric_exchanges"]
+    assert (valr["exchange"], valr["total_orders"], valr["ws_monitored"], valr["never_polled"]) == ("valr", 4, 3, 1)
     code, out, _ = run("metrics", "--database-url", reader_url, "--days", "1")
     assert code == 0 and "Polls per order, last 1 day(s)" in out and "websocket_first" in out
 

@@ -159,7 +159,7 @@ def test_request_cancel_outcomes_and_notify(postgresql, db_url):
     assert order(postgresql, pending)["status"] == "cancelled"
     assert order(postgresql, open_order)["status"] == "submitted"  # only VALR's word cancels it
 
-    sent = rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', %s)", (at(seconds=7),))
+    sent = rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', p_now => %s)", (at(seconds=7),))
     assert [(s["exchange_order_id"], s["ext_order_id"]) for s in sent] == [(open_order, "valr-1")]
-    assert rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', %s)", (at(seconds=8),)) == []
+    assert rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', p_now => %s)", (at(seconds=8),)) == []
     assert order(postgresql, open_order)["cancel_sent_at"] == at(seconds=7)

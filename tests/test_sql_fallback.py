@@ -247,12 +247,12 @@ def test_a_failed_cancel_creates_nothing_and_the_confirmation_later_does(postgre
     account = make_account(postgresql)
     order_id, ext = fallback_order(postgresql, account, after="5 minutes")
     fire_age(postgresql, order_id)
-    postgresql.execute("SELECT lth_pvr.claim_cancel_requests('w1', %s)", (at(minutes=6),))
+    postgresql.execute("SELECT lth_pvr.claim_cancel_requests('w1', p_now => %s)", (at(minutes=6),))
     postgresql.execute("SELECT lth_pvr.record_cancel_failed(%s, 'ws', 'FAILED_CANCEL_ORDER', NULL, %s)",
                        (order_id, at(minutes=6)))
     assert order(postgresql, order_id)["status"] == "submitted" and replacement(postgresql, order_id) is None
     # The cancel is retried; VALR's word, when it comes, replaces the remainder.
-    assert len(rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', %s)", (at(minutes=7),))) == 1
+    assert len(rows(postgresql, "SELECT * FROM lth_pvr.claim_cancel_requests('w1', p_now => %s)", (at(minutes=7),))) == 1
     update(postgresql, account, cancelled(ext, remaining="0.001"), now=at(minutes=7))
     assert replacement(postgresql, order_id)["qty"] == Decimal("0.001")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -54,8 +54,11 @@ async def session_context(worker_url: str, sim_url: str, **settings) -> AsyncIte
 
 @dataclass
 class Asked:
-    """What a watcher asked of the runner: how many times it sent cancels now, and woke the tick."""
+    """What a watcher asked of the runner: how many times it sent cancels now, the cancels SQL handed
+    over with them (hand_over_cancels), how many times the rest were to be claimed, and tick wake-ups."""
     cancels_sent: int = 0
+    handed_over: list[dict] = field(default_factory=list)
+    claims: int = 0
     wakes: int = 0
 
 
@@ -64,8 +67,10 @@ async def watch_context(worker_url: str, sim_url: str) -> AsyncIterator[tuple[Wa
     async with worker_io(worker_url, sim_url) as (store, client):
         asked = Asked()
 
-        def send_cancels_now() -> None:
+        def send_cancels_now(handed_over: Sequence[dict] = (), claim_rest: bool = True) -> None:
             asked.cancels_sent += 1
+            asked.handed_over += handed_over
+            asked.claims += claim_rest
 
         def wake() -> None:
             asked.wakes += 1

@@ -18,7 +18,9 @@ from worker.valr import Credentials, ValrClient
 class WatchContext:
     store: Store                          # the SQL functions (prices_to_watch, next_*_due, request_*, mark_*)
     db: DatabaseHealth                    # database errors said once per outage, not per try
-    send_cancels_now: Callable[[], None]  # the cancels SQL just requested leave now, not at the next tick
+    # the cancels SQL just requested leave now, not at the next tick: those it handed over as it fired
+    # them (hand_over_cancels) at once, the rest (claim_rest) claimed now
+    send_cancels_now: Callable[..., None]
     wake: Callable[[], None]              # the tick runs now (polls SQL just marked due)
     client: ValrClient                    # REST: marketsummary reads
     valr_base_url: str                    # the trade WebSocket's host

@@ -64,9 +64,9 @@ class ExchangeSession(SubaccountSession):
         """A ccxt exchange's answer to create_order is its word on the order (a market order comes back
         closed, with its trades): recorded as such, status and trades, before the socket says it again
         (SQL keeps each fill once and an unchanged status unchanged)."""
-        await self.ctx.store.record_order_update(self.account_id, "placement", answer)
-        if answer.get("trades"):
+        if answer.get("trades"):  # trades first, as record_exchange_events: a final status has its fills
             await self.ctx.store.record_fills(self.account_id, "placement", answer["trades"])
+        await self.ctx.store.record_order_update(self.account_id, "placement", answer)
         await self._close_if_sql_says_so()
 
     async def _stream_up(self, readers: list[asyncio.Task], stopped: asyncio.Task) -> bool:

@@ -2,7 +2,8 @@
 (next_fallback_due, in seconds, so the worker's clock never matters; 0 for an order accepted after its
 price threshold was crossed); the timer (worker/daemon/timer.py) sleeps until then and calls
 request_due_fallbacks, which requests the due cancels in SQL (age, and the price trigger judged over
-every pair); they are sent at once (WatchContext.send_cancels_now), without waiting for the runner's tick.
+every pair) and hands this worker's cancels over in the same transaction (hand_over_cancels); they are sent
+at once (WatchContext.send_cancels_now), without a claim round trip or waiting for the runner's tick.
 What to cancel, and what to place once VALR confirms, is decided in SQL (db/functions/45_fallback); the
 pg_cron tick fires due fallbacks too, as a safety net.
 """
@@ -24,12 +25,12 @@ class FallbackTimer(DueTimer):
         return await self.ctx.store.next_fallback_due()
 
     async def fire(self) -> bool:
-        fired = await self.ctx.store.request_due_fallbacks()
+        fired, handed_over = await self.ctx.store.request_due_fallbacks()
+        if fired:  # the DELETEs first: logging can wait
+            self.ctx.send_cancels_now(handed_over, claim_rest=len(handed_over) < len(fired))
         for row in fired:
             event(log, f"{row['trigger']} fallback due: cancel requested", order=row["exchange_order_id"],
                   pair=row["pair"])
-        if fired:
-            self.ctx.send_cancels_now()
         return bool(fired)
 
 

@@ -8,8 +8,9 @@ REST_CHECK_S the REST loop asks which pairs have had no price received for `rest
 hold a price crossing whose confirmation only a new price can give (prices_to_watch().rest_pairs), and
 reads their marketsummary — a pair the socket does not deliver, a silent socket and a lost one alike.
 A socket silent for `quiet_seconds` is asked again (SUBSCRIBE makes VALR send the latest summary at
-once); still silent after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired:
-their cancels are sent at once (WatchContext.send_cancels_now), without waiting for the runner's tick.
+once); still silent after that, it is treated as lost. SQL answers each record with the orders whose price trigger fired
+and, claimed in the same transaction, the cancels of those this worker leases (hand_over_cancels): their
+DELETEs leave at once (WatchContext.send_cancels_now), with no claim round trip and no wait for the tick.
 """
 
 from __future__ import annotations
@@ -182,12 +183,12 @@ class PriceWatch:
 
     # -- SQL ----------------------------------------------------------------------------------------
     async def _record(self, frames: list[dict], source: str) -> None:
-        fired = await self.ctx.store.record_market_prices(frames, source)
+        fired, handed_over = await self.ctx.store.record_market_prices(frames, source)
+        if fired:  # the DELETEs first: logging can wait
+            self.ctx.send_cancels_now(handed_over, claim_rest=len(handed_over) < len(fired))
         for row in fired:
             event(log, "price trigger fired", order=row["exchange_order_id"], pair=row["pair"],
                   price_seen=row["price_seen"], trigger=row["trigger"])
-        if fired:
-            self.ctx.send_cancels_now()
 
     async def _refresh(self) -> bool:
         """Ask SQL which pairs to watch (at most every MIN_REFRESH_S); True when the set changed."""

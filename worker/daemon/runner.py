@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 from uuid import UUID
@@ -43,7 +43,7 @@ from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
 from worker.daemon.tasks import Supervisor, Tasks
-from worker.db.pool_check import CheckWhenIdle
+from worker.db.pool_check import CheckWhenIdle, warm_up
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
 from worker.exchanges.credentials import CredentialMissing, NEVER_A_FLAG, valr_required
@@ -65,6 +65,10 @@ SHUTDOWN_DB_WAIT_S = 5.0  # recording the stop must not hold a shutdown while th
 TICK_GRACE_AT_STOP_S = 5.0  # a tick under way when SIGTERM comes may finish; one stuck on the database not
 
 POOL_OPEN_TIMEOUT_S = 30.0  # no connection at start within this: DatabaseUnavailable, one line
+# The worker's connections: two to start with, then every one opened (and warmed: pool_check.warm_up)
+# in the background. A pool that grew only under load opened them one at a time, cold, in the first
+# burst of work — a fallback's first round waited for them (figure 8's first round, docs/performance.md).
+POOL_START_SIZE, POOL_SIZE = 2, 10
 
 T = TypeVar("T")
 
@@ -127,8 +131,8 @@ class Runner:
         if self.db.down:
             self.db.ok()
         check = CheckWhenIdle()
-        self.pool = AsyncConnectionPool(s.database_url, min_size=2, max_size=10, open=False, name="valr-monitor",
-                                        check=check.check, reset=check.reset,
+        self.pool = AsyncConnectionPool(s.database_url, min_size=POOL_START_SIZE, max_size=POOL_SIZE, open=False,
+                                        name="valr-monitor", configure=warm_up, check=check.check, reset=check.reset,
                                         reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
                                         kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         self.store = Store(self.pool, s.worker_id)
@@ -141,7 +145,7 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,
@@ -237,6 +241,7 @@ class Runner:
         try:
             await self.pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
             await self.lease_pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
+            await self.pool.resize(POOL_SIZE, POOL_SIZE)  # the rest opened in the background, warmed
         except PoolTimeout:
             raise DatabaseUnavailable(
                 f"no PostgreSQL connection within {POOL_OPEN_TIMEOUT_S:g} s: the server is unreachable or has no "
@@ -255,6 +260,7 @@ class Runner:
                     if not value:
                         raise CredentialMissing(f"{name}: {NEVER_A_FLAG}")
             self.accounts.resolve_at_start(rows)
+            await self.accounts.check_keys()
         except CredentialMissing as exc:
             raise StartupError(str(exc)) from None
         for exchange in sorted(self.accounts.ccxt_exchanges()):
@@ -410,6 +416,7 @@ class Runner:
         async with self.renewing:
             await self._heartbeat()
             taken = await self._renew_leases()
+        await self._learn_accounts()
         await self._open_sessions_sql_wants()
         if taken:
             await self._place_pending()
@@ -434,7 +441,6 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
         self.leased = held
-        await self._learn_accounts(held)
         for account_id, session in self.sessions.items():
             if account_id not in held:
                 self._log_lease_gone(account_id, session.subaccount_id)
@@ -444,17 +450,16 @@ class Runner:
             event(log, "lease taken", subaccount=row["subaccount_id"])
         return bool(taken)
 
-    async def _learn_accounts(self, held: set[UUID]) -> None:
+    async def _learn_accounts(self) -> None:
         """Accounts leased that the start did not know: their exchange and credential, now; a new
-        exchange's price watch starts with them."""
-        known = set(self.accounts.rows)
-        if held - known:
-            await self.accounts.resolve_new(held - known)
-            for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
-                await self._refresh_exchange_pairs(exchange)  # its pair rules, before its first order is placed
-                await load_rules(self.client, self.store)
-                self._watch_prices_of(exchange)
-                self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
+        exchange's pair rules are read and its price watch starts with them. In the tick, after the
+        lease round (never under its lock: an exchange's answer must not hold the leases up)."""
+        await self.accounts.resolve_new(self.leased)  # (those already known: nothing asked)
+        for exchange in sorted(self.accounts.ccxt_exchanges() - set(self.exchange_prices)):
+            await self._refresh_exchange_pairs(exchange)
+            await load_rules(self.client, self.store)
+            self._watch_prices_of(exchange)
+            self.supervisor.start(f"prices_{exchange}", self.exchange_prices[exchange].run)
 
     async def _renew_apart(self) -> None:
         """The tick's heartbeat and lease renewal, on the lease connection, while the tick is held up."""
@@ -507,7 +512,7 @@ class Runner:
         if self.accounts.is_ccxt(account_id):
             return ExchangeSession(self.accounts.context(account_id, self.session_context), account_id,
                                    subaccount_id, self.accounts.adapters[account_id])
-        return SubaccountSession(self.session_context, account_id, subaccount_id)
+        return SubaccountSession(self.accounts.context(account_id, self.session_context), account_id, subaccount_id)
 
     def _lookups(self, row: dict) -> Lookups:
         """The REST lookups of a claimed row's account (its exchange's adapter)."""
@@ -522,13 +527,22 @@ class Runner:
         # While VALR refuses our timestamps (or our key) SQL claims nothing: orders stay pending, not failed.
         if self.stopping:
             return
-        # An account whose credential is missing is left alone: nothing of it is claimed.
+        # Every account this worker may claim for is routed first (its exchange and key: a lease taken by
+        # the lease round apart from the tick brings new ones); one whose credential is missing is left
+        # alone: nothing of it is claimed.
+        await self.accounts.resolve_new(self.leased)
         only = self.accounts.usable(self.leased) if self.accounts.unusable else None
         claimed = await self.store.claim_pending_orders(only, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
+        # A backstop (nothing asked for accounts already known): a claimed order must never reach VALR's
+        # session for want of its account's exchange. Unusable: left unsent; requeue_unsent_placements
+        # puts it back, and nothing of it is claimed again.
+        await self.accounts.resolve_new(by_account)
         for account_id, orders in by_account.items():
+            if account_id in self.accounts.unusable:
+                continue
             session = self.ensure_session(account_id, orders[0]["subaccount_id"])
             self.tasks.spawn(self._place(session, orders), "place")
 
@@ -566,12 +580,17 @@ class Runner:
         for order in await self.store.claim_cancel_requests():
             self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
 
-    def send_cancels_now(self) -> None:
-        """A fallback trigger fired (prices, the timer): the cancels SQL requested leave now, not after
-        the tick's bookkeeping (heartbeat, leases, sessions), which may be waiting on the database. The
-        tick is woken too, as a backstop: claim_cancel_requests hands each cancel out once."""
-        self.tasks.spawn(self._send_cancels(), "send_cancels")
-        self.wake.set()
+    def send_cancels_now(self, handed_over: Sequence[dict] = (), claim_rest: bool = True) -> None:
+        """A fallback trigger fired (prices, the timer): the cancels SQL handed over as it fired them
+        (hand_over_cancels: claimed, attempt stamped) leave at once; when it fired more than it handed
+        over (`claim_rest`), the rest are claimed now, not after the tick's bookkeeping (heartbeat,
+        leases, sessions), which may be waiting on the database, and the tick is woken too, as a
+        backstop: claim_cancel_requests hands each cancel out once."""
+        for order in handed_over:  # each through its own account's exchange (an age fallback may be any's)
+            self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
+        if claim_rest:
+            self.tasks.spawn(self._send_cancels(), "send_cancels")
+            self.wake.set()
 
     async def _run_due_polls(self) -> None:
         due = await self.store.claim_due_polls(500)

@@ -59,6 +59,12 @@ def _placement(row: dict) -> dict:
     return out
 
 
+def _cancel(row: dict) -> dict:
+    """A claim_cancel_requests row that came as JSON (hand_over_cancels): its ids back to UUIDs."""
+    return {**row, "exchange_order_id": UUID(row["exchange_order_id"]),
+            "exchange_account_id": UUID(row["exchange_account_id"])}
+
+
 class Store:
     """One method per SQL function the worker may call (EXECUTE granted to valr_worker)."""
 
@@ -258,9 +264,24 @@ class Store:
         return await self._rows("SELECT * FROM lth_pvr.record_exchange_prices(%s, %s, %s)",
                                 (exchange, jsonb(tickers), source))
 
-    async def record_market_prices(self, frames: list[dict], source: str) -> list[dict]:
-        """Records the prices; returns the orders whose trigger they fired."""
-        return await self._rows("SELECT * FROM lth_pvr.record_market_prices(%s, %s)", (jsonb(frames), source))
+    async def record_market_prices(self, frames: list[dict], source: str) -> tuple[list[dict], list[dict]]:
+        """Records the prices; returns the orders whose trigger they fired, and the cancels of those SQL
+        handed to this worker in the same transaction (hand_over_cancels)."""
+        return await self._fired_with_cancels("SELECT * FROM lth_pvr.record_market_prices(%s, %s)",
+                                              (jsonb(frames), source))
+
+    async def _fired_with_cancels(self, fired: str, params: tuple) -> tuple[list[dict], list[dict]]:
+        """A fallback trigger's call (`fired`: rows with exchange_order_id) and, in the same statement
+        (one transaction), hand_over_cancels on what it fired: the cancels of this worker's leases,
+        claimed and their attempt stamped — the caller DELETEs them now, no claim round trip after."""
+        rows = await self._rows(
+            f"WITH f AS MATERIALIZED ({fired}) SELECT f.*, h.cancels FROM f,"
+            " (SELECT lth_pvr.hand_over_cancels(%s, array_agg(f.exchange_order_id)) AS cancels FROM f) h",
+            (*params, self.worker_id))
+        cancels = rows[0]["cancels"] if rows else []
+        for row in rows:
+            del row["cancels"]
+        return rows, [_cancel(c) for c in cancels]
 
     # -- the fallback's time trigger -------------------------------------------------------------
     async def next_fallback_due(self) -> float | None:
@@ -268,9 +289,10 @@ class Store:
         row = await self._one("SELECT lth_pvr.next_fallback_due(%s) AS due", (self.worker_id,))
         return None if row is None or row["due"] is None else float(row["due"])
 
-    async def request_due_fallbacks(self) -> list[dict]:
-        """Requests the cancels of this worker's due age fallbacks; returns those orders."""
-        return await self._rows("SELECT * FROM lth_pvr.request_due_fallbacks(%s)", (self.worker_id,))
+    async def request_due_fallbacks(self) -> tuple[list[dict], list[dict]]:
+        """Requests the cancels of this worker's due age fallbacks (and of price crossings confirmed);
+        returns those orders, and their cancels handed to this worker (hand_over_cancels)."""
+        return await self._fired_with_cancels("SELECT * FROM lth_pvr.request_due_fallbacks(%s)", (self.worker_id,))
 
     async def next_market_lookup_due(self) -> float | None:
         """Seconds until this worker's next market-order lookup falls due (None: none pending)."""

@@ -48,17 +48,22 @@ class Quirks:
     watch_my_trades: bool     # False: the account stream is orders only; fills come from the order's trades
     options: dict = field(default_factory=dict)  # ccxt options (configuration, not patches)
     market_buy_by_base: bool = False  # ccxt would send a market buy as a quote amount: send base size instead
+    # the price stream: 'watch_ticker', or 'watch_bids_asks' where ccxt's ticker carries no best bid and ask
+    price_stream: str = "watch_ticker"
 
 
 QUIRKS: dict[str, Quirks] = {
     # newClientOrderId ^[.A-Z:/a-z0-9_-]{1,36}$ (a UUID fits); GET /api/v3/order by origClientOrderId;
     # myTrades?orderId= is the order's trades. Spot markets only: ccxt would also load futures' markets.
+    # The account's open orders in one call (weight 80 rather than 6 per symbol: the safety net is rare);
+    # ccxt refuses it unless told the weight is known.
     "binance": Quirks(client_id_param="newClientOrderId", lookup_by_client_id="fetch_order",
                       lookup_param="origClientOrderId", order_trades="fetch_order_trades", watch_my_trades=True,
                       options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                               "defaultType": "spot",
+                               "defaultType": "spot", "warnOnFetchOpenOrdersWithoutSymbol": False,
                                # the reconciliation lists every open order at once (a weight we accept)
-                               "fetchOpenOrders": {"warnWithoutSymbol": False}}),
+                               "fetchOpenOrders": {"warnWithoutSymbol": False}},
+                      price_stream="watch_bids_asks"),  # its watch_ticker reads a stream without bid/ask
     # cl_ord_id (ccxt maps clientOrderId to it on AddOrder); ccxt's fetch_order by client id sends it as
     # `userref` (an integer), not cl_ord_id: look it up among open and recently closed orders instead.
     # fetchOrderTrades is emulated from the order's trade ids: read the account's trades for the pair.
@@ -258,6 +263,10 @@ class CcxtAdapter:
         self.ccxt.clients.clear()
 
     async def watch_price(self, pair: str) -> dict:
+        """The pair's next ticker (symbol, bid, ask, last, timestamp) from the exchange's price stream."""
+        if self.quirks.price_stream == "watch_bids_asks":
+            tickers = await answered(self.ccxt.watch_bids_asks([pair]))
+            return tickers[pair]
         return await answered(self.ccxt.watch_ticker(pair))
 
     async def markets(self) -> dict:
@@ -288,13 +297,16 @@ class Unseen:
                 item.get("lastUpdateTimestamp") or item.get("timestamp"))
 
     def take(self, read: list[dict]) -> list[dict]:
-        """The read, plus every cached entry not handed on yet, each once."""
-        out = []
+        """The read, plus every cached entry not handed on yet, each once. What is remembered is what the
+        cache and the read still hold (ccxt's cache is bounded): a persistent stream's memory stays flat."""
+        out, held = [], set()
         for item in [*read, *list(self.cache() or [])]:
             key = self.key(item)
+            held.add(key)
             if key not in self.seen:
                 self.seen.add(key)
                 out.append(item)
+        self.seen &= held
         return out
 
 

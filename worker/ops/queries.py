@@ -32,6 +32,7 @@ METRIC_FUNCTIONS = [
     ("metric_completion_time", "Completion time (minutes)", True),
     ("metric_update_method", "Update method (the spec's query)", False),
     ("metric_final_status_source", "Source of the final status (event log)", False),
+    ("metric_exchanges", "Per exchange", False),
 ]
 
 # Nagios plugin convention: the exit code is the worst level seen.
@@ -106,28 +107,28 @@ def _section(conn: psycopg.Connection, title: str, query: str | sql.Composable,
 # -- status ---------------------------------------------------------------------------------------
 
 OPEN_BY_SUBACCOUNT = """
-SELECT subaccount_id, label, status, count(*) AS orders,
+SELECT exchange, subaccount_id, label, status, count(*) AS orders,
        count(*) FILTER (WHERE age < interval '10 minutes') AS age_under_10m,
        count(*) FILTER (WHERE age >= interval '10 minutes' AND age < interval '1 hour') AS age_10m_to_1h,
        count(*) FILTER (WHERE age >= interval '1 hour') AS age_over_1h,
        max(age) AS oldest
   FROM lth_pvr.v_open_orders
- GROUP BY subaccount_id, label, status
- ORDER BY subaccount_id, array_position(%s::text[], status)
+ GROUP BY exchange, subaccount_id, label, status
+ ORDER BY exchange, subaccount_id, array_position(%s::text[], status)
 """
 
 ACTIVE_SESSIONS = """
-SELECT session_id, subaccount_id, worker_id, worker_host, authenticated_at IS NOT NULL AS authenticated,
+SELECT session_id, exchange, subaccount_id, worker_id, worker_host, authenticated_at IS NOT NULL AS authenticated,
        events, open_for, worker_last_seen_at, now() - worker_last_seen_at AS heartbeat_age,
        worker_stopped_at
   FROM lth_pvr.v_active_sessions
- ORDER BY subaccount_id, session_id
+ ORDER BY exchange, subaccount_id, session_id
 """
 
 LAST_SAFETY_NET_RUN = "SELECT * FROM lth_pvr.v_last_safety_net_run"
 
 STUCK_ORDERS = """
-SELECT exchange_order_id, subaccount_id, pair, side, status, silent_for, submitted_at,
+SELECT exchange_order_id, exchange, subaccount_id, pair, side, status, silent_for, submitted_at,
        exchange_confirmed_at, last_polled_at, poll_count, poll_failures
   FROM lth_pvr.v_stuck_orders
  ORDER BY silent_for DESC, exchange_order_id
@@ -138,13 +139,13 @@ def status(conn: psycopg.Connection) -> Report:
     open_orders = _section(conn, "Open orders by subaccount and age", OPEN_BY_SUBACCOUNT,
                            (ORDER_STATUS_RANK,))
     sessions = _section(conn, "Active WebSocket sessions", ACTIVE_SESSIONS, display=[
-        "session_id", "subaccount_id", "worker_id", "worker_host", "authenticated", "events", "open_for",
+        "session_id", "exchange", "subaccount_id", "worker_id", "worker_host", "authenticated", "events", "open_for",
         "heartbeat_age", "worker_stopped_at"])
     safety_net = _section(conn, "Last safety-net run", LAST_SAFETY_NET_RUN, vertical=True)
     # The view always has one row; all NULL means the safety net never ran (nor did its cron job).
     safety_net.rows = [r for r in safety_net.rows if any(v is not None for v in r.values())]
     stuck = _section(conn, "Stuck orders (silent longer than stuck_order_minutes)", STUCK_ORDERS, display=[
-        "exchange_order_id", "subaccount_id", "pair", "side", "silent_for", "submitted_at", "last_polled_at",
+        "exchange_order_id", "exchange", "subaccount_id", "pair", "side", "silent_for", "submitted_at", "last_polled_at",
         "poll_count", "poll_failures"])
     now = conn.execute("SELECT now() AS now").fetchone()["now"]
     data = {

@@ -5,7 +5,6 @@ CREATE OR REPLACE FUNCTION lth_pvr.valr_executed_qty(p_valr jsonb)
 RETURNS numeric
 LANGUAGE sql
 IMMUTABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     -- json_numeric refuses NaN, Infinity and non-numbers (NULL), so a hostile payload claims nothing.
     SELECT lth_pvr.json_numeric(p_valr -> 'originalQuantity')

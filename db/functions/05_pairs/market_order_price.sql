@@ -7,7 +7,6 @@
 CREATE OR REPLACE FUNCTION lth_pvr.market_order_price(p_order lth_pvr.exchange_orders)
 RETURNS numeric
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT coalesce(
         (SELECT coalesce(CASE p_order.side WHEN 'BUY' THEN m.ask WHEN 'SELL' THEN m.bid END, m.last)

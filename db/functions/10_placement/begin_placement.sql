@@ -10,26 +10,27 @@
 -- one whose grace since the claim has passed (another worker's lookup may conclude it lost at any
 -- moment).
 -- A later attempt goes through retry_placement.
+-- PL/pgSQL, not SQL: its statement's plan is kept across calls (a SQL function with a SET clause is
+-- parsed and planned again on every call; hand_over_replacements calls it in the recording statement).
 CREATE OR REPLACE FUNCTION lth_pvr.begin_placement(
     p_exchange_order_id uuid,
     p_now timestamptz DEFAULT now()
 ) RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = lth_pvr, pg_temp
 AS $$
-    WITH sent AS (
-        UPDATE exchange_orders o
-           SET placement_sent_at = p_now, placement_attempts = o.placement_attempts + 1
-         WHERE o.exchange_order_id = p_exchange_order_id
-           AND o.status = 'placing'
-           AND o.placement_sent_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM workers w
-                            WHERE w.worker_id = o.claimed_by AND w.auth_refused_at IS NOT NULL)
-           AND p_now < lth_pvr.placement_grace_ends_at(NULL, o.claimed_at)
-        RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM sent)
+BEGIN
+    UPDATE exchange_orders o
+       SET placement_sent_at = p_now, placement_attempts = o.placement_attempts + 1
+     WHERE o.exchange_order_id = p_exchange_order_id
+       AND o.status = 'placing'
+       AND o.placement_sent_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM workers w
+                        WHERE w.worker_id = o.claimed_by AND w.auth_refused_at IS NOT NULL)
+       AND p_now < lth_pvr.placement_grace_ends_at(NULL, o.claimed_at);
+    RETURN FOUND;
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.begin_placement(uuid, timestamptz) FROM PUBLIC;

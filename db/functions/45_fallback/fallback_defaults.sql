@@ -11,7 +11,6 @@
 CREATE OR REPLACE FUNCTION lth_pvr.fallback_defaults(p_order lth_pvr.exchange_orders)
 RETURNS TABLE (fallback_after interval, fallback_price_move numeric, fallback_price_confirm_ms integer)
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT d.fallback_after, d.fallback_price_move,
            CASE WHEN d.fallback_price_move IS NOT NULL

@@ -6,7 +6,6 @@
 CREATE OR REPLACE FUNCTION lth_pvr.intent_executed_qty(p_intent_id uuid)
 RETURNS numeric
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT coalesce(sum(lth_pvr.order_executed_qty(o)), 0)
       FROM lth_pvr.exchange_orders o

@@ -5,7 +5,6 @@
 CREATE OR REPLACE FUNCTION lth_pvr.order_executed_qty(p_order lth_pvr.exchange_orders)
 RETURNS numeric
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT greatest(p_order.filled_qty, coalesce(lth_pvr.valr_executed_qty(p_order.raw -> 'valr'), 0))
 $$;

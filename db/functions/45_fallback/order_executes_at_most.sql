@@ -7,7 +7,6 @@
 CREATE OR REPLACE FUNCTION lth_pvr.order_executes_at_most(p_order lth_pvr.exchange_orders)
 RETURNS numeric
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT CASE WHEN lth_pvr.is_open(p_order.status)
                 THEN greatest(p_order.qty, p_order.original_qty, lth_pvr.order_executed_qty(p_order))

@@ -1,4 +1,4 @@
-"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …] [--compare FILE]`: eleven figures, each printed
+"""`valr-monitor bench [--quick] [--json] [--database-url URL] [--only NAME …] [--compare FILE]`: twelve figures, each printed
 with the floor it is compared to, measured in the same run on the same server.
 
 1 event → commit latency (bench_latency)      floor: one-row INSERT + NOTIFY, same listener
@@ -14,9 +14,11 @@ with the floor it is compared to, measured in the same run on the same server.
   (bench_ledger_rest)
 10 deposit → NOTIFY lth_pvr_deposit (ledger)   floor: one-row INSERT + NOTIFY, same listener (figure 1's)
 11 ledger catch-up rows/s (ledger)            floor: the same rows by a bare INSERT per page of 200
+12 per exchange through ccxt (exchanges)      fill event → commit, age due → cancel, cancelled → market POST
+                                               on Binance, Kraken, Coinbase (their doubles); floor: figure 1's
 
 --only runs some of them (by module: latency, throughput, rest, query, scale, crowded, fallback, ledger_rest,
-ledger).
+ledger, exchanges).
 
 --compare FILE prints each comparable figure's ratio to its floor beside a recorded run's (docs/bench/*.json)
 and exits 1 when one is worse than the recorded one by more than its recorded spread (compare.py), 2
@@ -59,9 +61,10 @@ FIGURES: list[tuple[str, str]] = [
     ("worker.lab.bench.fallback", "run_fallback"),
     ("worker.lab.bench.ledger_rest", "run_ledger_rest"),
     ("worker.lab.bench.ledger", "run_ledger_figures"),  # figures 10 and 11
+    ("worker.lab.bench.exchanges", "run_exchanges"),    # figure 12
 ]
 ORDER = ["event_to_commit", "throughput", "insert_to_monitor", "rest_calls", "safety_net_query", "scale", "crowded_subaccount",
-         "fallback", "ledger_rest", "deposit_to_notify", "catch_up"]
+         "fallback", "ledger_rest", "deposit_to_notify", "catch_up", "exchanges"]
 NAMES = [module.rsplit(".", 1)[1] for module, _ in FIGURES]
 
 

@@ -3,7 +3,8 @@ docs/bench/*.json), as ratios to their floors — machine-independent, unlike mi
 regression guard: a figure worse than the recorded one by more than the recorded spread fails the run.
 
 Spread: each comparable figure is measured in sub-runs that alternate with its floor's (figure 1's
-repetitions, figure 2's runs, figure 7's crowded/normal runs, figure 8's price rounds). A sub-run's ratio
+repetitions, figure 2's runs, figure 7's crowded/normal runs, figure 8's price rounds, figure 12's
+repetitions per exchange). A sub-run's ratio
 is its value over its own floor sub-run's; the figure's value is the median of those ratios and its
 spread their interquartile range: a difference within it is noise this bench itself measured.
 `comparables(report)` computes them; run_bench stores them under the report's "compare" key, so a
@@ -47,6 +48,8 @@ SPECS = [
          "floor_runs"),
     Spec("fallback", "8 Cancelled frame → market POST p99", _ms("cancelled_to_market", "p99_ms"), "runs",
          "floor_runs"),
+    *(Spec("exchanges", f"12 {name} fill → commit {stat}", _ms("", f"{stat}_ms"), f"runs_{name}", f"floor_runs_{name}")
+      for name in ("binance", "kraken", "coinbase") for stat in ("p50", "p99")),
 ]
 
 

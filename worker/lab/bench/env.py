@@ -156,11 +156,12 @@ class BenchWorker:
 
     def __init__(self, database_url: str, sim_url: str, workdir: Path, name: str, *,
                  catch_up: float = 1.0, ws_per_minute: int = 1_000_000,
-                 requests_per_minute: int = 1_000_000) -> None:
+                 requests_per_minute: int = 1_000_000, extra_env: dict[str, str] | None = None) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
         env.update(VALR_API_KEY=API_KEY, VALR_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
+        env.update(extra_env or {})  # other exchanges: <EXCHANGE>_BASE_URL and <REF>_API_KEY / _API_SECRET
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "worker.lab.bench.worker", "--database-url", database_url,

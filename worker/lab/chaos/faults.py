@@ -111,6 +111,7 @@ INTENT_UNDER_WAY = """
     SELECT o.exchange_account_id, o.intent_id, (array_agg(o.side))[1],
            (array_agg(o.qty ORDER BY o.created_at) FILTER (WHERE o.replaces_order_id IS NULL))[1]
       FROM lth_pvr.exchange_orders o
+     WHERE o.exchange = 'valr'  -- VALR's pair: the other exchanges' intents would be refused by their pair rules
      GROUP BY o.exchange_account_id, o.intent_id
     HAVING bool_and(o.status IN ('filled', 'cancelled', 'failed')) AND sum(o.filled_qty) > 0
      ORDER BY random() LIMIT 1"""

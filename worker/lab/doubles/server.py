@@ -10,6 +10,10 @@ socket messages. Admin routes: `POST /_double/fill {orderId|clientOrderId, accou
 {account, currency, amount, fee?}`, `GET|POST /_double/faults` (the personality's fault words), `GET
 /_double/truth` (every order, trade and ledger entry, for ground-truth checks), `GET /_double/requests`
 (each REST request's arrival, method and path).
+
+`stamp` (optional, None by default): a callable `stamp(wall_time, text)` told about every socket message a
+personality sends, just before it is written (the bench's figure 12 times fill events from it). Every
+socket a personality adds to `self.sockets` is covered, whatever writer it uses (`send_str`, `send_json`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import threading
 import time
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -41,7 +46,8 @@ class DoubleServer:
         self.keys = dict(keys)               # api key -> secret (a passphrase, where used, in `passphrases`)
         self.faults: dict[str, Any] = {}
         self.requests: list[dict] = []
-        self.sockets: set[web.WebSocketResponse] = set()
+        self.stamp: Callable[[float, str], None] | None = None
+        self.sockets: set[web.WebSocketResponse] = StampedSockets(self)
         self.app = web.Application(middlewares=[self._log_request])
         self.app.router.add_post("/_double/fill", self._admin_fill)
         self.app.router.add_post("/_double/cancel", self._admin_cancel)
@@ -164,6 +170,27 @@ class DoubleServer:
 
     async def _admin_requests(self, request: web.Request) -> web.Response:
         return web.json_response(self.requests)
+
+
+class StampedSockets(set):
+    """The double's open sockets: each one added has its sends told to the server's `stamp`, when set."""
+
+    def __init__(self, server: DoubleServer) -> None:
+        super().__init__()
+        self._server = server
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        if ws not in self:
+            send = ws.send_str
+            server = self._server
+
+            async def send_str(data: str, *args: Any, **kwargs: Any) -> None:
+                if server.stamp is not None:
+                    server.stamp(time.time(), data)
+                await send(data, *args, **kwargs)
+
+            ws.send_str = send_str  # type: ignore[method-assign]  (send_json goes through it too)
+        super().add(ws)
 
 
 def _dec(value: Any) -> Decimal | None:
