@@ -19,7 +19,7 @@ def test_a_worker_killed_between_claim_and_post_places_each_order_once():
     proc = subprocess.run(
         [sys.executable, "-m", "worker", "chaos", "--orders", "12", "--minutes", "0.3", "--seed", "5",
          "--faults", "killed_before_post", "--fault-every", "3", "--cron-every", "8", "--placement-grace", "10",
-         "--fallback-share", "0", "--json"],
+         "--fallback-share", "0", "--exchange-orders", "0", "--json"],
         capture_output=True, text=True, timeout=180)
     assert proc.stdout.strip(), proc.stderr[-3000:]
     report = json.loads(proc.stdout)
