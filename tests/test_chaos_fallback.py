@@ -27,7 +27,7 @@ def test_short_fallback_chaos_run_never_over_executes_an_intent():
         [sys.executable, "-m", "worker", "chaos", "--orders", "40", "--minutes", "0.5", "--seed", str(SEED),
          "--fault-every", "1.0", "--cron-every", "8", "--placement-grace", "15", "--fallback-share", "0.5",
          "--faults", ",".join((*NEW_KINDS, "ws_closed", "events_dropped", "worker_sigkill")),
-         "--every-kind-first", "--json"],
+         "--every-kind-first", "--exchange-orders", "0", "--json"],
         capture_output=True, text=True, timeout=170)
     assert proc.stdout.strip(), proc.stderr[-3000:]
     report = json.loads(proc.stdout)

@@ -169,3 +169,23 @@ def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
             finally:
                 await adapter.aclose()
         assert asyncio.run(listed()) == []
+
+
+def test_the_sweep_hands_on_each_cached_update_once_and_forgets_what_the_cache_dropped():
+    """ccxt keeps an update no waiting watch call returned in its cache: the sweep hands it on, once; an
+    order's next version is new again; what the bounded cache dropped is forgotten (a persistent stream's
+    memory stays flat)."""
+    from worker.exchanges.ccxt_adapter import Unseen
+
+    def order(oid: str, status: str, filled: float) -> dict:
+        return {"id": oid, "status": status, "filled": filled, "remaining": 1 - filled, "lastUpdateTimestamp": filled}
+
+    cache = [order("1", "open", 0.0)]
+    unseen = Unseen(lambda: cache, orders=True)
+    assert unseen.take([]) == []  # what the cache held at the start was handed on before
+    cache.append(order("2", "open", 0.0))
+    cache[0] = order("1", "closed", 1.0)  # FILLED arrived while no watch call waited
+    assert [(o["id"], o["status"]) for o in unseen.take([])] == [("1", "closed"), ("2", "open")]
+    assert unseen.take([cache[1]]) == []  # each once, whether read or swept
+    cache[:] = [order(str(n), "open", 0.0) for n in range(3, 1003)]  # the cache rolled over
+    assert len(unseen.take([])) == 1000 and len(unseen.seen) == 1000

@@ -5,6 +5,8 @@ command sees the Runner (the price watch and the timers get a WatchContext, a se
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,3 +31,14 @@ def test_only_the_run_command_imports_the_runner():
     users = {path.name for path in (ROOT / "worker/daemon").glob("*.py")
              if path.name != "runner.py" and "worker.daemon.runner" in imported(path, nested_only=False)}
     assert users == {"command.py"}
+
+
+def test_a_worker_starts_without_importing_ccxt():
+    """ccxt (every exchange it supports, 2-4 s to import on the 2-core machine) is imported only where an
+    account on an exchange reached through it needs it: the worker's start, run by every end-to-end test
+    and by systemd on every restart, does not pay for it."""
+    code = ("import sys, worker.cli, worker.daemon.command, worker.daemon.runner, worker.daemon.session; "
+            "print(sorted({m for m in sys.modules if m.split('.')[0] == 'ccxt'} & {'ccxt', 'ccxt.pro'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout

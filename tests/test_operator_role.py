@@ -45,7 +45,7 @@ def test_operator_runs_the_operations_guide_sql_without_superuser(postgresql, op
         assert not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
         for block in runnable:
             conn.execute(block)
-        assert conn.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 5  # limit, market, two new_order, limit with a fallback
+        assert conn.execute("SELECT count(*) FROM lth_pvr.exchange_orders").fetchone()[0] == 6  # limit, market, two new_order, limit with a fallback, Binance's
         conn.execute("SELECT lth_pvr.new_order('', 'BTCZAR', 'BUY', 1150000, 0.0001)")
         conn.execute("SELECT * FROM lth_pvr.v_alerts")
 

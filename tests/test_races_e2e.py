@@ -101,8 +101,23 @@ def _held_but_failed(sim, orders) -> list[str]:
             if str(intent) in held and status == "failed"]
 
 
+def set_clock_before_a_minute_boundary(tmp_path, monkeypatch, seconds: tuple[float, float]) -> float:
+    """Step the clock of the workers started next (MONITOR_TEST_CLOCK_OFFSET_FILE) so that their next
+    minute boundary is `seconds` (low, high) away, by the smallest step: at most 25 s for a 10-second
+    range, within the simulator's timestamp tolerance and the worker's clock check (30 s each). Returns
+    the step; the test then waits for that boundary, not for the real one (up to a minute away)."""
+    low, high = 60 - seconds[1], 60 - seconds[0]  # the second of the minute to be at
+    second = time.time() % 60
+    step = 0.0 if low <= second <= high else min((target - second + turn for target in (low, high)
+                                                  for turn in (-60, 0, 60)), key=abs)
+    offset = tmp_path / "clock-offset"
+    offset.write_text(str(step))
+    monkeypatch.setenv("MONITOR_TEST_CLOCK_OFFSET_FILE", str(offset))
+    return step
+
+
 def test_a_post_held_by_429s_without_retry_after_is_never_sent_after_another_worker_failed_it(
-        sim, orders, start_worker):
+        sim, orders, start_worker, tmp_path, monkeypatch):
     """The issue's sequence: VALR answers the POST with 429 and no Retry-After, so the client waits for
     the next minute; meanwhile a second process with the same --worker-id looks the order up, VALR
     does not know it, the grace passes and the order is failed. The held POST must not then be sent
@@ -111,10 +126,10 @@ def test_a_post_held_by_429s_without_retry_after_is_never_sent_after_another_wor
     orders.settle(placement_grace_seconds=4)
     orders.settle(placement_requeues_max=0)
     account = orders.account("")
-    # The first attempt must leave well before a minute boundary: the retry waits for the next one.
-    while time.time() % 60 > 35:
-        time.sleep(0.5)
-    storm_s = 60 - time.time() % 60 - 1.0  # over just before the held retry leaves
+    # The first attempt must leave well before a minute boundary (by the workers' clock): the retry
+    # waits for the next one.
+    step = set_clock_before_a_minute_boundary(tmp_path, monkeypatch, (18, 28))
+    storm_s = 60 - (time.time() + step) % 60 - 1.0  # over just before the held retry leaves
     sim.faults(rest_error={"status": 429, "seconds": storm_s, "route": POST})
     a = start_worker("--worker-id", "shared")
     order_ids = [orders.insert(account)[0] for _ in range(2)]
@@ -123,7 +138,7 @@ def test_a_post_held_by_429s_without_retry_after_is_never_sent_after_another_wor
     b = start_worker("--worker-id", "shared")
     for order_id in order_ids:
         orders.wait_status(order_id, "failed", timeout=30)
-    # A's retries leave after the next minute boundary (up to ~60 s away): refused by the database, never sent.
+    # A's retries leave after the next minute boundary (18-28 s away): refused by the database, never sent.
     wait_for(lambda: a.log().count("not sent") >= 2 or sim.truth()["orders"], timeout=80,
              what="worker A's held retries")
     time.sleep(2)

@@ -15,18 +15,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from worker.daemon.lookups import Lookups
 from worker.daemon.session import SessionContext
 from worker.db.store import Store
-from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.exchanges.credentials import (
     VALR_DEFAULT_REF, CredentialMissing, ExchangeCredentials, account_name, env_prefix, resolve,
 )
 from worker.logs import event, register_secret
 from worker.valr import AuthenticationError, Credentials, RateLimited, TransportError, ValrClient, ValrError
+
+if TYPE_CHECKING:  # ccxt (2-4 s to import on the 2-core machine) only once a ccxt account needs it
+    from worker.exchanges.ccxt_adapter import CcxtAdapter
 
 log = logging.getLogger("worker.accounts")
 
@@ -102,6 +104,8 @@ class ExchangeAccounts:
                 self.valr_base_url, Credentials(api_key=credentials.api_key, api_secret=credentials.api_secret),
                 requests_per_minute=self.valr_requests_per_minute)
             return
+        from worker.exchanges.ccxt_adapter import CcxtAdapter
+
         self.refs[row["exchange_account_id"]] = credentials.ref
         self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
                                                                 self.base_urls.get(row["exchange"]))
@@ -154,6 +158,8 @@ class ExchangeAccounts:
 
     def public_adapter(self, exchange: str) -> CcxtAdapter:
         if exchange not in self.public:
+            from worker.exchanges.ccxt_adapter import CcxtAdapter
+
             self.public[exchange] = CcxtAdapter(exchange, None, self.base_urls.get(exchange))
         return self.public[exchange]
 

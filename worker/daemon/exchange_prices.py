@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.context import WatchContext
-from worker.exchanges.ccxt_adapter import CcxtAdapter, answered
 from worker.logs import event
 from worker.valr import RateLimited, TransportError, ValrError
+
+if TYPE_CHECKING:  # ccxt (2-4 s to import) only once a ccxt account needs it: a VALR worker starts without
+    from worker.exchanges.ccxt_adapter import CcxtAdapter
 
 log = logging.getLogger("worker.prices")
 RECHECK_S = 5.0  # the watched pairs are asked again at least this often (and when poked)
@@ -74,6 +77,8 @@ class ExchangePriceWatch:
                 await pause(backoff(1), stop)
 
     async def _read_over_rest(self, pair: str) -> None:
+        from worker.exchanges.ccxt_adapter import answered  # imported already: self.adapter is one
+
         try:
             ticker = await answered(self.adapter.ccxt.fetch_ticker(pair))
         except COULD_NOT_READ as exc:

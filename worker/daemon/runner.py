@@ -529,15 +529,18 @@ class Runner:
         # While VALR refuses our timestamps (or our key) SQL claims nothing: orders stay pending, not failed.
         if self.stopping:
             return
-        # An account whose credential is missing is left alone: nothing of it is claimed.
+        # Every account this worker may claim for is routed first (its exchange and key: a lease taken by
+        # the lease round apart from the tick brings new ones); one whose credential is missing is left
+        # alone: nothing of it is claimed.
+        await self.accounts.resolve_new(self.leased)
         only = self.accounts.usable(self.leased) if self.accounts.unusable else None
         claimed = await self.store.claim_pending_orders(only, 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
-        # A lease taken apart from the tick (or a NOTIFY's claim) may bring an account not yet routed: its
-        # exchange first, or its orders would go to VALR's session. (Unusable: left claimed and unsent;
-        # requeue_unsent_placements puts them back, and nothing of it is claimed again.)
+        # A backstop (nothing asked for accounts already known): a claimed order must never reach VALR's
+        # session for want of its account's exchange. Unusable: left unsent; requeue_unsent_placements
+        # puts it back, and nothing of it is claimed again.
         await self.accounts.resolve_new(by_account)
         for account_id, orders in by_account.items():
             if account_id in self.accounts.unusable:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -226,12 +227,13 @@ class Store:
     async def _recorded_with_hand_over(self, call: str, params: tuple,
                                        session_id: int) -> tuple[list[dict], list[dict]]:
         """A recording call's rows, each with `final`, and hand_over_replacements in its transaction."""
-        rows = await self._rows(
-            f"WITH b AS MATERIALIZED (SELECT * FROM {call})"
+        # `call` is one of this module's own constants (record_batch, record_exchange_events), never data.
+        query = sql.SQL(
+            "WITH b AS MATERIALIZED (SELECT * FROM {call})"
             " SELECT b.*, lth_pvr.is_final(b.new_status) AS final, h.placements FROM b,"
             " (SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)"
-            "         FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b) h",
-            (*params, session_id))
+            "         FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b) h").format(call=sql.SQL(call))
+        rows = await self._rows(query, (*params, session_id))
         placements = rows[0]["placements"] if rows else []
         for row in rows:
             del row["placements"]
@@ -274,10 +276,11 @@ class Store:
         """A fallback trigger's call (`fired`: rows with exchange_order_id) and, in the same statement
         (one transaction), hand_over_cancels on what it fired: the cancels of this worker's leases,
         claimed and their attempt stamped — the caller DELETEs them now, no claim round trip after."""
-        rows = await self._rows(
-            f"WITH f AS MATERIALIZED ({fired}) SELECT f.*, h.cancels FROM f,"
-            " (SELECT lth_pvr.hand_over_cancels(%s, array_agg(f.exchange_order_id)) AS cancels FROM f) h",
-            (*params, self.worker_id))
+        # `fired` is one of this module's own constants (the price and age triggers' calls), never data.
+        query = sql.SQL("WITH f AS MATERIALIZED ({fired}) SELECT f.*, h.cancels FROM f,"
+                        " (SELECT lth_pvr.hand_over_cancels(%s, array_agg(f.exchange_order_id)) AS cancels FROM f) h"
+                        ).format(fired=sql.SQL(fired))
+        rows = await self._rows(query, (*params, self.worker_id))
         cancels = rows[0]["cancels"] if rows else []
         for row in rows:
             del row["cancels"]

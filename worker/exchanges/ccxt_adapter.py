@@ -355,13 +355,16 @@ class Unseen:
                 item.get("lastUpdateTimestamp") or item.get("timestamp"))
 
     def take(self, read: list[dict]) -> list[dict]:
-        """The read, plus every cached entry not handed on yet, each once."""
-        out = []
+        """The read, plus every cached entry not handed on yet, each once. What is remembered is what the
+        cache and the read still hold (ccxt's cache is bounded): a persistent stream's memory stays flat."""
+        out, held = [], set()
         for item in [*read, *list(self.cache() or [])]:
             key = self.key(item)
+            held.add(key)
             if key not in self.seen:
                 self.seen.add(key)
                 out.append(item)
+        self.seen &= held
         return out
 
 

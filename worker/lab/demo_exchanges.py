@@ -104,6 +104,9 @@ def run_venue(conn: psycopg.Connection, venue: Venue, out, timeout_s: float) -> 
     venue.double.call(lambda: admin.exchange.set_market(symbol, bid=market.bid - market.tick * 10,
                                                         ask=market.bid - market.tick))
     wait_for(lambda: _all_final(conn, [resting, fallback]), timeout_s, f"{venue.name}: every order final")
+    # A final status may come before its fills (Coinbase's are read over REST after the order's update):
+    # the database is read once it holds what the double holds.
+    wait_for(lambda: _matches(conn, venue), timeout_s, f"{venue.name}: every fill the exchange made recorded")
     rows = _statuses(conn, [resting, fallback])
     replaced = [r for r in rows if r[0] == fallback and r[1] == "market"]
     out.note(f"{venue.name}: resting order filled in two fills; the fallback "
@@ -118,6 +121,12 @@ def _open_row(conn: psycopg.Connection, intent: uuid.UUID) -> str | None:
                        "WHERE intent_id = %s AND status = 'submitted' AND ws_monitored_at IS NOT NULL", (intent,)).fetchone()
     conn.commit()
     return row[0] if row else None
+
+
+def _matches(conn: psycopg.Connection, venue: Venue) -> bool:
+    ok = check_exchange(conn, venue.name, venue.double.call(lambda: _truth(venue.double.server))).ok
+    conn.commit()
+    return ok
 
 
 def _filled(conn: psycopg.Connection, intent: uuid.UUID) -> Decimal:

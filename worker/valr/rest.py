@@ -296,7 +296,8 @@ class ValrClient:
             if response.status_code != 429:
                 return self._answer(response, route, order_lookup, placement)
             # A 429 proves the request was not accepted, so even an order POST may be retried.
-            wait = wait_after_429(response.headers.get("Retry-After"))
+            # Without Retry-After, until the next minute by the clock the requests are signed with.
+            wait = wait_after_429(response.headers.get("Retry-After"), self._clock())
             attempt += 1
             if not self._wait_on_429 or attempt > self._max_429_retries:
                 raise RateLimited(route, wait)

@@ -74,7 +74,9 @@ class Simulator:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        # shutdown_timeout: at stop, a request still held (a "drop" fault's hold_s) is abandoned after a
+        # second, not aiohttp's 60 s (a test's teardown waited for it).
+        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
