@@ -2,9 +2,11 @@
 -- (NULL: every account): stamps ledger_cursors.sync_requested_at and sends NOTIFY
 -- lth_pvr_ledger_sync (the account's id, or `*`); claim_ledger_syncs hands the work out. Returns the
 -- accounts asked: 0 for an account whose ledger is not read per account (ledger_read_per_account: a
--- VALR account with its own key: ignored, not refused — the worker asks after every connect of any
--- account's socket). An account on Binance, Kraken or Coinbase is asked: its reads go through ccxt. Called by a strategy or a person (valr_operator), by the worker after every
--- (re)connect of an account's socket, and by ledger_sync_tick (pg_cron) for the accounts due.
+-- VALR account with its own key), ignored rather than refused, so a strategy asking for every account
+-- it knows is never stopped by one. An account on Binance, Kraken or Coinbase is asked: its reads go
+-- through ccxt. Called by a strategy or a person (valr_operator), by the worker after every (re)connect
+-- of a VALR account's socket (a ccxt account's connect reads its balance only: its socket carries no
+-- history to lose), and by ledger_sync_tick (pg_cron) for the accounts due.
 CREATE OR REPLACE FUNCTION lth_pvr.request_ledger_sync(
     p_exchange_account_id uuid DEFAULT NULL,
     p_now timestamptz DEFAULT now()
