@@ -13,7 +13,7 @@ import ccxt.pro
 import pytest
 
 from tests.support.sql import insert_order, listener, received
-from tests.test_exchanges_e2e import account_on, sql, until, venue, wait_status, worker_for  # noqa: F401 (fixtures)
+from tests.test_exchanges_e2e import EXCHANGES, account_on, sql, until, venue, wait_status, worker_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -46,9 +46,12 @@ def test_a_deposit_reaches_v_deposits_and_its_listener_and_the_balance_v_balance
     assert len(sql(postgresql, "SELECT 1 FROM lth_pvr.v_deposits WHERE exchange_account_id = %s", (account,))) == 1
 
 
+# The exchanges whose balance ccxt streams (Coinbase's it reads over REST only: the first test).
+STREAMED = [name for name in EXCHANGES if getattr(ccxt.pro, name)().has.get("watchBalance")]
+
+
+@pytest.mark.parametrize("venue", STREAMED, indirect=True)
 def test_a_sessions_watch_balance_records_a_deposit_live(venue, postgresql, worker_for):
-    if not getattr(ccxt.pro, venue.name)().has.get("watchBalance"):
-        pytest.skip(f"ccxt has no watch_balance for {venue.name}")
     account = account_on(postgresql, venue)
     symbol = venue.symbol()
     market = venue.double.server.exchange.markets[symbol]
