@@ -40,7 +40,9 @@ from worker.db.migrate import migrate
 # Any other file keeps its place. The bench works the CPU while the next few mostly wait (an outage, a
 # minute boundary, chaos of fixed length, pip).
 LONGEST_FIRST = [
-    "test_bench_smoke.py",               # ~110 s: the quick bench, every figure
+    "test_exchanges_e2e.py",             # ~120-300 s: 25 end-to-end tests over three exchanges' doubles
+    "test_bench_smoke.py",               # ~110-180 s: the quick bench, every figure (12: three exchanges)
+    "test_exchange_ledger_e2e.py",       # ~100 s: deposits and balances through ccxt, a worker each
     "test_races_e2e.py",                 # ~80 s: one test waits 18-28 s for a minute boundary
     "test_worker_recovery.py",           # ~80 s: a 40 s database outage
     "test_deploy.py",                    # ~70 s: a wheel installed in a fresh venv, as the deploy guide says
