@@ -22,16 +22,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import httpx
 
 from worker.db.store import Store
-from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.logs import event
 from worker.valr.errors import AuthenticationError, RateLimited, TransportError, ValrError
 from worker.valr.rest import HISTORY_PAGE, ValrClient
+
+if TYPE_CHECKING:  # ccxt (2-4 s to import) only once a ccxt account needs it: the adapter arrives made
+    from worker.exchanges.ccxt_adapter import CcxtAdapter
 
 log = logging.getLogger("worker.ledger")
 
