@@ -1,7 +1,7 @@
 """Figure 12 (`valr-monitor bench`, worker/lab/bench/exchanges.py) runs at tiny size: every fill the double
 sent is matched to the commit that recorded it and reported beside the commit floor of the same run, the
 fallback's two steps beside its bare-client floor; a recorded run without figure 12 still compares. One
-exchange here (Coinbase: its fills take the REST follow-up, the longest path), to stay short; every merged
+exchange here (Coinbase: its fills take the REST follow-up, the longest path), to stay short; every
 exchange runs in the quick bench of test_bench_smoke. A smoke test: speed is never pass/fail here."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import pytest
 
 from worker.lab.bench.compare import comparables, compare
-from worker.lab.bench.exchanges import merged, message_words, run_exchanges
+from worker.lab.bench.exchanges import message_words, run_exchanges
 
 pytestmark = pytest.mark.slow
 ONE = "coinbase"
@@ -39,7 +39,6 @@ def finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
-@pytest.mark.skipif(ONE not in merged(), reason=f"no {ONE} double merged")
 def test_an_exchange_reports_fill_to_commit_and_the_fallback_beside_their_floors(figure):
     assert figure.data["exchanges"] == [ONE]
     for name in [ONE]:
