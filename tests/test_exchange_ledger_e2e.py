@@ -74,3 +74,5 @@ def test_a_sessions_watch_balance_records_a_deposit_live(venue, postgresql, work
     until(lambda: sql(postgresql, "SELECT total, source FROM lth_pvr.v_balances WHERE exchange_account_id = %s "
                                   "AND currency = 'BTC'", (account,)) == [(held, source)],
           f"the balance after the socket said it ({held} BTC)", worker)
+    assert sql(postgresql, "SELECT total, source FROM lth_pvr.v_balances WHERE exchange_account_id = %s "
+                           "AND currency = 'BTC'", (account,)) == [(held, source)]
