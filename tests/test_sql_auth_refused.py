@@ -4,9 +4,12 @@ sends nothing more, and record_auth_accepted lets it place again."""
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 
+from tests.harness import wait_for
 from tests.support.sql import T0, at, claim, lease, make_account, make_order, order, scalar
 
 BEGIN = "SELECT lth_pvr.begin_placement(%s, %s)"
@@ -69,3 +72,48 @@ def test_a_worker_whose_clock_valr_refuses_claims_nothing_until_a_good_check(pos
     assert order(postgresql, order_id)["status"] == "pending"
     postgresql.execute("SELECT lth_pvr.record_clock_check('w1', 0.2, false, %s)", (at(seconds=2),))
     assert [c["exchange_order_id"] for c in claim(postgresql, "w1", at(seconds=3))] == [order_id]
+
+
+def test_a_claim_racing_the_refusal_is_sent_back_by_it(postgresql, db_url):
+    """A claim still open when the key is refused: the refusal waits for it and sends its orders back
+    to pending. Without the claim's lock the refusal misses them and they sit `placing`, unsent, until
+    their grace (the worker's begin_placement refuses them meanwhile)."""
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    postgresql.commit()
+    back: list[int] = []
+    with psycopg.connect(db_url) as claimer, psycopg.connect(db_url, autocommit=True) as refuser, \
+            psycopg.connect(db_url, autocommit=True) as watcher:
+        assert [c["exchange_order_id"] for c in claim(claimer, "w1", T0)] == [order_id]  # not committed yet
+        thread = threading.Thread(target=lambda: back.append(scalar(
+            refuser, "SELECT lth_pvr.record_auth_refused('w1', 'Invalid API key', NULL, %s)", (at(seconds=1),))))
+        thread.start()
+        wait_for(lambda: back or scalar(watcher, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                        (refuser.info.backend_pid,)) == "Lock",
+                 timeout=10, what="the refusal waits for the open claim")
+        claimer.commit()
+        thread.join(10)
+    assert back == [1]
+    assert order(postgresql, order_id)["status"] == "pending"
+
+
+def test_a_claim_after_a_refusal_committed_claims_nothing(postgresql, db_url):
+    account = make_account(postgresql)
+    order_id = make_order(postgresql, account)
+    lease(postgresql, "w1")
+    postgresql.commit()
+    with psycopg.connect(db_url) as refuser, psycopg.connect(db_url) as claimer, \
+            psycopg.connect(db_url, autocommit=True) as watcher:
+        refuser.execute("SELECT lth_pvr.record_auth_refused('w1', 'Invalid API key', NULL, %s)", (T0,))
+        claimed: list = []
+        thread = threading.Thread(target=lambda: claimed.append(claim(claimer, "w1", at(seconds=1))))
+        thread.start()
+        wait_for(lambda: claimed or scalar(watcher, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                                           (claimer.info.backend_pid,)) == "Lock",
+                 timeout=10, what="the claim waits for the refusal")
+        refuser.commit()
+        thread.join(10)
+        claimer.commit()
+    assert claimed == [[]]
+    assert order(postgresql, order_id)["status"] == "pending"

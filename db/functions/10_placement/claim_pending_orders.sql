@@ -27,6 +27,11 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
+    -- The worker's row, shared-locked until this claim commits: a refusal (record_auth_refused,
+    -- record_clock_check) updates that row, so it waits for this claim and then sends back what it
+    -- claimed; a refusal committed first is seen by the claim below (a new statement, a new snapshot).
+    -- Without it a claim racing the refusal commits `placing` orders nothing will send until the grace.
+    PERFORM 1 FROM lth_pvr.workers w WHERE w.worker_id = p_worker_id FOR SHARE;
     PERFORM lth_pvr.allow_status_change('claim_pending_orders');
     RETURN QUERY
     WITH candidates AS (
