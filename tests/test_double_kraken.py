@@ -279,6 +279,21 @@ def test_the_call_counter_refuses_past_its_ceiling():
         run(scenario)
 
 
+def test_by_default_the_counter_is_krakens_starter_tier_so_no_worker_pace_is_kinder_than_krakens(double):
+    """Fifteen calls in a burst, then one a little over every 3 s (decay 0.33/s): a worker run faster than
+    ccxt's own pace (<EXCHANGE>_RATE_LIMIT_MS in the lab) is refused as Kraken would refuse it."""
+    async def scenario():
+        async with kraken(double) as ex:
+            started, answered = asyncio.get_running_loop().time(), 0
+            with pytest.raises(ccxt.DDoSProtection, match="EAPI:Rate limit exceeded"):
+                for _ in range(100):
+                    await ex.fetch_open_orders()
+                    answered += 1
+            decayed = 0.33 * (asyncio.get_running_loop().time() - started)
+            assert 15 <= answered <= 15 + decayed + 1, (answered, decayed)
+    run(scenario)
+
+
 def test_unknown_orders(double):
     async def scenario():
         async with kraken(double) as ex:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.harness import API_KEY, API_SECRET
 from tests.support.sql import insert_order
-from worker.lab.demo_exchanges import Venue, secret_for
+from worker.lab.demo_exchanges import Venue, secret_for, worker_env
 from worker.lab.doubles.server import DoubleThread
 from worker.lab.worker_process import WorkerProcess, wait_for
 
@@ -40,7 +40,8 @@ def worker_for(worker_url, sim, tmp_path):
 
     def start(venue: Venue) -> WorkerProcess:
         worker = WorkerProcess(f"worker{len(started)}", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path,
-                               extra=("--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug"), env=venue.env)
+                               extra=("--lease-ttl", "4", "--catch-up", "2", "--log-level", "debug"),
+                               env=worker_env([venue], paced=True))
         worker.start()
         started.append(worker)
         return worker

@@ -147,7 +147,8 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute,
+                                         s.exchange_rate_limits)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,

@@ -183,7 +183,8 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
         venues = demo_exchanges.start_venues(stack)
         out.note("exchange doubles driven through ccxt: " + ", ".join(f"{v.name} at {v.double.base_url}" for v in venues))
         worker = WorkerProcess("worker", database_url, sim.base_url, key, secret, workdir,
-                               extra=("--catch-up", "2", "--max-session", "0"), env=demo_exchanges.worker_env(venues))
+                               extra=("--catch-up", "2", "--max-session", "0"),
+                               env=demo_exchanges.worker_env(venues, paced=True))
         worker.start()
         stack.callback(worker.stop)
         out.note(f"worker started (pid {worker.proc.pid})")

@@ -23,6 +23,10 @@ from worker.lab.worker_process import wait_for
 
 EXCHANGES = ("binance", "kraken", "coinbase")
 QTY = Decimal("0.002")
+# The lab's pace for ccxt's throttle against a double (<EXCHANGE>_RATE_LIMIT_MS, worker/config.py): ccxt's
+# Kraken waits 3 s between private calls (its Starter tier's 0.33/s decay, no burst); the Kraken double
+# enforces that tier's counter (15, -0.33/s), so a worker this fast is refused as Kraken would refuse it.
+LAB_RATE_LIMIT_MS = {"kraken": 100}
 
 
 @dataclass
@@ -61,10 +65,13 @@ def secret_for(name: str) -> str:
     return base64.b64encode(raw).decode() if name == "kraken" else raw.hex()
 
 
-def worker_env(venues: list[Venue]) -> dict[str, str]:
+def worker_env(venues: list[Venue], paced: bool = False) -> dict[str, str]:
+    """The worker's environment for these doubles; paced: at the lab's pace (LAB_RATE_LIMIT_MS)."""
     env: dict[str, str] = {}
     for venue in venues:
         env.update(venue.env)
+        if paced and venue.name in LAB_RATE_LIMIT_MS:
+            env[f"{venue.name.upper()}_RATE_LIMIT_MS"] = str(LAB_RATE_LIMIT_MS[venue.name])
     return env
 
 

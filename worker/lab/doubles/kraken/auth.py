@@ -47,10 +47,10 @@ def parse_body(body: str, content_type: str) -> dict:
 @dataclass
 class Counter:
     """Kraken's per-key call counter: each call adds its cost, the counter decays over time, a call that
-    would pass the ceiling is refused. Generous by default (the tests' pace), tight when a test says."""
+    would pass the ceiling is refused. Kraken's Starter tier by default (kraken_double's STARTER)."""
 
-    ceiling: float = 1000.0
-    decay_per_second: float = 100.0
+    ceiling: float = 15.0
+    decay_per_second: float = 0.33
     level: float = 0.0
     at: float = field(default_factory=time.monotonic)
 
