@@ -250,7 +250,7 @@ def test_the_price_stream_fires_a_price_fallback(venue, postgresql, worker_for):
 
 def test_a_key_the_exchange_refuses_stops_the_start_in_one_line(venue, postgresql, worker_url, sim, tmp_path):
     account = account_on(postgresql, venue)
-    env = {**venue.env, f"{venue.name.upper()}_API_KEY": "not-a-key-it-knows"}
+    env = {**worker_env([venue], paced=True), f"{venue.name.upper()}_API_KEY": "not-a-key-it-knows"}
     worker = WorkerProcess("refused", worker_url, sim.base_url, API_KEY, API_SECRET, tmp_path, env=env)
     worker.start()
     assert worker.proc.wait(60) == 2, worker.log()[-3000:]
