@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
 import secrets
 import uuid
@@ -22,6 +23,7 @@ import pytest
 
 from tests.support.inprocess import eventually
 from worker.exchanges.urls import point_at
+from worker.lab.demo_exchanges import start_venue
 from worker.lab.doubles.kraken import kraken_double
 from worker.lab.doubles.server import DoubleThread
 
@@ -279,19 +281,24 @@ def test_the_call_counter_refuses_past_its_ceiling():
         run(scenario)
 
 
-def test_by_default_the_counter_is_krakens_starter_tier_so_no_worker_pace_is_kinder_than_krakens(double):
-    """Fifteen calls in a burst, then one a little over every 3 s (decay 0.33/s): a worker run faster than
-    ccxt's own pace (<EXCHANGE>_RATE_LIMIT_MS in the lab) is refused as Kraken would refuse it."""
-    async def scenario():
-        async with kraken(double) as ex:
-            started, answered = asyncio.get_running_loop().time(), 0
-            with pytest.raises(ccxt.DDoSProtection, match="EAPI:Rate limit exceeded"):
-                for _ in range(100):
-                    await ex.fetch_open_orders()
-                    answered += 1
-            decayed = 0.33 * (asyncio.get_running_loop().time() - started)
-            assert 15 <= answered <= 15 + decayed + 1, (answered, decayed)
-    run(scenario)
+def test_the_labs_paced_double_holds_a_worker_to_krakens_starter_counter():
+    """Where the lab runs the worker's Kraken throttle fast (KRAKEN_RATE_LIMIT_MS), its double enforces
+    Kraken's Starter counter: fifteen calls in a burst, then one a little over every 3 s (decay 0.33/s); a
+    worker faster than that is refused as Kraken would refuse it."""
+    with contextlib.ExitStack() as stack:
+        venue = start_venue(stack, "kraken", paced=True)
+        assert venue.env["KRAKEN_RATE_LIMIT_MS"] == "100"
+
+        async def scenario():
+            async with kraken(venue.double, venue.key, venue.double.server.keys[venue.key]) as ex:
+                started, answered = asyncio.get_running_loop().time(), 0
+                with pytest.raises(ccxt.DDoSProtection, match="EAPI:Rate limit exceeded"):
+                    for _ in range(100):
+                        await ex.fetch_open_orders()
+                        answered += 1
+                decayed = 0.33 * (asyncio.get_running_loop().time() - started)
+                assert 15 <= answered <= 15 + decayed + 1, (answered, decayed)
+        run(scenario)
 
 
 def test_unknown_orders(double):

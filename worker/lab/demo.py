@@ -180,11 +180,10 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
         out.note(f"VALR simulator at {sim.base_url}")
-        venues = demo_exchanges.start_venues(stack)
+        venues = demo_exchanges.start_venues(stack, paced=True)
         out.note("exchange doubles driven through ccxt: " + ", ".join(f"{v.name} at {v.double.base_url}" for v in venues))
         worker = WorkerProcess("worker", database_url, sim.base_url, key, secret, workdir,
-                               extra=("--catch-up", "2", "--max-session", "0"),
-                               env=demo_exchanges.worker_env(venues, paced=True))
+                               extra=("--catch-up", "2", "--max-session", "0"), env=demo_exchanges.worker_env(venues))
         worker.start()
         stack.callback(worker.stop)
         out.note(f"worker started (pid {worker.proc.pid})")

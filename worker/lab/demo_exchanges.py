@@ -24,38 +24,47 @@ from worker.lab.worker_process import wait_for
 EXCHANGES = ("binance", "kraken", "coinbase")
 QTY = Decimal("0.002")
 # The lab's pace for ccxt's throttle against a double (<EXCHANGE>_RATE_LIMIT_MS, worker/config.py): ccxt's
-# Kraken waits 3 s between private calls (its Starter tier's 0.33/s decay, no burst); the Kraken double
-# enforces that tier's counter (15, -0.33/s), so a worker this fast is refused as Kraken would refuse it.
+# Kraken waits 3 s between private calls (its Starter tier's 0.33/s decay, none of its burst of 15).
 LAB_RATE_LIMIT_MS = {"kraken": 100}
+# A paced double enforces the exchange's own limit, so a worker too fast for it is refused as the exchange
+# would refuse it: Kraken's Starter counter (15, -0.33/s). Unpaced doubles keep their generous defaults:
+# the chaos soak and the bench run at ccxt's own pace (several workers on one key in the soak).
+LAB_LIMITS = {"kraken": {"counter": (15.0, 0.33)}}
 
 
 @dataclass
 class Venue:
-    """One exchange's double, its key and the environment the worker reads for it."""
+    """One exchange's double, its key and the environment the worker reads for it; paced: the worker at
+    the lab's pace (LAB_RATE_LIMIT_MS), the double enforcing the exchange's limit (LAB_LIMITS)."""
     name: str
     double: DoubleThread
     key: str
+    paced: bool = False
 
     @property
     def env(self) -> dict[str, str]:
         ref = self.name.upper()
-        return {f"{ref}_BASE_URL": self.double.base_url, f"{ref}_API_KEY": self.key,
-                f"{ref}_API_SECRET": self.double.server.keys[self.key]}
+        env = {f"{ref}_BASE_URL": self.double.base_url, f"{ref}_API_KEY": self.key,
+               f"{ref}_API_SECRET": self.double.server.keys[self.key]}
+        if self.paced and self.name in LAB_RATE_LIMIT_MS:
+            env[f"{ref}_RATE_LIMIT_MS"] = str(LAB_RATE_LIMIT_MS[self.name])
+        return env
 
     def symbol(self) -> str:
         """The double's first BTC market: the demo buys Bitcoin everywhere."""
         return next(s for s, m in self.double.server.exchange.markets.items() if m.base == "BTC")
 
 
-def start_venues(stack: contextlib.ExitStack, names: tuple[str, ...] = EXCHANGES) -> list[Venue]:
-    """Each exchange's double in its own thread, with a fresh key (`<name>_double(keys)` in its module)."""
-    venues = []
-    for name in names:
-        factory = getattr(importlib.import_module(f"worker.lab.doubles.{name}"), f"{name}_double")
-        key = f"demo-{name}-{secrets.token_hex(4)}"
-        secret = secret_for(name)
-        venues.append(Venue(name, stack.enter_context(DoubleThread(factory({key: secret}))), key))
-    return venues
+def start_venue(stack: contextlib.ExitStack, name: str, key_prefix: str = "demo", paced: bool = False) -> Venue:
+    """One exchange's double in its own thread, with a fresh key (`<name>_double(keys)` in its module)."""
+    factory = getattr(importlib.import_module(f"worker.lab.doubles.{name}"), f"{name}_double")
+    key = f"{key_prefix}-{name}-{secrets.token_hex(4)}"
+    limits = LAB_LIMITS.get(name, {}) if paced else {}
+    return Venue(name, stack.enter_context(DoubleThread(factory({key: secret_for(name)}, **limits))), key, paced)
+
+
+def start_venues(stack: contextlib.ExitStack, names: tuple[str, ...] = EXCHANGES, paced: bool = False) -> list[Venue]:
+    return [start_venue(stack, name, paced=paced) for name in names]
 
 
 def secret_for(name: str) -> str:
@@ -65,13 +74,10 @@ def secret_for(name: str) -> str:
     return base64.b64encode(raw).decode() if name == "kraken" else raw.hex()
 
 
-def worker_env(venues: list[Venue], paced: bool = False) -> dict[str, str]:
-    """The worker's environment for these doubles; paced: at the lab's pace (LAB_RATE_LIMIT_MS)."""
+def worker_env(venues: list[Venue]) -> dict[str, str]:
     env: dict[str, str] = {}
     for venue in venues:
         env.update(venue.env)
-        if paced and venue.name in LAB_RATE_LIMIT_MS:
-            env[f"{venue.name.upper()}_RATE_LIMIT_MS"] = str(LAB_RATE_LIMIT_MS[venue.name])
     return env
 
 

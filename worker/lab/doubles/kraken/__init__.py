@@ -46,8 +46,10 @@ from worker.lab.doubles.server import DoubleServer
 
 FAULT_WORDS = ("rate_limit", "lose_placement_answers", "close_sockets", "silent")
 # Kraken's REST call counter for the Starter tier, its strictest (ceiling 15, decaying 0.33 a second; docs:
-# Spot REST Rate Limits): the double is never kinder than Kraken to a worker's pace.
+# Spot REST Rate Limits); the default is generous (ccxt's own pace stays under Starter's counter anyway),
+# and a double the lab runs the worker fast against is given STARTER (demo_exchanges.LAB_LIMITS).
 STARTER = (15.0, 0.33)
+GENEROUS = (1000.0, 100.0)
 
 
 def default_markets() -> list[Market]:
@@ -65,7 +67,7 @@ def default_markets() -> list[Market]:
 class KrakenDouble(KrakenRest, KrakenWs, DoubleServer):
     name = "kraken"
 
-    def __init__(self, exchange: DoubleExchange, keys: dict[str, str], counter: tuple[float, float] = STARTER) -> None:
+    def __init__(self, exchange: DoubleExchange, keys: dict[str, str], counter: tuple[float, float] = GENEROUS) -> None:
         self.counter_ceiling = counter
         self.conns: list[Conn] = []
         self.seen: dict[str, str] = {}
@@ -101,8 +103,8 @@ class KrakenDouble(KrakenRest, KrakenWs, DoubleServer):
 def kraken_double(keys: dict[str, str], markets: list[Market] | None = None, **faults: Any) -> KrakenDouble:
     """A Kraken double for `keys` (api key → base64 secret, as Kraken issues them), over `markets`
     (default: BTC and ETH against USD, USDT, USDC). `faults` start set (see FAULT_WORDS); `counter=(ceiling,
-    decay per second)` sets the per-key call counter (Kraken's Starter tier by default)."""
-    counter = faults.pop("counter", STARTER)
+    decay per second)` sets the per-key call counter (generous by default; STARTER is Kraken's Starter tier)."""
+    counter = faults.pop("counter", GENEROUS)
     exchange = DoubleExchange(markets or default_markets(), new_id=shapes.Ids(), taker_fee=shapes.TAKER_FEE,
                               maker_fee=shapes.MAKER_FEE, fee_in="quote")
     double = KrakenDouble(exchange, keys, counter)

@@ -47,10 +47,10 @@ def parse_body(body: str, content_type: str) -> dict:
 @dataclass
 class Counter:
     """Kraken's per-key call counter: each call adds its cost, the counter decays over time, a call that
-    would pass the ceiling is refused. Kraken's Starter tier by default (kraken_double's STARTER)."""
+    would pass the ceiling is refused (kraken_double sets its ceiling and decay)."""
 
-    ceiling: float = 15.0
-    decay_per_second: float = 0.33
+    ceiling: float = 1000.0
+    decay_per_second: float = 100.0
     level: float = 0.0
     at: float = field(default_factory=time.monotonic)
 
