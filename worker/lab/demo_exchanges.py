@@ -26,10 +26,11 @@ QTY = Decimal("0.002")
 # The lab's pace for ccxt's throttle against a double (<EXCHANGE>_RATE_LIMIT_MS, worker/config.py): ccxt's
 # Kraken waits 3 s between private calls (its Starter tier's 0.33/s decay, none of its burst of 15).
 LAB_RATE_LIMIT_MS = {"kraken": 100}
-# A paced double enforces the exchange's own limit, so a worker too fast for it is refused as the exchange
-# would refuse it: Kraken's Starter counter (15, -0.33/s). Unpaced doubles keep their generous defaults:
-# the chaos soak and the bench run at ccxt's own pace (several workers on one key in the soak).
-LAB_LIMITS = {"kraken": {"counter": (15.0, 0.33)}}
+# A paced double enforces the exchange's own limit for a key that would run at such a pace, so a worker
+# too fast for it is refused as the exchange would refuse it: Kraken's Pro counter (20, -1/s; the worker's
+# Kraken tests peaked at 11-14 of Starter's 15, too close to be steady). Unpaced doubles keep their generous
+# defaults: the chaos soak and the bench run at ccxt's own pace (several workers on one key in the soak).
+LAB_LIMITS = {"kraken": {"counter": (20.0, 1.0)}}
 
 
 @dataclass

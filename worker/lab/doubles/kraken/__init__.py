@@ -45,10 +45,11 @@ from worker.lab.doubles.kraken.ws import Conn, KrakenWs
 from worker.lab.doubles.server import DoubleServer
 
 FAULT_WORDS = ("rate_limit", "lose_placement_answers", "close_sockets", "silent")
-# Kraken's REST call counter for the Starter tier, its strictest (ceiling 15, decaying 0.33 a second; docs:
-# Spot REST Rate Limits); the default is generous (ccxt's own pace stays under Starter's counter anyway),
-# and a double the lab runs the worker fast against is given STARTER (demo_exchanges.LAB_LIMITS).
+# Kraken's REST call counter per tier (ceiling, decay a second; docs: Spot REST Rate Limits). The default
+# is generous (ccxt's own pace stays under even STARTER's counter); a double the lab runs the worker fast
+# against is given PRO, the tier of a key an operator would set a faster pace for (demo_exchanges.LAB_LIMITS).
 STARTER = (15.0, 0.33)
+PRO = (20.0, 1.0)
 GENEROUS = (1000.0, 100.0)
 
 
@@ -103,7 +104,7 @@ class KrakenDouble(KrakenRest, KrakenWs, DoubleServer):
 def kraken_double(keys: dict[str, str], markets: list[Market] | None = None, **faults: Any) -> KrakenDouble:
     """A Kraken double for `keys` (api key → base64 secret, as Kraken issues them), over `markets`
     (default: BTC and ETH against USD, USDT, USDC). `faults` start set (see FAULT_WORDS); `counter=(ceiling,
-    decay per second)` sets the per-key call counter (generous by default; STARTER is Kraken's Starter tier)."""
+    decay per second)` sets the per-key call counter (generous by default; STARTER and PRO are Kraken's tiers)."""
     counter = faults.pop("counter", GENEROUS)
     exchange = DoubleExchange(markets or default_markets(), new_id=shapes.Ids(), taker_fee=shapes.TAKER_FEE,
                               maker_fee=shapes.MAKER_FEE, fee_in="quote")
