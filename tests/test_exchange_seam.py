@@ -163,17 +163,17 @@ def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
     """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
     refuses that (an ExchangeError before any request) unless its option says the weight is known."""
     import asyncio
-    import importlib
+    import contextlib
 
     from worker.exchanges.credentials import ExchangeCredentials
-    from worker.lab.demo_exchanges import secret_for
-    from worker.lab.doubles.server import DoubleThread
+    from worker.lab.demo_exchanges import LAB_RATE_LIMIT_MS, start_venue
 
-    secret = secret_for(exchange)
-    factory = getattr(importlib.import_module(f"worker.lab.doubles.{exchange}"), f"{exchange}_double")
-    with DoubleThread(factory({"k": secret})) as double:
+    with contextlib.ExitStack() as stack:
+        venue = start_venue(stack, exchange, paced=True)  # Kraken's ccxt throttle at the lab's pace
+
         async def listed() -> list:
-            adapter = CcxtAdapter(exchange, ExchangeCredentials("k", secret), double.base_url)
+            adapter = CcxtAdapter(exchange, ExchangeCredentials(venue.key, venue.double.server.keys[venue.key]),
+                                  venue.double.base_url, LAB_RATE_LIMIT_MS.get(exchange))
             try:
                 return await adapter.open_orders("")
             finally:
