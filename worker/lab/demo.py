@@ -253,7 +253,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress, venues: list) 
             time.sleep(0.25)
         fallbacks = demo_fallback.run(conn, sim, out)
         ledger = demo_ledger.run(conn, database_url, sim, out)
-        exchanges = demo_exchanges.run(conn, venues, out)
+        exchanges = demo_exchanges.run(conn, database_url, venues, out)
         counts = status_counts(conn, since)
         out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
         if out.tty:

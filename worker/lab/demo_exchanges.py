@@ -12,6 +12,7 @@ import importlib
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -158,8 +159,15 @@ def _all_final(conn: psycopg.Connection, intents: list[uuid.UUID]) -> bool:
     return open_ == 0
 
 
-def run(conn: psycopg.Connection, venues: list[Venue], out, timeout_s: float = 30.0) -> dict:
-    results = [run_venue(conn, venue, out, timeout_s) for venue in venues]
+def run(conn: psycopg.Connection, database_url: str, venues: list[Venue], out, timeout_s: float = 30.0) -> dict:
+    """Every exchange's act at once (each its own account, double and connection: nothing shared but the
+    worker), then each checked against its double's ground truth."""
+    def act(venue: Venue) -> dict:
+        with psycopg.connect(database_url) as own:
+            return run_venue(own, venue, out, timeout_s)
+
+    with ThreadPoolExecutor(len(venues) or 1, thread_name_prefix="demo-exchange") as pool:
+        results = list(pool.map(act, venues))
     checks = {}
     for venue in venues:
         truth = venue.double.call(lambda v=venue: _truth(v.double.server))
