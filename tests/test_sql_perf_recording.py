@@ -4,6 +4,7 @@ list does not refresh an order the same read already confirmed (but still answer
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from psycopg.types.json import Jsonb
@@ -296,3 +297,36 @@ def test_open_list_positions_name_the_first_order_with_the_items_orderid(postgre
     assert scalar(postgresql, "SELECT lth_pvr.open_list_positions(%s, %s)",
                   (Jsonb(items), ["x", "a", "b", "a", None, "5"])) == [3, 2, None, None, 6, 2]
     assert scalar(postgresql, "SELECT lth_pvr.open_list_positions('[]', %s)", (["a"],)) == []
+
+
+def index_blocks_of_held_trade_probe(postgresql, frames: list[dict]) -> list[int]:
+    """The shared buffers each run of frames_held_trade_ids' query touched (auto_explain's plan of the
+    nested statement, sent to this client as a NOTICE)."""
+    plans: list[str] = []
+    postgresql.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+    with postgresql.transaction():
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"), ("log_analyze", "on"),
+                               ("log_buffers", "on"), ("log_timing", "off"), ("log_level", "notice")):
+            postgresql.execute(f"SET LOCAL auto_explain.{setting} = {value}")
+        scalar(postgresql, "SELECT lth_pvr.frames_held_trade_ids(%s)", (Jsonb(frames),))
+    # The first Buffers line of a plan is its top node's: the whole statement's.
+    return [int(m.group(1)) for p in plans if "order_fills" in p
+            for m in [re.search(r"Buffers: shared hit=(\d+)", p)] if m]
+
+
+def test_a_reads_duplicate_check_probes_the_unique_key_not_every_fill(postgresql):
+    """Which of a read's trade ids are already recorded is one probe of trade_id_must_be_unique per id
+    (exchange, id_scope, trade_id): without id_scope in its condition the scan read every VALR fill's
+    index entry to filter on trade_id — per read, growing with the history (1.2–1.7 ms of a fill's
+    read at a few thousand fills, the largest single share of record_batch's server time)."""
+    account = make_account(postgresql)
+    order_id = submitted_order(postgresql, account, ext="valr-1", qty="1")
+    postgresql.execute("""INSERT INTO lth_pvr.order_fills (trade_id, exchange_order_id, price, qty, traded_at, source)
+                          SELECT 'history-' || i, %s, 1000000, 0.000001, %s, 'ws'
+                            FROM generate_series(1, 5000) i""", (order_id, T0))
+    postgresql.execute("ANALYZE lth_pvr.order_fills")
+    postgresql.execute("LOAD 'auto_explain'")
+    trades = [{"type": "NEW_ACCOUNT_TRADE", "data": trade_payload(t, "valr-1", "0.0001")}
+              for t in ("history-4999", "new-1")]
+    blocks = index_blocks_of_held_trade_probe(postgresql, trades)
+    assert blocks and max(blocks) <= 8, blocks  # two probes of a three-level index and a heap page
