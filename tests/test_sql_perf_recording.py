@@ -301,8 +301,15 @@ def test_open_list_positions_name_the_first_order_with_the_items_orderid(postgre
 
 
 def nested_statement_buffers(postgresql, query: str, params: tuple, marker: str) -> list[int]:
-    """The shared buffers each statement run inside `query` whose text holds `marker` touched
-    (auto_explain's plans of nested statements, sent to this client as NOTICEs)."""
+    """The shared buffers each statement run inside `query` whose text holds `marker` touched."""
+    # The first Buffers line of a plan is its top node's: the whole statement's.
+    return [int(m.group(1)) for p in nested_statement_plans(postgresql, query, params, marker)
+            for m in [re.search(r"Buffers: shared hit=(\d+)", p)] if m]
+
+
+def nested_statement_plans(postgresql, query: str, params: tuple, marker: str) -> list[str]:
+    """The plans of the statements run inside `query` whose text holds `marker` (auto_explain's plans
+    of nested statements, sent to this client as NOTICEs)."""
     postgresql.execute("LOAD 'auto_explain'")
     plans: list[str] = []
     postgresql.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
@@ -311,9 +318,7 @@ def nested_statement_buffers(postgresql, query: str, params: tuple, marker: str)
                                ("log_buffers", "on"), ("log_timing", "off"), ("log_level", "notice")):
             postgresql.execute(f"SET LOCAL auto_explain.{setting} = {value}")
         rows(postgresql, query, params)
-    # The first Buffers line of a plan is its top node's: the whole statement's.
-    return [int(m.group(1)) for p in plans if marker in p
-            for m in [re.search(r"Buffers: shared hit=(\d+)", p)] if m]
+    return [p for p in plans if marker in p]
 
 
 def test_a_reads_duplicate_check_probes_the_unique_key_not_every_fill(postgresql):
@@ -348,3 +353,25 @@ def test_a_reads_orders_are_locked_by_the_unique_key_not_by_a_scan_of_every_orde
     blocks = nested_statement_buffers(postgresql, "SELECT * FROM lth_pvr.record_batch(%s, %s, %s)",
                                       (session, Jsonb(read), at(seconds=5)), "FROM lth_pvr.exchange_orders o")
     assert blocks and max(blocks) <= 20, blocks  # the lock statement: a few index and heap pages
+
+
+def test_a_deposits_notify_and_credit_probe_the_primary_key_not_the_accounts_history(postgresql):
+    """A page or frame holding a deposit NOTIFYs it and credits its pending receive: both statements
+    find the new rows by the primary key (exchange, transaction_id). Without the exchange in their
+    condition they read the account's whole history (a catch-up holds a deposit every few pages)."""
+    account = make_account(postgresql)
+    postgresql.execute("""INSERT INTO lth_pvr.account_transactions
+                              (transaction_id, exchange_account_id, transaction_type, event_at, raw, source, recorded_at)
+                          SELECT 'history-' || i, %s, 'LIMIT_BUY', %s, '{}', 'rest', %s
+                            FROM generate_series(1, 5000) i""", (account, T0, T0))
+    postgresql.execute("ANALYZE lth_pvr.account_transactions")
+    deposit = {"id": "deposit-1", "transactionType": {"type": "FIAT_DEPOSIT", "description": "Fiat Deposit"},
+               "creditCurrency": "ZAR", "creditValue": "250.00", "eventAt": "2026-12-01T10:00:00.000Z"}
+    plans = nested_statement_plans(
+        postgresql, "SELECT * FROM lth_pvr.record_transactions(%s, 'rest', %s)", (account, Jsonb([deposit])),
+        "FROM lth_pvr.account_transactions t")
+    assert len(plans) == 2, plans  # the NOTIFY's and the credit's
+    for plan in plans:  # each finds the new rows by the whole primary key, not by the account's rows
+        scan = re.search(r"Index Scan using (\w+) on account_transactions.*\n\s*Index Cond: (.*)", plan)
+        assert scan and scan.group(1) == "account_transactions_pkey", plan
+        assert "exchange =" in scan.group(2) and "transaction_id = ANY" in scan.group(2), plan
