@@ -51,7 +51,7 @@ LONGEST_FIRST = [
     "test_chaos_killed_before_post.py",  # 20-60 s
     "test_worker_e2e.py",                # ~60 s
     "test_chaos_fallback.py",            # ~40 s
-    "test_demo.py",                      # ~35 s: the demo, an act per exchange among them
+    "test_demo.py",                      # ~25-35 s: the demo, its exchange acts at once among them
     "test_exchange_ledger_e2e.py",       # ~35 s: deposits and balances through ccxt, a worker each
     "test_security_logs.py",             # ~22 s
     "test_sim_valr_python.py",           # ~18 s
