@@ -40,9 +40,8 @@ from worker.db.migrate import migrate
 # Any other file keeps its place. The bench works the CPU while the next few mostly wait (an outage, a
 # minute boundary, chaos of fixed length, pip).
 LONGEST_FIRST = [
-    "test_exchanges_e2e.py",             # ~120-300 s: 25 end-to-end tests over three exchanges' doubles
+    "test_exchanges_e2e.py",             # ~130-170 s: 25 end-to-end tests over three exchanges' doubles
     "test_bench_smoke.py",               # ~110-180 s: the quick bench, every figure (12: three exchanges)
-    "test_exchange_ledger_e2e.py",       # ~100 s: deposits and balances through ccxt, a worker each
     "test_races_e2e.py",                 # ~80 s: one test waits 18-28 s for a minute boundary
     "test_worker_recovery.py",           # ~80 s: a 40 s database outage
     "test_deploy.py",                    # ~70 s: a wheel installed in a fresh venv, as the deploy guide says
@@ -52,8 +51,9 @@ LONGEST_FIRST = [
     "test_chaos_killed_before_post.py",  # 20-60 s
     "test_worker_e2e.py",                # ~60 s
     "test_chaos_fallback.py",            # ~40 s
+    "test_demo.py",                      # ~25-35 s: the demo, its exchange acts at once among them
+    "test_exchange_ledger_e2e.py",       # ~35 s: deposits and balances through ccxt, a worker each
     "test_security_logs.py",             # ~22 s
-    "test_demo.py",                      # ~20 s
     "test_sim_valr_python.py",           # ~18 s
     "test_worker_many_open_orders.py",   # 11-67 s
 ]
