@@ -37,6 +37,7 @@ def test_comparisons_are_made_on_durable_settings_in_the_same_run(report):
     assert (postgres["fsync"], postgres["synchronous_commit"], postgres["full_page_writes"]) == ("on", "on", "on")
     assert postgres["server_version"].split(".")[0].isdigit()  # the machine is part of the record
     assert report["quick"] is True
+    assert set(report["seconds_by_module"]) == set(GROUPS["test_bench_smoke.py"])  # what each module cost
     assert report["event_to_commit"]["floor_samples"] > 0 and report["event_to_commit"]["samples"] > 0
     # Every frame the simulator sent was matched to the commit that recorded it.
     assert report["event_to_commit"]["unrecorded"] == 0
