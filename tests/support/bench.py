@@ -46,6 +46,7 @@ def quick_bench(file: str) -> dict:
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert report["quick"] is True
+    print(f"{file}: seconds by module {report['seconds_by_module']}")  # shown with -s or -rA
     return report
 
 
