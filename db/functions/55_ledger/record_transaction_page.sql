@@ -12,8 +12,7 @@
 --   source 'rescan' (the cursor-free re-scan of the last ledger_rescan_days, pages by beforeId too):
 --     `done` on a short page; the cursor is not touched; rows it inserts were missed by the socket
 --     and the catch-up (source 'rescan': alert ledger_late_transactions); stamps rescanned_at when done.
--- A done catch-up stamps synced_at and clears the request and the claim (claim_ledger_syncs); a
--- request made while it ran stays and is announced again (NOTIFY lth_pvr_ledger_sync).
+-- A done catch-up ends the sync (finish_ledger_sync: synced_at, the claim and the request it answered).
 CREATE OR REPLACE FUNCTION lth_pvr.record_transaction_page(
     p_exchange_account_id uuid,
     p_items jsonb,
@@ -31,7 +30,6 @@ DECLARE
     c      lth_pvr.ledger_cursors;
     v_n    int;
     v_last text;
-    v_requested timestamptz;
 BEGIN
     IF p_source NOT IN ('rest', 'rescan') THEN
         RAISE EXCEPTION 'record_transaction_page: source must be rest or rescan, not %', p_source
@@ -74,16 +72,9 @@ BEGIN
                -- ledger_window_end of the claim (the read began after it: nothing older was missing).
                held_through = greatest(held_through, coalesce(c.catching_up_to_at, c.newest_event_at),
                                        lth_pvr.ledger_window_end(sync_claimed_at)),
-               catching_up_to_id = NULL, catching_up_to_at = NULL, synced_at = p_now,
-               sync_requested_at = CASE WHEN sync_requested_at <= sync_claimed_at THEN NULL ELSE sync_requested_at END,
-               sync_claimed_at = NULL, sync_claimed_by = NULL, sync_failed_at = NULL, sync_error = NULL
-         WHERE exchange_account_id = p_exchange_account_id
-        RETURNING sync_requested_at INTO v_requested;
-        -- A request that came while this sync ran is still due, and its NOTIFY found the account
-        -- claimed: wake the workers now, not at their next periodic claim (up to 30 s later).
-        IF v_requested IS NOT NULL THEN
-            PERFORM pg_notify('lth_pvr_ledger_sync', p_exchange_account_id::text);
-        END IF;
+               catching_up_to_id = NULL, catching_up_to_at = NULL
+         WHERE exchange_account_id = p_exchange_account_id;
+        PERFORM lth_pvr.finish_ledger_sync(p_exchange_account_id, false, p_now);
     ELSE
         UPDATE lth_pvr.ledger_cursors
            SET catching_up_to_id = c.catching_up_to_id, catching_up_to_at = c.catching_up_to_at
