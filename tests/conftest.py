@@ -40,10 +40,9 @@ from worker.db.migrate import migrate
 # Any other file keeps its place. The bench works the CPU while the next few mostly wait (an outage, a
 # minute boundary, chaos of fixed length, pip).
 LONGEST_FIRST = [
-    "test_exchanges_e2e.py",             # ~120-300 s: 25 end-to-end tests over three exchanges' doubles
+    "test_exchanges_e2e.py",             # ~130-170 s: 25 end-to-end tests over three exchanges' doubles
     "test_chaos_short.py",               # 80-200 s: Kraken's share at ccxt's pace varies (docs/performance.md)
     "test_bench_smoke_exchanges.py",     # ~65 s: the quick bench's figure 12 (three exchanges)
-    "test_exchange_ledger_e2e.py",       # ~100 s: deposits and balances through ccxt, a worker each
     "test_races_e2e.py",                 # ~80 s: one test waits 18-28 s for a minute boundary
     "test_worker_recovery.py",           # ~55-65 s: a 30-35 s database outage
     "test_bench_smoke.py",               # 40-60 s: the quick bench's figures 1-5
@@ -54,8 +53,9 @@ LONGEST_FIRST = [
     "test_chaos_killed_before_post.py",  # 20-60 s
     "test_worker_e2e.py",                # ~60 s
     "test_chaos_fallback.py",            # ~40 s
+    "test_demo.py",                      # ~25-35 s: the demo, its exchange acts at once among them
+    "test_exchange_ledger_e2e.py",       # ~35 s: deposits and balances through ccxt, a worker each
     "test_security_logs.py",             # ~22 s
-    "test_demo.py",                      # ~20 s
     "test_sim_valr_python.py",           # ~18 s
     "test_worker_many_open_orders.py",   # 11-67 s
 ]

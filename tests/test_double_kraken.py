@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import re
 import secrets
 import uuid
@@ -22,6 +23,7 @@ import pytest
 
 from tests.support.inprocess import eventually
 from worker.exchanges.urls import point_at
+from worker.lab.demo_exchanges import start_venue
 from worker.lab.doubles.kraken import kraken_double
 from worker.lab.doubles.server import DoubleThread
 
@@ -276,6 +278,26 @@ def test_the_call_counter_refuses_past_its_ceiling():
                 await ex.fetch_open_orders()
                 with pytest.raises(ccxt.DDoSProtection, match="EAPI:Rate limit exceeded"):
                     await ex.fetch_balance()
+        run(scenario)
+
+
+def test_the_labs_paced_double_holds_a_worker_to_krakens_starter_counter():
+    """Where the lab runs the worker's Kraken throttle fast (KRAKEN_RATE_LIMIT_MS), its double enforces
+    Kraken's counter for a key of that pace (Pro: twenty calls in a burst, then one a second); a worker
+    faster than that is refused as Kraken would refuse it."""
+    with contextlib.ExitStack() as stack:
+        venue = start_venue(stack, "kraken", paced=True)
+        assert venue.env["KRAKEN_RATE_LIMIT_MS"] == "100"
+
+        async def scenario():
+            async with kraken(venue.double, venue.key, venue.double.server.keys[venue.key]) as ex:
+                started, answered = asyncio.get_running_loop().time(), 0
+                with pytest.raises(ccxt.DDoSProtection, match="EAPI:Rate limit exceeded"):
+                    for _ in range(100):
+                        await ex.fetch_open_orders()
+                        answered += 1
+                decayed = 1.0 * (asyncio.get_running_loop().time() - started)
+                assert 20 <= answered <= 20 + decayed + 1, (answered, decayed)
         run(scenario)
 
 

@@ -38,6 +38,16 @@ def test_each_exchange_base_url_is_read_and_validated_like_valrs():
         settings({"BINANCE_BASE_URL": "ftp://example"})
 
 
+def test_an_exchanges_rate_limit_is_ccxts_own_unless_the_operator_sets_it():
+    s = settings({"KRAKEN_RATE_LIMIT_MS": "333"})
+    assert s.exchange_rate_limits == {"binance": None, "kraken": 333.0, "coinbase": None}
+    with pytest.raises(ConfigError, match=r"^COINBASE_RATE_LIMIT_MS: must be a positive number of milliseconds"):
+        settings({"COINBASE_RATE_LIMIT_MS": "0"})
+    accounts = ExchangeAccounts(None, {}, {}, rate_limits=s.exchange_rate_limits)
+    assert accounts.public_adapter("kraken").ccxt.rateLimit == 333  # what ccxt's throttle spaces calls by
+    assert accounts.public_adapter("binance").ccxt.rateLimit == ccxt.binance().rateLimit
+
+
 def test_point_at_sends_every_ccxt_url_to_the_base_url_path_kept_ws_for_sockets():
     adapter = CcxtAdapter("binance", None, "http://127.0.0.1:8123")
     urls = adapter.ccxt.urls["api"]
@@ -153,17 +163,17 @@ def test_every_adapter_lists_the_accounts_open_orders_in_one_call(exchange):
     """The safety net and the reconciliation ask for every open order without a symbol: Binance's ccxt
     refuses that (an ExchangeError before any request) unless its option says the weight is known."""
     import asyncio
-    import importlib
+    import contextlib
 
     from worker.exchanges.credentials import ExchangeCredentials
-    from worker.lab.demo_exchanges import secret_for
-    from worker.lab.doubles.server import DoubleThread
+    from worker.lab.demo_exchanges import LAB_RATE_LIMIT_MS, start_venue
 
-    secret = secret_for(exchange)
-    factory = getattr(importlib.import_module(f"worker.lab.doubles.{exchange}"), f"{exchange}_double")
-    with DoubleThread(factory({"k": secret})) as double:
+    with contextlib.ExitStack() as stack:
+        venue = start_venue(stack, exchange, paced=True)  # Kraken's ccxt throttle at the lab's pace
+
         async def listed() -> list:
-            adapter = CcxtAdapter(exchange, ExchangeCredentials("k", secret), double.base_url)
+            adapter = CcxtAdapter(exchange, ExchangeCredentials(venue.key, venue.double.server.keys[venue.key]),
+                                  venue.double.base_url, LAB_RATE_LIMIT_MS.get(exchange))
             try:
                 return await adapter.open_orders("")
             finally:

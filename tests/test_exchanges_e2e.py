@@ -6,7 +6,6 @@ fills, and its ground truth says what the exchange holds. Parametrized over the 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import uuid
 from decimal import Decimal
 
@@ -14,8 +13,7 @@ import pytest
 
 from tests.harness import API_KEY, API_SECRET
 from tests.support.sql import insert_order
-from worker.lab.demo_exchanges import Venue, secret_for
-from worker.lab.doubles.server import DoubleThread
+from worker.lab.demo_exchanges import Venue, start_venue
 from worker.lab.worker_process import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.slow
@@ -27,11 +25,10 @@ WAIT_S = 20.0
 
 @pytest.fixture(params=EXCHANGES)
 def venue(request):
-    name = request.param
-    factory = getattr(importlib.import_module(f"worker.lab.doubles.{name}"), f"{name}_double")
-    key = f"test-{name}-{uuid.uuid4().hex[:8]}"
+    """The exchange's double, at the lab's pace: the worker's ccxt throttle set fast, the double enforcing
+    the exchange's own limit (demo_exchanges.LAB_RATE_LIMIT_MS, LAB_LIMITS)."""
     with contextlib.ExitStack() as stack:
-        yield Venue(name, stack.enter_context(DoubleThread(factory({key: secret_for(name)}))), key)
+        yield start_venue(stack, request.param, key_prefix="test", paced=True)
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ DEFAULT_VALR_BASE_URL = "https://api.valr.com"
 # The exchanges reached through ccxt: <EXCHANGE>_BASE_URL sends every REST and WebSocket URL of one to
 # another origin (worker/exchanges/urls.py); unset (None), ccxt's own URLs: the real exchange.
 CCXT_EXCHANGES = ("binance", "kraken", "coinbase")
+# <EXCHANGE>_RATE_LIMIT_MS: ccxt's `rateLimit` for that exchange (ms per unit of ccxt's per-endpoint cost;
+# Kraken's private calls cost 3, its history 6); unset (None), ccxt's own, which fits the exchange's
+# strictest tier. Only for a key whose tier allows more (Kraken Pro: 333), and the lab's doubles.
 
 
 class ConfigError(ValueError):
@@ -26,6 +29,7 @@ class WorkerSettings:
     valr_base_url: str
     credentials: Credentials              # VALR's default key (VALR_API_KEY): empty when not set
     exchange_base_urls: dict[str, str | None] = field(default_factory=dict)  # ccxt exchange → origin (None: real)
+    exchange_rate_limits: dict[str, float | None] = field(default_factory=dict)  # ccxt exchange → rateLimit ms
     env: dict[str, str] = field(default_factory=dict, repr=False)  # accounts' credentials are resolved from it
     max_session_s: float = 300.0          # 0 = persistent sessions (the spec's Phase 2)
     socket_wait_s: float = 10.0           # how long placement waits for an authenticated socket
@@ -55,6 +59,8 @@ def build_settings(*, database_url: str | None, valr_base_url: str | None, max_s
                      DEFAULT_VALR_BASE_URL)
     others = {name: _base_url(f"{name.upper()}_BASE_URL", env.get(f"{name.upper()}_BASE_URL"), "http://127.0.0.1:8123")
               for name in CCXT_EXCHANGES}
+    rate_limits = {name: _rate_limit_ms(f"{name.upper()}_RATE_LIMIT_MS", env.get(f"{name.upper()}_RATE_LIMIT_MS"))
+                   for name in CCXT_EXCHANGES}
     # VALR_API_KEY is required once the database says a VALR account uses it (Runner, after the
     # database check; worker/exchanges/credentials.py): a Binance-only database needs no VALR key.
     key, secret = env.get("VALR_API_KEY", ""), env.get("VALR_API_SECRET", "")
@@ -72,7 +78,8 @@ def build_settings(*, database_url: str | None, valr_base_url: str | None, max_s
         raise ConfigError("--log-format: must be text or json")
     return WorkerSettings(
         database_url=database_url, valr_base_url=base.rstrip("/"),
-        credentials=Credentials(api_key=key, api_secret=secret), exchange_base_urls=others, env=dict(env),
+        credentials=Credentials(api_key=key, api_secret=secret), exchange_base_urls=others,
+        exchange_rate_limits=rate_limits, env=dict(env),
         max_session_s=max_session, socket_wait_s=socket_wait, log_format=log_format,
         worker_id=overrides.pop("worker_id", None) or default_worker_id(), **overrides,
     )
@@ -86,3 +93,16 @@ def _base_url(name: str, value: str | None, example: str) -> str | None:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name}: must be an http(s) URL like {example}, got {value!r}")
     return value.rstrip("/")
+
+
+def _rate_limit_ms(name: str, value: str | None) -> float | None:
+    """A positive number of milliseconds, or None when unset (ccxt's own)."""
+    if not value:
+        return None
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = 0.0
+    if not ms > 0:
+        raise ConfigError(f"{name}: must be a positive number of milliseconds (unset: ccxt's own), got {value!r}")
+    return ms

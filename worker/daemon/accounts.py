@@ -12,6 +12,8 @@ then is one ERROR line naming it and the account is left alone (nothing claimed,
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -35,11 +37,13 @@ log = logging.getLogger("worker.accounts")
 
 class ExchangeAccounts:
     def __init__(self, store: Store, env: Mapping[str, str], base_urls: Mapping[str, str | None],
-                 valr_base_url: str = "https://api.valr.com", valr_requests_per_minute: int = 1000) -> None:
+                 valr_base_url: str = "https://api.valr.com", valr_requests_per_minute: int = 1000,
+                 rate_limits: Mapping[str, float | None] | None = None) -> None:
         self.store = store
         self.valr_base_url, self.valr_requests_per_minute = valr_base_url, valr_requests_per_minute
         self.env = env
         self.base_urls = base_urls
+        self.rate_limits = rate_limits or {}  # <EXCHANGE>_RATE_LIMIT_MS: ccxt's rateLimit (None: ccxt's own)
         self.rows: dict[UUID, dict] = {}                 # account_exchanges rows, by account
         self.adapters: dict[UUID, CcxtAdapter] = {}      # ccxt accounts' adapters (their own keys)
         self.valr_clients: dict[UUID, ValrClient] = {}   # VALR accounts on a key of their own
@@ -107,8 +111,8 @@ class ExchangeAccounts:
         from worker.exchanges.ccxt_adapter import CcxtAdapter
 
         self.refs[row["exchange_account_id"]] = credentials.ref
-        self.adapters[row["exchange_account_id"]] = CcxtAdapter(row["exchange"], credentials,
-                                                                self.base_urls.get(row["exchange"]))
+        self.adapters[row["exchange_account_id"]] = CcxtAdapter(
+            row["exchange"], credentials, self.base_urls.get(row["exchange"]), self.rate_limits.get(row["exchange"]))
 
     def exchange(self, account_id: UUID) -> str:
         """'valr' unless account_exchanges says otherwise (an account it has not named yet is VALR's)."""
@@ -160,12 +164,15 @@ class ExchangeAccounts:
         if exchange not in self.public:
             from worker.exchanges.ccxt_adapter import CcxtAdapter
 
-            self.public[exchange] = CcxtAdapter(exchange, None, self.base_urls.get(exchange))
+            self.public[exchange] = CcxtAdapter(exchange, None, self.base_urls.get(exchange),
+                                                self.rate_limits.get(exchange))
         return self.public[exchange]
 
     def usable(self, account_ids: Iterable[Any]) -> list[UUID]:
         return [a for a in account_ids if a not in self.unusable]
 
     async def aclose(self) -> None:
-        for adapter in [*self.adapters.values(), *self.public.values(), *self.valr_clients.values()]:
-            await adapter.aclose()
+        """Every client closed at once: each ccxt close ends with a pause of its own (ccxt's timeout_on_exit,
+        250 ms for the transports to close), which one after another would add up at every stop."""
+        clients = [*self.adapters.values(), *self.public.values(), *self.valr_clients.values()]
+        await asyncio.gather(*(client.aclose() for client in clients))

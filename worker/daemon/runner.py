@@ -44,7 +44,7 @@ from worker.daemon.prices import PriceWatch
 from worker.daemon.registry import SessionRegistry
 from worker.daemon.session import SessionContext, SubaccountSession
 from worker.daemon.tasks import Supervisor, Tasks
-from worker.db.pool_check import CheckWhenIdle, warm_up
+from worker.db.pool_check import CheckWhenIdle, HotFirstPool, warm_up
 from worker.db.preflight import StartupError, check_worker_database
 from worker.db.store import Store
 from worker.exchanges.credentials import CredentialMissing, NEVER_A_FLAG, valr_required
@@ -133,10 +133,10 @@ class Runner:
         if self.db.down:
             self.db.ok()
         check = CheckWhenIdle()
-        self.pool = AsyncConnectionPool(s.database_url, min_size=POOL_START_SIZE, max_size=POOL_SIZE, open=False,
-                                        name="valr-monitor", configure=warm_up, check=check.check, reset=check.reset,
-                                        reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
-                                        kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
+        self.pool = HotFirstPool(s.database_url, min_size=POOL_START_SIZE, max_size=POOL_SIZE, open=False,
+                                 name="valr-monitor", configure=warm_up, check=check.check, reset=check.reset,
+                                 reconnect_timeout=POOL_RECONNECT_TIMEOUT_S,
+                                 kwargs={"autocommit": True, "application_name": "valr-monitor-worker"})
         self.store = Store(self.pool, s.worker_id)
         # Heartbeat and lease renewal on a connection of their own: never queued behind the sessions'
         # recording (2,000 sockets' frames can hold every pooled connection for longer than a lease).
@@ -147,7 +147,8 @@ class Runner:
         self.lease_store = Store(self.lease_pool, s.worker_id)
         self.client = ValrClient(s.valr_base_url, s.credentials, requests_per_minute=s.requests_per_minute)
         self.lookups = Lookups(self.client, self.store)
-        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute)
+        self.accounts = ExchangeAccounts(self.store, s.env, s.exchange_base_urls, s.valr_base_url, s.requests_per_minute,
+                                         s.exchange_rate_limits)
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,

@@ -52,3 +52,20 @@ async def warm_up(conn: AsyncConnection) -> None:
         await conn.execute(WARM_UP)
     except psycopg.Error as exc:
         log.debug("warming a new connection failed: %s", exc)
+
+
+class HotFirstPool(AsyncConnectionPool):
+    """A pool that hands out the connection given back last (psycopg_pool hands out the one idle longest).
+
+    The worker's calls mostly come one at a time (a fill's read, a tick): handed out in turn, each of the
+    ten connections served every tenth call, so every record_batch ran on a backend idle for ten calls'
+    time — its process, its caches and its plans cold again — and took 0.4–0.7 ms more on the server than
+    on a connection that just worked (docs/performance.md, figure 1). Most recent first, a steady flow
+    stays on one or two warm backends; the others still serve when calls overlap, and, idle longest,
+    are the ones the pool's shrinking closes first (it takes from the same end as before)."""
+
+    async def _get_ready_connection(self, timeout: float | None):
+        # Called under the pool's lock; the pool takes from the left and gives back on the right.
+        if len(self._pool) > 1:
+            self._pool.rotate(1)
+        return await super()._get_ready_connection(timeout)

@@ -134,10 +134,13 @@ def as_tick_sizes(markets: dict, precision_mode: int) -> dict:
 class CcxtAdapter:
     """One account of one exchange (credentials None: public data only: prices, pair rules)."""
 
-    def __init__(self, exchange: str, credentials: ExchangeCredentials | None, base_url: str | None) -> None:
+    def __init__(self, exchange: str, credentials: ExchangeCredentials | None, base_url: str | None,
+                 rate_limit_ms: float | None = None) -> None:
         self.exchange = exchange
         self.quirks = QUIRKS[exchange]
         config: dict[str, Any] = {"enableRateLimit": True, "newUpdates": True, "options": dict(self.quirks.options)}
+        if rate_limit_ms is not None:  # <EXCHANGE>_RATE_LIMIT_MS (worker/config.py); None: ccxt's own
+            config["rateLimit"] = rate_limit_ms
         if credentials is not None:
             config.update(apiKey=credentials.api_key, secret=credentials.api_secret)
             if credentials.passphrase:

@@ -180,7 +180,7 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
         out.note(f"VALR simulator at {sim.base_url}")
-        venues = demo_exchanges.start_venues(stack)
+        venues = demo_exchanges.start_venues(stack, paced=True)
         out.note("exchange doubles driven through ccxt: " + ", ".join(f"{v.name} at {v.double.base_url}" for v in venues))
         worker = WorkerProcess("worker", database_url, sim.base_url, key, secret, workdir,
                                extra=("--catch-up", "2", "--max-session", "0"), env=demo_exchanges.worker_env(venues))
@@ -253,7 +253,7 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress, venues: list) 
             time.sleep(0.25)
         fallbacks = demo_fallback.run(conn, sim, out)
         ledger = demo_ledger.run(conn, database_url, sim, out)
-        exchanges = demo_exchanges.run(conn, venues, out)
+        exchanges = demo_exchanges.run(conn, database_url, venues, out)
         counts = status_counts(conn, since)
         out.show(progress_line(counts, plan.orders, time.monotonic() - started), force=True)
         if out.tty:

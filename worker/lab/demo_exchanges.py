@@ -12,6 +12,7 @@ import importlib
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,35 +24,49 @@ from worker.lab.worker_process import wait_for
 
 EXCHANGES = ("binance", "kraken", "coinbase")
 QTY = Decimal("0.002")
+# The lab's pace for ccxt's throttle against a double (<EXCHANGE>_RATE_LIMIT_MS, worker/config.py): ccxt's
+# Kraken waits 3 s between private calls (its Starter tier's 0.33/s decay, none of its burst of 15).
+LAB_RATE_LIMIT_MS = {"kraken": 100}
+# A paced double enforces the exchange's own limit for a key that would run at such a pace, so a worker
+# too fast for it is refused as the exchange would refuse it: Kraken's Pro counter (20, -1/s; the worker's
+# Kraken tests peaked at 11-14 of Starter's 15, too close to be steady). Unpaced doubles keep their generous
+# defaults: the chaos soak and the bench run at ccxt's own pace (several workers on one key in the soak).
+LAB_LIMITS = {"kraken": {"counter": (20.0, 1.0)}}
 
 
 @dataclass
 class Venue:
-    """One exchange's double, its key and the environment the worker reads for it."""
+    """One exchange's double, its key and the environment the worker reads for it; paced: the worker at
+    the lab's pace (LAB_RATE_LIMIT_MS), the double enforcing the exchange's limit (LAB_LIMITS)."""
     name: str
     double: DoubleThread
     key: str
+    paced: bool = False
 
     @property
     def env(self) -> dict[str, str]:
         ref = self.name.upper()
-        return {f"{ref}_BASE_URL": self.double.base_url, f"{ref}_API_KEY": self.key,
-                f"{ref}_API_SECRET": self.double.server.keys[self.key]}
+        env = {f"{ref}_BASE_URL": self.double.base_url, f"{ref}_API_KEY": self.key,
+               f"{ref}_API_SECRET": self.double.server.keys[self.key]}
+        if self.paced and self.name in LAB_RATE_LIMIT_MS:
+            env[f"{ref}_RATE_LIMIT_MS"] = str(LAB_RATE_LIMIT_MS[self.name])
+        return env
 
     def symbol(self) -> str:
         """The double's first BTC market: the demo buys Bitcoin everywhere."""
         return next(s for s, m in self.double.server.exchange.markets.items() if m.base == "BTC")
 
 
-def start_venues(stack: contextlib.ExitStack, names: tuple[str, ...] = EXCHANGES) -> list[Venue]:
-    """Each exchange's double in its own thread, with a fresh key (`<name>_double(keys)` in its module)."""
-    venues = []
-    for name in names:
-        factory = getattr(importlib.import_module(f"worker.lab.doubles.{name}"), f"{name}_double")
-        key = f"demo-{name}-{secrets.token_hex(4)}"
-        secret = secret_for(name)
-        venues.append(Venue(name, stack.enter_context(DoubleThread(factory({key: secret}))), key))
-    return venues
+def start_venue(stack: contextlib.ExitStack, name: str, key_prefix: str = "demo", paced: bool = False) -> Venue:
+    """One exchange's double in its own thread, with a fresh key (`<name>_double(keys)` in its module)."""
+    factory = getattr(importlib.import_module(f"worker.lab.doubles.{name}"), f"{name}_double")
+    key = f"{key_prefix}-{name}-{secrets.token_hex(4)}"
+    limits = LAB_LIMITS.get(name, {}) if paced else {}
+    return Venue(name, stack.enter_context(DoubleThread(factory({key: secret_for(name)}, **limits))), key, paced)
+
+
+def start_venues(stack: contextlib.ExitStack, names: tuple[str, ...] = EXCHANGES, paced: bool = False) -> list[Venue]:
+    return [start_venue(stack, name, paced=paced) for name in names]
 
 
 def secret_for(name: str) -> str:
@@ -144,8 +159,15 @@ def _all_final(conn: psycopg.Connection, intents: list[uuid.UUID]) -> bool:
     return open_ == 0
 
 
-def run(conn: psycopg.Connection, venues: list[Venue], out, timeout_s: float = 30.0) -> dict:
-    results = [run_venue(conn, venue, out, timeout_s) for venue in venues]
+def run(conn: psycopg.Connection, database_url: str, venues: list[Venue], out, timeout_s: float = 30.0) -> dict:
+    """Every exchange's act at once (each its own account, double and connection: nothing shared but the
+    worker), then each checked against its double's ground truth."""
+    def act(venue: Venue) -> dict:
+        with psycopg.connect(database_url) as own:
+            return run_venue(own, venue, out, timeout_s)
+
+    with ThreadPoolExecutor(len(venues) or 1, thread_name_prefix="demo-exchange") as pool:
+        results = list(pool.map(act, venues))
     checks = {}
     for venue in venues:
         truth = venue.double.call(lambda v=venue: _truth(v.double.server))

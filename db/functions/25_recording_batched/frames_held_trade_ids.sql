@@ -14,6 +14,10 @@ BEGIN
               FROM jsonb_path_query(p_frames, 'lax $[*] ? (@.type == "NEW_ACCOUNT_TRADE").data.id') AS id(v)
                    CROSS JOIN LATERAL (SELECT f.trade_id FROM lth_pvr.order_fills f
                                         WHERE f.exchange = 'valr'  -- the fast path is VALR's only
+                                          -- the unique key's middle column, named so the probe is
+                                          -- on the whole key: without it the index scan reads every
+                                          -- VALR fill and filters on trade_id (per read, O(history))
+                                          AND f.id_scope = lth_pvr.trade_id_scope('valr', NULL)
                                           AND f.trade_id = left(id.v #>> '{}', 200)
                                         LIMIT 1) AS held
              WHERE jsonb_typeof(id.v) IN ('string', 'number'));

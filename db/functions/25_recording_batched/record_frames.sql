@@ -86,6 +86,11 @@ BEGIN
               INTO v_orders, v_ext
               FROM (SELECT o FROM lth_pvr.exchange_orders o
                      WHERE o.exchange_account_id = p_exchange_account_id
+                       -- The account's exchange (every order's, exchange_of_row) named, so an orderId is
+                       -- one probe of ext_order_id_must_be_unique (exchange, ext_order_id), not a scan of
+                       -- every order's entry: per read, growing with the history.
+                       AND o.exchange = (SELECT a.exchange FROM lth_pvr.exchange_accounts a
+                                          WHERE a.exchange_account_id = p_exchange_account_id)
                        AND ((v_lists AND o.status = 'submitted') OR o.ext_order_id = ANY (v_named))
                        FOR UPDATE) AS s;
             v_dirty := array_fill(false, ARRAY[cardinality(v_orders)]);

@@ -22,6 +22,8 @@ DECLARE
     v_ids   text[];     -- v_rows' ids, in item order (NULL: malformed): read by position, not v_rows[n]
     v_new   text[];
     v_types text[];
+    v_exchange text := (SELECT a.exchange FROM lth_pvr.exchange_accounts a
+                         WHERE a.exchange_account_id = p_exchange_account_id);
 BEGIN
     IF jsonb_typeof(p_items) <> 'array' OR jsonb_array_length(p_items) = 0 THEN
         RETURN;
@@ -42,6 +44,8 @@ BEGIN
       INTO v_new, v_types
       FROM inserted i;
 
+    -- The deposit statements name the exchange: the primary key is (exchange, transaction_id), so
+    -- without it they read every transaction of the account (the history grows, every page slows).
     -- Only a type deposit_kind may call a deposit (the categories it reads) costs the NOTIFY and the
     -- pending-receive query, and only its rows are asked: a read of trade records (the hot path)
     -- skips both, and a catch-up page of trades with one deposit judges that one row.
@@ -55,16 +59,16 @@ BEGIN
                     'kind', t.kind, 'currency', t.credit_currency, 'amount', t.credit_value)::text)
            FROM (SELECT t.*, lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) AS kind
                    FROM lth_pvr.account_transactions t
-                  WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
-                    AND t.exchange_account_id = p_exchange_account_id
+                  WHERE t.exchange = v_exchange AND t.transaction_id = ANY (v_new)
+                    AND t.transaction_type = ANY (v_types) AND t.exchange_account_id = p_exchange_account_id
                  OFFSET 0) t  -- OFFSET 0: deposit_kind once a row, after the type filter
           WHERE t.kind IS NOT NULL
           ORDER BY t.event_at, t.transaction_id;
         UPDATE lth_pvr.pending_receives p
            SET credited_transaction_id = t.transaction_id, updated_at = p_now
           FROM lth_pvr.account_transactions t
-         WHERE t.transaction_id = ANY (v_new) AND t.transaction_type = ANY (v_types)
-           AND t.exchange_account_id = p_exchange_account_id
+         WHERE t.exchange = v_exchange AND t.transaction_id = ANY (v_new)
+           AND t.transaction_type = ANY (v_types) AND t.exchange_account_id = p_exchange_account_id
            AND lth_pvr.deposit_kind(t.transaction_type, t.credit_value, t.debit_value) = 'crypto'
            AND p.exchange_account_id = t.exchange_account_id
            AND p.transaction_hash = t.additional_info->>'transactionHash'
@@ -81,8 +85,7 @@ BEGIN
               FROM unnest(v_ids) WITH ORDINALITY AS u(id, n)) x
       LEFT JOIN lth_pvr.account_transactions held
         ON held.transaction_id = x.id
-       AND held.exchange = (SELECT a.exchange FROM lth_pvr.exchange_accounts a
-                             WHERE a.exchange_account_id = p_exchange_account_id)
+       AND held.exchange = v_exchange
      ORDER BY x.n;
 END
 $$;

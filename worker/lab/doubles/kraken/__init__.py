@@ -45,6 +45,12 @@ from worker.lab.doubles.kraken.ws import Conn, KrakenWs
 from worker.lab.doubles.server import DoubleServer
 
 FAULT_WORDS = ("rate_limit", "lose_placement_answers", "close_sockets", "silent")
+# Kraken's REST call counter per tier (ceiling, decay a second; docs: Spot REST Rate Limits). The default
+# is generous (ccxt's own pace stays under even STARTER's counter); a double the lab runs the worker fast
+# against is given PRO, the tier of a key an operator would set a faster pace for (demo_exchanges.LAB_LIMITS).
+STARTER = (15.0, 0.33)
+PRO = (20.0, 1.0)
+GENEROUS = (1000.0, 100.0)
 
 
 def default_markets() -> list[Market]:
@@ -62,7 +68,7 @@ def default_markets() -> list[Market]:
 class KrakenDouble(KrakenRest, KrakenWs, DoubleServer):
     name = "kraken"
 
-    def __init__(self, exchange: DoubleExchange, keys: dict[str, str], counter: tuple[float, float] = (1000.0, 100.0)) -> None:
+    def __init__(self, exchange: DoubleExchange, keys: dict[str, str], counter: tuple[float, float] = GENEROUS) -> None:
         self.counter_ceiling = counter
         self.conns: list[Conn] = []
         self.seen: dict[str, str] = {}
@@ -98,8 +104,8 @@ class KrakenDouble(KrakenRest, KrakenWs, DoubleServer):
 def kraken_double(keys: dict[str, str], markets: list[Market] | None = None, **faults: Any) -> KrakenDouble:
     """A Kraken double for `keys` (api key → base64 secret, as Kraken issues them), over `markets`
     (default: BTC and ETH against USD, USDT, USDC). `faults` start set (see FAULT_WORDS); `counter=(ceiling,
-    decay per second)` sets the per-key call counter (generous by default)."""
-    counter = faults.pop("counter", (1000.0, 100.0))
+    decay per second)` sets the per-key call counter (generous by default; STARTER and PRO are Kraken's tiers)."""
+    counter = faults.pop("counter", GENEROUS)
     exchange = DoubleExchange(markets or default_markets(), new_id=shapes.Ids(), taker_fee=shapes.TAKER_FEE,
                               maker_fee=shapes.MAKER_FEE, fee_in="quote")
     double = KrakenDouble(exchange, keys, counter)

@@ -47,7 +47,7 @@ def parse_body(body: str, content_type: str) -> dict:
 @dataclass
 class Counter:
     """Kraken's per-key call counter: each call adds its cost, the counter decays over time, a call that
-    would pass the ceiling is refused. Generous by default (the tests' pace), tight when a test says."""
+    would pass the ceiling is refused (kraken_double sets its ceiling and decay)."""
 
     ceiling: float = 1000.0
     decay_per_second: float = 100.0
