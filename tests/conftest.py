@@ -41,11 +41,13 @@ from worker.db.migrate import migrate
 # minute boundary, chaos of fixed length, pip).
 LONGEST_FIRST = [
     "test_exchanges_e2e.py",             # ~130-170 s: 25 end-to-end tests over three exchanges' doubles
-    "test_bench_smoke.py",               # ~110-180 s: the quick bench, every figure (12: three exchanges)
+    "test_chaos_short.py",               # 80-200 s: Kraken's share at ccxt's pace varies (docs/performance.md)
     "test_races_e2e.py",                 # ~80 s: one test waits 18-28 s for a minute boundary
-    "test_worker_recovery.py",           # ~80 s: a 40 s database outage
+    "test_worker_recovery.py",           # ~55-65 s: a 30-35 s database outage
+    "test_bench_smoke.py",               # 40-60 s: the quick bench's figures 1-5
+    "test_bench_smoke_scale_fallback_ledger.py",  # 47-55 s: the quick bench's figures 6-11
+    "test_bench_smoke_exchanges.py",     # ~25 s: the quick bench's figure 12 (three exchanges, Kraken paced)
     "test_deploy.py",                    # ~70 s: a wheel installed in a fresh venv, as the deploy guide says
-    "test_chaos_short.py",               # ~70 s
     "test_fallback_e2e.py",              # ~65 s
     "test_packaging.py",                 # ~65 s: a wheel built, a venv installed
     "test_chaos_killed_before_post.py",  # 20-60 s

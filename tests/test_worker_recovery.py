@@ -44,9 +44,14 @@ def test_after_a_database_outage_the_worker_watches_again_and_reconciles_within_
         for _, intent in placed:
             sim.fill(str(intent))  # filled on the exchange while the worker cannot record anything
         # Longer than the lease TTL (4 s: the worker closes its sockets, lease_unrenewable) and than the
-        # pool's 30 s wait for a connection (ticks fail, as in the 53 s outage this test pins).
-        time.sleep(40)
-        during = warnings_and_errors("\n".join(worker.log().splitlines()[before_outage:]))
+        # pool's 30 s wait for a connection (ticks fail, as in the 53 s outage this test pins): until the
+        # worker said both, not a fixed 40 s.
+        def since_outage() -> str:
+            return "\n".join(worker.log().splitlines()[before_outage:])
+
+        wait_for(lambda: "leases not renewed in time" in since_outage() and tick_failed_on_the_pool(since_outage()),
+                 timeout=60, what="the leases given up and a tick failed after the pool's 30 s wait")
+        during = warnings_and_errors(since_outage())
         own_cluster.resume()
         back = time.monotonic()
 
@@ -143,6 +148,11 @@ def test_a_worker_restarted_after_kill_9_watches_its_subaccounts_again_at_once(s
         assert "took over the leases of a dead worker on this host" in second.log()
     sim.fill(str(intent))
     orders.wait_status(order_id, "filled", timeout=20)
+
+
+def tick_failed_on_the_pool(log: str) -> bool:
+    """A tick gave up waiting for a pooled connection (psycopg_pool's PoolTimeout, after its 30 s)."""
+    return any("source=tick" in line and "couldn't get a connection" in line for line in log.splitlines())
 
 
 def warnings_and_errors(log: str) -> list[str]:

@@ -49,11 +49,15 @@ def commits_of(batch: Batch) -> list[tuple[list[dict], int]]:
     out, that much sooner. Nothing is reordered (a read that begins with a ledger frame, or has none,
     is one call), and each call is its own whole: the ledger's rows are idempotent by VALR's ids, and a
     ledger call lost with the connection is covered by the ledger's REST catch-up, as any frame lost
-    with a connection is. `superseded` (lists dropped among the read's frames) goes with the first."""
+    with a connection is. `superseded` (lists dropped among the read's frames) goes with the call whose
+    frames they stood among (Batch.dropped_before), so each call's NOTIFY counts the frames received in
+    its own stretch of the read: with every drop counted in the first, a read of several fills (a
+    backlog, under load) told the listener one call too many frames and the next too few."""
     frames = [e.raw for e in batch]
     cut = next((i for i, e in enumerate(batch) if e.type in LEDGER_EVENTS), len(frames))
     if 0 < cut < len(frames):
-        return [(frames[:cut], batch.superseded), (frames[cut:], 0)]
+        later = sum(n for i, n in batch.dropped_before.items() if i >= cut)
+        return [(frames[:cut], batch.superseded - later), (frames[cut:], later)]
     return [(frames, batch.superseded)]
 
 

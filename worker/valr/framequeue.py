@@ -71,9 +71,14 @@ Parse = Callable[[str | bytes, float], AccountEvent | None]
 
 class Batch(list):
     """Frames taken together, in the order received (a list of AccountEvent), and `superseded`: how
-    many older open-orders lists received among them were dropped."""
+    many older open-orders lists received among them were dropped; `dropped_before` says where: {index
+    of the frame received right after them (len(batch): after the last): how many}."""
 
     superseded: int = 0
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.dropped_before: dict[int, int] = {}
 
 
 @dataclass(eq=False)
@@ -188,6 +193,8 @@ class FrameQueue:
                 self._list = None
             event = entry.event or self._parse(entry.text or b"", entry.received_at)
             batch.superseded += entry.superseded_before
+            if entry.superseded_before:
+                batch.dropped_before[len(batch)] = batch.dropped_before.get(len(batch), 0) + entry.superseded_before
             if event is not None:
                 batch.append(event)
         self._room.set()

@@ -81,6 +81,7 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
     raise_file_limit()
     started = time.monotonic()
     figures: dict[str, Figure] = {}
+    seconds: dict[str, float] = {}  # each module's wall time, set-up and tear-down included
     cluster = Cluster(database_url).start()
     try:
         say(f"PostgreSQL: {'embedded' if database_url is None else dsn.redact(database_url)}, "
@@ -91,7 +92,9 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
                 if only and module.rsplit(".", 1)[1] not in only:
                     continue
                 say(f"running {module.rsplit('.', 1)[1]} …")
+                began = time.monotonic()
                 result = getattr(importlib.import_module(module), name)(cluster, workdir, quick)
+                seconds[module.rsplit(".", 1)[1]] = round(time.monotonic() - began, 1)
                 for fig in (result if isinstance(result, tuple) else (result,)):
                     figures[fig.key] = fig
         durable = cluster.durable_settings()
@@ -102,7 +105,7 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
         "command": "valr-monitor bench" + (" --quick" if quick else "") + "".join(f" --only {n}" for n in only),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(), "quick": quick, "postgres": durable,
-        "elapsed_s": round(time.monotonic() - started, 1),
+        "elapsed_s": round(time.monotonic() - started, 1), "seconds_by_module": seconds,
     }
     for key in keys:
         report[key] = figures[key].data

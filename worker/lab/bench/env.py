@@ -194,6 +194,13 @@ class BenchWorker:
                 pass
         return count
 
+    def wait_started(self, timeout: float = 60) -> None:
+        """Until its start-up is over (clock check, pair rules read: its "worker started" line)."""
+        wait_for(lambda: "worker started" in self.log_path.read_text(errors="replace") or not self.alive(),
+                 timeout, f"worker {self.name} to start")
+        if not self.alive():
+            raise RuntimeError(f"bench: worker {self.name} exited at start:\n{self.log_tail()}")
+
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 

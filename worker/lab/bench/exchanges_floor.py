@@ -38,7 +38,7 @@ class Floor:
         self.url, self.symbol = url, symbol
         self.adapter = CcxtAdapter(exchange, ExchangeCredentials(
             api_key=os.environ[f"{ref}_API_KEY"], api_secret=os.environ[f"{ref}_API_SECRET"]),
-            os.environ[f"{ref}_BASE_URL"])
+            os.environ[f"{ref}_BASE_URL"], rate_limit_ms=float(os.environ.get(f"{ref}_RATE_LIMIT_MS") or 0) or None)
         self.replace: dict[str, Decimal] = {}  # order id → its quantity, until its cancelled word
 
     async def run(self) -> None:

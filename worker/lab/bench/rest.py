@@ -94,7 +94,7 @@ def play_day(cluster, workdir: Path, scenario: str, faults: dict, plan: list[Pla
                          (2 * 24 * 3600,))
             accounts = insert_accounts(conn, subaccounts, 7_600_000)
             worker = BenchWorker(url, sim.base_url, workdir, f"rest_{scenario}")
-            time.sleep(1.0)  # the worker's start-up (clock check, LISTEN) before counting
+            worker.wait_started()  # its start-up's calls (clock check, pair rules) are not counted
             if faults:
                 sim.set_faults(**faults)
             sim.reset_counters()

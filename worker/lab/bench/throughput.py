@@ -168,7 +168,8 @@ def _slice(rows: list, i: int, parts: int) -> list:
 
 
 def run_throughput(cluster, workdir: Path, quick: bool) -> Figure:
-    subaccounts, fills, reps = (50, 1000, 2) if quick else (50, 10_000, 3)
+    # --quick (the suite's smoke) proves the burst, its matching and the floor once, on fewer sockets.
+    subaccounts, fills, reps = (20, 1000, 2) if quick else (50, 10_000, 3)
     url = cluster.database("throughput")
     sim = start_simulator()
     worker = observer = None
