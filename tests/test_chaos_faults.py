@@ -23,3 +23,20 @@ def test_intent_insert_is_refused_by_the_intent_invariant(postgresql, db_url):
     record = injector.records[-1]
     assert (record.kind, record.accepted) == ("intent_insert", False)
     assert record.detail.endswith(f"refused ({INTENT_INSERT_RULE})"), record.detail
+
+
+def test_a_restarts_rewatch_limit_counts_from_valrs_answers_not_through_a_rest_storm():
+    """A worker restarted just before a REST storm cannot pass its start's clock check until VALR answers
+    again: the seconds every REST call was refused (the storms' union, within the restart's window) are
+    added to the rewatch limit; other faults add nothing."""
+    from worker.lab.chaos.faults import FaultRecord
+
+    injector = FaultInjector(random.Random(1), FaultPlan(seconds=1, pg_restart=False), sim=None, workers=[],
+                             admin_url="", restart_pg=None)
+    injector.records = [FaultRecord(2.0, "rest_429_storm", "", until_s=6.0),
+                        FaultRecord(15.0, "rest_429_long_storm", "", until_s=49.0),
+                        FaultRecord(20.0, "rest_429_storm", "", until_s=24.0),   # inside the long one
+                        FaultRecord(16.0, "events_dropped", "", until_s=30.0)]   # not a REST refusal
+    assert injector._rest_storm_s(10.0, 60.0) == 34.0
+    assert injector._rest_storm_s(4.0, 20.0) == 2.0 + 5.0
+    assert injector._rest_storm_s(50.0, 60.0) == 0.0

@@ -245,7 +245,7 @@ class Chaos:
                 mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
                 expire_fraction=0.05, fail_fraction=0.05, seed=plan.seed)))
             out.note(f"VALR simulator (auto matching, seed {plan.seed}) at {sim.base_url}")
-            self.venues = start_venues(stack) if plan.exchange_orders else []
+            self.venues = start_venues(stack, paced=True) if plan.exchange_orders else []
             if self.venues:
                 out.note("exchange doubles through ccxt: " + ", ".join(v.name for v in self.venues))
             workers = [WorkerProcess(f"worker{i + 1}", url_for_workers, sim.base_url, key, secret, workdir,
