@@ -199,3 +199,19 @@ def test_the_sweep_hands_on_each_cached_update_once_and_forgets_what_the_cache_d
     assert unseen.take([cache[1]]) == []  # each once, whether read or swept
     cache[:] = [order(str(n), "open", 0.0) for n in range(3, 1003)]  # the cache rolled over
     assert len(unseen.take([])) == 1000 and len(unseen.seen) == 1000
+
+
+def test_an_order_read_carries_no_trades_ccxt_accumulated_in_its_cache():
+    """ccxt's Binance appends each trade to its cached order: read as it is, an order filled n times went
+    to SQL with n trades at every update. The read hands the order on without them (its trades come as
+    trades), and leaves ccxt's cache as it was."""
+    from worker.exchanges.ccxt_adapter import Unseen
+
+    trades = [{"id": str(n), "order": "1", "amount": 0.001} for n in range(500)]
+    cached = {"id": "1", "status": "open", "filled": 0.5, "remaining": 0.5, "lastUpdateTimestamp": 2, "trades": trades}
+    unseen = Unseen(lambda: [], orders=True)
+    [read] = unseen.take([cached])
+    assert "trades" not in read and read["filled"] == 0.5 and read["status"] == "open"
+    assert cached["trades"] is trades and len(trades) == 500
+    trade_stream = Unseen(lambda: [], orders=False)
+    assert trade_stream.take([trades[0]]) == [trades[0]]  # a trade is handed on whole

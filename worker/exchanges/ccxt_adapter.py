@@ -366,9 +366,19 @@ class Unseen:
             held.add(key)
             if key not in self.seen:
                 self.seen.add(key)
-                out.append(item)
+                out.append(self.as_read(item))
         self.seen &= held
         return out
+
+    def as_read(self, item: dict) -> dict:
+        """An order as the exchange said it, without the `trades` ccxt accumulates in its cached copy:
+        ccxt's Binance appends every trade of an order to it, so an order filled n times was handed to SQL
+        with n trades at each update (figure 12's Binance fill → commit grew 10 → 39 ms over 1,000 fills
+        of one order). SQL reads trades from the trade stream (or REST), never from an order. A copy:
+        ccxt's cache is left as it is."""
+        if self.orders and item.get("trades"):
+            return {k: v for k, v in item.items() if k != "trades"}
+        return item
 
 
 @dataclass(frozen=True)
