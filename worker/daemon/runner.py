@@ -532,10 +532,11 @@ class Runner:
             return
         # Every account this worker may claim for is routed first (its exchange and key: a lease taken by
         # the lease round apart from the tick brings new ones); one whose credential is missing is left
-        # alone: nothing of it is claimed.
+        # alone: nothing of it is claimed. Only the accounts routed are named to SQL, never "all I lease":
+        # a lease committed by a renewal still under way is SQL's before it is self.leased, and its new
+        # account's order was claimed unrouted (then left `placing` until requeue_unsent_placements).
         await self.accounts.resolve_new(self.leased)
-        only = self.accounts.usable(self.leased) if self.accounts.unusable else None
-        claimed = await self.store.claim_pending_orders(only, 500)
+        claimed = await self.store.claim_pending_orders(self.accounts.usable(self.leased), 500)
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in claimed:
             by_account[order["exchange_account_id"]].append(order)
