@@ -84,6 +84,7 @@ class EmbeddedPostgres:
     template_dbname: str | None = None  # read by pytest-postgresql's depends_on
     base_dir: Path | None = None
     _started: bool = False
+    _port_held: socket.socket | None = None  # while paused: the port, bound and not listening
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "EmbeddedPostgres":
@@ -117,10 +118,23 @@ class EmbeddedPostgres:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def pause(self) -> None:
-        """Stop the server, keeping its data, until resume() (an outage, for recovery tests)."""
+        """Stop the server, keeping its data, until resume() (an outage, for recovery tests). Its port
+        stays ours, bound and not listening: a connection is refused, as by a server that is down, and no
+        other process of the machine (a test's simulator on a free port) can take it meanwhile and answer
+        in its stead."""
         self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            held.bind((self.host, self.port))
+        except OSError:  # taken already in the moment between: the outage is still an outage
+            held.close()
+            return
+        self._port_held = held
 
     def resume(self) -> None:
+        if self._port_held is not None:
+            self._port_held.close()
+            self._port_held = None
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file))
 
     def restart(self, mode: str = "fast") -> None:
