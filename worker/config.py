@@ -59,7 +59,7 @@ def build_settings(*, database_url: str | None, valr_base_url: str | None, max_s
                      DEFAULT_VALR_BASE_URL)
     others = {name: _base_url(f"{name.upper()}_BASE_URL", env.get(f"{name.upper()}_BASE_URL"), "http://127.0.0.1:8123")
               for name in CCXT_EXCHANGES}
-    rate_limits = {name: _rate_limit_ms(f"{name.upper()}_RATE_LIMIT_MS", env.get(f"{name.upper()}_RATE_LIMIT_MS"))
+    rate_limits = {name: rate_limit_ms(f"{name.upper()}_RATE_LIMIT_MS", env.get(f"{name.upper()}_RATE_LIMIT_MS"))
                    for name in CCXT_EXCHANGES}
     # VALR_API_KEY is required once the database says a VALR account uses it (Runner, after the
     # database check; worker/exchanges/credentials.py): a Binance-only database needs no VALR key.
@@ -95,8 +95,9 @@ def _base_url(name: str, value: str | None, example: str) -> str | None:
     return value.rstrip("/")
 
 
-def _rate_limit_ms(name: str, value: str | None) -> float | None:
-    """A positive number of milliseconds, or None when unset (ccxt's own)."""
+def rate_limit_ms(name: str, value: str | None) -> float | None:
+    """<EXCHANGE>_RATE_LIMIT_MS's value: a positive number of milliseconds, or None when unset (ccxt's
+    own). The worker's settings and the bench's bare ccxt client read it alike."""
     if not value:
         return None
     try:

@@ -30,7 +30,7 @@ LAB_RATE_LIMIT_MS = {"kraken": 100}
 # A paced double enforces the exchange's own limit for a key that would run at such a pace, so a worker
 # too fast for it is refused as the exchange would refuse it: Kraken's Pro counter (20, -1/s; the worker's
 # Kraken tests peaked at 11-14 of Starter's 15, too close to be steady). Unpaced doubles keep their generous
-# defaults: the chaos soak and the bench run at ccxt's own pace (several workers on one key in the soak).
+# defaults: the full bench runs at ccxt's own pace (the tests, the demo, the quick bench and chaos are paced).
 LAB_LIMITS = {"kraken": {"counter": (20.0, 1.0)}}
 
 

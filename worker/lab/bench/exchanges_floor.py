@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import psycopg
 
+from worker.config import rate_limit_ms
 from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.exchanges.credentials import ExchangeCredentials
 
@@ -38,7 +39,8 @@ class Floor:
         self.url, self.symbol = url, symbol
         self.adapter = CcxtAdapter(exchange, ExchangeCredentials(
             api_key=os.environ[f"{ref}_API_KEY"], api_secret=os.environ[f"{ref}_API_SECRET"]),
-            os.environ[f"{ref}_BASE_URL"], rate_limit_ms=float(os.environ.get(f"{ref}_RATE_LIMIT_MS") or 0) or None)
+            os.environ[f"{ref}_BASE_URL"],
+            rate_limit_ms(f"{ref}_RATE_LIMIT_MS", os.environ.get(f"{ref}_RATE_LIMIT_MS")))
         self.replace: dict[str, Decimal] = {}  # order id → its quantity, until its cancelled word
 
     async def run(self) -> None:
