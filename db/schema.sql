@@ -228,13 +228,13 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_after_must_be_positi
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_only_on_limit_orders
     CHECK (((order_type = 'limit'::text) OR ((fallback_after IS NULL) AND (fallback_price_move IS NULL))));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_outcome_must_be_known
-    CHECK ((fallback_outcome = ANY (ARRAY['replaced'::text, 'filled'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'refused'::text, 'nothing_left'::text, 'cancelled_by_person'::text])));
+    CHECK ((fallback_outcome = ANY ('{replaced,filled,below_minimum,remainder_unknown,refused,nothing_left,cancelled_by_person}'::text[])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_confirm_ms_must_not_be_negative
     CHECK ((fallback_price_confirm_ms >= 0));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_price_move_must_be_positive
     CHECK ((fallback_price_move > (0)::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_reason_must_be_age_or_price
-    CHECK ((fallback_reason = ANY (ARRAY['age'::text, 'price'::text])));
+    CHECK ((fallback_reason = ANY ('{age,price}'::text[])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT fallback_reason_needs_its_request_time
     CHECK (((fallback_reason IS NULL) = (fallback_requested_at IS NULL)));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT filled_qty_must_not_be_negative
@@ -248,7 +248,7 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT market_order_must_not_have_pr
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT one_replacement_per_order
     UNIQUE (replaces_order_id);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT order_type_must_be_limit_or_market
-    CHECK ((order_type = ANY (ARRAY['limit'::text, 'market'::text])));
+    CHECK ((order_type = ANY ('{limit,market}'::text[])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT pair_must_be_uppercase_symbol
     CHECK (
 CASE
@@ -256,7 +256,7 @@ CASE
     ELSE (pair ~ '^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$'::text)
 END);
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT placed_order_must_have_ext_order_id
-    CHECK (((status = ANY (ARRAY['pending'::text, 'placing'::text, 'failed'::text, 'cancelled'::text])) OR (ext_order_id IS NOT NULL)));
+    CHECK (((status = ANY ('{pending,placing,failed,cancelled}'::text[])) OR (ext_order_id IS NOT NULL)));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_finite
     CHECK ((price < 'Infinity'::numeric));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT price_must_be_positive
@@ -270,11 +270,11 @@ ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT replaced_order_must_exist
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT replacement_must_be_a_market_order_without_fallback
     CHECK (((replaces_order_id IS NULL) OR ((order_type = 'market'::text) AND (fallback_after IS NULL) AND (fallback_price_move IS NULL))));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT side_must_be_buy_or_sell
-    CHECK ((side = ANY (ARRAY['BUY'::text, 'SELL'::text])));
+    CHECK ((side = ANY ('{BUY,SELL}'::text[])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT status_must_be_known
-    CHECK ((status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text, 'filled'::text, 'cancelled'::text, 'failed'::text])));
+    CHECK ((status = ANY ('{pending,placing,submitted,filled,cancelled,failed}'::text[])));
 ALTER TABLE lth_pvr.exchange_orders ADD CONSTRAINT time_in_force_must_be_gtc_fok_or_ioc
-    CHECK ((time_in_force = ANY (ARRAY['GTC'::text, 'FOK'::text, 'IOC'::text])));
+    CHECK ((time_in_force = ANY ('{GTC,FOK,IOC}'::text[])));
 CREATE INDEX exchange_orders_account_open_idx ON lth_pvr.exchange_orders USING btree (exchange_account_id) WHERE (status = ANY (ARRAY['pending'::text, 'placing'::text, 'submitted'::text]));
 CREATE INDEX exchange_orders_cancel_idx ON lth_pvr.exchange_orders USING btree (cancel_requested_at) WHERE ((cancel_requested_at IS NOT NULL) AND (cancel_sent_at IS NULL));
 CREATE INDEX exchange_orders_cancel_open_idx ON lth_pvr.exchange_orders USING btree (cancel_requested_at) WHERE ((cancel_requested_at IS NOT NULL) AND (status = ANY (ARRAY['placing'::text, 'submitted'::text])));

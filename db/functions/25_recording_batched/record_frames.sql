@@ -36,7 +36,7 @@ LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_named   text[];                       -- every orderId the read names
+    v_named   text[];                       -- every orderId the read names (read at the first lock)
     v_lists   boolean;                      -- whether the read holds an open-orders list
     v_loaded  boolean := false;
     v_orders  lth_pvr.exchange_orders[];    -- the account's locked order rows, changed in memory
@@ -58,8 +58,6 @@ DECLARE
     v_after   lth_pvr.exchange_orders;      -- its order row after it (order_after_fill)
     v_said    record;                       -- its outcome (fill_outcome)
 BEGIN
-    v_named := lth_pvr.frames_order_ids(p_frames);
-    v_lists := jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "OPEN_ORDERS_UPDATE")');
     FOR i IN 0 .. jsonb_array_length(p_frames) - 1 LOOP
         v_frame := p_frames->i;
         v_type := NULL;
@@ -81,6 +79,11 @@ BEGIN
             -- Locked in one statement, in id order (record_frame locks one row at a time). Every
             -- submitted order of the account only when the read holds an open-orders list (which
             -- must name each): with 1,000 open orders, a fill's read locks its own order, not 1,000.
+            -- A read of ledger frames only never gets here: it pays none of this (nor the write).
+            IF v_named IS NULL THEN
+                v_named := lth_pvr.frames_order_ids(p_frames);
+                v_lists := jsonb_path_exists(p_frames, 'lax $[*] ? (@.type == "OPEN_ORDERS_UPDATE")');
+            END IF;
             SELECT coalesce(array_agg(s.o ORDER BY (s.o).exchange_order_id), '{}'),
                    coalesce(array_agg((s.o).ext_order_id ORDER BY (s.o).exchange_order_id), '{}')
               INTO v_orders, v_ext
@@ -94,7 +97,7 @@ BEGIN
                        AND ((v_lists AND o.status = 'submitted') OR o.ext_order_id = ANY (v_named))
                        FOR UPDATE) AS s;
             v_dirty := array_fill(false, ARRAY[cardinality(v_orders)]);
-            v_held := lth_pvr.frames_held_trade_ids(p_frames);
+            v_held := NULL;  -- read at this load's first trade: a read without one never looks
             v_loaded := true;
         END IF;
 
@@ -105,6 +108,9 @@ BEGIN
             IF v_k IS NOT NULL THEN
                 v_fill := lth_pvr.order_fill_row(v_orders[v_k].exchange_order_id, v_data, 'ws', p_now);
                 v_common := lth_pvr.fill_problem(v_fill) IS NULL;
+            END IF;
+            IF v_common AND v_held IS NULL THEN
+                v_held := lth_pvr.frames_held_trade_ids(p_frames);  -- under this load's locks
             END IF;
             IF v_common AND v_fill.trade_id = ANY (v_held) THEN
                 v_nevents := v_nevents + 1;
@@ -163,7 +169,9 @@ BEGIN
 
         IF NOT v_common THEN
             -- The general path: write what was gathered, let record_frame own this frame, read again.
-            PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+            IF v_nevents > 0 OR v_nfills > 0 OR true = ANY (v_dirty) THEN
+                PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+            END IF;
             v_fills := '{}';
             v_events := '{}';
             v_nfills := 0;
@@ -175,7 +183,10 @@ BEGIN
             RETURN QUERY SELECT * FROM lth_pvr.record_frame(p_exchange_account_id, i, v_frame, p_now);
         END IF;
     END LOOP;
-    PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+    -- A read that gathered nothing (ledger frames only, pongs, lists already confirmed) writes nothing.
+    IF v_nevents > 0 OR v_nfills > 0 OR true = ANY (v_dirty) THEN
+        PERFORM lth_pvr.write_frame_effects(v_orders, v_dirty, v_fills, v_events);
+    END IF;
 END
 $$;
 
