@@ -7,7 +7,8 @@
 -- frame's read updates its order row in one statement (write_frame_effects), and the general path
 -- one statement per change. A later migration adding words may spell the list either way (the last
 -- one to rewrite a constraint must hold every word).
--- NOT VALID then VALIDATE: the same words, so every row passes; writers are not blocked meanwhile.
+-- NOT VALID then VALIDATE: the same words, so every row passes (one scan per constraint, inside this
+-- migration's transaction: writers of exchange_orders wait for it; docs/operations.md, Deployment notes).
 ALTER TABLE lth_pvr.exchange_orders
     DROP CONSTRAINT status_must_be_known,
     ADD CONSTRAINT status_must_be_known
