@@ -306,9 +306,9 @@ def calls_of_read(postgresql, session, frames, when) -> tuple[list[str], dict[st
 
 def test_a_read_pays_only_for_the_work_its_frames_need(postgresql):
     """The fixed cost of every read (issue 24): the held-trade check runs only for a read holding a
-    trade, and a read that gathered nothing on the order rows — the ledger's frames (record_ledger_frames
-    records them), a list already confirmed — runs no order lock and no write statement (an empty write
-    cost ~0.05 ms, the lock ~0.03 ms of every such read)."""
+    trade; a read of the ledger's frames alone (the worker's second call for every fill) goes to
+    record_ledger_frames only; and a read that gathered nothing on the order rows (a pong beside them,
+    a list already confirmed) runs no order lock and no write statement (together ~0.07 ms of such a read)."""
     account = make_account(postgresql)
     order_id = submitted_order(postgresql, account, ext="valr-1", qty="1")
     session = open_session(postgresql, account)
@@ -321,8 +321,12 @@ def test_a_read_pays_only_for_the_work_its_frames_need(postgresql):
         ledger_only = fills_read(postgresql, order_id, "valr-1", "t1")[3:]
         outcomes, calls = calls_of_read(postgresql, session, ledger_only, at(seconds=6))
         assert outcomes == ["recorded"] * 3
-        assert {name: calls.get(name, 0) for name in ("frames_order_ids", "frames_held_trade_ids", "write_frame_effects")} \
-            == {"frames_order_ids": 0, "frames_held_trade_ids": 0, "write_frame_effects": 0}, calls
+        assert calls.get("record_frames", 0) == 0 and calls["record_ledger_frames"] == 1, calls
+        with_a_pong = fills_read(postgresql, order_id, "valr-1", "t3")[3:] + [{"type": "PONG"}]
+        outcomes, calls = calls_of_read(postgresql, session, with_a_pong, at(seconds=6))
+        assert outcomes == ["recorded"] * 3 + ["ignored"]
+        assert {name: calls.get(name, 0) for name in ("record_frames", "frames_order_ids", "write_frame_effects")} \
+            == {"record_frames": 1, "frames_order_ids": 0, "write_frame_effects": 0}, calls
         outcomes, calls = calls_of_read(postgresql, session, fills_read(postgresql, order_id, "valr-1", "t2"), at(seconds=7))
         assert outcomes == ["recorded", "unchanged", "unchanged"] + ["recorded"] * 3
         assert calls["frames_held_trade_ids"] == 1 and calls["write_frame_effects"] == 1, calls

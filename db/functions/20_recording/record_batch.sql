@@ -27,6 +27,7 @@ DECLARE
     v_last    jsonb;
     v_last_id text;
     v_dropped int;
+    v_ledger  int;
 BEGIN
     v_frames := CASE WHEN jsonb_typeof(p_frames) = 'array' THEN p_frames ELSE jsonb_build_array(p_frames) END;
     v_n := jsonb_array_length(v_frames);
@@ -44,10 +45,20 @@ BEGIN
     -- A PL/pgSQL set-returning function hands over its rows only once it has finished: a call that
     -- raises adds none to ours, so the rows of an attempt that is rolled back never reach the caller.
     BEGIN
-        -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
-        IF NOT v_frames @? '$[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || @.type == "BALANCE_UPDATE"
-                                    || @.type == "NEW_PENDING_RECEIVE")' THEN
+        -- How many of the frames are the ledger's (a frame that is not an object is not).
+        v_ledger := jsonb_array_length(jsonb_path_query_array(v_frames,
+            '$[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || @.type == "BALANCE_UPDATE"
+                     || @.type == "NEW_PENDING_RECEIVE")'));
+        IF v_ledger = 0 THEN
+            -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
             RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
+        ELSIF v_ledger = v_n THEN
+            -- The ledger's frames only (the worker's second call for a fill's read): record_frames
+            -- would pass every one of them over.
+            RETURN QUERY
+            SELECT l.frame_index, l.frame_type, l.exchange_order_id, l.outcome, l.new_status
+              FROM lth_pvr.record_ledger_frames(v_account, v_frames, p_now) l
+             ORDER BY l.frame_index;
         ELSE
             -- The ledger's frames (transactions, balances, pending deposits) set-based by
             -- record_ledger_frames (no order row touched); the rows in frame order.
