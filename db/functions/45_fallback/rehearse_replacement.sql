@@ -10,7 +10,7 @@
 -- Nothing of a rehearsal remains: each runs in a subtransaction that is rolled back (its rows, its
 -- order_events, its NOTIFYs and locks go with it; only sequence numbers are used up), on rows no one else
 -- can see or lock — its own account, pair (no real pair's rules are read or changed),
--- worker, lease, session and order. VALR's word on a real order is never rehearsed. Best effort: a
+-- worker, lease, session and orders. VALR's word on a real order is never rehearsed. Best effort: a
 -- rehearsal that fails (a schema being migrated) is undone like the others; the connection is only
 -- colder. Returns how many rehearsals reached the hand-over (a test holds it to p_rounds).
 -- Called by the worker on every new connection of its pool (worker/db/pool_check.py warm_up).
@@ -28,6 +28,7 @@ DECLARE
     v_handed   int := 0;
     v_account  uuid;
     v_order    uuid;
+    v_open     uuid;
     v_session  bigint;
     v_ext      text;
     v_placed   jsonb;
@@ -36,6 +37,7 @@ BEGIN
         BEGIN
             v_account := gen_random_uuid();
             v_order := gen_random_uuid();
+            v_open := gen_random_uuid();
             v_ext := 'rehearsal-' || v_order;
             INSERT INTO exchange_accounts (exchange_account_id, label) VALUES (v_account, v_worker);
             INSERT INTO pairs (exchange, pair, base_decimal_places, tick_size, active, refreshed_at)
@@ -49,6 +51,11 @@ BEGIN
             INSERT INTO exchange_orders (exchange_order_id, exchange_account_id, intent_id, pair, side, price, qty,
                                          status, ext_order_id, created_at, updated_at)
             VALUES (v_order, v_account, gen_random_uuid(), v_pair, 'BUY', 1, 1, 'submitted', v_ext, p_now, p_now);
+            -- another open order of the account, listed by the read's OPEN_ORDERS_UPDATE as VALR lists
+            -- the orders still open after the cancel: the list's path is warmed too
+            INSERT INTO exchange_orders (exchange_order_id, exchange_account_id, intent_id, pair, side, price, qty,
+                                         status, ext_order_id, created_at, updated_at)
+            VALUES (v_open, v_account, gen_random_uuid(), v_pair, 'BUY', 1, 1, 'submitted', v_ext || '-open', p_now, p_now);
             PERFORM request_fallback(v_order, 'age', NULL, NULL, p_now);
             PERFORM count(*) FROM record_batch(v_session, jsonb_build_array(
                 jsonb_build_object('type', 'ORDER_STATUS_UPDATE', 'data', jsonb_build_object(
@@ -56,7 +63,9 @@ BEGIN
                     'originalPrice', '1', 'originalQuantity', '1', 'remainingQuantity', '1',
                     'orderSide', 'buy', 'orderType', 'limit', 'failedReason', '',
                     'orderUpdatedAt', p_now, 'orderCreatedAt', p_now)),
-                jsonb_build_object('type', 'OPEN_ORDERS_UPDATE', 'data', '[]'::jsonb)), p_now);
+                jsonb_build_object('type', 'OPEN_ORDERS_UPDATE', 'data', jsonb_build_array(jsonb_build_object(
+                    'orderId', v_ext || '-open', 'side', 'buy', 'quantity', '1', 'price', '1', 'currencyPair', v_pair,
+                    'originalQuantity', '1', 'status', 'Placed', 'updatedAt', p_now, 'type', 'limit')))), p_now);
             v_placed := hand_over_replacements(v_session, ARRAY[v_order], p_now);
             v_handed := v_handed + jsonb_array_length(v_placed);
             RAISE EXCEPTION 'rehearsal undone';
