@@ -419,7 +419,7 @@ ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_exchange_order_id_fke
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_pkey
     PRIMARY KEY (fill_id);
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT order_fills_source_check
-    CHECK ((source = ANY (ARRAY['ws'::text, 'poll'::text, 'placement'::text])));
+    CHECK ((source = ANY ('{ws,poll,placement}'::text[])));
 ALTER TABLE lth_pvr.order_fills ADD CONSTRAINT trade_id_must_be_unique
     UNIQUE (exchange, id_scope, trade_id);
 CREATE INDEX order_fills_order_idx ON lth_pvr.order_fills USING btree (exchange_order_id);

@@ -433,9 +433,10 @@ def test_the_orders_vocabularies_are_one_constant_each(postgresql):
     """exchange_orders' CHECKs are prepared again for every statement that updates an order (every
     read's write): a vocabulary spelled ARRAY['a'::text, …] is stored as one constant node per word,
     '{a, …}'::text[] as one (20260110_order_words_one_constant.sql: 16.9 → 13.9 KB stored, ~10 µs of
-    every UPDATE of an order). No CHECK of the two tables every read writes keeps the long spelling."""
+    every UPDATE of an order). No CHECK of the three tables a fill's read writes keeps the long spelling."""
     long_spelled = rows(postgresql, """
         SELECT conrelid::regclass::text AS tbl, conname FROM pg_constraint
-         WHERE conrelid IN ('lth_pvr.exchange_orders'::regclass, 'lth_pvr.order_events'::regclass)
+         WHERE conrelid IN ('lth_pvr.exchange_orders'::regclass, 'lth_pvr.order_events'::regclass,
+                            'lth_pvr.order_fills'::regclass)
            AND contype = 'c' AND strpos(conbin::text, '{ARRAYEXPR') > 0""")
     assert long_spelled == []

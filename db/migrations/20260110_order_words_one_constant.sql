@@ -1,6 +1,7 @@
 -- exchange_orders' closed vocabularies (status, side, order_type, time_in_force, fallback_reason,
--- fallback_outcome, and the statuses an order may hold without an ext_order_id), the same words,
--- spelled as one array constant instead of a list of constants: CHECK (status = ANY ('{…}'::text[])).
+-- fallback_outcome, and the statuses an order may hold without an ext_order_id) and order_fills.source,
+-- the same words, spelled as one array constant instead of a list of constants:
+-- CHECK (status = ANY ('{…}'::text[])).
 -- Why: as for order_events (20260110_event_words_one_constant.sql), PostgreSQL prepares a table's
 -- CHECK constraints again, from their stored node trees, for every statement that writes it, and
 -- `ARRAY['a'::text, …]` is stored as one constant node per word. Every fill's and every status
@@ -8,7 +9,7 @@
 -- one statement per change. A later migration adding words may spell the list either way (the last
 -- one to rewrite a constraint must hold every word).
 -- NOT VALID then VALIDATE: the same words, so every row passes (one scan per constraint, inside this
--- migration's transaction: writers of exchange_orders wait for it; docs/operations.md, Deployment notes).
+-- migration's transaction: writers of the two tables wait for it; docs/operations.md, Deployment notes).
 ALTER TABLE lth_pvr.exchange_orders
     DROP CONSTRAINT status_must_be_known,
     ADD CONSTRAINT status_must_be_known
@@ -32,6 +33,10 @@ ALTER TABLE lth_pvr.exchange_orders
         replaced, filled, below_minimum, remainder_unknown, refused, nothing_left, cancelled_by_person
     }'::text[])) NOT VALID;
 
+ALTER TABLE lth_pvr.order_fills
+    DROP CONSTRAINT order_fills_source_check,
+    ADD CONSTRAINT order_fills_source_check CHECK (source = ANY ('{ws, poll, placement}'::text[])) NOT VALID;
+
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT status_must_be_known;
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT placed_order_must_have_ext_order_id;
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT side_must_be_buy_or_sell;
@@ -39,3 +44,4 @@ ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT order_type_must_be_limit
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT time_in_force_must_be_gtc_fok_or_ioc;
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT fallback_reason_must_be_age_or_price;
 ALTER TABLE lth_pvr.exchange_orders VALIDATE CONSTRAINT fallback_outcome_must_be_known;
+ALTER TABLE lth_pvr.order_fills VALIDATE CONSTRAINT order_fills_source_check;
