@@ -332,6 +332,20 @@ def test_a_read_pays_only_for_the_work_its_frames_need(postgresql):
         assert calls["frames_held_trade_ids"] == 1 and calls["write_frame_effects"] == 1, calls
 
 
+def test_frames_that_only_look_like_the_ledgers_keep_their_rows(postgresql):
+    """Only a read whose every frame is a ledger frame skips record_frames: a frame that is an array of
+    ledger frames, or whose type is an array, is malformed and still answered (jsonpath's lax mode
+    would count both as the ledger's, and a read of them alone would return no row for them)."""
+    account = make_account(postgresql)
+    session = open_session(postgresql, account)
+    balance = {"type": "BALANCE_UPDATE", "data": {"currency": currency("BTC"), "available": "1", "reserved": "0",
+                                                  "total": "1", "updatedAt": "2025-03-03T12:00:05.000Z"}}
+    for read, outcomes in (([[balance]], ["malformed"]),
+                           ([balance, [balance]], ["recorded", "malformed"]),
+                           ([balance | {"type": ["BALANCE_UPDATE"]}], ["malformed"])):
+        assert [r["outcome"] for r in batch(postgresql, session, read, at(seconds=5))] == outcomes, read
+
+
 def test_open_list_positions_name_the_first_order_with_the_items_orderid(postgresql):
     """One element per item, in list order: the 1-based position of the first order with that orderId
     (as array_position gives), NULL for an item naming none of them or no orderId."""
