@@ -385,13 +385,13 @@ CREATE TABLE lth_pvr.order_events (
     payload jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_kind_must_be_known
-    CHECK ((kind = ANY (ARRAY['order_status'::text, 'open_order'::text, 'open_orders'::text, 'trade'::text, 'order_processed'::text, 'failed_cancel_order'::text, 'frame'::text, 'unknown_frame'::text, 'poll'::text, 'placement'::text, 'lookup'::text, 'claim'::text, 'cancel_request'::text, 'cancel'::text, 'insert'::text, 'fallback'::text, 'placement_retry'::text, 'fill_correction'::text, 'remainder'::text])));
+    CHECK ((kind = ANY ('{order_status,open_order,open_orders,trade,order_processed,failed_cancel_order,frame,unknown_frame,poll,placement,lookup,claim,cancel_request,cancel,insert,fallback,placement_retry,fill_correction,remainder}'::text[])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_event_outcome_must_be_known
-    CHECK ((outcome = ANY (ARRAY['applied'::text, 'unchanged'::text, 'illegal_transition'::text, 'unknown_status'::text, 'not_ours'::text, 'malformed'::text, 'recorded'::text, 'duplicate'::text, 'overfill'::text, 'unmatched'::text, 'conflict'::text, 'not_found'::text, 'not_found_within_grace'::text, 'lost_placement'::text, 'error'::text, 'ignored'::text, 'cancel_failed'::text, 'requested'::text, 'cancelled_before_placement'::text, 'pair_unchecked'::text, 'fallback_requested'::text, 'replaced'::text, 'replacement'::text, 'filled_first'::text, 'below_minimum'::text, 'remainder_unknown'::text, 'replacement_refused'::text, 'nothing_left'::text, 'sent'::text, 'not_sent'::text, 'corrected'::text, 'removed'::text, 'remainder_placed'::text, 'placed_again'::text, 'fallback_off'::text])));
+    CHECK ((outcome = ANY ('{applied,unchanged,illegal_transition,unknown_status,not_ours,malformed,recorded,duplicate,overfill,unmatched,conflict,not_found,not_found_within_grace,lost_placement,error,ignored,cancel_failed,requested,cancelled_before_placement,pair_unchecked,fallback_requested,replaced,replacement,filled_first,below_minimum,remainder_unknown,replacement_refused,nothing_left,sent,not_sent,corrected,removed,remainder_placed,placed_again,fallback_off}'::text[])));
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_pkey
     PRIMARY KEY (event_id);
 ALTER TABLE lth_pvr.order_events ADD CONSTRAINT order_events_source_check
-    CHECK ((source = ANY (ARRAY['ws'::text, 'poll'::text, 'placement'::text, 'operator'::text, 'system'::text])));
+    CHECK ((source = ANY ('{ws,poll,placement,operator,system}'::text[])));
 CREATE INDEX order_events_order_idx ON lth_pvr.order_events USING btree (exchange_order_id, event_id);
 CREATE INDEX order_events_received_idx ON lth_pvr.order_events USING btree (received_at);
 

@@ -44,6 +44,14 @@ def test_comparisons_are_made_on_durable_settings_in_the_same_run(report):
     assert report["event_to_commit"]["last_mismatch"] == 0
 
 
+def test_the_socket_floor_matched_every_frame_it_committed(report):
+    """Figure 1's socket floor (a bare client on the worker's socket reader, one-row commits) heard and
+    committed every order event the simulator sent it, each matched to its NOTIFY."""
+    floor = report["event_to_commit"]["socket_floor"]
+    assert [r["n"] > 0 and r["unrecorded"] == 0 and r["last_mismatch"] == 0 for r in floor["runs"]] == [True]
+    assert 0 < floor["p50_ms"] <= floor["p99_ms"]
+
+
 def test_the_simulated_day_ends_with_the_exchanges_truth(report):
     for name, scenario in report["rest_calls"]["scenarios"].items():
         assert scenario["ground_truth_ok"], (name, scenario)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -27,11 +30,14 @@ from worker.lab.bench.env import (
     API_KEY, API_SECRET, BenchWorker, Figure, Observer, insert_accounts, insert_order, median_of, start_simulator,
     summary_ms, tear_down, wait_placed_and_watched, wait_quiet,
 )
+from worker.lab.bench.fallback import FloorProcess
+from worker.lab.bench.socket_floor import CHANNEL as SOCKET_FLOOR_CHANNEL
 from worker.valr.events import ORDER_EVENTS as RECORDED_EVENTS
 
 ORDER_EVENTS = ("ORDER_STATUS_UPDATE", "NEW_ACCOUNT_TRADE")
 FILL_QTY = "0.00001"  # one order of 1 BTC takes 100,000 of these
 MIN_SAMPLES = 2_000  # per side, per run: with fewer the p99's verdict flipped from run to run
+SOCKET_FLOOR_SUBACCOUNT = "7199999"
 
 
 def pace(quick: bool) -> tuple[float, float, int]:
@@ -78,7 +84,7 @@ def frame_key(entry: dict) -> str | None:
 
 
 def match_commits(frames: list[dict], notes: list[tuple[float, str, str]],
-                  session_sub: dict[int, str]) -> tuple[list[float], int, int]:
+                  session_sub: dict[int, str], channel: str = "lth_pvr_recorded") -> tuple[list[float], int, int]:
     """(latency of every order-event frame, NOTIFYs whose `last` disagreed, frames never committed)."""
     by_sub: dict[str, list[dict]] = {}
     for entry in frames:
@@ -87,8 +93,8 @@ def match_commits(frames: list[dict], notes: list[tuple[float, str, str]],
     pointer = {sub: 0 for sub in by_sub}
     latencies: list[float] = []
     mismatched = 0
-    for arrived, channel, payload in notes:
-        if channel != "lth_pvr_recorded":
+    for arrived, note_channel, payload in notes:
+        if note_channel != channel:
             continue
         note = json.loads(payload)
         sub = session_sub.get(note["session"])
@@ -185,24 +191,26 @@ def run_latency_figures(cluster, workdir: Path, quick: bool) -> tuple[Figure, Fi
     """Figures 1 and 3 share one database, one simulator and one worker (sessions stay warm)."""
     url = cluster.database("latency")
     sim = start_simulator(stamp_frames=True)
-    worker = observer = None
+    worker = observer = socket_floor = None
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             create_floor_table(conn)
             watched = WatchedAccounts(conn, 10, 7_100_000)
             worker = BenchWorker(url, sim.base_url, workdir, "latency")
-            observer = Observer(url, ["lth_pvr_recorded", "bench_floor"])
+            observer = Observer(url, ["lth_pvr_recorded", "bench_floor", SOCKET_FLOOR_CHANNEL])
+            socket_floor = SocketFloor(url, workdir, observer)
             wait_placed_and_watched(conn, 60)
             wait_quiet(conn, sim, 60)
             watched.load(conn)
-            fig1 = event_to_commit(conn, sim, watched, observer, quick)
+            fig1 = event_to_commit(conn, sim, watched, observer, quick, socket_floor)
             fig3 = insert_to_monitor(conn, sim, watched, quick)
             return fig1, fig3
     finally:
-        tear_down(cluster, url, sim, observer, worker)
+        tear_down(cluster, url, sim, observer, worker, socket_floor)
 
 
-def event_to_commit(conn, sim, watched: WatchedAccounts, observer: Observer, quick: bool) -> Figure:
+def event_to_commit(conn, sim, watched: WatchedAccounts, observer: Observer, quick: bool,
+                    socket_floor: "SocketFloor") -> Figure:
     rate, seconds, reps = pace(quick)
     steady_fills(sim, watched.targets, rate, 0.5)  # warm-up: plans cached, connections in use
     wait_quiet(conn, sim, 60)
@@ -216,6 +224,7 @@ def event_to_commit(conn, sim, watched: WatchedAccounts, observer: Observer, qui
         **beside_floor(runs, floors),
         "last_mismatch": sum(r["last_mismatch"] for r in runs), "unrecorded": sum(r["unrecorded"] for r in runs),
     }
+    data["socket_floor"] = socket_floor_figure(socket_floor, observer, rate, seconds, 1 if quick else reps, data)
     fig = Figure("event_to_commit", data)
     fig.rows = [
         ("1 event → commit p50", f"{data['p50_ms']:.2f} ms", f"{data['floor_p50_ms']:.2f} ms", f"{data['ratio_p50']}×", ""),
@@ -223,10 +232,80 @@ def event_to_commit(conn, sim, watched: WatchedAccounts, observer: Observer, qui
          "≤ 3× floor " + ("met" if data["meets_target"] else "MISSED")),
         ("1 event → commit max", f"{data['max_ms']:.2f} ms", f"{data['floor_max_ms']:.2f} ms", "", ""),
     ]
+    sf = data["socket_floor"]
+    fig.rows.append(("1 socket floor p50/p99: frame → one-row commit", f"{sf['p50_ms']:.2f} / {sf['p99_ms']:.2f} ms",
+                     f"ours {data['p50_ms']:.2f} / {data['p99_ms']:.2f} ms",
+                     f"{sf['ours_ratio_p50']}× / {sf['ours_ratio_p99']}×", "reported"))
     fig.notes.append(f"figure 1: {rate:g} order events/s over {len(watched.targets)} subaccounts, {reps}×{seconds:g} s, "
                      f"medians of the repetitions; floor = one-row INSERT + NOTIFY at the same rate, "
                      f"in the gaps between the fills")
+    fig.notes.append(f"figure 1's socket floor: a bare client on the worker's AccountSocket committing each call as "
+                     f"the worker cuts its reads, one-row INSERT + NOTIFY and nothing else, its own simulator and "
+                     f"subaccount, {sf['repetitions']}×{seconds:g} s at {rate:g} order events/s after figure 1; "
+                     f"it is {sf['commit_floor_ratio_p50']}× the commit floor at p50: the socket hop and the reader")
     return fig
+
+
+class SocketFloor(FloorProcess):
+    """Figure 1's socket floor (socket_floor.py): a child process on its own simulator, so its frames
+    never mix with the worker's (wait_quiet counts every event a simulator sent)."""
+
+    def __init__(self, url: str, workdir: Path, observer: Observer) -> None:
+        self.sim = start_simulator(stamp_frames=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VALR_")}
+        env.update(VALR_API_KEY=API_KEY, VALR_API_SECRET=API_SECRET, PYTHONUNBUFFERED="1")
+        self.log = open(workdir / "socket_floor.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.lab.bench.socket_floor", url, self.sim.base_url, SOCKET_FLOOR_SUBACCOUNT,
+             "BTCZAR", "1150000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
+        self.target = (SOCKET_FLOOR_SUBACCOUNT, self.answer()["order"])
+        self.all_committed(observer, 0)  # the placement's frames
+
+    def stop(self) -> None:
+        super().stop()
+        self.sim.stop()
+
+    def latency(self, observer: Observer, events_per_s: float, seconds: float) -> dict:
+        """Fills at figure 1's pace on the floor's one order, each order event matched to its commit."""
+        start = len(self.sim.frames())
+        steady_fills(self.sim, [self.target], events_per_s, seconds)
+        frames, notes = self.all_committed(observer, start)
+        latencies, mismatched, unrecorded = match_commits(frames, notes, {0: SOCKET_FLOOR_SUBACCOUNT},
+                                                          SOCKET_FLOOR_CHANNEL)
+        return {**summary_ms(latencies), "last_mismatch": mismatched, "unrecorded": unrecorded}
+
+    def all_committed(self, observer: Observer, start: int, timeout: float = 30) -> tuple[list[dict], list]:
+        """The frames sent since `start` and the NOTIFYs, once every recorded frame has its commit and
+        nothing more came for 0.2 s (the last frames of a fill may still be on their way)."""
+        notes: list = []
+        deadline = time.monotonic() + timeout
+        settled = False
+        while True:
+            notes += observer.take()
+            frames = self.sim.frames()[start:]
+            sent = sum(1 for f in frames if f["type"] in RECORDED_EVENTS)
+            told = sum(json.loads(p)["frames"] for _, channel, p in notes if channel == SOCKET_FLOOR_CHANNEL)
+            if told >= sent and frames:
+                if settled:
+                    return frames, notes
+                settled = True
+                time.sleep(0.2)
+                continue
+            settled = False
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bench: the socket floor committed {told} of {sent} frames")
+            time.sleep(0.05)
+
+
+def socket_floor_figure(floor: SocketFloor, observer: Observer, rate: float, seconds: float, reps: int,
+                        ours: dict) -> dict:
+    """The socket floor's repetitions after figure 1's (warm-up first), and ours against it."""
+    floor.latency(observer, rate, 0.5)  # warm-up
+    runs = [floor.latency(observer, rate, seconds) for _ in range(reps)]
+    p50, p99 = median_of(runs, "p50_ms"), median_of(runs, "p99_ms")
+    return {"repetitions": reps, "p50_ms": p50, "p99_ms": p99, "runs": runs,
+            "ours_ratio_p50": round(ours["p50_ms"] / p50, 2), "ours_ratio_p99": round(ours["p99_ms"] / p99, 2),
+            "commit_floor_ratio_p50": round(p50 / ours["floor_p50_ms"], 2)}
 
 
 # -- figure 3 -------------------------------------------------------------------------------------
