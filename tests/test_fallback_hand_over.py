@@ -16,7 +16,8 @@ from psycopg.types.json import Jsonb
 from tests.harness import wait_for
 from tests.support.inprocess import eventually, session_context
 from tests.support.sql import (
-    T0, at, cancelled, fallback_order, fire_age, lease, make_account, one, open_session, order, replacement, rows, scalar,
+    T0, at, cancelled, fallback_order, fire_age, lease, listener, make_account, one, open_session, order, received,
+    replacement, rows, scalar,
 )
 from worker.daemon.session import SubaccountSession
 
@@ -85,6 +86,28 @@ def test_a_batch_that_finishes_nothing_hands_nothing_over(postgresql):
     _, ext, session = fired_fallback(postgresql)
     lease(postgresql, "w1")
     assert record_and_hand_over(postgresql, session, [{"type": "AUTHENTICATED"}]) == []
+
+
+def test_a_replacement_handed_over_wakes_no_one_and_one_left_pending_wakes_the_runner(postgresql, db_url):
+    """lth_pvr_pending is sent at commit for an order still pending then: the handed-over replacement is
+    claimed by then (a NOTIFY would only wake the runner to claim nothing, and a tick with it); one the
+    hand-over could not claim (the worker's key refused) waits for the runner's claim, which the NOTIFY
+    wakes. Notifications arrive in commit order: the first one heard is the second account's."""
+    handed, handed_ext, handed_session = fired_fallback(postgresql)
+    left, left_ext, left_session = fired_fallback(postgresql)
+    postgresql.commit()
+    with listener(db_url, "lth_pvr_pending") as listen:
+        postgresql.execute("SET ROLE valr_worker")  # the worker's commit runs the deferred NOTIFY trigger
+        assert len(record_and_hand_over(postgresql, handed_session, [cancelled_frame(handed_ext)])) == 1
+        postgresql.commit()
+        postgresql.execute("RESET ROLE")
+        postgresql.execute("UPDATE lth_pvr.workers SET auth_refused_at = %s WHERE worker_id = 'w1'", (T0,))
+        postgresql.execute("SET ROLE valr_worker")
+        assert record_and_hand_over(postgresql, left_session, [cancelled_frame(left_ext)]) == []
+        postgresql.commit()
+        postgresql.execute("RESET ROLE")
+        assert received(listen, expect=1) == [("lth_pvr_pending", str(order(postgresql, left)["exchange_account_id"]))]
+    assert (replacement(postgresql, handed)["status"], replacement(postgresql, left)["status"]) == ("placing", "pending")
 
 
 # -- the session: the POST right after the commit, once -----------------------------------------------

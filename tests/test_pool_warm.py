@@ -1,5 +1,7 @@
 """The worker's connections are opened at start, each warmed, rather than one at a time, cold, in the
-first burst of work (a fallback's first round waited for them: docs/performance.md, figure 8)."""
+first burst of work (a fallback's first round waited for them: docs/performance.md, figure 8). Warmed
+for both legs of a fallback: the price read, and the Cancelled read that replaces the order, which SQL
+rehearses on throwaway rows it undoes (rehearse_replacement)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,17 @@ import psycopg.conninfo
 
 from tests.harness import wait_for
 from worker.daemon.runner import POOL_SIZE
-from worker.db.pool_check import warm_up
+from tests.support.sql import listener, received
+from worker.db.pool_check import REHEARSALS, WARM_UP, warm_up
+
+TABLES = ("exchange_accounts", "exchange_orders", "order_events", "pairs", "workers", "subaccount_leases",
+          "ws_sessions", "market_prices")
+CHANNELS = ("lth_pvr_pending", "lth_pvr_submitted", "lth_pvr_cancel", "lth_pvr_recorded", "lth_pvr_poll")
+# What a connection must have run to record a fallback's Cancelled warm: past five custom plans and the
+# sixth execution of each statement (docs/performance.md, figure 8).
+REPLACEMENT_LEG = ("record_batch", "finish_order", "replace_after_fallback", "exchange_orders_insert_rules",
+                   "exchange_orders_intent_invariant", "hand_over_replacements", "claim_pending_orders",
+                   "begin_placement")
 
 
 def worker_connections(orders) -> int:
@@ -38,3 +50,26 @@ def test_warming_a_connection_writes_nothing_and_never_refuses_it(orders, worker
     assert orders.sql(counts) == before
     # A database without the schema (being created, say): the warm-up fails quietly, the connection stays usable.
     asyncio.run(warm(psycopg.conninfo.make_conninfo(db_url, dbname="postgres")))
+
+
+def test_a_new_connection_rehearses_the_replacement_leg_and_keeps_nothing_of_it(orders, worker_url, db_url):
+    """The worker's own login (valr_worker) warms a connection: the Cancelled read that inserts, claims and
+    stamps a replacement runs REHEARSALS times — every rehearsal reaching the hand-over — and leaves no
+    row, no event and no notification behind."""
+    counts = "SELECT " + ", ".join(f"(SELECT count(*) FROM lth_pvr.{t})" for t in TABLES)
+    before = orders.sql(counts)
+    heard = listener(db_url, *CHANNELS)
+    with psycopg.connect(db_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET LOCAL track_functions = 'all'")  # (a superuser's setting)
+        conn.execute("SET LOCAL ROLE valr_worker")
+        conn.execute(WARM_UP)
+        calls = dict(conn.execute("""SELECT funcname, calls FROM pg_stat_xact_user_functions
+                                      WHERE funcname = ANY (%s)""", (list(REPLACEMENT_LEG),)).fetchall())
+    with psycopg.connect(worker_url, autocommit=True) as conn:
+        handed_over = conn.execute(f"SELECT lth_pvr.rehearse_replacement({REHEARSALS})").fetchone()[0]
+    assert {name: min(calls.get(name, 0), REHEARSALS) for name in REPLACEMENT_LEG} == dict.fromkeys(
+        REPLACEMENT_LEG, REHEARSALS)  # (the insert's triggers run for the throwaway original too)
+    assert handed_over == REHEARSALS
+    assert orders.sql(counts) == before
+    assert received(heard) == []
+    heard.close()

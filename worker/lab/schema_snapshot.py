@@ -40,8 +40,10 @@ COLUMNS = """
      WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY a.attnum"""
 
+# A constraint trigger (contype 't') is a trigger: with the others, in db/functions/ and its migration.
 CONSTRAINTS = """
-    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s ORDER BY conname"""
+    SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype <> 't'
+     ORDER BY conname"""
 
 # Indexes that back a constraint are its constraint's (listed above).
 INDEXES = """
