@@ -56,6 +56,7 @@ def test_a_new_connection_rehearses_the_replacement_leg_and_keeps_nothing_of_it(
     """The worker's own login (valr_worker) warms a connection: the Cancelled read that inserts, claims and
     stamps a replacement runs REHEARSALS times — every rehearsal reaching the hand-over — and leaves no
     row, no event and no notification behind."""
+    orders.insert(orders.account(""), price="995000", fallback_after="1 hour")  # a fallback may come
     counts = "SELECT " + ", ".join(f"(SELECT count(*) FROM lth_pvr.{t})" for t in TABLES)
     before = orders.sql(counts)
     heard = listener(db_url, *CHANNELS)
@@ -73,3 +74,19 @@ def test_a_new_connection_rehearses_the_replacement_leg_and_keeps_nothing_of_it(
     assert orders.sql(counts) == before
     assert received(heard) == []
     heard.close()
+
+
+def test_a_connection_is_rehearsed_only_where_a_fallback_may_come(orders, worker_url):
+    """No open order with a fallback still to fire: nothing to warm for, no rehearsal (a worker's ten
+    connections would each spend ~0.1 s of server time at its start for nothing)."""
+    account = orders.account("")
+    orders.insert(account, price="995000")  # no fallback
+    fired, _ = orders.insert(account, price="996000", fallback_after="1 hour")
+    orders.sql("UPDATE lth_pvr.exchange_orders SET fallback_requested_at = now(), fallback_reason = 'age'"
+               " WHERE exchange_order_id = %s",
+               (fired,))  # its fallback already fired: nothing more to come from it
+    with psycopg.connect(worker_url, autocommit=True) as conn:
+        assert conn.execute(f"SELECT lth_pvr.rehearse_replacement({REHEARSALS})").fetchone()[0] == 0
+    orders.insert(account, price="997000", fallback_price_move="0.01")  # a pending order with a price trigger
+    with psycopg.connect(worker_url, autocommit=True) as conn:
+        assert conn.execute(f"SELECT lth_pvr.rehearse_replacement({REHEARSALS})").fetchone()[0] == REHEARSALS

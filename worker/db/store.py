@@ -47,6 +47,17 @@ def jsonb(value: Any) -> Jsonb:
     return Jsonb(value, dumps=dumps)
 
 
+def frames_jsonb(frames: list[dict]) -> Jsonb:
+    """A socket read's frames for a recording call: each as received when it holds the text jsonb reads
+    as the same value (worker/valr/events.py, ReceivedFrame), else encoded. Encoding parsed frames again
+    took ~3.7 µs a frame of the worker's ~30 in figure 2 (60,000 frames a burst); as received, 0.35."""
+    return Jsonb(frames, dumps=_frames_text)
+
+
+def _frames_text(frames: list[dict]) -> str:
+    return "[" + ",".join(getattr(frame, "text", None) or dumps(frame) for frame in frames) + "]"
+
+
 _PLACEMENT_UUIDS = ("exchange_order_id", "exchange_account_id", "intent_id", "customer_order_id")
 
 
@@ -222,7 +233,8 @@ class Store:
         (hand_over_replacements: a fallback's replacements, claimed and their first attempt stamped):
         the caller POSTs them now."""
         return await self._recorded_with_hand_over(
-            "lth_pvr.record_batch(%s, %s, p_superseded => %s)", (session_id, jsonb(frames), superseded), session_id)
+            "lth_pvr.record_batch(%s, %s, p_superseded => %s)", (session_id, frames_jsonb(frames), superseded),
+            session_id)
 
     async def _recorded_with_hand_over(self, call: str, params: tuple,
                                        session_id: int) -> tuple[list[dict], list[dict]]:
@@ -270,7 +282,7 @@ class Store:
         """Records the prices; returns the orders whose trigger they fired, and the cancels of those SQL
         handed to this worker in the same transaction (hand_over_cancels)."""
         return await self._fired_with_cancels("SELECT * FROM lth_pvr.record_market_prices(%s, %s)",
-                                              (jsonb(frames), source))
+                                              (frames_jsonb(frames), source))
 
     async def _fired_with_cancels(self, fired: str, params: tuple) -> tuple[list[dict], list[dict]]:
         """A fallback trigger's call (`fired`: rows with exchange_order_id) and, in the same statement

@@ -13,6 +13,9 @@
 -- worker, lease, session and orders. VALR's word on a real order is never rehearsed. Best effort: a
 -- rehearsal that fails (a schema being migrated) is undone like the others; the connection is only
 -- colder. Returns how many rehearsals reached the hand-over (a test holds it to p_rounds).
+-- Only where a fallback may come: without an open order whose fallback is still to fire there is
+-- nothing to warm for, and ~60-100 ms of server time per connection (a worker opens ten at its start)
+-- is spent for nothing; a connection the pool opens later, or replaces (hourly), is rehearsed then.
 -- Called by the worker on every new connection of its pool (worker/db/pool_check.py warm_up).
 CREATE OR REPLACE FUNCTION lth_pvr.rehearse_replacement(
     p_rounds int,
@@ -33,13 +36,22 @@ DECLARE
     v_ext      text;
     v_placed   jsonb;
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM exchange_orders o
+                    WHERE is_open(o.status)
+                      AND (o.fallback_after IS NOT NULL OR o.fallback_price_move IS NOT NULL)
+                      AND o.fallback_requested_at IS NULL) THEN
+        RETURN 0;
+    END IF;
     FOR i IN 1 .. coalesce(p_rounds, 0) LOOP
         BEGIN
             v_account := gen_random_uuid();
             v_order := gen_random_uuid();
             v_open := gen_random_uuid();
             v_ext := 'rehearsal-' || v_order;
-            INSERT INTO exchange_accounts (exchange_account_id, label) VALUES (v_account, v_worker);
+            -- its own subaccount id (letters and digits, never VALR's numeric ids): an account's
+            -- (exchange, key, subaccount) is unique, and the primary account ('') is usually there already
+            INSERT INTO exchange_accounts (exchange_account_id, subaccount_id, label)
+            VALUES (v_account, 'rehearsal' || pg_backend_pid(), v_worker);
             INSERT INTO pairs (exchange, pair, base_decimal_places, tick_size, active, refreshed_at)
             VALUES ('valr', v_pair, 8, 1, true, p_now);
             INSERT INTO workers (worker_id, started_at, last_seen_at) VALUES (v_worker, p_now, p_now)

@@ -75,17 +75,20 @@ BEGIN
            AND p.credited_transaction_id IS NULL;
     END IF;
 
+    -- An item the INSERT wrote is `recorded` by its result; only an id held before (or earlier in the
+    -- list) is looked up, by the whole primary key in a subquery CASE reaches only then. Joined to the
+    -- held rows instead, a young table's default estimates (no statistics yet: the bench, a new
+    -- deployment's first minutes) hashed every transaction of the exchange on every read.
     RETURN QUERY
     SELECT (x.n - 1)::int, x.id,
            CASE WHEN x.id IS NULL THEN 'malformed'
                 WHEN x.first AND x.id = ANY (v_new) THEN 'recorded'
-                WHEN held.exchange_account_id <> p_exchange_account_id THEN 'conflict'
+                WHEN (SELECT held.exchange_account_id FROM lth_pvr.account_transactions held
+                       WHERE held.exchange = v_exchange AND held.transaction_id = x.id) <> p_exchange_account_id
+                THEN 'conflict'
                 ELSE 'duplicate' END
       FROM (SELECT u.n, u.id, row_number() OVER (PARTITION BY u.id ORDER BY u.n) = 1 AS first
               FROM unnest(v_ids) WITH ORDINALITY AS u(id, n)) x
-      LEFT JOIN lth_pvr.account_transactions held
-        ON held.transaction_id = x.id
-       AND held.exchange = v_exchange
      ORDER BY x.n;
 END
 $$;
