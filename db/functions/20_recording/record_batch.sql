@@ -45,12 +45,13 @@ BEGIN
     -- A PL/pgSQL set-returning function hands over its rows only once it has finished: a call that
     -- raises adds none to ours, so the rows of an attempt that is rolled back never reach the caller.
     BEGIN
-        -- How many of the frames are the ledger's: objects whose type is one of its words. Strict: in
-        -- lax mode a frame that is an array of such objects, or a type that is an array of such a
-        -- word, would count too, and a read of them only would lose those frames' rows.
+        -- How many of the frames are the ledger's: objects whose type is one of its words (their types
+        -- gathered, not the frames: a long read's would be copied). Strict: in lax mode a frame that
+        -- is an array of such objects, or a type that is an array of such a word, would count too,
+        -- and a read of them only would lose those frames' rows.
         v_ledger := jsonb_array_length(jsonb_path_query_array(v_frames,
             'strict $[*] ? (@.type == "NEW_ACCOUNT_HISTORY_RECORD" || @.type == "BALANCE_UPDATE"
-                            || @.type == "NEW_PENDING_RECEIVE")'));
+                            || @.type == "NEW_PENDING_RECEIVE").type'));
         IF v_ledger = 0 THEN
             -- The fast path: common frames recorded set-based, the rest by record_frame, in order.
             RETURN QUERY SELECT * FROM lth_pvr.record_frames(v_account, v_frames, p_now);
