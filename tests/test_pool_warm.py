@@ -63,7 +63,7 @@ def test_a_new_connection_rehearses_the_replacement_leg_and_keeps_nothing_of_it(
     with psycopg.connect(db_url, autocommit=True) as conn, conn.transaction():
         conn.execute("SET LOCAL track_functions = 'all'")  # (a superuser's setting)
         conn.execute("SET LOCAL ROLE valr_worker")
-        conn.execute(WARM_UP)
+        conn.execute(WARM_UP, (REHEARSALS,))
         calls = dict(conn.execute("""SELECT funcname, calls FROM pg_stat_xact_user_functions
                                       WHERE funcname = ANY (%s)""", (list(REPLACEMENT_LEG),)).fetchall())
     with psycopg.connect(worker_url, autocommit=True) as conn:

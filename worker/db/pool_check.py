@@ -49,14 +49,14 @@ class CheckWhenIdle:
 REHEARSALS = 6
 WARM_UP = ("SELECT count(*) FROM lth_pvr.record_market_prices('[]'::jsonb, 'ws'),"
            " lth_pvr.hand_over_cancels(NULL, '{}'::uuid[]),"
-           f" lth_pvr.rehearse_replacement({REHEARSALS})")
+           " lth_pvr.rehearse_replacement(%s)")
 
 
 async def warm_up(conn: AsyncConnection) -> None:
     """The pool's `configure`: the hot statements prepared before the connection is handed out. A
     failure only leaves the connection cold (a database being migrated, say): never refused for it."""
     try:
-        await conn.execute(WARM_UP)
+        await conn.execute(WARM_UP, (REHEARSALS,))
     except psycopg.Error as exc:
         log.debug("warming a new connection failed: %s", exc)
 

@@ -29,7 +29,7 @@ from worker.daemon.session import commits_of
 from worker.valr import Credentials, ValrClient
 from worker.valr.ws import AccountSocket
 
-CHANNEL = "bench_socket_floor"
+CHANNEL = "bench_socket_floor"  # also its table's name
 
 
 def last_key(frames: list[dict]) -> str | None:
@@ -45,8 +45,8 @@ async def record(db: psycopg.AsyncConnection, account: AccountSocket) -> None:
     async for batch in account.batches():
         for frames, superseded in commits_of(batch):
             note = json.dumps({"session": 0, "frames": len(frames) + superseded, "last": last_key(frames)})
-            await db.execute(f"WITH i AS (INSERT INTO {CHANNEL} (frames) VALUES (%s) RETURNING id) "
-                             f"SELECT pg_notify('{CHANNEL}', %s) FROM i", (len(frames), note))
+            await db.execute("WITH i AS (INSERT INTO bench_socket_floor (frames) VALUES (%s) RETURNING id) "
+                             "SELECT pg_notify(%s, %s) FROM i", (len(frames), CHANNEL, note))
 
 
 async def run(url: str, sim_url: str, subaccount: str, pair: str, price: str) -> None:
@@ -54,7 +54,7 @@ async def run(url: str, sim_url: str, subaccount: str, pair: str, price: str) ->
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db, \
             ValrClient(sim_url, credentials, requests_per_minute=1_000_000) as client, \
             AccountSocket(sim_url, credentials, subaccount) as account:
-        await db.execute(f"CREATE TABLE IF NOT EXISTS {CHANNEL} "
+        await db.execute("CREATE TABLE IF NOT EXISTS bench_socket_floor "
                          "(id bigserial PRIMARY KEY, frames int NOT NULL, at timestamptz NOT NULL DEFAULT now())")
         reader = asyncio.create_task(record(db, account))
         placed = await client.place_limit_order(subaccount, pair=pair, side="BUY", quantity=Decimal(1),
