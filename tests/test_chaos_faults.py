@@ -71,3 +71,32 @@ def test_a_killed_claim_placed_again_into_a_long_429_storm_that_valr_refused_is_
     assert _killed_claims_mismatches({"a": 1}, [("a", "failed", 1, True)])["mismatches"] == 1  # inferred, yet held
     assert _killed_claims_mismatches({"a": 2}, [("a", "filled", 1, False)])["mismatches"] == 1  # placed twice
     assert _killed_claims_mismatches({}, [("a", "pending", 1, False)])["mismatches"] == 1       # not failed, not held
+
+
+def _drawn_kinds(seed: int, state_draws: list[int]) -> list[str]:
+    """The kinds a seed's schedule draws over 60 s, while fault i's hand draws state_draws[i] numbers of
+    its own (as many as the run's state asks: workers alive, claimers killed, and when)."""
+    injector = FaultInjector(random.Random(seed), FaultPlan(seconds=60, mean_gap_s=1.0, pg_restart=False),
+                             sim=None, workers=[], admin_url="", restart_pg=None)
+    kinds: list[str] = []
+
+    def inject(kind: str) -> None:
+        for _ in range(state_draws[len(kinds) % len(state_draws)]):
+            injector.rng.random()
+        kinds.append(kind)
+
+    injector._inject = inject
+    for tenth in range(600):
+        injector.elapsed = lambda t=tenth / 10: t
+        injector.step()
+    return kinds
+
+
+def test_a_seed_draws_the_same_faults_whatever_each_fault_draws_on_the_runs_state():
+    """The short chaos run's seed 11 injected other faults from one CI run to the next: a fault's hand drew
+    from the schedule's generator as many numbers as the run's state asked (a choice among the workers
+    alive; a killed claimer's restart delay, drawn when the claim was seen), so every fault after it moved.
+    Each drawn fault now has its own generator: the same seed draws the same kinds at the same offsets."""
+    calm = _drawn_kinds(11, [1])
+    assert len(calm) > 20
+    assert _drawn_kinds(11, [0, 3, 1, 2]) == calm
