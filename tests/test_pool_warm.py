@@ -58,6 +58,7 @@ def test_a_new_connection_rehearses_the_replacement_leg_and_keeps_nothing_of_it(
     stamps a replacement runs REHEARSALS times — every rehearsal reaching the hand-over — and leaves no
     row, no event and no notification behind."""
     orders.insert(orders.account(""), price="995000", fallback_after="1 hour")  # a fallback may come
+    orders.settle(notify_recorded=1)  # so that a rehearsal's lth_pvr_recorded would be sent if it were kept
     counts = "SELECT " + ", ".join(f"(SELECT count(*) FROM lth_pvr.{t})" for t in TABLES)
     before = orders.sql(counts)
     heard = listener(db_url, *CHANNELS)
