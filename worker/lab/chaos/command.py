@@ -4,7 +4,8 @@ production does to the monitor.
 Starts PostgreSQL (embedded, durable, pg_cron; or --database-url), the VALR simulator in auto mode
 and two worker processes (least-privilege login role, short lease TTL), inserts N orders across many
 subaccounts over the run, and injects seeded faults (see chaos_faults). Meanwhile the safety net's
-cron SQL runs every --cron-every seconds with the clock of its next 10-minute tick (time compressed).
+cron SQL runs every --cron-every seconds, every submitted order due at each (time compressed by the
+run's settings, never by the tick's clock: run_settings).
 A share of the orders (--fallback-share) are limit orders with a limit → market fallback (issue 16):
 some placed away from the market with a short fallback_after, some near it with a fallback_price_move
 that the price_jump fault fires; half of them in subaccounts whose orders rest (the matching model
@@ -59,6 +60,9 @@ OPEN = ("pending", "placing", "submitted")
 WORKER_ROLE = "valr_chaos_worker"
 # A ledger sync claimed by a SIGKILLed worker is handed out again after this (production: 300 s).
 LEDGER_CLAIM_S = 15
+# A REST look-up claimed by a process that never recorded it (killed, its lease or socket lost, a
+# joiner sharing the id) is handed out again after this (production: 120 s, poll_claim_seconds).
+POLL_CLAIM_S = 15
 SIM_OPEN = ("Accepted", "Placed", "Partially Filled", "Active", "Order Modified")
 
 
@@ -167,6 +171,44 @@ def worker_url(db: Sql, url: str) -> tuple[str, str]:
     return make_conninfo(**params), f"role {WORKER_ROLE} (member of valr_worker only)"
 
 
+def run_settings(plan: ChaosPlan) -> dict[str, float]:
+    """The settings of the run (restored after it): production's schedule, compressed."""
+    return {"placement_grace_seconds": plan.placement_grace_s, "ledger_sync_claim_seconds": LEDGER_CLAIM_S,
+            "poll_claim_seconds": POLL_CLAIM_S,
+            "poll_recent_minutes": 0}  # every tick finds every submitted order due, as the next 10-minute tick
+
+
+def safety_net_tick(db: Sql) -> None:
+    """One tick of the safety net's cron job (`safety_net_tick`), time-compressed by the run's settings
+    (poll_recent_minutes 0), never by its clock: a clock moved ahead tells the tick's other rules that
+    every live worker is lost (`retire_lost_workers` closes its sessions and drops its leases, which
+    the workers then pass around), that their claims not yet sent were abandoned
+    (`requeue_unsent_placements`) and that age fallbacks are due early."""
+    db.rows("SELECT lth_pvr.safety_net_tick()")
+
+
+def open_order_waits(db: Sql) -> list[dict]:
+    """What each order still open waits for, in the database's words: its account's lease holder and
+    its look-up — due, claimed by whom for how many seconds more (poll_claim_seconds), the last poll's
+    outcome. The final pass shows the claims held and reports these when it does not settle."""
+    rows = db.rows("""
+        SELECT o.exchange_order_id::text, o.status, a.subaccount_id, l.worker_id, o.poll_due_at IS NOT NULL,
+               o.poll_claimed_by,
+               round(extract(epoch FROM o.poll_claimed_at - now()) + lth_pvr.setting('poll_claim_seconds'), 1),
+               o.poll_count,
+               (SELECT e.outcome || coalesce(': ' || left(e.detail, 80), '') FROM lth_pvr.order_events e
+                 WHERE e.exchange_order_id = o.exchange_order_id AND e.kind = 'poll'
+                 ORDER BY e.event_id DESC LIMIT 1)
+          FROM lth_pvr.exchange_orders o
+          JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = o.exchange_account_id
+          LEFT JOIN lth_pvr.live_leases(now()) l ON l.exchange_account_id = o.exchange_account_id
+         WHERE lth_pvr.is_open(o.status)
+         ORDER BY o.submitted_at NULLS LAST, o.exchange_order_id""")
+    keys = ("order", "status", "subaccount", "lease_holder", "poll_due", "poll_claimed_by", "claim_held_s",
+            "polls", "last_poll")
+    return [dict(zip(keys, row)) for row in rows]
+
+
 def counts(db: Sql) -> dict[str, int]:
     out = {s: 0 for s in (*OPEN, "filled", "cancelled", "failed")}
     out.update(dict(db.rows("SELECT status, count(*) FROM lth_pvr.exchange_orders GROUP BY 1")))
@@ -235,8 +277,7 @@ class Chaos:
             migrate(database_url)
             db = Sql(database_url)
             stack.callback(db.close)
-            for name, value in (("placement_grace_seconds", plan.placement_grace_s),
-                                ("ledger_sync_claim_seconds", LEDGER_CLAIM_S)):
+            for name, value in run_settings(plan).items():
                 was = db.rows("SELECT value FROM lth_pvr.settings WHERE name = %s", (name,))[0][0]
                 db.rows("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
                 stack.callback(db.rows, "UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (was, name))
@@ -319,7 +360,7 @@ class Chaos:
             money.step()
             crashes += self._restart_crashed(workers, injector)
             if elapsed >= next_cron:
-                db.rows("SELECT lth_pvr.safety_net_tick(now() + interval '10 minutes')")
+                safety_net_tick(db)
                 cron_ticks += 1
                 next_cron += plan.cron_every_s
             if elapsed - last_show >= 1.0:
@@ -402,8 +443,10 @@ class Chaos:
             if self.others is not None:  # what rests on the doubles is filled, so every order can end
                 self.others.fill_what_rests()
                 exchange_open += self.others.open_on_exchanges()
+            waits = open_order_waits(db)
+            held = sum(1 for w in waits if (w["claim_held_s"] or 0) > 0)
             self.out.show(progress_line(c, self.plan.orders, now, len(injector.records), "settle")
-                          + f"  exchange open {exchange_open}  ticks {ticks}")
+                          + f"  exchange open {exchange_open}  look-ups claimed {held}  ticks {ticks}")
             if c["pending"] + c["placing"] + c["submitted"] == 0 and exchange_open == 0:
                 with psycopg.connect(db.url) as conn:
                     # every exchange's fills too: an order's status may come before its trades are read
@@ -412,11 +455,11 @@ class Chaos:
                         break
             if now >= tick_at:
                 ticks += 1
-                db.rows("SELECT lth_pvr.safety_net_tick(now() + %s * interval '10 minutes')", (ticks,))
+                safety_net_tick(db)
                 tick_at = now + 3.0
             time.sleep(0.25)
         return {"settled": settled, "settle_s": round(time.monotonic() - began, 1), "final_pass_ticks": ticks,
-                "crashes": crashes}
+                "crashes": crashes, "settle_waiting": [] if settled else open_order_waits(db)[:10]}
 
     def _audit(self, result: dict, database_url: str, sim_url: str, key: str, secret: str) -> None:
         """The last check: `valr-monitor audit` of today, every account (the demo's code path), once the
@@ -628,7 +671,11 @@ def print_report(result: dict, echo=click.echo) -> None:
     echo(f"  lost placements failed after the grace (never on VALR): {result['never_placed_failed']}; "
          f"worker starts {result['worker_starts']}, crashes {result['worker_crashes']}")
     echo(f"  final pass: {result['final_pass_ticks']} safety-net ticks, settled in {result['settle_s']} s"
-         if result["settled"] else f"  final pass: NOT settled after {result['settle_s']} s")
+         if result["settled"] else f"  final pass: NOT settled after {result['settle_s']} s; still open:")
+    for w in result.get("settle_waiting", []):
+        echo(f"    {w['order']} {w['status']} subaccount {w['subaccount']} lease {w['lease_holder']}; look-up due "
+             f"{w['poll_due']}, claimed by {w['poll_claimed_by']} for {w['claim_held_s']} s more, {w['polls']} polls, "
+             f"last {w['last_poll']}")
     if result["ok"]:
         echo("Result: the database matches the exchange's ground truth.")
         return
@@ -652,7 +699,7 @@ def print_report(result: dict, echo=click.echo) -> None:
 @click.option("--fault-every", type=click.FloatRange(0.2, 600), default=3.0, show_default=True,
               help="Mean seconds between two faults.")
 @click.option("--cron-every", type=click.FloatRange(1, 3600), default=20.0, show_default=True,
-              help="Seconds between safety-net ticks during the run (each with the clock of its next 10-minute tick).")
+              help="Seconds between safety-net ticks during the run (each finds every submitted order due).")
 @click.option("--placement-grace", type=click.IntRange(1, 3600), default=30, show_default=True,
               help="settings.placement_grace_seconds during the run (production default 120): how long a "
                    "placement VALR does not know stays `placing` before it is failed.")
