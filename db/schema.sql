@@ -598,7 +598,8 @@ CREATE TABLE lth_pvr.ws_sessions (
     close_reason text,
     closed_with_error boolean NOT NULL DEFAULT false,
     events bigint NOT NULL DEFAULT 0,
-    superseded bigint NOT NULL DEFAULT 0
+    superseded bigint NOT NULL DEFAULT 0,
+    reads bigint NOT NULL DEFAULT 0
 );
 ALTER TABLE lth_pvr.ws_sessions ADD CONSTRAINT ws_sessions_exchange_account_id_fkey
     FOREIGN KEY (exchange_account_id) REFERENCES lth_pvr.exchange_accounts(exchange_account_id);
@@ -607,6 +608,7 @@ ALTER TABLE lth_pvr.ws_sessions ADD CONSTRAINT ws_sessions_pkey
 CREATE INDEX ws_sessions_open_idx ON lth_pvr.ws_sessions USING btree (exchange_account_id) WHERE (closed_at IS NULL);
 CREATE INDEX ws_sessions_opened_idx ON lth_pvr.ws_sessions USING btree (opened_at);
 COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames received but not recorded: a newer list of the same read superseded them (counted in events too).';
+COMMENT ON COLUMN lth_pvr.ws_sessions.reads IS 'recording calls made for this session (record_batch / record_exchange_events); events / reads = frames per read.';
 
 -- Settings (name = value); each row's description is in its migration and in lth_pvr.settings.
 -- audit_claim_seconds = 600
@@ -632,6 +634,7 @@ COMMENT ON COLUMN lth_pvr.ws_sessions.superseded IS 'OPEN_ORDERS_UPDATE frames r
 -- ledger_sync_minutes = 60
 -- ledger_window_lag_seconds = 30
 -- market_order_lookup_seconds = 5
+-- notify_recorded = 0
 -- open_list_grace_seconds = 5
 -- order_created_skew_seconds = 2
 -- order_value_max = 1000000000000

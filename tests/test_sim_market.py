@@ -208,6 +208,7 @@ def test_a_muted_pair_is_left_out_of_the_trade_feed_and_a_spike_is_one_frame_the
             streamed = await collect(sock, lambda ev: len(ev) >= 1)
             assert [e.data["currencyPair"] for e in streamed] == ["ETHZAR"]
             assert await nothing_within(sock, 0.3)
+            assert sim.counters()["trade_summaries_sent"] == {"BTCZAR": 1, "ETHZAR": 2}  # what was written, per pair
             assert (await client.market_summary("BTCZAR"))["currencyPair"] == "BTCZAR"  # REST still answers
             await sim.set_faults(trade_muted_pairs=[])
             before = sim.market.quotes["BTCZAR"].ask

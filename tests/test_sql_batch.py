@@ -78,6 +78,7 @@ def test_batch_notifies_once_with_the_last_id(postgresql, db_url):
     account = make_account(postgresql)
     submitted_order(postgresql, account, ext="valr-1")
     session = open_session(postgresql, account)
+    postgresql.execute("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'notify_recorded'")
     postgresql.commit()
     with listener(db_url, "lth_pvr_recorded") as listen:
         batch(postgresql, session, [
@@ -88,6 +89,25 @@ def test_batch_notifies_once_with_the_last_id(postgresql, db_url):
         got = received(listen, expect=1)
     assert len(got) == 1
     assert json.loads(got[0][1]) == {"session": session, "frames": 2, "last": "trade-42"}
+
+
+def test_batch_sends_no_notification_unless_asked_and_counts_its_read(postgresql, db_url):
+    """Shipped: notify_recorded 0 — a recording commit sends nothing (PostgreSQL's NOTIFY lock serializes
+    such commits), and the session counts the read."""
+    account = make_account(postgresql)
+    submitted_order(postgresql, account, ext="valr-1")
+    session = open_session(postgresql, account)
+    postgresql.commit()
+    with listener(db_url, "lth_pvr_recorded") as listen:
+        for _ in range(2):
+            batch(postgresql, session, [{"type": "ORDER_STATUS_UPDATE", "data": status_payload("valr-1", "Placed")}])
+            postgresql.commit()
+        postgresql.execute("SELECT pg_notify('lth_pvr_recorded', 'marker')")  # what was sent before it arrives first
+        postgresql.commit()
+        got = received(listen, expect=1)
+    assert [payload for _, payload in got] == ["marker"]
+    assert postgresql.execute("SELECT events, reads FROM lth_pvr.ws_sessions WHERE session_id = %s",
+                              (session,)).fetchone() == (2, 2)
 
 
 def test_open_orders_update_reports_missing_orders(postgresql):

@@ -18,6 +18,8 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from worker.logs import event
+
 log = logging.getLogger(__name__)
 
 
@@ -47,18 +49,25 @@ class CheckWhenIdle:
 # and its sixth execution, which plans the generic one,
 # so a connection's first real fallback records warm (figure 8: its server time 31.8 ms cold, 4.0 warm).
 REHEARSALS = 6
-WARM_UP = ("SELECT count(*) FROM lth_pvr.record_market_prices('[]'::jsonb, 'ws'),"
-           " lth_pvr.hand_over_cancels(NULL, '{}'::uuid[]),"
-           " lth_pvr.rehearse_replacement(%s)")
+WARM_UP = ("SELECT r.failure,"
+           " (SELECT count(*) FROM lth_pvr.record_market_prices('[]'::jsonb, 'ws')),"
+           " (SELECT count(*) FROM lth_pvr.hand_over_cancels(NULL, '{}'::uuid[]))"
+           " FROM lth_pvr.rehearse_replacement(%s) r")
 
 
 async def warm_up(conn: AsyncConnection) -> None:
     """The pool's `configure`: the hot statements prepared before the connection is handed out. A
-    failure only leaves the connection cold (a database being migrated, say): never refused for it."""
+    failure only leaves the connection cold (a database being migrated, say): never refused for it. A
+    rehearsal SQL says failed is logged at WARNING, once for the connection: what failed it (a row
+    colliding with its throwaway ones, say) may fail a real fallback too."""
     try:
-        await conn.execute(WARM_UP, (REHEARSALS,))
+        failure = (await (await conn.execute(WARM_UP, (REHEARSALS,))).fetchone())[0]
     except psycopg.Error as exc:
         log.debug("warming a new connection failed: %s", exc)
+        return
+    if failure:
+        event(log, "rehearsing the fallback's replacement failed: this connection records its first fallbacks"
+              " cold, and a real fallback may fail the same way", logging.WARNING, failure=failure)
 
 
 class HotFirstPool(AsyncConnectionPool):

@@ -1,7 +1,8 @@
 -- Owns: every frame of one WebSocket read (a JSON array), applied in order in one transaction, one
 -- round trip (record_frames: the common frames set-based, the others by record_frame; the ledger's
 -- frames by record_ledger_frames); counts
--- ws_sessions.events; one NOTIFY lth_pvr_recorded.
+-- ws_sessions.events and .reads; one NOTIFY lth_pvr_recorded when the setting notify_recorded is 1
+-- (shipped 0: such commits queue behind PostgreSQL's NOTIFY lock, and nothing of ours listens).
 -- p_superseded: open-orders lists received with these frames that the worker dropped because a newer
 -- list of the same read followed (worker/valr/framequeue.py). They count as received — in
 -- ws_sessions.events and in the NOTIFY's `frames` — and in ws_sessions.superseded; they are not
@@ -34,7 +35,7 @@ BEGIN
     v_dropped := greatest(coalesce(p_superseded, 0), 0);
     -- Counted first: one statement finds the session's account and counts the read.
     UPDATE lth_pvr.ws_sessions s
-       SET events = s.events + v_n + v_dropped, superseded = s.superseded + v_dropped
+       SET events = s.events + v_n + v_dropped, superseded = s.superseded + v_dropped, reads = s.reads + 1
      WHERE s.session_id = p_session_id
     RETURNING s.exchange_account_id INTO v_account;
     IF NOT FOUND THEN
@@ -100,7 +101,7 @@ BEGIN
             CASE WHEN v_last->>'type' = 'NEW_ACCOUNT_TRADE' THEN lth_pvr.json_text(v_last->'data'->'id') END,
             lth_pvr.json_text(v_last->'data'->'orderId')), 100);
     END IF;
-    IF v_n > 0 THEN
+    IF v_n > 0 AND lth_pvr.setting('notify_recorded') = 1 THEN
         PERFORM pg_notify('lth_pvr_recorded', jsonb_build_object(
             'session', p_session_id, 'frames', v_n + v_dropped, 'last', v_last_id)::text);
     END IF;

@@ -5,7 +5,8 @@
 -- and with source `ws` (the orders are watched from their first word, as record_batch marks them).
 -- A trade names its order by the exchange's id only: when the same read holds that order, its
 -- clientOrderId is added, so a trade racing the placement answer still finds its order. Counts
--- ws_sessions.events (orders + trades); one NOTIFY lth_pvr_recorded ({"session","frames","last"}).
+-- ws_sessions.events (orders + trades) and .reads; one NOTIFY lth_pvr_recorded ({"session","frames","last"})
+-- when the setting notify_recorded is 1 (record_batch says why it is shipped 0).
 -- One bad item does not lose the read: each is recorded in its own subtransaction, an error logged
 -- with outcome `error` (SQLSTATE) and skipped, as record_batch does frame by frame.
 -- Returns one row per item, in the order recorded: the order, the kind (`trade`, `order_status`),
@@ -34,7 +35,7 @@ DECLARE
     v_last    text;
 BEGIN
     v_n := jsonb_array_length(v_orders) + jsonb_array_length(v_trades);
-    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n
+    UPDATE lth_pvr.ws_sessions s SET events = s.events + v_n, reads = s.reads + 1
      WHERE s.session_id = p_session_id
     RETURNING s.exchange_account_id INTO v_account;
     IF NOT FOUND THEN
@@ -77,7 +78,7 @@ BEGIN
                             (SELECT o.status FROM lth_pvr.exchange_orders o WHERE o.exchange_order_id = v_id);
     END LOOP;
 
-    IF v_n > 0 THEN
+    IF v_n > 0 AND lth_pvr.setting('notify_recorded') = 1 THEN
         PERFORM pg_notify('lth_pvr_recorded', jsonb_build_object(
             'session', p_session_id, 'frames', v_n, 'last', v_last)::text);
     END IF;

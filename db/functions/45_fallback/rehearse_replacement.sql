@@ -11,8 +11,12 @@
 -- order_events, its NOTIFYs and locks go with it; only sequence numbers are used up), on rows no one else
 -- can see or lock — its own account, pair (no real pair's rules are read or changed),
 -- worker, lease, session and orders. VALR's word on a real order is never rehearsed. Best effort: a
--- rehearsal that fails (a schema being migrated) is undone like the others; the connection is only
--- colder. Returns how many rehearsals reached the hand-over (a test holds it to p_rounds).
+-- rehearsal that fails (a schema being migrated, a row colliding with its throwaway ones) is undone like
+-- the others and the connection is only colder — but it is said, never swallowed: what fails a
+-- rehearsal may fail a real fallback. Returns how many rehearsals reached the hand-over (a test holds
+-- it to p_rounds) and `failure`, NULL when every one did, else the first failed one's SQLSTATE and
+-- message (the message only: no DETAIL, which may quote a row's values) and how many failed; the
+-- worker logs it at WARNING.
 -- Only where a fallback may come: without an open order whose fallback is still to fire there is
 -- nothing to warm for, and ~60-100 ms of server time per connection (a worker opens ten at its start)
 -- is spent for nothing; a connection the pool opens later, or replaces (hourly), is rehearsed then.
@@ -21,7 +25,7 @@ CREATE OR REPLACE FUNCTION lth_pvr.rehearse_replacement(
     p_rounds int,
     p_now timestamptz DEFAULT now()
 )
-RETURNS int
+RETURNS TABLE (handed_over int, failure text)
 LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
@@ -29,6 +33,9 @@ DECLARE
     v_worker   text := 'rehearsal:' || pg_backend_pid();
     v_pair     text := 'REHEARSAL' || pg_backend_pid();  -- no other connection's rehearsal waits on it
     v_handed   int := 0;
+    v_failed   int := 0;
+    v_first    text;
+    v_undone   boolean;  -- the rehearsal ran to its end: the exception that follows is its own undoing
     v_account  uuid;
     v_order    uuid;
     v_open     uuid;
@@ -40,9 +47,11 @@ BEGIN
                     WHERE is_open(o.status)
                       AND (o.fallback_after IS NOT NULL OR o.fallback_price_move IS NOT NULL)
                       AND o.fallback_requested_at IS NULL) THEN
-        RETURN 0;
+        RETURN QUERY SELECT 0, NULL::text;
+        RETURN;
     END IF;
     FOR i IN 1 .. coalesce(p_rounds, 0) LOOP
+        v_undone := false;
         BEGIN
             v_account := gen_random_uuid();
             v_order := gen_random_uuid();
@@ -79,13 +88,21 @@ BEGIN
                     'orderId', v_ext || '-open', 'side', 'buy', 'quantity', '1', 'price', '1', 'currencyPair', v_pair,
                     'originalQuantity', '1', 'status', 'Placed', 'updatedAt', p_now, 'type', 'limit')))), p_now);
             v_placed := hand_over_replacements(v_session, ARRAY[v_order], p_now);
+            IF jsonb_array_length(v_placed) = 0 THEN
+                RAISE EXCEPTION 'the Cancelled read handed over no replacement' USING ERRCODE = 'no_data_found';
+            END IF;
             v_handed := v_handed + jsonb_array_length(v_placed);
+            v_undone := true;
             RAISE EXCEPTION 'rehearsal undone';
-        EXCEPTION WHEN OTHERS THEN
-            NULL;  -- undone: the rehearsal's rows, events and notifications with it
+        EXCEPTION WHEN OTHERS THEN  -- undone: the rehearsal's rows, events and notifications with it
+            IF NOT v_undone THEN
+                v_failed := v_failed + 1;
+                v_first := coalesce(v_first, 'SQLSTATE ' || SQLSTATE || ': ' || left(SQLERRM, 300));
+            END IF;
         END;
     END LOOP;
-    RETURN v_handed;
+    RETURN QUERY SELECT v_handed, CASE WHEN v_failed > 0
+        THEN format('%s of %s rehearsals failed; the first: %s', v_failed, p_rounds, v_first) END;
 END
 $$;
 

@@ -57,7 +57,7 @@ def crowd(conn: psycopg.Connection, worker: BenchWorker, account_id, count: int,
 def run_crowded(cluster, workdir: Path, quick: bool) -> Figure:
     open_orders = 100 if quick else 1000
     seconds, reps = (1.0, 1) if quick else (5.0, 3)
-    url = cluster.database("crowded")
+    url = cluster.database("crowded", notify_recorded=True)
     sim = start_simulator(stamp_frames=True)
     worker = observer = None
     try:

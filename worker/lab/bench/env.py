@@ -103,9 +103,14 @@ class Cluster:
         self.created.append(name)
         return name
 
-    def database(self, label: str) -> str:
-        """A fresh migrated database (a clone of the template); returns its URL."""
-        return self.url(self._create(f"valr_bench_{label}_{self.tag}", self.template))
+    def database(self, label: str, notify_recorded: bool = False) -> str:
+        """A fresh migrated database (a clone of the template); returns its URL. notify_recorded: the
+        figure's instrument is lth_pvr_recorded, which the system ships off (the setting notify_recorded)."""
+        url = self.url(self._create(f"valr_bench_{label}_{self.tag}", self.template))
+        if notify_recorded:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE lth_pvr.settings SET value = 1 WHERE name = 'notify_recorded'")
+        return url
 
     def drop(self, url: str) -> None:
         name = conninfo_to_dict(url)["dbname"]

@@ -9,7 +9,7 @@ ccxt driving it over real sockets), one account on each.
   reaches it. Committed: a bench-only AFTER INSERT trigger on order_fills NOTIFYs `bench_fill` with the
   trade id, observed by the LISTENing observer — delivered at the commit of the transaction that recorded
   the fill (record_exchange_events for a socket read; record_fills for Coinbase, whose fills are read
-  over REST once its order event says the order traded), the same moment its lth_pvr_recorded arrives.
+  over REST once its order event says the order traded): the commit that sends lth_pvr_recorded when it is on.
   Floor: figure 1's (a bare one-row INSERT + NOTIFY, same listener, same rate, in the gaps between fills).
 * the fallback: limit BUYs under the market with a short fallback_after, a quarter filled first, one at a
   time: due (SQL's own due time: submitted_at + fallback_after) → the cancel request received by the

@@ -189,7 +189,7 @@ def beside_floor(runs: list[dict], floors: list[dict]) -> dict:
 
 def run_latency_figures(cluster, workdir: Path, quick: bool) -> tuple[Figure, Figure]:
     """Figures 1 and 3 share one database, one simulator and one worker (sessions stay warm)."""
-    url = cluster.database("latency")
+    url = cluster.database("latency", notify_recorded=True)
     sim = start_simulator(stamp_frames=True)
     worker = observer = socket_floor = None
     try:

@@ -128,7 +128,7 @@ def run_scale(cluster, workdir: Path, quick: bool) -> Figure:
     # --quick: 60 subaccounts, every connection inside the first (scaled) minute: the rate, not the wait.
     subaccounts, speedup, sample = (60, 100, 20) if quick else (2000, 20, 200)
     seconds, fills = (1.0, 600) if quick else (5.0, 4_000)
-    url = cluster.database("scale")
+    url = cluster.database("scale", notify_recorded=True)
     cold = ColdStart(speedup)
     sim = cold.simulator()
     workers: list[BenchWorker] = []
@@ -171,7 +171,7 @@ def run_scale(cluster, workdir: Path, quick: bool) -> Figure:
             shared = ownership(conn)
             shared["simulator_sockets_open"] = sim.counters()["ws_open"]
             try:
-                two = burst(conn, sim, workers, watched.targets, observer, fills)
+                two = burst(conn, sim, workers, watched.targets, fills)
             except TimeoutError:  # the simulator (one thread, every socket) did not keep up: said, not hidden
                 two = {"events_per_s": float("nan"), "fills": 0, "timed_out": True}
             rss_two = [w.rss_mb() for w in workers]

@@ -555,6 +555,7 @@ class Simulator:
                 "ws_open": len(self.hub.connections), "trade_open": len(self.trade_feed.connections),
                 "trade_connections": self.trade_connections,
                 "trade_frames_sent": self.trade_feed.frames_sent, "trade_subscribes": self.trade_feed.subscribes,
+                "trade_summaries_sent": dict(self.trade_feed.summaries_sent),
                 "trade_subscriptions": sorted(sorted(c.pairs) for c in self.trade_feed.connections)}
 
     def reset_counters(self) -> dict:
@@ -562,6 +563,7 @@ class Simulator:
         self.ws_connections = self.ws_refused = self.hub.frames_sent = self.hub.events_sent = 0
         self.hub.events_by_type.clear()
         self.trade_connections = self.trade_feed.frames_sent = self.trade_feed.subscribes = 0
+        self.trade_feed.summaries_sent.clear()
         return self.counters()
 
     def frames(self) -> list[dict]:

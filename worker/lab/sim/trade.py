@@ -4,7 +4,10 @@ sent on subscription and again on every change. A SUBSCRIBE replaces that event'
 list unsubscribes). PING → PONG ("NO_SUBSCRIPTIONS" when subscribed to nothing, as the docs say).
 Faults: `trade_silent` (open, answers PING, sends no summaries), `trade_muted_pairs` (those pairs'
 summaries are left out while the others stream) and `close_trade_sockets`. With
-stamp_frames each summary sent is logged with its send time and the socket's client port (the bench)."""
+stamp_frames each summary sent is logged with its send time and the socket's client port (the bench).
+Every summary written is counted per pair (`summaries_sent`): what a test waits on to know the socket
+delivered a pair, which the worker's record of it cannot tell for long (a quiet pair's REST read, made
+every price_rest_poll_seconds by design, records the same price again as 'rest')."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,6 +45,7 @@ class TradeFeed:
         self.frame_log: list[dict] = []  # with stamp_frames: each summary sent, when, to which socket
         self.connections: set[TradeConnection] = set()
         self.frames_sent = 0
+        self.summaries_sent: Counter[str] = Counter()  # pair → its summaries written to a socket
         self.subscribes = 0
         self._numbers = 0
 
@@ -98,7 +103,10 @@ class TradeFeed:
                 return
             await conn.ws.send_str(json.dumps(frame, separators=(",", ":")))
             self.frames_sent += 1
-            if self.stamp_frames and frame.get("type") == MARKET_SUMMARY:
+            if frame.get("type") != MARKET_SUMMARY:
+                continue
+            self.summaries_sent[frame["currencyPairSymbol"]] += 1
+            if self.stamp_frames:
                 data = frame["data"]
                 self.frame_log.append({"pair": frame["currencyPairSymbol"], "bid": data["bidPrice"],
                                        "ask": data["askPrice"], "socket": conn.number, "peer_port": conn.peer_port,
