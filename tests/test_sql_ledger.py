@@ -160,6 +160,20 @@ def test_an_older_balance_never_overwrites_a_newer_one(postgresql):
         postgresql.execute("UPDATE lth_pvr.balances SET updated_at = updated_at - interval '1 s'")
 
 
+def test_a_later_balance_of_the_same_millisecond_is_held(postgresql):
+    """VALR stamps balances to the millisecond: a market order trading at two levels (or two placed
+    together) moves a balance twice within one. The later word of the same updatedAt is held; before,
+    the first stayed, and even the next REST snapshot (same stamp) could not correct it (the short chaos
+    run: a subaccount's BTC 0.0002 off after its final sync). The same amounts again change nothing."""
+    account = make_account(postgresql)
+    snap = "SELECT lth_pvr.record_balance_snapshot(%s, %s, %s)"
+    stamp = "2026-12-07T08:53:49.100Z"
+    assert scalar(postgresql, snap, (account, Jsonb([balance("BTC", "0.9999", "0", stamp)]), T0)) == 1
+    assert scalar(postgresql, snap, (account, Jsonb([balance("BTC", "0.9997", "0", stamp)]), T0)) == 1
+    assert scalar(postgresql, "SELECT total FROM lth_pvr.v_balances") == Decimal("0.9997")
+    assert scalar(postgresql, snap, (account, Jsonb([balance("BTC", "0.9997", "0", stamp)]), T0)) == 0
+
+
 def session(conn, account):
     return scalar(conn, "SELECT lth_pvr.session_open('w1', %s, %s)", (account, T0))
 

@@ -1,8 +1,12 @@
 -- Owns: writing VALR's balances of an account, one row per currency: of several rows of one currency
 -- the newest (VALR's updatedAt; of equal ones the last given), and an older snapshot never overwrites a
--- newer one (an equal or older updatedAt changes nothing; the trigger balances_never_older refuses it
--- from any writer). p_rows are ledger_balance_row's rows; NULL ones (malformed) are skipped. Returns the
--- rows written. Internal: record_balances, record_ledger_frames (which build the rows once).
+-- newer one (an older updatedAt changes nothing; the trigger balances_never_older refuses it from any
+-- writer). An equal updatedAt with other amounts is the later word and is held: VALR stamps to the
+-- millisecond, and a market order trading at several levels moves a balance several times within one
+-- (keeping the first left the balance wrong until its next change: even a REST read, same stamp, was
+-- refused); the same amounts again change nothing. p_rows are ledger_balance_row's rows; NULL ones
+-- (malformed) are skipped. Returns the rows written. Internal: record_balances, record_ledger_frames
+-- (which build the rows once).
 CREATE OR REPLACE FUNCTION lth_pvr.write_balances(p_rows lth_pvr.balances[])
 RETURNS int
 LANGUAGE plpgsql
@@ -20,7 +24,10 @@ BEGIN
        SET available = excluded.available, reserved = excluded.reserved, total = excluded.total,
            updated_at = excluded.updated_at, recorded_at = excluded.recorded_at, source = excluded.source,
            raw = excluded.raw
-     WHERE excluded.updated_at > b.updated_at;
+     WHERE excluded.updated_at > b.updated_at
+        OR (excluded.updated_at = b.updated_at
+            AND (excluded.available, excluded.reserved, excluded.total)
+                IS DISTINCT FROM (b.available, b.reserved, b.total));
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;
 END

@@ -25,7 +25,10 @@ Issue 21's class on a person's cancel racing a fallback: for a few seconds (canc
 so the fallback's DELETE stays in flight), every order whose fallback has just fired is cancelled by a
 person (request_cancel); those it reached before VALR's final word get no replacement (the intent check).
 The schedule comes from one random.Random(seed), so the same seed injects the same faults in the
-same order at the same offsets (thread timing, and so the exact interleaving, still varies).
+same order, with the same parameters, at the same offsets (thread timing, and so the exact
+interleaving, still varies). Each drawn fault gets a generator of its own, seeded from the schedule:
+what a fault draws later or depending on the run's state (which workers are alive, whom a
+killed_before_post kills and when) cannot shift the faults after it.
 """
 
 from __future__ import annotations
@@ -173,13 +176,15 @@ class FaultInjector:
     persons_cancels: list[str] = field(default_factory=list)  # orders a person cancelled before VALR's final word
     _persons_watch: tuple[FaultRecord, float] | None = None   # person_cancels_fallback: (its record, until)
     _persons_asked: set[str] = field(default_factory=set)
+    _schedule: random.Random = field(init=False, repr=False)  # the seed's: which fault, when
 
     def __post_init__(self) -> None:
-        self._next_at = self.rng.expovariate(1 / self.plan.mean_gap_s)
+        self._schedule = self.rng  # `rng` becomes each drawn fault's own generator (step)
+        self._next_at = self._schedule.expovariate(1 / self.plan.mean_gap_s)
         if self.plan.every_kind_first:
-            self._first = self.rng.sample(list(self.plan.kinds), len(self.plan.kinds))
+            self._first = self._schedule.sample(list(self.plan.kinds), len(self.plan.kinds))
         if self.plan.pg_restart and self.restart_pg is not None:
-            self._pg_restart_at = self.rng.uniform(0.3, 0.6) * self.plan.seconds
+            self._pg_restart_at = self._schedule.uniform(0.3, 0.6) * self.plan.seconds
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -211,11 +216,15 @@ class FaultInjector:
             self._inject("pg_restart")
         if now < self.plan.seconds and now >= self._next_at:
             if self._first:
-                self._inject(self._first.pop(0))
+                kind = self._first.pop(0)
             else:
                 kinds = list(self.plan.kinds)
-                self._inject(self.rng.choices(kinds, [self._weight(k) for k in kinds])[0])
-            self._next_at = now + self.rng.expovariate(1 / self.plan.mean_gap_s)
+                kind = self._schedule.choices(kinds, [self._weight(k) for k in kinds])[0]
+            # Its own generator: a draw that depends on the run's state (a choice among the workers
+            # alive, a killed claimer's restart delay drawn once the claim is seen) shifts nothing after.
+            self.rng = random.Random(self._schedule.getrandbits(64))
+            self._inject(kind)
+            self._next_at = now + self._schedule.expovariate(1 / self.plan.mean_gap_s)
 
     def _weight(self, kind: str) -> int:
         """A kind of weight 0 is drawn only when named (--faults): then as often as a common kind."""
