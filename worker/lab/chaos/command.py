@@ -190,7 +190,7 @@ def safety_net_tick(db: Sql) -> None:
 def open_order_waits(db: Sql) -> list[dict]:
     """What each order still open waits for, in the database's words: its account's lease holder and
     its look-up — due, claimed by whom for how many seconds more (poll_claim_seconds), the last poll's
-    outcome. The final pass shows the claims held and reports these when it does not settle."""
+    outcome. The final pass reports these when it does not settle (and shows the claims held as it goes)."""
     rows = db.rows("""
         SELECT o.exchange_order_id::text, o.status, a.subaccount_id, l.worker_id, o.poll_due_at IS NOT NULL,
                o.poll_claimed_by,
@@ -443,8 +443,8 @@ class Chaos:
             if self.others is not None:  # what rests on the doubles is filled, so every order can end
                 self.others.fill_what_rests()
                 exchange_open += self.others.open_on_exchanges()
-            waits = open_order_waits(db)
-            held = sum(1 for w in waits if (w["claim_held_s"] or 0) > 0)
+            held = db.rows("SELECT count(*) FROM lth_pvr.exchange_orders WHERE status = 'submitted' AND "
+                           "poll_claimed_at > now() - make_interval(secs => lth_pvr.setting('poll_claim_seconds'))")[0][0]
             self.out.show(progress_line(c, self.plan.orders, now, len(injector.records), "settle")
                           + f"  exchange open {exchange_open}  look-ups claimed {held}  ticks {ticks}")
             if c["pending"] + c["placing"] + c["submitted"] == 0 and exchange_open == 0:
