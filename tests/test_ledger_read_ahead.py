@@ -1,17 +1,20 @@
-"""The REST catch-up reads the next page of history while SQL records this one (worker/daemon/ledger.py
-read_ahead); SQL still says whether and from where to read on (record_transaction_page)."""
+"""The ledger's REST reads take the next page of history while SQL records this one (worker/daemon/ledger.py
+read_pages); SQL still says whether and from where to read on (record_transaction_page,
+record_subaccount_window_page)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 
 from tests.support.inprocess import eventually, worker_io
-from worker.daemon.ledger import read_back
+from worker.daemon.ledger import read_back, read_window
 from worker.valr.rest import HISTORY_PAGE
 
 HISTORY = "GET /v1/account/transactionhistory"
+ACROSS = "GET /v1/account/transactionhistory/subaccounts"
 
 
 def history_reads(sim) -> int:
@@ -72,3 +75,29 @@ def test_a_full_page_that_reaches_the_cursor_costs_one_unused_read_and_nothing_e
     assert held(orders, account) == 2 * HISTORY_PAGE
     assert orders.sql("SELECT newest_transaction_id FROM lth_pvr.ledger_cursors WHERE exchange_account_id = %s",
                       (account,)) == [(newest["transactions"][-1]["id"],)]
+
+
+def test_a_windows_pages_are_read_ahead_from_where_sql_reads_on(sim, orders, db_url, worker_url):
+    """The across-subaccount window pages by skip: the page read ahead while the first is recorded (held
+    here by a lock on the account's row, which the rows' foreign key waits for) is the one SQL asks for
+    next (skip + the page), so 401 transactions cost three reads, none read twice."""
+    account = orders.account("8103")
+    start = datetime.now(timezone.utc) - timedelta(seconds=5)
+    deposits(sim, "8103", 2 * HISTORY_PAGE + 1)
+    reads = lambda: sim.counters()["rest"].get(ACROSS, 0)  # noqa: E731
+    before = reads()
+
+    async def window() -> int:
+        async with worker_io(worker_url, sim.base_url) as (store, client):
+            with psycopg.connect(db_url) as lock:
+                lock.execute("SELECT 1 FROM lth_pvr.exchange_accounts WHERE exchange_account_id = %s FOR UPDATE",
+                             (account,))
+                read = asyncio.create_task(read_window(client, store, [account], start, datetime.now(timezone.utc),
+                                                       "rest"))
+                await eventually(lambda: reads() - before == 2, what="the second page read while the first waits")
+                lock.rollback()
+            return await asyncio.wait_for(read, 30)
+
+    assert asyncio.run(window()) == 2 * HISTORY_PAGE + 1
+    assert reads() - before == 3
+    assert held(orders, account) == 2 * HISTORY_PAGE + 1

@@ -41,48 +41,64 @@ log = logging.getLogger("worker.ledger")
 
 async def read_back(client: ValrClient, store: Store, account_id: UUID, subaccount_id: str, source: str,
                     since: datetime | None = None) -> tuple[int, int]:
-    """Pages of history, newest first, until SQL says done. Returns (pages, transactions recorded).
-    While a full page is recorded, the page after it is read ahead (see read_ahead); SQL still says
-    whether and from where to read on, and a page read ahead from anywhere else is dropped."""
+    """Pages of history, newest first, by `beforeId`, until SQL says done. Returns (pages, transactions
+    recorded)."""
     def read(before_id: str | None) -> Awaitable[list[dict]]:
         return client.transaction_history(subaccount_id, limit=HISTORY_PAGE, before_id=before_id, start_time=since)
 
-    before: str | None = None
-    pages = recorded = 0
-    items = await read(before)
+    async def record(items: list[dict], before_id: str | None) -> dict:
+        result = await store.record_transaction_page(account_id, items, HISTORY_PAGE, before_id, source)
+        totals[0] += 1
+        totals[1] += result["recorded"]
+        return result
+
+    def last_id(items: list[dict], _: str | None) -> str | None:
+        """After a full page, where next_before_id points to read on: its last id."""
+        last = items[-1].get("id") if len(items) == HISTORY_PAGE and isinstance(items[-1], dict) else None
+        return last if isinstance(last, str) else None
+
+    totals = [0, 0]
+    await read_pages(read, record, None, last_id, lambda result: result["next_before_id"])
+    return totals[0], totals[1]
+
+
+async def read_pages(read: Callable[[Any], Awaitable[list[dict]]], record: Callable[[list[dict], Any], Awaitable[dict]],
+                     first: Any, guess: Callable[[list[dict], Any], Any], next_of: Callable[[dict], Any]) -> None:
+    """Pages read by `read(where)` and recorded by `record(items, where)` until SQL says `done`, SQL's
+    result naming where to read on (`next_of`). While a full page is recorded, the page after it is
+    read ahead from `guess(items, where)` (None: not a full page) — where SQL points when it reads on: a catch-up of 20,000
+    transactions waited for each REST page and each commit in turn (docs/performance.md, figure 11).
+    SQL still says whether and from where to read on; a page read ahead from anywhere else is dropped.
+    Not after a short page (the end of the history: SQL is done), so a sync of a few new transactions
+    costs no extra call; a full page that reaches a cursor costs one unused read."""
+    where = first
+    items = await read(where)
     while True:
-        ahead = read_ahead(items, read)
+        ahead = read_ahead(guess(items, where), read)
         try:
-            result = await store.record_transaction_page(account_id, items, HISTORY_PAGE, before, source)
+            result = await record(items, where)
         except BaseException:
             await drop(ahead)
             raise
-        pages += 1
-        recorded += result["recorded"]
         if result["done"]:
             await drop(ahead)
-            return pages, recorded
-        before = result["next_before_id"]
-        if ahead is not None and ahead[0] == before:
+            return
+        where = next_of(result)
+        if ahead is not None and ahead[0] == where:
             items = await ahead[1]
         else:
             await drop(ahead)
-            items = await read(before)
+            items = await read(where)
 
 
-Ahead = tuple[str, asyncio.Task]  # a page being read ahead: the id it is read from (beforeId), its read
+Ahead = tuple[Any, asyncio.Task]  # a page being read ahead: where it is read from, its read
 
 
-def read_ahead(items: list[dict], read: Callable[[str], Awaitable[list[dict]]]) -> Ahead | None:
-    """The page after a full one, read while SQL records this one (a catch-up of 20,000 transactions
-    waited for each REST page and each commit in turn; docs/performance.md, figure 11), from its last
-    id — where SQL's next_before_id points when it reads on. Not after a short page (the end of the
-    history: SQL is done), so a sync of a few new transactions costs no extra call; a full page that
-    reaches the cursor costs one unused read."""
-    last = items[-1].get("id") if len(items) == HISTORY_PAGE and isinstance(items[-1], dict) else None
-    if not isinstance(last, str):
+def read_ahead(where: Any, read: Callable[[Any], Awaitable[list[dict]]]) -> Ahead | None:
+    """The page after a full one, read now from where SQL will point if it reads on (None: unknown)."""
+    if where is None:
         return None
-    return last, asyncio.create_task(read(last), name=f"ledger read ahead {last}")
+    return where, asyncio.create_task(read(where), name=f"ledger page read ahead from {where}")
 
 
 async def drop(ahead: Ahead | None) -> None:
@@ -117,16 +133,26 @@ async def sync_ledger(client: ValrClient, store: Store, claim: dict) -> None:
 
 async def read_window(client: ValrClient, store: Store, account_ids: list[UUID], start: datetime, end: datetime,
                       source: str) -> int:
-    """The skip pages of one across-subaccount window until SQL says it is complete. Returns the
+    """The skip pages of one across-subaccount window until SQL says it is complete (read_pages: the
+    next page read ahead from skip + a full page, where SQL's next_skip points). Returns the
     transactions recorded."""
-    skip = recorded = 0
-    while True:
-        items = await client.transaction_history_across(start=start, end=end, skip=skip, limit=HISTORY_PAGE)
+    def read(skip: int) -> Awaitable[list[dict]]:
+        return client.transaction_history_across(start=start, end=end, skip=skip, limit=HISTORY_PAGE)
+
+    async def record(items: list[dict], skip: int) -> dict:
         result = await store.record_subaccount_window_page(account_ids, items, HISTORY_PAGE, skip, start, end, source)
-        recorded += result["recorded"]
-        if result["done"]:
-            return recorded
-        skip = result["next_skip"]
+        recorded[0] += result["recorded"]
+        return result
+
+    def after(groups: list[dict], skip: int) -> int | None:
+        """After a full page (its groups' transactions: skip/limit count those), where next_skip points."""
+        n = sum(len(g["transactions"]) for g in groups
+                if isinstance(g, dict) and isinstance(g.get("transactions"), list))
+        return skip + n if n == HISTORY_PAGE else None
+
+    recorded = [0]
+    await read_pages(read, record, 0, after, lambda result: result["next_skip"])
+    return recorded[0]
 
 
 async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> None:
