@@ -42,6 +42,12 @@ def test_demo_json_matches_the_database_it_leaves_behind(db_url, postgresql):
     assert report["ground_truth"]["ok"] is True
     assert report["ground_truth"]["fills_lost"] == report["ground_truth"]["fills_doubled"] == 0
     assert report["all_final"] is True
+    # The safety net's ticks ran at the true clock: none took the live worker for lost (a clock moved
+    # ahead closed its sessions as "worker lost" at every tick).
+    assert postgresql.execute("SELECT count(*) FROM lth_pvr.ws_sessions WHERE close_reason LIKE 'worker lost%'"
+                              ).fetchone()[0] == 0
+    assert postgresql.execute("SELECT value FROM lth_pvr.settings WHERE name = 'poll_recent_minutes'"
+                              ).fetchone()[0] == 2  # the demo's compression restored
     # The last act: the ledger's audit of today, clean, and the run it leaves behind.
     assert report["audit"]["run"]["verdict"] == "clean" and "CLEAN" in report["audit"]["verdict_line"]
     assert postgresql.execute("SELECT verdict, ran_by FROM lth_pvr.audit_runs").fetchall() == [("clean", "cli")]

@@ -176,6 +176,7 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             out.note(f"using {dsn.redact(database_url)} (data is left there for inspection)")
         report = migrate(database_url)
         out.note(f"migrated: {len(report.applied)} migrations applied, cron jobs in {report.cron_database!r}")
+        compress_the_safety_net(stack, database_url)
         sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
@@ -195,6 +196,20 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
               and result["exchanges"]["ok"])
         return (0 if ok else 1), result
     raise AssertionError("unreachable")
+
+
+def compress_the_safety_net(stack: contextlib.ExitStack, database_url: str) -> None:
+    """poll_recent_minutes 0 for the demo's run (restored after it, for a --database-url left for
+    inspection): each of its safety-net ticks finds every submitted order due, as production's next
+    10-minute tick would."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        [(was,)] = conn.execute("SELECT value FROM lth_pvr.settings WHERE name = 'poll_recent_minutes'").fetchall()
+        conn.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'poll_recent_minutes'")
+
+    def restore() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("UPDATE lth_pvr.settings SET value = %s WHERE name = 'poll_recent_minutes'", (was,))
+    stack.callback(restore)
 
 
 def ledger_audit(database_url: str, sim_url: str, key: str, secret: str) -> dict:
@@ -237,10 +252,12 @@ def _drive(plan: DemoPlan, database_url: str, sim, out: Progress, venues: list) 
             out.show(progress_line(counts, plan.orders, now - started))
             open_orders = counts["pending"] + counts["placing"] + counts["submitted"]
             if healed and inserted >= plan.orders and now - fault_at > 6.0 and (open_orders or tick == 0):
-                # The cron job's own SQL, with the clock it would have at its next 10-minute tick.
+                # The cron job's own SQL, at the true clock: time is compressed by the demo's setting
+                # (poll_recent_minutes 0: every submitted order is due, as at the next 10-minute tick).
+                # A clock moved ahead told the tick's other rules that the live worker was lost
+                # (retire_lost_workers closed its sessions and dropped its leases at every tick).
                 tick += 1
-                marked = conn.execute("SELECT lth_pvr.safety_net_tick(now() + %s * interval '10 minutes')",
-                                      (tick,)).fetchone()[0]
+                marked = conn.execute("SELECT lth_pvr.safety_net_tick()").fetchone()[0]
                 conn.commit()
                 if marked:
                     out.note(f"safety net (cron job's SQL, tick {tick}): {marked} orders marked for polling")
