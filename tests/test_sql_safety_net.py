@@ -5,7 +5,7 @@ from __future__ import annotations
 from psycopg.types.json import Jsonb
 
 from tests.support.sql import (
-    T0, at, listener, make_account, make_order, one, order, received, rows, scalar, status_payload,
+    T0, at, lease, listener, make_account, make_order, one, order, received, rows, scalar, status_payload,
     submitted_order, update,
 )
 from worker.db.migrate import cron_job_name, migrate, unschedule_jobs
@@ -167,6 +167,20 @@ def test_safety_net_selection_uses_the_partial_index(postgresql):
         "EXPLAIN SELECT * FROM lth_pvr.safety_net_due(%s)", (T0,)).fetchall())
     assert "idx_exchange_orders_requires_polling" in plan, plan
     assert scalar(postgresql, "SELECT count(*) FROM lth_pvr.safety_net_due(%s)", (T0,)) == 1000
+
+
+def test_an_account_whose_look_up_is_running_keeps_its_due_orders_unclaimed(postgresql):
+    """The worker runs one look-up per account at a time: the orders of an account it names busy are not
+    claimed (claimed and skipped, they waited poll_claim_seconds to be handed out again), and are
+    handed out at the next claim once it is not busy."""
+    busy, other = make_account(postgresql, "1"), make_account(postgresql, "2")
+    waiting, free = submitted_order(postgresql, busy, ext="valr-1"), submitted_order(postgresql, other, ext="valr-2")
+    lease(postgresql, "w1")
+    postgresql.execute("UPDATE lth_pvr.exchange_orders SET poll_due_at = %s, reconcile_due_at = NULL", (T0,))
+    claim = "SELECT * FROM lth_pvr.claim_due_polls('w1', 500, %s, %s)"
+    assert [r["exchange_order_id"] for r in rows(postgresql, claim, (at(seconds=1), [busy]))] == [free]
+    assert order(postgresql, waiting)["poll_claimed_at"] is None
+    assert [r["exchange_order_id"] for r in rows(postgresql, claim, (at(seconds=2), []))] == [waiting]
 
 
 def test_a_reconciliation_is_left_to_the_socket_for_30_seconds(postgresql):

@@ -597,13 +597,12 @@ class Runner:
             self.wake.set()
 
     async def _run_due_polls(self) -> None:
-        due = await self.store.claim_due_polls(500)
+        # An account's look-up still running: its orders are left unclaimed for a later tick (SQL).
+        due = await self.store.claim_due_polls(500, self.tasks.busy_ids("poll"))
         by_account: dict[UUID, list[dict]] = defaultdict(list)
         for order in due:
             by_account[order["exchange_account_id"]].append(order)
         for account_id, orders in by_account.items():
-            if ("poll", account_id) in self.tasks.busy:
-                continue
             self.tasks.spawn(self._lookups(orders[0]).poll_account(account_id, orders[0]["subaccount_id"], orders),
                              "poll", key=("poll", account_id))
 

@@ -330,8 +330,11 @@ class Store:
         return [r["exchange_order_id"] for r in rows]
 
     # -- safety net and cancels -----------------------------------------------------------------
-    async def claim_due_polls(self, limit: int = 500) -> list[dict]:
-        return await self._rows("SELECT * FROM lth_pvr.claim_due_polls(%s, %s)", (self.worker_id, limit))
+    async def claim_due_polls(self, limit: int = 500, busy: set[UUID] | list[UUID] = ()) -> list[dict]:
+        """Due look-ups, except those of accounts whose look-up is still running here (SQL leaves them
+        unclaimed for the next tick)."""
+        return await self._rows("SELECT * FROM lth_pvr.claim_due_polls(%s, %s, now(), %s)",
+                                (self.worker_id, limit, list(busy)))
 
     async def record_poll(self, order_id: UUID, result: str, payload: dict | None = None,
                           error: str | None = None) -> dict | None:

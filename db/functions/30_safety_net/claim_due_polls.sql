@@ -6,10 +6,15 @@
 -- out only once it has been owed for reconcile_fallback_seconds — the fallback when no socket did
 -- it, not a second call.
 -- FOR UPDATE SKIP LOCKED; sets poll_claimed_at/by. record_poll clears the marks.
+-- p_busy: accounts whose look-up is still running in this worker. Their orders are not claimed: the
+-- worker runs one look-up per account at a time, and an order claimed while it waits would be handed
+-- out again only after poll_claim_seconds (120 s); left unclaimed, the next tick after the running
+-- look-up hands it out.
 CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
     p_worker_id text,
     p_limit int DEFAULT 500,
-    p_now timestamptz DEFAULT now()
+    p_now timestamptz DEFAULT now(),
+    p_busy uuid[] DEFAULT '{}'
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, ext_order_id text,
                intent_id uuid, pair text, submitted_at timestamptz, reason text)
@@ -24,6 +29,7 @@ AS $$
          WHERE (o.poll_due_at IS NOT NULL
                 OR o.reconcile_due_at <= (SELECT p_now - make_interval(secs => lth_pvr.setting('reconcile_fallback_seconds'))))
            AND o.status = 'submitted'
+           AND o.exchange_account_id <> ALL (coalesce(p_busy, '{}'))
            AND (o.poll_claimed_at IS NULL
                 OR o.poll_claimed_at < (SELECT p_now - make_interval(secs => lth_pvr.setting('poll_claim_seconds'))))
          ORDER BY coalesce(o.poll_due_at, o.reconcile_due_at), o.exchange_order_id
@@ -43,5 +49,5 @@ AS $$
      ORDER BY coalesce(c.poll_due_at, c.reconcile_due_at), c.exchange_order_id
 $$;
 
-REVOKE ALL ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz) TO valr_worker;
+REVOKE ALL ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz, uuid[]) TO valr_worker;
