@@ -46,32 +46,28 @@ async def read_back(client: ValrClient, store: Store, account_id: UUID, subaccou
     def read(before_id: str | None) -> Awaitable[list[dict]]:
         return client.transaction_history(subaccount_id, limit=HISTORY_PAGE, before_id=before_id, start_time=since)
 
-    async def record(items: list[dict], before_id: str | None) -> dict:
-        result = await store.record_transaction_page(account_id, items, HISTORY_PAGE, before_id, source)
-        totals[0] += 1
-        totals[1] += result["recorded"]
-        return result
+    def record(items: list[dict], before_id: str | None) -> Awaitable[dict]:
+        return store.record_transaction_page(account_id, items, HISTORY_PAGE, before_id, source)
 
     def last_id(items: list[dict], _: str | None) -> str | None:
         """After a full page, where next_before_id points to read on: its last id."""
         last = items[-1].get("id") if len(items) == HISTORY_PAGE and isinstance(items[-1], dict) else None
         return last if isinstance(last, str) else None
 
-    totals = [0, 0]
-    await read_pages(read, record, None, last_id, lambda result: result["next_before_id"])
-    return totals[0], totals[1]
+    pages = await read_pages(read, record, None, last_id, lambda result: result["next_before_id"])
+    return len(pages), sum(page["recorded"] for page in pages)
 
 
 async def read_pages(read: Callable[[Any], Awaitable[list[dict]]], record: Callable[[list[dict], Any], Awaitable[dict]],
-                     first: Any, guess: Callable[[list[dict], Any], Any], next_of: Callable[[dict], Any]) -> None:
+                     first: Any, guess: Callable[[list[dict], Any], Any], next_of: Callable[[dict], Any]) -> list[dict]:
     """Pages read by `read(where)` and recorded by `record(items, where)` until SQL says `done`, SQL's
-    result naming where to read on (`next_of`). While a full page is recorded, the page after it is
+    result naming where to read on (`next_of`); returns SQL's result of each page. While a full page is recorded, the page after it is
     read ahead from `guess(items, where)` (None: not a full page) — where SQL points when it reads on: a catch-up of 20,000
     transactions waited for each REST page and each commit in turn (docs/performance.md, figure 11).
     SQL still says whether and from where to read on; a page read ahead from anywhere else is dropped.
     Not after a short page (the end of the history: SQL is done), so a sync of a few new transactions
     costs no extra call; a full page that reaches a cursor costs one unused read."""
-    where = first
+    where, results = first, []
     items = await read(where)
     while True:
         ahead = read_ahead(guess(items, where), read)
@@ -80,9 +76,10 @@ async def read_pages(read: Callable[[Any], Awaitable[list[dict]]], record: Calla
         except BaseException:
             await drop(ahead)
             raise
+        results.append(result)
         if result["done"]:
             await drop(ahead)
-            return
+            return results
         where = next_of(result)
         if ahead is not None and ahead[0] == where:
             items = await ahead[1]
@@ -139,10 +136,8 @@ async def read_window(client: ValrClient, store: Store, account_ids: list[UUID],
     def read(skip: int) -> Awaitable[list[dict]]:
         return client.transaction_history_across(start=start, end=end, skip=skip, limit=HISTORY_PAGE)
 
-    async def record(items: list[dict], skip: int) -> dict:
-        result = await store.record_subaccount_window_page(account_ids, items, HISTORY_PAGE, skip, start, end, source)
-        recorded[0] += result["recorded"]
-        return result
+    def record(items: list[dict], skip: int) -> Awaitable[dict]:
+        return store.record_subaccount_window_page(account_ids, items, HISTORY_PAGE, skip, start, end, source)
 
     def after(groups: list[dict], skip: int) -> int | None:
         """After a full page (its groups' transactions: skip/limit count those), where next_skip points."""
@@ -150,9 +145,8 @@ async def read_window(client: ValrClient, store: Store, account_ids: list[UUID],
                 if isinstance(g, dict) and isinstance(g.get("transactions"), list))
         return skip + n if n == HISTORY_PAGE else None
 
-    recorded = [0]
-    await read_pages(read, record, 0, after, lambda result: result["next_skip"])
-    return recorded[0]
+    pages = await read_pages(read, record, 0, after, lambda result: result["next_skip"])
+    return sum(page["recorded"] for page in pages)
 
 
 async def sync_across(client: ValrClient, store: Store, batch: list[dict]) -> None:

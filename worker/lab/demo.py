@@ -29,6 +29,7 @@ import psycopg
 
 from worker.db import dsn
 from worker.lab import demo_exchanges, demo_fallback, demo_ledger, truth as truth_check
+from worker.lab.run_settings import settings_for_the_run
 from worker.lab.worker_process import WorkerProcess
 from worker.lab.interrupt import exit_cleanly_on_interrupt
 from worker.options import database_url_option, json_option
@@ -176,7 +177,8 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
             out.note(f"using {dsn.redact(database_url)} (data is left there for inspection)")
         report = migrate(database_url)
         out.note(f"migrated: {len(report.applied)} migrations applied, cron jobs in {report.cron_database!r}")
-        compress_the_safety_net(stack, database_url)
+        # Each safety-net tick finds every submitted order due, as production's next 10-minute tick would.
+        settings_for_the_run(stack, database_url, {"poll_recent_minutes": 0})
         sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
             mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
             expire_fraction=0.05, fail_fraction=0.05, seed=7)))
@@ -196,20 +198,6 @@ def run_demo(plan: DemoPlan, database_url: str | None, as_json: bool) -> tuple[i
               and result["exchanges"]["ok"])
         return (0 if ok else 1), result
     raise AssertionError("unreachable")
-
-
-def compress_the_safety_net(stack: contextlib.ExitStack, database_url: str) -> None:
-    """poll_recent_minutes 0 for the demo's run (restored after it, for a --database-url left for
-    inspection): each of its safety-net ticks finds every submitted order due, as production's next
-    10-minute tick would."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        [(was,)] = conn.execute("SELECT value FROM lth_pvr.settings WHERE name = 'poll_recent_minutes'").fetchall()
-        conn.execute("UPDATE lth_pvr.settings SET value = 0 WHERE name = 'poll_recent_minutes'")
-
-    def restore() -> None:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("UPDATE lth_pvr.settings SET value = %s WHERE name = 'poll_recent_minutes'", (was,))
-    stack.callback(restore)
 
 
 def ledger_audit(database_url: str, sim_url: str, key: str, secret: str) -> dict:

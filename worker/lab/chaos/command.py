@@ -44,6 +44,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from worker.db import dsn
 from worker.lab import truth as truth_check
+from worker.lab.run_settings import settings_for_the_run
 from worker.lab.chaos import intents as intent_check
 from worker.lab.chaos.faults import CLOCK_OFFSET_FILE_ENV, WEIGHTS, FaultInjector, FaultPlan, FaultRecord
 from worker.lab.chaos.fallback_orders import fallback_fault_classes, insert_fallback_order, plan_fallbacks
@@ -277,10 +278,7 @@ class Chaos:
             migrate(database_url)
             db = Sql(database_url)
             stack.callback(db.close)
-            for name, value in run_settings(plan).items():
-                was = db.rows("SELECT value FROM lth_pvr.settings WHERE name = %s", (name,))[0][0]
-                db.rows("UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (value, name))
-                stack.callback(db.rows, "UPDATE lth_pvr.settings SET value = %s WHERE name = %s", (was, name))
+            settings_for_the_run(stack, database_url, run_settings(plan))
             url_for_workers, who = worker_url(db, database_url)
             sim = stack.enter_context(SimulatorThread(key, secret, config=SimConfig(
                 mode="auto", fill_delay_s=plan.fill_delay_s, fills_per_order=(1, 3), cancel_fraction=0.1,
