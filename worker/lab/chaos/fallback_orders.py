@@ -1,12 +1,15 @@
 """The chaos soak's limit orders with a fallback (issue 16), and what the report says of them.
 
 A seeded share of the run's orders carry a fallback, priced from the market at the moment they are
-inserted: an age fallback places the order 3–5 % away from the market (nothing reaches it) with a
-fallback_after of 2–6 s; a price fallback places it 0.2–0.8 % away with a fallback_price_move that a
-0.3–1 % adverse move crosses (sometimes also a 15–30 s fallback_after). Half of them go to subaccounts
-whose orders rest (the simulator's matching model leaves them to the market, so their fallbacks fire
-on time or on a price jump); the other half stay in their customer's subaccount, where the matching
-model may fill them partly or wholly while the fallback cancels them — the races the intent check is for.
+inserted: an age fallback places the order beyond the reach of every price jump and spike of the run
+(AGE_OFFSET) with a fallback_after of 2–6 s; a price fallback places it 0.2–0.8 % away with a
+fallback_price_move that a 0.3–1 % adverse move crosses (sometimes also a 15–30 s fallback_after). Of
+each reason, every other order goes to a subaccount whose orders rest (the simulator's matching model
+leaves them to the market, so an age fallback there always fires, and a price fallback fires on a
+jump); the others stay in their customer's subaccount, where the matching model may fill them partly or
+wholly before or while the fallback cancels them — the races the intent check is for. Alternating, not
+drawn: a run whose age orders all drew their customer's subaccount had every one filled before its
+fallback was due, and no age fallback fired.
 """
 
 from __future__ import annotations
@@ -16,8 +19,15 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from worker.lab.chaos.faults import FaultRecord
+from worker.lab.chaos.faults import JUMP_LIMIT, SPIKE_LIMIT, FaultRecord
 from worker.lab.chaos.intents import IntentCheck, Quote
+
+
+# The mid stays within JUMP_LIMIT of the run's start and a spike moves it SPIKE_LIMIT further, so no
+# price of the run is more than REACH times another (a quote at the band's foot, a spike at its top):
+# an age order further from its quote than that, plus the spread's margin, is reached by nothing.
+REACH = (1 + JUMP_LIMIT) * (1 + SPIKE_LIMIT) / (1 - JUMP_LIMIT)
+AGE_OFFSET = (REACH - 1 + 0.01, REACH - 1 + 0.03)
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,15 @@ def plan_fallbacks(seed: int, count: int, share: float, resting_subaccounts: int
     the run's other orders are drawn as they always were."""
     rng = random.Random(f"chaos-fallback-{seed}")
     plan = {}
+    planned = Counter()  # per reason: the first, third, … rest
     for index in range(count):
         if rng.random() >= share:
             continue
-        resting = rng.randrange(resting_subaccounts) if resting_subaccounts and rng.random() < 0.5 else None
-        if rng.random() < 0.5:
-            plan[index] = FallbackOrder("age", Decimal(str(round(rng.uniform(0.03, 0.05), 4))),
+        reason = "age" if rng.random() < 0.5 else "price"
+        resting = rng.randrange(resting_subaccounts) if resting_subaccounts and planned[reason] % 2 == 0 else None
+        planned[reason] += 1
+        if reason == "age":
+            plan[index] = FallbackOrder("age", Decimal(str(round(rng.uniform(*AGE_OFFSET), 4))),
                                         round(rng.uniform(2, 6), 1), None, resting)
         else:
             offset = round(rng.uniform(0.002, 0.008), 4)

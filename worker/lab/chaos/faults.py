@@ -83,6 +83,7 @@ WEIGHTS = {
 NAMED_WEIGHT = 2         # the weight of a kind of weight 0 when --faults names it
 PAIR = "BTCZAR"          # the pair every chaos order trades
 JUMP_LIMIT = 0.06        # price jumps keep the mid within this fraction of where it started
+SPIKE_LIMIT = 0.03       # a one-frame spike moves the market at most this fraction from where it is
 REWATCH_LIMIT_S = 30.0   # a worker restarted under its own id watches its subaccounts again within this
 CLOCK_OFFSET_FILE_ENV = "MONITOR_TEST_CLOCK_OFFSET_FILE"  # read by each worker's signers (worker.valr.signing)
 DELETE_ROUTE = "DELETE /v1/orders/order"
@@ -451,7 +452,7 @@ class FaultInjector:
         """The market spikes against the resting price-fallback orders of one side for 0-50 ms, then
         returns: one frame past their thresholds, then the frame of the market as it was."""
         side, resting = self._most_resting_side()
-        size, ms = self.rng.uniform(0.01, 0.03), self.rng.randint(0, 50)
+        size, ms = self.rng.uniform(0.01, SPIKE_LIMIT), self.rng.randint(0, 50)
         fraction = round(size if side == "BUY" else -size, 4)
         ended = self.sim.call(lambda: len(self.sim.sim.spike_reverts))
         at = time.time()
