@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from worker.lab.orphan_guard import guarded
+
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
     """Poll until predicate() is truthy and return its value; TimeoutError naming `what` otherwise."""
@@ -43,8 +45,8 @@ class WorkerProcess:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", "run", "--database-url", self.database_url,
-                 "--valr-base-url", self.sim_url, *self.extra],
+                guarded([sys.executable, "-m", "worker", "run", "--database-url", self.database_url,
+                         "--valr-base-url", self.sim_url, *self.extra]),  # dies with the harness
                 stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )
         self.starts += 1

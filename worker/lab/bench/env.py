@@ -28,6 +28,7 @@ from typing import Iterable
 
 import psycopg
 
+from worker.lab.orphan_guard import guarded
 from worker.lab.worker_process import wait_for  # noqa: F401  (re-exported to the figures)
 from worker.valr.events import ORDER_EVENTS
 from psycopg import sql
@@ -169,9 +170,9 @@ class BenchWorker:
         env.update(extra_env or {})  # other exchanges: <EXCHANGE>_BASE_URL and <REF>_API_KEY / _API_SECRET
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.lab.bench.worker", "--database-url", database_url,
-             "--valr-base-url", sim_url, "--worker-id", name, "--catch-up", str(catch_up),
-             "--ws-per-minute", str(ws_per_minute), "--requests-per-minute", str(requests_per_minute)],
+            guarded([sys.executable, "-m", "worker.lab.bench.worker", "--database-url", database_url,
+                     "--valr-base-url", sim_url, "--worker-id", name, "--catch-up", str(catch_up),
+                     "--ws-per-minute", str(ws_per_minute), "--requests-per-minute", str(requests_per_minute)]),
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def alive(self) -> bool:
