@@ -58,6 +58,11 @@ def _frames_text(frames: list[dict]) -> str:
     return "[" + ",".join(getattr(frame, "text", None) or dumps(frame) for frame in frames) + "]"
 
 
+# The rows of a VALR read the session follows up (SubaccountSession._act_on): an order gone from the
+# open-orders list, and an order VALR's word finished. A burst's call of 240 frames returned 240 rows,
+# which the worker turned into dicts only to drop (~17 % of its CPU in figure 2); now the few it uses.
+ACTED_ON = "b.outcome = 'missing' OR (b.outcome = 'applied' AND lth_pvr.is_final(b.new_status))"
+
 _PLACEMENT_UUIDS = ("exchange_order_id", "exchange_account_id", "intent_id", "customer_order_id")
 
 
@@ -242,26 +247,31 @@ class Store:
     async def record_batch(self, session_id: int, frames: list[dict],
                            superseded: int = 0) -> tuple[list[dict], list[dict]]:
         """`superseded`: open-orders lists received among these frames but dropped because a newer one
-        followed (worker/valr/framequeue.py); counted as received, never recorded. Each row also says
-        whether its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL).
+        followed (worker/valr/framequeue.py); counted as received, never recorded. Returns the rows the
+        session follows up (ACTED_ON: `missing`, or `applied` with a final status), each saying whether
+        its new_status is final (lth_pvr.is_final: the list of final statuses lives in SQL); the rest
+        are recorded in order_events.
         Also returns the placements SQL handed to this session in the same transaction
         (hand_over_replacements: a fallback's replacements, claimed and their first attempt stamped):
         the caller POSTs them now."""
         return await self._recorded_with_hand_over(
             "lth_pvr.record_batch(%s, %s, p_superseded => %s)", (session_id, frames_jsonb(frames), superseded),
-            session_id)
+            session_id, ACTED_ON)
 
-    async def _recorded_with_hand_over(self, call: str, params: tuple,
-                                       session_id: int) -> tuple[list[dict], list[dict]]:
-        """A recording call's rows, each with `final`, and hand_over_replacements in its transaction."""
-        # `call` is one of this module's own constants (record_batch, record_exchange_events), never data.
+    async def _recorded_with_hand_over(self, call: str, params: tuple, session_id: int,
+                                       rows_wanted: str = "true") -> tuple[list[dict], list[dict]]:
+        """A recording call's rows that meet `rows_wanted` (SQL over the call's columns), each with
+        `final`, and hand_over_replacements in its transaction — returned even when no row is wanted."""
+        # `call` and `rows_wanted` are this module's own constants, never data.
         query = sql.SQL(
-            "WITH b AS MATERIALIZED (SELECT * FROM {call})"
-            " SELECT b.*, lth_pvr.is_final(b.new_status) AS final, h.placements::text FROM b,"
-            " (SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)"
-            "         FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b) h").format(call=sql.SQL(call))
+            "WITH b AS MATERIALIZED (SELECT * FROM {call}),"
+            " h AS (SELECT lth_pvr.hand_over_replacements(%s, array_agg(b.exchange_order_id)"
+            "        FILTER (WHERE lth_pvr.is_final(b.new_status))) AS placements FROM b)"
+            " SELECT b.*, lth_pvr.is_final(b.new_status) AS final, h.placements::text"
+            "   FROM h LEFT JOIN b ON {wanted}").format(call=sql.SQL(call), wanted=sql.SQL(rows_wanted))
         rows, placements = await self._rows_and_json_once(query, (*params, session_id))
-        return rows, [_placement(p) for p in placements or []]
+        # No row wanted: the one row that carries the hand-over has none of the call's columns.
+        return [r for r in rows if r["outcome"] is not None], [_placement(p) for p in placements or []]
 
     async def record_exchange_events(self, session_id: int, orders: list[dict],
                                      trades: list[dict]) -> tuple[list[dict], list[dict]]:

@@ -93,8 +93,11 @@ class FloorProcess:
 
     def answer(self) -> dict:
         line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"bench: the fallback floor process ended (see {self.log.name})")
+        if not line:  # its own log's last lines, where it said why (the workdir is gone after the run)
+            self.proc.wait(10)
+            tail = Path(self.log.name).read_text(errors="replace").splitlines()[-15:]
+            raise RuntimeError(f"bench: the fallback floor process ended (exit {self.proc.returncode}, "
+                               f"{self.log.name}):\n" + "\n".join(tail))
         return json.loads(line)
 
     def stop(self) -> None:
