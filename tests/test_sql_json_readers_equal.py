@@ -37,8 +37,10 @@ $$;
 # Characters the fast paths' checks tell apart from digits.
 GARBAGE = list(".+-eE :TZz/x\u0661\u00a0") + ["0", "9"]
 DIGITS = "0123456789"
+# jsonb refuses U+0000 anywhere (a generated key of it failed the statement, not the readers).
+KEYS = st.text(st.characters(blacklist_characters="\x00"), max_size=3)
 others = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) \
-    | st.integers(10**11, 10**14) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2) \
+    | st.integers(10**11, 10**14) | st.dictionaries(KEYS, st.integers(), max_size=2) \
     | st.lists(st.integers(), max_size=2) | st.text(st.sampled_from(GARBAGE), max_size=26)
 
 
