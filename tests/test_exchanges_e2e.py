@@ -159,6 +159,35 @@ def test_a_fallback_cancels_and_buys_the_unexecuted_quantity_at_market_once(venu
     assert len(heard) == 1 and heard[0][0] in ("ws", "placement"), heard
 
 
+@pytest.fixture
+def binance():
+    with contextlib.ExitStack() as stack:
+        yield start_venue(stack, "binance", key_prefix="test", paced=True)
+
+
+def test_the_fills_a_placement_answer_carries_are_recorded_from_it(binance, postgresql, worker_for):
+    """Binance answers a market order filled, its fills in the answer (FULL). ccxt parses them without
+    their order's id; record_placement_answer gives them the answer's, so they are recorded from the
+    answer itself (source `placement`), not left to the socket's trade event — here a silent socket —
+    which is lost when the account's last open order finishes and its lease and socket go."""
+    account = account_on(postgresql, binance)
+    symbol = binance.symbol()
+    market = binance.double.server.exchange.markets[symbol]
+    resting = insert_order(postgresql, account, pair=symbol, price=(market.bid * Decimal("0.9")).quantize(market.tick),
+                           qty=QTY)
+    postgresql.commit()
+    worker = worker_for(binance)
+    wait_status(postgresql, resting, "submitted", worker)  # the session is up, and stays: an order rests
+    binance.double.server.faults["silent"] = True           # from now on the socket says nothing
+    bought = insert_order(postgresql, account, pair=symbol, qty=QTY, order_type="market")
+    postgresql.commit()
+    wait_status(postgresql, bought, "filled", worker)
+    fills = until(lambda: sql(postgresql, "SELECT qty, source FROM lth_pvr.order_fills WHERE exchange_order_id = %s",
+                              (bought,)) or None, "the market order's fills", worker)
+    assert sum(qty for qty, _ in fills) == QTY
+    assert {source for _, source in fills} == {"placement"}
+
+
 def test_a_lost_placement_answer_is_looked_up_by_client_id_not_placed_twice(venue, postgresql, worker_for):
     account = account_on(postgresql, venue)
     symbol = venue.symbol()

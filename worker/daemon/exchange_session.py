@@ -73,12 +73,15 @@ class ExchangeSession(SubaccountSession):
 
     async def _after_placement(self, answer: dict) -> None:
         """A ccxt exchange's answer to create_order is its word on the order (a market order comes back
-        closed, with its trades): recorded as such, status and trades, before the socket says it again
-        (SQL keeps each fill once and an unchanged status unchanged)."""
-        if answer.get("trades"):  # trades first, as record_exchange_events: a final status has its fills
-            await self.ctx.store.record_fills(self.account_id, "placement", answer["trades"])
-        await self.ctx.store.record_order_update(self.account_id, "placement", answer)
-        await self._close_if_sql_says_so()
+        closed, with its trades): recorded as such, trades then status, before the socket says it again
+        (SQL keeps each fill once and an unchanged status unchanged). An order it finished is followed
+        up as the socket's word is (_act_on: its missing fills fetched now; the session closed if SQL
+        says so): the lease of an account with nothing open is dropped at the next renewal, and its
+        socket's trade events with it."""
+        rows = await self.ctx.store.record_placement_answer(self.account_id, answer)
+        self._act_on(rows, source="placement")
+        if not any(row["final"] for row in rows):  # (_act_on asks for a finished order itself)
+            await self._close_if_sql_says_so()
 
     async def _read_balance(self) -> None:
         try:

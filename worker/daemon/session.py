@@ -312,7 +312,7 @@ class SubaccountSession:
         else:
             self.ctx.spawn(self.place(orders), "place")
 
-    def _act_on(self, rows: list[dict]) -> None:
+    def _act_on(self, rows: list[dict], source: str = "ws") -> None:
         """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
         orders gone from the open list, missing fills for orders that finished, and asking SQL whether
         the session may close."""
@@ -321,7 +321,7 @@ class SubaccountSession:
                     if r["outcome"] == "applied" and r["final"]]
         for r in rows:
             if r["outcome"] == "applied" and r["final"]:
-                event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source="ws")
+                event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source=source)
         if missing:
             self.ctx.spawn(self._look_up_missing(missing), "look_up_missing")
         if finished:

@@ -230,6 +230,11 @@ class Store:
             "SELECT * FROM lth_pvr.record_order_update(%s, %s, %s)", (account_id, source, jsonb(payload))
         )
 
+    async def record_placement_answer(self, account_id: UUID, answer: dict) -> list[dict]:
+        """A ccxt exchange's answer to create_order: its trades, then the order, in one transaction; the
+        order's row says whether its new status is final."""
+        return await self._rows("SELECT * FROM lth_pvr.record_placement_answer(%s, %s)", (account_id, jsonb(answer)))
+
     async def record_fills(self, account_id: UUID, source: str, trades: list[dict]) -> list[dict]:
         """Each trade through record_fill, in one transaction (one round trip per trade)."""
         if not trades:
