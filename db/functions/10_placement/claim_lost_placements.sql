@@ -5,6 +5,9 @@
 -- this worker) are not handed out. Stamps placement_lookups / placement_looked_up_at and returns
 -- what the lookup needs (customer_order_id: what the order was sent as); nothing here changes an
 -- order's status.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_lost_placements(
     p_worker_id text,
     p_older_than_seconds int,
@@ -14,9 +17,12 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_lost_placements(
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, intent_id uuid,
                pair text, claimed_at timestamptz, claimed_by text, customer_order_id uuid)
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH due AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.list_unresolved_placements(p_older_than_seconds, p_worker_id, p_now) u
@@ -36,7 +42,8 @@ AS $$
      WHERE o.exchange_order_id = due.exchange_order_id
        AND a.exchange_account_id = o.exchange_account_id
     RETURNING o.exchange_order_id, o.exchange_account_id, a.subaccount_id, o.intent_id, o.pair,
-              o.claimed_at, o.claimed_by, o.customer_order_id
+              o.claimed_at, o.claimed_by, o.customer_order_id;
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.claim_lost_placements(text, int, uuid[], int, timestamptz) FROM PUBLIC;

@@ -10,6 +10,9 @@
 -- worker runs one look-up per account at a time, and an order claimed while it waits would be handed
 -- out again only after poll_claim_seconds (120 s); left unclaimed, the next tick after the running
 -- look-up hands it out.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
     p_worker_id text,
     p_limit int DEFAULT 500,
@@ -18,9 +21,12 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, ext_order_id text,
                intent_id uuid, pair text, submitted_at timestamptz, reason text)
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM lth_pvr.exchange_orders o
@@ -46,7 +52,8 @@ AS $$
            c.pair, c.submitted_at, CASE WHEN c.poll_due_at IS NOT NULL THEN 'poll' ELSE 'reconcile' END
       FROM claimed c
       JOIN lth_pvr.exchange_accounts a ON a.exchange_account_id = c.exchange_account_id
-     ORDER BY coalesce(c.poll_due_at, c.reconcile_due_at), c.exchange_order_id
+     ORDER BY coalesce(c.poll_due_at, c.reconcile_due_at), c.exchange_order_id;
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.claim_due_polls(text, int, timestamptz, uuid[]) FROM PUBLIC;

@@ -3,6 +3,9 @@
 -- their trades are fetched again. Any worker may take them: a finished order's subaccount may have
 -- no lease any more, and recording fills is idempotent. Claimed orders are not handed out again
 -- within fills_check_seconds (fills_checked_at); once the fills are complete they drop out by themselves.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_missing_fills(
     p_limit int DEFAULT 100,
     p_within_hours int DEFAULT 24,
@@ -10,10 +13,13 @@ CREATE OR REPLACE FUNCTION lth_pvr.claim_missing_fills(
 )
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, subaccount_id text, ext_order_id text,
                pair text, submitted_at timestamptz)
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH candidates AS (
         SELECT o.exchange_order_id
           FROM exchange_orders o
@@ -33,7 +39,8 @@ AS $$
       FROM candidates c, exchange_accounts a
      WHERE o.exchange_order_id = c.exchange_order_id
        AND a.exchange_account_id = o.exchange_account_id
-    RETURNING o.exchange_order_id, o.exchange_account_id, a.subaccount_id, o.ext_order_id, o.pair, o.submitted_at
+    RETURNING o.exchange_order_id, o.exchange_account_id, a.subaccount_id, o.ext_order_id, o.pair, o.submitted_at;
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.claim_missing_fills(int, int, timestamptz) FROM PUBLIC;

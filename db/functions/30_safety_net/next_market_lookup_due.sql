@@ -1,12 +1,17 @@
 -- Owns: telling the worker when to wake for its market orders' lookups: the seconds (≥ 0) until the
 -- earliest market_lookup_due_at of a submitted market order of its leased accounts not yet marked
 -- poll-due; NULL when none. Seconds rather than a timestamp so the worker's clock never matters.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.next_market_lookup_due(p_worker_id text, p_now timestamptz DEFAULT now())
 RETURNS numeric
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
-    -- (greatest() ignores NULLs: "none" must stay NULL, not 0)
+#variable_conflict use_column
+BEGIN
+    RETURN (    -- (greatest() ignores NULLs: "none" must stay NULL, not 0)
     SELECT CASE WHEN min(d.due_at) IS NOT NULL THEN greatest(0, extract(epoch FROM min(d.due_at) - p_now)) END
       FROM (SELECT lth_pvr.market_lookup_due_at(o.submitted_at, o.last_polled_at, o.poll_count) AS due_at
               FROM lth_pvr.exchange_orders o
@@ -15,7 +20,8 @@ AS $$
              WHERE o.status = 'submitted'
                AND o.order_type = 'market'
                AND o.requires_polling
-               AND o.poll_due_at IS NULL) d
+               AND o.poll_due_at IS NULL) d);
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.next_market_lookup_due(text, timestamptz) FROM PUBLIC;

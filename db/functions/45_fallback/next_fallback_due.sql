@@ -4,12 +4,17 @@
 -- after the move: request_due_fallbacks marks it, and fires it when it asks no confirmation; a
 -- confirmation waits for a later price, which prices_to_watch asks for). NULL when none is pending. Seconds rather than a timestamp so the
 -- worker's clock never matters.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.next_fallback_due(p_worker_id text, p_now timestamptz DEFAULT now())
 RETURNS numeric
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
-    -- (greatest() ignores NULLs: "none pending" must stay NULL, not 0)
+#variable_conflict use_column
+BEGIN
+    RETURN (    -- (greatest() ignores NULLs: "none pending" must stay NULL, not 0)
     WITH leased AS (
         SELECT l.exchange_account_id FROM lth_pvr.worker_leases(p_worker_id, p_now) l
     ), due AS (
@@ -25,7 +30,8 @@ AS $$
          WHERE c.crossing AND c.crossed_at IS NULL
     )
     SELECT CASE WHEN min(due.at) IS NOT NULL THEN greatest(0, extract(epoch FROM min(due.at) - p_now)) END
-      FROM due
+      FROM due);
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.next_fallback_due(text, timestamptz) FROM PUBLIC;

@@ -14,12 +14,15 @@
 --   needs_price crossing, marked, its confirmation window over, not confirmed: a price read now would
 --               decide it (prices_to_watch names the pair for a REST read).
 -- Shared by price_triggered_orders, next_fallback_due and prices_to_watch.
+-- No SET search_path (every name in it is qualified): PostgreSQL inlines a SQL function into its
+-- caller's query only without one, and a SQL function it cannot inline is parsed and planned again at
+-- every call. Inlined, record_market_prices with nothing to fire took 0.51 ms instead of 1.88 (nine
+-- armed orders, one connection, warm): it runs at every price frame.
 CREATE OR REPLACE FUNCTION lth_pvr.price_fallback_crossing(p_pairs text[], p_now timestamptz, p_exchange text DEFAULT NULL)
 RETURNS TABLE (exchange_order_id uuid, exchange_account_id uuid, pair text, side text, price numeric,
                price_seen numeric, threshold numeric, crossing boolean, crossed_at timestamptz,
                confirmed boolean, needs_price boolean)
 LANGUAGE sql STABLE
-SET search_path = lth_pvr, pg_temp
 AS $$
     SELECT c.exchange_order_id, c.exchange_account_id, c.pair, c.side, c.price, c.price_seen, c.threshold,
            c.crossing, c.crossed_at,

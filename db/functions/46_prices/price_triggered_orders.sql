@@ -29,7 +29,10 @@ BEGIN
        AND (c.crossed_at IS NOT NULL) <> c.crossing;
 
     RETURN QUERY
-    WITH fired AS (
+    -- MATERIALIZED: request_fallback (which writes) sees the confirmed rows only. price_fallback_crossing
+    -- is inlined into this query, and the planner may otherwise evaluate the WHERE's function on a row
+    -- before the crossing's own test.
+    WITH fired AS MATERIALIZED (
         SELECT c.exchange_order_id, c.exchange_account_id, c.pair, c.side, c.price, c.price_seen, c.threshold
           FROM lth_pvr.price_fallback_crossing(p_pairs, p_now, p_exchange) c
          WHERE c.confirmed

@@ -6,11 +6,17 @@
 -- not deliver, a silent socket and a lost one are all covered the same way, and a quiet market is
 -- read at most that often; the REST interval itself; and how long a silent trade socket is trusted
 -- before it is asked again and then dropped.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.prices_to_watch(p_exchange text DEFAULT 'valr', p_now timestamptz DEFAULT now())
 RETURNS TABLE (pairs text[], rest_pairs text[], rest_poll_seconds numeric, quiet_seconds numeric)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH watched AS (
         SELECT w.pair, coalesce(m.received_at, w.watched_since) AS heard_at
           FROM lth_pvr.price_watch_pairs(p_exchange) w
@@ -23,7 +29,8 @@ AS $$
                                         WHERE c.needs_price)),
                     '{}'),
            lth_pvr.setting('price_rest_poll_seconds'),
-           lth_pvr.setting('price_socket_quiet_seconds')
+           lth_pvr.setting('price_socket_quiet_seconds');
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.prices_to_watch(text, timestamptz) FROM PUBLIC;

@@ -12,6 +12,9 @@
 --   reconcile_on_connect  submitted orders exist: events may have been missed while no socket
 --                         watched, so one GET /v1/orders/open follows the connect.
 -- The counts say why.
+-- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
+-- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
+-- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
 CREATE OR REPLACE FUNCTION lth_pvr.account_work(
     p_worker_id text,
     p_exchange_account_id uuid DEFAULT NULL,
@@ -28,11 +31,14 @@ CREATE OR REPLACE FUNCTION lth_pvr.account_work(
     may_close            boolean,
     reconcile_on_connect boolean
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = lth_pvr, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT c.exchange_account_id, c.subaccount_id, c.pending, c.placing, c.submitted, c.unmonitored, c.cancels,
            c.pending + c.unmonitored + c.cancels > 0
                OR (c.placing + c.submitted > 0 AND c.watch_ended_at IS NULL) OR c.persistent,
@@ -56,7 +62,8 @@ AS $$
                      ON o.exchange_account_id = l.exchange_account_id
                     AND lth_pvr.is_open(o.status)
              WHERE (p_exchange_account_id IS NULL OR l.exchange_account_id = p_exchange_account_id)
-             GROUP BY l.exchange_account_id, a.subaccount_id, l.watch_ended_at) AS c
+             GROUP BY l.exchange_account_id, a.subaccount_id, l.watch_ended_at) AS c;
+END
 $$;
 
 REVOKE ALL ON FUNCTION lth_pvr.account_work(text, uuid, timestamptz) FROM PUBLIC;
