@@ -79,8 +79,7 @@ class ExchangeSession(SubaccountSession):
         says so): the lease of an account with nothing open is dropped at the next renewal, and its
         socket's trade events with it."""
         rows = await self.ctx.store.record_placement_answer(self.account_id, answer)
-        self._act_on(rows, source="placement")
-        if not any(row["final"] for row in rows):  # (_act_on asks for a finished order itself)
+        if not self._act_on(rows, source="placement"):  # (it asks SQL about closing for a finished order)
             await self._close_if_sql_says_so()
 
     async def _read_balance(self) -> None:

@@ -312,10 +312,10 @@ class SubaccountSession:
         else:
             self.ctx.spawn(self.place(orders), "place")
 
-    def _act_on(self, rows: list[dict], source: str = "ws") -> None:
+    def _act_on(self, rows: list[dict], source: str = "ws") -> bool:
         """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
         orders gone from the open list, missing fills for orders that finished, and asking SQL whether
-        the session may close."""
+        the session may close. True when an order finished (the session's close is asked for)."""
         missing = [r["exchange_order_id"] for r in rows if r["outcome"] == "missing"]
         finished = [r["exchange_order_id"] for r in rows
                     if r["outcome"] == "applied" and r["final"]]
@@ -327,6 +327,7 @@ class SubaccountSession:
         if finished:
             self.ctx.spawn(self.ctx.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
             self.ctx.spawn(self._close_if_sql_says_so(), "close_if_nothing_open")
+        return bool(finished)
 
     async def _look_up_missing(self, order_ids: list[UUID]) -> None:
         await self.ctx.lookups.look_up_missing(order_ids)
