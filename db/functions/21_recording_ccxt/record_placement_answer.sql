@@ -21,7 +21,8 @@ SECURITY DEFINER SET search_path = lth_pvr, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_trade jsonb;
+    v_trade  jsonb;
+    v_client jsonb := ccxt_order_payload(p_order)->'customerOrderId';  -- the answer's client id, read once
 BEGIN
     IF jsonb_typeof(p_order) = 'object' AND jsonb_typeof(p_order->'trades') = 'array' THEN
         FOR v_trade IN
@@ -31,7 +32,7 @@ BEGIN
                           'order', CASE WHEN coalesce(jsonb_typeof(t.item->'order'), 'null') = 'null'
                                         THEN p_order->'id' END,
                           'clientOrderId', CASE WHEN NOT t.item ? 'clientOrderId'
-                                                THEN ccxt_order_payload(p_order)->'customerOrderId' END))
+                                                THEN v_client END))
               FROM jsonb_array_elements(p_order->'trades') WITH ORDINALITY AS t(item, n)
              WHERE jsonb_typeof(t.item) = 'object'
              ORDER BY t.n

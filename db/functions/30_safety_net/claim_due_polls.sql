@@ -10,9 +10,7 @@
 -- worker runs one look-up per account at a time, and an order claimed while it waits would be handed
 -- out again only after poll_claim_seconds (120 s); left unclaimed, the next tick after the running
 -- look-up hands it out.
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
--- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
--- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
+-- PL/pgSQL so its plan is kept (db/functions/README.md, Conventions).
 CREATE OR REPLACE FUNCTION lth_pvr.claim_due_polls(
     p_worker_id text,
     p_limit int DEFAULT 500,

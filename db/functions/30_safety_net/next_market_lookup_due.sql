@@ -1,9 +1,7 @@
 -- Owns: telling the worker when to wake for its market orders' lookups: the seconds (≥ 0) until the
 -- earliest market_lookup_due_at of a submitted market order of its leased accounts not yet marked
 -- poll-due; NULL when none. Seconds rather than a timestamp so the worker's clock never matters.
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
--- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
--- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
+-- PL/pgSQL so its plan is kept (db/functions/README.md, Conventions).
 CREATE OR REPLACE FUNCTION lth_pvr.next_market_lookup_due(p_worker_id text, p_now timestamptz DEFAULT now())
 RETURNS numeric
 LANGUAGE plpgsql STABLE

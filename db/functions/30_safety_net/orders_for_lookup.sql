@@ -2,9 +2,7 @@
 -- fills are incomplete — VALR's executed quantity (originalQuantity minus the remaining quantity,
 -- from the latest payload in raw->'valr') exceeds the fills we hold. A lost NEW_ACCOUNT_TRADE is
 -- found this way and fetched from the trade history: a fill is never lost.
--- PL/pgSQL, not SQL: a SQL function that cannot be inlined (SECURITY DEFINER, SET search_path) is
--- parsed and planned again at every call; PL/pgSQL keeps its plan for the connection's life
--- (account_work: 0.56 ms a call as SQL, 0.21 as PL/pgSQL).
+-- PL/pgSQL so its plan is kept (db/functions/README.md, Conventions).
 CREATE OR REPLACE FUNCTION lth_pvr.orders_for_lookup(
     p_exchange_order_ids uuid[]
 ) RETURNS TABLE (
