@@ -91,3 +91,43 @@ def test_the_cli_prints_both_ratios_and_fails_on_a_regression(tmp_path, monkeypa
     recorded.write_text("{")
     broken = CliRunner().invoke(command.bench, ["--compare", str(recorded)])
     assert broken.exit_code == 2 and "not a readable JSON bench report" in broken.output
+
+
+def test_a_figure_module_that_fails_costs_its_own_figure_and_the_run_exits_1(monkeypatch):
+    """A full run takes ~23 minutes: one module's failure (figure 12's floors once raced to create their
+    table) must not lose the figures measured before and after it."""
+    import sys
+    import types
+
+    from worker.lab.bench.env import Figure
+
+    def broken(cluster, workdir, quick):
+        raise RuntimeError("the floor process ended")
+
+    def fine(cluster, workdir, quick):
+        return Figure("throughput", {"events_per_s": 1.0}, rows=[("2 throughput", "1", "2", "0.5", "")])
+
+    for name, fn in (("lab.fake_broken", broken), ("lab.fake_fine", fine)):
+        module = types.ModuleType(name)
+        module.run = fn
+        monkeypatch.setitem(sys.modules, name, module)
+
+    class NoCluster:  # the figures above touch no database
+        def __init__(self, url): pass
+        def start(self): return self
+        def durable_settings(self): return {"fsync": "on", "synchronous_commit": "on"}
+        def stop(self): pass
+
+    monkeypatch.setattr(command, "Cluster", NoCluster)
+    monkeypatch.setattr(command, "FIGURES", [("lab.fake_broken", "run"), ("lab.fake_fine", "run")])
+    said: list[str] = []
+    report = command.run_bench(None, True, said.append)
+    assert report["failed"] == {"fake_broken": "RuntimeError: the floor process ended"}
+    assert report["throughput"] == {"events_per_s": 1.0}
+    assert set(report["seconds_by_module"]) == {"fake_broken", "fake_fine"}
+    assert any("fake_broken FAILED" in line for line in said)
+
+    result = CliRunner().invoke(command.bench, ["--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["throughput"] == {"events_per_s": 1.0}
+    assert "1 figure module(s) failed: fake_broken" in result.stderr

@@ -38,6 +38,7 @@ import os
 import platform
 import tempfile
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -82,6 +83,7 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
     started = time.monotonic()
     figures: dict[str, Figure] = {}
     seconds: dict[str, float] = {}  # each module's wall time, set-up and tear-down included
+    failed: dict[str, str] = {}     # module → why it failed (the run goes on; the command exits 1)
     cluster = Cluster(database_url).start()
     try:
         say(f"PostgreSQL: {'embedded' if database_url is None else dsn.redact(database_url)}, "
@@ -91,10 +93,17 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
             for module, name in FIGURES:
                 if only and module.rsplit(".", 1)[1] not in only:
                     continue
-                say(f"running {module.rsplit('.', 1)[1]} …")
+                short = module.rsplit(".", 1)[1]
+                say(f"running {short} …")
                 began = time.monotonic()
-                result = getattr(importlib.import_module(module), name)(cluster, workdir, quick)
-                seconds[module.rsplit(".", 1)[1]] = round(time.monotonic() - began, 1)
+                try:
+                    result = getattr(importlib.import_module(module), name)(cluster, workdir, quick)
+                except Exception as exc:  # a figure that fails costs its own figure, not the run's others
+                    say(f"{short} FAILED: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+                    failed[short] = f"{type(exc).__name__}: {exc}"
+                    continue
+                finally:
+                    seconds[short] = round(time.monotonic() - began, 1)
                 for fig in (result if isinstance(result, tuple) else (result,)):
                     figures[fig.key] = fig
         durable = cluster.durable_settings()
@@ -107,6 +116,8 @@ def run_bench(database_url: str | None, quick: bool, say: Callable[[str], None],
         "machine": machine(), "quick": quick, "postgres": durable,
         "elapsed_s": round(time.monotonic() - started, 1), "seconds_by_module": seconds,
     }
+    if failed:
+        report["failed"] = failed
     for key in keys:
         report[key] = figures[key].data
     report["notes"] = [n for key in keys for n in figures[key].notes]
@@ -152,8 +163,13 @@ def bench(quick: bool, as_json: bool, database_url: str | None, only: tuple[str,
         click.echo(json.dumps(report, default=str))
     else:
         print_table(report)
-    if recorded is not None:
-        raise SystemExit(print_comparison(report, recorded, recorded_file, err=as_json))
+    status = print_comparison(report, recorded, recorded_file, err=as_json) if recorded is not None else 0
+    if report.get("failed"):
+        click.echo(f"bench: {len(report['failed'])} figure module(s) failed: {', '.join(report['failed'])}",
+                   err=True)
+        status = 1
+    if status:
+        raise SystemExit(status)
 
 
 def load_or_exit(path: Path) -> dict:

@@ -34,6 +34,7 @@ from pathlib import Path
 import psycopg
 
 from worker.lab.bench.env import BenchWorker, Figure, Observer, median_of, start_simulator, summary_ms, wait_for
+from worker.lab.bench.exchanges_floor import FLOOR_TABLE
 from worker.lab.bench.fallback import FloorProcess
 from worker.lab.bench.latency import create_floor_table, floor_event, steady_fills
 from worker.lab.demo_exchanges import Venue, secret_for, start_venues, worker_env
@@ -328,6 +329,7 @@ def run_exchanges(cluster, workdir: Path, quick: bool, names: tuple[str, ...] | 
             # key that fast (demo_exchanges.LAB_LIMITS); the full bench keeps ccxt's own (3 s a private call).
             venues = start_venues(stack, names, paced=quick)
             create_floor_table(conn)
+            conn.execute(FLOOR_TABLE)  # before the floors start: they would race to create it
             create_fill_trigger(conn)
             accounts = [Account(conn, venue) for venue in venues]
             floors = [ExchangeFloor(url, a.venue, a.symbol, workdir) for a in accounts]  # they start meanwhile
