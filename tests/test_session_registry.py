@@ -6,6 +6,7 @@ sessions that only record what is done to them (no socket: the registry is the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 
@@ -143,5 +144,46 @@ async def tick_held_up(worker_url: str, account: uuid.UUID) -> None:
         await asyncio.wait_for(watcher, 5)
         assert session.stop_reason is None  # never closed: its lease was renewed meanwhile
         assert time.monotonic() - r.last_lease_renewal < 2.4
+    finally:
+        await r.lease_pool.close()
+
+
+def test_a_lost_lease_is_logged_with_the_reason_sql_gives(orders, worker_url, caplog):
+    """The log once said "passed to another worker" for a lease dropped because nothing was open (it
+    judged by the previous tick's work): an operator read work moving between workers where there was
+    none. Now each closed socket says what lease_ended_why found: nothing open, or taken."""
+    quiet, busy = orders.account("quiet"), orders.account("busy")
+    quiet_order, _ = orders.insert(quiet)
+    orders.insert(busy)
+    caplog.set_level(logging.DEBUG, logger="worker.runner")
+    asyncio.run(leases_lost(worker_url, orders, quiet, quiet_order, busy))
+    said = {r.fields["subaccount"]: (r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == "worker.runner" and "closing its socket" in r.getMessage()}
+    assert said == {"quiet": (logging.DEBUG, "lease released: nothing open; closing its socket"),
+                    "busy": (logging.INFO, "lease taken by another worker; closing its socket")}
+
+
+async def leases_lost(worker_url: str, orders, quiet: uuid.UUID, quiet_order: uuid.UUID, busy: uuid.UUID) -> None:
+    from psycopg_pool import AsyncConnectionPool
+
+    from worker.db.store import Store
+
+    r = runner(worker_url, lease_ttl_s=60)
+    r.lease_pool = AsyncConnectionPool(worker_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True})
+    await r.lease_pool.open(wait=True, timeout=10)
+    try:
+        r.lease_store = Store(r.lease_pool, r.settings.worker_id)
+        await r.lease_store.acquire_leases(60)
+        sessions = [r.ensure_session(quiet, "quiet"), r.ensure_session(busy, "busy")]
+        for session in sessions:
+            session.release.set()  # their sockets close at once
+        orders.sql("SELECT lth_pvr.request_cancel(%s)", (quiet_order,))  # never placed: cancelled, nothing open
+        # This worker's lease of `busy` runs out and another worker takes it.
+        orders.sql("UPDATE lth_pvr.subaccount_leases SET expires_at = now() - interval '1 second' "
+                   "WHERE exchange_account_id = %s", (busy,))
+        assert [row[0] for row in orders.sql("SELECT exchange_account_id FROM lth_pvr.acquire_leases('other', 60)")] \
+            == [busy]
+        await r._renew_leases()
+        assert [s.stop_reason for s in sessions] == ["lease_lost", "lease_lost"]
     finally:
         await r.lease_pool.close()

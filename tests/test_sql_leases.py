@@ -160,3 +160,28 @@ def test_a_worker_with_persistent_sessions_leases_and_keeps_every_account_orders
     assert (work[idle]["wants_session"], work[idle]["may_close"]) == (True, False)
     postgresql.execute("SELECT lth_pvr.record_persistent_sessions('w1', false)")  # the default again
     assert held(postgresql, "w1", at(seconds=1)) == {busy}
+
+
+def why(conn, worker, accounts, now) -> dict:
+    return {r["exchange_account_id"]: r["why"] for r in rows(
+        conn, "SELECT * FROM lth_pvr.lease_ended_why(%s, %s, %s)", (worker, list(accounts), now))}
+
+
+def test_a_dropped_lease_says_why_handed_back_then_taken_or_nothing_open(postgresql):
+    """What the worker logs as it closes a socket whose lease it lost: routine (nothing open) or work
+    moving between workers; read from the leases and orders as they are, not guessed by the worker."""
+    accounts = accounts_with_work(postgresql, 4)
+    heartbeat(postgresql, "w1")
+    assert len(held(postgresql, "w1")) == 4
+    heartbeat(postgresql, "w2", at(seconds=1))
+    gone = set(accounts) - held(postgresql, "w1", at(seconds=2))  # beyond w1's fair share of 2
+    assert len(gone) == 2
+    assert why(postgresql, "w1", gone, at(seconds=2)) == {a: "handed_back" for a in gone}
+    held(postgresql, "w2", at(seconds=3))
+    assert why(postgresql, "w1", gone, at(seconds=3)) == {a: "taken" for a in gone}
+
+    [kept, *_] = held(postgresql, "w1", at(seconds=4))
+    postgresql.execute("SELECT lth_pvr.request_cancel(exchange_order_id) FROM lth_pvr.exchange_orders "
+                       "WHERE exchange_account_id = %s", (kept,))
+    assert kept not in held(postgresql, "w1", at(seconds=5))
+    assert why(postgresql, "w1", [kept], at(seconds=5)) == {kept: "nothing_open"}

@@ -110,7 +110,6 @@ class Runner:
         self.ledger_syncs: dict[UUID, asyncio.Task] = {}  # each account's latest sync task (one at a time)
         self.last_pairs_check = float("-inf")
         self.key_refused_at: float | None = None  # VALR refused the API key: nothing is placed
-        self.work: dict[UUID, dict] = {}          # the last account_work() rows, by subaccount
         self.leased: set[UUID] = set()            # the accounts whose lease this worker held at the last renewal
         self.valr_used = True                     # a VALR account uses VALR_API_KEY (or no account exists yet)
         self.exchange_prices: dict[str, ExchangePriceWatch] = {}  # ccxt exchanges' price watches
@@ -444,9 +443,14 @@ class Runner:
         self.last_lease_renewal = time.monotonic()
         held = {row["exchange_account_id"] for row in leases}
         self.leased = held
-        for account_id, session in self.sessions.items():
-            if account_id not in held:
-                self._log_lease_gone(account_id, session.subaccount_id)
+        gone = [(account_id, session) for account_id, session in self.sessions.items() if account_id not in held]
+        if gone:
+            try:  # only for the log: the sockets close whatever the answer
+                whys = await self.lease_store.lease_ended_why([account_id for account_id, _ in gone])
+            except psycopg.Error:
+                whys = {}
+            for account_id, session in gone:
+                self._log_lease_gone(whys.get(account_id), session.subaccount_id)
                 await self.sessions.stop(account_id, session, "lease_lost")
         taken = [row for row in leases if row["taken"]]
         for row in taken:
@@ -474,14 +478,18 @@ class Runner:
         except (psycopg.Error, PoolTimeout) as exc:
             self.db.failed("lease renewal", exc)
 
-    def _log_lease_gone(self, account_id: UUID, subaccount_id: str) -> None:
-        """The database drops the lease of a subaccount with nothing open (routine: debug); any other
-        lease not renewed went to another worker (fair share or takeover)."""
-        w = self.work.get(account_id)
-        if w is not None and w["pending_orders"] + w["placing_orders"] + w["submitted_orders"] == 0:
+    @staticmethod
+    def _log_lease_gone(why: str | None, subaccount_id: str) -> None:
+        """Why the lease ended, as SQL tells it (lease_ended_why): a subaccount with nothing open is
+        routine (debug); work moving between workers is said."""
+        if why == "nothing_open":
             event(log, "lease released: nothing open; closing its socket", logging.DEBUG, subaccount=subaccount_id)
-        else:
-            event(log, "lease passed to another worker; closing its socket", subaccount=subaccount_id)
+        elif why == "taken":
+            event(log, "lease taken by another worker; closing its socket", subaccount=subaccount_id)
+        elif why == "handed_back":  # beyond this worker's fair share: for a worker that joined to take
+            event(log, "lease handed back (fair share among workers); closing its socket", subaccount=subaccount_id)
+        else:  # the database did not say (it failed the question)
+            event(log, "lease no longer held; closing its socket", subaccount=subaccount_id)
 
     async def _watch_lease_renewal(self) -> None:
         """A lease that cannot be renewed may be taken by another worker: close those sockets before
@@ -502,7 +510,6 @@ class Runner:
     async def _open_sessions_sql_wants(self) -> None:
         self.sessions.prune_done()
         rows = await self.store.account_work()
-        self.work = {work["exchange_account_id"]: work for work in rows}  # read by _log_lease_gone
         for work in rows:
             if work["wants_session"] and work["exchange_account_id"] not in self.accounts.unusable:
                 self.ensure_session(work["exchange_account_id"], work["subaccount_id"])

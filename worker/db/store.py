@@ -147,6 +147,11 @@ class Store:
     async def acquire_leases(self, ttl_s: int) -> list[dict]:
         return await self._rows("SELECT * FROM lth_pvr.acquire_leases(%s, %s)", (self.worker_id, ttl_s))
 
+    async def lease_ended_why(self, account_ids: list[UUID]) -> dict[UUID, str]:
+        """Why each of these leases is no longer this worker's: 'taken', 'nothing_open' or 'handed_back'."""
+        rows = await self._rows("SELECT * FROM lth_pvr.lease_ended_why(%s, %s)", (self.worker_id, account_ids))
+        return {row["exchange_account_id"]: row["why"] for row in rows}
+
     async def release_lease(self, account_id: UUID) -> None:
         await self._rows("SELECT lth_pvr.release_lease(%s, %s)", (self.worker_id, account_id))
 
