@@ -6,6 +6,7 @@ sessions that only record what is done to them (no socket: the registry is the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -125,17 +126,26 @@ def test_the_lease_watcher_renews_the_leases_itself_while_the_tick_is_held_up(or
                       "WHERE expires_at > now() + interval '1 second'") == [(1,)]  # renewed, still held
 
 
-async def tick_held_up(worker_url: str, account: uuid.UUID) -> None:
+@contextlib.asynccontextmanager
+async def runner_with_leases(worker_url: str, lease_ttl_s: int):
+    """A runner whose lease store is real (its own one-connection pool, as the worker's), sessions not."""
     from psycopg_pool import AsyncConnectionPool
 
     from worker.db.store import Store
 
-    r = runner(worker_url, lease_ttl_s=3)
+    r = runner(worker_url, lease_ttl_s=lease_ttl_s)
     r.lease_pool = AsyncConnectionPool(worker_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True})
     await r.lease_pool.open(wait=True, timeout=10)
     try:
         r.lease_store = Store(r.lease_pool, r.settings.worker_id)
-        await r.lease_store.acquire_leases(3)
+        await r.lease_store.acquire_leases(lease_ttl_s)
+        yield r
+    finally:
+        await r.lease_pool.close()
+
+
+async def tick_held_up(worker_url: str, account: uuid.UUID) -> None:
+    async with runner_with_leases(worker_url, 3) as r:
         session = r.ensure_session(account, "sub")
         r.last_lease_renewal = time.monotonic() - 1.5  # the tick has not renewed for half a lease
         watcher = asyncio.create_task(r._watch_lease_renewal())
@@ -144,8 +154,6 @@ async def tick_held_up(worker_url: str, account: uuid.UUID) -> None:
         await asyncio.wait_for(watcher, 5)
         assert session.stop_reason is None  # never closed: its lease was renewed meanwhile
         assert time.monotonic() - r.last_lease_renewal < 2.4
-    finally:
-        await r.lease_pool.close()
 
 
 def test_a_lost_lease_is_logged_with_the_reason_sql_gives(orders, worker_url, caplog):
@@ -164,16 +172,7 @@ def test_a_lost_lease_is_logged_with_the_reason_sql_gives(orders, worker_url, ca
 
 
 async def leases_lost(worker_url: str, orders, quiet: uuid.UUID, quiet_order: uuid.UUID, busy: uuid.UUID) -> None:
-    from psycopg_pool import AsyncConnectionPool
-
-    from worker.db.store import Store
-
-    r = runner(worker_url, lease_ttl_s=60)
-    r.lease_pool = AsyncConnectionPool(worker_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True})
-    await r.lease_pool.open(wait=True, timeout=10)
-    try:
-        r.lease_store = Store(r.lease_pool, r.settings.worker_id)
-        await r.lease_store.acquire_leases(60)
+    async with runner_with_leases(worker_url, 60) as r:
         sessions = [r.ensure_session(quiet, "quiet"), r.ensure_session(busy, "busy")]
         for session in sessions:
             session.release.set()  # their sockets close at once
@@ -185,5 +184,3 @@ async def leases_lost(worker_url: str, orders, quiet: uuid.UUID, quiet_order: uu
             == [busy]
         await r._renew_leases()
         assert [s.stop_reason for s in sessions] == ["lease_lost", "lease_lost"]
-    finally:
-        await r.lease_pool.close()
