@@ -4,6 +4,7 @@ and every error class kept apart (VALR said no / could not ask / answer lost).""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -284,8 +285,6 @@ def test_a_rest_call_searches_for_no_module():
     """httpcore imports sniffio whenever it sets up a lock; with sniffio absent the import failed every
     time, and a failed import is not cached: each REST call searched sys.path (~0.8 ms of CPU, the
     worker's one thread). Once warm, calls import nothing."""
-    import sys
-
     async def body(sim, client):
         for _ in range(3):  # warm: whatever a first call imports, it imports now
             await asyncio.gather(*(client.cancel_order(SUB, "BTCZAR", customer_order_id=f"none-{i}") for i in range(3)),

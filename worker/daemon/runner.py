@@ -52,6 +52,13 @@ from worker.logs import event
 from worker.valr import AuthenticationError, RateLimited, TransportError, ValrClient, ValrError
 
 log = logging.getLogger("worker.runner")
+# What the log says of each reason lease_ended_why gives: nothing open is routine; work moving between
+# workers is said (handed back: beyond this worker's fair share, for a worker that joined to take).
+LEASE_ENDED = {
+    "nothing_open": (logging.DEBUG, "lease released: nothing open"),
+    "taken": (logging.INFO, "lease taken by another worker"),
+    "handed_back": (logging.INFO, "lease handed back (fair share among workers)"),
+}
 
 HEARTBEAT_EVERY_S = 5.0  # well inside the alert's 90 s and the lease TTL
 MISSING_FILLS_EVERY_S = 30.0
@@ -447,7 +454,7 @@ class Runner:
         if gone:
             try:  # only for the log: the sockets close whatever the answer
                 whys = await self.lease_store.lease_ended_why([account_id for account_id, _ in gone])
-            except psycopg.Error:
+            except (psycopg.Error, PoolTimeout):
                 whys = {}
             for account_id, session in gone:
                 self._log_lease_gone(whys.get(account_id), session.subaccount_id)
@@ -480,16 +487,9 @@ class Runner:
 
     @staticmethod
     def _log_lease_gone(why: str | None, subaccount_id: str) -> None:
-        """Why the lease ended, as SQL tells it (lease_ended_why): a subaccount with nothing open is
-        routine (debug); work moving between workers is said."""
-        if why == "nothing_open":
-            event(log, "lease released: nothing open; closing its socket", logging.DEBUG, subaccount=subaccount_id)
-        elif why == "taken":
-            event(log, "lease taken by another worker; closing its socket", subaccount=subaccount_id)
-        elif why == "handed_back":  # beyond this worker's fair share: for a worker that joined to take
-            event(log, "lease handed back (fair share among workers); closing its socket", subaccount=subaccount_id)
-        else:  # the database did not say (it failed the question)
-            event(log, "lease no longer held; closing its socket", subaccount=subaccount_id)
+        """Why the lease ended, as SQL tells it (lease_ended_why); None when the question failed."""
+        level, said = LEASE_ENDED.get(why, (logging.INFO, "lease no longer held"))
+        event(log, f"{said}; closing its socket", level, subaccount=subaccount_id)
 
     async def _watch_lease_renewal(self) -> None:
         """A lease that cannot be renewed may be taken by another worker: close those sockets before

@@ -34,7 +34,6 @@ from pathlib import Path
 import psycopg
 
 from worker.lab.bench.env import BenchWorker, Figure, Observer, median_of, start_simulator, summary_ms, wait_for
-from worker.lab.bench.exchanges_floor import FLOOR_TABLE
 from worker.lab.bench.fallback import FloorProcess
 from worker.lab.bench.latency import create_floor_table, floor_event, steady_fills
 from worker.lab.demo_exchanges import Venue, secret_for, start_venues, worker_env
@@ -329,7 +328,10 @@ def run_exchanges(cluster, workdir: Path, quick: bool, names: tuple[str, ...] | 
             # key that fast (demo_exchanges.LAB_LIMITS); the full bench keeps ccxt's own (3 s a private call).
             venues = start_venues(stack, names, paced=quick)
             create_floor_table(conn)
-            conn.execute(FLOOR_TABLE)  # before the floors start: they would race to create it
+            # The fallback floors' table, before they start: one per exchange at once, they raced to create
+            # it (CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator).
+            conn.execute("CREATE TABLE bench_exchange_floor "
+                         "(id bigserial PRIMARY KEY, what text NOT NULL, at timestamptz DEFAULT now())")
             create_fill_trigger(conn)
             accounts = [Account(conn, venue) for venue in venues]
             floors = [ExchangeFloor(url, a.venue, a.symbol, workdir) for a in accounts]  # they start meanwhile

@@ -31,11 +31,6 @@ from worker.exchanges.ccxt_adapter import CcxtAdapter
 from worker.exchanges.credentials import ExchangeCredentials
 
 ENDED = ("canceled", "expired")
-# Created by the bench before it starts the floors (one per exchange, at once): CREATE TABLE IF NOT
-# EXISTS is not safe against a concurrent creator (a unique violation on pg_type), so each floor
-# only checks it is there.
-FLOOR_TABLE = ("CREATE TABLE IF NOT EXISTS bench_exchange_floor "
-               "(id bigserial PRIMARY KEY, what text NOT NULL, at timestamptz DEFAULT now())")
 
 
 class Floor:
@@ -50,7 +45,7 @@ class Floor:
 
     async def run(self) -> None:
         async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as self.db:
-            await self.db.execute(FLOOR_TABLE)
+            # bench_exchange_floor: created by the bench before it starts the floors (exchanges.py)
             await self.adapter.ccxt.load_markets()
             orders = asyncio.create_task(self._orders(self.adapter.account_reads()[0]))
             while not self.adapter.stream_up():
