@@ -34,6 +34,7 @@ class SessionRegistry:
         self._make = make
         self._failed = failed  # a session whose task ended with an unexpected error (reported, then replaced)
         self._by_account: dict[UUID, Session] = {}
+        self.ended = 0  # sessions that have left the registry so far (the heap keeper counts them)
 
     def __len__(self) -> int:
         return len(self._by_account)
@@ -70,9 +71,11 @@ class SessionRegistry:
 
     def detach_all(self) -> list[Session]:
         sessions = list(self._by_account.values())
+        self.ended += len(sessions)
         self._by_account.clear()
         return sessions
 
     def _detach(self, account_id: UUID, session: Session) -> None:
         if self._by_account.get(account_id) is session:
             del self._by_account[account_id]
+            self.ended += 1

@@ -34,6 +34,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
+from worker.daemon.heap import HeapKeeper
 from worker.daemon.audit import run_audit
 from worker.daemon.accounts import ExchangeAccounts
 from worker.daemon.exchange_prices import ExchangePriceWatch
@@ -167,6 +168,7 @@ class Runner:
         self.prices = PriceWatch(watch)
         self.fallbacks = FallbackTimer(watch)
         self.market_lookups = MarketLookupTimer(watch)
+        self.heap = HeapKeeper(lambda: self.sessions.ended, lambda: len(self.sessions), self.stop_requested)
         try:
             await self._unless_stopping(self._open_pool())
             await self._unless_stopping(self._read_database_settings())
@@ -185,7 +187,8 @@ class Runner:
                           self.supervisor.start("lease_watch", self._watch_lease_renewal),
                           self.supervisor.start("prices", self.prices.run),
                           self.supervisor.start("fallbacks", self.fallbacks.run),
-                          self.supervisor.start("market_lookups", self.market_lookups.run)]
+                          self.supervisor.start("market_lookups", self.market_lookups.run),
+                          self.supervisor.start("heap", self.heap.run)]
             background += [self.supervisor.start(f"prices_{name}", watch.run)
                            for name, watch in self.exchange_prices.items()]
             await self._loop()
