@@ -89,7 +89,7 @@ def test_frozen_cyclic_garbage_is_reclaimed_once_a_quarter_of_the_sessions_ended
     assert ref() is not None
 
 
-def test_frozen_cyclic_garbage_is_reclaimed_at_the_interval(monkeypatch):
+def test_frozen_cyclic_garbage_is_reclaimed_at_the_interval():
     counts = Counts(held=2000)
     keeper = counts.keeper()
     ref = frozen_garbage()
