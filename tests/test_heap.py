@@ -138,5 +138,8 @@ def test_the_registry_counts_the_sessions_that_left_it():
     registry.get(b).finished = True
     registry.prune_done()
     assert registry.ended == 2
+    registry.get(c).stop_reason = "no_open_orders"  # a session that stopped itself, replaced
+    registry.ensure(c, "sub")
+    assert registry.ended == 3
     registry.detach_all()
-    assert registry.ended == 3 and len(registry) == 0
+    assert registry.ended == 4 and len(registry) == 0

@@ -51,6 +51,8 @@ class SessionRegistry:
         stopping one."""
         session = self._by_account.get(account_id)
         if session is None or session.done or session.stop_reason:
+            if session is not None:
+                self.ended += 1  # replaced: it has ended, or is ending
             session = self._make(account_id, subaccount_id)
             self._by_account[account_id] = session
             session.start()
