@@ -158,7 +158,9 @@ def test_history_records_are_delivered_and_unknown_types_ignored_quietly_and_cou
             assert sock.ignored_frames["(undocumented)"] == 1 and sock.skipped_frames == 0
     with caplog.at_level(logging.DEBUG, logger="worker.valr.ws"):
         run_with_sim(body)
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # The worker's loggers only: a task left pending by an earlier test's simulator in this process may
+    # be collected during this one, and asyncio logs its destruction as an error (CI saw aiohttp's).
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("worker")]
     assert warnings == []
     assert any("SOMETHING_VALR_ADDS_NEXT_YEAR" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
 

@@ -98,20 +98,23 @@ def test_frozen_cyclic_garbage_is_reclaimed_at_the_interval():
     assert ref() is None
 
 
-def test_the_heap_is_unfrozen_when_the_keeper_stops(monkeypatch):
+def test_the_heap_is_unfrozen_and_its_held_back_garbage_freed_when_the_keeper_stops(monkeypatch):
     monkeypatch.setattr(heap, "FREEZE_EVERY_S", 0.01)
     counts = Counts(held=10)
     keeper = counts.keeper()
+    refs = []
 
     async def run_then_stop() -> None:
         task = asyncio.create_task(keeper.run())
         while gc.get_freeze_count() == 0:
             await asyncio.sleep(0.005)
+        refs.append(frozen_garbage())
         keeper.stopping.set()
         await task
 
     asyncio.run(run_then_stop())
     assert gc.get_freeze_count() == 0
+    assert refs[0]() is None
 
 
 def test_the_registry_counts_the_sessions_that_left_it():

@@ -20,8 +20,9 @@ once the session ended, a REST call in flight at a turn. So the keeper unfreezes
   * and at least every FULL_EVERY_S, for the rest (a 12-minute soak at 2,000 subaccounts left 836
     such objects in the permanent generation).
 Each of those is one stall as long as one of the old ones: once an hour, or after a hand-over,
-instead of one every few seconds. When the worker stops, the heap is unfrozen (a process that embeds
-the worker, like the tests, gets its collector back as it was).
+instead of one every few seconds. When the worker stops, the heap is unfrozen and collected whole (a
+process that embeds the worker, like the tests, gets its collector back as it was, with no garbage
+held back).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class HeapKeeper:
         try:
             while not await pause(FREEZE_EVERY_S, self.stopping):
                 self.step()
-        finally:
+        finally:  # the garbage the freezes held back is freed now, not at some later collection
             gc.unfreeze()
+            gc.collect()
 
     def step(self) -> None:
         """One turn: a collection — of everything if one is due, else of what is not frozen yet (what
