@@ -31,11 +31,16 @@ class Cycle:
 
 
 class Counts:
+    """The registry as the keeper reads it: sessions held, sessions ended so far."""
+
     def __init__(self, held: int) -> None:
         self.ended, self.held = 0, held
 
+    def __len__(self) -> int:
+        return self.held
+
     def keeper(self) -> HeapKeeper:
-        return HeapKeeper(lambda: self.ended, lambda: self.held, asyncio.Event())
+        return HeapKeeper(self, asyncio.Event())
 
 
 def frozen_garbage() -> weakref.ref:

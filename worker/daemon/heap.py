@@ -31,7 +31,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 from worker.daemon.backoff import pause
 from worker.logs import event
@@ -52,15 +52,18 @@ def full_collection_due(ended: int, held: int, since_full_s: float) -> str | Non
     return None
 
 
-class HeapKeeper:
-    """`sessions_ended()`: how many sessions have ended so far; `sessions_held()`: how many are held now."""
+class Sessions(Protocol):
+    """What the keeper reads of the session registry: how many sessions it holds, how many have left it."""
+    ended: int
 
-    def __init__(self, sessions_ended: Callable[[], int], sessions_held: Callable[[], int],
-                 stopping: asyncio.Event) -> None:
-        self.sessions_ended = sessions_ended
-        self.sessions_held = sessions_held
+    def __len__(self) -> int: ...
+
+
+class HeapKeeper:
+    def __init__(self, sessions: Sessions, stopping: asyncio.Event) -> None:
+        self.sessions = sessions
         self.stopping = stopping
-        self.ended_at_full = sessions_ended()
+        self.ended_at_full = sessions.ended
         self.last_full = time.monotonic()
 
     async def run(self) -> None:
@@ -68,15 +71,14 @@ class HeapKeeper:
             while not await pause(FREEZE_EVERY_S, self.stopping):
                 self.step()
         finally:  # the garbage the freezes held back is freed now, not at some later collection
-            gc.unfreeze()
-            gc.collect()
+            self.collect_all("stop")
 
     def step(self) -> None:
         """One turn: a collection — of everything if one is due, else of what is not frozen yet (what
         became long-lived since the last turn: the garbage among it is freed, not frozen) — then
         freeze what is alive."""
-        ended = self.sessions_ended() - self.ended_at_full
-        why = full_collection_due(ended, self.sessions_held(), time.monotonic() - self.last_full)
+        ended = self.sessions.ended - self.ended_at_full
+        why = full_collection_due(ended, len(self.sessions), time.monotonic() - self.last_full)
         if why is not None:
             self.collect_all(why)
         else:
@@ -87,7 +89,7 @@ class HeapKeeper:
         began = time.perf_counter()
         gc.unfreeze()
         found = gc.collect()
-        self.ended_at_full = self.sessions_ended()
+        self.ended_at_full = self.sessions.ended
         self.last_full = time.monotonic()
         event(log, "heap: full collection", logging.DEBUG, reason=why, unreachable=found,
               ms=round((time.perf_counter() - began) * 1000, 1))

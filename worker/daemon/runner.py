@@ -168,7 +168,7 @@ class Runner:
         self.prices = PriceWatch(watch)
         self.fallbacks = FallbackTimer(watch)
         self.market_lookups = MarketLookupTimer(watch)
-        self.heap = HeapKeeper(lambda: self.sessions.ended, lambda: len(self.sessions), self.stop_requested)
+        self.heap = HeapKeeper(self.sessions, self.stop_requested)
         try:
             await self._unless_stopping(self._open_pool())
             await self._unless_stopping(self._read_database_settings())
