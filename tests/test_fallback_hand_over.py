@@ -8,6 +8,9 @@ lost-placement lookup settles — still one market order at VALR."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -19,6 +22,7 @@ from tests.support.sql import (
     T0, at, cancelled, fallback_order, fire_age, lease, listener, make_account, one, open_session, order, received,
     replacement, rows, scalar,
 )
+from worker.daemon.fallbacks_first import FallbacksFirst
 from worker.daemon.session import SubaccountSession
 
 QTY = "0.001"
@@ -119,13 +123,7 @@ def test_the_recording_session_posts_the_replacement_once_with_no_runner_to_clai
 
     async def scenario() -> dict:
         async with session_context(worker_url, sim.base_url) as ctx:
-            order_id, intent = orders.insert(account, qty=QTY, price="950000")
-            await ctx.store.acquire_leases(60)
-            session = SubaccountSession(ctx, account, "")
-            session.start()
-            await session.place(await ctx.store.claim_pending_orders([account]))
-            await eventually(lambda: orders.get(order_id)["ws_monitored_at"], what="the order watched")
-            orders.sql("SELECT lth_pvr.request_fallback(%s, 'age', NULL, NULL)", (order_id,))
+            session, order_id, intent = await fallback_requested(ctx, orders, account)
             await asyncio.to_thread(sim.cancel, str(intent))  # VALR carries out the fallback's DELETE
             market = await eventually(lambda: (r := replacement_row(orders, order_id)) and r["status"] == "filled"
                                       and r, what="the replacement placed and filled")
@@ -136,6 +134,52 @@ def test_the_recording_session_posts_the_replacement_once_with_no_runner_to_clai
     assert market["qty"] == Decimal(QTY) and market["placement_attempts"] == 1
     assert sim.counters()["rest"].get(MARKET_POST) == 1
     assert len(sim.order_by_customer_id(str(market["exchange_order_id"]))) == 1
+
+
+def test_the_replacement_leaves_at_once_and_its_answer_waits_for_the_fallbacks_still_in_flight(
+        sim, orders, worker_url):
+    """Fallbacks first: another fallback's cancel still waits for VALR's word, so the work that can wait
+    waits — here, recording the replacement's placement answer — until that word or the hold's end; the
+    replacement's POST itself does not wait, and the session settles the fallback its read finished."""
+    account = orders.account("")
+    sim.market("BTCZAR", bid="999000", ask="1000000")
+    hold_s = 2.0
+
+    async def scenario() -> tuple[float, float, int]:
+        fallbacks = FallbacksFirst(hold_max_s=hold_s)
+        async with session_context(worker_url, sim.base_url, fallbacks=fallbacks) as ctx:
+            session, order_id, intent = await fallback_requested(ctx, orders, account)
+            started = time.time()
+            fallbacks.started([order_id, uuid.uuid4()])  # ours, and one whose word has not come
+            await asyncio.to_thread(sim.cancel, str(intent))  # VALR carries out the fallback's DELETE
+            market = await eventually(lambda: replacement_row(orders, order_id), what="the replacement")
+            [accepted] = await eventually(lambda: sim.order_by_customer_id(str(market["exchange_order_id"])),
+                                          what="the market POST at VALR")
+            waiting = fallbacks.waiting
+            answered = await eventually(lambda: orders.sql("""
+                SELECT extract(epoch FROM received_at) FROM lth_pvr.order_events
+                 WHERE exchange_order_id = %s AND kind = 'placement'""", (market["exchange_order_id"],)),
+                timeout=hold_s + 10, what="the placement answer recorded")
+            await session.stop("test over")
+            post = datetime.fromisoformat(accepted["createdAt"].replace("Z", "+00:00")).timestamp()
+            return post - started, float(answered[0][0]) - started, waiting
+
+    post_after, answer_after, waiting = asyncio.run(scenario())
+    assert post_after < hold_s / 2, "the replacement's POST waited for the other fallback"
+    assert answer_after >= hold_s - 0.05, "the placement answer did not wait for the fallback in flight"
+    assert waiting == 1  # ours settled by the read that recorded VALR's word; the other still held
+
+
+async def fallback_requested(ctx, orders, account) -> tuple[SubaccountSession, object, object]:
+    """A limit order placed and watched by its own session (no runner), its age fallback requested in SQL."""
+    order_id, intent = orders.insert(account, qty=QTY, price="950000")
+    await ctx.store.acquire_leases(60)
+    session = SubaccountSession(ctx, account, "")
+    session.start()
+    await session.place(await ctx.store.claim_pending_orders([account]))
+    await eventually(lambda: orders.get(order_id)["ws_monitored_at"], what="the order watched")
+    orders.sql("SELECT lth_pvr.request_fallback(%s, 'age', NULL, NULL)", (order_id,))
+    return session, order_id, intent
 
 
 def replacement_row(orders, order_id) -> dict | None:

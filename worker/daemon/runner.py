@@ -34,6 +34,7 @@ from worker.daemon.dbhealth import DatabaseHealth
 from worker.daemon.listener import Listener
 from worker.daemon.lookups import Lookups
 from worker.daemon.fallback import FallbackTimer, MarketLookupTimer
+from worker.daemon.fallbacks_first import FallbacksFirst
 from worker.daemon.heap import HeapKeeper
 from worker.daemon.audit import run_audit
 from worker.daemon.accounts import ExchangeAccounts
@@ -123,6 +124,7 @@ class Runner:
         self.exchange_prices: dict[str, ExchangePriceWatch] = {}  # ccxt exchanges' price watches
         self.placing_now: asyncio.Task | None = None  # place_now's claimer, while it runs
         self.place_again = False                  # a NOTIFY came while it was claiming
+        self.fallbacks_first = FallbacksFirst()   # fallbacks whose cancels left: the tick waits for them
 
     @property
     def stopping(self) -> bool:
@@ -159,7 +161,7 @@ class Runner:
         self.clock = ClockWatch(self.client, self.store, s.max_clock_skew_s, self.wake)
         self.session_context = SessionContext.of(s, self.store, self.client, self.lookups, self.tasks.spawn,
                                                  key_refused=self.key_refused, clock=self.clock, db=self.db,
-                                                 hand_over=self._place_handed_over)
+                                                 hand_over=self._place_handed_over, fallbacks=self.fallbacks_first)
         self.listener = Listener(s.database_url, self.wake, timeout_s=s.catch_up_s, on_pending=self.place_now,
                                  on_ledger=self.ledger_sync_now)
         watch = WatchContext(store=self.store, db=self.db, send_cancels_now=self.send_cancels_now, wake=self.wake.set,
@@ -379,6 +381,7 @@ class Runner:
         interval = min(self.settings.catch_up_s, self.settings.lease_ttl_s / 3)
         while not self.stopping:
             try:
+                await self.fallbacks_first.after_fallbacks()  # at most HOLD_MAX_S
                 await self._unless_stopping(self.tick(), grace_s=TICK_GRACE_AT_STOP_S)
                 attempt = 0
                 self.db.ok()
@@ -600,6 +603,7 @@ class Runner:
         over (`claim_rest`), the rest are claimed now, not after the tick's bookkeeping (heartbeat,
         leases, sessions), which may be waiting on the database, and the tick is woken too, as a
         backstop: claim_cancel_requests hands each cancel out once."""
+        self.fallbacks_first.started(o["exchange_order_id"] for o in handed_over)
         for order in handed_over:  # each through its own account's exchange (an age fallback may be any's)
             self.tasks.spawn(self._lookups(order).cancel(order), "cancel")
         if claim_rest:

@@ -26,6 +26,7 @@ from worker.config import WorkerSettings
 from worker.daemon.backoff import backoff, pause
 from worker.daemon.clock import ClockWatch
 from worker.daemon.dbhealth import DatabaseHealth
+from worker.daemon.fallbacks_first import FallbacksFirst
 from worker.daemon.lookups import Lookups
 from worker.db.store import Store
 from worker.logs import event
@@ -85,15 +86,19 @@ class SessionContext:
     # claimed orders SQL handed to a session (a fallback's replacement): placed like the runner's claims
     # (the runner's own placement task); None: the session places them itself
     hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None
+    # the fallbacks whose cancels left and VALR's word on them: this session's work that can wait (its
+    # follow-ups, a placement's answer) waits for them (worker/daemon/fallbacks_first.py)
+    fallbacks: FallbacksFirst = field(default_factory=FallbacksFirst)
 
     @classmethod
     def of(cls, settings: WorkerSettings, store: Store, client: ValrClient, lookups: Lookups,
            spawn: Callable[[Coroutine[Any, Any, Any], str], asyncio.Task],
            key_refused: Callable[[str, UUID | None], Coroutine[Any, Any, None]] | None = None,
            clock: "ClockWatch | None" = None, db: DatabaseHealth | None = None,
-           hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None) -> "SessionContext":
+           hand_over: Callable[["SubaccountSession", list[dict]], Any] | None = None,
+           fallbacks: FallbacksFirst | None = None) -> "SessionContext":
         return cls(store=store, client=client, lookups=lookups, spawn=spawn, key_refused=key_refused, clock=clock, db=db,
-                   hand_over=hand_over,
+                   hand_over=hand_over, fallbacks=FallbacksFirst() if fallbacks is None else fallbacks,
                    valr_base_url=settings.valr_base_url, credentials=settings.credentials,
                    ws_connects_per_minute=settings.ws_connects_per_minute,
                    max_session_s=settings.max_session_s, socket_wait_s=settings.socket_wait_s)
@@ -315,19 +320,30 @@ class SubaccountSession:
     def _act_on(self, rows: list[dict], source: str = "ws") -> bool:
         """Follow up what SQL reported, off the read loop (the next frames must not wait): lookups for
         orders gone from the open list, missing fills for orders that finished, and asking SQL whether
-        the session may close. True when an order finished (the session's close is asked for)."""
+        the session may close — after the fallbacks still waiting for VALR's word (the replacements of
+        those this read finished have left already). True when an order finished (the session's close
+        is asked for)."""
         missing = [r["exchange_order_id"] for r in rows if r["outcome"] == "missing"]
         finished = [r["exchange_order_id"] for r in rows
                     if r["outcome"] == "applied" and r["final"]]
+        self.ctx.fallbacks.settled(finished)
         for r in rows:
             if r["outcome"] == "applied" and r["final"]:
                 event(log, "order terminal", order=r["exchange_order_id"], status=r["new_status"], source=source)
         if missing:
-            self.ctx.spawn(self._look_up_missing(missing), "look_up_missing")
+            self.ctx.spawn(self._after_fallbacks(self._look_up_missing(missing)), "look_up_missing")
         if finished:
-            self.ctx.spawn(self.ctx.lookups.fetch_missing_fills(finished), "fetch_missing_fills")
-            self.ctx.spawn(self._close_if_sql_says_so(), "close_if_nothing_open")
+            self.ctx.spawn(self._after_fallbacks(self.ctx.lookups.fetch_missing_fills(finished)), "fetch_missing_fills")
+            self.ctx.spawn(self._after_fallbacks(self._close_if_sql_says_so()), "close_if_nothing_open")
         return bool(finished)
+
+    async def _after_fallbacks(self, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await self.ctx.fallbacks.after_fallbacks()
+        except BaseException:  # cancelled while it waited: the work never starts
+            work.close()
+            raise
+        await work
 
     async def _look_up_missing(self, order_ids: list[UUID]) -> None:
         await self.ctx.lookups.look_up_missing(order_ids)
@@ -417,6 +433,9 @@ class SubaccountSession:
                       code=exc.code, message=exc.message[:200])
                 return
         payload = getattr(placed, "payload", None) or {"id": placed.id, "customerOrderId": placed.customer_order_id}
+        # The answer can wait for the fallbacks in flight: until it is recorded the order is `placing`,
+        # its attempt stamped, and VALR's frames about it are matched by customerOrderId (match_order).
+        await self.ctx.fallbacks.after_fallbacks()
         row = await store.record_placement(order_id, placed.id, None, payload)  # a ccxt order as ccxt gave it
         event(log, "order placed", order=order_id, valr_order_id=placed.id, subaccount=self.subaccount_id,
               status=(row or {}).get("status"))

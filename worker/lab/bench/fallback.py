@@ -66,6 +66,7 @@ OURS = Market("BTCZAR", "0.0001", 999_000, 1_000_000, 995_000, 1_019_000, 1_020_
 FLOORS = Market("ETHZAR", "0.001", 39_960, 40_000, 39_800, 40_760, 40_800)             # threshold 40,596
 AGE_AFTER_S = 2.0
 AGE_GAP_S = 0.25          # time-trigger orders are inserted this far apart: each falls due on its own
+QUIET_CHECKS, QUIET_GAP_S = 3, 0.01  # a round starts once the database has been idle this long (wait_quiet)
 POLL_S = 10.0             # the original design's polling interval
 QUICK_POLL_S = 2.0        # --quick: the same loop, shorter cycles (its figures are indicative only)
 FLOOR_SUBACCOUNT, POLLER_SUBACCOUNT = "7899998", "7899999"
@@ -208,6 +209,19 @@ def worker_price_round(conn, sim, accounts, n: int) -> tuple[list[uuid.UUID], fl
     return ids, jumped
 
 
+def wait_quiet(conn: psycopg.Connection, timeout: float = 10.0) -> None:
+    """Until no other connection to the figure's database runs a statement, QUIET_CHECKS checks in a
+    row: what one side's round set off (the worker's follow-ups and bookkeeping, which may wait for its
+    fallbacks) is done before the other side's round is timed, so neither is timed beside it."""
+    quiet, deadline = 0, time.monotonic() + timeout
+    while quiet < QUIET_CHECKS and time.monotonic() < deadline:
+        busy = conn.execute("""SELECT count(*) FROM pg_stat_activity
+                                WHERE datname = current_database() AND state = 'active'
+                                  AND pid <> pg_backend_pid()""").fetchone()[0]
+        quiet = 0 if busy else quiet + 1
+        time.sleep(QUIET_GAP_S)
+
+
 def worker_age_orders(conn, accounts, n: int) -> list[uuid.UUID]:
     ids = []
     for i in range(n):
@@ -290,10 +304,14 @@ def run_fallback(cluster, workdir: Path, quick: bool) -> Figure:
             floor_price_round(sim, floor, 1)
             since = time.time()
             ours, floors = [], []
-            for _ in range(rounds):  # alternating, so noise hits both
+            for _ in range(rounds):  # alternating, so noise hits both; each round on a quiet database
+                wait_quiet(conn)
                 ours.append(worker_price_round(conn, sim, accounts, per_round))
+                wait_quiet(conn)
                 floors.append(floor_price_round(sim, floor, per_round))
+            wait_quiet(conn)
             age_ids = worker_age_orders(conn, accounts, age_orders)
+            wait_quiet(conn)
             floor_age = floor_age_orders(floor, age_orders)
             time.sleep(0.5)  # anything the fallbacks still cause would arrive now
             until = time.time()
@@ -388,7 +406,8 @@ def fallback_figure(data: dict) -> Figure:
         f"{MOVE * 100:g} %) and {data['age_orders']} age fallbacks ({AGE_AFTER_S:g} s), one worker; times stamped "
         f"by the simulator (frame sent → request received; age: VALR's accept + fallback_after → DELETE received); "
         f"floor = a bare client on the same transports, one committed one-row write per decision, alternating "
-        f"rounds on another pair")
+        f"rounds on another pair, each side's round started once the database is idle (no statement running, "
+        f"{QUIET_CHECKS} checks {QUIET_GAP_S * 1000:g} ms apart)")
     fig.notes.append(f"  {poll['poll_s']:g} s polling loop: {poll['orders']} orders, {poll['cycles']} cycles; "
                      "REST calls "
                      + ", ".join(f"{r} {n}" for r, n in poll["rest_by_route"].items()))
