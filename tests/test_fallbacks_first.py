@@ -94,3 +94,24 @@ def test_a_later_cancel_holds_for_its_own_hold_not_the_first_ones():
         return seen
 
     assert asyncio.run(scenario()) == [2, 1, 0]
+
+
+def test_fallbacks_that_keep_firing_hold_work_back_no_longer_than_the_hold():
+    """A market falling through one order's threshold after another: each new cancel would extend the
+    hold, but work that began to wait goes on after the hold, so the tick is never starved."""
+    clock = Clock()
+
+    async def scenario() -> list[bool]:
+        fallbacks = FallbacksFirst(hold_max_s=0.05, clock=clock)
+        fallbacks.started([uuid.uuid4()])
+        work = asyncio.create_task(fallbacks.after_fallbacks())
+        seen = [await finished(work)]
+        clock.now += 0.03
+        fallbacks.started([uuid.uuid4()])  # a new fallback, its own hold until 0.08
+        seen.append(await finished(work))
+        clock.now += 0.02  # 0.05 since the work began to wait: it goes on, a fallback still in flight
+        await asyncio.wait_for(work, timeout=5)
+        seen += [work.done(), fallbacks.waiting == 1]
+        return seen
+
+    assert asyncio.run(scenario()) == [False, False, True, True]

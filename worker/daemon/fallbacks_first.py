@@ -13,7 +13,8 @@ fired them), a session says which orders VALR's word finished (`settled`: the re
 on its way by then), and the work that can wait calls `after_fallbacks()` first: the runner's tick,
 a session's follow-ups, recording a placement's answer. It waits until none of those fallbacks is
 still waiting for its word, and never longer than HOLD_MAX_S after a cancel was sent (a `Cancelled`
-that comes by a poll, a DELETE VALR refused, another worker's order: the hold simply ends). Nothing is
+that comes by a poll, a DELETE VALR refused, another worker's order: the hold simply ends) nor after it
+began to wait (fallbacks firing one after another never starve the tick). Nothing is
 decided here: what the work does, and when SQL lets it, is unchanged; only its turn moves, by
 milliseconds. Placement of new orders (the NOTIFY's claim), the recording of frames, the price
 watch and the cancels themselves never wait.
@@ -59,14 +60,18 @@ class FallbacksFirst:
             self._changed = asyncio.Event()
 
     async def after_fallbacks(self) -> None:
-        """Return once no fallback this worker cancelled waits for VALR's word (at most HOLD_MAX_S)."""
+        """Return once no fallback this worker cancelled waits for VALR's word, and at most HOLD_MAX_S
+        after the call: fallbacks that keep firing (a market falling through many orders' thresholds)
+        delay the work that can wait, but never starve it."""
+        give_up = self.clock() + self.hold_max_s
         while self._waiting:
             self._expire()
-            if not self._waiting:
+            if not self._waiting or self.clock() >= give_up:
                 return
             changed = self._changed
             try:
-                await asyncio.wait_for(changed.wait(), timeout=min(self._waiting.values()) - self.clock())
+                await asyncio.wait_for(changed.wait(),
+                                       timeout=min(min(self._waiting.values()), give_up) - self.clock())
             except asyncio.TimeoutError:
                 pass
 
