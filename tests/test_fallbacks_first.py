@@ -26,6 +26,13 @@ async def finished(task: asyncio.Task) -> bool:
     return task.done()
 
 
+def waiting_behind_one_fallback(clock: Clock) -> tuple[FallbacksFirst, asyncio.Task]:
+    """A fallback in flight (hold 0.05 s on the test's clock) and work that began to wait behind it."""
+    fallbacks = FallbacksFirst(hold_max_s=0.05, clock=clock)
+    fallbacks.started([uuid.uuid4()])
+    return fallbacks, asyncio.create_task(fallbacks.after_fallbacks())
+
+
 def test_with_no_fallback_in_flight_nothing_waits():
     async def scenario() -> bool:
         fallbacks = FallbacksFirst()
@@ -66,9 +73,7 @@ def test_a_fallback_whose_word_never_comes_holds_work_back_no_longer_than_the_ho
     clock = Clock()
 
     async def scenario() -> list[bool]:
-        fallbacks = FallbacksFirst(hold_max_s=0.05, clock=clock)
-        fallbacks.started([uuid.uuid4()])
-        work = asyncio.create_task(fallbacks.after_fallbacks())
+        fallbacks, work = waiting_behind_one_fallback(clock)
         seen = [await finished(work)]
         clock.now += 0.05  # the hold is over: the wait's own timeout looks again
         await asyncio.wait_for(work, timeout=5)
@@ -102,9 +107,7 @@ def test_fallbacks_that_keep_firing_hold_work_back_no_longer_than_the_hold():
     clock = Clock()
 
     async def scenario() -> list[bool]:
-        fallbacks = FallbacksFirst(hold_max_s=0.05, clock=clock)
-        fallbacks.started([uuid.uuid4()])
-        work = asyncio.create_task(fallbacks.after_fallbacks())
+        fallbacks, work = waiting_behind_one_fallback(clock)
         seen = [await finished(work)]
         clock.now += 0.03
         fallbacks.started([uuid.uuid4()])  # a new fallback, its own hold until 0.08
