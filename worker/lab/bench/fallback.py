@@ -213,13 +213,17 @@ def wait_quiet(conn: psycopg.Connection, timeout: float = 10.0) -> None:
     """Until no other connection to the figure's database runs a statement, QUIET_CHECKS checks in a
     row: what one side's round set off (the worker's follow-ups and bookkeeping, which may wait for its
     fallbacks) is done before the other side's round is timed, so neither is timed beside it."""
-    quiet, deadline = 0, time.monotonic() + timeout
-    while quiet < QUIET_CHECKS and time.monotonic() < deadline:
+    quiet = 0
+
+    def idle_long_enough() -> bool:
+        nonlocal quiet
         busy = conn.execute("""SELECT count(*) FROM pg_stat_activity
                                 WHERE datname = current_database() AND state = 'active'
                                   AND pid <> pg_backend_pid()""").fetchone()[0]
         quiet = 0 if busy else quiet + 1
-        time.sleep(QUIET_GAP_S)
+        return quiet >= QUIET_CHECKS
+
+    wait_for(idle_long_enough, timeout, "the figure's database idle between rounds", interval=QUIET_GAP_S)
 
 
 def worker_age_orders(conn, accounts, n: int) -> list[uuid.UUID]:
